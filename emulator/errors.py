@@ -1,0 +1,131 @@
+"""Magento-shaped errors: an HTTP status, a message template and its parameters.
+
+Magento answers errors with the *raw* message template (placeholders such as ``%1`` or
+``%fieldName`` left in) and the values beside it, so clients can translate and fill them
+(reference §0.4). The emulator keeps that contract: nothing is substituted here, and
+``parameters`` is omitted when empty. The templates below are the wire strings of §0 to §2 and §8.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+__all__ = [
+    "ADMIN_SIGN_IN_INCORRECT",
+    "ATTRIBUTE_VALUE_EMPTY",
+    "CHARSET_NOT_UTF8",
+    "CONSUMER_NOT_AUTHORIZED",
+    "CONTENT_TYPE_EMPTY",
+    "CONTENT_TYPE_INVALID",
+    "CONTENT_TYPE_UNSUPPORTED",
+    "CUSTOM_ATTRIBUTE_EMPTY",
+    "CUSTOM_ATTRIBUTE_NO_CODE",
+    "CUSTOM_ATTRIBUTE_NO_VALUE",
+    "DECODING_ERROR",
+    "FIELD_REQUIRED",
+    "INVALID_PRODUCT_DATA",
+    "METHOD_INVALID",
+    "NO_ROUTE",
+    "PAGE_SIZE_MAX",
+    "PRODUCT_NOT_FOUND",
+    "SKU_TOO_LONG",
+    "URL_KEY_EXISTS",
+    "VALUE_TYPE_INVALID",
+    "MagentoError",
+    "Parameters",
+    "internal_error",
+    "no_route",
+    "not_authorized",
+    "product_not_found",
+    "required_field",
+]
+
+Parameters = list[Any] | dict[str, Any]
+
+NO_ROUTE = "Request does not match any route."
+METHOD_INVALID = "Request method is invalid."
+CONSUMER_NOT_AUTHORIZED = "The consumer isn't authorized to access %resources."
+ADMIN_SIGN_IN_INCORRECT = (
+    "The account sign-in was incorrect or your account is disabled temporarily. "
+    "Please wait and try again later."
+)
+CONTENT_TYPE_EMPTY = "Content-Type header is empty."
+CONTENT_TYPE_INVALID = "Content-Type header is invalid."
+CHARSET_NOT_UTF8 = "UTF-8 is the only supported charset."
+# Not quoted in the reference; the deserializer factory's text for a media type it cannot read.
+CONTENT_TYPE_UNSUPPORTED = "Server cannot understand Content-Type HTTP header media type %1"
+DECODING_ERROR = "Decoding error."
+FIELD_REQUIRED = '"%fieldName" is required. Enter and try again.'
+VALUE_TYPE_INVALID = (
+    'The "%value" value\'s type is invalid. The "%type" type was expected. Verify and try again.'
+)
+CUSTOM_ATTRIBUTE_EMPTY = "There is an empty custom attribute specified."
+CUSTOM_ATTRIBUTE_NO_CODE = "A custom attribute is specified without an attribute code."
+CUSTOM_ATTRIBUTE_NO_VALUE = 'Value is not set for attribute code "%1"'
+PRODUCT_NOT_FOUND = (
+    "The product that was requested doesn't exist. Verify the product and try again."
+)
+ATTRIBUTE_VALUE_EMPTY = 'The "%1" attribute value is empty. Set the attribute and try again.'
+SKU_TOO_LONG = "SKU length should be %1 characters maximum."
+URL_KEY_EXISTS = "URL key for specified store already exists."
+INVALID_PRODUCT_DATA = "Invalid product data: %1"
+PAGE_SIZE_MAX = "Maximum SearchCriteria pageSize is %max"
+
+
+class MagentoError(Exception):
+    """An error answer: raised anywhere in a handler, rendered once by the dispatcher."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        parameters: Parameters | None = None,
+        *,
+        errors: list[MagentoError] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.parameters: Parameters = parameters if parameters is not None else []
+        self.errors: list[MagentoError] = errors or []
+
+    def to_json(self) -> dict[str, Any]:
+        """Render the §0.4 body: template, then parameters and errors only when present."""
+        body: dict[str, Any] = {"message": self.message}
+        if self.parameters:
+            body["parameters"] = self.parameters
+        if self.errors:
+            body["errors"] = [error.to_json() for error in self.errors]
+        return body
+
+    def __repr__(self) -> str:
+        return f"MagentoError({self.status}, {self.message!r}, {self.parameters!r})"
+
+
+def no_route() -> MagentoError:
+    """404 for an unknown path, method or store code (§0.1, §0.4)."""
+    return MagentoError(404, NO_ROUTE)
+
+
+def not_authorized(resources: str) -> MagentoError:
+    """401 for a missing, unknown or expired token (§1.4)."""
+    return MagentoError(401, CONSUMER_NOT_AUTHORIZED, {"resources": resources})
+
+
+def required_field(name: str) -> MagentoError:
+    """400 for a missing service-method parameter such as the ``product`` wrapper (§0.2)."""
+    return MagentoError(400, FIELD_REQUIRED, {"fieldName": name})
+
+
+def product_not_found() -> MagentoError:
+    """404 for an unknown SKU, without parameters (§2.2)."""
+    return MagentoError(404, PRODUCT_NOT_FOUND)
+
+
+def internal_error() -> MagentoError:
+    """500 as production mode renders it: a report id, no detail (§0.4)."""
+    report = f"webapi-{uuid.uuid4().hex[:13]}"
+    return MagentoError(
+        500, f"Internal Error. Details are available in Magento log file. Report ID: {report}"
+    )

@@ -1,0 +1,239 @@
+"""`cpsync` on the command line: demo, run, drain, status.
+
+Output for people uses Rich (progress bars, tables); `--json` prints one JSON document for
+scripts instead. `run` and `drain` work against whatever Counterpoint and Magento the settings
+name; only `demo` uses the sample database and the emulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cpsync.errors import CpsyncError
+from cpsync.runtime import Runtime
+from cpsync.settings import load_settings
+from cpsync.tasks import TASKS, RunResult
+from cpsync.updater import BatchResult, DrainResult
+
+__all__ = ["main"]
+
+console = Console(stderr=True)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
+
+
+def run_tasks(
+    runtime: Runtime, names: Sequence[str], full: bool, items: Sequence[str] | None, quiet: bool
+) -> list[RunResult]:
+    """Run detection tasks in order, with a progress bar per task."""
+    results = []
+    with _progress(quiet) as progress:
+        for name in names:
+            task = runtime.task(name)
+            bar = progress.add_task(f"detect {name}", total=None)
+            result = task.run(
+                full=full,
+                keys=list(items) if items else None,
+                force=bool(items),
+                progress=lambda n, bar=bar: progress.advance(bar, n),
+            )
+            results.append(result)
+    return results
+
+
+def drain_queue(runtime: Runtime, quiet: bool, max_wait: float = 60.0) -> DrainResult:
+    """Drain the queue into Magento with a progress bar over the messages waiting."""
+    depth = runtime.queue.depth()
+    with _progress(quiet) as progress:
+        bar = progress.add_task("update magento", total=depth.visible + depth.delayed or None)
+
+        def advance(batch: BatchResult) -> None:
+            progress.advance(bar, batch.applied + batch.skipped + batch.dead)
+
+        return runtime.updater.drain(
+            batch_size=runtime.settings.updater_batch_size,
+            max_wait_seconds=max_wait,
+            progress=advance,
+        )
+
+
+def _result_json(result: RunResult) -> dict[str, Any]:
+    data = asdict(result)
+    data["errors"] = [{"key": e.key, "message": e.message} for e in result.errors]
+    data["watermark"] = result.watermark.isoformat() if result.watermark else None
+    return data
+
+
+def _print_runs(results: Sequence[RunResult]) -> None:
+    table = Table(title="Detection")
+    for column in ("task", "mode", "read", "queued", "unchanged", "removed", "errors", "seconds"):
+        table.add_column(column, justify="left" if column in ("task", "mode") else "right")
+    for r in results:
+        table.add_row(
+            r.task,
+            r.mode,
+            str(r.read),
+            str(r.queued),
+            str(r.unchanged),
+            str(r.removed),
+            str(len(r.errors)),
+            f"{r.seconds:.2f}",
+        )
+    console.print(table)
+    for r in results:
+        for error in r.errors[:20]:
+            console.print(f"[yellow]error[/] {error.message}")
+        if len(r.errors) > 20:
+            console.print(f"... and {len(r.errors) - 20} more errors (see `cpsync status`)")
+
+
+def status_data(runtime: Runtime) -> dict[str, Any]:
+    """Queue depth, dead letters and the last run of each task."""
+    depth = runtime.queue.depth()
+    last = {}
+    for name in TASKS:
+        run = runtime.state.last_run(name)
+        last[name] = (
+            None
+            if run is None
+            else {
+                "run_id": run.run_id,
+                "status": run.status,
+                "started_at": run.started_at.isoformat(),
+                "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+                "counts": run.counts,
+            }
+        )
+    dead = [
+        {"id": d.id, "reason": d.reason, "receive_count": d.receive_count}
+        for d in runtime.queue.dead_letters(limit=50)
+    ]
+    return {"queue": asdict(depth), "dead_letters": dead, "last_runs": last}
+
+
+def _cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
+    names = list(TASKS) if args.all else [args.task]
+    if not args.all and not args.task:
+        raise CpsyncError("name a task or pass --all; tasks are: " + ", ".join(TASKS))
+    results = run_tasks(runtime, names, args.full, args.item, args.json)
+    if args.json:
+        print(json.dumps([_result_json(r) for r in results], indent=2))
+    else:
+        _print_runs(results)
+    return 0
+
+
+def _cmd_drain(args: argparse.Namespace, runtime: Runtime) -> int:
+    result = drain_queue(runtime, args.json, args.max_wait)
+    stats = runtime.magento.stats()
+    if args.json:
+        print(json.dumps({"drain": asdict(result), "magento": stats}, indent=2))
+    else:
+        console.print(
+            f"applied {result.applied}, skipped {result.skipped}, retried {result.retried}, "
+            f"dead-lettered {result.dead} in {result.seconds:.2f} s"
+        )
+        for reason in result.errors[:20]:
+            console.print(f"[red]dead letter[/] {reason}")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace, runtime: Runtime) -> int:
+    data = status_data(runtime)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    q = data["queue"]
+    console.print(
+        f"queue: {q['visible']} waiting, {q['in_flight']} in flight, {q['delayed']} retrying, "
+        f"{q['dead']} dead letters; oldest {q['oldest_age_seconds']:.0f} s"
+    )
+    for name, run in data["last_runs"].items():
+        if run is None:
+            console.print(f"{name}: never run")
+        else:
+            console.print(f"{name}: {run['status']} at {run['started_at']} {run['counts']}")
+    for dead in data["dead_letters"]:
+        console.print(f"[red]dead letter {dead['id']}[/] {dead['reason']}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
+    from cpsync.demo import run_demo
+
+    return run_demo(items=args.items, as_json=args.json, console=console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="cpsync", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="sample data -> tasks -> queue -> Magento emulator")
+    demo.add_argument("--items", type=int, default=200, help="size of a new sample database")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.set_defaults(func=_cmd_demo, needs_runtime=False)
+
+    run = sub.add_parser("run", help="detect changes and queue them")
+    run.add_argument("task", nargs="?", choices=sorted(TASKS), help="the task to run")
+    run.add_argument("--all", action="store_true", help="run every task")
+    run.add_argument("--full", action="store_true", help="read every record, not only changes")
+    run.add_argument("--item", action="append", help="only this record (repeatable); forces")
+    run.add_argument("--json", action="store_true")
+    run.set_defaults(func=_cmd_run, needs_runtime=True)
+
+    drain = sub.add_parser("drain", help="apply queued changes to Magento")
+    drain.add_argument("--max-wait", type=float, default=60.0, help="seconds to wait on retries")
+    drain.add_argument("--json", action="store_true")
+    drain.set_defaults(func=_cmd_drain, needs_runtime=True)
+
+    status = sub.add_parser("status", help="queue depth, dead letters, last runs")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=_cmd_status, needs_runtime=True)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `cpsync` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    runtime = None
+    try:
+        if args.needs_runtime:
+            runtime = Runtime(load_settings())
+        code: int = args.func(args, runtime)
+        return code
+    except CpsyncError as exc:
+        console.print(f"[red]cpsync:[/] {exc}")
+        return 2
+    finally:
+        if runtime is not None:
+            runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Magento's error answers, and what cpsync does about each (a table, not an if-ladder)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from enum import Enum
+from typing import Any
+
+import httpx
+
+from cpsync.errors import ConfigurationError, RecordError, RetryableError
+
+__all__ = [
+    "Action",
+    "MagentoAuthError",
+    "MagentoRecordError",
+    "MagentoRetryableError",
+    "classify",
+    "error_from_response",
+    "render_message",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class Action(Enum):
+    """What to do with a failed request."""
+
+    RETRY = "retry"  # transient: the same request may succeed later
+    RECORD = "record"  # permanent for this record: dead-letter with Magento's message
+    AUTH = "auth"  # the credentials are wrong: stop, nothing record-specific is wrong
+
+
+STATUS_ACTIONS: dict[int, Action] = {
+    400: Action.RECORD,
+    401: Action.AUTH,
+    403: Action.AUTH,
+    404: Action.RECORD,
+    405: Action.RECORD,
+    406: Action.RECORD,
+    408: Action.RETRY,
+    409: Action.RETRY,
+    413: Action.RECORD,
+    422: Action.RECORD,
+    423: Action.RETRY,
+    425: Action.RETRY,
+    429: Action.RETRY,
+    500: Action.RETRY,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+
+# Magento answers lock waits and deadlocks with 400 (TemporaryStateExceptionInterface).
+_TRANSIENT_MESSAGES = re.compile(
+    r"deadlock|lock wait timeout|database connection error|try again later", re.IGNORECASE
+)
+
+
+def classify(status: int, message: str = "") -> Action:
+    """The action for an HTTP status (and message, for Magento's transient 400s)."""
+    if status == 400 and _TRANSIENT_MESSAGES.search(message):
+        return Action.RETRY
+    action = STATUS_ACTIONS.get(status)
+    if action is None:
+        action = Action.RETRY if status >= 500 else Action.RECORD
+        logger.warning("unexpected HTTP status %s from Magento treated as %s", status, action.value)
+    return action
+
+
+def render_message(message: str, parameters: Any) -> str:
+    """Fill Magento's `%1` / `%name` placeholders from `parameters` (Magento leaves them raw)."""
+    if isinstance(parameters, list):
+        for index, value in reversed(list(enumerate(parameters, start=1))):
+            message = message.replace(f"%{index}", str(value))
+    elif isinstance(parameters, dict):
+        for name in sorted(parameters, key=len, reverse=True):
+            message = message.replace(f"%{name}", str(parameters[name]))
+    return message
+
+
+class MagentoError(Exception):
+    """Magento refused a request: the status and Magento's own message, placeholders filled."""
+
+    def __init__(self, status: int, message: str, method: str, path: str) -> None:
+        super().__init__(f"Magento {method} {path} answered {status}: {message}")
+        self.status = status
+        self.magento_message = message
+
+
+class MagentoRetryableError(MagentoError, RetryableError):
+    """A transient Magento failure that outlived the client's own retries."""
+
+    def __init__(
+        self, status: int, message: str, method: str, path: str, retry_after: float | None = None
+    ) -> None:
+        MagentoError.__init__(self, status, message, method, path)
+        self.retry_after = retry_after
+
+
+class MagentoRecordError(MagentoError, RecordError):
+    """Magento refused this record; the message says why (validation, unknown SKU, ...)."""
+
+
+class MagentoAuthError(MagentoError, ConfigurationError):
+    """Magento refused our credentials: fix CPSYNC_MAGENTO_TOKEN or the integration's access."""
+
+
+def _text_of(response: httpx.Response) -> tuple[str, Any]:
+    try:
+        body = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        text = re.sub(r"<[^>]+>", " ", response.text)
+        text = " ".join(text.split())[:200]
+        return f"HTTP {response.status_code} (not a Magento answer: {text or 'empty body'})", None
+    if isinstance(body, dict):
+        if "message" in body:
+            return str(body["message"]), body.get("parameters")
+        messages = body.get("messages", {}).get("error", [])
+        if messages:
+            return str(messages[0].get("message", "")), None
+    return f"HTTP {response.status_code}: {str(body)[:200]}", None
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """The `Retry-After` header in seconds, when it is a number."""
+    value = response.headers.get("Retry-After")
+    try:
+        return None if value is None else max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def error_from_response(response: httpx.Response) -> MagentoError:
+    """Turn a failed response into the most specific MagentoError."""
+    template, parameters = _text_of(response)
+    message = render_message(template, parameters)
+    method, path = response.request.method, response.request.url.path
+    action = classify(response.status_code, message)
+    if action is Action.RETRY:
+        return MagentoRetryableError(
+            response.status_code, message, method, path, retry_after_seconds(response)
+        )
+    if action is Action.AUTH:
+        return MagentoAuthError(response.status_code, message, method, path)
+    return MagentoRecordError(response.status_code, message, method, path)

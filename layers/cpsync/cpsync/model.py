@@ -1,0 +1,170 @@
+"""The Change message and the desired-state records it carries.
+
+A Change holds the *full desired Magento state* of one record, so the updater never needs
+Counterpoint and any Change can be applied on its own, in any order, any number of times.
+`version` orders Changes of one (kind, key): `<source time UTC>/<detection sequence>`, both
+zero-padded so that plain string comparison is the order (SQLite and DynamoDB compare strings).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "KINDS",
+    "Change",
+    "Desired",
+    "Kind",
+    "ProductState",
+    "fingerprint",
+    "make_version",
+    "new_run_id",
+]
+
+Kind = Literal["product", "category", "category_links", "stock", "price", "image"]
+KINDS: tuple[Kind, ...] = ("product", "category", "category_links", "stock", "price", "image")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, float):
+        return format(Decimal(repr(value)).normalize(), "f")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """Content hash of a desired state: equal states give equal fingerprints.
+
+    Numbers are normalised (10, 10.0 and Decimal('10.0000') are equal) and keys sorted, so
+    a fingerprint survives a round trip through JSON and a different database driver.
+    """
+    text = json.dumps(_canonical(payload), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+_last_seq = 0
+
+
+def make_version(source_time: datetime | None, now: datetime | None = None) -> str:
+    """A version string: source change time (UTC), then a detection sequence.
+
+    The sequence is a nanosecond clock forced to increase within the process, so two Changes
+    for one key detected in the same run still order by detection.
+    """
+    global _last_seq
+    seq = max(time.time_ns(), _last_seq + 1)
+    _last_seq = seq
+    when = source_time or now or datetime.now(UTC)
+    if when.tzinfo is not None:
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return f"{when:%Y-%m-%dT%H:%M:%S.%f}/{seq:020d}"
+
+
+def new_run_id(task: str) -> str:
+    """A sortable, readable run id: `<task>-<UTC time>-<ns>`."""
+    return f"{task}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{time.time_ns() % 1_000_000_000:09d}"
+
+
+class Change(BaseModel):
+    """One record's desired Magento state, as it travels through the queue."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: Kind
+    key: str = Field(min_length=1)
+    version: str
+    fingerprint: str
+    payload: dict[str, Any]
+    task: str
+    run_id: str
+    detected_at: datetime
+    # A manual "queue item" / "queue all": apply even if Magento already has this fingerprint.
+    force: bool = False
+
+    def to_json(self) -> str:
+        """Serialise for a queue message body."""
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, body: str) -> Change:
+        """Parse a queue message body (raises pydantic.ValidationError when malformed)."""
+        return cls.model_validate_json(body)
+
+
+class Desired(BaseModel):
+    """Base of desired-state records: a key, and the fields that count for change detection."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ClassVar[Kind]
+    # Fields that travel with the record but must not trigger a Change when they alone differ.
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset()
+
+    def key(self) -> str:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def publish_if_new(self) -> bool:
+        """Whether a record never sent before should be sent at all."""
+        return True
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON-ready payload of the Change."""
+        return self.model_dump(mode="json")
+
+    def fingerprint(self) -> str:
+        """Fingerprint over the tracked fields only."""
+        return fingerprint(self.model_dump(mode="json", exclude=set(self.fingerprint_exclude)))
+
+
+class ProductState(Desired):
+    """A simple product as Magento should show it.
+
+    `price` and `qty` are what a *new* product is created with, so a shopper never sees a
+    product without price or stock; afterwards the Price and Inventory tasks own them, so they
+    are excluded from the fingerprint and the product writer only sends them on create.
+    """
+
+    kind: ClassVar[Kind] = "product"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty"})
+
+    sku: str = Field(min_length=1, max_length=64)
+    enabled: bool
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    short_description: str | None = None
+    weight: Decimal | None = Field(default=None, ge=0)
+    url_key: str | None = Field(default=None, min_length=1)
+    price: Decimal | None = Field(default=None, ge=0)
+    qty: Decimal = Decimal(0)
+
+    @model_validator(mode="after")
+    def _enabled_needs_name(self) -> ProductState:
+        if self.enabled and (self.name is None or self.url_key is None):
+            raise ValueError("an enabled product needs a name and a url_key")
+        return self
+
+    @classmethod
+    def disabled(cls, sku: str) -> ProductState:
+        """The state of an item that left e-commerce or was deleted: disabled, else untouched."""
+        return cls(sku=sku, enabled=False)
+
+    def key(self) -> str:
+        return self.sku
+
+    def publish_if_new(self) -> bool:
+        """A disabled product is never created: only products already online get disabled."""
+        return self.enabled

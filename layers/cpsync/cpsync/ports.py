@@ -1,0 +1,271 @@
+"""The two ports every adapter implements: the queue of Changes and cpsync's own state.
+
+The logic (receive limits, dead-letter reasons, stale-version checks) lives here; an adapter
+(`embedded.py` for SQLite, `aws.py` for SQS/DynamoDB) implements only small primitives. One
+contract test suite runs against every adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cpsync.model import Change
+
+__all__ = [
+    "AppliedRecord",
+    "DeadLetter",
+    "QueueDepth",
+    "QueueMessage",
+    "QueuePort",
+    "RunError",
+    "RunRecord",
+    "StatePort",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueMessage:
+    """A received message: `receipt` proves this receive and is needed to ack it."""
+
+    id: str
+    receipt: str
+    body: str
+    receive_count: int
+    sent_at: float
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message parked for a person, with the reason in words."""
+
+    id: str
+    body: str
+    reason: str
+    receive_count: int
+    failed_at: float
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """How much work is waiting: visible now, in flight, delayed, parked."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+    dead: int
+    oldest_age_seconds: float
+
+
+class QueuePort(ABC):
+    """A queue of Change messages with visibility timeouts and a dead-letter queue.
+
+    Args:
+        visibility_seconds: How long a received message stays hidden before it reappears.
+        max_receives: After this many receives without an ack, the next receive parks it.
+    """
+
+    def __init__(self, visibility_seconds: float = 120, max_receives: int = 8) -> None:
+        self.visibility_seconds = visibility_seconds
+        self.max_receives = max_receives
+
+    # --- primitives for adapters -------------------------------------------------------
+    @abstractmethod
+    def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None: ...
+
+    @abstractmethod
+    def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]: ...
+
+    @abstractmethod
+    def _delete(self, messages: Sequence[QueueMessage]) -> None: ...
+
+    @abstractmethod
+    def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None: ...
+
+    @abstractmethod
+    def _park(self, message: QueueMessage, reason: str) -> None: ...
+
+    @abstractmethod
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The parked messages, oldest first."""
+
+    @abstractmethod
+    def _unpark(self, ids: Sequence[str]) -> list[str]: ...
+
+    @abstractmethod
+    def discard_dead(self, ids: Sequence[str]) -> int:
+        """Delete parked messages for good; returns how many were deleted."""
+
+    @abstractmethod
+    def depth(self) -> QueueDepth:
+        """Counts for the dashboard and alarms."""
+
+    # --- the logic --------------------------------------------------------------------
+    def send(self, changes: Iterable[Change]) -> int:
+        """Queue Changes; returns how many were sent."""
+        bodies = [c.to_json() for c in changes]
+        if bodies:
+            self._put(bodies)
+        return len(bodies)
+
+    def receive(self, max_messages: int = 10) -> list[QueueMessage]:
+        """Take up to `max_messages`; messages received too often are parked, not returned."""
+        taken = self._take(max_messages, self.visibility_seconds)
+        ready = []
+        for message in taken:
+            if message.receive_count > self.max_receives:
+                reason = f"gave up after {message.receive_count - 1} attempts"
+                if message.last_error:
+                    reason += f": {message.last_error}"
+                self._park(message, reason)
+            else:
+                ready.append(message)
+        return ready
+
+    def ack(self, messages: Sequence[QueueMessage]) -> None:
+        """Remove messages that were handled (applied, stale or superseded)."""
+        if messages:
+            self._delete(messages)
+
+    def retry_later(self, message: QueueMessage, error: str, delay_seconds: float) -> None:
+        """Hide a message that failed transiently; it comes back after `delay_seconds`."""
+        self._hide(message, delay_seconds, error)
+
+    def dead_letter(self, message: QueueMessage, reason: str) -> None:
+        """Park a message that cannot succeed, with a reason a person can act on."""
+        logger.warning("dead-lettered message %s: %s", message.id, reason)
+        self._park(message, reason)
+
+    def redrive(self, ids: Sequence[str] | None = None) -> list[str]:
+        """Put parked messages back on the queue (all of them when `ids` is None)."""
+        if ids is None:
+            ids = [d.id for d in self.dead_letters(limit=1_000_000)]
+        return self._unpark(ids)
+
+
+@dataclass(frozen=True)
+class AppliedRecord:
+    """What Magento was last brought to for one (kind, key)."""
+
+    version: str
+    fingerprint: str
+
+
+@dataclass
+class RunRecord:
+    """One task run, as the log and the dashboard show it."""
+
+    run_id: str
+    task: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "running"
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunError:
+    """A per-record error from a run: which record, and what is wrong with it."""
+
+    run_id: str
+    task: str
+    key: str
+    message: str
+    at: datetime
+
+
+class StatePort(ABC):
+    """cpsync's own memory: watermarks, fingerprints, applied versions, Magento ids, run log."""
+
+    # --- watermarks -------------------------------------------------------------------
+    @abstractmethod
+    def get_watermark(self, task: str) -> datetime | None:
+        """The stored watermark (naive UTC), or None before the first complete run."""
+
+    @abstractmethod
+    def set_watermark(self, task: str, value: datetime) -> None:
+        """Move the watermark; called only after the run's Changes are queued."""
+
+    # --- fingerprints of what was last sent ----------------------------------------------
+    @abstractmethod
+    def get_sent(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
+        """Fingerprints last queued, for `keys` or for every key of the kind."""
+
+    @abstractmethod
+    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
+        """Remember what was queued."""
+
+    @abstractmethod
+    def forget_sent(self, kind: str, keys: Iterable[str]) -> None:
+        """Forget keys, so the next detection sends them again."""
+
+    # --- applied versions ---------------------------------------------------------------
+    @abstractmethod
+    def get_applied(self, kind: str, keys: Iterable[str]) -> dict[str, AppliedRecord]:
+        """What was applied to Magento for these keys."""
+
+    @abstractmethod
+    def put_applied(self, kind: str, records: dict[str, AppliedRecord]) -> None:
+        """Record applied versions; an older version never overwrites a newer one."""
+
+    # --- Magento ids --------------------------------------------------------------------
+    @abstractmethod
+    def get_magento_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
+        """Magento entity ids known for these keys."""
+
+    @abstractmethod
+    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
+        """Remember Magento entity ids."""
+
+    # --- run log ------------------------------------------------------------------------
+    @abstractmethod
+    def start_run(self, run: RunRecord) -> None:
+        """Open a run in the log."""
+
+    @abstractmethod
+    def finish_run(self, run: RunRecord) -> None:
+        """Close a run with its status and counts."""
+
+    @abstractmethod
+    def add_errors(self, errors: Sequence[RunError]) -> None:
+        """Log per-record errors."""
+
+    @abstractmethod
+    def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Latest runs first."""
+
+    @abstractmethod
+    def errors(
+        self, task: str | None = None, run_id: str | None = None, limit: int = 100
+    ) -> list[RunError]:
+        """Latest errors first."""
+
+    # --- logic --------------------------------------------------------------------------
+    def split_stale(self, changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
+        """Split Changes into (fresh, stale): stale ones are not newer than what was applied."""
+        fresh: list[Change] = []
+        stale: list[Change] = []
+        by_kind: dict[str, list[Change]] = {}
+        for change in changes:
+            by_kind.setdefault(change.kind, []).append(change)
+        for kind, group in by_kind.items():
+            applied = self.get_applied(kind, [c.key for c in group])
+            for change in group:
+                done = applied.get(change.key)
+                if done is not None and done.version >= change.version:
+                    stale.append(change)
+                else:
+                    fresh.append(change)
+        return fresh, stale
+
+    def last_run(self, task: str) -> RunRecord | None:
+        """The newest run of a task, if any."""
+        found = self.runs(task=task, limit=1)
+        return found[0] if found else None

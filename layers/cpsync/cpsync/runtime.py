@@ -1,0 +1,104 @@
+"""Wiring: builds the adapters, tasks, writers and updater from one Settings.
+
+This is the only place that decides which adapter backs which port, so the CLI, the API
+and the Lambda handlers all run the same objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+
+from cpsync.counterpoint.connection import counterpoint_engine
+from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
+from cpsync.errors import ConfigurationError
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.products import ProductWriter
+from cpsync.magento.writer import Writer
+from cpsync.ports import QueuePort, StatePort
+from cpsync.settings import Settings
+from cpsync.tasks import TASKS, Task, TaskContext
+from cpsync.updater import Updater
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    """Lazily built collaborators for one Settings (nothing connects until it is used)."""
+
+    settings: Settings
+
+    @cached_property
+    def state_engine(self) -> Engine:
+        if not self.settings.state_url.startswith("sqlite"):
+            raise ConfigurationError(
+                "CPSYNC_STATE_URL: only sqlite:/// state is supported on one machine"
+            )
+        return sqlite_engine(self.settings.state_url)
+
+    @cached_property
+    def state(self) -> StatePort:
+        return SqliteState(self.state_engine)
+
+    @cached_property
+    def queue(self) -> QueuePort:
+        return SqliteQueue(
+            self.state_engine,
+            visibility_seconds=self.settings.queue_visibility_seconds,
+            max_receives=self.settings.queue_max_receives,
+        )
+
+    @cached_property
+    def counterpoint(self) -> Engine:
+        return counterpoint_engine(self.settings.counterpoint_url)
+
+    @cached_property
+    def magento(self) -> MagentoClient:
+        return MagentoClient.from_settings(self.settings)
+
+    @cached_property
+    def context(self) -> TaskContext:
+        return TaskContext(self.settings, self.counterpoint, self.state, self.queue)
+
+    def task(self, name: str) -> Task:
+        """The task called `name`.
+
+        Raises:
+            ConfigurationError: No such task.
+        """
+        try:
+            return TASKS[name](self.context)
+        except KeyError:
+            known = ", ".join(sorted(TASKS))
+            raise ConfigurationError(f"unknown task {name!r}; tasks are: {known}") from None
+
+    @cached_property
+    def writers(self) -> dict[str, Writer]:
+        products = ProductWriter(
+            self.magento,
+            self.state,
+            attribute_set_id=self.settings.magento_attribute_set_id,
+            concurrency=self.settings.magento_concurrency,
+        )
+        return {products.kind: products}
+
+    @cached_property
+    def updater(self) -> Updater:
+        return Updater(
+            self.queue,
+            self.state,
+            self.writers,
+            retry_base_seconds=self.settings.retry_base_seconds,
+            retry_max_seconds=self.settings.retry_max_seconds,
+        )
+
+    def close(self) -> None:
+        """Close the Magento client and the database engines."""
+        if "magento" in self.__dict__:
+            self.magento.close()
+        for name in ("state_engine", "counterpoint"):
+            if name in self.__dict__:
+                self.__dict__[name].dispose()

@@ -1,0 +1,282 @@
+"""The detection machinery every sync task shares.
+
+A task reads Counterpoint rows, builds the desired Magento state of each record, and queues
+a Change only where that state differs from what was last sent (the fingerprint filter).
+`Task.run()` does the shared work and is never overridden; a task implements `rows()` and
+`build()` and may override the `enrich()` and `gone()` hooks.
+
+Watermark rules (each has a unit test in tests/unit/test_watermark.py):
+- A first run, and any `full` run, is a snapshot: every covered record is read.
+- Otherwise rows changed at or after `watermark - lookback` are read (inclusive lower bound);
+  the overlap absorbs clock skew and commits that land late. Re-read rows cost nothing
+  because their fingerprints did not change.
+- The new watermark is the run's start time, fixed before reading, from the injected clock.
+- The watermark moves only after every Change of the run is queued. A run that dies before
+  that is repeated whole next time; the queue and the updater make the repeat harmless.
+- A run for named keys (queue item) neither reads nor moves the watermark.
+- Deletions are found by set difference in snapshot runs: keys sent before and absent now.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any, ClassVar, final
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+
+from cpsync.errors import DataError
+from cpsync.model import Change, Desired, Kind, make_version, new_run_id
+from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
+from cpsync.settings import Settings
+
+__all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
+
+logger = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class TaskContext:
+    """What a task needs from the outside world; built once per process."""
+
+    settings: Settings
+    counterpoint: Engine
+    state: StatePort
+    queue: QueuePort
+    clock: Callable[[], datetime] = utc_now
+
+
+@dataclass(frozen=True)
+class Window:
+    """The change window of an incremental run: rows changed at or after `since_utc`.
+
+    Counterpoint keeps `RS_UTC_DT` in UTC and `LST_MAINT_DT` in the server's local time, so
+    the window offers the lower bound in both, as naive datetimes like the columns.
+    """
+
+    since_utc: datetime
+    zone: ZoneInfo
+
+    @property
+    def since_local(self) -> datetime:
+        """The lower bound in the Counterpoint server's local time (naive)."""
+        return self.since_utc.replace(tzinfo=UTC).astimezone(self.zone).replace(tzinfo=None)
+
+
+def window_for(watermark: datetime | None, lookback: timedelta, zone: ZoneInfo) -> Window | None:
+    """The window after `watermark`, or None (a snapshot) when there is no watermark yet."""
+    if watermark is None:
+        return None
+    return Window(since_utc=watermark - lookback, zone=zone)
+
+
+@dataclass
+class RunResult:
+    """What one task run did, for the CLI summary, the API and metrics."""
+
+    task: str
+    run_id: str
+    mode: str
+    read: int = 0
+    queued: int = 0
+    unchanged: int = 0
+    errors: list[RunError] = field(default_factory=list)
+    removed: int = 0
+    seconds: float = 0.0
+    watermark: datetime | None = None
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "record"
+            parts.append(f"{where}: {err['msg']}")
+        return "; ".join(parts)
+    return str(exc)
+
+
+class Task(ABC):
+    """Base of every sync task (see the module docstring for the rules)."""
+
+    name: ClassVar[str]
+    kind: ClassVar[Kind]
+    batch_size: ClassVar[int] = 500
+
+    def __init__(self, ctx: TaskContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+
+    # --- what a task implements -----------------------------------------------------------
+    @abstractmethod
+    def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
+        """Counterpoint rows to consider: changed in `window`, all (None), or for `keys`."""
+
+    @abstractmethod
+    def key_of(self, row: Any) -> str:
+        """The record key of a row (an item number, a category id)."""
+
+    @abstractmethod
+    def build(self, row: Any, extra: Any) -> Desired:
+        """The desired Magento state of one row.
+
+        Raises:
+            DataError: The row cannot become a valid record; the message names the column.
+        """
+
+    def enrich(self, rows: Sequence[Any]) -> Any:
+        """Fetch what a batch of rows needs besides the row itself (prices, quantities)."""
+        return None
+
+    def gone(self, key: str) -> Desired | None:
+        """The desired state of a record sent before and now absent (None: leave it)."""
+        return None
+
+    # --- the shared work ------------------------------------------------------------------
+    @final
+    def run(
+        self,
+        full: bool = False,
+        keys: Sequence[str] | None = None,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> RunResult:
+        """Detect changes and queue them; see the module docstring for the rules.
+
+        Args:
+            full: Read every record (reconciliation), not only the changed ones.
+            keys: Only these records (manual "queue item"); the watermark is left alone.
+            force: Queue records even when their fingerprint did not change.
+            progress: Called with the number of rows handled after each batch.
+        """
+        state, started = self.ctx.state, time.monotonic()
+        upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
+        watermark = None if (full or keys is not None) else state.get_watermark(self.name)
+        window = (
+            None
+            if keys is not None
+            else window_for(
+                watermark,
+                timedelta(seconds=self.settings.watermark_lookback_seconds),
+                self.settings.zone,
+            )
+        )
+        snapshot = keys is None and window is None
+        mode = "item" if keys is not None else ("full" if snapshot else "changed")
+        run_id = new_run_id(self.name)
+        result = RunResult(task=self.name, run_id=run_id, mode=mode)
+        record = RunRecord(run_id=run_id, task=self.name, started_at=datetime.now(UTC))
+        state.start_run(record)
+        seen: set[str] = set()
+        try:
+            for batch in _batches(self.rows(window, keys), self.batch_size):
+                desired = self._build_batch(batch, result)
+                seen.update(d.key() for d in desired)
+                self._emit(desired, result, run_id, force)
+                result.read += len(batch)
+                if progress:
+                    progress(len(batch))
+            if snapshot:
+                missing = sorted(set(state.get_sent(self.kind)) - seen)
+                departed = [d for d in (self.gone(k) for k in missing) if d is not None]
+                before = result.queued
+                self._emit(departed, result, run_id, force)
+                result.removed = result.queued - before
+            state.add_errors(result.errors)
+            if keys is None:
+                state.set_watermark(self.name, upper)
+                result.watermark = upper
+        except BaseException:
+            record.status = "failed"
+            record.counts = self._counts(result)
+            state.finish_run(record)
+            raise
+        result.seconds = time.monotonic() - started
+        record.status = "ok" if not result.errors else "ok_with_errors"
+        record.counts = self._counts(result)
+        record.finished_at = datetime.now(UTC)
+        state.finish_run(record)
+        logger.info(
+            "%s run %s: read %d, queued %d, %d errors",
+            self.name,
+            run_id,
+            result.read,
+            result.queued,
+            len(result.errors),
+        )
+        return result
+
+    def _build_batch(self, batch: list[Any], result: RunResult) -> list[Desired]:
+        extra = self.enrich(batch)
+        built: list[Desired] = []
+        for row in batch:
+            key = self.key_of(row)
+            try:
+                built.append(self.build(row, extra))
+            except (DataError, ValidationError, ValueError, ArithmeticError) as exc:
+                message = f"{self.kind} {key}: {_describe(exc)}"
+                result.errors.append(
+                    RunError(result.run_id, self.name, key, message, datetime.now(UTC))
+                )
+        return built
+
+    def _emit(self, desired: list[Desired], result: RunResult, run_id: str, force: bool) -> None:
+        if not desired:
+            return
+        state = self.ctx.state
+        sent = state.get_sent(self.kind, [d.key() for d in desired])
+        now = self.ctx.clock()
+        changes: list[Change] = []
+        for item in desired:
+            key, print_ = item.key(), item.fingerprint()
+            previous = sent.get(key)
+            if not force and (
+                previous == print_ or (previous is None and not item.publish_if_new())
+            ):
+                result.unchanged += 1
+                continue
+            changes.append(
+                Change(
+                    kind=self.kind,
+                    key=key,
+                    version=make_version(None, now),
+                    fingerprint=print_,
+                    payload=item.payload(),
+                    task=self.name,
+                    run_id=run_id,
+                    detected_at=now,
+                    force=force,
+                )
+            )
+        self.ctx.queue.send(changes)
+        state.put_sent(self.kind, {c.key: c.fingerprint for c in changes})
+        result.queued += len(changes)
+
+    @staticmethod
+    def _counts(result: RunResult) -> dict[str, Any]:
+        return {
+            "mode": result.mode,
+            "read": result.read,
+            "queued": result.queued,
+            "unchanged": result.unchanged,
+            "removed": result.removed,
+            "errors": len(result.errors),
+        }
