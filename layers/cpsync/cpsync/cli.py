@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -55,7 +56,7 @@ def run_tasks(
                 full=full,
                 keys=list(items) if items else None,
                 force=bool(items),
-                progress=lambda n, bar=bar: progress.advance(bar, n),
+                progress=partial(progress.advance, bar),
             )
             results.append(result)
     return results
@@ -181,7 +182,8 @@ def _cmd_status(args: argparse.Namespace, runtime: Runtime) -> int:
 def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     from cpsync.demo import run_demo
 
-    return run_demo(items=args.items, as_json=args.json, console=console)
+    code: int = run_demo(items=args.items, as_json=args.json, console=console)
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

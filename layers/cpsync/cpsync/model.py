@@ -33,10 +33,11 @@ KINDS: tuple[Kind, ...] = ("product", "category", "category_links", "stock", "pr
 
 
 def _canonical(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, float):
-        return format(Decimal(repr(value)).normalize(), "f")
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float | Decimal):
+        number = value if isinstance(value, Decimal) else Decimal(repr(value))
+        return "n:" + format(number.normalize(), "f")
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, dict):

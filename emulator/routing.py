@@ -1,0 +1,151 @@
+"""REST routing: the ``/rest/<store>/V1/...`` grammar and a table of (method, path template).
+
+The store segment is resolved before matching (§0.1): a known store code or ``all`` is
+stripped, anything else stays in the path and so matches nothing. Segments are split on the
+*raw* path and decoded one by one, so a SKU sent as ``MUG%2F12`` is one segment ``MUG/12``
+(Starlette's decoded ``path`` would have split it in two).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from emulator.errors import required_field
+from emulator.store import StoreView, Topology
+
+if TYPE_CHECKING:
+    from emulator.runtime import Emulator
+
+__all__ = ["Handler", "RestPath", "RestRequest", "Route", "Router", "parse_rest_path"]
+
+Handler = Callable[["RestRequest"], Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One service route: ``Route("GET", "/V1/products/:sku", "products.get", handler, acl)``.
+
+    ``resource`` is the ACL resource named in a 401; None marks an anonymous route.
+    """
+
+    method: str
+    template: str
+    endpoint: str
+    handler: Handler
+    resource: str | None
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """Template segments; ``:name`` segments capture one path segment."""
+        return tuple(self.template.strip("/").split("/"))
+
+    @property
+    def static_count(self) -> int:
+        """Literal segments: more literals wins over a placeholder (``products/types``)."""
+        return sum(1 for part in self.parts if not part.startswith(":"))
+
+    def match(self, segments: tuple[str, ...]) -> dict[str, str] | None:
+        """Path parameters if the decoded segments fit the template, else None."""
+        parts = self.parts
+        if len(parts) != len(segments):
+            return None
+        params: dict[str, str] = {}
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith(":"):
+                params[part[1:]] = segment
+            elif part != segment:
+                return None
+        return params
+
+
+class Router:
+    """Routes by method; the most specific match wins."""
+
+    def __init__(self, routes: Iterable[Route] = ()) -> None:
+        self._routes: list[Route] = []
+        self.add(*routes)
+
+    def add(self, *routes: Route) -> None:
+        """Register routes (later extensions add categories, inventory, prices, ...)."""
+        self._routes.extend(routes)
+        self._routes.sort(key=lambda route: -route.static_count)
+
+    def match(self, method: str, segments: tuple[str, ...]) -> tuple[Route, dict[str, str]] | None:
+        """The route and its path parameters, or None (→ 404 no route)."""
+        for route in self._routes:
+            if route.method != method:
+                continue
+            params = route.match(segments)
+            if params is not None:
+                return route, params
+        return None
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Every endpoint name, for fault and cost configuration."""
+        return sorted({route.endpoint for route in self._routes})
+
+
+@dataclass(frozen=True)
+class RestPath:
+    """A REST path split into its store scope and decoded segments from ``V1`` on."""
+
+    view: StoreView
+    segments: tuple[str, ...]
+
+
+def parse_rest_path(
+    raw_path: bytes, topology: Topology, *, reject_encoded_slash: bool = False
+) -> RestPath | None:
+    """Resolve ``/rest[/<store>]/V1/...`` (§0.1); None means no route can match.
+
+    Args:
+        raw_path: the path exactly as sent, still percent-encoded.
+        topology: the store codes that exist.
+        reject_encoded_slash: answer no route for ``%2F``, as Apache does by default.
+    """
+    text = raw_path.decode("latin-1")
+    if reject_encoded_slash and "%2f" in text.lower():
+        return None
+    parts = [unquote(part, errors="replace") for part in text.strip("/").split("/")]
+    if len(parts) < 2 or parts[0] != "rest":
+        return None
+    view = topology.resolve(parts[1])
+    if view is None:
+        # Not a store code: nothing is stripped, the segment stays in the path (§0.1).
+        return RestPath(view=topology.default_view, segments=tuple(parts[1:]))
+    return RestPath(view=view, segments=tuple(parts[2:]))
+
+
+def _loose(name: str) -> str:
+    """Compare parameter names the way Magento does: ignore ``_`` and case (§0.2)."""
+    return name.replace("_", "").lower()
+
+
+@dataclass
+class RestRequest:
+    """What a handler gets: the emulator, the matched route and scope, query and decoded body."""
+
+    emulator: Emulator
+    route: Route
+    method: str
+    view: StoreView
+    params: dict[str, str]
+    query: list[tuple[str, str]] = field(default_factory=list)
+    body: Any = None
+
+    def body_param(self, name: str) -> Any:
+        """A top-level body parameter (snake or camel case).
+
+        Raises:
+            MagentoError: 400 ``"%fieldName" is required`` when it is absent.
+        """
+        if isinstance(self.body, dict):
+            wanted = _loose(name)
+            for key, value in self.body.items():
+                if _loose(key) == wanted:
+                    return value
+        raise required_field(name)

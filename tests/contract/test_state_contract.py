@@ -1,0 +1,75 @@
+"""The state port's contract, for every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cpsync.model import Change, make_version
+from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
+
+
+def test_watermarks_are_kept_per_task(state: StatePort) -> None:
+    assert state.get_watermark("items") is None
+    state.set_watermark("items", datetime(2026, 1, 2, 3, 4, 5, 6))
+    state.set_watermark("items", datetime(2026, 1, 3))
+    assert state.get_watermark("items") == datetime(2026, 1, 3)
+    assert state.get_watermark("inventory") is None
+
+
+def test_sent_fingerprints_by_key_and_all(state: StatePort) -> None:
+    state.put_sent("product", {"A": "1", "B": "2"})
+    state.put_sent("product", {"B": "3"})
+    assert state.get_sent("product", ["B", "Z"]) == {"B": "3"}
+    assert state.get_sent("product") == {"A": "1", "B": "3"}
+    state.forget_sent("product", ["A"])
+    assert state.get_sent("product") == {"B": "3"}
+    assert state.get_sent("price") == {}
+
+
+def test_many_keys_are_read_in_chunks(state: StatePort) -> None:
+    state.put_sent("product", {f"K{i}": str(i) for i in range(1200)})
+    assert len(state.get_sent("product", [f"K{i}" for i in range(1200)])) == 1200
+
+
+def test_an_older_applied_version_never_overwrites_a_newer_one(state: StatePort) -> None:
+    state.put_applied("product", {"A": AppliedRecord("2026-01-02/2", "new")})
+    state.put_applied("product", {"A": AppliedRecord("2026-01-01/1", "old")})
+    assert state.get_applied("product", ["A"]) == {"A": AppliedRecord("2026-01-02/2", "new")}
+
+
+def test_stale_changes_are_split_off(state: StatePort) -> None:
+    state.put_applied("product", {"A": AppliedRecord("9999", "f")})
+    fresh, stale = state.split_stale([_change("A"), _change("B")])
+    assert [c.key for c in fresh] == ["B"]
+    assert [c.key for c in stale] == ["A"]
+
+
+def test_magento_ids(state: StatePort) -> None:
+    state.put_magento_ids("product", {"A": 7})
+    assert state.get_magento_ids("product", ["A", "B"]) == {"A": 7}
+
+
+def test_run_log_keeps_runs_and_per_record_errors(state: StatePort) -> None:
+    run = RunRecord(run_id="items-1", task="items", started_at=datetime.now(UTC))
+    state.start_run(run)
+    state.add_errors([RunError("items-1", "items", "X1", "product X1: DESCR is empty", datetime.now(UTC))])
+    run.status, run.counts = "ok_with_errors", {"read": 3}
+    state.finish_run(run)
+    (last,) = state.runs(task="items")
+    assert (last.status, last.counts) == ("ok_with_errors", {"read": 3})
+    assert last.finished_at is not None
+    assert [e.key for e in state.errors(task="items")] == ["X1"]
+    assert state.last_run("prices") is None
+
+
+def _change(key: str) -> Change:
+    return Change(
+        kind="product",
+        key=key,
+        version=make_version(None),
+        fingerprint="f",
+        payload={"sku": key},
+        task="items",
+        run_id="r",
+        detected_at=datetime.now(UTC),
+    )

@@ -1,0 +1,45 @@
+"""Every Counterpoint query compiles for SQL Server and parses as T-SQL.
+
+No SQL Server runs here, so this is how a query that only SQLite accepts is caught.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlglot
+from sqlalchemy.dialects import mssql
+from sqlalchemy.sql import Select
+
+from cpsync.counterpoint import queries
+
+WHEN = datetime(2026, 11, 27, 8, 0)
+
+CASES: dict[str, Select[tuple[object, ...]]] = {
+    "items, snapshot": queries.item_rows(),
+    "items, changed": queries.item_rows(since_utc=WHEN, since_local=WHEN),
+    "items, by key": queries.item_rows(keys=["MUG/12", "TEE 100"]),
+    "price-1 at '*'": queries.price_1(["A", "B"], None),
+    "price-1 at a location": queries.price_1(["A"], "WEB"),
+    "quantity available, all locations": queries.quantities(["A"], [], "available"),
+    "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
+}
+
+
+def _tsql(stmt: Select[tuple[object, ...]]) -> str:
+    compiled = stmt.compile(dialect=mssql.dialect(), compile_kwargs={"literal_binds": True})
+    return str(compiled)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_query_is_valid_tsql(name: str) -> None:
+    sql = _tsql(CASES[name])
+    parsed = sqlglot.parse_one(sql, read="tsql")
+    assert parsed is not None
+    assert "LIMIT" not in sql.upper()
+
+
+def test_the_parser_does_reject_what_sql_server_would() -> None:
+    with pytest.raises(sqlglot.errors.ParseError):
+        sqlglot.parse_one("SELECT FROM WHERE", read="tsql")
