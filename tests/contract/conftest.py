@@ -32,14 +32,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture(params=["sqlite"])
-def queue(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[SqliteQueue]:
+def queue(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[SqliteQueue]:
     engine = sqlite_engine(f"sqlite:///{tmp_path}/state.db")
     yield SqliteQueue(engine, visibility_seconds=30, max_receives=3, clock=clock)
     engine.dispose()
 
 
 @pytest.fixture(params=["sqlite"])
-def state(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[SqliteState]:
+def state(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[SqliteState]:
     engine = sqlite_engine(f"sqlite:///{tmp_path}/state.db")
     yield SqliteState(engine, clock=clock)
     engine.dispose()

@@ -40,7 +40,9 @@ def test_a_received_message_is_hidden_until_its_visibility_ends(queue: QueuePort
     assert again.receive_count == 2
 
 
-def test_an_acked_message_is_gone_but_an_outdated_receipt_cannot_ack(queue: QueuePort, clock) -> None:
+def test_an_acked_message_is_gone_but_an_outdated_receipt_cannot_ack(
+    queue: QueuePort, clock
+) -> None:
     queue.send([_change("A"), _change("B")])
     first = queue.receive()
     clock.advance(31)
@@ -51,7 +53,9 @@ def test_an_acked_message_is_gone_but_an_outdated_receipt_cannot_ack(queue: Queu
     assert queue.depth().in_flight + queue.depth().visible == 0
 
 
-def test_retry_later_hides_a_message_for_the_delay_and_keeps_the_error(queue: QueuePort, clock) -> None:
+def test_retry_later_hides_a_message_for_the_delay_and_keeps_the_error(
+    queue: QueuePort, clock
+) -> None:
     queue.send([_change("A")])
     (message,) = queue.receive()
     queue.retry_later(message, "HTTP 503", delay_seconds=5)
@@ -61,7 +65,9 @@ def test_retry_later_hides_a_message_for_the_delay_and_keeps_the_error(queue: Qu
     assert again.last_error == "HTTP 503"
 
 
-def test_a_message_received_too_often_is_parked_with_its_last_error(queue: QueuePort, clock) -> None:
+def test_a_message_received_too_often_is_parked_with_its_last_error(
+    queue: QueuePort, clock
+) -> None:
     queue.send([_change("A")])
     for _ in range(3):
         (message,) = queue.receive()

@@ -52,7 +52,9 @@ def test_magento_ids(state: StatePort) -> None:
 def test_run_log_keeps_runs_and_per_record_errors(state: StatePort) -> None:
     run = RunRecord(run_id="items-1", task="items", started_at=datetime.now(UTC))
     state.start_run(run)
-    state.add_errors([RunError("items-1", "items", "X1", "product X1: DESCR is empty", datetime.now(UTC))])
+    state.add_errors(
+        [RunError("items-1", "items", "X1", "product X1: DESCR is empty", datetime.now(UTC))]
+    )
     run.status, run.counts = "ok_with_errors", {"read": 3}
     state.finish_run(run)
     (last,) = state.runs(task="items")

@@ -45,7 +45,9 @@ def _response(status: int, **kw: object) -> httpx.Response:
 
 
 def test_responses_map_to_the_most_specific_error() -> None:
-    assert isinstance(error_from_response(_response(503, text="<html>down</html>")), MagentoRetryableError)
+    assert isinstance(
+        error_from_response(_response(503, text="<html>down</html>")), MagentoRetryableError
+    )
     assert isinstance(error_from_response(_response(401, json={"message": "x"})), MagentoAuthError)
     refused = error_from_response(
         _response(400, json={"message": "URL key for specified store already exists."})
