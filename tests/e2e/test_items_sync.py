@@ -1,0 +1,184 @@
+"""Items from the sample Counterpoint database end up as the right products in Magento."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import delete, insert, update
+
+from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
+from cpsync.runtime import Runtime
+from emulator.server import EmulatorHandle
+from sample.generate import SampleInfo
+
+
+def _custom(product: dict, code: str) -> object:
+    for attr in product.get("custom_attributes", []):
+        if attr["attribute_code"] == code:
+            return attr["value"]
+    return None
+
+
+def _sync(runtime: Runtime) -> tuple[int, int]:
+    result = runtime.task("items").run()
+    drained = runtime.updater.drain(max_wait_seconds=10)
+    return result.queued, drained.applied
+
+
+def _touch(runtime: Runtime, item_no: str, **values: object) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(
+            update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item_no).values(RS_UTC_DT=now, **values)
+        )
+
+
+def _simple_ecommerce(info: SampleInfo) -> set[str]:
+    return set(info.ecommerce_item_nos) - set(info.grid_item_nos)
+
+
+def test_first_sync_creates_every_ecommerce_item_complete(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    queued, applied = _sync(runtime)
+    catalog = emulator.store.products_by_sku()
+    expected = _simple_ecommerce(info)
+    assert expected <= set(catalog)
+    assert not set(catalog) & set(info.non_ecommerce_item_nos)
+    assert applied == queued >= len(expected)
+    for sku in expected:
+        product = catalog[sku]
+        assert product["status"] == 1
+        assert product["name"]
+        assert product["price"] is not None
+        assert "stock_item" in product["extension_attributes"]
+    url_keys = [_custom(p, "url_key") for p in catalog.values()]
+    assert len(url_keys) == len(set(url_keys))
+    assert runtime.queue.dead_letters() == []
+
+
+def test_awkward_item_numbers_and_names_arrive_intact(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    catalog = emulator.store.products_by_sku()
+    for case in ("slash_item", "space_item", "twenty_char_item", "unicode_item"):
+        sku = info.special[case]
+        assert sku in catalog, case
+    unicode_product = catalog[info.special["unicode_item"]]
+    assert not unicode_product["name"].isascii()
+
+
+def test_a_second_run_queues_nothing_and_writes_nothing(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    _sync(runtime)
+    saves_before = runtime.magento.stats()["requests"].get("products.save", 0)
+    assert runtime.task("items").run().queued == 0
+    assert runtime.task("items").run(full=True).queued == 0
+    runtime.updater.drain(max_wait_seconds=1)
+    assert runtime.magento.stats()["requests"].get("products.save", 0) == saves_before
+
+
+def test_a_renamed_item_is_updated_without_touching_price_or_stock(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    sku = sorted(_simple_ecommerce(info))[0]
+    product = emulator.store.products_by_sku()[sku]
+    price, stock = product["price"], product["extension_attributes"]["stock_item"]["qty"]
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(update(IM_PRC).where(IM_PRC.c.ITEM_NO == sku).values(PRC_1=999))
+    _touch(runtime, sku, DESCR="Renamed in Counterpoint")
+    queued, applied = _sync(runtime)
+    assert (queued, applied) == (1, 1)
+    product = emulator.store.products_by_sku()[sku]
+    assert product["name"] == "Renamed in Counterpoint"
+    assert product["price"] == price
+    assert product["extension_attributes"]["stock_item"]["qty"] == stock
+
+
+def test_a_description_change_alone_is_found(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    sku = sorted(_simple_ecommerce(info))[1]
+    now_local = datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=3)
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(delete(EC_ITEM_DESCR).where(EC_ITEM_DESCR.c.ITEM_NO == sku))
+        conn.execute(
+            insert(EC_ITEM_DESCR).values(
+                ITEM_NO=sku, HTML_DESCR="<p>New words</p>", LST_MAINT_DT=now_local
+            )
+        )
+    assert _sync(runtime) == (1, 1)
+    assert _custom(emulator.store.products_by_sku()[sku], "description") == "<p>New words</p>"
+
+
+def test_an_item_leaving_ecommerce_or_deleted_is_disabled_never_deleted(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    leaving, deleted = sorted(_simple_ecommerce(info))[2:4]
+    _touch(runtime, leaving, IS_ECOMM_ITEM="N")
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(delete(IM_ITEM).where(IM_ITEM.c.ITEM_NO == deleted))
+    _sync(runtime)
+    runtime.task("items").run(full=True)
+    runtime.updater.drain(max_wait_seconds=5)
+    catalog = emulator.store.products_by_sku()
+    assert catalog[leaving]["status"] == 2
+    assert catalog[deleted]["status"] == 2
+    assert catalog[leaving]["name"]  # the rest of the product is left as it was
+
+
+def test_bad_rows_are_reported_by_name_and_the_rest_still_sync(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    good, no_name, negative, no_price = sorted(_simple_ecommerce(info))[4:8]
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == no_name).values(DESCR=None))
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == negative).values(WEIGHT=-2))
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == no_price).values(PRC_1=None))
+        conn.execute(update(IM_PRC).where(IM_PRC.c.ITEM_NO == no_price).values(PRC_1=None))
+    result = runtime.task("items").run()
+    runtime.updater.drain(max_wait_seconds=5)
+    errors = {e.key: e.message for e in runtime.state.errors(task="items")}
+    assert set(errors) == {no_name, negative, no_price}
+    assert "DESCR" in errors[no_name] and no_name in errors[no_name]
+    assert "WEIGHT" in errors[negative]
+    assert "Price-1" in errors[no_price]
+    assert len(result.errors) == 3
+    catalog = emulator.store.products_by_sku()
+    assert good in catalog
+    assert not {no_name, negative, no_price} & set(catalog)
+
+
+def test_magento_refusing_a_record_parks_it_with_magentos_message(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    sku = sorted(_simple_ecommerce(info))[0]
+    _touch(runtime, sku, URL="taken-url")
+    emulator_client = runtime.magento
+    emulator_client.save_product(
+        {
+            "sku": "SOMEONE-ELSE",
+            "name": "x",
+            "price": 1,
+            "attribute_set_id": 4,
+            "custom_attributes": [{"attribute_code": "url_key", "value": "taken-url"}],
+        }
+    )
+    _sync(runtime)
+    (dead,) = runtime.queue.dead_letters()
+    assert "URL key for specified store already exists." in dead.reason
+    assert sku in dead.body
+    assert len(emulator.store.products_by_sku()) > 2  # the others went through
