@@ -43,13 +43,8 @@ def test_given_503s_and_timeouts_when_draining_then_every_product_arrives_once(
     make_runtime: Callable[..., Runtime],
 ) -> None:
     _, info = sample
-    emulator.set_faults(
-        [
-            {"endpoint": "products.save", "kind": "status", "status": 503, "rate": 0.3},
-            {"endpoint": "products.save", "kind": "timeout", "rate": 0.1},
-        ],
-        timeout_seconds=0.6,
-    )
+    emulator.configure(timeout_seconds=0.6)
+    emulator.set_faults("products.save:503:0.3", "products.save:timeout:0.1", seed=11)
     runtime = make_runtime(
         sample[0], tmp_path, emulator, magento_timeout=0.3, magento_max_attempts=2
     )
@@ -61,7 +56,7 @@ def test_given_503s_and_timeouts_when_draining_then_every_product_arrives_once(
         runtime.close()
     assert failures > 0, "the fault model injected nothing: this test proves nothing"
     assert result.retried > 0 or failures > 0
-    emulator.set_faults([])
+    emulator.set_faults()
     _assert_each_product_once_and_right(emulator, runtime, info)
 
 

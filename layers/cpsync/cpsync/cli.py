@@ -230,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, runtime)
         return code
     except CpsyncError as exc:
-        console.print(f"[red]cpsync:[/] {exc}")
+        console.print(f"[red]cpsync:[/] {exc}", soft_wrap=True, markup=True)
         return 2
     finally:
         if runtime is not None:

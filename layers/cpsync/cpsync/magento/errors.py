@@ -107,6 +107,15 @@ class MagentoRecordError(MagentoError, RecordError):
 class MagentoAuthError(MagentoError, ConfigurationError):
     """Magento refused our credentials: fix CPSYNC_MAGENTO_TOKEN or the integration's access."""
 
+    def __init__(self, status: int, message: str, method: str, path: str) -> None:
+        super().__init__(status, message, method, path)
+        self.args = (
+            f"{self.args[0]}. Check CPSYNC_MAGENTO_TOKEN and the integration's resource access; "
+            "since Magento 2.4.4 an integration token is accepted as Bearer only when "
+            "Stores > Configuration > Services > OAuth > Consumer Settings > "
+            "'Allow OAuth Access Tokens to be used as standalone Bearer tokens' is Yes.",
+        )
+
 
 def _text_of(response: httpx.Response) -> tuple[str, Any]:
     try:
