@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from emulator.faults import Fault
+from emulator.faults import Fault, check_endpoint
 
 __all__ = ["RUNTIME_FIELDS", "EmulatorConfig"]
 
@@ -103,6 +103,16 @@ class EmulatorConfig(BaseModel):
         """Accept ``"products.save:503:0.3"`` strings beside Fault objects and dicts."""
         if isinstance(value, list | tuple):
             return [Fault.parse(item) if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("costs_ms")
+    @classmethod
+    def _known_cost_endpoints(cls, value: dict[str, float]) -> dict[str, float]:
+        """Catch typos in cost names, and negative costs."""
+        for name, cost in value.items():
+            check_endpoint(name)
+            if cost < 0:
+                raise ValueError(f"cost of {name} is negative")
         return value
 
     @field_validator("store_codes")

@@ -19,7 +19,13 @@ Three knobs, all set in :class:`~emulator.config.EmulatorConfig` and changeable 
   ======== ======================================================================
 
 By default only ``timeout`` applies the request; any fault can be made to apply it first with
-``applied=True`` (spec suffix ``:applied``), e.g. a 502 from a proxy after Magento saved.
+``applied=True`` (spec suffix ``:applied``), e.g. a 502 from a proxy after Magento saved. A
+``timeout`` with ``applied=False`` answers 504 after the delay, having applied nothing. Faults
+that do not apply the request answer before taking a worker (they happen in front of PHP); a
+``timeout`` holds its worker until the client hangs up or ``timeout_seconds`` pass.
+
+Endpoint names in faults and costs are checked against :data:`ENDPOINTS`; a fault may also name
+``*`` (every endpoint) or a prefix such as ``products.*``.
 """
 
 from __future__ import annotations
@@ -36,12 +42,20 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 if TYPE_CHECKING:
     from emulator.stats import Stats
 
-__all__ = ["ENDPOINTS", "FAULT_KINDS", "Fault", "FaultInjector", "FaultKind", "WorkerPool"]
+__all__ = [
+    "ENDPOINTS",
+    "FAULT_KINDS",
+    "Fault",
+    "FaultInjector",
+    "FaultKind",
+    "WorkerPool",
+    "check_endpoint",
+]
 
 FaultKind = Literal["500", "502", "503", "504", "429", "timeout", "drop"]
 FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "429", "timeout", "drop")
 
-#: Endpoint names usable in faults and costs; ``*`` in a fault matches all of them.
+#: Endpoint names usable in faults and costs; extensions add theirs here and in the router.
 ENDPOINTS: tuple[str, ...] = (
     "products.get",
     "products.search",
@@ -49,6 +63,16 @@ ENDPOINTS: tuple[str, ...] = (
     "products.delete",
     "admin.token",
 )
+
+
+def check_endpoint(name: str, *, wildcards: bool = False) -> None:
+    """Raise ValueError unless ``name`` is a known endpoint (or, with wildcards, a pattern)."""
+    if wildcards and name.endswith("*"):
+        prefix = name[:-1]
+        if prefix == "" or any(endpoint.startswith(prefix) for endpoint in ENDPOINTS):
+            return
+    if name not in ENDPOINTS:
+        raise ValueError(f"unknown endpoint {name!r}; known: {', '.join(ENDPOINTS)}")
 
 
 class Fault(BaseModel):
@@ -63,6 +87,13 @@ class Fault(BaseModel):
         default=None,
         description="Apply the request before failing; default True for timeout, else False.",
     )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _known_endpoint(cls, value: str) -> str:
+        """Catch typos: a fault on an endpoint that does not exist would never fire."""
+        check_endpoint(value, wildcards=True)
+        return value
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -81,7 +112,7 @@ class Fault(BaseModel):
         if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "applied"):
             raise ValueError(f"fault spec {spec!r} is not 'endpoint:kind:rate[:applied]'")
         applied = True if len(parts) == 4 else None
-        return cls(endpoint=parts[0], kind=parts[1], rate=float(parts[2]), applied=applied)  # type: ignore[arg-type]
+        return cls(endpoint=parts[0], kind=parts[1], rate=float(parts[2]), applied=applied)
 
     @property
     def applies_request(self) -> bool:
@@ -89,8 +120,10 @@ class Fault(BaseModel):
         return self.applied if self.applied is not None else self.kind == "timeout"
 
     def matches(self, endpoint: str) -> bool:
-        """True for the endpoint it names, or any endpoint with ``*``."""
-        return self.endpoint in ("*", endpoint)
+        """True for the endpoint it names, any endpoint for ``*``, a family for ``products.*``."""
+        if self.endpoint.endswith("*"):
+            return endpoint.startswith(self.endpoint[:-1])
+        return self.endpoint == endpoint
 
     def spec(self) -> str:
         """The compact spec form, inverse of :meth:`parse`."""
@@ -144,11 +177,14 @@ class WorkerPool:
             self._size = size
             self._semaphore = asyncio.Semaphore(max(1, size))
         semaphore = self._semaphore
-        self._stats.worker_queued(+1)
-        try:
+        if semaphore.locked():
+            self._stats.worker_queued(+1)
+            try:
+                await semaphore.acquire()
+            finally:
+                self._stats.worker_queued(-1)
+        else:
             await semaphore.acquire()
-        finally:
-            self._stats.worker_queued(-1)
         self._stats.worker_busy(+1)
         try:
             yield

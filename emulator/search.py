@@ -56,7 +56,8 @@ def parse_bracket_query(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
                 if not isinstance(child, dict):
                     child = node[name] = {}
                 node = child
-    return _listify(root)
+    result: dict[str, Any] = _listify(root)
+    return result
 
 
 def _listify(node: Any) -> Any:
@@ -113,7 +114,9 @@ class SearchCriteria:
     def echo(self) -> dict[str, Any]:
         """The ``search_criteria`` member of a search result, snake_case (§0.3)."""
         data: dict[str, Any] = {
-            "filter_groups": [{"filters": [f.echo() for f in group]} for group in self.filter_groups]
+            "filter_groups": [
+                {"filters": [f.echo() for f in group]} for group in self.filter_groups
+            ]
         }
         if self.sort_orders:
             data["sort_orders"] = [{"field": f, "direction": d} for f, d in self.sort_orders]
@@ -312,6 +315,10 @@ def run_search(
             if group
         )
     ]
-    for name, direction in reversed(criteria.sort_orders):
-        found.sort(key=lambda item, n=name: _sort_key(value_of(item, n)), reverse=direction == "DESC")
+    for name, direction in reversed(criteria.sort_orders):  # stable sorts: last key first
+
+        def key(item: dict[str, Any], field_name: str = name) -> tuple[Any, ...]:
+            return _sort_key(value_of(item, field_name))
+
+        found.sort(key=key, reverse=direction == "DESC")
     return _page(found, criteria, clamp=clamp_pages, limits=input_limits), len(found)

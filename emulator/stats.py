@@ -25,20 +25,20 @@ class Stats:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.reset()
+        self._requests: Counter[str] = Counter()
+        self._statuses: Counter[str] = Counter()
+        self._responses: dict[str, Counter[str]] = {}
+        self._writes: Counter[str] = Counter()
+        self._faults: Counter[str] = Counter()
+        self._busy = self._queued = self._peak_busy = self._peak_queued = 0
 
     def reset(self) -> None:
-        """Forget everything (``POST /__emulator/reset``); in-flight gauges keep running."""
+        """Forget every count (``POST /__emulator/reset``); in-flight gauges keep running."""
         with self._lock:
-            self._requests: Counter[str] = Counter()
-            self._statuses: Counter[str] = Counter()
-            self._responses: dict[str, Counter[str]] = {}
-            self._writes: Counter[str] = Counter()
-            self._faults: Counter[str] = Counter()
-            self._busy = getattr(self, "_busy", 0)
-            self._queued = getattr(self, "_queued", 0)
-            self._peak_busy = self._busy
-            self._peak_queued = self._queued
+            for counter in (self._requests, self._statuses, self._writes, self._faults):
+                counter.clear()
+            self._responses.clear()
+            self._peak_busy, self._peak_queued = self._busy, self._queued
 
     def record_response(self, endpoint: str, status: int | str) -> None:
         """Count one answered request; ``status`` is ``"drop"`` for a dropped connection."""

@@ -130,12 +130,11 @@ class CatalogStore:
 
     # Writes ------------------------------------------------------------------------------
 
-    def allocate_id(self) -> int:
-        """The next entity id (ids are never reused, like an auto-increment column)."""
+    @property
+    def next_id(self) -> int:
+        """The id the next new product gets; :meth:`put_product` moves it on (never reused)."""
         with self.lock:
-            product_id = self._next_id
-            self._next_id += 1
-            return product_id
+            return self._next_id
 
     def put_product(self, product: dict[str, Any]) -> None:
         """Insert or replace a product by id and refresh its SKU and url_key index entries."""

@@ -1,0 +1,99 @@
+"""Product routes: get, search, save (POST/PUT upsert by SKU), delete (§2).
+
+Endpoint names for costs and faults: ``products.get``, ``products.search``, ``products.save``
+(both POST and PUT) and ``products.delete``. ACL resource: ``Magento_Catalog::products``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
+from emulator.product_data import build_product, product_field
+from emulator.routing import RestRequest, Route
+from emulator.search import parse_search_criteria, run_search
+
+__all__ = ["PRODUCTS_RESOURCE", "routes"]
+
+PRODUCTS_RESOURCE = "Magento_Catalog::products"
+
+
+def get_product(request: RestRequest) -> dict[str, Any]:
+    """``GET /V1/products/:sku``: case-insensitive, 404 when unknown."""
+    product = request.emulator.store.find_by_sku(request.params["sku"])
+    if product is None:
+        raise product_not_found()
+    return copy.deepcopy(product)
+
+
+def search_products(request: RestRequest) -> dict[str, Any]:
+    """``GET /V1/products?searchCriteria...``: ``{items, search_criteria, total_count}``."""
+    criteria = parse_search_criteria(request.query)
+    config = request.emulator.config
+    items, total = run_search(
+        request.emulator.store.iter_products(),
+        criteria,
+        product_field,
+        clamp_pages=config.clamp_pages,
+        input_limits=config.input_limit_enabled,
+    )
+    return {
+        "items": [copy.deepcopy(item) for item in items],
+        "search_criteria": criteria.echo(),
+        "total_count": total,
+    }
+
+
+def save_product(request: RestRequest) -> dict[str, Any]:
+    """``POST /V1/products`` and ``PUT /V1/products/:sku``: one upsert by SKU (§2.1).
+
+    On PUT the path SKU overrides the body's (§0.2). New products go to every website when
+    saved through ``/rest/all/``, otherwise to the website of the request's store view.
+    """
+    raw = request.body_param("product")
+    if not isinstance(raw, dict):
+        raise MagentoError(400, INVALID_PRODUCT_DATA, ["The product must be an object."])
+    body = {key: value for key, value in raw.items() if key.lower() != "sku"}
+    body["sku"] = request.params["sku"] if "sku" in request.params else raw.get("sku")
+    emulator = request.emulator
+    store = emulator.store
+    with store.lock:
+        existing = store.find_by_sku(str(body["sku"] or ""))
+        view = request.view
+        product = build_product(
+            body,
+            existing,
+            product_id=existing["id"] if existing else store.next_id,
+            website_ids=store.topology.website_ids if view.is_admin else [view.website_id],
+            now=emulator.now(),
+        )
+        if store.url_key_conflict(product):
+            raise MagentoError(400, URL_KEY_EXISTS)
+        store.put_product(product)
+    emulator.stats.record_write("products.updated" if existing else "products.created")
+    return copy.deepcopy(product)
+
+
+def delete_product(request: RestRequest) -> bool:
+    """``DELETE /V1/products/:sku`` → ``true``; 404 when unknown."""
+    store = request.emulator.store
+    with store.lock:
+        product = store.find_by_sku(request.params["sku"])
+        if product is None:
+            raise product_not_found()
+        store.delete_product(product["id"])
+    request.emulator.stats.record_write("products.deleted")
+    return True
+
+
+def routes() -> list[Route]:
+    """The product routes of ``Magento/Catalog/etc/webapi.xml`` this emulator serves."""
+    acl = PRODUCTS_RESOURCE
+    return [
+        Route("GET", "/V1/products/:sku", "products.get", get_product, acl),
+        Route("GET", "/V1/products", "products.search", search_products, acl),
+        Route("POST", "/V1/products", "products.save", save_product, acl),
+        Route("PUT", "/V1/products/:sku", "products.save", save_product, acl),
+        Route("DELETE", "/V1/products/:sku", "products.delete", delete_product, acl),
+    ]
