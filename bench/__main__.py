@@ -62,7 +62,7 @@ def _run(sample_dir: Path, concurrency: int, save_ms: float, workers: int) -> di
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=400)
     parser.add_argument("--save-ms", type=float, default=40.0, help="cost of one product save")
     parser.add_argument("--workers", type=int, default=8, help="emulator PHP-FPM workers")
     parser.add_argument("--concurrency", type=int, default=8, help="cpsync parallel saves")
