@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+from sqlalchemy import create_engine, update
+
+from cpsync.counterpoint.schema import IM_ITEM
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
 
@@ -83,3 +87,32 @@ def test_demo_twice_second_run_changes_nothing(tmp_path: Path) -> None:
     assert second["changes_queued"] == 0
     assert second["magento_writes"] == 0
     assert second["products_in_magento"] == summary["products_in_magento"]
+
+
+def test_a_dead_letter_is_put_back_and_applied_after_the_cause_is_fixed(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
+) -> None:
+    env = _env(sample[0], tmp_path, emulator)
+    item = sample[1].special["slash_item"]
+    engine = create_engine(f"sqlite:///{sample[0]}/counterpoint.db")
+    with engine.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item).values(URL="taken"))
+    engine.dispose()
+    shop = httpx.Client(
+        base_url=f"{emulator.url}/rest/all/V1",
+        headers={"Authorization": f"Bearer {emulator.token}"},
+    )
+    other = {"sku": "OTHER", "name": "Other", "price": 1, "attribute_set_id": 4}
+    other["custom_attributes"] = [{"attribute_code": "url_key", "value": "taken"}]
+    shop.post("/products", json={"product": other}).raise_for_status()
+
+    assert _cpsync(["run", "items", "--item", item], env, tmp_path).returncode == 0
+    assert _cpsync(["drain"], env, tmp_path).returncode == 0
+    (dead,) = json.loads(_cpsync(["status", "--json"], env, tmp_path).stdout)["dead_letters"]
+    assert "URL key for specified store already exists." in dead["reason"]
+
+    shop.delete("/products/OTHER").raise_for_status()  # the merchant fixes the clash
+    assert _cpsync(["redrive"], env, tmp_path).returncode == 0
+    assert _cpsync(["drain"], env, tmp_path).returncode == 0
+    assert item in emulator.store.products_by_sku()
+    assert json.loads(_cpsync(["status", "--json"], env, tmp_path).stdout)["dead_letters"] == []

@@ -110,6 +110,12 @@ def test_default_now_is_the_current_time(tmp_path: Path) -> None:
     assert info.now_local == info.now_utc.replace(tzinfo=UTC).astimezone(NY).replace(tzinfo=None)
 
 
+def test_naive_now_is_utc(tmp_path: Path) -> None:
+    info = generate(tmp_path, items=MIN_ITEMS, now=datetime(2024, 7, 1, 16, 0))
+    assert info.now_utc == datetime(2024, 7, 1, 16, 0)
+    assert info.now_local == datetime(2024, 7, 1, 12, 0)  # EDT
+
+
 def test_images_are_bounded_for_large_samples(tmp_path: Path) -> None:
     info = generate(tmp_path, items=IMAGE_ITEM_LIMIT + 150, now=NOW)
     first = set(info.ecommerce_item_nos[:IMAGE_ITEM_LIMIT])
@@ -456,7 +462,7 @@ def test_price_rules_are_valid_item_filters(info: SampleInfo, conn: Connection) 
 def test_later_today_promotion_stays_today(
     tmp_path: Path, clock: time, expected_start: time, noted: bool
 ) -> None:
-    now = datetime.combine(NOW.date(), clock)
+    now = datetime.combine(NOW.date(), clock, tzinfo=NY)
     info = generate(tmp_path, items=MIN_ITEMS, now=now)
     g = schema.IM_PRC_GRP
     engine = create_engine(info.database_url)

@@ -1,4 +1,4 @@
-"""`cpsync` on the command line: demo, run, drain, status.
+"""`cpsync` on the command line: demo, run, drain, status, redrive.
 
 Output for people uses Rich (progress bars, tables); `--json` prints one JSON document for
 scripts instead. `run` and `drain` work against whatever Counterpoint and Magento the settings
@@ -179,6 +179,16 @@ def _cmd_status(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _cmd_redrive(args: argparse.Namespace, runtime: Runtime) -> int:
+    if args.discard:
+        count = runtime.queue.discard_dead(args.id or [])
+        console.print(f"discarded {count} dead letters")
+        return 0
+    moved = runtime.queue.redrive(args.id or None)
+    console.print(f"put {len(moved)} dead letters back on the queue; run `cpsync drain`")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     from cpsync.demo import run_demo
 
@@ -213,6 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="queue depth, dead letters, last runs")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_cmd_status, needs_runtime=True)
+
+    redrive = sub.add_parser("redrive", help="put dead letters back on the queue (after a fix)")
+    redrive.add_argument("--id", action="append", help="only this dead letter (repeatable)")
+    redrive.add_argument("--discard", action="store_true", help="delete the --id dead letters")
+    redrive.set_defaults(func=_cmd_redrive, needs_runtime=True)
     return parser
 
 
