@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--now",
         type=datetime.fromisoformat,
         default=None,
-        help="ISO time the data is relative to; naive means America/New_York (default: now)",
+        help="ISO time the data is relative to, e.g. 2024-11-04T10:15-05:00; naive means UTC",
     )
     args = parser.parse_args(argv)
     if args.items < MIN_ITEMS:

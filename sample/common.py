@@ -111,11 +111,11 @@ class Clock:
 
     @classmethod
     def at(cls, now: datetime | None) -> Clock:
-        """Aware `now` is converted; naive `now` is taken as server-local; seconds precision."""
+        """Aware `now` is converted; naive `now` is taken as UTC (like RS_UTC_DT); whole seconds."""
         if now is None:
             now = datetime.now(UTC)
         if now.tzinfo is None:
-            now = now.replace(tzinfo=SERVER_TZ)
+            now = now.replace(tzinfo=UTC)
         now = now.replace(microsecond=0)
         return cls(
             local=now.astimezone(SERVER_TZ).replace(tzinfo=None),

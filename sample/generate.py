@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import shutil
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ from cpsync.counterpoint import schema
 from sample import tables
 from sample.common import LOCATIONS, WEB_LOCATION, Clock, Row, stream
 from sample.images import IMAGE_ITEM_LIMIT, image_stem, write_item_images
-from sample.items import MIN_ITEMS, item_specs
+from sample.items import MIN_ITEMS, ItemSpec, item_specs
 from sample.promotions import GROUP_KEYS, promotion_rows
 
 __all__ = [
@@ -106,9 +106,9 @@ def generate(
 ) -> SampleInfo:
     """Write `out_dir/counterpoint.db` and `out_dir/ItemImages/`, replacing earlier output.
 
-    `now` may be aware (converted to America/New_York) or naive (taken as America/New_York local
-    time); it defaults to the current time and is truncated to whole seconds. `items` is the
-    exact IM_ITEM row count and must be at least MIN_ITEMS.
+    `now` may be aware (any zone) or naive (taken as UTC, like RS_UTC_DT); it defaults to the
+    current time and is truncated to whole seconds. `items` is the exact IM_ITEM row count and
+    must be at least MIN_ITEMS.
     """
     if items < MIN_ITEMS:
         raise ValueError(f"items must be at least {MIN_ITEMS} to hold every awkward case")
@@ -147,21 +147,10 @@ def generate(
         "mid_category": categ_ids["COOKWARE"],  # has children and items of its own
     }
     descr_count = Counter(spec.descr for spec in specs)
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for spec in specs:
-        kinds = {
-            "all": True,
-            "product": spec.is_product,
-            "non_ecomm": not spec.is_ecomm,
-            "inactive": spec.stat != "A",
-            "grid": bool(spec.dims),
-            "null_rs": spec.maint[1] is None,
-            "unicode": not spec.descr.isascii(),
-            "duplicate": descr_count[spec.descr] > 1,
-        }
-        for kind, hit in kinds.items():
-            if hit:
-                by_kind[kind].append(spec.item_no)
+
+    def nos(keep: Callable[[ItemSpec], bool]) -> tuple[str, ...]:
+        return tuple(spec.item_no for spec in specs if keep(spec))
+
     return SampleInfo(
         db_path=db_path,
         image_dir=image_dir,
@@ -169,14 +158,14 @@ def generate(
         items=items,
         now_local=clock.local,
         now_utc=clock.utc,
-        item_nos=tuple(by_kind["all"]),
-        ecommerce_item_nos=tuple(by_kind["product"]),
-        non_ecommerce_item_nos=tuple(by_kind["non_ecomm"]),
-        inactive_item_nos=tuple(by_kind["inactive"]),
-        grid_item_nos=tuple(by_kind["grid"]),
-        null_rs_utc_dt_item_nos=tuple(by_kind["null_rs"]),
-        unicode_item_nos=tuple(by_kind["unicode"]),
-        duplicate_descr_item_nos=tuple(by_kind["duplicate"]),
+        item_nos=nos(lambda s: True),
+        ecommerce_item_nos=nos(lambda s: s.is_product),
+        non_ecommerce_item_nos=nos(lambda s: not s.is_ecomm),
+        inactive_item_nos=nos(lambda s: s.stat != "A"),
+        grid_item_nos=nos(lambda s: bool(s.dims)),
+        null_rs_utc_dt_item_nos=nos(lambda s: s.maint[1] is None),
+        unicode_item_nos=nos(lambda s: not s.descr.isascii()),
+        duplicate_descr_item_nos=nos(lambda s: descr_count[s.descr] > 1),
         location_ids=LOCATIONS,
         web_location=WEB_LOCATION,
         category_ids=categ_ids,
