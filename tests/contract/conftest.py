@@ -5,12 +5,14 @@ The AWS issue adds SQS/DynamoDB adapters (against moto over HTTP) to these fixtu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
+from cpsync.model import Change, make_version
 
 
 class FakeClock:
@@ -47,3 +49,22 @@ def state(
     engine = sqlite_engine(f"sqlite:///{tmp_path}/state.db")
     yield SqliteState(engine, clock=clock)
     engine.dispose()
+
+
+def _change(key: str) -> Change:
+    return Change(
+        kind="product",
+        key=key,
+        version=make_version(None),
+        fingerprint="f",
+        payload={"sku": key},
+        task="items",
+        run_id="r",
+        detected_at=datetime.now(UTC),
+    )
+
+
+@pytest.fixture
+def make_change() -> Callable[[str], Change]:
+    """A product Change for a key, with a fresh (increasing) version."""
+    return _change

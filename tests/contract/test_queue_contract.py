@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from cpsync.model import Change, make_version
+from cpsync.model import Change
 from cpsync.ports import QueuePort
 
 
-def _change(key: str) -> Change:
-    return Change(
-        kind="product",
-        key=key,
-        version=make_version(None),
-        fingerprint="f",
-        payload={"sku": key},
-        task="items",
-        run_id="r",
-        detected_at=datetime.now(UTC),
-    )
-
-
-def test_sent_changes_come_back_in_batches(queue: QueuePort) -> None:
-    assert queue.send(_change(f"K{i}") for i in range(25)) == 25
+def test_sent_changes_come_back_in_batches(queue: QueuePort, make_change) -> None:
+    assert queue.send(make_change(f"K{i}") for i in range(25)) == 25
     first = queue.receive(10)
     second = queue.receive(100)
     assert len(first) == 10
@@ -30,8 +15,10 @@ def test_sent_changes_come_back_in_batches(queue: QueuePort) -> None:
     assert {Change.from_json(m.body).key for m in first + second} == {f"K{i}" for i in range(25)}
 
 
-def test_a_received_message_is_hidden_until_its_visibility_ends(queue: QueuePort, clock) -> None:
-    queue.send([_change("A")])
+def test_a_received_message_is_hidden_until_its_visibility_ends(
+    queue: QueuePort, clock, make_change
+) -> None:
+    queue.send([make_change("A")])
     (message,) = queue.receive()
     assert queue.receive() == []
     clock.advance(31)
@@ -41,9 +28,9 @@ def test_a_received_message_is_hidden_until_its_visibility_ends(queue: QueuePort
 
 
 def test_an_acked_message_is_gone_but_an_outdated_receipt_cannot_ack(
-    queue: QueuePort, clock
+    queue: QueuePort, clock, make_change
 ) -> None:
-    queue.send([_change("A"), _change("B")])
+    queue.send([make_change("A"), make_change("B")])
     first = queue.receive()
     clock.advance(31)
     second = queue.receive()
@@ -54,9 +41,9 @@ def test_an_acked_message_is_gone_but_an_outdated_receipt_cannot_ack(
 
 
 def test_retry_later_hides_a_message_for_the_delay_and_keeps_the_error(
-    queue: QueuePort, clock
+    queue: QueuePort, clock, make_change
 ) -> None:
-    queue.send([_change("A")])
+    queue.send([make_change("A")])
     (message,) = queue.receive()
     queue.retry_later(message, "HTTP 503", delay_seconds=5)
     assert queue.receive() == []
@@ -66,9 +53,9 @@ def test_retry_later_hides_a_message_for_the_delay_and_keeps_the_error(
 
 
 def test_a_message_received_too_often_is_parked_with_its_last_error(
-    queue: QueuePort, clock
+    queue: QueuePort, clock, make_change
 ) -> None:
-    queue.send([_change("A")])
+    queue.send([make_change("A")])
     for _ in range(3):
         (message,) = queue.receive()
         queue.retry_later(message, "HTTP 503 maintenance", delay_seconds=0)
@@ -78,8 +65,10 @@ def test_a_message_received_too_often_is_parked_with_its_last_error(
     assert "HTTP 503 maintenance" in dead.reason
 
 
-def test_dead_letters_keep_the_reason_and_can_be_redriven_or_discarded(queue: QueuePort) -> None:
-    queue.send([_change("A"), _change("B")])
+def test_dead_letters_keep_the_reason_and_can_be_redriven_or_discarded(
+    queue: QueuePort, make_change
+) -> None:
+    queue.send([make_change("A"), make_change("B")])
     a, b = queue.receive(10)
     queue.dead_letter(a, "Invalid product data: name")
     queue.dead_letter(b, "URL key for specified store already exists.")
@@ -97,8 +86,8 @@ def test_dead_letters_keep_the_reason_and_can_be_redriven_or_discarded(queue: Qu
     assert queue.dead_letters() == []
 
 
-def test_depth_reports_the_oldest_message_age(queue: QueuePort, clock) -> None:
-    queue.send([_change("A")])
+def test_depth_reports_the_oldest_message_age(queue: QueuePort, clock, make_change) -> None:
+    queue.send([make_change("A")])
     clock.advance(42)
     assert queue.depth().oldest_age_seconds == 42
     assert queue.depth().visible == 1

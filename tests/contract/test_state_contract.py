@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cpsync.model import Change, make_version
 from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
 
 
@@ -37,9 +36,9 @@ def test_an_older_applied_version_never_overwrites_a_newer_one(state: StatePort)
     assert state.get_applied("product", ["A"]) == {"A": AppliedRecord("2026-01-02/2", "new")}
 
 
-def test_stale_changes_are_split_off(state: StatePort) -> None:
+def test_stale_changes_are_split_off(state: StatePort, make_change) -> None:
     state.put_applied("product", {"A": AppliedRecord("9999", "f")})
-    fresh, stale = state.split_stale([_change("A"), _change("B")])
+    fresh, stale = state.split_stale([make_change("A"), make_change("B")])
     assert [c.key for c in fresh] == ["B"]
     assert [c.key for c in stale] == ["A"]
 
@@ -62,16 +61,3 @@ def test_run_log_keeps_runs_and_per_record_errors(state: StatePort) -> None:
     assert last.finished_at is not None
     assert [e.key for e in state.errors(task="items")] == ["X1"]
     assert state.last_run("prices") is None
-
-
-def _change(key: str) -> Change:
-    return Change(
-        kind="product",
-        key=key,
-        version=make_version(None),
-        fingerprint="f",
-        payload={"sku": key},
-        task="items",
-        run_id="r",
-        detected_at=datetime.now(UTC),
-    )
