@@ -36,11 +36,16 @@ def test_an_older_applied_version_never_overwrites_a_newer_one(state: StatePort)
     assert state.get_applied("product", ["A"]) == {"A": AppliedRecord("2026-01-02/2", "new")}
 
 
-def test_stale_changes_are_split_off(state: StatePort, make_change) -> None:
+def test_stale_and_repeated_changes_are_split_off(state: StatePort, make_change) -> None:
     state.put_applied("product", {"A": AppliedRecord("9999", "f")})
-    fresh, stale = state.split_stale([make_change("A"), make_change("B")])
+    state.put_applied("product", {"C": AppliedRecord("0000", "f")})
+    changes = [make_change("A"), make_change("B"), make_change("C")]
+    fresh, stale, repeats = state.split_applied(changes)
     assert [c.key for c in fresh] == ["B"]
     assert [c.key for c in stale] == ["A"]
+    assert [c.key for c in repeats] == ["C"]  # newer, but Magento already has fingerprint "f"
+    forced = changes[2].model_copy(update={"force": True})
+    assert [c.key for c in state.split_applied([forced])[0]] == ["C"]
 
 
 def test_magento_ids(state: StatePort) -> None:

@@ -36,6 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.elements import ColumnElement
 
 from cpsync.ports import (
     AppliedRecord,
@@ -150,6 +151,11 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
         yield items[start : start + size]
 
 
+def _received(message: QueueMessage) -> ColumnElement[bool]:
+    """The row of a message, as long as `message.receipt` is still its latest receive."""
+    return and_(queue_messages.c.id == int(message.id), queue_messages.c.receipt == message.receipt)
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat()
 
@@ -226,25 +232,13 @@ class SqliteQueue(QueuePort):
         with self.engine.begin() as conn:
             conn.execute(
                 update(queue_messages)
-                .where(
-                    and_(
-                        queue_messages.c.id == int(message.id),
-                        queue_messages.c.receipt == message.receipt,
-                    )
-                )
+                .where(_received(message))
                 .values(visible_at=self.clock() + seconds, last_error=error)
             )
 
     def _park(self, message: QueueMessage, reason: str) -> None:
         with self.engine.begin() as conn:
-            gone = conn.execute(
-                delete(queue_messages).where(
-                    and_(
-                        queue_messages.c.id == int(message.id),
-                        queue_messages.c.receipt == message.receipt,
-                    )
-                )
-            ).rowcount
+            gone = conn.execute(delete(queue_messages).where(_received(message))).rowcount
             if gone:
                 conn.execute(
                     insert(dead_letters).values(

@@ -248,10 +248,17 @@ class StatePort(ABC):
         """Latest errors first."""
 
     # --- logic --------------------------------------------------------------------------
-    def split_stale(self, changes: Sequence[Change]) -> tuple[list[Change], list[Change]]:
-        """Split Changes into (fresh, stale): stale ones are not newer than what was applied."""
+    def split_applied(
+        self, changes: Sequence[Change]
+    ) -> tuple[list[Change], list[Change], list[Change]]:
+        """Split Changes into (fresh, stale, repeats) with one read of applied versions.
+
+        Stale: not newer than what was applied. Repeat: newer, but Magento already has this
+        fingerprint (a rerun after a crash); a forced Change is never a repeat.
+        """
         fresh: list[Change] = []
         stale: list[Change] = []
+        repeats: list[Change] = []
         by_kind: dict[str, list[Change]] = {}
         for change in changes:
             by_kind.setdefault(change.kind, []).append(change)
@@ -261,9 +268,13 @@ class StatePort(ABC):
                 done = applied.get(change.key)
                 if done is not None and done.version >= change.version:
                     stale.append(change)
+                elif (
+                    done is not None and not change.force and done.fingerprint == change.fingerprint
+                ):
+                    repeats.append(change)
                 else:
                     fresh.append(change)
-        return fresh, stale
+        return fresh, stale, repeats
 
     def last_run(self, task: str) -> RunRecord | None:
         """The newest run of a task, if any."""

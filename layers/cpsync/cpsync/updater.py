@@ -107,16 +107,15 @@ class Updater:
             else:
                 superseded.setdefault(slot, []).append(message)
 
-        fresh, stale = self.state.split_stale([c for c, _ in newest.values()])
-        repeats = self._repeats(fresh)
+        fresh, stale, repeats = self.state.split_applied([c for c, _ in newest.values()])
+        self._record_repeats(repeats)
         done = [newest[(c.kind, c.key)][1] for c in stale + repeats]
         done += [m for ms in superseded.values() for m in ms]
         self.queue.ack(done)
         result.skipped += len(done)
 
-        todo = [c for c in fresh if c not in repeats]
         by_kind: dict[str, list[Change]] = {}
-        for change in todo:
+        for change in fresh:
             by_kind.setdefault(change.kind, []).append(change)
         for kind, changes in by_kind.items():
             writer = self.writers.get(kind)
@@ -129,24 +128,14 @@ class Updater:
             self._settle(changes, outcomes, newest, result)
         return result
 
-    def _repeats(self, changes: list[Change]) -> list[Change]:
-        """Changes whose fingerprint Magento already has (a rerun after a crash)."""
-        repeats: list[Change] = []
-        by_kind: dict[str, list[Change]] = {}
-        for change in changes:
-            if not change.force:
-                by_kind.setdefault(change.kind, []).append(change)
-        for kind, group in by_kind.items():
-            applied = self.state.get_applied(kind, [c.key for c in group])
-            for change in group:
-                done = applied.get(change.key)
-                if done is not None and done.fingerprint == change.fingerprint:
-                    repeats.append(change)
-            self.state.put_applied(
-                kind,
-                {c.key: AppliedRecord(c.version, c.fingerprint) for c in repeats if c.kind == kind},
-            )
-        return repeats
+    def _record_repeats(self, repeats: list[Change]) -> None:
+        """Move the applied version forward for repeats, so older copies count as stale."""
+        by_kind: dict[str, dict[str, AppliedRecord]] = {}
+        for change in repeats:
+            record = AppliedRecord(change.version, change.fingerprint)
+            by_kind.setdefault(change.kind, {})[change.key] = record
+        for kind, records in by_kind.items():
+            self.state.put_applied(kind, records)
 
     def _settle(
         self,
