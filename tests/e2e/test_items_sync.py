@@ -182,3 +182,18 @@ def test_magento_refusing_a_record_parks_it_with_magentos_message(
     assert "URL key for specified store already exists." in dead.reason
     assert sku in dead.body
     assert len(emulator.store.products_by_sku()) > 2  # the others went through
+
+
+def test_a_bad_row_in_a_full_run_is_reported_not_mistaken_for_a_deleted_item(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    sku = sorted(_simple_ecommerce(info))[8]
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == sku).values(DESCR=None))
+    result = runtime.task("items").run(full=True)
+    runtime.updater.drain(max_wait_seconds=5)
+    assert [e.key for e in result.errors] == [sku]
+    assert result.removed == 0
+    assert emulator.store.products_by_sku()[sku]["status"] == 1

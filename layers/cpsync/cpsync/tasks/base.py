@@ -189,7 +189,8 @@ class Task(ABC):
         try:
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 desired = self._build_batch(batch, result)
-                seen.update(d.key() for d in desired)
+                # Rows that failed to build still exist: they must not look deleted below.
+                seen.update(self.key_of(row) for row in batch)
                 self._emit(desired, result, run_id, force)
                 result.read += len(batch)
                 if progress:
