@@ -180,6 +180,7 @@ def test_magento_refusing_a_record_parks_it_with_magentos_message(
     _sync(runtime)
     (dead,) = runtime.queue.dead_letters()
     assert "URL key for specified store already exists." in dead.reason
+    assert dead.reason.startswith(f"product {sku}: ")  # names the record
     assert sku in dead.body
     assert len(emulator.store.products_by_sku()) > 2  # the others went through
 

@@ -122,7 +122,8 @@ class Updater:
             if writer is None:
                 for change in changes:
                     message = newest[(kind, change.key)][1]
-                    self._park(message, f"no writer for {kind!r} changes in this cpsync", result)
+                    reason = f"{kind} {change.key}: this cpsync has no writer for {kind!r} changes"
+                    self._park(message, reason, result)
                 continue
             outcomes = writer.write(changes)
             self._settle(changes, outcomes, newest, result)
@@ -159,10 +160,12 @@ class Updater:
                     self.retry_max_seconds,
                     outcome.retry_after,
                 )
-                self.queue.retry_later(message, outcome.error or "transient failure", delay)
+                error = f"{change.kind} {change.key}: {outcome.error or 'transient failure'}"
+                self.queue.retry_later(message, error, delay)
                 result.retried += 1
             else:
-                self._park(message, outcome.error or "refused by Magento", result)
+                reason = f"{change.kind} {change.key}: {outcome.error or 'refused by Magento'}"
+                self._park(message, reason, result)
         if applied:
             self.state.put_applied(changes[0].kind, applied)
         self.queue.ack(acks)
