@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
+from cpsync.embedded import LocalBlobs, SqliteQueue, SqliteState, sqlite_engine
 from cpsync.model import Change, make_version
+from cpsync.ports import BlobPort
 
 
 class FakeClock:
@@ -49,6 +50,11 @@ def state(
     engine = sqlite_engine(f"sqlite:///{tmp_path}/state.db")
     yield SqliteState(engine, clock=clock)
     engine.dispose()
+
+
+@pytest.fixture(params=["local"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobPort:
+    return LocalBlobs(tmp_path / "blobs")
 
 
 def _change(key: str) -> Change:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
 
@@ -66,3 +67,33 @@ def test_run_log_keeps_runs_and_per_record_errors(state: StatePort) -> None:
     assert last.finished_at is not None
     assert [e.key for e in state.errors(task="items")] == ["X1"]
     assert state.last_run("prices") is None
+
+
+def test_documents_round_trip_replace_and_delete(state: StatePort) -> None:
+    state.put_docs("image_file", {"A^1.jpg": {"size": 10, "sha": "x"}, "B.jpg": {"size": 2}})
+    state.put_docs("image_file", {"A^1.jpg": {"size": 11}})
+    assert state.get_docs("image_file", ["A^1.jpg", "nope"]) == {"A^1.jpg": {"size": 11}}
+    assert set(state.get_docs("image_file")) == {"A^1.jpg", "B.jpg"}
+    assert state.get_docs("other") == {}
+    state.delete_docs("image_file", ["B.jpg", "never-there"])
+    assert set(state.get_docs("image_file")) == {"A^1.jpg"}
+
+
+def test_options_default_until_set(state: StatePort) -> None:
+    assert state.get_option("master_switch", True) is True
+    state.set_option("master_switch", False)
+    state.set_option("task.inventory", {"enabled": True, "schedule": "rate(10 minutes)"})
+    assert state.get_option("master_switch", True) is False
+    assert state.get_option("task.inventory")["schedule"] == "rate(10 minutes)"
+
+
+def test_lock_is_exclusive_until_released_or_expired(state: StatePort, clock: Any) -> None:
+    assert state.acquire_lock("task:items", "run-1", ttl_seconds=60)
+    assert not state.acquire_lock("task:items", "run-2", ttl_seconds=60)
+    assert state.acquire_lock("task:items", "run-1", ttl_seconds=60)  # the holder extends it
+    state.release_lock("task:items", "run-2")  # not the holder: nothing happens
+    assert not state.acquire_lock("task:items", "run-2", ttl_seconds=60)
+    state.release_lock("task:items", "run-1")
+    assert state.acquire_lock("task:items", "run-2", ttl_seconds=60)
+    clock.advance(61)
+    assert state.acquire_lock("task:items", "run-3", ttl_seconds=60)  # run-2 died holding it

@@ -40,6 +40,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from cpsync.ports import (
     AppliedRecord,
+    BlobNotFound,
+    BlobPort,
     DeadLetter,
     QueueDepth,
     QueueMessage,
@@ -49,7 +51,7 @@ from cpsync.ports import (
     StatePort,
 )
 
-__all__ = ["SqliteQueue", "SqliteState", "sqlite_engine"]
+__all__ = ["LocalBlobs", "SqliteQueue", "SqliteState", "sqlite_engine"]
 
 Clock = Callable[[], float]
 
@@ -75,6 +77,20 @@ dead_letters = Table(
     Column("receive_count", Integer, nullable=False),
     Column("sent_at", Float, nullable=False),
     Column("failed_at", Float, nullable=False),
+)
+documents = Table(
+    "documents",
+    _meta,
+    Column("kind", String(40), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("body", Text, nullable=False),
+)
+locks = Table(
+    "locks",
+    _meta,
+    Column("name", String(255), primary_key=True),
+    Column("owner", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
 )
 watermarks = Table(
     "watermarks",
@@ -484,3 +500,71 @@ class SqliteState(StatePort):
         return [
             RunError(r.run_id, r.task, r.key, r.message, datetime.fromisoformat(r.at)) for r in rows
         ]
+
+    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        raw: dict[str, str] = self._get_map(documents, "body", kind, keys)
+        return {k: json.loads(v) for k, v in raw.items()}
+
+    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
+        rows = [{"kind": kind, "key": k, "body": json.dumps(v)} for k, v in docs.items()]
+        self._upsert(documents, rows, ["body"])
+
+    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(keys)):
+                conn.execute(
+                    delete(documents).where(
+                        and_(documents.c.kind == kind, documents.c.key.in_(list(chunk)))
+                    )
+                )
+
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        now = self.clock()
+        stmt = sqlite_insert(locks).values(name=name, owner=owner, expires_at=now + ttl_seconds)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"owner": owner, "expires_at": now + ttl_seconds},
+            where=(locks.c.owner == owner) | (locks.c.expires_at <= now),
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+            holder = conn.scalar(select(locks.c.owner).where(locks.c.name == name))
+        return bool(holder == owner)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
+
+
+class LocalBlobs(BlobPort):
+    """Blobs as files named by digest in a folder (`<root>/<2 hex>/<digest>`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, digest: str) -> Path:
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise BlobNotFound(digest)
+        return self.root / digest[:2] / digest
+
+    def put(self, data: bytes) -> str:
+        digest = self.digest(data)
+        path = self._path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{uuid.uuid4().hex}.part")
+            partial.write_bytes(data)
+            partial.replace(path)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        try:
+            return self._path(digest).read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFound(digest) from None
+
+    def exists(self, digest: str) -> bool:
+        try:
+            return self._path(digest).exists()
+        except BlobNotFound:
+            return False

@@ -1,4 +1,4 @@
-"""The two ports every adapter implements: the queue of Changes and cpsync's own state.
+"""The ports every adapter implements: the queue of Changes, cpsync's own state, and blobs.
 
 The logic (receive limits, dead-letter reasons, stale-version checks) lives here; an adapter
 (`embedded.py` for SQLite, `aws.py` for SQS/DynamoDB) implements only small primitives. One
@@ -7,6 +7,7 @@ contract test suite runs against every adapter.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -18,6 +19,8 @@ from cpsync.model import Change
 
 __all__ = [
     "AppliedRecord",
+    "BlobNotFound",
+    "BlobPort",
     "DeadLetter",
     "QueueDepth",
     "QueueMessage",
@@ -247,7 +250,46 @@ class StatePort(ABC):
     ) -> list[RunError]:
         """Latest errors first."""
 
+    # --- documents: small JSON records per (kind, key) -----------------------------------
+    @abstractmethod
+    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Stored documents of a kind, for `keys` or all of them.
+
+        Used for what does not fit the maps above: image scan results, gallery entry ids,
+        task settings and the master switch (kind "option").
+        """
+
+    @abstractmethod
+    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
+        """Store (replace) documents."""
+
+    @abstractmethod
+    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
+        """Remove documents; unknown keys are ignored."""
+
+    # --- locks --------------------------------------------------------------------------
+    @abstractmethod
+    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
+        """Take the lock `name` for `owner` unless someone else holds an unexpired one.
+
+        Re-acquiring a lock one already holds extends it. Used so a task never runs twice at
+        once; the expiry frees the lock of a process that died holding it.
+        """
+
+    @abstractmethod
+    def release_lock(self, name: str, owner: str) -> None:
+        """Give the lock back; releasing a lock held by another owner does nothing."""
+
     # --- logic --------------------------------------------------------------------------
+    def get_option(self, name: str, default: Any = None) -> Any:
+        """A persisted operator setting (task enabled, schedule, master switch)."""
+        doc = self.get_docs("option", [name]).get(name)
+        return default if doc is None else doc.get("value", default)
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Persist an operator setting; `value` must be JSON-serialisable."""
+        self.put_docs("option", {name: {"value": value}})
+
     def split_applied(
         self, changes: Sequence[Change]
     ) -> tuple[list[Change], list[Change], list[Change]]:
@@ -280,3 +322,32 @@ class StatePort(ABC):
         """The newest run of a task, if any."""
         found = self.runs(task=task, limit=1)
         return found[0] if found else None
+
+
+class BlobNotFound(KeyError):
+    """No blob has this digest."""
+
+
+class BlobPort(ABC):
+    """Content-addressed storage for image bytes: messages carry the sha256, never the bytes."""
+
+    @staticmethod
+    def digest(data: bytes) -> str:
+        """The key of `data`: its sha256 in hex."""
+        return hashlib.sha256(data).hexdigest()
+
+    @abstractmethod
+    def put(self, data: bytes) -> str:
+        """Store `data` (a no-op when already stored) and return its digest."""
+
+    @abstractmethod
+    def get(self, digest: str) -> bytes:
+        """The bytes stored under `digest`.
+
+        Raises:
+            BlobNotFound: Nothing is stored under it.
+        """
+
+    @abstractmethod
+    def exists(self, digest: str) -> bool:
+        """Whether `digest` is stored."""
