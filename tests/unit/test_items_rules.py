@@ -49,3 +49,15 @@ def test_a_disable_sends_only_the_status() -> None:
         "sku": "A1",
         "status": 2,
     }
+
+
+def test_child_sku_drops_unused_dimensions_and_refuses_over_64_characters() -> None:
+    import pytest
+
+    from cpsync.errors import DataError
+    from cpsync.skus import child_sku
+
+    assert child_sku("TSHIRT", ["RED", "XL", "*"]) == "TSHIRT|RED|XL"
+    assert child_sku("TSHIRT", ["RED", "*", "*"], separator="-") == "TSHIRT-RED"
+    with pytest.raises(DataError, match="64"):
+        child_sku("X" * 20, ["Y" * 30, "Z" * 20, "*"])

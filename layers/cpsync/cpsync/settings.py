@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         default=60.0, gt=0, description="Seconds one request may spend on retries."
     )
     magento_attribute_set_id: int = Field(default=4, description="Attribute set of new products.")
+    grid_sku_separator: str = Field(
+        default="|",
+        min_length=1,
+        max_length=3,
+        description="Joins item number and grid dimension values into a child SKU.",
+    )
     magento_concurrency: int = Field(
         default=4, ge=1, le=64, description="Parallel Magento requests from one updater."
     )
