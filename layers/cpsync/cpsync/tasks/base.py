@@ -120,6 +120,10 @@ class Task(ABC):
     name: ClassVar[str]
     kind: ClassVar[Kind]
     batch_size: ClassVar[int] = 500
+    # Default schedule in EventBridge Scheduler syntax, in the Counterpoint server's time zone.
+    schedule: ClassVar[str] = "rate(10 minutes)"
+    # What the sync interface calls the task.
+    title: ClassVar[str] = ""
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx

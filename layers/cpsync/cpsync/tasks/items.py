@@ -61,7 +61,9 @@ class ItemsTask(Task):
     """Items -> Magento simple products (grid items come with the tasks issue)."""
 
     name: ClassVar[str] = "items"
+    title: ClassVar[str] = "Items"
     kind: ClassVar[Kind] = "product"
+    schedule: ClassVar[str] = "rate(10 minutes)"
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
         if keys is not None:

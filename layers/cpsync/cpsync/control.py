@@ -1,0 +1,121 @@
+"""Operator controls every entry point honours: the master switch, task switches, schedules.
+
+A scheduled run (EventBridge -> Lambda, the agent, or `cpsync serve`) goes through
+`run_scheduled()`, which does nothing while automatic syncs are off or the task is disabled,
+and never runs a task twice at once (a lock with an expiry, so a crashed run frees it).
+Manual actions ("queue changed", "queue item") skip the switches but still take the lock.
+The switches live in state as options, so the API, the Lambdas and the agent all see them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cpsync.errors import CpsyncError
+from cpsync.ports import StatePort
+from cpsync.tasks import TASKS, RunResult, Task
+
+__all__ = [
+    "AUTOMATIC_SYNC",
+    "LOCK_TTL_SECONDS",
+    "TaskBusy",
+    "TaskControl",
+    "automatic_sync_enabled",
+    "run_locked",
+    "run_scheduled",
+    "set_automatic_sync",
+    "task_control",
+    "update_task_control",
+]
+
+logger = logging.getLogger(__name__)
+
+AUTOMATIC_SYNC = "automatic_sync"
+# Longer than a Lambda may run (15 minutes): a live run never loses its lock.
+LOCK_TTL_SECONDS = 960.0
+
+
+class TaskBusy(CpsyncError):
+    """Another run of the task holds its lock."""
+
+
+@dataclass(frozen=True)
+class TaskControl:
+    """A task's operator settings: enabled, and its schedule (EventBridge syntax)."""
+
+    name: str
+    enabled: bool
+    schedule: str
+
+
+def automatic_sync_enabled(state: StatePort) -> bool:
+    """The master switch: off stops every scheduled run; manual actions still work."""
+    return bool(state.get_option(AUTOMATIC_SYNC, True))
+
+
+def set_automatic_sync(state: StatePort, on: bool) -> None:
+    state.set_option(AUTOMATIC_SYNC, on)
+
+
+def task_control(state: StatePort, name: str) -> TaskControl:
+    """The stored settings of a task, with the task's defaults where none are stored."""
+    task = TASKS[name]
+    stored: dict[str, Any] = state.get_option(f"task.{name}", {}) or {}
+    return TaskControl(
+        name=name,
+        enabled=bool(stored.get("enabled", True)),
+        schedule=str(stored.get("schedule", task.schedule)),
+    )
+
+
+def update_task_control(
+    state: StatePort, name: str, enabled: bool | None = None, schedule: str | None = None
+) -> TaskControl:
+    """Change a task's switch or schedule (the caller also moves the real schedule)."""
+    current = task_control(state, name)
+    new = TaskControl(
+        name=name,
+        enabled=current.enabled if enabled is None else enabled,
+        schedule=current.schedule if schedule is None else schedule,
+    )
+    state.set_option(f"task.{name}", {"enabled": new.enabled, "schedule": new.schedule})
+    return new
+
+
+def _owner() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_locked(state: StatePort, task: Task, run: Callable[[Task], RunResult]) -> RunResult:
+    """Run `run(task)` under the task's lock.
+
+    Raises:
+        TaskBusy: Another run holds the lock.
+    """
+    name, owner = f"task:{task.name}", _owner()
+    if not state.acquire_lock(name, owner, LOCK_TTL_SECONDS):
+        raise TaskBusy(f"task {task.name} is already running; try again when it has finished")
+    try:
+        return run(task)
+    finally:
+        state.release_lock(name, owner)
+
+
+def run_scheduled(state: StatePort, task: Task) -> RunResult | None:
+    """A scheduled run: None (and a log line) when switched off or already running."""
+    if not automatic_sync_enabled(state):
+        logger.info("automatic syncs are off: %s not run", task.name)
+        return None
+    if not task_control(state, task.name).enabled:
+        logger.info("task %s is disabled: not run", task.name)
+        return None
+    try:
+        return run_locked(state, task, lambda t: t.run())
+    except TaskBusy as exc:
+        logger.warning("%s", exc)
+        return None
