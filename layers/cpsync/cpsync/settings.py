@@ -97,6 +97,21 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- images (Image Changes and Images tasks, image writer) ---------------------------
+    blobs_dir: Path = Field(
+        default=DEMO_DIR / "blobs",
+        description="Folder of the local blob store (prepared image bytes by sha256).",
+    )
+    image_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Images larger than this are shrunk to fit."
+    )
+    image_max_pixels: int = Field(
+        default=12_000_000, ge=10_000, description="Images with more pixels are scaled down."
+    )
+    image_jpeg_quality: int = Field(
+        default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
