@@ -244,3 +244,37 @@ def test_grid_colour_images_go_to_the_children_as_swatches(
     assert got[item] == [
         p for p in parent if p[0].rsplit("_", 1)[-1] not in {c.lower() for c in colours}
     ]
+
+
+def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # GIVEN a store that applies some uploads but drops the answer (the client retries the
+    # POST, which makes a second entry) and fails other media requests now and then
+    folder, info = sample
+    emulator.set_faults(
+        "media.create:drop:0.25:applied",
+        "media.create:503:0.1",
+        "media.list:500:0.1",
+        "media.delete:429:0.1",
+        seed=11,
+    )
+    rt = make_runtime(folder, tmp_path, emulator)
+    try:
+        # WHEN everything is synced and the queue drained
+        sync(rt, "image_changes", "items", "images")
+        emulator.set_faults()
+        sync(rt, "images")
+        # THEN no image is missing and none is doubled
+        faults = emulator.stats()["faults"]
+        assert faults.get("media.create:drop", 0) > 0, faults
+        assert emulator.stats()["writes"].get("media.deleted", 0) > 0  # the doubles went
+        assert rt.queue.dead_letters() == []
+        for sku, entries in actual(emulator).items():
+            want = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, sku)]
+            assert entries == want, sku
+    finally:
+        rt.close()
