@@ -176,7 +176,7 @@ def test_replaced_added_renamed_and_deleted_images_make_exactly_the_right_reques
     # replaced: delete-then-add, and only the moved file is hashed
     replaced = step(lambda: _new_jpeg(folder / "MUG_12.jpg", (1, 2, 3)))
     assert task.hashed == 1  # type: ignore[attr-defined]
-    assert replaced == Counter({"media.list": 2, "media.delete": 1, "media.create": 1})
+    assert replaced == Counter({"media.list": 1, "media.delete": 1, "media.create": 1})
     main = emulator.store.find_by_sku(item)["media_gallery_entries"]
     main_entry = next(e for e in main if e["types"] == MAIN)
     arrived = emulator.emulator.media.get(main_entry["file"])
@@ -184,7 +184,7 @@ def test_replaced_added_renamed_and_deleted_images_make_exactly_the_right_reques
 
     # added: one create
     added = step(lambda: _new_jpeg(folder / "MUG_12^4.jpg", (9, 9, 200)))
-    assert added == Counter({"media.list": 2, "media.create": 1})
+    assert added == Counter({"media.list": 1, "media.create": 1})
     assert [s for s, _ in actual(emulator)[item]][-1] == "mug_12_4"
 
     # renamed, same content and place: the entry stays, nothing is uploaded again

@@ -10,7 +10,8 @@ an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 2. delete our entries that are no longer wanted (removed or replaced images) and duplicates;
 3. update roles/position of kept entries whose roles or position moved;
 4. add what is missing, the main image first (delete-then-add replaces an image);
-5. if anything was added, list again and delete duplicates a retried POST may have made.
+5. if an upload was retried (the client counted a failed attempt), list again and delete
+   the duplicate that a POST whose answer was lost leaves behind.
 """
 
 from __future__ import annotations
@@ -193,10 +194,11 @@ class ImageWriter(Writer):
             (e for tag, e in wanted.items() if tag not in keep),
             key=lambda e: (not e.roles, e.position),
         )
+        retries_before = self.api.client.failures["media.create"]
         for image in missing:
             payload = build_entry_payload(image, self._bytes(image))
             ids[image.digest[:12]] = self.api.add(sku, payload)
-        if missing:
+        if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
         self._remember(sku, desired, ids)
 
