@@ -167,7 +167,10 @@ class ImageWriter(Writer):
         sku = desired.sku
         current = self.api.list(sku)
         if current is None:
-            raise ProductNotOnline(f"image {sku}: the product is not in Magento yet")
+            hint = ""
+            if "/" in sku:
+                hint = " (or the web server refuses %2F in URLs: Apache needs AllowEncodedSlashes)"
+            raise ProductNotOnline(f"image {sku}: the product is not in Magento yet{hint}")
         known = self._known_ids(sku)
         wanted = {e.digest[:12]: e for e in desired.images}
         keep: dict[str, dict[str, Any]] = {}
