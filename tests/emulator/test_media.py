@@ -6,13 +6,14 @@ import base64
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from emulator import EmulatorHandle
+from emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -243,3 +244,28 @@ def test_an_upload_costs_more_the_larger_the_image(
     client.post(f"/all/V1/products/{sku}/media", json=entry(big, "b.png"))
     big_took = time.monotonic() - started
     assert big_took > small_took + 0.25
+
+
+def test_after_a_restart_the_gallery_is_back_and_entry_ids_are_not_reused(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "magento.json"
+
+    def client_for(magento: EmulatorHandle) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {magento.token}"}
+        return httpx.Client(base_url=magento.rest_url, headers=headers, timeout=5.0)
+
+    with (
+        running_emulator(EmulatorConfig(state_file=state_file)) as magento,
+        client_for(magento) as http,
+    ):
+        http.post("/all/V1/products", json={"product": {"sku": "P-1", "name": "P"}})
+        first = http.post("/all/V1/products/P-1/media", json=entry(png())).json()
+    with (
+        running_emulator(EmulatorConfig(state_file=state_file)) as magento,
+        client_for(magento) as http,
+    ):
+        listed = http.get("/all/V1/products/P-1/media", params={"fields": "id"}).json()
+        second = http.post("/all/V1/products/P-1/media", json=entry(png())).json()
+    assert listed == [{"id": first}]
+    assert second > first
