@@ -16,6 +16,8 @@ Three knobs, all set in :class:`~emulator.config.EmulatorConfig` and changeable 
   ``429``  ``{"message": "Too Many Requests"}`` with ``Retry-After: 1``
   timeout  the request IS applied, then the answer waits ``timeout_seconds``
   drop     the connection is closed without any answer
+  deadlock ``400 Database deadlock found when trying to get lock`` (nothing applied);
+           in an async bulk operation: status 2 (failed, retriable) with that message
   ======== ======================================================================
 
 By default only ``timeout`` applies the request; any fault can be made to apply it first with
@@ -52,8 +54,8 @@ __all__ = [
     "check_endpoint",
 ]
 
-FaultKind = Literal["500", "502", "503", "504", "429", "timeout", "drop"]
-FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "429", "timeout", "drop")
+FaultKind = Literal["500", "502", "503", "504", "429", "timeout", "drop", "deadlock"]
+FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "429", "timeout", "drop", "deadlock")
 
 #: Endpoint names usable in faults and costs; extensions add theirs here and in the router.
 ENDPOINTS: tuple[str, ...] = (
@@ -62,6 +64,10 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    "bulk.submit",
+    "bulk.status",
+    "bulk.detailed_status",
+    "bulk.operation_count",
 )
 
 
@@ -85,7 +91,8 @@ class Fault(BaseModel):
     rate: float = Field(ge=0.0, le=1.0, description="Probability per matching request.")
     applied: bool | None = Field(
         default=None,
-        description="Apply the request before failing; default True for timeout, else False.",
+        description="Apply the request before failing; default True for timeout, else False "
+        "(never for deadlock: a deadlock rolls the transaction back).",
     )
 
     @field_validator("endpoint")
@@ -117,6 +124,8 @@ class Fault(BaseModel):
     @property
     def applies_request(self) -> bool:
         """True when the request is carried out before the fault hits the client."""
+        if self.kind == "deadlock":
+            return False
         return self.applied if self.applied is not None else self.kind == "timeout"
 
     def matches(self, endpoint: str) -> bool:
