@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, ProductState
 from cpsync.ports import StatePort
+
+if TYPE_CHECKING:
+    from cpsync.magento.bulk import BulkRunner
 
 __all__ = ["ProductWriter", "build_product_payload"]
 
@@ -75,11 +78,13 @@ class ProductWriter(Writer):
         state: StatePort,
         attribute_set_id: int = 4,
         concurrency: int = 4,
+        bulk: BulkRunner | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        self.bulk = bulk  # async bulk for batches of at least bulk.min_batch (off when None)
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         known = self.state.get_magento_ids("product", skus)
@@ -94,6 +99,10 @@ class ProductWriter(Writer):
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         states = {c.key: ProductState.model_validate(c.payload) for c in changes}
         existing = self._existing(list(states))
+        if self.bulk is not None and len(changes) >= self.bulk.min_batch:
+            return self.bulk.save_products(
+                changes, states, existing, self.attribute_set_id, self.state
+            )
 
         def save(change: Change) -> None:
             state = states[change.key]
