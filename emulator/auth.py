@@ -23,6 +23,9 @@ import string
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import unquote
 
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from oauthlib.oauth1.rfc5849 import utils as oauth_utils
@@ -64,9 +67,9 @@ _OAUTH_REQUIRED = (
     "oauth_timestamp",
     "oauth_token",
 )
-_SIGNERS: dict[str, Callable[[str, str, str], str]] = {
-    "HMAC-SHA1": oauth_signature.sign_hmac_sha1,
-    "HMAC-SHA256": oauth_signature.sign_hmac_sha256,
+_SIGNERS: dict[str, Callable[[str, Any], str]] = {
+    "HMAC-SHA1": oauth_signature.sign_hmac_sha1_with_client,
+    "HMAC-SHA256": oauth_signature.sign_hmac_sha256_with_client,
 }
 
 
@@ -129,7 +132,8 @@ def _oauth_params(headers: Mapping[str, str]) -> dict[str, str] | None:
         pairs = oauth_utils.parse_authorization_header(header)
     except (ValueError, IndexError):
         return {}
-    return {key: value for key, value in pairs if key != "realm"}
+    # Header values are percent-encoded (RFC 5849 §3.5.1); oauthlib leaves them so.
+    return {key: unquote(value) for key, value in pairs if key != "realm"}
 
 
 def verify_oauth(
@@ -171,7 +175,11 @@ def verify_oauth(
         oauth_signature.base_string_uri(url),
         oauth_signature.normalize_parameters(params),
     )
-    expected = signer(base, config.oauth_consumer_secret, config.oauth_access_token_secret)
+    secrets_of = SimpleNamespace(
+        client_secret=config.oauth_consumer_secret,
+        resource_owner_secret=config.oauth_access_token_secret,
+    )
+    expected = signer(base, secrets_of)
     if not _same(oauth["oauth_signature"], expected):
         raise MagentoError(401, SIGNATURE_INVALID)
     if not tokens.use_nonce(oauth["oauth_nonce"], oauth["oauth_timestamp"]):
@@ -214,8 +222,7 @@ def admin_token(request: RestRequest) -> str:
         MagentoError: 400 when username or password is missing, 401 when they are wrong,
             401 with ``active_providers`` when two-factor authentication is on.
     """
-    username = request.body_param("username")
-    password = request.body_param("password")
+    username, password = request.body_params("username", "password")
     config = request.emulator.config
     valid = _same(str(username), config.admin_username) and _same(
         str(password), config.admin_password

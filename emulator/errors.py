@@ -27,6 +27,7 @@ __all__ = [
     "DEADLOCK",
     "DECODING_ERROR",
     "FIELD_REQUIRED",
+    "INPUT_EXCEPTIONS",
     "INVALID_PRODUCT_DATA",
     "METHOD_INVALID",
     "NONCE_USED",
@@ -43,6 +44,7 @@ __all__ = [
     "VALUE_TYPE_INVALID",
     "MagentoError",
     "Parameters",
+    "input_errors",
     "internal_error",
     "no_route",
     "not_authorized",
@@ -145,6 +147,16 @@ def not_authorized(resources: str) -> MagentoError:
 def required_field(name: str) -> MagentoError:
     """400 for a missing service-method parameter such as the ``product`` wrapper (§0.2)."""
     return MagentoError(400, FIELD_REQUIRED, {"fieldName": name})
+
+
+INPUT_EXCEPTIONS = "One or more input exceptions have occurred."
+
+
+def input_errors(errors: list[MagentoError]) -> MagentoError:
+    """One error as itself, several as Magento's aggregate ``InputException`` (§0.4, §8)."""
+    if len(errors) == 1:
+        return errors[0]
+    return MagentoError(400, INPUT_EXCEPTIONS, errors=errors)
 
 
 def product_not_found() -> MagentoError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from emulator.errors import required_field
+from emulator.errors import MagentoError, input_errors, required_field
 from emulator.store import StoreView, Topology
 
 if TYPE_CHECKING:
@@ -199,3 +199,21 @@ class RestRequest:
                 if _loose(key) == wanted:
                     return value
         raise required_field(name)
+
+    def body_params(self, *names: str) -> list[Any]:
+        """Several required body parameters; all missing ones are reported together.
+
+        Raises:
+            MagentoError: 400 ``"%fieldName" is required`` for one missing parameter, or
+                ``One or more input exceptions have occurred.`` with ``errors[]`` for several.
+        """
+        values: list[Any] = []
+        missing: list[MagentoError] = []
+        for name in names:
+            try:
+                values.append(self.body_param(name))
+            except MagentoError as exc:
+                missing.append(exc)
+        if missing:
+            raise input_errors(missing)
+        return values

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Generator
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode
 
 import httpx
 from oauthlib import oauth1
@@ -167,10 +168,18 @@ class OAuth1Auth(httpx.Auth):
         self._lock = threading.Lock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign the URL exactly as it goes on the wire; JSON bodies are not signed (§1.3)."""
+        """Sign the request's decoded query parameters; JSON bodies are not signed (§1.3).
+
+        Magento decodes the query before building the base string, so the URL is signed in
+        one canonical encoding whatever form the brackets take on the wire (§9.13).
+        """
+        url = request.url
+        pairs = parse_qsl(url.query.decode("utf-8"), keep_blank_values=True)
+        query = urlencode(pairs, quote_via=quote)
+        signed_url = str(url.copy_with(query=None)) + (f"?{query}" if query else "")
         with self._lock:  # oauthlib's Client keeps per-call state (nonce, timestamp)
             method: Any = request.method  # the stubs want a Literal of method names
-            _, headers, _ = self._client.sign(str(request.url), http_method=method)
+            _, headers, _ = self._client.sign(signed_url, http_method=method)
         request.headers["Authorization"] = headers["Authorization"]
         yield request
 
