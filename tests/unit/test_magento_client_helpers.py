@@ -1,0 +1,95 @@
+"""Client helpers others build on: sku_path, chunks_for_limit, auth settings, typed payloads."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from cpsync.errors import ConfigurationError
+from cpsync.magento.auth import AdminTokenAuth, BearerAuth, OAuth1Auth, auth_from_settings
+from cpsync.magento.client import MagentoClient, chunks_for_limit, sku_path
+from cpsync.magento.models import ProductPayload
+from cpsync.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("sku", "segment"),
+    [
+        ("MUG/12", "MUG%2F12"),
+        ("RED MUG", "RED%20MUG"),
+        ("A+B&C?", "A%2BB%26C%3F"),
+        ("Ä1", "%C3%841"),
+    ],
+)
+def test_given_awkward_skus_when_put_in_a_path_then_one_encoded_segment(
+    sku: str, segment: str
+) -> None:
+    assert sku_path(sku) == segment
+
+
+def test_given_items_when_chunked_for_the_input_limit_then_no_batch_is_larger() -> None:
+    batches = list(chunks_for_limit(range(45), 20))
+    assert [len(b) for b in batches] == [20, 20, 5]
+    assert [x for b in batches for x in b] == list(range(45))
+    assert list(chunks_for_limit([], 20)) == []
+    with pytest.raises(ValueError):
+        list(chunks_for_limit([1], 0))
+
+
+def test_given_the_setting_when_the_client_chunks_then_it_uses_it() -> None:
+    client = MagentoClient("http://127.0.0.1:1", "t", max_items_per_request=3)
+    try:
+        assert [len(b) for b in client.chunks_for_limit(range(7))] == [3, 3, 1]
+    finally:
+        client.close()
+
+
+def test_given_admin_mode_without_credentials_when_configured_then_the_error_names_them() -> None:
+    settings = Settings(magento_auth="admin")
+    with pytest.raises(ConfigurationError) as caught:
+        auth_from_settings(settings)
+    message = str(caught.value)
+    assert "CPSYNC_MAGENTO_ADMIN_USERNAME" in message
+    assert "CPSYNC_MAGENTO_ADMIN_PASSWORD" in message
+
+
+def test_given_oauth_mode_with_one_secret_missing_then_only_that_one_is_named() -> None:
+    settings = Settings(
+        magento_auth="oauth",
+        magento_oauth_consumer_key="k",
+        magento_oauth_consumer_secret="s",
+        magento_oauth_access_token="t",
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        MagentoClient.from_settings(settings)
+    assert str(caught.value) == (
+        "CPSYNC_MAGENTO_AUTH=oauth needs CPSYNC_MAGENTO_OAUTH_ACCESS_TOKEN_SECRET (not set)"
+    )
+
+
+def test_given_each_mode_fully_configured_then_the_matching_auth_flow() -> None:
+    assert isinstance(auth_from_settings(Settings()), BearerAuth)
+    admin = Settings(magento_auth="admin", magento_admin_username="a", magento_admin_password="p")
+    assert isinstance(auth_from_settings(admin), AdminTokenAuth)
+    oauth = Settings(
+        magento_auth="oauth",
+        magento_oauth_consumer_key="k",
+        magento_oauth_consumer_secret="s",
+        magento_oauth_access_token="t",
+        magento_oauth_access_token_secret="ts",
+    )
+    assert isinstance(auth_from_settings(oauth), OAuth1Auth)
+
+
+def test_given_an_unknown_auth_mode_then_settings_refuse_it() -> None:
+    with pytest.raises(ValidationError):
+        Settings(magento_auth="basic")  # type: ignore[arg-type]
+
+
+def test_given_a_product_payload_then_unset_fields_are_left_out_and_typos_refused() -> None:
+    payload = ProductPayload(sku="A", name="Mug", status=1)
+    assert payload.to_json() == {"sku": "A", "name": "Mug", "status": 1}
+    with pytest.raises(ValidationError):
+        ProductPayload(sku="A", nmae="typo")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        ProductPayload(sku="A" * 65)
