@@ -160,3 +160,40 @@ def test_item_bulk_needs_auth_and_an_array(anonymous: httpx.Client, client: http
     assert response.json()["parameters"] == {"resources": "Magento_Catalog::products"}
     not_array = client.post("/all/async/bulk/V1/products", json={"product": {}})
     assert not_array.status_code == 400
+
+
+def test_given_the_control_route_when_pausing_then_operations_stay_open_until_resumed(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """Issue 3: the consumer can be paused over HTTP (another process) and by the handle."""
+    assert httpx.post(f"{magento.url}/__emulator/bulk/pause").json()["paused"] is True
+    bulk_uuid = client.post("/all/async/bulk/V1/products", json=[product("C-1")]).json()[
+        "bulk_uuid"
+    ]
+    time.sleep(0.05)
+    assert magento.open_operations() == 1
+    assert magento.bulk_status(bulk_uuid)["operations_list"][0]["status"] == 4
+    assert httpx.post(f"{magento.url}/__emulator/bulk/resume").json()["paused"] is False
+    wait_done(client, bulk_uuid)
+    assert magento.open_operations() == 0
+
+
+def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_config() -> None:
+    """The standalone command takes the cost, fault and auth model."""
+    from emulator.__main__ import build_config, parse_args
+
+    config = build_config(
+        parse_args(
+            [
+                "--record-cost", "products.save=200",
+                "--fault", "products.save:deadlock:0.1",
+                "--two-factor",
+                "--no-integration-bearer",
+                "--bulk-consumers", "3",
+            ]
+        )
+    )  # fmt: skip
+    assert config.record_costs_ms == {"products.save": 200.0}
+    assert config.faults[0].kind == "deadlock"
+    assert config.two_factor_enabled and not config.integration_bearer_enabled
+    assert config.bulk_consumers == 3
