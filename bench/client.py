@@ -1,0 +1,101 @@
+"""Client benchmark: 1,000 product saves, one request per product vs async bulk.
+
+``python -m bench.client --products 1000 --save-ms 30 --workers 8 --consumers 4``
+
+Both runs go through the cpsync client against the emulator's cost model (a product save
+costs ``--save-ms`` of a worker; the store has ``--workers`` PHP-FPM workers and
+``--consumers`` async consumers). For each run it prints requests made, records per request,
+wall time, and the lower bound the cost model allows (total cost divided by the workers or
+consumers that can carry it). Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from cpsync.embedded import SqliteState, sqlite_engine
+from cpsync.magento.bulk import BulkRunner
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.products import ProductWriter
+from cpsync.model import Change, ProductState
+from emulator.config import EmulatorConfig
+from emulator.server import running_emulator
+
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def _changes(count: int) -> list[Change]:
+    changes = []
+    for n in range(count):
+        sku = f"B-{n:05d}"
+        state = ProductState(
+            sku=sku, enabled=True, name=f"Bench {sku}", url_key=f"bench-{n}", price=9, qty=1
+        )
+        changes.append(
+            Change(
+                kind="product",
+                key=sku,
+                version="1",
+                fingerprint=state.fingerprint(),
+                payload=state.model_dump(mode="json"),
+                task="bench",
+                run_id="bench",
+                detected_at=NOW,
+            )
+        )
+    return changes
+
+
+def _run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    config = EmulatorConfig(
+        costs_ms={"products.save": args.save_ms, "products.search": 5.0},
+        workers=args.workers,
+        bulk_consumers=args.consumers,
+    )
+    changes = _changes(args.products)
+    with running_emulator(config) as emulator, tempfile.TemporaryDirectory() as folder:
+        state = SqliteState(sqlite_engine(f"sqlite:///{folder}/state.db"))
+        with MagentoClient(emulator.url, emulator.token, max_connections=args.concurrency) as client:
+            bulk = None
+            if mode == "bulk":
+                bulk = BulkRunner(client, label="product", wait=600)
+                bulk.min_batch = 1
+            writer = ProductWriter(client, state, concurrency=args.concurrency, bulk=bulk)
+            started = time.perf_counter()
+            outcomes = writer.write(changes)
+            seconds = time.perf_counter() - started
+        stats = emulator.stats()
+    requests = sum(stats["requests"].values())
+    carriers = args.consumers if mode == "bulk" else min(args.workers, args.concurrency)
+    return {
+        "mode": mode,
+        "records": len(changes),
+        "applied": sum(1 for o in outcomes.values() if o.applied),
+        "requests": requests,
+        "requests_by_endpoint": stats["requests"],
+        "records_per_request": round(len(changes) / max(1, requests), 2),
+        "seconds": round(seconds, 2),
+        "lower_bound_seconds": round(len(changes) * args.save_ms / 1000 / carriers, 2),
+    }
+
+
+def main() -> None:
+    """Run both modes and print one JSON line each."""
+    parser = argparse.ArgumentParser(prog="python -m bench.client", description=__doc__)
+    parser.add_argument("--products", type=int, default=1000)
+    parser.add_argument("--save-ms", type=float, default=30.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--consumers", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    for mode in ("sync", "bulk"):
+        print(json.dumps(_run(mode, args)))
+
+
+if __name__ == "__main__":
+    main()
