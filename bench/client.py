@@ -60,7 +60,8 @@ def _run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
     changes = _changes(args.products)
     with running_emulator(config) as emulator, tempfile.TemporaryDirectory() as folder:
         state = SqliteState(sqlite_engine(f"sqlite:///{folder}/state.db"))
-        with MagentoClient(emulator.url, emulator.token, max_connections=args.concurrency) as client:
+        client = MagentoClient(emulator.url, emulator.token, max_connections=args.concurrency)
+        with client:
             bulk = None
             if mode == "bulk":
                 bulk = BulkRunner(client, label="product", wait=600)
