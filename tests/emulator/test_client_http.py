@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from cpsync.magento.auth import AdminTokenAuth, OAuth1Auth
-from cpsync.magento.client import MagentoClient, RetryPolicy
+from cpsync.magento.client import MagentoClient, RetryPolicy, search_params
 from cpsync.magento.errors import MagentoAuthError, MagentoRecordError, MagentoRetryableError
 from emulator import EmulatorHandle
 
@@ -116,6 +116,8 @@ def test_given_oauth_when_searching_with_brackets_then_signed_requests_are_accep
     found = client.find_products(["OA 1", "OA,2", "OA/3", "MISSING"])
     # THEN
     assert set(found) == {"oa 1", "oa,2", "oa/3"}
+    typed = client.search(search_params([[("sku", "OA%", "like")]], sort=[("sku", "DESC")]))
+    assert [p.sku for p in typed.items] == ["OA/3", "OA,2", "OA 1"]
     assert magento.stats()["statuses"].get("401", 0) == 0
 
 
@@ -125,6 +127,18 @@ def test_given_the_integration_token_refused_when_calling_then_auth_error_explai
     magento.configure(integration_bearer_enabled=False)
     with pytest.raises(MagentoAuthError, match="standalone Bearer"):
         make_client().get_product("A")
+
+
+def test_given_the_default_scope_when_saving_then_global_values_through_all(
+    magento: EmulatorHandle, make_client: type[MagentoClient]
+) -> None:
+    """§9.1: catalog values go through /rest/all/ (admin scope: every website)."""
+    client = make_client()
+    paths: list[str] = []
+    client._http.event_hooks["request"].append(lambda request: paths.append(request.url.path))
+    saved = client.save_product({"sku": "G-1", "name": "Global", "price": 1})
+    assert paths == ["/rest/all/V1/products"]
+    assert saved["extension_attributes"]["website_ids"] == [1]
 
 
 @pytest.mark.parametrize("sku", ["MUG/12", "RED MUG 12", "A+B"])

@@ -147,7 +147,9 @@ class AdminTokenAuth(httpx.Auth):
         response = yield request
         if response.status_code == 401:
             self._forget(token)
-            token = yield from self._fetch(request)
+            # Another thread may have fetched a fresh token meanwhile: one fetch per expiry.
+            fresh = self._usable()
+            token = fresh if fresh is not None else (yield from self._fetch(request))
             request.headers["Authorization"] = f"Bearer {token}"
             yield request
 

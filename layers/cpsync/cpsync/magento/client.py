@@ -33,7 +33,7 @@ from cpsync.magento.errors import (
     error_from_response,
 )
 from cpsync.magento.limiter import AdaptiveLimiter, Signal
-from cpsync.magento.models import Product, ProductPayload
+from cpsync.magento.models import Product, ProductPayload, ProductSearchResult
 from cpsync.settings import Settings
 
 __all__ = [
@@ -378,6 +378,10 @@ class MagentoClient:
         )
         self._check_product(result, "POST", "products")
         return result
+
+    def search(self, params: dict[str, str]) -> ProductSearchResult:
+        """Typed `search_products`."""
+        return ProductSearchResult.model_validate(self.search_products(params))
 
     def product(self, sku: str) -> Product | None:
         """Typed `get_product`."""
