@@ -45,8 +45,9 @@ from emulator.errors import (
     MagentoError,
     internal_error,
     no_route,
+    required_field,
 )
-from emulator.faults import Fault
+from emulator.faults import Fault, QueueFull
 from emulator.fields import apply_fields, parse_fields
 from emulator.routing import RestPath, RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
@@ -188,13 +189,16 @@ class RestDispatcher:
             emulator.stats.record_fault(endpoint, fault.kind)
             if not fault.applies_request:
                 return await self._unapplied_fault(fault, receive)
-        async with emulator.workers.slot(config.workers):
-            response = await self._execute(route, params, path, scope, receive)
-            if fault is None:
-                return response
-            if fault.kind == "timeout":
-                await emulator.delay(config.timeout_seconds, receive)
-                return response
+        try:
+            async with emulator.workers.slot(config.workers, config.worker_backlog):
+                response = await self._execute(route, params, path, scope, receive)
+                if fault is None:
+                    return response
+                if fault.kind == "timeout":
+                    await emulator.delay(config.timeout_seconds, receive)
+                    return response
+        except QueueFull:  # raised on entry only: nothing was applied
+            return _gateway_page(502, "Bad Gateway")
         return None if fault.kind == "drop" else fault_response(fault, config.retry_after_seconds)
 
     async def _unapplied_fault(self, fault: Fault, receive: Receive) -> Response | None:
@@ -239,6 +243,8 @@ class RestDispatcher:
                 body, size = await _read_json(headers, Request(scope, receive))
             if config.input_limit_enabled:
                 check_array_limits(route, body, ASYNC_ARRAY_LIMIT if path.mode else None)
+            if path.mode:
+                check_async_inputs(route, path, body)
             records = record_count(route, body) if not path.mode else 1
             await emulator.delay(config.cost_seconds(endpoint, records, size))
             if path.mode:
@@ -286,7 +292,7 @@ def check_array_limits(route: Route, body: Any, limit: int | None = None) -> Non
     Raises:
         MagentoError: 400 ``Maximum items of type "%type" is %max``.
     """
-    maximum = limit if limit is not None else INPUT_ARRAY_LIMIT
+    maximum = limit if limit is not None else (route.array_limit or INPUT_ARRAY_LIMIT)
     if not isinstance(body, dict):
         return
     for name, value in body.items():
@@ -298,6 +304,22 @@ def check_array_limits(route: Route, body: Any, limit: int | None = None) -> Non
         raise MagentoError(
             400, ARRAY_ITEMS_MAX, {"type": declared or route.endpoint, "max": maximum}
         )
+
+
+def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
+    """Resolve every async item's input before accepting any (issue #36881).
+
+    Raises:
+        MagentoError: 400 ``"%fieldName" is required`` naming the first missing parameter.
+    """
+    items = body if path.mode == "async/bulk" and isinstance(body, list) else [body]
+    for item in items:
+        if not isinstance(item, dict):
+            continue  # rejected item by item in the 202 answer
+        present = {_loose(key) for key in item}
+        for name in route.body:
+            if _loose(name) not in present:
+                raise required_field(name)
 
 
 def _loose(name: str) -> str:

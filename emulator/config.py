@@ -37,6 +37,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "two_factor_enabled",
         "bulk_consumer_paused",
         "bulk_consumers",
+        "worker_backlog",
         "retry_after_seconds",
     }
 )
@@ -105,6 +106,11 @@ class EmulatorConfig(BaseModel):
         description="Worker time per KiB of request body by endpoint (an image grows with size).",
     )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
+    worker_backlog: int = Field(
+        default=0,
+        ge=0,
+        description="Requests that may wait for a worker; more get nginx's 502 (0 = no limit).",
+    )
 
     # Fault model.
     faults: list[Fault] = Field(default_factory=list, description="Injected faults, in order.")

@@ -50,6 +50,7 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "FaultKind",
+    "QueueFull",
     "WorkerPool",
     "check_endpoint",
 ]
@@ -167,30 +168,45 @@ class FaultInjector:
         return None
 
 
+class QueueFull(Exception):
+    """The workers' listen queue is full: nginx answers 502 without reaching PHP."""
+
+
 class WorkerPool:
     """A fixed number of workers; requests beyond it queue, like PHP-FPM children.
 
     The semaphore is created lazily inside the server's event loop, and again when the worker
-    count changes at runtime (requests already waiting finish on the old one).
+    count changes at runtime (requests already waiting finish on the old one). With a
+    ``backlog`` (PHP-FPM ``listen.backlog``), a request finding that many already waiting is
+    refused with :class:`QueueFull`.
     """
 
     def __init__(self, stats: Stats) -> None:
         self._stats = stats
         self._size = 0
+        self._waiting = 0
         self._semaphore: asyncio.Semaphore | None = None
 
     @asynccontextmanager
-    async def slot(self, size: int) -> AsyncIterator[None]:
-        """Hold one of ``size`` workers for the duration of the block."""
+    async def slot(self, size: int, backlog: int = 0) -> AsyncIterator[None]:
+        """Hold one of ``size`` workers for the duration of the block.
+
+        Raises:
+            QueueFull: ``backlog`` requests are already waiting (0 = no limit).
+        """
         if self._semaphore is None or size != self._size:
             self._size = size
             self._semaphore = asyncio.Semaphore(max(1, size))
         semaphore = self._semaphore
         if semaphore.locked():
+            if backlog and self._waiting >= backlog:
+                raise QueueFull
+            self._waiting += 1
             self._stats.worker_queued(+1)
             try:
                 await semaphore.acquire()
             finally:
+                self._waiting -= 1
                 self._stats.worker_queued(-1)
         else:
             await semaphore.acquire()

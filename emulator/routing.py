@@ -37,8 +37,12 @@ class Route:
       ``{"prices": "\\Magento\\...\\BasePriceInterface"}``.
       With input limits on, the dispatcher refuses more than 20 items (5,000 through async bulk)
       with ``Maximum items of type "%type" is %max``; the per-record cost counts its items.
+    - ``array_limit`` overrides the 20-item limit for this route (webapi.xml
+      ``input-array-size-limit``).
     - ``service`` is the ``Class::method`` an async bulk operation reports on success
       (``Service execution success %1``); ``None`` derives a name from the endpoint.
+    - ``body`` names required top-level body parameters; async and bulk requests check every
+      item for them up front and answer a synchronous 400 (issue #36881), as Magento does.
     """
 
     method: str
@@ -48,6 +52,8 @@ class Route:
     resource: str | None
     arrays: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     service: str | None = None
+    array_limit: int | None = None
+    body: tuple[str, ...] = ()
 
     @property
     def parts(self) -> tuple[str, ...]:

@@ -197,3 +197,16 @@ def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_confi
     assert config.faults[0].kind == "deadlock"
     assert config.two_factor_enabled and not config.integration_bearer_enabled
     assert config.bulk_consumers == 3
+
+
+def test_item_bulk_item_without_its_wrapper_synchronous_400(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """§7 (issue #36881): input that cannot be resolved is a normal 400, no bulk is created."""
+    response = client.post("/all/async/bulk/V1/products", json=[product("W-1"), {"sku": "W-2"}])
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": '"%fieldName" is required. Enter and try again.',
+        "parameters": {"fieldName": "product"},
+    }
+    assert magento.emulator.bulk.bulks == {}

@@ -248,3 +248,21 @@ def test_item_cost_model_per_request_per_record_and_per_kib() -> None:
     assert config.cost_seconds("products.save", records=5, body_bytes=2048) == pytest.approx(0.022)
     with pytest.raises(ValueError, match="unknown endpoint"):
         EmulatorConfig(record_costs_ms={"products.sav": 1.0})
+
+
+def test_item_worker_backlog_full_answers_nginx_502(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """Issue 3 workers: past PHP-FPM's listen backlog nginx answers 502; nothing is applied."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    magento.configure(workers=1, worker_backlog=1, costs_ms={"products.save": 100.0})
+    with ThreadPoolExecutor(4) as pool:
+        responses = list(
+            pool.map(lambda n: client.post("/V1/products", json=product(f"Q-{n}")), range(4))
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert 502 in statuses and 200 in statuses
+    refused = [r for r in responses if r.status_code == 502]
+    assert all("502 Bad Gateway" in r.text for r in refused)
+    assert len(magento.store.products_by_sku()) == statuses.count(200)

@@ -93,3 +93,17 @@ def test_given_a_product_payload_then_unset_fields_are_left_out_and_typos_refuse
         ProductPayload(sku="A", nmae="typo")  # type: ignore[call-arg]
     with pytest.raises(ValidationError):
         ProductPayload(sku="A" * 65)
+
+
+def test_given_retry_after_as_an_http_date_then_seconds_until_then() -> None:
+    from datetime import UTC, datetime
+
+    import httpx
+
+    from cpsync.magento.errors import retry_after_seconds
+
+    now = datetime(2026, 11, 27, 9, 0, 0, tzinfo=UTC)
+    response = httpx.Response(503, headers={"Retry-After": "Fri, 27 Nov 2026 09:00:30 GMT"})
+    assert retry_after_seconds(response, now) == 30.0
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
+    assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"})) is None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 
@@ -133,13 +135,22 @@ def _text_of(response: httpx.Response) -> tuple[str, Any]:
     return f"HTTP {response.status_code}: {str(body)[:200]}", None
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The `Retry-After` header in seconds, when it is a number."""
+def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """The `Retry-After` header in seconds: a number, or an HTTP date (RFC 9110 §10.2.3)."""
     value = response.headers.get("Retry-After")
-    try:
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def error_from_response(response: httpx.Response) -> MagentoError:
