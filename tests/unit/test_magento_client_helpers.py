@@ -107,3 +107,20 @@ def test_given_retry_after_as_an_http_date_then_seconds_until_then() -> None:
     assert retry_after_seconds(response, now) == 30.0
     assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "7"})) == 7.0
     assert retry_after_seconds(httpx.Response(429, headers={"Retry-After": "soon"})) is None
+
+
+def test_given_nothing_listening_when_calling_then_a_retryable_connection_error() -> None:
+    from cpsync.magento.client import RetryPolicy
+    from cpsync.magento.errors import MagentoRetryableError
+
+    waits: list[float] = []
+    client = MagentoClient(
+        "http://127.0.0.1:9", "t", retry=RetryPolicy(max_attempts=2), sleep=waits.append
+    )
+    try:
+        with pytest.raises(MagentoRetryableError, match="connection failed"):
+            client.get_product("A")
+    finally:
+        client.close()
+    assert len(waits) == 1
+    assert client.stats()["limiter"]["in_flight"] == 0
