@@ -124,3 +124,23 @@ def test_given_nothing_listening_when_calling_then_a_retryable_connection_error(
         client.close()
     assert len(waits) == 1
     assert client.stats()["limiter"]["in_flight"] == 0
+
+
+def test_given_an_aggregate_input_error_then_the_message_lists_each_filled_error() -> None:
+    import httpx
+
+    from cpsync.magento.errors import MagentoRecordError, error_from_response
+
+    body = {
+        "message": "One or more input exceptions have occurred.",
+        "errors": [
+            {"message": '"%fieldName" is required.', "parameters": {"fieldName": "sku"}},
+            {"message": "Invalid value %1", "parameters": ["x"]},
+        ],
+    }
+    response = httpx.Response(400, json=body, request=httpx.Request("POST", "http://m/rest/V1/p"))
+    error = error_from_response(response)
+    assert isinstance(error, MagentoRecordError)
+    assert error.magento_message == (
+        'One or more input exceptions have occurred. ("sku" is required.; Invalid value x)'
+    )

@@ -128,7 +128,14 @@ def _text_of(response: httpx.Response) -> tuple[str, Any]:
         return f"HTTP {response.status_code} (not a Magento answer: {text or 'empty body'})", None
     if isinstance(body, dict):
         if "message" in body:
-            return str(body["message"]), body.get("parameters")
+            message = render_message(str(body["message"]), body.get("parameters"))
+            details = [
+                render_message(str(e.get("message", "")), e.get("parameters"))
+                for e in body.get("errors") or []
+                if isinstance(e, dict)
+            ]
+            # An aggregate InputException says little by itself; its errors[] say what.
+            return (f"{message} ({'; '.join(details)})" if details else message), None
         messages = body.get("messages", {}).get("error", [])
         if messages:
             return str(messages[0].get("message", "")), None
