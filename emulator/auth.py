@@ -37,6 +37,7 @@ from emulator.errors import (
     OAUTH_VERSION_UNSUPPORTED,
     SIGNATURE_INVALID,
     SIGNATURE_METHOD_UNSUPPORTED,
+    TFA_CONFIGURE,
     TFA_USE_PROVIDER,
     MagentoError,
     not_authorized,
@@ -231,6 +232,9 @@ def admin_token(request: RestRequest) -> str:
         raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
     if config.two_factor_enabled:
         # Current AdminAccessTokenService: credentials are checked first, then refused.
+        if not config.two_factor_configured:
+            parameters = {"providers": ["google"], "active_providers": []}
+            raise MagentoError(401, TFA_CONFIGURE, parameters)
         raise MagentoError(401, TFA_USE_PROVIDER, {"active_providers": ["google"]})
     return request.emulator.tokens.issue(config.admin_token_lifetime_seconds)
 

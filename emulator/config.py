@@ -35,6 +35,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "record_costs_ms",
         "kb_costs_ms",
         "two_factor_enabled",
+        "two_factor_configured",
         "bulk_consumer_paused",
         "bulk_consumers",
         "worker_backlog",
@@ -69,6 +70,10 @@ class EmulatorConfig(BaseModel):
     two_factor_enabled: bool = Field(
         default=False,
         description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
+    )
+    two_factor_configured: bool = Field(
+        default=True,
+        description="The admin user has set up a 2FA provider (else a different refusal).",
     )
     oauth_consumer_key: str = Field(
         default="cpsync-consumer-key", description="OAuth 1.0a consumer key of the integration."

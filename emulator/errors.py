@@ -39,6 +39,7 @@ __all__ = [
     "SIGNATURE_INVALID",
     "SIGNATURE_METHOD_UNSUPPORTED",
     "SKU_TOO_LONG",
+    "TFA_CONFIGURE",
     "TFA_USE_PROVIDER",
     "URL_KEY_EXISTS",
     "VALUE_TYPE_INVALID",
@@ -89,6 +90,10 @@ SIGNATURE_METHOD_UNSUPPORTED = "Signature method %1 is not supported"
 OAUTH_VERSION_UNSUPPORTED = 'The "%1" Oauth version isn\'t supported.'
 NONCE_USED = "The nonce is already being used by the consumer with ID %1"
 TFA_USE_PROVIDER = "Please use the 2fa provider-specific endpoints to obtain a token."
+TFA_CONFIGURE = (
+    "You are required to configure personal Two-Factor Authorization in order to login. "
+    "Please check your email."
+)
 BULK_NOT_FOUND = "Bulk uuid %bulkUuid not exist"
 SERVICE_SUCCESS = "Service execution success %1"
 

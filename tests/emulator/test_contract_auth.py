@@ -200,3 +200,19 @@ def test_row_oauth_header_problems(
     response = anonymous.get("/V1/products/ANY", headers={"Authorization": header})
     assert response.status_code == status
     assert response.json() == body
+
+
+def test_row_2fa_on_but_not_set_up_refused_with_the_configure_message(
+    anonymous: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§1.2: 2FA on and the admin user has no provider yet."""
+    magento.configure(two_factor_enabled=True, two_factor_configured=False)
+    response = anonymous.post(
+        "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "message": "You are required to configure personal Two-Factor Authorization in order "
+        "to login. Please check your email.",
+        "parameters": {"providers": ["google"], "active_providers": []},
+    }
