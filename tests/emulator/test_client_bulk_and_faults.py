@@ -72,9 +72,10 @@ def assert_once_or_reported(
     assert set(catalog) <= keys
     assert [s for s, n in Counter(s.lower() for s in catalog).items() if n > 1] == []
     assert magento.stats()["writes"].get("products.created", 0) == len(catalog)
-    for key, outcome in outcomes.items():
+    for outcome in outcomes.values():
         if not outcome.applied:  # type: ignore[attr-defined]
-            assert key in outcome.error  # type: ignore[attr-defined]
+            # the updater prefixes kind and key; the writer gives Magento's reason
+            assert outcome.error and "Magento" in outcome.error  # type: ignore[attr-defined]
     return applied
 
 
@@ -97,6 +98,7 @@ def test_given_every_fault_when_writing_1000_products_then_each_applied_once_or_
         seed=42,
     )
     changes = [change(n) for n in range(1000)]
+    client.retry = RetryPolicy(max_attempts=2, base_seconds=0.01, max_backoff_seconds=0.05)
     writer = ProductWriter(client, state, concurrency=8)
     # WHEN
     outcomes = writer.write(changes)
@@ -113,7 +115,7 @@ def test_given_every_fault_when_writing_1000_products_then_each_applied_once_or_
         "drop",
         "deadlock",
     }
-    assert len(applied) >= 900, f"only {len(applied)} applied"  # retries did their work
+    assert 900 <= len(applied) < 1000, f"{len(applied)} applied"  # some retried, some reported
     # AND the reported ones land when retried later (as the updater does), still once each
     magento.set_faults()
     retried = writer.write([c for c in changes if c.key not in applied])
