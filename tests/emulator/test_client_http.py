@@ -235,3 +235,17 @@ def test_given_a_store_answering_garbage_when_saving_then_record_error(
     client = make_client()
     with pytest.raises(MagentoRecordError, match="not a product"):
         client._check_product({"unexpected": True}, "POST", "products")
+
+
+def test_given_a_long_retry_after_beyond_the_budget_when_reading_then_give_up_carrying_it(
+    magento: EmulatorHandle, make_client: type[MagentoClient], waits: list[float]
+) -> None:
+    """Retry-After is never shortened: the record is retried that much later instead."""
+    magento.configure(retry_after_seconds=120)
+    magento.set_faults("products.get:429:1")
+    client = make_client(retry=RetryPolicy(budget_seconds=60))
+    with pytest.raises(MagentoRetryableError) as caught:
+        client.get_product("A")
+    assert waits == []
+    assert caught.value.retry_after == 120.0
+    assert magento.stats()["requests"]["products.get"] == 1

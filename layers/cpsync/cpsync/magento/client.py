@@ -87,9 +87,13 @@ class RetryPolicy:
     max_backoff_seconds: float = 10.0
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt `attempt + 1` (full jitter, Retry-After wins)."""
+        """Seconds to wait before attempt `attempt + 1` (full jitter, Retry-After wins).
+
+        Magento's `Retry-After` is honoured in full, never shortened: when it does not fit in
+        the budget the request gives up with it, and the record is retried that much later.
+        """
         if retry_after is not None:
-            return min(retry_after, self.max_backoff_seconds)
+            return retry_after
         ceiling = min(self.max_backoff_seconds, self.base_seconds * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 
