@@ -108,6 +108,10 @@ def fault_response(fault: Fault, retry_after: int = 1) -> Response:
     if fault.kind == "429":
         headers = {"Retry-After": str(retry_after)}
         return json_response({"message": "Too Many Requests"}, 429, headers)
+    if fault.kind == "429-edge":
+        page = _gateway_page(429, "Too Many Requests")
+        page.headers["Retry-After"] = str(retry_after)
+        return page
     if fault.kind == "deadlock":
         return json_response(MagentoError(400, DEADLOCK).to_json(), 400)
     if fault.kind == "503":

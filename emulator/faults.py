@@ -13,7 +13,8 @@ Three knobs, all set in :class:`~emulator.config.EmulatorConfig` and changeable 
   ``502``  nginx HTML "502 Bad Gateway" (not JSON)
   ``503``  HTML maintenance page (not JSON)
   ``504``  nginx HTML "504 Gateway Time-out" (not JSON)
-  ``429``  ``{"message": "Too Many Requests"}`` with ``Retry-After: 1``
+  ``429``  ``{"message": "Too Many Requests"}`` with ``Retry-After`` (Magento 2.4.7+)
+  429-edge an HTML "Too Many Requests" page with ``Retry-After`` (Fastly/CDN rate limit)
   timeout  the request IS applied, then the answer waits ``timeout_seconds``
   drop     the connection is closed without any answer
   deadlock ``400 Database deadlock found when trying to get lock`` (nothing applied);
@@ -55,8 +56,18 @@ __all__ = [
     "check_endpoint",
 ]
 
-FaultKind = Literal["500", "502", "503", "504", "429", "timeout", "drop", "deadlock"]
-FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "429", "timeout", "drop", "deadlock")
+FaultKind = Literal["500", "502", "503", "504", "429", "429-edge", "timeout", "drop", "deadlock"]
+FAULT_KINDS: tuple[str, ...] = (
+    "500",
+    "502",
+    "503",
+    "504",
+    "429",
+    "429-edge",
+    "timeout",
+    "drop",
+    "deadlock",
+)
 
 #: Endpoint names usable in faults and costs; extensions add theirs here and in the router.
 ENDPOINTS: tuple[str, ...] = (

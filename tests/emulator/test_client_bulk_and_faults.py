@@ -91,6 +91,7 @@ def test_given_every_fault_when_writing_1000_products_then_each_applied_once_or_
         "products.save:503:0.02",
         "products.save:504:0.02",
         "products.save:429:0.02",
+        "products.save:429-edge:0.01",
         "products.save:timeout:0.01",
         "products.save:drop:0.02",
         "products.save:deadlock:0.02",

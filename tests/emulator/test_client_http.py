@@ -249,3 +249,15 @@ def test_given_a_long_retry_after_beyond_the_budget_when_reading_then_give_up_ca
     assert waits == []
     assert caught.value.retry_after == 120.0
     assert magento.stats()["requests"]["products.get"] == 1
+
+
+def test_given_an_html_429_from_the_edge_when_reading_then_retried_after_its_header(
+    magento: EmulatorHandle, make_client: type[MagentoClient], waits: list[float]
+) -> None:
+    magento.configure(retry_after_seconds=2)
+    magento.set_faults("products.get:429-edge:0.5", seed=1)
+    client = make_client()
+    for _ in range(4):
+        client.get_product("NONE")
+    assert waits and all(w == 2 for w in waits)
+    assert client.limiter.snapshot()["decreases"] >= 1

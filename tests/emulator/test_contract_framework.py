@@ -266,3 +266,15 @@ def test_item_worker_backlog_full_answers_nginx_502(
     refused = [r for r in responses if r.status_code == 502]
     assert all("502 Bad Gateway" in r.text for r in refused)
     assert len(magento.store.products_by_sku()) == statuses.count(200)
+
+
+def test_row_edge_429_is_html_with_retry_after(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§0.5 / §10.14: a CDN's rate limit answers 429 before Magento, not in Magento's JSON."""
+    magento.set_faults("products.get:429-edge:1")
+    response = client.get("/V1/products/A")
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["content-type"].startswith("text/html")
+    assert "Too Many Requests" in response.text
