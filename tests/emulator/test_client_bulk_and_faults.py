@@ -112,6 +112,7 @@ def test_given_every_fault_when_writing_1000_products_then_each_applied_once_or_
         "503",
         "504",
         "429",
+        "429-edge",
         "timeout",
         "drop",
         "deadlock",
