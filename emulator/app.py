@@ -286,12 +286,25 @@ class RestDispatcher:
             await asyncio.sleep(0)
 
 
-def check_array_limits(route: Route, body: Any, limit: int | None = None) -> None:
-    """Refuse more items than the input limit in an array parameter (§0.5, §8).
+#: Entity types of nested arrays Magento validates, by member name (for the limit message).
+NESTED_ENTITY_TYPES: dict[str, str] = {
+    "product_links": "\\Magento\\Catalog\\Api\\Data\\ProductLinkInterface",
+    "tier_prices": "\\Magento\\Catalog\\Api\\Data\\ProductTierPriceInterface",
+    "options": "\\Magento\\Catalog\\Api\\Data\\ProductCustomOptionInterface",
+    "media_gallery_entries": (
+        "\\Magento\\Catalog\\Api\\Data\\ProductAttributeMediaGalleryEntryInterface"
+    ),
+    "category_links": "\\Magento\\Catalog\\Api\\Data\\CategoryLinkInterface",
+}
 
-    Declared array parameters (``Route.arrays``) are checked with their entity type; any other
-    top-level list of objects is checked too, named by the route's endpoint, so an endpoint
-    gets the limit without declaring anything.
+
+def check_array_limits(route: Route, body: Any, limit: int | None = None) -> None:
+    """Refuse more items than the input limit in an array of entities (§0.5, §8).
+
+    Magento checks every array of objects while it converts the input, at any depth, except
+    ``custom_attributes`` (converted apart). Top-level parameters declared in ``Route.arrays``
+    are named by their entity type, nested ones by :data:`NESTED_ENTITY_TYPES`, others by the
+    route's endpoint; an endpoint gets the limit without declaring anything.
 
     Raises:
         MagentoError: 400 ``Maximum items of type "%type" is %max``.
@@ -300,14 +313,28 @@ def check_array_limits(route: Route, body: Any, limit: int | None = None) -> Non
     if not isinstance(body, dict):
         return
     for name, value in body.items():
-        if not isinstance(value, list) or len(value) <= maximum:
-            continue
         declared = next((t for p, t in route.arrays.items() if _loose(p) == _loose(name)), None)
-        if declared is None and not all(isinstance(item, dict) for item in value):
-            continue
-        raise MagentoError(
-            400, ARRAY_ITEMS_MAX, {"type": declared or route.endpoint, "max": maximum}
-        )
+        _check_value(value, name, declared, route.endpoint, maximum)
+
+
+def _check_value(value: Any, name: str, declared: str | None, fallback: str, maximum: int) -> None:
+    if isinstance(value, dict):
+        for key, member in value.items():
+            if _loose(key) != "customattributes":
+                _check_value(member, key, None, fallback, maximum)
+        return
+    if not isinstance(value, list):
+        return
+    entities = [item for item in value if isinstance(item, dict)]
+    if len(value) > maximum and (declared is not None or len(entities) == len(value)):
+        entity = declared or NESTED_ENTITY_TYPES.get(_snake_name(name), fallback)
+        raise MagentoError(400, ARRAY_ITEMS_MAX, {"type": entity, "max": maximum})
+    for item in entities:
+        _check_value(item, name, None, fallback, maximum)
+
+
+def _snake_name(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
 def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
