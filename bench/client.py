@@ -65,7 +65,6 @@ def _run(mode: str, args: argparse.Namespace) -> dict[str, Any]:
             bulk = None
             if mode == "bulk":
                 bulk = BulkRunner(client, label="product", wait=600)
-                bulk.min_batch = 1
             writer = ProductWriter(client, state, concurrency=args.concurrency, bulk=bulk)
             started = time.perf_counter()
             outcomes = writer.write(changes)

@@ -179,8 +179,7 @@ def test_given_no_consumer_running_when_waiting_then_records_come_back_retryable
 def test_given_the_bulk_option_when_writing_a_large_batch_then_one_bulk_instead_of_saves(
     magento: EmulatorHandle, client: MagentoClient, state: SqliteState
 ) -> None:
-    runner = BulkRunner(client, label="product", wait=10, poll_first=0.01)
-    runner.min_batch = 50
+    runner = BulkRunner(client, label="product", wait=10, poll_first=0.01, min_batch=50)
     writer = ProductWriter(client, state, concurrency=4, bulk=runner)
     changes = [change(n, "BW") for n in range(60)]
     outcomes = writer.write(changes)

@@ -65,6 +65,7 @@ class BulkRunner:
         wait: Seconds to wait for the operations of one bulk.
         rounds: Submissions of one record at most (status 2 sends it again).
         chunk: Bodies per bulk request (Magento's async array limit is 5,000).
+        min_batch: Smallest batch a writer should send this way (smaller: one call each).
         poll_first: First poll delay; it doubles up to ``poll_max``.
         sleep, clock: Injected for tests.
     """
@@ -77,6 +78,7 @@ class BulkRunner:
         wait: float = 300.0,
         rounds: int = 4,
         chunk: int = 500,
+        min_batch: int = 1,
         poll_first: float = 0.05,
         poll_max: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -91,14 +93,17 @@ class BulkRunner:
         self.poll_max = poll_max
         self._sleep = sleep
         self._clock = clock
-        self.min_batch = 1
+        self.min_batch = min_batch
 
     @classmethod
     def from_settings(cls, client: MagentoClient, settings: Settings) -> BulkRunner:
         """A runner for products configured from ``CPSYNC_MAGENTO_BULK_*``."""
-        runner = cls(client, label="product", wait=settings.magento_bulk_wait)
-        runner.min_batch = settings.magento_bulk_min_batch
-        return runner
+        return cls(
+            client,
+            label="product",
+            wait=settings.magento_bulk_wait,
+            min_batch=settings.magento_bulk_min_batch,
+        )
 
     # --- wire -----------------------------------------------------------------------------
     def submit(
