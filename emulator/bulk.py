@@ -48,7 +48,10 @@ __all__ = [
     "STATUS_OPEN",
     "STATUS_REJECTED",
     "STATUS_RETRIABLE",
+    "Bulk",
     "BulkQueue",
+    "Operation",
+    "record_count",
     "routes",
 ]
 
@@ -202,7 +205,7 @@ class BulkQueue:
         bulk_uuid = str(uuid.uuid4())
         bulk = Bulk(
             uuid=bulk_uuid,
-            description=f"Topic async.{route.endpoint}",
+            description=f"Topic {Operation(0, '', route, view, {}, None).topic_name}",
             start_time=self.emulator.now(),
             user_type=user_type,
         )
@@ -269,7 +272,7 @@ class BulkQueue:
                 operation = self._pending.popleft() if self._pending else None
             if operation is None:
                 return
-            records = _record_count(operation.route, operation.body)
+            records = record_count(operation.route, operation.body)
             await emulator.delay(emulator.config.cost_seconds(operation.route.endpoint, records))
             self.run(operation)
 
@@ -338,7 +341,7 @@ class BulkQueue:
             self._pending.clear()
 
 
-def _record_count(route: Route, body: Any) -> int:
+def record_count(route: Route, body: Any) -> int:
     """Records a request carries: items of the route's first array parameter, else 1."""
     if isinstance(body, dict):
         for name in route.arrays:
@@ -346,11 +349,6 @@ def _record_count(route: Route, body: Any) -> int:
             if isinstance(value, list):
                 return len(value)
     return 1
-
-
-def record_count(route: Route, body: Any) -> int:
-    """Public form of the record count, for the dispatcher's per-record cost."""
-    return _record_count(route, body)
 
 
 def _status(request: RestRequest) -> dict[str, Any]:
