@@ -49,6 +49,7 @@ from emulator.errors import (
 )
 from emulator.faults import Fault, QueueFull
 from emulator.fields import apply_fields, parse_fields
+from emulator.i18n import translate_body
 from emulator.routing import RestPath, RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
 from emulator.stats import UNMATCHED
@@ -95,6 +96,17 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON answer as Magento sends it (``application/json; charset=utf-8``)."""
     body = json.dumps(data, separators=(",", ":")).encode("utf-8")
     return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+def _localized(response: Response, locale: str) -> Response:
+    """Translate a JSON error answer into the store view's locale (§0.1)."""
+    if locale == "en_US" or response.status_code < 400 or response.media_type != JSON_MEDIA_TYPE:
+        return response
+    body = translate_body(json.loads(bytes(response.body)), locale)
+    kept = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return json_response(body, response.status_code, kept)
 
 
 def _gateway_page(status: int, reason: str) -> Response:
@@ -147,6 +159,7 @@ class RestDispatcher:
             await self._drop(scope, tracked)
             return
         emulator.stats.record_response(endpoint, response.status_code)
+        response = _localized(response, emulator.config.locale)
         await response(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[Route, dict[str, str], RestPath]:

@@ -39,6 +39,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "bulk_consumer_paused",
         "bulk_consumers",
         "worker_backlog",
+        "locale",
         "retry_after_seconds",
     }
 )
@@ -146,6 +147,11 @@ class EmulatorConfig(BaseModel):
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
     )
 
+    locale: str = Field(
+        default="en_US",
+        description="Store view locale of error messages (en_US, or de_DE to test clients).",
+    )
+
     # Persistence.
     state_file: Path | None = Field(
         default=None, description="Catalog JSON loaded at start and written by save()/shutdown."
@@ -167,6 +173,16 @@ class EmulatorConfig(BaseModel):
             check_endpoint(name)
             if cost < 0:
                 raise ValueError(f"cost of {name} is negative")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        """Only locales with a translation table."""
+        from emulator.i18n import LOCALES
+
+        if value not in LOCALES:
+            raise ValueError(f"unknown locale {value!r}; known: {', '.join(LOCALES)}")
         return value
 
     @field_validator("store_codes")

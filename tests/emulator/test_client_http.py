@@ -261,3 +261,15 @@ def test_given_an_html_429_from_the_edge_when_reading_then_retried_after_its_hea
         client.get_product("NONE")
     assert waits and all(w == 2 for w in waits)
     assert client.limiter.snapshot()["decreases"] >= 1
+
+
+def test_given_a_german_store_when_errors_come_back_then_the_client_maps_them_by_status(
+    magento: EmulatorHandle, make_client: type[MagentoClient]
+) -> None:
+    """Messages are localized (§0.1): what to do must not depend on English text."""
+    magento.configure(locale="de_DE")
+    client = make_client()
+    assert client.get_product("NONE") is None  # 404 in German is still "not found"
+    magento.configure(integration_bearer_enabled=False)
+    with pytest.raises(MagentoAuthError, match="auf Magento_Catalog::products zuzugreifen"):
+        client.get_product("NONE")

@@ -285,3 +285,19 @@ def test_row_edge_429_is_html_with_retry_after(
     assert response.headers["Retry-After"] == "1"
     assert response.headers["content-type"].startswith("text/html")
     assert "Too Many Requests" in response.text
+
+
+def test_item_localized_messages_translate_the_template_only(
+    client: httpx.Client, anonymous: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§0.1 / §10.14: a store view locale translates the template; parameters stay."""
+    magento.configure(locale="de_DE")
+    missing = client.get("/V1/nothing")
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "Die Anfrage entspricht keiner Route."}
+    refused = anonymous.get("/V1/products/A")
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "message": "Der Consumer ist nicht berechtigt, auf %resources zuzugreifen.",
+        "parameters": {"resources": "Magento_Catalog::products"},
+    }
