@@ -301,3 +301,35 @@ def test_item_localized_messages_translate_the_template_only(
         "message": "Der Consumer ist nicht berechtigt, auf %resources zuzugreifen.",
         "parameters": {"resources": "Magento_Catalog::products"},
     }
+
+
+def test_item_search_criteria_groups_and_filters_or_sort_page_echo(
+    client: httpx.Client, product: ProductFactory
+) -> None:
+    """§10.8: groups AND, filters OR, sort, paging, camelCase accepted, snake_case echo."""
+    for sku, price in (("S-1", 5), ("S-2", 15), ("S-3", 25), ("T-1", 15)):
+        client.post("/V1/products", json=product(sku, price=price))
+    params = {
+        "searchCriteria[filterGroups][0][filters][0][field]": "sku",
+        "searchCriteria[filterGroups][0][filters][0][value]": "S-%",
+        "searchCriteria[filterGroups][0][filters][0][conditionType]": "like",
+        "searchCriteria[filterGroups][1][filters][0][field]": "price",
+        "searchCriteria[filterGroups][1][filters][0][value]": "10",
+        "searchCriteria[filterGroups][1][filters][0][condition_type]": "gt",
+        "searchCriteria[filterGroups][1][filters][1][field]": "sku",
+        "searchCriteria[filterGroups][1][filters][1][value]": "S-1",
+        "searchCriteria[sortOrders][0][field]": "price",
+        "searchCriteria[sortOrders][0][direction]": "DESC",
+        "searchCriteria[pageSize]": "2",
+        "searchCriteria[currentPage]": "1",
+    }
+    response = client.get("/V1/products", params=params)
+    assert response.status_code == 200
+    body = response.json()
+    assert [item["sku"] for item in body["items"]] == ["S-3", "S-2"]
+    assert body["total_count"] == 3
+    echo = body["search_criteria"]
+    assert set(echo) >= {"filter_groups", "sort_orders", "page_size", "current_page"}
+    assert echo["page_size"] == 2 and echo["sort_orders"] == [
+        {"field": "price", "direction": "DESC"}
+    ]
