@@ -273,3 +273,14 @@ def test_given_a_german_store_when_errors_come_back_then_the_client_maps_them_by
     magento.configure(integration_bearer_enabled=False)
     with pytest.raises(MagentoAuthError, match="auf Magento_Catalog::products zuzugreifen"):
         client.get_product("NONE")
+
+
+def test_given_the_token_endpoint_failing_transiently_when_calling_then_retried(
+    magento: EmulatorHandle, make_client: type[MagentoClient]
+) -> None:
+    magento.set_faults("admin.token:503:0.5", seed=1)
+    auth = AdminTokenAuth("admin", magento.config.admin_password)
+    client = make_client(auth=auth)
+    client.save_product({"sku": "TK-1", "name": "Token one", "price": 1})
+    assert magento.stats()["responses"]["admin.token"].get("503", 0) >= 1
+    assert "TK-1" in magento.store.products_by_sku()

@@ -298,6 +298,8 @@ class MagentoClient:
             return MagentoRetryableError(
                 0, f"connection failed ({type(exc).__name__}: {exc})", method, url
             )
+        except MagentoError as exc:  # raised by the auth flow (admin token request)
+            return exc
         finally:
             self.limiter.release(signal)
         status = response.status_code
