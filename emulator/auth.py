@@ -38,12 +38,15 @@ from emulator.errors import (
     SIGNATURE_INVALID,
     SIGNATURE_METHOD_UNSUPPORTED,
     TFA_CONFIGURE,
+    TFA_INVALID_CODE,
+    TFA_PROVIDER_NOT_CONFIGURED,
     TFA_USE_PROVIDER,
     MagentoError,
     not_authorized,
     required_field,
 )
 from emulator.routing import RestRequest, Route
+from emulator.totp import verify_totp
 
 __all__ = [
     "USER_TYPE_ADMIN",
@@ -239,6 +242,32 @@ def admin_token(request: RestRequest) -> str:
     return request.emulator.tokens.issue(config.admin_token_lifetime_seconds)
 
 
+def google_token(request: RestRequest) -> str:
+    """``POST /V1/tfa/provider/google/authenticate`` with ``otp`` → a bare JSON string (§1.2).
+
+    Statuses of the 2FA errors are not in the reference; both are authentication failures
+    here (401).
+
+    Raises:
+        MagentoError: 400 for missing parameters, 401 for wrong credentials, a provider that
+            is not configured, or a wrong code.
+    """
+    username, password, otp = request.body_params("username", "password", "otp")
+    config = request.emulator.config
+    if not (
+        _same(str(username), config.admin_username) and _same(str(password), config.admin_password)
+    ):
+        raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
+    if not config.two_factor_configured:
+        raise MagentoError(401, TFA_PROVIDER_NOT_CONFIGURED)
+    if not verify_totp(config.two_factor_secret, str(otp)):
+        raise MagentoError(401, TFA_INVALID_CODE)
+    return request.emulator.tokens.issue(config.admin_token_lifetime_seconds)
+
+
 def routes() -> list[Route]:
-    """The anonymous token route."""
-    return [Route("POST", "/V1/integration/admin/token", "admin.token", admin_token, None)]
+    """The anonymous token routes."""
+    return [
+        Route("POST", "/V1/integration/admin/token", "admin.token", admin_token, None),
+        Route("POST", "/V1/tfa/provider/google/authenticate", "admin.token", google_token, None),
+    ]

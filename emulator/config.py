@@ -72,6 +72,10 @@ class EmulatorConfig(BaseModel):
         default=False,
         description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
     )
+    two_factor_secret: str = Field(
+        default="JBSWY3DPEHPK3PXP",
+        description="Base32 Google Authenticator secret of the admin user (2FA token route).",
+    )
     two_factor_configured: bool = Field(
         default=True,
         description="The admin user has set up a 2FA provider (else a different refusal).",
@@ -222,6 +226,7 @@ class EmulatorConfig(BaseModel):
             mode="json",
             exclude={
                 "token",
+                "two_factor_secret",
                 "admin_password",
                 "oauth_consumer_secret",
                 "oauth_access_token_secret",

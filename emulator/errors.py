@@ -40,6 +40,8 @@ __all__ = [
     "SIGNATURE_METHOD_UNSUPPORTED",
     "SKU_TOO_LONG",
     "TFA_CONFIGURE",
+    "TFA_INVALID_CODE",
+    "TFA_PROVIDER_NOT_CONFIGURED",
     "TFA_USE_PROVIDER",
     "URL_KEY_EXISTS",
     "VALUE_TYPE_INVALID",
@@ -90,6 +92,8 @@ SIGNATURE_METHOD_UNSUPPORTED = "Signature method %1 is not supported"
 OAUTH_VERSION_UNSUPPORTED = 'The "%1" Oauth version isn\'t supported.'
 NONCE_USED = "The nonce is already being used by the consumer with ID %1"
 TFA_USE_PROVIDER = "Please use the 2fa provider-specific endpoints to obtain a token."
+TFA_INVALID_CODE = "Invalid code."
+TFA_PROVIDER_NOT_CONFIGURED = "Provider is not configured."
 TFA_CONFIGURE = (
     "You are required to configure personal Two-Factor Authorization in order to login. "
     "Please check your email."

@@ -284,3 +284,25 @@ def test_given_the_token_endpoint_failing_transiently_when_calling_then_retried(
     client.save_product({"sku": "TK-1", "name": "Token one", "price": 1})
     assert magento.stats()["responses"]["admin.token"].get("503", 0) >= 1
     assert "TK-1" in magento.store.products_by_sku()
+
+
+def test_given_2fa_and_the_totp_secret_when_using_admin_auth_then_signed_in_with_a_code(
+    magento: EmulatorHandle, make_client: type[MagentoClient]
+) -> None:
+    magento.configure(two_factor_enabled=True)
+    auth = AdminTokenAuth(
+        "admin", magento.config.admin_password, totp_secret=magento.config.two_factor_secret
+    )
+    client = make_client(auth=auth)
+    client.save_product({"sku": "TF-1", "name": "Two factor", "price": 1})
+    assert "TF-1" in magento.store.products_by_sku()
+    assert magento.stats()["responses"]["admin.token"] == {"200": 1}
+
+
+def test_given_a_wrong_totp_secret_when_signing_in_then_auth_error_naming_the_setting(
+    magento: EmulatorHandle, make_client: type[MagentoClient]
+) -> None:
+    magento.configure(two_factor_enabled=True)
+    auth = AdminTokenAuth("admin", magento.config.admin_password, totp_secret="GEZDGNBVGY3TQOJQ")
+    with pytest.raises(MagentoAuthError, match="CPSYNC_MAGENTO_ADMIN_TOTP_SECRET"):
+        make_client(auth=auth).get_product("A")

@@ -216,3 +216,52 @@ def test_row_2fa_on_but_not_set_up_refused_with_the_configure_message(
         "to login. Please check your email.",
         "parameters": {"providers": ["google"], "active_providers": []},
     }
+
+
+def test_row_2fa_google_token_with_a_valid_code(
+    anonymous: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§1.2: ``POST /V1/tfa/provider/google/authenticate`` → a bare token string."""
+    from emulator.totp import totp
+
+    magento.configure(two_factor_enabled=True)
+    body = {
+        "username": "admin",
+        "password": "admin123",
+        "otp": totp(magento.config.two_factor_secret),
+    }
+    response = anonymous.post("/V1/tfa/provider/google/authenticate", json=body)
+    assert response.status_code == 200
+    token = response.json()
+    assert isinstance(token, str)
+    assert (
+        anonymous.get("/V1/products/A", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 404
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "right_code", "message"),
+    [
+        ({}, False, "Invalid code."),
+        ({"two_factor_configured": False}, True, "Provider is not configured."),
+    ],
+)
+def test_row_2fa_google_token_refusals(
+    anonymous: httpx.Client,
+    magento: EmulatorHandle,
+    change: dict[str, object],
+    right_code: bool,
+    message: str,
+) -> None:
+    """§1.2: a wrong code, or no provider set up for the user."""
+    from emulator.totp import totp
+
+    magento.configure(two_factor_enabled=True, **change)
+    code = totp(magento.config.two_factor_secret)
+    if not right_code:
+        code = str((int(code) + 500_000) % 1_000_000).zfill(6)
+    body = {"username": "admin", "password": "admin123", "otp": code}
+    response = anonymous.post("/V1/tfa/provider/google/authenticate", json=body)
+    assert response.status_code == 401
+    assert response.json() == {"message": message}

@@ -144,3 +144,12 @@ def test_given_an_aggregate_input_error_then_the_message_lists_each_filled_error
     assert error.magento_message == (
         'One or more input exceptions have occurred. ("sku" is required.; Invalid value x)'
     )
+
+
+def test_given_the_rfc_6238_vector_when_computing_a_code_then_it_matches() -> None:
+    from cpsync.magento.auth import totp
+
+    # RFC 6238 appendix B, SHA-1 secret "12345678901234567890", T = 59 s -> 94287082 (8 digits)
+    secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+    assert totp(secret, 59, digits=8) == "94287082"
+    assert totp(secret, 1111111109, digits=8) == "07081804"

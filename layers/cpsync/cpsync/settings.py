@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     magento_admin_password: SecretStr | None = Field(
         default=None, description="Password of the admin user for magento_auth=admin."
     )
+    magento_admin_totp_secret: SecretStr | None = Field(
+        default=None,
+        description="Google Authenticator secret (base32) of the admin user on 2FA stores.",
+    )
     magento_admin_token_lifetime: float = Field(
         default=4 * 3600.0,
         gt=0,

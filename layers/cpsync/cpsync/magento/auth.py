@@ -16,8 +16,12 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
+import struct
 import threading
 import time
 from collections.abc import Callable, Generator
@@ -36,6 +40,16 @@ __all__ = ["AdminTokenAuth", "BearerAuth", "OAuth1Auth", "auth_from_settings"]
 logger = logging.getLogger(__name__)
 
 ADMIN_TOKEN_PATH = "/rest/V1/integration/admin/token"
+GOOGLE_TOKEN_PATH = "/rest/V1/tfa/provider/google/authenticate"
+
+
+def totp(secret_base32: str, at: float, step: int = 30, digits: int = 6) -> str:
+    """RFC 6238 code (Google Authenticator: HMAC-SHA1, 6 digits, 30 s steps)."""
+    key = base64.b32decode(secret_base32.upper() + "=" * (-len(secret_base32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at // step)), hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    number = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(number % 10**digits).zfill(digits)
 
 
 class BearerAuth(httpx.Auth):
@@ -58,6 +72,9 @@ class AdminTokenAuth(httpx.Auth):
         password: Its password.
         lifetime: Token lifetime configured in Magento, seconds.
         clock: Injected for tests.
+        totp_secret: The admin user's Google Authenticator secret (base32): the token is
+            then asked from the 2FA endpoint with a fresh one-time code.
+        wall_clock: Time for one-time codes; injected for tests.
     """
 
     requires_response_body = True
@@ -68,8 +85,12 @@ class AdminTokenAuth(httpx.Auth):
         password: str,
         lifetime: float = 4 * 3600.0,
         clock: Callable[[], float] = time.monotonic,
+        totp_secret: str | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._credentials = {"username": username, "password": password}
+        self._totp_secret = totp_secret
+        self._wall_clock = wall_clock
         self._lifetime = lifetime
         # Refresh a little early: a request may take a while to reach Magento.
         self._margin = min(300.0, lifetime * 0.1)
@@ -100,12 +121,17 @@ class AdminTokenAuth(httpx.Auth):
         # Keep whatever path the store lives under (https://host/shop/rest/...).
         raw = request.url.raw_path.split(b"?", 1)[0]
         prefix = raw[: raw.find(b"/rest/")] if b"/rest/" in raw else b""
-        url = request.url.copy_with(raw_path=prefix + ADMIN_TOKEN_PATH.encode("ascii"))
+        body: dict[str, str] = dict(self._credentials)
+        path = ADMIN_TOKEN_PATH
+        if self._totp_secret is not None:
+            path = GOOGLE_TOKEN_PATH
+            body["otp"] = totp(self._totp_secret, self._wall_clock())
+        url = request.url.copy_with(raw_path=prefix + path.encode("ascii"))
         return httpx.Request(
             "POST",
             url,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
-            content=json.dumps(self._credentials).encode("utf-8"),
+            content=json.dumps(body).encode("utf-8"),
         )
 
     def _fetch(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, str]:
@@ -118,10 +144,16 @@ class AdminTokenAuth(httpx.Auth):
         if not response.is_success:
             error = error_from_response(response)
             if isinstance(error, MagentoAuthError) or response.status_code in (400, 401):
+                hint = (
+                    "check CPSYNC_MAGENTO_ADMIN_TOTP_SECRET and the clock"
+                    if self._totp_secret is not None
+                    else "with two-factor authentication on, set "
+                    "CPSYNC_MAGENTO_ADMIN_TOTP_SECRET or use magento_auth=oauth or token"
+                )
                 raise MagentoAuthError(
                     response.status_code,
                     f"{error.magento_message} (admin token for CPSYNC_MAGENTO_ADMIN_USERNAME; "
-                    "with two-factor authentication on, use magento_auth=oauth or token)",
+                    f"{hint})",
                     "POST",
                     ADMIN_TOKEN_PATH,
                 )
@@ -217,5 +249,11 @@ def auth_from_settings(settings: Settings) -> httpx.Auth:
         raise ConfigurationError(f"CPSYNC_MAGENTO_AUTH={mode} needs {', '.join(missing)} (not set)")
     values = [_secret(value) for value in needed.values()]
     if mode == "admin":
-        return AdminTokenAuth(values[0], values[1], settings.magento_admin_token_lifetime)
+        secret = settings.magento_admin_totp_secret
+        return AdminTokenAuth(
+            values[0],
+            values[1],
+            settings.magento_admin_token_lifetime,
+            totp_secret=None if secret is None else secret.get_secret_value(),
+        )
     return OAuth1Auth(*values)
