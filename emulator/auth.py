@@ -85,6 +85,8 @@ class TokenRegistry:
         self._lock = threading.Lock()
         self._expiry: dict[str, float] = {}
         self._nonces: set[tuple[str, str]] = set()
+        self._failures: dict[str, int] = {}
+        self._locked_until: dict[str, float] = {}
 
     def issue(self, lifetime_seconds: float) -> str:
         """A new opaque token: 32 lowercase alphanumerics, as older Magento issues (§1.2)."""
@@ -107,11 +109,33 @@ class TokenRegistry:
             self._nonces.add((nonce, timestamp))
             return True
 
+    def is_locked(self, username: str) -> bool:
+        """True while the account is locked after too many failed sign-ins (§1.1)."""
+        with self._lock:
+            return self._clock() < self._locked_until.get(username, 0.0)
+
+    def sign_in(self, username: str, valid: bool, max_failures: int, lock_seconds: float) -> bool:
+        """Count a sign-in attempt; False when refused (wrong, or the account is locked)."""
+        with self._lock:
+            if self._clock() < self._locked_until.get(username, 0.0):
+                return False
+            if valid:
+                self._failures.pop(username, None)
+                return True
+            failures = self._failures.get(username, 0) + 1
+            self._failures[username] = failures
+            if max_failures and failures >= max_failures:
+                self._locked_until[username] = self._clock() + lock_seconds
+                self._failures.pop(username, None)
+            return False
+
     def clear(self) -> None:
-        """Revoke every admin token and forget used nonces."""
+        """Revoke every admin token, forget used nonces, failures and locks."""
         with self._lock:
             self._expiry.clear()
             self._nonces.clear()
+            self._failures.clear()
+            self._locked_until.clear()
 
 
 def _same(given: str, expected: str) -> bool:
@@ -219,6 +243,21 @@ def authorize(
     raise not_authorized(resource)
 
 
+def _check_credentials(request: RestRequest, username: str, password: str) -> None:
+    """Admin credentials, with Magento's lockout after repeated failures (same message).
+
+    Raises:
+        MagentoError: 401 sign-in incorrect (wrong credentials or a locked account).
+    """
+    config = request.emulator.config
+    valid = _same(username, config.admin_username) and _same(password, config.admin_password)
+    allowed = request.emulator.tokens.sign_in(
+        username, valid, config.admin_lockout_failures, config.admin_lockout_seconds
+    )
+    if not allowed:
+        raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
+
+
 def admin_token(request: RestRequest) -> str:
     """``POST /V1/integration/admin/token`` → a bare JSON string (§1.2).
 
@@ -228,11 +267,7 @@ def admin_token(request: RestRequest) -> str:
     """
     username, password = request.body_params("username", "password")
     config = request.emulator.config
-    valid = _same(str(username), config.admin_username) and _same(
-        str(password), config.admin_password
-    )
-    if not valid:
-        raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
+    _check_credentials(request, str(username), str(password))
     if config.two_factor_enabled:
         # Current AdminAccessTokenService: credentials are checked first, then refused.
         if not config.two_factor_configured:
@@ -254,10 +289,7 @@ def google_token(request: RestRequest) -> str:
     """
     username, password, otp = request.body_params("username", "password", "otp")
     config = request.emulator.config
-    if not (
-        _same(str(username), config.admin_username) and _same(str(password), config.admin_password)
-    ):
-        raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
+    _check_credentials(request, str(username), str(password))
     if not config.two_factor_configured:
         raise MagentoError(401, TFA_PROVIDER_NOT_CONFIGURED)
     if not verify_totp(config.two_factor_secret, str(otp)):

@@ -35,6 +35,8 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "record_costs_ms",
         "kb_costs_ms",
         "two_factor_enabled",
+        "admin_lockout_failures",
+        "admin_lockout_seconds",
         "two_factor_configured",
         "bulk_consumer_paused",
         "bulk_consumers",
@@ -67,6 +69,14 @@ class EmulatorConfig(BaseModel):
     integration_bearer_enabled: bool = Field(
         default=True,
         description="Accept the integration token as Bearer (off by default in Magento 2.4.4+).",
+    )
+    admin_lockout_failures: int = Field(
+        default=6,
+        ge=0,
+        description="Failed admin sign-ins before the account locks (0 = never; Magento: 6).",
+    )
+    admin_lockout_seconds: float = Field(
+        default=1800.0, ge=0, description="How long a locked admin account stays locked."
     )
     two_factor_enabled: bool = Field(
         default=False,

@@ -265,3 +265,17 @@ def test_row_2fa_google_token_refusals(
     response = anonymous.post("/V1/tfa/provider/google/authenticate", json=body)
     assert response.status_code == 401
     assert response.json() == {"message": message}
+
+
+def test_row_repeated_bad_sign_ins_lock_the_account_with_the_same_message(
+    anonymous: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§1.1 (authentication_lock, 6 failures): then even the right password is refused."""
+    magento.configure(admin_lockout_failures=3)
+    for _ in range(3):
+        anonymous.post("/V1/integration/admin/token", json={"username": "admin", "password": "x"})
+    response = anonymous.post(
+        "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
+    )
+    assert response.status_code == 401
+    assert response.json()["message"].startswith("The account sign-in was incorrect")
