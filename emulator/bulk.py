@@ -209,49 +209,49 @@ class BulkQueue:
             start_time=self.emulator.now(),
             user_type=user_type,
         )
-        request_items: list[dict[str, Any]] = []
-        accepted: list[Operation] = []
-        for index, item in enumerate(items):
-            entry: dict[str, Any] = {"id": index, "data_hash": _data_hash(item)}
-            if not isinstance(item, dict):
-                entry.update(
-                    status="rejected",
-                    error_message="The request item must be an object.",
-                    error_code=0,
-                )
-                request_items.append(entry)
-                bulk.operations.append(
-                    Operation(
-                        index,
-                        bulk_uuid,
-                        route,
-                        view,
-                        {},
-                        item,
-                        status=STATUS_REJECTED,
-                        result_message="The request item must be an object.",
-                        error_code=0,
-                    )
-                )
-                continue
-            params = dict(path_params)
-            if mode == "async/bulk":
-                params = {name: str(item[name]) for name in route.path_params if name in item}
-            operation = Operation(index, bulk_uuid, route, view, params, copy.deepcopy(item))
-            bulk.operations.append(operation)
-            accepted.append(operation)
-            entry["status"] = "accepted"
-            request_items.append(entry)
+        request_items = [
+            self._accept(bulk, index, item, route, view, mode, path_params)
+            for index, item in enumerate(items)
+        ]
+        accepted = [op for op in bulk.operations if op.status == STATUS_OPEN]
         with self._lock:
             self.bulks[bulk_uuid] = bulk
             self._pending.extend(accepted)
-        self.emulator.stats.record_write("bulk.operations")
+        self.emulator.stats.record_write("bulk.accepted")
         self._start_consumers()
         return {
             "bulk_uuid": bulk_uuid,
             "request_items": request_items,
             "errors": len(accepted) != len(items),
         }
+
+    @staticmethod
+    def _accept(
+        bulk: Bulk,
+        index: int,
+        item: Any,
+        route: Route,
+        view: StoreView,
+        mode: str,
+        path_params: dict[str, str],
+    ) -> dict[str, Any]:
+        """Add one item's operation to the bulk; its ``request_items`` entry."""
+        entry: dict[str, Any] = {"id": index, "data_hash": _data_hash(item)}
+        if not isinstance(item, dict):
+            reason = "The request item must be an object."
+            entry.update(status="rejected", error_message=reason, error_code=0)
+            bulk.operations.append(
+                Operation(index, bulk.uuid, route, view, {}, item, STATUS_REJECTED, reason, 0)
+            )
+            return entry
+        params = dict(path_params)
+        if mode == "async/bulk":  # ``by<Param>``: the value is a member of the item
+            params = {name: str(item[name]) for name in route.path_params if name in item}
+        bulk.operations.append(
+            Operation(index, bulk.uuid, route, view, params, copy.deepcopy(item))
+        )
+        entry["status"] = "accepted"
+        return entry
 
     # Consuming -------------------------------------------------------------------------
 
