@@ -5,7 +5,7 @@ httpx does not retry on status codes, so this module does, in one place: it caps
 Writes it retries are upserts (product save by SKU), so a retry after a lost answer is safe.
 
 Every request also holds a slot of one shared :class:`~cpsync.magento.limiter.AdaptiveLimiter`:
-when Magento signals overload (429, 503, 504, timeouts) the client sends fewer requests at
+when Magento signals overload (429, 502, 503, 504, timeouts) the client sends fewer requests at
 once, and more again as answers come back. Helpers others build on: :func:`sku_path` for a
 SKU in a URL path, :meth:`MagentoClient.chunks_for_limit` for batches within the input limit.
 """
@@ -47,8 +47,9 @@ __all__ = [
 
 #: Items per array in one request when Magento's Web API input limits are on (§0.5).
 DEFAULT_MAX_ITEMS = 20
-#: Statuses that mean "too much at once": the limiter backs off (§0.5).
-OVERLOAD_STATUSES = frozenset({429, 503, 504})
+#: Statuses that mean "too much at once": the limiter backs off (§0.5; nginx answers 502 when
+#: PHP-FPM's listen queue is full).
+OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 
 
 def sku_path(sku: str) -> str:

@@ -22,7 +22,7 @@ class Signal(Enum):
     """What one request told us about Magento's load."""
 
     OK = "ok"  # answered (any status that is not overload): may grow
-    OVERLOAD = "overload"  # 429, 503, 504, timeout: back off
+    OVERLOAD = "overload"  # 429, 502, 503, 504, timeout: back off
     NEUTRAL = "neutral"  # connection error, other failure: no change
 
 
