@@ -8,7 +8,7 @@ and an overloaded store gets fewer requests at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -26,7 +26,9 @@ def waits() -> list[float]:
 
 
 @pytest.fixture
-def make_client(magento: EmulatorHandle, waits: list[float]) -> Iterator[type[MagentoClient]]:
+def make_client(
+    magento: EmulatorHandle, waits: list[float]
+) -> Iterator[Callable[..., MagentoClient]]:
     made: list[MagentoClient] = []
 
     def build(**kw: object) -> MagentoClient:
@@ -37,13 +39,13 @@ def make_client(magento: EmulatorHandle, waits: list[float]) -> Iterator[type[Ma
         made.append(client)
         return client
 
-    yield build  # type: ignore[misc]
+    yield build
     for client in made:
         client.close()
 
 
 def test_given_an_admin_token_that_expires_when_calls_continue_then_the_client_refreshes_once(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     # GIVEN Magento expires admin tokens sooner than the client believes
     auth = AdminTokenAuth("admin", magento.config.admin_password, lifetime=3600)
@@ -59,7 +61,7 @@ def test_given_an_admin_token_that_expires_when_calls_continue_then_the_client_r
 
 
 def test_given_an_admin_token_near_its_lifetime_when_calling_then_it_is_refreshed_before(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     now = [0.0]
     auth = AdminTokenAuth(
@@ -75,7 +77,7 @@ def test_given_an_admin_token_near_its_lifetime_when_calling_then_it_is_refreshe
 
 
 def test_given_2fa_on_when_using_admin_auth_then_an_auth_error_that_says_what_to_do(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.configure(two_factor_enabled=True)
     client = make_client(auth=AdminTokenAuth("admin", magento.config.admin_password))
@@ -87,7 +89,7 @@ def test_given_2fa_on_when_using_admin_auth_then_an_auth_error_that_says_what_to
 
 
 def test_given_wrong_admin_password_then_auth_error_with_magentos_message(
-    make_client: type[MagentoClient],
+    make_client: Callable[..., MagentoClient],
 ) -> None:
     client = make_client(auth=AdminTokenAuth("admin", "wrong"))
     with pytest.raises(MagentoAuthError, match="The account sign-in was incorrect"):
@@ -95,7 +97,7 @@ def test_given_wrong_admin_password_then_auth_error_with_magentos_message(
 
 
 def test_given_oauth_when_searching_with_brackets_then_signed_requests_are_accepted(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     # GIVEN a 2.4.4+ store: the integration token is not accepted as Bearer
     magento.configure(integration_bearer_enabled=False)
@@ -120,7 +122,7 @@ def test_given_oauth_when_searching_with_brackets_then_signed_requests_are_accep
 
 
 def test_given_the_integration_token_refused_when_calling_then_auth_error_explains_2_4_4(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.configure(integration_bearer_enabled=False)
     with pytest.raises(MagentoAuthError, match="standalone Bearer"):
@@ -128,7 +130,7 @@ def test_given_the_integration_token_refused_when_calling_then_auth_error_explai
 
 
 def test_given_the_default_scope_when_saving_then_global_values_through_all(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     """§9.1: catalog values go through /rest/all/ (admin scope: every website)."""
     client = make_client()
@@ -141,7 +143,7 @@ def test_given_the_default_scope_when_saving_then_global_values_through_all(
 
 @pytest.mark.parametrize("sku", ["MUG/12", "RED MUG 12", "A+B"])
 def test_given_awkward_skus_when_saved_and_read_then_they_round_trip(
-    magento: EmulatorHandle, make_client: type[MagentoClient], sku: str
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient], sku: str
 ) -> None:
     client = make_client()
     client.save_product({"sku": sku, "name": f"Item {sku}", "price": 2})
@@ -150,7 +152,7 @@ def test_given_awkward_skus_when_saved_and_read_then_they_round_trip(
 
 
 def test_given_apache_refusing_encoded_slashes_when_reading_a_slash_sku_then_still_found(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.configure(reject_encoded_slash=True)
     client = make_client()
@@ -159,7 +161,7 @@ def test_given_apache_refusing_encoded_slashes_when_reading_a_slash_sku_then_sti
 
 
 def test_given_429_with_retry_after_when_reading_then_the_client_waits_that_long(
-    magento: EmulatorHandle, make_client: type[MagentoClient], waits: list[float]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient], waits: list[float]
 ) -> None:
     magento.configure(retry_after_seconds=2)
     magento.set_faults("products.get:429:0.3", seed=1)
@@ -171,7 +173,7 @@ def test_given_429_with_retry_after_when_reading_then_the_client_waits_that_long
 
 
 def test_given_a_deadlock_on_save_when_saving_then_retried_and_saved(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.set_faults("products.save:deadlock:0.5", seed=2)
     client = make_client()
@@ -182,7 +184,7 @@ def test_given_a_deadlock_on_save_when_saving_then_retried_and_saved(
 
 
 def test_given_a_validation_error_when_saving_then_not_retried_and_the_message_is_filled(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     client = make_client()
     with pytest.raises(MagentoRecordError) as caught:
@@ -192,7 +194,7 @@ def test_given_a_validation_error_when_saving_then_not_retried_and_the_message_i
 
 
 def test_given_a_store_that_stays_down_when_saving_then_retryable_error_after_the_attempts(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.set_faults("products.save:503:1")
     client = make_client(retry=RetryPolicy(max_attempts=3, base_seconds=0.001))
@@ -202,7 +204,7 @@ def test_given_a_store_that_stays_down_when_saving_then_retryable_error_after_th
 
 
 def test_given_overload_when_many_callers_share_the_client_then_it_backs_off_and_recovers(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -229,7 +231,7 @@ def test_given_overload_when_many_callers_share_the_client_then_it_backs_off_and
 
 
 def test_given_a_store_answering_garbage_when_saving_then_record_error(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     """A 200 that is not a product is not taken as applied."""
     client = make_client()
@@ -238,7 +240,7 @@ def test_given_a_store_answering_garbage_when_saving_then_record_error(
 
 
 def test_given_a_long_retry_after_beyond_the_budget_when_reading_then_give_up_carrying_it(
-    magento: EmulatorHandle, make_client: type[MagentoClient], waits: list[float]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient], waits: list[float]
 ) -> None:
     """Retry-After is never shortened: the record is retried that much later instead."""
     magento.configure(retry_after_seconds=120)
@@ -252,7 +254,7 @@ def test_given_a_long_retry_after_beyond_the_budget_when_reading_then_give_up_ca
 
 
 def test_given_an_html_429_from_the_edge_when_reading_then_retried_after_its_header(
-    magento: EmulatorHandle, make_client: type[MagentoClient], waits: list[float]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient], waits: list[float]
 ) -> None:
     magento.configure(retry_after_seconds=2)
     magento.set_faults("products.get:429-edge:0.5", seed=1)
@@ -264,7 +266,7 @@ def test_given_an_html_429_from_the_edge_when_reading_then_retried_after_its_hea
 
 
 def test_given_a_german_store_when_errors_come_back_then_the_client_maps_them_by_status(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     """Messages are localized (§0.1): what to do must not depend on English text."""
     magento.configure(locale="de_DE")
@@ -276,7 +278,7 @@ def test_given_a_german_store_when_errors_come_back_then_the_client_maps_them_by
 
 
 def test_given_the_token_endpoint_failing_transiently_when_calling_then_retried(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.set_faults("admin.token:503:0.5", seed=1)
     auth = AdminTokenAuth("admin", magento.config.admin_password)
@@ -287,7 +289,7 @@ def test_given_the_token_endpoint_failing_transiently_when_calling_then_retried(
 
 
 def test_given_2fa_and_the_totp_secret_when_using_admin_auth_then_signed_in_with_a_code(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.configure(two_factor_enabled=True)
     auth = AdminTokenAuth(
@@ -300,7 +302,7 @@ def test_given_2fa_and_the_totp_secret_when_using_admin_auth_then_signed_in_with
 
 
 def test_given_a_wrong_totp_secret_when_signing_in_then_auth_error_naming_the_setting(
-    magento: EmulatorHandle, make_client: type[MagentoClient]
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
     magento.configure(two_factor_enabled=True)
     auth = AdminTokenAuth("admin", magento.config.admin_password, totp_secret="GEZDGNBVGY3TQOJQ")
