@@ -191,3 +191,23 @@ def test_given_the_bulk_option_when_writing_a_large_batch_then_one_bulk_instead_
     # AND a small batch still goes one save per product
     writer.write([change(n, "SM") for n in range(3)])
     assert magento.stats()["requests"]["products.save"] == 3
+
+
+def test_given_the_bulk_option_when_a_batch_has_bad_records_then_the_writer_rules_hold(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    """Same rules as one save per product: no create-to-disable, a new product needs a price."""
+    runner = BulkRunner(client, label="product", wait=10, poll_first=0.01, min_batch=2)
+    writer = ProductWriter(client, state, bulk=runner)
+    disabled = ProductState(sku="OFF-1", enabled=False)
+    no_price = ProductState(sku="NP-1", enabled=True, name="No price", url_key="no-price")
+    changes = [change(1, "OK")] + [
+        change(0).model_copy(update={"key": s.sku, "payload": s.model_dump(mode="json")})
+        for s in (disabled, no_price)
+    ]
+    outcomes = writer.write(changes)
+    assert outcomes["OK-0001"].applied
+    assert outcomes["OFF-1"].applied  # nothing to do: never created only to be disabled
+    assert not outcomes["NP-1"].applied and not outcomes["NP-1"].retryable
+    assert "no Price-1" in str(outcomes["NP-1"].error)
+    assert set(magento.store.products_by_sku()) == {"OK-0001"}

@@ -239,24 +239,21 @@ class BulkRunner:
         attribute_set_id: int,
         state: StatePort,
     ) -> dict[str, Outcome]:
-        """The product writer's bulk branch: same payload rules, one bulk per 500 products."""
-        from cpsync.magento.products import build_product_payload
+        """The product writer's bulk branch: its payload rules, one bulk per 500 products."""
+        from cpsync.magento.products import plan_product_save
 
         outcomes: dict[str, Outcome] = {}
         bodies: dict[str, Any] = {}
         for change in changes:
-            product = states[change.key]
             create = change.key not in existing
-            if create and not product.enabled:
-                outcomes[change.key] = Outcome.ok(change.key)  # never create only to disable
+            try:
+                payload = plan_product_save(states[change.key], create, attribute_set_id)
+            except DataError as exc:
+                outcomes[change.key] = Outcome.from_exception(change.key, exc)
                 continue
-            if create and product.price is None:
-                error = DataError(
-                    f"item {product.sku}: no Price-1, and a new product needs a price"
-                )
-                outcomes[change.key] = Outcome.from_exception(change.key, error)
+            if payload is None:
+                outcomes[change.key] = Outcome.ok(change.key)
                 continue
-            payload = build_product_payload(product, create, attribute_set_id)
             bodies[change.key] = {"product": payload}
         result = self.run("products", bodies)
         outcomes.update(result.outcomes)

@@ -15,7 +15,7 @@ from cpsync.ports import StatePort
 if TYPE_CHECKING:
     from cpsync.magento.bulk import BulkRunner
 
-__all__ = ["ProductWriter", "build_product_payload"]
+__all__ = ["ProductWriter", "build_product_payload", "plan_product_save"]
 
 STATUS_ENABLED = 1
 STATUS_DISABLED = 2
@@ -59,6 +59,21 @@ def build_product_payload(
             }
         )
     return product
+
+
+def plan_product_save(
+    state: ProductState, create: bool, attribute_set_id: int = 4
+) -> dict[str, Any] | None:
+    """The `product` body to save, or None when there is nothing to send.
+
+    Raises:
+        DataError: a new product has no price.
+    """
+    if create and not state.enabled:
+        return None  # never create a product only to disable it
+    if create and state.price is None:
+        raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+    return build_product_payload(state, create, attribute_set_id)
 
 
 class ProductWriter(Writer):
@@ -105,15 +120,11 @@ class ProductWriter(Writer):
             )
 
         def save(change: Change) -> None:
-            state = states[change.key]
             create = change.key not in existing
-            if create and not state.enabled:
-                return  # never create a product only to disable it
-            if create and state.price is None:
-                raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
-            saved = self.client.save_product(
-                build_product_payload(state, create, self.attribute_set_id)
-            )
+            payload = plan_product_save(states[change.key], create, self.attribute_set_id)
+            if payload is None:
+                return
+            saved = self.client.save_product(payload)
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
 
