@@ -51,7 +51,7 @@ def run(items: int) -> dict[str, Any]:
         folder = info.image_dir
         _fill_folder(folder, info.ecommerce_item_nos)
         files = sorted(folder.iterdir())
-        config = EmulatorConfig(costs_ms={"products.save": 0.0}, media_cost_ms_per_mb=20.0)
+        config = EmulatorConfig(costs_ms={"products.save": 0.0}, kb_costs_ms={"media.create": 0.02})
         with running_emulator(config) as emulator:
             settings = load_settings(
                 counterpoint_url=info.database_url,

@@ -15,6 +15,7 @@ from cpsync.blobs import blob_store
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.media import ImageWriter
 from cpsync.magento.products import ProductWriter
@@ -91,6 +92,9 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
             on_created=self._images_of_new_product,
+            bulk=BulkRunner.from_settings(self.magento, self.settings)
+            if self.settings.magento_bulk_products
+            else None,
         )
         return {products.kind: products, self.image_writer.kind: self.image_writer}
 
