@@ -62,6 +62,16 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    # categories (emulator/categories.py)
+    "categories.tree",
+    "categories.list",
+    "categories.get",
+    "categories.save",
+    "categories.move",
+    "categories.delete",
+    "categories.products.get",
+    "categories.products.save",
+    "categories.products.delete",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, products
+from emulator import auth, categories, products
 from emulator.auth import TokenRegistry
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
@@ -41,7 +41,7 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes()])
+        self.router = Router([*products.routes(), *auth.routes(), *categories.routes()])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
