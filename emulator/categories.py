@@ -162,7 +162,9 @@ def _apply_fields(category: dict[str, Any], fields: dict[str, Any]) -> None:
     for key in ("is_active", "include_in_menu"):
         if fields.get(key) is not None:
             value = fields[key]
-            category[key] = value.lower() not in ("0", "false", "") if isinstance(value, str) else bool(value)
+            text = str(value).strip().lower()
+            flag = text not in ("0", "false", "")
+            category[key] = flag if isinstance(value, str) else bool(value)
     if fields.get("position") is not None:
         category["position"] = _int(fields["position"])
     if isinstance(fields.get("available_sort_by"), list):
@@ -215,9 +217,7 @@ def save_category(request: RestRequest) -> dict[str, Any]:
 
 def move_category(request: RestRequest) -> bool:
     """``PUT /V1/categories/:categoryId/move`` ``{"parentId", "afterId"}`` → ``true`` (§3, §9.5)."""
-    if not isinstance(request.body, dict) or not any(
-        snake(k) == "parent_id" for k in request.body
-    ):
+    if not isinstance(request.body, dict) or not any(snake(k) == "parent_id" for k in request.body):
         raise required_field("parentId")
     parent_id = request.body_param("parentId")
     after_raw = next((v for k, v in request.body.items() if snake(k) == "after_id"), None)

@@ -43,16 +43,16 @@ _SYSTEM_IDS = (ROOT_CATEGORY_ID, DEFAULT_CATEGORY_ID)
 
 def category_links_of(product: dict[str, Any]) -> list[dict[str, Any]]:
     """A product's ``category_links`` (``[{"position", "category_id"}]``, ids as strings)."""
-    links: list[dict[str, Any]] = product.get("extension_attributes", {}).get(
-        "category_links", []
-    )
+    links: list[dict[str, Any]] = product.get("extension_attributes", {}).get("category_links", [])
     return links
 
 
 def set_category_links(product: dict[str, Any], links: list[dict[str, Any]]) -> None:
     """Replace a product's links and keep its ``category_ids`` attribute telling the same story."""
     product.setdefault("extension_attributes", {})["category_links"] = links
-    attributes = [a for a in product.get("custom_attributes", []) if a["attribute_code"] != "category_ids"]
+    attributes = [
+        a for a in product.get("custom_attributes", []) if a["attribute_code"] != "category_ids"
+    ]
     if links:
         ids = [link["category_id"] for link in links]
         attributes.append({"attribute_code": "category_ids", "value": ids})
@@ -120,9 +120,7 @@ class CategoryTree:
     def url_clash(self, moved: list[dict[str, Any]]) -> bool:
         """True if one of ``moved`` now shares its url_path with another category."""
         ids = {c["id"] for c in moved}
-        taken = {
-            _attribute(c, "url_path") for c in self.categories.values() if c["id"] not in ids
-        }
+        taken = {_attribute(c, "url_path") for c in self.categories.values() if c["id"] not in ids}
         paths = [_attribute(c, "url_path") for c in moved if _attribute(c, "url_path")]
         return len(paths) != len(set(paths)) or any(p in taken for p in paths)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
 from cpsync.magento.writer import Writer
@@ -83,7 +84,12 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
         )
-        return {products.kind: products}
+        concurrency = self.settings.magento_concurrency
+        categories = CategoryWriter(
+            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+        )
+        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        return {products.kind: products, categories.kind: categories, links.kind: links}
 
     @cached_property
     def updater(self) -> Updater:

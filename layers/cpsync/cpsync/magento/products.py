@@ -20,13 +20,17 @@ VISIBILITY_CATALOG_SEARCH = 4
 
 
 def build_product_payload(
-    state: ProductState, create: bool, attribute_set_id: int = 4
+    state: ProductState,
+    create: bool,
+    attribute_set_id: int = 4,
+    category_ids: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The `product` object of a save request.
 
-    An update sends only what the Items task owns (so price and stock, owned by their own
-    tasks, are never overwritten); a create sends a complete product with price and stock.
-    Fields that are None are left as they are in Magento.
+    An update sends only what the Items task owns (so price, stock and category links, owned
+    by their own tasks, are never overwritten); a create sends a complete product with price,
+    stock and its Magento `category_ids` as `category_links`. Fields that are None are left as
+    they are in Magento.
     """
     product: dict[str, Any] = {
         "sku": state.sku,
@@ -55,6 +59,10 @@ def build_product_payload(
                 "extension_attributes": {"stock_item": {"qty": float(qty), "is_in_stock": qty > 0}},
             }
         )
+        if category_ids:
+            product["extension_attributes"]["category_links"] = [
+                {"position": 0, "category_id": str(i)} for i in category_ids
+            ]
     return product
 
 
@@ -102,8 +110,13 @@ class ProductWriter(Writer):
                 return  # never create a product only to disable it
             if create and state.price is None:
                 raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+            categories: list[int] = []
+            if create and state.category_ids:
+                # Categories not in Magento yet are linked later by the Category Items task.
+                known = self.state.get_magento_ids("category", state.category_ids)
+                categories = [known[c] for c in state.category_ids if c in known]
             saved = self.client.save_product(
-                build_product_payload(state, create, self.attribute_set_id)
+                build_product_payload(state, create, self.attribute_set_id, categories)
             )
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from cpsync.tasks.base import RunResult, Task, TaskContext
+from cpsync.tasks.categories import CategoriesTask
+from cpsync.tasks.category_items import CategoryItemsTask
 from cpsync.tasks.items import ItemsTask
 
 __all__ = ["TASKS", "RunResult", "Task", "TaskContext"]
 
 TASKS: dict[str, type[Task]] = {
     ItemsTask.name: ItemsTask,
+    CategoriesTask.name: CategoriesTask,
+    CategoryItemsTask.name: CategoryItemsTask,
 }
