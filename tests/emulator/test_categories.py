@@ -300,9 +300,12 @@ def test_given_product_links_when_saved_listed_and_deleted_then_true_and_the_pro
         {"position": 0, "category_id": str(mugs)}
     ]
     assert attributes(got)["category_ids"] == [str(mugs)]
-    assert client.get("/all/V1/categories").json()["children_data"][0]["children_data"][0][
-        "product_count"
-    ] == 1
+    assert (
+        client.get("/all/V1/categories").json()["children_data"][0]["children_data"][0][
+            "product_count"
+        ]
+        == 1
+    )
     deleted = client.delete(f"/all/V1/categories/{mugs}/products/MUG-1")
     assert deleted.json() is True
     assert client.get(f"/all/V1/categories/{mugs}/products").json() == []

@@ -61,11 +61,8 @@ def category_item_rows(
     if keys is not None:
         stmt = stmt.where(link.ITEM_NO.in_(list(keys)))
     if since_local is not None:
-        touched = (
-            select(EC_CATEG_ITEM.c.ITEM_NO)
-            .where(since_local <= EC_CATEG_ITEM.c.LST_MAINT_DT)
-            .distinct()
-        )
+        recent = EC_CATEG_ITEM.alias("RECENT")
+        touched = select(recent.c.ITEM_NO).where(since_local <= recent.c.LST_MAINT_DT).distinct()
         stmt = stmt.where(link.ITEM_NO.in_(touched))
     return stmt
 
