@@ -221,13 +221,17 @@ class CategoryLinksState(Desired):
     """The full set of Counterpoint categories one product belongs to (key: the product SKU).
 
     Grid items are linked through their configurable parent (the item number); the children
-    are not linked.
+    are not linked. `is_product` says whether the Items task has sent the product: one it has
+    not (yet) sent is not linked now but created in its categories later, so a links record
+    for it is not published (and links never wait on a product that may never come).
     """
 
     kind: ClassVar[Kind] = "category_links"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"is_product"})
 
     sku: str = Field(min_length=1, max_length=64)
     category_ids: tuple[str, ...] = ()
+    is_product: bool = True
 
     @field_validator("category_ids")
     @classmethod
@@ -238,5 +242,5 @@ class CategoryLinksState(Desired):
         return self.sku
 
     def publish_if_new(self) -> bool:
-        """An item never linked and in no category needs nothing."""
-        return bool(self.category_ids)
+        """An item never linked and in no category, or not a product yet, needs nothing now."""
+        return bool(self.category_ids) and self.is_product

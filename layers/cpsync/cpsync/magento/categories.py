@@ -14,19 +14,23 @@
   category with that key (a store set up by hand, or state lost), instead of failing forever.
 
 `CategoryLinksWriter` (kind `category_links`) sets a product's links to exactly its
-Counterpoint set with one `GET /V1/products/:sku` (current links) and then one request per
-link that differs: `POST /V1/categories/:id/products` to add, `DELETE .../products/:sku` to
-remove. A product save with `extension_attributes.category_links` would be one request, but
-stores differ on whether it replaces or merges the links (and it re-saves the whole product,
-Magento's slowest call), so it is used only when a product is created. Links to categories
-cpsync does not manage (made by hand in Magento) are never removed.
+Counterpoint set with one request per link that differs: `POST /V1/categories/:id/products`
+to add, `DELETE .../products/:sku` to remove. The links a product is known to have (set at
+its creation or by the last write) are kept as a document, so nothing else is needed; without
+one, or for a forced change ("queue all"/"queue item", which repairs edits made in Magento),
+one `GET /V1/products/:sku` reads them first. Adding a link that exists is an upsert and
+removing one that is gone answers 400 "doesn't contain", taken as done, so a stale document
+cannot cause a wrong write. A product save with `extension_attributes.category_links` would
+be one request, but stores differ on whether it replaces or merges the links (and it re-saves
+the whole product, Magento's slowest call), so it is used only when a product is created.
+Links to categories cpsync does not manage (made by hand in Magento) are never removed.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -47,6 +51,8 @@ __all__ = [
     "CategoryProductLink",
     "CategoryWriter",
     "build_category_payload",
+    "current_category_ids",
+    "remember_links",
 ]
 
 logger = logging.getLogger(__name__)
@@ -417,32 +423,52 @@ class CategoryLinksWriter(Writer):
         managed_keys |= {i for s in states.values() for i in s.category_ids}
         ids = self.state.get_magento_ids("category", managed_keys)
         managed = set(ids.values())
+        docs = self.state.get_docs(self.kind, list(states))
 
         def one(change: Change) -> None:
-            self._one(states[change.key], ids, managed)
+            known = None if change.force else docs.get(change.key)
+            self._one(states[change.key], ids, managed, known)
 
         return self.map_records(changes, one)
 
-    def _one(self, state: CategoryLinksState, ids: dict[str, int], managed: set[int]) -> None:
+    def _one(
+        self,
+        state: CategoryLinksState,
+        ids: dict[str, int],
+        managed: set[int],
+        known: dict[str, Any] | None,
+    ) -> None:
         missing = [c for c in state.category_ids if c not in ids]
         if missing:
             raise RetryableError(
                 f"categories {', '.join(missing)} are not in Magento yet; retrying"
             )
-        product = self.client.get_product(state.sku)
-        if product is None:
-            if not state.category_ids:
-                return
-            raise RetryableError(
-                f"product {state.sku} is not in Magento yet (the Items task creates it with "
-                "its categories); retrying"
-            )
-        current = current_category_ids(product)
+        sku = state.sku
+        if known is not None:
+            current = {int(i) for i in known.get("categories", [])}
+        else:
+            product = self.client.get_product(state.sku)
+            if product is None:
+                if not state.category_ids:
+                    return
+                raise RetryableError(
+                    f"product {state.sku} is not in Magento yet (the Items task creates it "
+                    "with its categories); retrying"
+                )
+            sku = str(product.get("sku") or state.sku)
+            current = current_category_ids(product)
         desired = {ids[c] for c in state.category_ids}
         for category_id in sorted(desired - current):
-            self.api.assign(category_id, str(product.get("sku") or state.sku))
-        for category_id in sorted((current - desired) & managed):
-            self.api.unassign(category_id, str(product.get("sku") or state.sku))
+            self.api.assign(category_id, sku)
+        removed = (current - desired) & managed
+        for category_id in sorted(removed):
+            self.api.unassign(category_id, sku)
+        remember_links(self.state, state.sku, (current - removed) | desired)
+
+
+def remember_links(state: StatePort, sku: str, category_ids: Iterable[int]) -> None:
+    """Keep the Magento category ids a product is known to be in (saves a GET next time)."""
+    state.put_docs("category_links", {sku: {"categories": sorted(category_ids)}})
 
 
 def current_category_ids(product: dict[str, Any]) -> set[int]:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from cpsync.errors import DataError
+from cpsync.magento.categories import remember_links
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, ProductState
@@ -120,5 +121,7 @@ class ProductWriter(Writer):
             )
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
+            if create and state.category_ids:
+                remember_links(self.state, state.sku, categories)
 
         return self.map_records(changes, save)

@@ -9,8 +9,9 @@ from cpsync.tasks.items import ItemsTask
 
 __all__ = ["TASKS", "RunResult", "Task", "TaskContext"]
 
+# Order of `run --all` and the demo: categories first, so new products go up in them.
 TASKS: dict[str, type[Task]] = {
-    ItemsTask.name: ItemsTask,
     CategoriesTask.name: CategoriesTask,
+    ItemsTask.name: ItemsTask,
     CategoryItemsTask.name: CategoryItemsTask,
 }

@@ -1,7 +1,8 @@
 """The Category Items task: per product, the full set of its EC_CATEG_ITEM categories.
 
-Only items that are Magento products are covered (e-commerce and active); a grid item is
-linked through its configurable parent, whose SKU is the item number. A changed run reads the
+Only items that are Magento products are covered (e-commerce and active, and sent by the
+Items task, which creates a new product in its categories); a grid item is linked through its
+configurable parent, whose SKU is the item number. A changed run reads the
 whole set of every item with an EC_CATEG_ITEM row maintained since the watermark (an item
 moved between categories has a new row, so the move is seen at once); a row deleted in
 Counterpoint leaves no date behind, so a full read runs whenever the last one is older than
@@ -61,8 +62,14 @@ class CategoryItemsTask(Task):
     def key_of(self, row: ItemCategories) -> str:
         return row.item_no
 
-    def build(self, row: ItemCategories, extra: Any) -> CategoryLinksState:
-        return CategoryLinksState(sku=row.item_no, category_ids=row.category_ids)
+    def enrich(self, rows: Sequence[ItemCategories]) -> set[str]:
+        """Which of these items the Items task has sent as products (see CategoryLinksState)."""
+        return set(self.ctx.state.get_sent("product", [r.item_no for r in rows]))
+
+    def build(self, row: ItemCategories, extra: set[str]) -> CategoryLinksState:
+        return CategoryLinksState(
+            sku=row.item_no, category_ids=row.category_ids, is_product=row.item_no in extra
+        )
 
     def gone(self, key: str) -> CategoryLinksState:
         """An item with no category rows left (or no longer a product) is in no category."""
