@@ -387,3 +387,23 @@ def test_given_categories_when_reset_or_restarted_then_the_store_state_covers_th
         with httpx.Client(base_url=magento.rest_url, headers=headers) as http:
             assert http.get(f"/all/V1/categories/{created}").json()["name"] == "Kept"
             assert create(http, "Next") == created + 1
+
+
+def test_given_a_method_categories_do_not_have_then_404_no_route(client: httpx.Client) -> None:
+    """§10.1: the route table is keyed by method and path; DELETE on the collection is no route."""
+    response = client.delete("/all/V1/categories")
+    assert response.status_code == 404
+    assert response.json() == {"message": "Request does not match any route."}
+
+
+def test_given_input_limits_when_listing_over_300_then_400_page_size(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """§8 row "Page size over limit (limits on)" on ``/V1/categories/list``."""
+    magento.configure(input_limit_enabled=True)
+    response = client.get("/all/V1/categories/list", params={"searchCriteria[pageSize]": 301})
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Maximum SearchCriteria pageSize is %max",
+        "parameters": {"max": 300},
+    }
