@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -239,11 +239,16 @@ def test_given_an_item_removed_from_its_categories_then_the_next_full_read_unlin
     sku = sorted(_magento_links(emulator))[0]
     with sqlite3.connect(info.db_path) as conn:
         conn.execute("DELETE FROM EC_CATEG_ITEM WHERE ITEM_NO = ?", (sku,))
-    # a changed run cannot see a deletion; the full read (every 60 minutes by default) does
-    assert runtime.task("category_items").run().queued == 0
-    result = runtime.task("category_items").run(full=True)
+    # a changed run cannot see a deletion...
+    assert runtime.task("category_items").run().mode == "changed"
+    assert sku in _magento_links(emulator)
+    # ...the scheduled run after the last full read is 60 minutes old reads all, and does
+    last_full = runtime.state.get_watermark("category_items:full")
+    assert last_full is not None
+    runtime.state.set_watermark("category_items:full", last_full - timedelta(minutes=60))
+    result = runtime.task("category_items").run()
     runtime.updater.drain(max_wait_seconds=3)
-    assert result.removed == 1
+    assert result.mode == "full" and result.removed == 1
     assert sku not in _magento_links(emulator)
     assert emulator.store.products_by_sku()[sku]["status"] == 1  # the product itself stays
 
