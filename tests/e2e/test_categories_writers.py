@@ -159,3 +159,32 @@ def test_given_the_api_then_reads_answer_typed_and_absent_things_are_none_or_fal
     api.move(created.id, 2, None)
     api.delete(created.id)
     assert api.get(created.id) is None
+
+
+def test_given_hand_edits_when_categories_are_queued_with_force_then_only_they_are_repaired(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime, "categories")
+    ids = runtime.state.get_magento_ids("category", list(info.category_ids.values()))
+    tea = ids[info.category_ids["TEA_COFFEE"]]
+    with _http(emulator) as http:
+        http.put(f"/all/V1/categories/{tea}", json={"category": {"name": "Drinks"}})
+        http.put(
+            f"/all/V1/categories/{tea}/move", json={"parentId": ids[info.category_ids["HOME"]]}
+        )
+    before = emulator.stats()["writes"]
+    # WHEN an operator runs "queue all" (a full, forced run)
+    result = runtime.task("categories").run(full=True, force=True)
+    runtime.updater.drain(max_wait_seconds=3)
+    # THEN every category is read back and one move undoes the hand move; saves go only to
+    # the renamed category and to siblings whose positions Magento renumbered in the hand move
+    assert result.queued == len(ids)
+    after = emulator.stats()["writes"]
+    assert after["categories.moved"] - before["categories.moved"] == 1
+    assert 1 <= after["categories.updated"] - before.get("categories.updated", 0) <= 3
+    tea_now = emulator.store.categories.get(tea)
+    assert tea_now is not None
+    assert tea_now["name"] == "Tea & Coffee" and tea_now["parent_id"] == 2
+    top = [c["name"] for c in emulator.store.categories.children(2)]
+    assert top == ["Kitchen", "Apparel", "Tea & Coffee", "Home & Gifts", "Seasonal"]

@@ -10,6 +10,8 @@
   sibling that precedes it by position; Magento then numbers it `after.position + 1` and
   shifts later siblings, so the order is right though the numbers may differ from DISP_SEQ_NO.
 - A category removed in Counterpoint is deactivated (`is_active` false), never deleted.
+- A forced change reads the category from Magento first and writes every field, so
+  "queue all" repairs hand edits; a category deleted in Magento is created again.
 - A create refused because the URL key is taken under that parent adopts the existing
   category with that key (a store set up by hand, or state lost), instead of failing forever.
 
@@ -285,7 +287,11 @@ class CategoryWriter(Writer):
         states = {c.key: CategoryState.model_validate(c.payload) for c in changes}
         wanted = set(states) | {s.parent_id for s in states.values() if s.parent_id}
         self._ids = self.state.get_magento_ids("category", wanted)
-        self._docs = self.state.get_docs("category", list(states))
+        # A forced change ("queue all"/"queue item") reads Magento instead of trusting what
+        # was last written, so it repairs edits made by hand (and recreates what was deleted).
+        forced = {c.key for c in changes if c.force}
+        docs = self.state.get_docs("category", list(states))
+        self._docs = {key: doc for key, doc in docs.items() if key not in forced}
         outcomes: dict[str, Outcome] = {}
         for depth in sorted({s.depth for s in states.values()}):
             level = [c for c in changes if states[c.key].depth == depth]
@@ -377,7 +383,14 @@ class CategoryWriter(Writer):
             current = self.api.get(magento_id)
             if current is None:
                 raise MagentoRecordError(404, "no such category", "GET", f"categories/{magento_id}")
-            doc = {"parent": current.parent_id}
+            doc = {
+                "parent": current.parent_id,
+                "name": current.name,
+                "active": current.is_active,
+                "position": current.position,
+                "url_key": current.attribute("url_key"),
+                "description": current.attribute("description") or None,
+            }
         moved = doc.get("parent") != parent
         changed = [name for name in _FIELDS if doc.get(name, object()) != getattr(state, name)]
         if moved:
