@@ -407,10 +407,8 @@ class CategoryWriter(Writer):
         before = [
             s
             for s in siblings
-            if s.id != magento_id and position is not None and s.position <= position
+            if s.id != magento_id and (position is None or s.position <= position)
         ]
-        if position is None:
-            before = [s for s in siblings if s.id != magento_id]
         return max(before, key=lambda s: (s.position, s.id)).id if before else 0
 
 
