@@ -347,3 +347,16 @@ def test_given_a_child_whose_parent_is_not_in_magento_then_it_is_retried_not_par
     assert together["C"].applied and together["P"].applied
     tree, _ = _magento_tree(emulator)
     assert tree == [("Parent", 1, [("Child", 1, [])])]
+
+
+def test_given_an_item_queued_by_name_after_leaving_every_category_then_it_is_unlinked(
+    synced: tuple[Runtime, EmulatorHandle, SampleInfo],
+) -> None:
+    runtime, emulator, info = synced
+    sku = sorted(_magento_links(emulator))[-1]
+    with sqlite3.connect(info.db_path) as conn:
+        conn.execute("DELETE FROM EC_CATEG_ITEM WHERE ITEM_NO = ?", (sku,))
+    result = runtime.task("category_items").run(keys=[sku])
+    runtime.updater.drain(max_wait_seconds=3)
+    assert result.queued == 1
+    assert sku not in _magento_links(emulator)

@@ -47,8 +47,13 @@ class CategoryItemsTask(Task):
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[ItemCategories]:
         if keys is not None:
+            # A named item with no rows left is in no category (as a full run would find).
             for start in range(0, len(keys), MAX_IN_LIST):
-                yield from self._query(category_item_rows(keys=keys[start : start + MAX_IN_LIST]))
+                part = keys[start : start + MAX_IN_LIST]
+                found = list(self._query(category_item_rows(keys=part)))
+                yield from found
+                seen = {row.item_no for row in found}
+                yield from (ItemCategories(k, ()) for k in dict.fromkeys(part) if k not in seen)
             return
         since = window.since_local if window else None
         yield from self._query(category_item_rows(since_local=since))
