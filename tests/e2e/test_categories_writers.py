@@ -10,8 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from cpsync.magento.categories import CategoryApi
+from cpsync.magento.errors import MagentoRecordError
 from cpsync.runtime import Runtime
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
@@ -188,3 +190,17 @@ def test_given_hand_edits_when_categories_are_queued_with_force_then_only_they_a
     assert tea_now["name"] == "Tea & Coffee" and tea_now["parent_id"] == 2
     top = [c["name"] for c in emulator.store.categories.children(2)]
     assert top == ["Kitchen", "Apparel", "Tea & Coffee", "Home & Gifts", "Seasonal"]
+
+
+def test_given_a_store_refusing_encoded_slashes_then_unlinking_a_sku_with_slash_says_why(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    api = CategoryApi(runtime.magento)
+    created = api.create({"name": "Mugs", "is_active": True})
+    runtime.magento.save_product({"sku": "MUG/12", "name": "Mug 12"})
+    api.assign(created.id, "MUG/12")
+    emulator.configure(reject_encoded_slash=True)
+    with pytest.raises(MagentoRecordError, match="AllowEncodedSlashes"):
+        api.unassign(created.id, "MUG/12")
+    emulator.configure(reject_encoded_slash=False)
+    assert api.unassign(created.id, "MUG/12") is True

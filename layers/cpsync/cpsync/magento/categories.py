@@ -212,6 +212,14 @@ class CategoryApi:
         except MagentoRecordError as exc:
             if exc.status == 400 and "doesn't contain" in exc.magento_message:
                 return False
+            if exc.status == 404 and "/" in sku and "route" in exc.magento_message:
+                raise MagentoRecordError(
+                    404,
+                    f"{exc.magento_message} The SKU {sku!r} holds '/', sent as %2F, which "
+                    "Apache refuses unless the store sets AllowEncodedSlashes NoDecode",
+                    "DELETE",
+                    f"categories/{category_id}/products",
+                ) from exc
             raise
         return True
 
