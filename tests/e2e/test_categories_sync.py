@@ -360,3 +360,23 @@ def test_given_an_item_queued_by_name_after_leaving_every_category_then_it_is_un
     runtime.updater.drain(max_wait_seconds=3)
     assert result.queued == 1
     assert sku not in _magento_links(emulator)
+
+
+def test_given_two_siblings_named_alike_then_both_sync_with_distinct_url_keys(
+    synced: tuple[Runtime, EmulatorHandle, SampleInfo],
+) -> None:
+    runtime, emulator, info = synced
+    pans = info.category_ids["PANS"]
+    with sqlite3.connect(info.db_path) as conn:
+        conn.execute("UPDATE EC_CATEG SET DESCR = 'Pots' WHERE CATEG_ID = ?", (pans,))
+    _sync(runtime, "categories")
+    assert runtime.queue.dead_letters() == []
+    with emulator.store.lock:
+        cookware = next(
+            c for c in emulator.store.categories.categories.values() if c["name"] == "Cookware"
+        )
+        keys = sorted(
+            next(a["value"] for a in c["custom_attributes"] if a["attribute_code"] == "url_key")
+            for c in emulator.store.categories.children(cookware["id"])
+        )
+    assert keys == ["pots", f"pots-{pans}"]
