@@ -380,3 +380,34 @@ def test_given_two_siblings_named_alike_then_both_sync_with_distinct_url_keys(
             for c in emulator.store.categories.children(cookware["id"])
         )
     assert keys == ["pots", f"pots-{pans}"]
+
+
+def test_given_an_item_off_and_back_on_ecommerce_then_its_links_follow(
+    synced: tuple[Runtime, EmulatorHandle, SampleInfo],
+) -> None:
+    runtime, emulator, info = synced
+    sku = sorted(_magento_links(emulator))[1]
+    expected = _magento_links(emulator)[sku]
+
+    def flag(value: str) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
+        with sqlite3.connect(info.db_path) as conn:
+            conn.execute(
+                "UPDATE IM_ITEM SET IS_ECOMM_ITEM = ?, RS_UTC_DT = ? WHERE ITEM_NO = ?",
+                (value, now, sku),
+            )
+
+    # WHEN the item leaves e-commerce: the product is disabled, a full read unlinks it
+    flag("N")
+    _sync(runtime, "items")
+    runtime.task("category_items").run(full=True)
+    runtime.updater.drain(max_wait_seconds=3)
+    assert emulator.store.products_by_sku()[sku]["status"] == 2
+    assert sku not in _magento_links(emulator)
+    # WHEN it comes back: the next changed run links it again, without waiting for a full read
+    flag("Y")
+    _sync(runtime, "items")
+    result = runtime.task("category_items").run()
+    runtime.updater.drain(max_wait_seconds=3)
+    assert result.mode == "changed" and result.queued == 1
+    assert _magento_links(emulator)[sku] == expected

@@ -28,6 +28,9 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "categories, by key": categories.category_rows(["2002092510211378"]),
     "category items, snapshot": categories.category_item_rows(),
     "category items, changed": categories.category_item_rows(since_local=WHEN),
+    "category items, changed with items": categories.category_item_rows(
+        since_local=WHEN, since_utc=WHEN
+    ),
     "category items, by key": categories.category_item_rows(keys=["MUG/12"]),
     "categories of items": categories.item_categories(["A", "B"]),
 }

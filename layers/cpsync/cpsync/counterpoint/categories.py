@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, literal, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, literal, or_, select
 
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.schema import EC_CATEG, EC_CATEG_ITEM, IM_ITEM
@@ -44,17 +44,20 @@ def _linkable() -> ColumnElement[bool]:
 
 
 def category_item_rows(
-    since_local: object | None = None, keys: Sequence[str] | None = None
+    since_local: object | None = None,
+    keys: Sequence[str] | None = None,
+    since_utc: object | None = None,
 ) -> Select[tuple[object, ...]]:
     """(ITEM_NO, CATEG_ID) of linkable items, ordered by item: all, changed, or for `keys`.
 
     A changed run takes *every* row of each item that has at least one row maintained at or
-    after `since_local`, so the item's whole set travels, not just the new row.
+    after `since_local`, so the item's whole set travels, not just the new row; with
+    `since_utc` also of each item whose IM_ITEM row moved (an item back on e-commerce).
     """
-    link = EC_CATEG_ITEM.c
+    link, item = EC_CATEG_ITEM.c, IM_ITEM.c
     stmt = (
         select(link.ITEM_NO, link.CATEG_ID)
-        .select_from(EC_CATEG_ITEM.join(IM_ITEM, IM_ITEM.c.ITEM_NO == link.ITEM_NO))
+        .select_from(EC_CATEG_ITEM.join(IM_ITEM, item.ITEM_NO == link.ITEM_NO))
         .where(_linkable())
         .order_by(link.ITEM_NO, link.CATEG_ID)
     )
@@ -63,7 +66,13 @@ def category_item_rows(
     if since_local is not None:
         recent = EC_CATEG_ITEM.alias("RECENT")
         touched = select(recent.c.ITEM_NO).where(since_local <= recent.c.LST_MAINT_DT).distinct()
-        stmt = stmt.where(link.ITEM_NO.in_(touched))
+        changed: list[ColumnElement[bool]] = [link.ITEM_NO.in_(touched)]
+        if since_utc is not None:
+            changed += [
+                since_utc <= item.RS_UTC_DT,
+                and_(item.RS_UTC_DT.is_(None), since_local <= item.LST_MAINT_DT),
+            ]
+        stmt = stmt.where(or_(*changed))
     return stmt
 
 

@@ -4,7 +4,8 @@ Only items that are Magento products are covered (e-commerce and active, and sen
 Items task, which creates a new product in its categories); a grid item is linked through its
 configurable parent, whose SKU is the item number. A changed run reads the
 whole set of every item with an EC_CATEG_ITEM row maintained since the watermark (an item
-moved between categories has a new row, so the move is seen at once); a row deleted in
+moved between categories has a new row, so the move is seen at once), and of every item whose
+IM_ITEM row moved (an item back on e-commerce gets its links back at once); a row deleted in
 Counterpoint leaves no date behind, so a full read runs whenever the last one is older than
 `category_items_full_every_minutes`, and an item that lost all its rows then gets the empty set.
 """
@@ -55,8 +56,12 @@ class CategoryItemsTask(Task):
                 seen = {row.item_no for row in found}
                 yield from (ItemCategories(k, ()) for k in dict.fromkeys(part) if k not in seen)
             return
-        since = window.since_local if window else None
-        yield from self._query(category_item_rows(since_local=since))
+        if window is None:
+            yield from self._query(category_item_rows())
+            return
+        yield from self._query(
+            category_item_rows(since_local=window.since_local, since_utc=window.since_utc)
+        )
 
     def _query(self, stmt: Any) -> Iterator[ItemCategories]:
         with self.ctx.counterpoint.connect() as conn:
