@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, bulk, media, products
+from emulator import auth, bulk, categories, media, products
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -43,7 +43,15 @@ class Emulator:
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
         self.media = media.MediaFiles()
-        self.router = Router([*products.routes(), *auth.routes(), *bulk.routes(), *media.routes()])
+        self.router = Router(
+            [
+                *products.routes(),
+                *auth.routes(),
+                *bulk.routes(),
+                *categories.routes(),
+                *media.routes(),
+            ]
+        )
         self.bulk = BulkQueue(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
