@@ -42,6 +42,7 @@ from emulator.errors import (
 )
 from emulator.faults import Fault
 from emulator.fields import apply_fields, parse_fields
+from emulator.limits import record_count
 from emulator.routing import RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
 from emulator.stats import UNMATCHED
@@ -193,6 +194,9 @@ class RestDispatcher:
             body = None
             if scope["method"] in ("POST", "PUT"):
                 body = await _read_json(headers, Request(scope, receive))
+                if route.records is not None:
+                    count = record_count(body, route.records)
+                    await emulator.delay(emulator.config.record_cost_seconds(route.endpoint, count))
             request = RestRequest(emulator, route, scope["method"], view, params, query, body)
             result = route.handler(request)
         except MagentoError as exc:

@@ -22,6 +22,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
     {
         "latency_ms",
         "costs_ms",
+        "record_costs_ms",
         "default_cost_ms",
         "workers",
         "faults",
@@ -39,6 +40,17 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
 def _default_costs() -> dict[str, float]:
     """A few milliseconds per save: enough to see queueing, cheap enough for tests."""
     return {"products.save": 3.0, "products.delete": 1.0}
+
+
+def _default_record_costs() -> dict[str, float]:
+    """About a millisecond per source item or price row (reference §4.2, §9.4)."""
+    return {
+        "inventory.source_items.save": 1.0,
+        "inventory.source_items.delete": 0.5,
+        "prices.base.save": 0.5,
+        "prices.special.save": 1.0,
+        "prices.special.delete": 0.5,
+    }
 
 
 class EmulatorConfig(BaseModel):
@@ -72,6 +84,11 @@ class EmulatorConfig(BaseModel):
         default_factory=_default_costs, description="Worker time by endpoint name."
     )
     default_cost_ms: float = Field(default=0.0, ge=0, description="Worker time of other routes.")
+    # Inventory and prices: bulk endpoints cost per record carried (a source item, a price row).
+    record_costs_ms: dict[str, float] = Field(
+        default_factory=_default_record_costs,
+        description="Extra worker time per record in the body, by endpoint.",
+    )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
 
     # Fault model.
@@ -105,7 +122,7 @@ class EmulatorConfig(BaseModel):
             return [Fault.parse(item) if isinstance(item, str) else item for item in value]
         return value
 
-    @field_validator("costs_ms")
+    @field_validator("costs_ms", "record_costs_ms")
     @classmethod
     def _known_cost_endpoints(cls, value: dict[str, float]) -> dict[str, float]:
         """Catch typos in cost names, and negative costs."""
@@ -127,6 +144,10 @@ class EmulatorConfig(BaseModel):
     def cost_seconds(self, endpoint: str) -> float:
         """Worker time of one request to ``endpoint``."""
         return self.costs_ms.get(endpoint, self.default_cost_ms) / 1000.0
+
+    def record_cost_seconds(self, endpoint: str, records: int) -> float:
+        """Worker time for the records one request to ``endpoint`` carries."""
+        return self.record_costs_ms.get(endpoint, 0.0) * records / 1000.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply runtime changes, all or nothing.

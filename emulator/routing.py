@@ -36,6 +36,8 @@ class Route:
     endpoint: str
     handler: Handler
     resource: str | None
+    #: Body parameter holding the records a bulk route charges per-record cost for.
+    records: str | None = None
 
     @property
     def parts(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, products
+from emulator import auth, inventory, prices, products
 from emulator.auth import TokenRegistry
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
@@ -37,11 +37,15 @@ class Emulator:
         self.config = config if config is not None else EmulatorConfig()
         self.topology = Topology(self.config.store_codes)
         self.store = CatalogStore(self.topology)
+        self.store.add_section(inventory.INVENTORY_SECTION, inventory.InventoryData())
+        self.store.add_section(prices.PRICES_SECTION, prices.PriceData())
         self.stats = Stats()
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes()])
+        self.router = Router(
+            [*products.routes(), *auth.routes(), *inventory.routes(), *prices.routes()]
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
