@@ -16,6 +16,7 @@ from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
+from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
 from cpsync.ports import QueuePort, StatePort
 from cpsync.settings import Settings
@@ -83,7 +84,9 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
         )
-        return {products.kind: products}
+        writers: dict[str, Writer] = {products.kind: products}
+        writers.update(stock_price_writers(self.magento, self.settings))
+        return writers
 
     @cached_property
     def updater(self) -> Updater:

@@ -466,7 +466,7 @@ def promo_price(
             if rule.customer_filter:
                 continue
             if rule.error is not None:
-                raise ValueError(f"price rule {group.code}/{rule.seq}: {rule.error}")
+                continue  # an unreadable filter: reported once by the caller, never guessed
             if rule.matches(item) is not True:
                 continue
             brk = rule.first_break

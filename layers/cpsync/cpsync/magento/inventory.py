@@ -184,7 +184,7 @@ class StockWriter(Writer):
                 outcomes[key] = Outcome(
                     key,
                     False,
-                    f"stock {key}: Magento has no source {', '.join(absent)}; create it "
+                    f"Magento has no source {', '.join(absent)}; create it "
                     "(Stores > Inventory > Sources) or change CPSYNC_STOCK_SOURCES",
                 )
             else:
@@ -226,7 +226,7 @@ class StockWriter(Writer):
         except MagentoRecordError as exc:
             if len(chunk) == 1:
                 key = chunk[0][0]
-                return {key: Outcome.from_exception(key, RecordError(f"stock {key}: {exc}"))}
+                return {key: Outcome.from_exception(key, RecordError(str(exc)))}
             middle = len(chunk) // 2
             logger.info("source items refused (%s); splitting %d records", exc, len(chunk))
             return self._send_chunk(chunk[:middle]) | self._send_chunk(chunk[middle:])

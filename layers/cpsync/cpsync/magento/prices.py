@@ -16,6 +16,7 @@ if Magento does not already hold it, so both kinds of store end with exactly one
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -80,8 +81,19 @@ class PriceFailure(BaseModel):
     parameters: list[Any] = Field(default_factory=list)
 
     def text(self) -> str:
-        """The message with its placeholders filled (named ones are left: they are positional)."""
-        return render_message(self.message, [str(p) for p in self.parameters])
+        """The message with its placeholders filled.
+
+        Price failures carry named placeholders (`%fieldName`) but a *positional* list; the
+        values come in the order the names first appear. When the counts differ the values
+        are appended instead of guessed.
+        """
+        values = [str(p) for p in self.parameters]
+        if re.search(r"%\d", self.message):
+            return render_message(self.message, values)
+        names = list(dict.fromkeys(re.findall(r"%([A-Za-z_]\w*)", self.message)))
+        if names and len(names) == len(values):
+            return render_message(self.message, dict(zip(names, values, strict=True)))
+        return f"{self.message} ({', '.join(values)})" if values else self.message
 
     def sku_in(self, skus: dict[str, str]) -> str | None:
         """The record key among `skus` (lower-case SKU -> key) that a parameter names."""
@@ -206,7 +218,7 @@ class PriceWriter(Writer):
             # Every step is an upsert or a delete of a known row: repeating the chunk is safe.
             return {key: Outcome.from_exception(key, exc) for key in chunk.states}
         return {
-            key: Outcome(key, False, f"price {key}: " + "; ".join(chunk.errors[key]))
+            key: Outcome(key, False, "; ".join(chunk.errors[key]))
             if key in chunk.errors
             else Outcome.ok(key)
             for key in chunk.states

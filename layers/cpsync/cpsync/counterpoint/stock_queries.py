@@ -1,0 +1,177 @@
+"""Counterpoint queries of the Inventory and Price Changes tasks (SQLAlchemy Core, valid T-SQL).
+
+Items covered are those that are Magento products: `IS_ECOMM_ITEM = 'Y'` and `STAT = 'A'`.
+Grid items (`TRK_METH = 'G'`) are read per cell from IM_INV_CELL, other items from IM_INV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select
+
+from cpsync.counterpoint.schema import (
+    IM_INV,
+    IM_INV_CELL,
+    IM_ITEM,
+    IM_PRC,
+    IM_PRC_GRP,
+    IM_PRC_RUL,
+    IM_PRC_RUL_BRK,
+)
+
+__all__ = [
+    "cell_quantity_rows",
+    "changed_stock_items",
+    "price_groups",
+    "price_item_rows",
+    "price_rule_breaks",
+    "price_rules",
+    "quantity_rows",
+    "web_items",
+]
+
+
+def web_items() -> ColumnElement[bool]:
+    """Items that are Magento products: e-commerce and active."""
+    return and_(literal("Y") == IM_ITEM.c.IS_ECOMM_ITEM, literal("A") == IM_ITEM.c.STAT)
+
+
+def _is_grid() -> ColumnElement[bool]:
+    return literal("G") == IM_ITEM.c.TRK_METH
+
+
+def _changed(table: Table, since_utc: datetime, since_local: datetime) -> ColumnElement[bool]:
+    columns = table.c
+    return or_(
+        since_utc <= columns.RS_UTC_DT,
+        and_(columns.RS_UTC_DT.is_(None), since_local <= columns.LST_MAINT_DT),
+    )
+
+
+def changed_stock_items(since_utc: datetime, since_local: datetime) -> Select[tuple[object, ...]]:
+    """Item numbers whose stock rows (or the item itself) changed since the window began.
+
+    Each branch is a range on an indexed RS_UTC_DT (LST_MAINT_DT where it is NULL), so the cost
+    follows the number of changed rows, not the size of the tables. The item itself counts
+    because an item that just joined e-commerce needs its stock sent.
+    """
+    inv = select(IM_INV.c.ITEM_NO).where(_changed(IM_INV, since_utc, since_local))
+    cell = select(IM_INV_CELL.c.ITEM_NO).where(_changed(IM_INV_CELL, since_utc, since_local))
+    return (
+        select(IM_ITEM.c.ITEM_NO)
+        .where(
+            web_items(),
+            or_(
+                IM_ITEM.c.ITEM_NO.in_(inv),
+                IM_ITEM.c.ITEM_NO.in_(cell),
+                _changed(IM_ITEM, since_utc, since_local),
+            ),
+        )
+        .order_by(IM_ITEM.c.ITEM_NO)
+    )
+
+
+def quantity_rows(
+    item_nos: Sequence[str] | None, locations: Sequence[str]
+) -> Select[tuple[object, ...]]:
+    """IM_INV rows of non-grid web items (all, or `item_nos`), by item then location."""
+    stmt = (
+        select(IM_INV.c.ITEM_NO, IM_INV.c.LOC_ID, IM_INV.c.QTY_ON_HND, IM_INV.c.QTY_COMMIT)
+        .select_from(IM_INV.join(IM_ITEM, IM_ITEM.c.ITEM_NO == IM_INV.c.ITEM_NO))
+        .where(web_items(), or_(IM_ITEM.c.TRK_METH.is_(None), ~_is_grid()))
+        .order_by(IM_INV.c.ITEM_NO, IM_INV.c.LOC_ID)
+    )
+    if item_nos is not None:
+        stmt = stmt.where(IM_INV.c.ITEM_NO.in_(list(item_nos)))
+    if locations:
+        stmt = stmt.where(IM_INV.c.LOC_ID.in_(list(locations)))
+    return stmt
+
+
+def cell_quantity_rows(
+    item_nos: Sequence[str] | None, locations: Sequence[str]
+) -> Select[tuple[object, ...]]:
+    """IM_INV_CELL rows of grid web items, by item, cell, then location."""
+    cell = IM_INV_CELL
+    stmt = (
+        select(
+            cell.c.ITEM_NO,
+            cell.c.LOC_ID,
+            cell.c.DIM_1_UPR,
+            cell.c.DIM_2_UPR,
+            cell.c.DIM_3_UPR,
+            cell.c.QTY_ON_HND,
+            cell.c.QTY_COMMIT,
+        )
+        .select_from(cell.join(IM_ITEM, IM_ITEM.c.ITEM_NO == cell.c.ITEM_NO))
+        .where(web_items(), _is_grid())
+        .order_by(
+            cell.c.ITEM_NO, cell.c.DIM_1_UPR, cell.c.DIM_2_UPR, cell.c.DIM_3_UPR, cell.c.LOC_ID
+        )
+    )
+    if item_nos is not None:
+        stmt = stmt.where(cell.c.ITEM_NO.in_(list(item_nos)))
+    if locations:
+        stmt = stmt.where(cell.c.LOC_ID.in_(list(locations)))
+    return stmt
+
+
+# --- prices --------------------------------------------------------------------------------
+
+PRICE_LEVELS = ("PRC_1", "PRC_2", "PRC_3", "PRC_4", "PRC_5", "PRC_6")
+
+
+def price_item_rows(location: str | None, keys: Sequence[str] | None = None) -> Select[Any]:
+    """Every web item with all its IM_ITEM columns (rule filters may name any) and its prices.
+
+    Prices come from the `'*'` IM_PRC row (`ALL_PRC_n`) and, when a price location is set, from
+    that location's row (`LOC_PRC_n`); the caller prefers the location row.
+    """
+    every = IM_PRC.alias("prc_all")
+    at_loc = IM_PRC.alias("prc_loc")
+    columns: list[ColumnElement[object]] = list(IM_ITEM.c)
+    columns += [every.c[name].label(f"ALL_{name}") for name in PRICE_LEVELS]
+    joined = IM_ITEM.outerjoin(
+        every, and_(every.c.ITEM_NO == IM_ITEM.c.ITEM_NO, every.c.LOC_ID == literal("*"))
+    )
+    if location is not None:
+        columns += [at_loc.c[name].label(f"LOC_{name}") for name in PRICE_LEVELS]
+        joined = joined.outerjoin(
+            at_loc, and_(at_loc.c.ITEM_NO == IM_ITEM.c.ITEM_NO, at_loc.c.LOC_ID == location)
+        )
+    stmt = cast(
+        "Select[Any]",
+        select(*columns).select_from(joined).where(web_items()).order_by(IM_ITEM.c.ITEM_NO),
+    )
+    if keys is not None:
+        stmt = stmt.where(IM_ITEM.c.ITEM_NO.in_(list(keys)))
+    return stmt
+
+
+def price_groups() -> Select[tuple[object, ...]]:
+    """Promotional price groups (GRP_TYP 'P') in Counterpoint's order."""
+    grp = IM_PRC_GRP
+    return (
+        select(grp).where(literal("P") == grp.c.GRP_TYP).order_by(grp.c.GRP_SEQ_NO, grp.c.GRP_COD)
+    )
+
+
+def price_rules() -> Select[tuple[object, ...]]:
+    """Rules of promotional groups, in group and rule order."""
+    rul = IM_PRC_RUL
+    return (
+        select(rul).where(literal("P") == rul.c.GRP_TYP).order_by(rul.c.GRP_COD, rul.c.RUL_SEQ_NO)
+    )
+
+
+def price_rule_breaks() -> Select[tuple[object, ...]]:
+    """Quantity breaks of promotional rules."""
+    brk = IM_PRC_RUL_BRK
+    return (
+        select(brk)
+        .where(literal("P") == brk.c.GRP_TYP)
+        .order_by(brk.c.GRP_COD, brk.c.RUL_SEQ_NO, brk.c.MIN_QTY)
+    )
