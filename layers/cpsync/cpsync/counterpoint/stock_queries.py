@@ -25,6 +25,7 @@ from cpsync.counterpoint.schema import (
 __all__ = [
     "cell_quantity_rows",
     "changed_stock_items",
+    "grid_cells",
     "price_groups",
     "price_item_rows",
     "price_rule_breaks",
@@ -174,4 +175,15 @@ def price_rule_breaks() -> Select[tuple[object, ...]]:
         select(brk)
         .where(literal("P") == brk.c.GRP_TYP)
         .order_by(brk.c.GRP_COD, brk.c.RUL_SEQ_NO, brk.c.MIN_QTY)
+    )
+
+
+def grid_cells(item_no: str) -> Select[tuple[object, ...]]:
+    """The cells of one grid item (distinct dimension values of its IM_INV_CELL rows)."""
+    cell = IM_INV_CELL.c
+    return (
+        select(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+        .where(cell.ITEM_NO == item_no)
+        .distinct()
+        .order_by(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
     )

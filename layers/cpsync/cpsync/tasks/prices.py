@@ -23,8 +23,6 @@ from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from cpsync.counterpoint.pricing import (
     Break,
     FilterError,
@@ -35,9 +33,10 @@ from cpsync.counterpoint.pricing import (
     special_window,
 )
 from cpsync.counterpoint.queries import MAX_IN_LIST
-from cpsync.counterpoint.schema import IM_INV_CELL, IM_ITEM
+from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.counterpoint.stock_queries import (
     PRICE_LEVELS,
+    grid_cells,
     price_groups,
     price_item_rows,
     price_rule_breaks,
@@ -168,13 +167,7 @@ class PricesTask(Task):
                 yield PriceRow(sku, item, basis, error)
 
     def _cells(self, conn: Any, item_no: str) -> list[tuple[str, str | None]]:
-        cell = IM_INV_CELL.c
-        stmt = (
-            select(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
-            .where(cell.ITEM_NO == item_no)
-            .distinct()
-            .order_by(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
-        )
+        stmt = grid_cells(item_no)
         separator = self.settings.grid_sku_separator
         cells: list[tuple[str, str | None]] = []
         for dims in conn.execute(stmt):
