@@ -30,6 +30,7 @@ __all__ = [
     "StockWriter",
     "build_source_items",
     "chunked",
+    "spread",
 ]
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,15 @@ def build_source_items(state: StockState) -> list[SourceItem]:
         )
         for s in state.sources
     ]
+
+
+def spread(rows: int, limit: int, concurrency: int) -> int:
+    """Rows per request: at most `limit`, and few enough that every request slot gets work.
+
+    Magento serves requests in parallel (PHP-FPM workers), so 1,000 rows go faster as 8
+    requests of 125 than as 2 of 500.
+    """
+    return max(1, min(limit, -(-rows // max(1, concurrency))))
 
 
 def chunked(
@@ -189,7 +199,9 @@ class StockWriter(Writer):
                 )
             else:
                 groups.append((key, build_source_items(state)))
-        for result in self._parallel(chunked(groups, self.chunk_size), self._send_chunk):
+        rows = sum(len(items) for _, items in groups)
+        size = spread(rows, self.chunk_size, self.concurrency)
+        for result in self._parallel(chunked(groups, size), self._send_chunk):
             outcomes.update(result)
         return outcomes
 

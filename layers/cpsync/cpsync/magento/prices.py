@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import render_message
+from cpsync.magento.inventory import spread
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, PriceState
 
@@ -195,9 +196,9 @@ class PriceWriter(Writer):
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         states = {c.key: PriceState.model_validate(c.payload) for c in changes}
         keys = list(states)
+        size = spread(len(keys), self.chunk_size, self.concurrency)
         chunks = [
-            _Chunk({k: states[k] for k in keys[i : i + self.chunk_size]})
-            for i in range(0, len(keys), self.chunk_size)
+            _Chunk({k: states[k] for k in keys[i : i + size]}) for i in range(0, len(keys), size)
         ]
         outcomes: dict[str, Outcome] = {}
         if self.concurrency <= 1 or len(chunks) <= 1:
