@@ -354,3 +354,16 @@ def test_every_nth_inventory_run_is_a_full_reconciliation(
         assert reads[0] == reads[3] > max(reads[1], reads[2])
     finally:
         runtime.close()
+
+
+def test_queue_item_reads_only_the_named_sku_or_item(
+    synced: Runtime, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    grid = info.special["grid_2d_item"]
+    stock = synced.task("inventory").run(keys=[f"{grid}|RED|M"], force=True)
+    prices = synced.task("prices").run(keys=[info.special["promo_item"], grid], force=True)
+    changes = {Change.from_json(m.body).key for m in synced.queue.receive(100)}
+    assert (stock.mode, stock.queued) == ("item", 1)
+    assert prices.queued == 1 + 12  # the item, and every cell of the 3 x 4 grid
+    assert f"{grid}|RED|M" in changes and info.special["promo_item"] in changes

@@ -25,6 +25,7 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
     # Inventory and Price Changes (stock_queries.py)
+    "stock, every location": stock_queries.location_ids(),
     "stock, changed items": stock_queries.changed_stock_items(WHEN, WHEN),
     "stock, all rows": stock_queries.quantity_rows(None, []),
     "stock, some items and locations": stock_queries.quantity_rows(["A"], ["MAIN"]),

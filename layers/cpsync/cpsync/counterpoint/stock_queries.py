@@ -16,6 +16,7 @@ from cpsync.counterpoint.schema import (
     IM_INV,
     IM_INV_CELL,
     IM_ITEM,
+    IM_LOC,
     IM_PRC,
     IM_PRC_GRP,
     IM_PRC_RUL,
@@ -26,6 +27,7 @@ __all__ = [
     "cell_quantity_rows",
     "changed_stock_items",
     "grid_cells",
+    "location_ids",
     "price_groups",
     "price_item_rows",
     "price_rule_breaks",
@@ -73,6 +75,11 @@ def changed_stock_items(since_utc: datetime, since_local: datetime) -> Select[tu
         )
         .order_by(IM_ITEM.c.ITEM_NO)
     )
+
+
+def location_ids() -> Select[tuple[object, ...]]:
+    """Every location (IM_LOC): the sources of per-location stock when no list is set."""
+    return select(IM_LOC.c.LOC_ID).order_by(IM_LOC.c.LOC_ID)
 
 
 def quantity_rows(

@@ -24,6 +24,7 @@ from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.stock_queries import (
     cell_quantity_rows,
     changed_stock_items,
+    location_ids,
     quantity_rows,
 )
 from cpsync.errors import DataError
@@ -67,7 +68,18 @@ class InventoryTask(Task):
     schedule: ClassVar[str] = "rate(10 minutes)"
 
     # --- reading -----------------------------------------------------------------------
+    # Per-location sources: every counted location, so a location whose row went away is
+    # sent as 0 rather than left at its old quantity in Magento.
+    _locations: tuple[str, ...] = ()
+
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:
+        self._locations = tuple(self.settings.stock_locations)
+        if not self._locations and self.settings.stock_sources == "per_location":
+            with self.ctx.counterpoint.connect() as conn:
+                self._locations = tuple(str(r.LOC_ID) for r in conn.execute(location_ids()))
+        yield from self._rows(window, keys)
+
+    def _rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:
         if keys is not None:
             items = sorted({k.split(self.settings.grid_sku_separator)[0] for k in keys})
             wanted = set(keys)
@@ -125,11 +137,12 @@ class InventoryTask(Task):
             raise DataError(row.error)
         threshold = Decimal(str(self.settings.stock_out_of_stock_threshold))
         if self.settings.stock_sources == "per_location":
+            quantities = dict.fromkeys(self._locations, Decimal(0)) | row.by_location
             sources = tuple(
                 SourceQuantity(
                     source_code=source_code_for(loc), quantity=qty, in_stock=qty > threshold
                 )
-                for loc, qty in sorted(row.by_location.items())
+                for loc, qty in sorted(quantities.items())
             )
         else:
             total = sum(row.by_location.values(), Decimal(0))

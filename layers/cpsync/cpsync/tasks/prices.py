@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -190,7 +190,7 @@ class PricesTask(Task):
         target = self.settings.price_dates_timezone
         if target is not None:
             aware = local.replace(tzinfo=self.settings.zone)
-            local = aware.astimezone(ZoneInfo(target) if target != "UTC" else UTC)
+            local = aware.astimezone(ZoneInfo(target))
             local = local.replace(tzinfo=None)
         return local.strftime(DATE_FORMAT)
 
