@@ -36,7 +36,7 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "prices, promotional groups": stock_queries.price_groups(),
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
-    "prices, grid cells of an item": stock_queries.grid_cells("G"),
+    "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
 }
 
 

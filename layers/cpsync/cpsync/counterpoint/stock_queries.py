@@ -185,12 +185,12 @@ def price_rule_breaks() -> Select[tuple[object, ...]]:
     )
 
 
-def grid_cells(item_no: str) -> Select[tuple[object, ...]]:
-    """The cells of one grid item (distinct dimension values of its IM_INV_CELL rows)."""
+def grid_cells(item_nos: Sequence[str]) -> Select[tuple[object, ...]]:
+    """The cells of grid items (distinct dimension values of their IM_INV_CELL rows)."""
     cell = IM_INV_CELL.c
     return (
-        select(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
-        .where(cell.ITEM_NO == item_no)
+        select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+        .where(cell.ITEM_NO.in_(list(item_nos)))
         .distinct()
-        .order_by(cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+        .order_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
     )

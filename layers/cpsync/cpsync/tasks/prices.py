@@ -137,21 +137,29 @@ class PricesTask(Task):
         location = self.settings.price_location
         with self.ctx.counterpoint.connect() as conn:
             self._groups = load_groups(conn)
-            if keys is None:
-                yield from self._priced(conn, conn.execute(price_item_rows(location)))
-                return
-            separator = self.settings.grid_sku_separator
-            items = sorted({k.split(separator)[0] for k in keys})
-            wanted = set(keys)
-            for start in range(0, len(items), MAX_IN_LIST):
-                stmt = price_item_rows(location, items[start : start + MAX_IN_LIST])
-                for row in self._priced(conn, conn.execute(stmt)):
-                    if row.sku in wanted or row.sku.split(separator)[0] in wanted:
-                        yield row
+        if keys is None:
+            yield from self._stream(price_item_rows(location))
+            return
+        separator = self.settings.grid_sku_separator
+        items = sorted({k.split(separator)[0] for k in keys})
+        wanted = set(keys)
+        for start in range(0, len(items), MAX_IN_LIST):
+            for row in self._stream(price_item_rows(location, items[start : start + MAX_IN_LIST])):
+                if row.sku in wanted or row.sku.split(separator)[0] in wanted:
+                    yield row
 
-    def _priced(self, conn: Any, result: Any) -> Iterator[PriceRow]:
+    def _stream(self, stmt: Any) -> Iterator[PriceRow]:
+        """Item rows in batches; the cells of a batch's grid items in one query beside it."""
+        with self.ctx.counterpoint.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
+            while batch := result.fetchmany(MAX_IN_LIST):
+                yield from self._priced(batch)
+
+    def _priced(self, batch: Sequence[Any]) -> Iterator[PriceRow]:
         located = self.settings.price_location is not None
-        for row in result:
+        grids = [str(r.ITEM_NO) for r in batch if r.TRK_METH == "G"]
+        cells = self._cells(grids) if grids else {}
+        for row in batch:
             data = dict(row._mapping)
             use_loc = located and any(data.get(f"LOC_{n}") is not None for n in PRICE_LEVELS)
             prefix = "LOC_" if use_loc else "ALL_"
@@ -163,18 +171,28 @@ class PricesTask(Task):
             if item.get("TRK_METH") != "G":
                 yield PriceRow(item_no, item, basis)
                 continue
-            for sku, error in self._cells(conn, item_no):
+            for sku, error in cells.get(item_no, []):
                 yield PriceRow(sku, item, basis, error)
 
-    def _cells(self, conn: Any, item_no: str) -> list[tuple[str, str | None]]:
-        stmt = grid_cells(item_no)
+    def _cells(self, item_nos: Sequence[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """Child SKUs of grid items (or the error that stops one), by item number.
+
+        A separate connection: SQL Server allows one open result per connection, and the
+        item rows are still streaming on the other.
+        """
         separator = self.settings.grid_sku_separator
-        cells: list[tuple[str, str | None]] = []
-        for dims in conn.execute(stmt):
-            try:
-                cells.append((child_sku(item_no, list(dims), separator), None))
-            except DataError as exc:
-                cells.append((separator.join([item_no, *[d for d in dims if d != "*"]]), str(exc)))
+        cells: dict[str, list[tuple[str, str | None]]] = {}
+        with self.ctx.counterpoint.connect() as conn:
+            for row in conn.execute(grid_cells(item_nos)):
+                item_no = str(row.ITEM_NO)
+                dims = [str(d) for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR) if d]
+                entry: tuple[str, str | None]
+                try:
+                    entry = (child_sku(item_no, dims, separator), None)
+                except DataError as exc:
+                    used = [d for d in dims if d != "*"]
+                    entry = (separator.join([item_no, *used]), str(exc))
+                cells.setdefault(item_no, []).append(entry)
         return cells
 
     # --- building ----------------------------------------------------------------------
