@@ -101,9 +101,10 @@ def _number(value: Any) -> Decimal | None:
 def _compare(left: Any, right: Any) -> int | None:
     if left is None or right is None:
         return None
-    a, b = _number(left), _number(right)
-    if a is not None and b is not None and not (isinstance(left, str) and isinstance(right, str)):
-        return (a > b) - (a < b)
+    if not (isinstance(left, str) and isinstance(right, str)):
+        a, b = _number(left), _number(right)
+        if a is not None and b is not None:
+            return (a > b) - (a < b)
     if isinstance(left, datetime) or isinstance(right, datetime):
         left, right = str(left), str(right)
     x, y = str(left).rstrip().casefold(), str(right).rstrip().casefold()
