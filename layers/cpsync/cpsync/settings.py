@@ -99,6 +99,11 @@ class Settings(BaseSettings):
 
     # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,
     # magento/prices.py); price_location, stock_locations and stock_quantity are above.
+    sync_published_products_only: bool = Field(
+        default=True,
+        description="Inventory and Price Changes cover only SKUs the Items task has published; "
+        "false when products reach Magento another way.",
+    )
     stock_mode: Literal["msi", "legacy"] = Field(
         default="msi",
         description="msi = bulk MSI source items; legacy = one stock item per SKU (no MSI).",

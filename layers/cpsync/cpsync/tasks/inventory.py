@@ -30,6 +30,7 @@ from cpsync.counterpoint.stock_queries import (
 from cpsync.errors import DataError
 from cpsync.model import Kind, SourceQuantity, StockState
 from cpsync.skus import child_sku
+from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
 __all__ = ["InventoryTask", "StockRow", "source_code_for"]
@@ -77,7 +78,10 @@ class InventoryTask(Task):
         if not self._locations and self.settings.stock_sources == "per_location":
             with self.ctx.counterpoint.connect() as conn:
                 self._locations = tuple(str(r.LOC_ID) for r in conn.execute(location_ids()))
-        yield from self._rows(window, keys)
+        rows = self._rows(window, keys)
+        if keys is None and self.settings.sync_published_products_only:
+            rows = published_only(rows, lambda r: r.sku, self.ctx.state)
+        yield from rows
 
     def _rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:
         if keys is not None:

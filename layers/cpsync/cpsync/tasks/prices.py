@@ -45,6 +45,7 @@ from cpsync.counterpoint.stock_queries import (
 from cpsync.errors import DataError
 from cpsync.model import Kind, PriceState, SpecialPrice
 from cpsync.skus import child_sku
+from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
 __all__ = ["PriceRow", "PricesTask", "load_groups"]
@@ -138,7 +139,10 @@ class PricesTask(Task):
         with self.ctx.counterpoint.connect() as conn:
             self._groups = load_groups(conn)
         if keys is None:
-            yield from self._stream(price_item_rows(location))
+            rows = self._stream(price_item_rows(location))
+            if self.settings.sync_published_products_only:
+                rows = published_only(rows, lambda r: r.sku, self.ctx.state)
+            yield from rows
             return
         separator = self.settings.grid_sku_separator
         items = sorted({k.split(separator)[0] for k in keys})
