@@ -33,6 +33,7 @@ def _runtime(sample: Path, state: Path) -> Runtime:
     settings = load_settings(
         counterpoint_url=f"sqlite:///{sample}/counterpoint.db",
         state_url=f"sqlite:///{state}/state.db",
+        sync_published_products_only=False,  # no Items run here: cover every web SKU
     )
     runtime = Runtime(settings)
     runtime.context.clock = lambda: NOW
