@@ -127,7 +127,7 @@ def test_given_input_limits_when_stock_is_written_in_chunks_of_20_then_no_call_i
     outcomes = writer.write([stock(f"S{n}", 1) for n in range(45)])
     assert all(o.applied for o in outcomes.values())
     responses = magento.stats()["responses"]["inventory.source_items.save"]
-    assert responses == {"200": 4}  # 45 rows spread over 4 requests in flight, none over 20
+    assert responses == {"200": 3}  # 20 + 20 + 5: none over the limit
 
 
 def test_given_a_source_magento_lacks_then_that_record_is_reported_and_others_apply(
@@ -172,12 +172,13 @@ def test_given_a_store_without_msi_then_legacy_stock_items_are_written(
     stock_item = magento.store.products_by_sku()["MUG"]["extension_attributes"]["stock_item"]
     assert (stock_item["qty"], stock_item["is_in_stock"]) == (7, True)
     assert 'Product with SKU "NOPE" does not exist' in (outcomes["NOPE"].error or "")
+    assert outcomes["NOPE"].retryable  # it may still be created by the Items task
 
 
 # --- prices -------------------------------------------------------------------------------
 
 
-def test_given_prices_with_an_unknown_sku_then_only_that_record_fails_by_name(
+def test_given_prices_with_an_unknown_sku_then_only_that_record_waits_named(
     magento: EmulatorHandle, client: MagentoClient
 ) -> None:
     add_products(magento, "A", "B")
@@ -187,8 +188,9 @@ def test_given_prices_with_an_unknown_sku_then_only_that_record_fails_by_name(
     outcomes = writer.write([price("A", "12.50", sale), price("B", "9"), price("GHOST", "5", sale)])
     # THEN
     assert outcomes["A"].applied and outcomes["B"].applied
-    assert not outcomes["GHOST"].applied and not outcomes["GHOST"].retryable
-    assert "GHOST" in (outcomes["GHOST"].error or "")
+    assert not outcomes["GHOST"].applied
+    assert outcomes["GHOST"].retryable  # Items may create it later: retried, then parked
+    assert "Invalid attribute SKU = GHOST." in (outcomes["GHOST"].error or "")
     products = magento.store.products_by_sku()
     assert (products["A"]["price"], products["B"]["price"]) == (12.5, 9)
     assert prices_of(magento.store).special_prices() == [
@@ -251,3 +253,23 @@ def test_given_a_price_failure_then_its_text_is_filled_from_positional_parameter
     parsed = PriceFailure.model_validate(failure)
     assert parsed.text() == (text or failure["message"])
     assert parsed.sku_in({"x": "X"}) == ("X" if parsed.parameters[1:2] == ["X"] else None)
+
+
+def test_given_a_price_for_a_product_not_created_yet_when_it_appears_then_the_retry_applies(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    writer = PriceWriter(client)
+    first = writer.write([price("LATE", "5")])["LATE"]
+    add_products(magento, "LATE")
+    second = writer.write([price("LATE", "5")])["LATE"]
+    assert (first.retryable, second.applied) == (True, True)
+    assert magento.store.products_by_sku()["LATE"]["price"] == 5
+
+
+def test_given_a_price_magento_refuses_for_another_reason_then_it_is_parked_at_once(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    add_products(magento, "A")
+    outcome = PriceWriter(client, store_id=99).write([price("A", "5")])["A"]
+    assert not outcome.applied and not outcome.retryable
+    assert "Requested store is not found" in (outcome.error or "")

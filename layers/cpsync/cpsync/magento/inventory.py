@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cpsync.errors import ConfigurationError, RecordError
+from cpsync.errors import ConfigurationError, RecordError, RetryableError
 from cpsync.magento.client import MagentoClient, search_params
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
@@ -69,13 +69,19 @@ def build_source_items(state: StockState) -> list[SourceItem]:
     ]
 
 
+#: Fewer rows than this per request cost Magento more in request overhead than they save.
+MIN_SPREAD_ROWS = 50
+
+
 def spread(rows: int, limit: int, concurrency: int) -> int:
     """Rows per request: at most `limit`, and few enough that every request slot gets work.
 
     Magento serves requests in parallel (PHP-FPM workers), so 1,000 rows go faster as 8
-    requests of 125 than as 2 of 500.
+    requests of 125 than as 2 of 500; but never below 50 rows (or `limit`) per request, since
+    each request also costs Magento its bootstrap.
     """
-    return max(1, min(limit, -(-rows // max(1, concurrency))))
+    even = -(-rows // max(1, concurrency))
+    return max(1, min(limit, max(even, MIN_SPREAD_ROWS)))
 
 
 def chunked(
@@ -206,10 +212,16 @@ class StockWriter(Writer):
         return outcomes
 
     def _legacy(self, state: StockState) -> None:
-        self.api.save_stock_item(
-            state.sku,
-            StockItemUpdate(qty=float(max(state.total, Decimal(0))), is_in_stock=state.in_stock),
+        update = StockItemUpdate(
+            qty=float(max(state.total, Decimal(0))), is_in_stock=state.in_stock
         )
+        try:
+            self.api.save_stock_item(state.sku, update)
+        except MagentoRecordError as exc:
+            if exc.status != 404:
+                raise
+            # Not a product (yet): the Items task may still create it, so retry, then park.
+            raise RetryableError(f"{exc} (the product may still be on its way: retried)") from exc
 
     def _missing_sources(self, states: dict[str, StockState]) -> set[str]:
         wanted = {s.source_code for state in states.values() for s in state.sources}

@@ -96,6 +96,12 @@ class PriceFailure(BaseModel):
             return render_message(self.message, dict(zip(names, values, strict=True)))
         return f"{self.message} ({', '.join(values)})" if values else self.message
 
+    def product_missing(self) -> bool:
+        """Whether the failure says the SKU is not a product (base: `["SKU", sku]`)."""
+        if self.parameters[:1] == ["SKU"] and "%fieldName" in self.message:
+            return True
+        return "doesn't exist" in self.message or "does not exist" in self.message
+
     def sku_in(self, skus: dict[str, str]) -> str | None:
         """The record key among `skus` (lower-case SKU -> key) that a parameter names."""
         for value in self.parameters:
@@ -164,13 +170,26 @@ class _Chunk:
 
     states: dict[str, PriceState]
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # Records whose only failures say the product does not exist (yet).
+    missing: dict[str, bool] = field(default_factory=dict)
 
     @property
     def skus(self) -> dict[str, str]:
         return {s.sku.lower(): key for key, s in self.states.items()}
 
-    def fail(self, key: str, text: str) -> None:
-        self.errors.setdefault(key, []).append(text)
+    def fail(self, key: str, failure: PriceFailure) -> None:
+        self.errors.setdefault(key, []).append(failure.text())
+        self.missing[key] = self.missing.get(key, True) and failure.product_missing()
+
+    def outcome(self, key: str) -> Outcome:
+        """Applied; or retried when the product is only missing; else refused for good."""
+        if key not in self.errors:
+            return Outcome.ok(key)
+        text = "; ".join(self.errors[key])
+        if self.missing.get(key):
+            text += " (the product may still be on its way from the Items task: retried)"
+            return Outcome(key, False, text, retryable=True)
+        return Outcome(key, False, text)
 
 
 class PriceWriter(Writer):
@@ -218,12 +237,7 @@ class PriceWriter(Writer):
         except Exception as exc:
             # Every step is an upsert or a delete of a known row: repeating the chunk is safe.
             return {key: Outcome.from_exception(key, exc) for key in chunk.states}
-        return {
-            key: Outcome(key, False, "; ".join(chunk.errors[key]))
-            if key in chunk.errors
-            else Outcome.ok(key)
-            for key in chunk.states
-        }
+        return {key: chunk.outcome(key) for key in chunk.states}
 
     def _write(self, chunk: _Chunk) -> None:
         rows = {key: build_price_rows(s, self.store_id) for key, s in chunk.states.items()}
@@ -256,19 +270,19 @@ class PriceWriter(Writer):
     ) -> None:
         """Send `rows` (record key, row) and file each failure under the record it names."""
         skus = chunk.skus
-        placed: list[tuple[str, str]] = []
+        placed: list[tuple[str, PriceFailure]] = []
         unplaced: list[PriceFailure] = []
         for failure in call([row for _, row in rows]):
             key = failure.sku_in(skus)
             if key is None:
                 unplaced.append(failure)
             else:
-                placed.append((key, failure.text()))
+                placed.append((key, failure))
         if unplaced and len(rows) > 1:
             logger.info("%d price failures name no SKU; sending rows one by one", len(unplaced))
             for pair in rows:
                 self._settle(chunk, call, [pair])
             return
-        placed += [(rows[0][0], f.text()) for f in unplaced]
-        for key, text in placed:
-            chunk.fail(key, text)
+        placed += [(rows[0][0], f) for f in unplaced]
+        for key, failure in placed:
+            chunk.fail(key, failure)
