@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select, union
 
 from cpsync.counterpoint.schema import (
     IM_INV,
@@ -46,33 +46,37 @@ def _is_grid() -> ColumnElement[bool]:
     return literal("G") == IM_ITEM.c.TRK_METH
 
 
-def _changed(table: Table, since_utc: datetime, since_local: datetime) -> ColumnElement[bool]:
+def _changed_item_nos(
+    table: Table, since_utc: datetime, since_local: datetime
+) -> list[Select[tuple[object, ...]]]:
+    """Two seeks per table: on the indexed RS_UTC_DT, and LST_MAINT_DT where RS_UTC_DT is NULL."""
     columns = table.c
-    return or_(
-        since_utc <= columns.RS_UTC_DT,
-        and_(columns.RS_UTC_DT.is_(None), since_local <= columns.LST_MAINT_DT),
-    )
+    return [
+        select(columns.ITEM_NO).where(since_utc <= columns.RS_UTC_DT),
+        select(columns.ITEM_NO).where(
+            columns.RS_UTC_DT.is_(None), since_local <= columns.LST_MAINT_DT
+        ),
+    ]
 
 
 def changed_stock_items(since_utc: datetime, since_local: datetime) -> Select[tuple[object, ...]]:
     """Item numbers whose stock rows (or the item itself) changed since the window began.
 
-    Each branch is a range on an indexed RS_UTC_DT (LST_MAINT_DT where it is NULL), so the cost
-    follows the number of changed rows, not the size of the tables. The item itself counts
-    because an item that just joined e-commerce needs its stock sent.
+    A UNION of range seeks (RS_UTC_DT is indexed; LST_MAINT_DT only where it is NULL, on rows
+    untouched since replication stamps existed), joined to the web items, so the cost follows
+    the number of changed rows, not the size of the tables. The item itself counts because an
+    item that just joined e-commerce needs its stock sent.
     """
-    inv = select(IM_INV.c.ITEM_NO).where(_changed(IM_INV, since_utc, since_local))
-    cell = select(IM_INV_CELL.c.ITEM_NO).where(_changed(IM_INV_CELL, since_utc, since_local))
+    branches = [
+        branch
+        for table in (IM_INV, IM_INV_CELL, IM_ITEM)
+        for branch in _changed_item_nos(table, since_utc, since_local)
+    ]
+    changed = union(*branches).subquery("changed")
     return (
         select(IM_ITEM.c.ITEM_NO)
-        .where(
-            web_items(),
-            or_(
-                IM_ITEM.c.ITEM_NO.in_(inv),
-                IM_ITEM.c.ITEM_NO.in_(cell),
-                _changed(IM_ITEM, since_utc, since_local),
-            ),
-        )
+        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
+        .where(web_items())
         .order_by(IM_ITEM.c.ITEM_NO)
     )
 
