@@ -1,68 +1,93 @@
-"""Web API input limits (reference §0.5): array parameters of synchronous calls, and record counts.
+"""Input checks the dispatcher applies to every route: array limits (§0.5) and async inputs (§7).
 
-When ``input_limit_enabled`` is on, Magento refuses an array input of more than 20 items with
-400 ``Maximum items of type "%type" is %max`` (``EntityArrayValidator``). Every route that takes
-an array uses :func:`array_param`, so the check and the error are the same everywhere.
+An endpoint gets them without code of its own; ``Route.arrays``, ``Route.array_limit`` and
+``Route.body`` refine them (see ``emulator/README.md``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import re
+from typing import Any
 
-from emulator.errors import MagentoError
-
-if TYPE_CHECKING:
-    from emulator.routing import RestRequest
+from emulator.errors import ARRAY_ITEMS_MAX, MagentoError, required_field
+from emulator.routing import RestPath, Route
 
 __all__ = [
-    "MAX_ITEMS_OF_TYPE",
-    "SYNC_ARRAY_LIMIT",
-    "array_param",
-    "check_array_limit",
-    "record_count",
+    "INPUT_ARRAY_LIMIT",
+    "NESTED_ENTITY_TYPES",
+    "check_array_limits",
+    "check_async_inputs",
 ]
 
-MAX_ITEMS_OF_TYPE = 'Maximum items of type "%type" is %max'
-#: Items per array input of a synchronous call when the limits are on (§0.5).
-SYNC_ARRAY_LIMIT = 20
+#: Items per array parameter when input limits are on (synchronous routes, §0.5).
+INPUT_ARRAY_LIMIT = 20
+
+#: Entity types of nested arrays Magento validates, by member name (for the limit message).
+NESTED_ENTITY_TYPES: dict[str, str] = {
+    "product_links": "\\Magento\\Catalog\\Api\\Data\\ProductLinkInterface",
+    "tier_prices": "\\Magento\\Catalog\\Api\\Data\\ProductTierPriceInterface",
+    "options": "\\Magento\\Catalog\\Api\\Data\\ProductCustomOptionInterface",
+    "media_gallery_entries": (
+        "\\Magento\\Catalog\\Api\\Data\\ProductAttributeMediaGalleryEntryInterface"
+    ),
+    "category_links": "\\Magento\\Catalog\\Api\\Data\\CategoryLinkInterface",
+}
 
 
-def check_array_limit(request: RestRequest, items: list[Any], type_name: str) -> None:
-    """Refuse ``items`` when limits are on and it holds more than 20 entries.
+def check_array_limits(route: Route, body: Any, limit: int | None = None) -> None:
+    """Refuse more items than the input limit in an array of entities (§0.5, §8).
 
-    Raises:
-        MagentoError: 400 with ``{"type": type_name, "max": 20}``.
-    """
-    limited = request.emulator.config.input_limit_enabled
-    if limited and len(items) > SYNC_ARRAY_LIMIT:
-        raise MagentoError(400, MAX_ITEMS_OF_TYPE, {"type": type_name, "max": SYNC_ARRAY_LIMIT})
-
-
-def array_param(request: RestRequest, name: str, type_name: str, message: str) -> list[Any]:
-    """The body parameter ``name`` as a list, checked against the input limit.
-
-    Args:
-        request: the REST request.
-        name: the service-method parameter (``sourceItems``, ``prices``, ``skus``).
-        type_name: the item type named in the limit error.
-        message: the 400 message when the parameter is not a list.
+    Magento checks every array of objects while it converts the input, at any depth, except
+    ``custom_attributes`` (converted apart). Top-level parameters declared in ``Route.arrays``
+    are named by their entity type, nested ones by :data:`NESTED_ENTITY_TYPES`, others by the
+    route's endpoint; an endpoint gets the limit without declaring anything.
 
     Raises:
-        MagentoError: 400 when missing, not a list, or over the limit.
+        MagentoError: 400 ``Maximum items of type "%type" is %max``.
     """
-    value = request.body_param(name)
-    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
-        value = list(value.values())  # PHP-style arrays with numeric keys
+    maximum = limit if limit is not None else (route.array_limit or INPUT_ARRAY_LIMIT)
+    if not isinstance(body, dict):
+        return
+    for name, value in body.items():
+        declared = next((t for p, t in route.arrays.items() if _loose(p) == _loose(name)), None)
+        _check_value(value, name, declared, route.endpoint, maximum)
+
+
+def _check_value(value: Any, name: str, declared: str | None, fallback: str, maximum: int) -> None:
+    if isinstance(value, dict):
+        for key, member in value.items():
+            if _loose(key) != "customattributes":
+                _check_value(member, key, None, fallback, maximum)
+        return
     if not isinstance(value, list):
-        raise MagentoError(400, message)
-    check_array_limit(request, value, type_name)
-    return value
+        return
+    entities = [item for item in value if isinstance(item, dict)]
+    if len(value) > maximum and (declared is not None or len(entities) == len(value)):
+        entity = declared or NESTED_ENTITY_TYPES.get(_snake_name(name), fallback)
+        raise MagentoError(400, ARRAY_ITEMS_MAX, {"type": entity, "max": maximum})
+    for item in entities:
+        _check_value(item, name, None, fallback, maximum)
 
 
-def record_count(body: Any, name: str) -> int:
-    """How many records a body carries under ``name`` (for the per-record cost)."""
-    if isinstance(body, dict):
-        for key, value in body.items():
-            if str(key).replace("_", "").lower() == name.lower() and isinstance(value, list):
-                return len(value)
-    return 0
+def _snake_name(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
+    """Resolve every async item's input before accepting any (issue #36881).
+
+    Raises:
+        MagentoError: 400 ``"%fieldName" is required`` naming the first missing parameter.
+    """
+    items = body if path.mode == "async/bulk" and isinstance(body, list) else [body]
+    for item in items:
+        if not isinstance(item, dict):
+            continue  # rejected item by item in the 202 answer
+        present = {_loose(key) for key in item}
+        for name in route.body:
+            if _loose(name) not in present:
+                raise required_field(name)
+
+
+def _loose(name: str) -> str:
+    return name.replace("_", "").lower()

@@ -19,7 +19,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from emulator.limits import array_param
+from emulator.errors import MagentoError
 from emulator.routing import RestRequest, Route
 from emulator.search import snake
 from emulator.store import CatalogStore, sku_key
@@ -30,7 +30,6 @@ PRICES_SECTION = "prices"
 PRICES_RESOURCE = "Magento_Catalog::products"
 BASE_PRICE_TYPE = "\\Magento\\Catalog\\Api\\Data\\BasePriceInterface"
 SPECIAL_PRICE_TYPE = "\\Magento\\Catalog\\Api\\Data\\SpecialPriceInterface"
-SKU_TYPE = "string"
 
 PRICES_NOT_ARRAY = "Invalid input data format. Expected an array of prices."
 SKUS_NOT_ARRAY = "Invalid input data format. Expected an array of SKUs."
@@ -75,6 +74,20 @@ def prices_of(store: CatalogStore) -> PriceData:
     return section
 
 
+def _list_param(request: RestRequest, name: str, message: str) -> list[Any]:
+    """The body parameter ``name`` as a list (the dispatcher applies the input limit).
+
+    Raises:
+        MagentoError: 400 when it is missing (required field) or not a list (``message``).
+    """
+    value = request.body_param(name)
+    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
+        value = list(value.values())  # PHP-style arrays with numeric keys
+    if not isinstance(value, list):
+        raise MagentoError(400, message)
+    return value
+
+
 def _failure(message: str, *parameters: Any) -> dict[str, Any]:
     return {"message": message, "parameters": [str(p) for p in parameters]}
 
@@ -113,7 +126,7 @@ def _strict_date(value: Any) -> bool:
 
 def save_base_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/base-prices``: valid rows saved, failures listed."""
-    rows = array_param(request, "prices", BASE_PRICE_TYPE, PRICES_NOT_ARRAY)
+    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:
@@ -140,7 +153,7 @@ def save_base_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def get_base_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/base-prices-information``: unknown SKUs are left out silently."""
-    skus = array_param(request, "skus", SKU_TYPE, SKUS_NOT_ARRAY)
+    skus = _list_param(request, "skus", SKUS_NOT_ARRAY)
     store = request.emulator.store
     answer = []
     with store.lock:
@@ -176,7 +189,7 @@ def _special_problems(
 
 def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price``: one row per (SKU, store), replaced by a new one."""
-    rows = array_param(request, "prices", SPECIAL_PRICE_TYPE, PRICES_NOT_ARRAY)
+    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:
@@ -203,7 +216,7 @@ def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-information``: rows of the known SKUs."""
-    skus = array_param(request, "skus", SKU_TYPE, SKUS_NOT_ARRAY)
+    skus = _list_param(request, "skus", SKUS_NOT_ARRAY)
     wanted = {sku_key(str(sku)) for sku in skus}
     with request.emulator.store.lock:
         data = prices_of(request.emulator.store)
@@ -212,7 +225,7 @@ def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-delete``: rows matching SKU, store and price go."""
-    rows = array_param(request, "prices", SPECIAL_PRICE_TYPE, PRICES_NOT_ARRAY)
+    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:
@@ -241,7 +254,7 @@ def routes() -> list[Route]:
             "prices.base.save",
             save_base_prices,
             acl,
-            records="prices",
+            arrays={"prices": BASE_PRICE_TYPE},
         ),
         Route(
             "POST",
@@ -256,7 +269,7 @@ def routes() -> list[Route]:
             "prices.special.save",
             save_special_prices,
             acl,
-            records="prices",
+            arrays={"prices": SPECIAL_PRICE_TYPE},
         ),
         Route(
             "POST",
@@ -271,6 +284,6 @@ def routes() -> list[Route]:
             "prices.special.delete",
             delete_special_prices,
             acl,
-            records="prices",
+            arrays={"prices": SPECIAL_PRICE_TYPE},
         ),
     ]
