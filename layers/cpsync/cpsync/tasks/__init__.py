@@ -7,7 +7,9 @@ from cpsync.tasks.categories import CategoriesTask
 from cpsync.tasks.category_items import CategoryItemsTask
 from cpsync.tasks.image_changes import ImageChangesTask
 from cpsync.tasks.images import ImagesTask
+from cpsync.tasks.inventory import InventoryTask
 from cpsync.tasks.items import ItemsTask
+from cpsync.tasks.prices import PricesTask
 
 __all__ = ["TASKS", "RunResult", "Task", "TaskContext"]
 
@@ -16,6 +18,8 @@ TASKS: dict[str, type[Task]] = {
     CategoriesTask.name: CategoriesTask,
     ItemsTask.name: ItemsTask,
     CategoryItemsTask.name: CategoryItemsTask,
+    InventoryTask.name: InventoryTask,
+    PricesTask.name: PricesTask,
     ImageChangesTask.name: ImageChangesTask,
     ImagesTask.name: ImagesTask,
 }
