@@ -92,6 +92,16 @@ class EmulatorConfig(BaseModel):
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
     )
 
+    # Configurable products (grids): dropdown attributes the store has, and the 2.3 answer shape.
+    select_attributes: list[str] = Field(
+        default_factory=lambda: ["color", "size"],
+        description="Dropdown product attributes the store has (configurable options use them).",
+    )
+    option_id_prefix: str = Field(
+        default="",
+        description="Prefix of the id answered for a new attribute option ('id_' as in 2.3).",
+    )
+
     # Persistence.
     state_file: Path | None = Field(
         default=None, description="Catalog JSON loaded at start and written by save()/shutdown."

@@ -62,6 +62,17 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    # Configurable products and attribute options (grids).
+    "attributes.get",
+    "attributes.options.list",
+    "attributes.options.add",
+    "configurable.options.save",
+    "configurable.options.list",
+    "configurable.options.get",
+    "configurable.options.delete",
+    "configurable.child.add",
+    "configurable.children.list",
+    "configurable.child.remove",
 )
 
 
