@@ -1,4 +1,8 @@
-"""The product writer: one product save per product, never one request per field."""
+"""The product writer: one product save per product, never one request per field.
+
+Changes of kind `product` carry either a simple product (ProductState) or a grid item
+(ConfigurableState, payload `type = "configurable"`), which `magento.configurable` applies.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any, ClassVar
 
 from cpsync.errors import DataError
 from cpsync.magento.client import MagentoClient
+from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, Kind, ProductState
+from cpsync.model import Change, ConfigurableState, Kind, ProductState
 from cpsync.ports import StatePort
 
 __all__ = ["ProductWriter", "build_product_payload"]
@@ -40,6 +45,7 @@ def build_product_payload(
         ("description", state.description),
         ("short_description", state.short_description),
         ("url_key", state.url_key),
+        ("tax_class_id", None if state.tax_class_id is None else str(state.tax_class_id)),
     ]
     custom = [{"attribute_code": c, "value": v} for c, v in attributes if v is not None]
     if custom:
@@ -80,6 +86,9 @@ class ProductWriter(Writer):
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        self.configurable = ConfigurableSaver(
+            client, state, OptionValues(client, state), attribute_set_id
+        )
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         known = self.state.get_magento_ids("product", skus)
@@ -92,10 +101,15 @@ class ProductWriter(Writer):
         return known
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        states = {c.key: ProductState.model_validate(c.payload) for c in changes}
-        existing = self._existing(list(states))
+        grids = {c.key for c in changes if c.payload.get("type") == "configurable"}
+        simple = [c for c in changes if c.key not in grids]
+        states = {c.key: ProductState.model_validate(c.payload) for c in simple}
+        existing = self._existing(list(states)) if states else {}
 
         def save(change: Change) -> None:
+            if change.key in grids:
+                self.configurable.apply(ConfigurableState.model_validate(change.payload))
+                return
             state = states[change.key]
             create = change.key not in existing
             if create and not state.enabled:

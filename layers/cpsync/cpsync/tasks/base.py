@@ -15,6 +15,11 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   that is repeated whole next time; the queue and the updater make the repeat harmless.
 - A run for named keys (queue item) neither reads nor moves the watermark.
 - Deletions are found by set difference in snapshot runs: keys sent before and absent now.
+- A Change's version starts with the row's own change time (`changed_at`) when that time is
+  inside the run's window (or on a first run); otherwise, as for a change nothing stamped (a
+  deleted description row found by a snapshot, a departed item, a manual queue), with the
+  run's clock. So the updater orders Changes by when Counterpoint changed, and a change no
+  stamp reveals is never taken for older than what was applied.
 """
 
 from __future__ import annotations
@@ -154,6 +159,10 @@ class Task(ABC):
         """The desired state of a record sent before and now absent (None: leave it)."""
         return None
 
+    def changed_at(self, row: Any, extra: Any) -> datetime | None:
+        """When Counterpoint last changed the record, naive UTC (None: unknown)."""
+        return None
+
     # --- the shared work ------------------------------------------------------------------
     @final
     def run(
@@ -173,16 +182,14 @@ class Task(ABC):
         """
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
-        watermark = None if (full or keys is not None) else state.get_watermark(self.name)
-        window = (
-            None
-            if keys is not None
-            else window_for(
-                watermark,
-                timedelta(seconds=self.settings.watermark_lookback_seconds),
-                self.settings.zone,
-            )
+        stored = None if keys is not None else state.get_watermark(self.name)
+        watermark = None if full else stored
+        lookback = timedelta(seconds=self.settings.watermark_lookback_seconds)
+        # Source times older than this say nothing about why a record changed (rule above).
+        self._version_floor: datetime | None = (
+            datetime.max if keys is not None else (stored - lookback if stored else None)
         )
+        window = None if keys is not None else window_for(watermark, lookback, self.settings.zone)
         snapshot = keys is None and window is None
         mode = "item" if keys is not None else ("full" if snapshot else "changed")
         run_id = new_run_id(self.name)
@@ -192,10 +199,11 @@ class Task(ABC):
         seen: set[str] = set()
         try:
             for batch in _batches(self.rows(window, keys), self.batch_size):
-                desired = self._build_batch(batch, result)
+                times: dict[str, datetime] = {}
+                desired = self._build_batch(batch, result, times)
                 # Rows that failed to build still exist: they must not look deleted below.
                 seen.update(self.key_of(row) for row in batch)
-                self._emit(desired, result, run_id, force)
+                self._emit(desired, result, run_id, force, times)
                 result.read += len(batch)
                 if progress:
                     progress(len(batch))
@@ -229,13 +237,19 @@ class Task(ABC):
         )
         return result
 
-    def _build_batch(self, batch: list[Any], result: RunResult) -> list[Desired]:
+    def _build_batch(
+        self, batch: list[Any], result: RunResult, times: dict[str, datetime]
+    ) -> list[Desired]:
         extra = self.enrich(batch)
         built: list[Desired] = []
+        floor = self._version_floor
         for row in batch:
             key = self.key_of(row)
             try:
                 built.append(self.build(row, extra))
+                when = self.changed_at(row, extra)
+                if when is not None and (floor is None or when >= floor):
+                    times[key] = when
             except (DataError, ValidationError, ValueError, ArithmeticError) as exc:
                 message = f"{self.kind} {key}: {_describe(exc)}"
                 result.errors.append(
@@ -243,7 +257,14 @@ class Task(ABC):
                 )
         return built
 
-    def _emit(self, desired: list[Desired], result: RunResult, run_id: str, force: bool) -> None:
+    def _emit(
+        self,
+        desired: list[Desired],
+        result: RunResult,
+        run_id: str,
+        force: bool,
+        times: dict[str, datetime] | None = None,
+    ) -> None:
         if not desired:
             return
         state = self.ctx.state
@@ -262,7 +283,7 @@ class Task(ABC):
                 Change(
                     kind=self.kind,
                     key=key,
-                    version=make_version(None, now),
+                    version=make_version((times or {}).get(key), now),
                     fingerprint=print_,
                     payload=item.payload(),
                     task=self.name,
