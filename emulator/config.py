@@ -94,8 +94,9 @@ class EmulatorConfig(BaseModel):
 
     # Configurable products (grids): dropdown attributes the store has, and the 2.3 answer shape.
     select_attributes: list[str] = Field(
-        default_factory=lambda: ["color", "size"],
-        description="Dropdown product attributes the store has (configurable options use them).",
+        default_factory=lambda: ["color", "size", "width"],
+        description="Dropdown product attributes the store has (configurable options use them);"
+        " the default matches the sample data's grid dimensions.",
     )
     option_id_prefix: str = Field(
         default="",
