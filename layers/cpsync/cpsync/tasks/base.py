@@ -19,7 +19,9 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   inside the run's window (or on a first run); otherwise, as for a change nothing stamped (a
   deleted description row found by a snapshot, a departed item, a manual queue), with the
   run's clock. So the updater orders Changes by when Counterpoint changed, and a change no
-  stamp reveals is never taken for older than what was applied.
+  stamp reveals is never taken for older than what was applied. A version is also never
+  older than the one already applied for its key (clocks of two machines may disagree), so
+  a newly detected change is never skipped as stale.
 """
 
 from __future__ import annotations
@@ -117,6 +119,14 @@ def _describe(exc: Exception) -> str:
             parts.append(f"{where}: {err['msg']}")
         return "; ".join(parts)
     return str(exc)
+
+
+def _not_before(when: datetime, applied_version: str | None) -> datetime:
+    """`when`, moved up to the time of the version already applied (the sequence then wins)."""
+    if applied_version is None:
+        return when
+    applied_time = datetime.strptime(applied_version.split("/")[0], "%Y-%m-%dT%H:%M:%S.%f")
+    return max(when, applied_time)
 
 
 class Task(ABC):
@@ -268,8 +278,11 @@ class Task(ABC):
         if not desired:
             return
         state = self.ctx.state
-        sent = state.get_sent(self.kind, [d.key() for d in desired])
+        keys = [d.key() for d in desired]
+        sent = state.get_sent(self.kind, keys)
+        applied = state.get_applied(self.kind, keys)
         now = self.ctx.clock()
+        now_utc = now.astimezone(UTC).replace(tzinfo=None)
         changes: list[Change] = []
         for item in desired:
             key, print_ = item.key(), item.fingerprint()
@@ -283,7 +296,12 @@ class Task(ABC):
                 Change(
                     kind=self.kind,
                     key=key,
-                    version=make_version((times or {}).get(key), now),
+                    version=make_version(
+                        _not_before(
+                            (times or {}).get(key) or now_utc,
+                            applied[key].version if key in applied else None,
+                        )
+                    ),
                     fingerprint=print_,
                     payload=item.payload(),
                     task=self.name,
