@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import delete, insert, update
 
 from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
+from cpsync.model import Change
 from cpsync.runtime import Runtime
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
@@ -198,3 +199,22 @@ def test_a_bad_row_in_a_full_run_is_reported_not_mistaken_for_a_deleted_item(
     assert [e.key for e in result.errors] == [sku]
     assert result.removed == 0
     assert emulator.store.products_by_sku()[sku]["status"] == 1
+
+
+def test_a_change_is_versioned_by_the_rows_change_time_not_the_run_clock(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    sku = sorted(_simple_ecommerce(info))[9]
+    changed = info.now_utc + timedelta(minutes=3)  # later than every stamp in the sample
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(
+            update(IM_ITEM)
+            .where(IM_ITEM.c.ITEM_NO == sku)
+            .values(RS_UTC_DT=changed, DESCR="Renamed")
+        )
+    assert runtime.task("items").run().queued == 1
+    (message,) = runtime.queue.receive(10)
+    change = Change.from_json(message.body)
+    assert change.version.startswith(f"{changed:%Y-%m-%dT%H:%M:%S}")
