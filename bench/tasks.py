@@ -69,7 +69,7 @@ def _child(sample_dir: Path, state_dir: Path, mode: str) -> None:
         "changes_queued": result.queued,
         "record_errors": len(result.errors),
     }
-    print(json.dumps(figures))  # noqa: T201
+    print(json.dumps(figures))
 
 
 def _measure(sample_dir: Path, state_dir: Path, mode: str) -> dict[str, Any]:
@@ -137,7 +137,7 @@ def main() -> None:
         for items in args.sizes:
             run = _one_size(items, Path(tmp))
             runs.append(run)
-            print(json.dumps(run))  # noqa: T201
+            print(json.dumps(run))
     report = {
         "what": "Items task detection (read Counterpoint, build, fingerprint, queue); no Magento",
         "python": platform.python_version(),
