@@ -256,6 +256,10 @@ class ConfigurableState(Desired):
     def key(self) -> str:
         return self.sku
 
+    def child_skus(self) -> list[str]:
+        """The SKUs of the children, in order."""
+        return [c.sku for c in self.children]
+
     def publish_if_new(self) -> bool:
         """Never create a grid item only to disable it."""
         return self.enabled

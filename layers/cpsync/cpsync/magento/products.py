@@ -91,24 +91,24 @@ class ProductWriter(Writer):
         )
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
-        known = self.state.get_magento_ids("product", skus)
-        unknown = [s for s in skus if s not in known]
-        if unknown:
-            found = self.client.find_products(unknown)
-            fresh = {s: int(found[s.lower()]["id"]) for s in unknown if s.lower() in found}
-            self.state.put_magento_ids("product", fresh)
-            known.update(fresh)
-        return known
+        return self.configurable.existing(skus)
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        grids = {c.key for c in changes if c.payload.get("type") == "configurable"}
-        simple = [c for c in changes if c.key not in grids]
-        states = {c.key: ProductState.model_validate(c.payload) for c in simple}
-        existing = self._existing(list(states)) if states else {}
+        grids = {
+            c.key: ConfigurableState.model_validate(c.payload)
+            for c in changes
+            if c.payload.get("type") == "configurable"
+        }
+        states = {
+            c.key: ProductState.model_validate(c.payload) for c in changes if c.key not in grids
+        }
+        # One lookup for the batch: simple SKUs, grid parents and their children.
+        family = [s for g in grids.values() if g.enabled for s in (g.sku, *g.child_skus())]
+        existing = self._existing([*states, *family]) if states or family else {}
 
         def save(change: Change) -> None:
             if change.key in grids:
-                self.configurable.apply(ConfigurableState.model_validate(change.payload))
+                self.configurable.apply(grids[change.key], existing)
                 return
             state = states[change.key]
             create = change.key not in existing
