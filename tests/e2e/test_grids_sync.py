@@ -96,13 +96,8 @@ def _codes_by_id(emulator: EmulatorHandle) -> dict[str, str]:
     }
 
 
-def test_a_full_sync_creates_exactly_the_configurables_the_grid_tables_imply(
-    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
-) -> None:
-    expected = _expected(runtime.counterpoint)
-    assert len(expected) >= 3  # the sample has 2-D and 3-D grids
-    _sync(runtime)
-    assert runtime.queue.dead_letters() == []
+def _assert_catalog_matches(emulator: EmulatorHandle, expected: dict[str, dict[str, Any]]) -> None:
+    """Exactly the expected configurables, each with its options, links and children."""
     catalog = emulator.store.products_by_sku()
     by_id = {p["id"]: p for p in catalog.values()}
     labels, codes = _option_labels(emulator), _codes_by_id(emulator)
@@ -128,6 +123,35 @@ def test_a_full_sync_creates_exactly_the_configurables_the_grid_tables_imply(
             assert child["extension_attributes"]["stock_item"]["qty"] == float(cell["qty"])
             shown = {code: labels[code][int(_custom(child, code))] for code in cell["values"]}
             assert shown == cell["values"], child_sku
+    assert len(catalog) == len({s.lower() for s in catalog})  # nothing doubled
+
+
+def test_a_full_sync_creates_exactly_the_configurables_the_grid_tables_imply(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    expected = _expected(runtime.counterpoint)
+    assert len(expected) >= 3  # the sample has 2-D and 3-D grids
+    _sync(runtime)
+    assert runtime.queue.dead_letters() == []
+    _assert_catalog_matches(emulator, expected)
+
+
+def test_given_failing_and_lost_answers_then_every_family_still_arrives_complete_once(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    # 503s before Magento saves, and 502s after it saved (the answer is lost).
+    emulator.set_faults(
+        "products.save:503:0.15",
+        "products.save:502:0.1:applied",
+        "attributes.options.add:503:0.2",
+        seed=11,
+    )
+    result = runtime.task("items").run()
+    drained = runtime.updater.drain(max_wait_seconds=20)
+    assert drained.applied == result.queued
+    assert runtime.queue.dead_letters() == []
+    assert emulator.stats()["faults"]  # the faults did happen
+    _assert_catalog_matches(emulator, _expected(runtime.counterpoint))
 
 
 def test_the_same_sync_twice_writes_nothing_the_second_time(

@@ -178,6 +178,14 @@ def test_given_an_option_on_an_attribute_already_used_when_added_again_then_400(
     assert response.json() == {"message": "Something went wrong while saving option."}
 
 
+def test_given_an_unknown_parent_when_its_options_or_children_are_read_then_404(
+    client: httpx.Client,
+) -> None:
+    for path in ("options/all", "children", "options/1"):
+        response = client.get(f"/all/V1/configurable-products/NOPE/{path}")
+        assert response.status_code == 404, path
+
+
 def test_given_an_unknown_parent_when_an_option_is_added_then_404(client: httpx.Client) -> None:
     option = {"attribute_id": _color_id(client), "label": "Color", "values": [{"value_index": 1}]}
     response = client.post("/all/V1/configurable-products/NOPE/options", json={"option": option})
