@@ -211,6 +211,36 @@ def test_a_grid_cell_added_creates_exactly_that_child_and_links_it(
     assert child["id"] in catalog[item]["extension_attributes"]["configurable_product_links"]
 
 
+def test_a_link_whose_answer_was_lost_is_not_retried_into_a_dead_letter(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    item = info.special["grid_2d_item"]
+    _sync(runtime)
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(
+            insert(IM_INV_CELL).values(
+                ITEM_NO=item,
+                LOC_ID="MAIN",
+                DIM_1_UPR="RED",
+                DIM_2_UPR="XS",
+                DIM_3_UPR="*",
+                QTY_ON_HND=2,
+                QTY_COMMIT=0,
+                RS_UTC_DT=datetime.now(UTC).replace(tzinfo=None),
+            )
+        )
+    # Seed 1: the first link attempt is applied but answered 502; the retry then hears
+    # "The product is already attached.", which means the link is there.
+    emulator.set_faults("configurable.child.add:502:0.5:applied", seed=1)
+    assert _sync(runtime) == (1, 1)
+    assert emulator.stats()["faults"] == {"configurable.child.add:502": 1}
+    assert runtime.queue.dead_letters() == []
+    catalog = emulator.store.products_by_sku()
+    links = catalog[item]["extension_attributes"]["configurable_product_links"]
+    assert links.count(catalog[f"{item}|RED|XS"]["id"]) == 1
+
+
 def test_an_item_taken_off_ecommerce_disables_parent_and_children(
     runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
 ) -> None:

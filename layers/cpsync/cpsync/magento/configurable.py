@@ -355,31 +355,61 @@ class ConfigurableSaver:
         codes = sorted(o.code for o in state.options)
         if set(doc.get("children", {})) == set(wanted) and doc.get("options") == codes:
             return
-        base = f"configurable-products/{_path(state.sku)}"
-        present = self.client.request("GET", f"{base}/options/all", endpoint="configurable.options")
-        have = {str(o.get("attribute_id")) for o in present or []}
+        have = self._option_attributes(state.sku)
         for option in options_body:
             if option["attribute_id"] not in have:
-                self.client.request(
-                    "POST",
-                    f"{base}/options",
-                    endpoint="configurable.options",
-                    json={"option": option},
-                )
-        children = self.client.request("GET", f"{base}/children", endpoint="configurable.children")
-        linked = {str(c["sku"]).lower(): str(c["sku"]) for c in children or []}
+                self._add_option(state.sku, option)
+        linked = self._linked(state.sku)
         for sku in wanted:
             if sku.lower() not in linked:
-                self.client.request(
-                    "POST", f"{base}/child", endpoint="configurable.child", json={"childSku": sku}
-                )
-        gone = [sku for low, sku in linked.items() if low not in {w.lower() for w in wanted}]
-        for sku in gone:
+                self._link(state.sku, sku)
+        keep = {w.lower() for w in wanted}
+        for low, sku in linked.items():
+            if low not in keep:
+                self._unlink(state.sku, sku)
+                self._save({"sku": sku, "status": STATUS_DISABLED})
+                sent.pop(sku, None)
+
+    # Each write below may be a retry whose first attempt Magento applied (the answer was
+    # lost): a refusal is checked against Magento's own list before it counts as a failure.
+
+    def _option_attributes(self, sku: str) -> set[str]:
+        path = f"configurable-products/{_path(sku)}/options/all"
+        present = self.client.request("GET", path, endpoint="configurable.options")
+        return {str(o.get("attribute_id")) for o in present or []}
+
+    def _linked(self, sku: str) -> dict[str, str]:
+        path = f"configurable-products/{_path(sku)}/children"
+        children = self.client.request("GET", path, endpoint="configurable.children")
+        return {str(c["sku"]).lower(): str(c["sku"]) for c in children or []}
+
+    def _add_option(self, sku: str, option: dict[str, Any]) -> None:
+        path = f"configurable-products/{_path(sku)}/options"
+        try:
             self.client.request(
-                "DELETE", f"{base}/children/{_path(sku)}", endpoint="configurable.child"
+                "POST", path, endpoint="configurable.options", json={"option": option}
             )
-            self._save({"sku": sku, "status": STATUS_DISABLED})
-            sent.pop(sku, None)
+        except MagentoRecordError:
+            if option["attribute_id"] not in self._option_attributes(sku):
+                raise
+
+    def _link(self, sku: str, child: str) -> None:
+        path = f"configurable-products/{_path(sku)}/child"
+        try:
+            self.client.request(
+                "POST", path, endpoint="configurable.child", json={"childSku": child}
+            )
+        except MagentoRecordError:
+            if child.lower() not in self._linked(sku):  # "already attached" is success
+                raise
+
+    def _unlink(self, sku: str, child: str) -> None:
+        path = f"configurable-products/{_path(sku)}/children/{_path(child)}"
+        try:
+            self.client.request("DELETE", path, endpoint="configurable.child")
+        except MagentoRecordError:
+            if child.lower() in self._linked(sku):
+                raise
 
     def _disable(self, state: ConfigurableState, doc: dict[str, Any]) -> None:
         """Disable the parent and every child Magento has; nothing is created or deleted.
