@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
@@ -231,6 +232,9 @@ class ConfigurableSaver:
         state: Magento ids and the documents described in the module docstring.
         options: Shared option-value resolver.
         attribute_set_id: Attribute set of new products.
+        concurrency: Children of one family saved at once.
+        slots: Shared with the product writer, so saves in flight never exceed its
+            concurrency however records and children are spread over threads.
     """
 
     def __init__(
@@ -239,11 +243,15 @@ class ConfigurableSaver:
         state: StatePort,
         options: OptionValues,
         attribute_set_id: int = 4,
+        concurrency: int = 4,
+        slots: threading.Semaphore | None = None,
     ) -> None:
         self.client = client
         self.state = state
         self.options = options
         self.attribute_set_id = attribute_set_id
+        self.concurrency = concurrency
+        self.slots = slots or threading.BoundedSemaphore(concurrency)
 
     def existing(self, skus: list[str]) -> dict[str, int]:
         """Magento ids of the SKUs that exist: from state, else one search per 50 SKUs."""
@@ -257,8 +265,41 @@ class ConfigurableSaver:
         return known
 
     def _save(self, product: dict[str, Any]) -> int:
-        saved = self.client.save_product(product)
+        with self.slots:
+            saved = self.client.save_product(product)
         return int(saved["id"])
+
+    def _save_children(
+        self,
+        state: ConfigurableState,
+        existing: dict[str, int],
+        option_ids: dict[str, dict[str, int]],
+        sent: dict[str, str],
+    ) -> dict[str, int]:
+        """Save the children that are new or whose own fields moved, several at once.
+
+        Returns the Magento ids of the children created; `sent` gets the new fingerprints.
+        """
+        todo = [
+            c for c in state.children if c.sku not in existing or sent.get(c.sku) != c.fingerprint()
+        ]
+
+        def save(child: GridChild) -> int:
+            create = child.sku not in existing
+            body = build_child_payload(
+                child, create, option_ids[child.sku], self.attribute_set_id, state.tax_class_id
+            )
+            return self._save(body)
+
+        workers = min(self.concurrency, len(todo))
+        if workers <= 1:
+            ids = [save(c) for c in todo]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                ids = list(pool.map(save, todo))
+        for child in todo:
+            sent[child.sku] = child.fingerprint()
+        return {c.sku: i for c, i in zip(todo, ids, strict=True) if c.sku not in existing}
 
     def apply(self, state: ConfigurableState, known: dict[str, int] | None = None) -> None:
         """Bring Magento to `state` (see the module docstring for the order).
@@ -277,21 +318,7 @@ class ConfigurableSaver:
         )
         option_ids, options_body = self._option_ids(state)
         sent: dict[str, str] = dict(doc.get("children", {}))
-        new_ids: dict[str, int] = {}
-        for child in state.children:
-            create = child.sku not in existing
-            print_ = child.fingerprint()
-            if not create and sent.get(child.sku) == print_:
-                continue
-            tax = state.tax_class_id
-            product_id = self._save(
-                build_child_payload(
-                    child, create, option_ids[child.sku], self.attribute_set_id, tax
-                )
-            )
-            if create:
-                new_ids[child.sku] = product_id
-            sent[child.sku] = print_
+        new_ids = self._save_children(state, existing, option_ids, sent)
         self.state.put_magento_ids("product", new_ids)
         existing.update(new_ids)
         child_ids = [existing[c.sku] for c in state.children]

@@ -6,6 +6,7 @@ Changes of kind `product` carry either a simple product (ProductState) or a grid
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -86,8 +87,10 @@ class ProductWriter(Writer):
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        # One pool of save slots for simple products and grid children alike.
+        self.slots = threading.BoundedSemaphore(concurrency)
         self.configurable = ConfigurableSaver(
-            client, state, OptionValues(client, state), attribute_set_id
+            client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
         )
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
@@ -116,9 +119,10 @@ class ProductWriter(Writer):
                 return  # never create a product only to disable it
             if create and state.price is None:
                 raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
-            saved = self.client.save_product(
-                build_product_payload(state, create, self.attribute_set_id)
-            )
+            with self.slots:
+                saved = self.client.save_product(
+                    build_product_payload(state, create, self.attribute_set_id)
+                )
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
 
