@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
-from emulator import EmulatorHandle
+from emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -347,3 +348,24 @@ def test_given_a_link_to_a_missing_product_in_a_save_body_then_404_and_nothing_s
     )
     assert client.post("/all/V1/products", json=body).status_code == 404
     assert magento.store.products_by_sku() == {}
+
+
+def test_given_a_state_file_when_restarted_then_attribute_options_keep_their_ids(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "magento.json"
+    with running_emulator(EmulatorConfig(state_file=state_file)) as first:
+        http = httpx.Client(
+            base_url=first.rest_url, headers={"Authorization": f"Bearer {first.token}"}
+        )
+        red = _color_option(http, "Red")
+        http.close()
+    with running_emulator(EmulatorConfig(state_file=state_file)) as second:
+        http = httpx.Client(
+            base_url=second.rest_url, headers={"Authorization": f"Bearer {second.token}"}
+        )
+        options = http.get("/all/V1/products/attributes/color/options").json()
+        blue = _color_option(http, "Blue")
+        http.close()
+    assert {"label": "Red", "value": str(red)} in options
+    assert blue != red
