@@ -143,6 +143,8 @@ class Task(ABC):
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
+        # Set per run: source times older than this do not version a Change (module rules).
+        self._version_floor: datetime | None = None
 
     # --- what a task implements -----------------------------------------------------------
     @abstractmethod
@@ -195,8 +197,7 @@ class Task(ABC):
         stored = None if keys is not None else state.get_watermark(self.name)
         watermark = None if full else stored
         lookback = timedelta(seconds=self.settings.watermark_lookback_seconds)
-        # Source times older than this say nothing about why a record changed (rule above).
-        self._version_floor: datetime | None = (
+        self._version_floor = (
             datetime.max if keys is not None else (stored - lookback if stored else None)
         )
         window = None if keys is not None else window_for(watermark, lookback, self.settings.zone)
