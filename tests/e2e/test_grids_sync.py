@@ -7,6 +7,7 @@ cpsync's queries), then compared with the emulator's catalog after a full run an
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -334,3 +335,28 @@ def test_a_dimension_without_a_magento_attribute_is_parked_with_what_to_do(
     assert boot not in catalog  # no half product: neither parent nor children
     assert not [s for s in catalog if s.startswith(f"{boot}|")]
     assert info.special["grid_2d_item"] in catalog
+
+
+def test_with_a_stocking_location_only_cells_stocked_there_become_children(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    folder, info = sample
+    item = info.special["grid_2d_item"]
+    runtime = make_runtime(folder, tmp_path, emulator, grid_cells_location="WEB")
+    try:
+        with runtime.counterpoint.begin() as conn:
+            conn.execute(
+                text(
+                    "DELETE FROM IM_INV_CELL WHERE ITEM_NO = :i AND LOC_ID = 'WEB'"
+                    " AND DIM_2_UPR = 'XL'"
+                ),
+                {"i": item},
+            )
+        _sync(runtime)
+        children = [s for s in emulator.store.products_by_sku() if s.startswith(f"{item}|")]
+        assert children and not [s for s in children if s.endswith("|XL")]
+    finally:
+        runtime.close()

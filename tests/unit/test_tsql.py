@@ -26,6 +26,7 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "grid dimension values": queries.grid_values(["A", "B"]),
     "grid cells, all locations": queries.grid_cells(["A"], [], "available"),
     "grid cells, some locations": queries.grid_cells(["A"], ["MAIN", "WEB"], "on_hand"),
+    "grid cells stocked at one location": queries.grid_cells(["A"], [], "available", "WEB"),
     "price-1 at '*'": queries.price_1(["A", "B"], None),
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),

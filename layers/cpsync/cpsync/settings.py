@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     magento_nontaxable_tax_class_id: int = Field(
         default=0, ge=0, description="Tax class of items with IS_TXBL = 'N' (0 = None)."
     )
+    grid_cells_location: str | None = Field(
+        default=None,
+        description="When set, a grid's cells are those with an IM_INV_CELL row at this "
+        "location (a 'stocking location' such as WEB); unset: any location.",
+    )
     grid_attributes: dict[str, str] = Field(
         default_factory=dict,
         description="Grid dimension tag -> Magento dropdown attribute code, e.g. "

@@ -125,13 +125,17 @@ def grid_values(item_nos: Sequence[str]) -> CompoundSelect[tuple[object, ...]]:
 
 
 def grid_cells(
-    item_nos: Sequence[str], locations: Sequence[str], quantity: str
+    item_nos: Sequence[str],
+    locations: Sequence[str],
+    quantity: str,
+    cells_location: str | None = None,
 ) -> Select[tuple[object, ...]]:
     """The cells of grid items with their quantity over the counted locations.
 
-    A cell exists when IM_INV_CELL has a row for it at any location; its quantity sums only
-    the counted locations (all when `locations` is empty), on hand minus committed for
-    `available`. CHANGED is the newest `RS_UTC_DT` of the cell's rows.
+    A cell exists when IM_INV_CELL has a row for it at any location, or at `cells_location`
+    when that is given; its quantity sums only the counted locations (all when `locations`
+    is empty), on hand minus committed for `available`. CHANGED is the newest `RS_UTC_DT`
+    of the cell's rows.
     """
     cell = IM_INV_CELL.c
     on_hand = func.coalesce(cell.QTY_ON_HND, literal(Decimal(0)))
@@ -139,7 +143,7 @@ def grid_cells(
     amount = on_hand - committed if quantity == "available" else on_hand
     if locations:
         amount = case((cell.LOC_ID.in_(list(locations)), amount), else_=literal(Decimal(0)))
-    return (
+    stmt = (
         select(
             cell.ITEM_NO,
             cell.DIM_1_UPR,
@@ -152,6 +156,10 @@ def grid_cells(
         .group_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
         .order_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
     )
+    if cells_location is not None:
+        at_location = case((cell.LOC_ID == cells_location, 1), else_=0)
+        stmt = stmt.having(func.sum(at_location) > 0)
+    return stmt
 
 
 def price_1(item_nos: Sequence[str], location: str | None) -> Select[tuple[object, ...]]:

@@ -7,9 +7,9 @@ never deleted. A product new to Magento goes up complete, with its Price-1 and i
 A grid item (`TRK_METH = 'G'`) becomes a configurable parent (SKU = item number) with one
 simple child per cell (`cpsync.skus.child_sku`), one configurable option per dimension (the
 dimension tag, mapped to a Magento dropdown attribute), children not visible on their own.
-The cells are those IM_INV_CELL has rows for; each child's stock is its cell's quantity over
-the counted locations, and its price the item's Price-1 (Counterpoint's cell prices are not
-stored where the reference could find them).
+The cells are those IM_INV_CELL has rows for (at CPSYNC_GRID_CELLS_LOCATION when set); each
+child's stock is its cell's quantity over the counted locations, and its price the item's
+Price-1 (Counterpoint's cell prices are not stored where the reference could find them).
 """
 
 from __future__ import annotations
@@ -168,7 +168,12 @@ class ItemsTask(Task):
             ordered[(row.ITEM_NO, int(row.DIM))].append((row.SEQ_NO or 0, value or upper, upper))
         for (item_no, dim), values in ordered.items():
             grids[item_no].values[dim] = [(v, u) for _, v, u in sorted(values)]
-        stmt = grid_cells(item_nos, self.settings.stock_locations, self.settings.stock_quantity)
+        stmt = grid_cells(
+            item_nos,
+            self.settings.stock_locations,
+            self.settings.stock_quantity,
+            self.settings.grid_cells_location,
+        )
         for row in conn.execute(stmt):
             grid = grids[row.ITEM_NO]
             cell = tuple(
