@@ -137,6 +137,15 @@ def test_a_full_sync_creates_exactly_the_configurables_the_grid_tables_imply(
     _assert_catalog_matches(emulator, expected)
 
 
+def test_a_store_answering_new_option_ids_as_id_n_gets_the_same_catalog(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    emulator.emulator.attributes.option_id_prefix = "id_"  # as some 2.3 releases answer
+    _sync(runtime)
+    assert runtime.queue.dead_letters() == []
+    _assert_catalog_matches(emulator, _expected(runtime.counterpoint))
+
+
 def test_given_failing_and_lost_answers_then_every_family_still_arrives_complete_once(
     runtime: Runtime, emulator: EmulatorHandle
 ) -> None:
