@@ -18,8 +18,9 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import attributes, auth, configurable, products
+from emulator import attributes, auth, bulk, configurable, products
 from emulator.auth import TokenRegistry
+from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
 from emulator.routing import Router
@@ -42,7 +43,8 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes()])
+        self.router = Router([*products.routes(), *auth.routes(), *bulk.routes()])
+        self.bulk = BulkQueue(self)
         # Configurable products and their attributes (grids).
         self.attributes = attributes.AttributeStore(
             self.config.select_attributes, self.config.option_id_prefix
@@ -72,6 +74,7 @@ class Emulator:
     def reset(self) -> None:
         """Empty the catalog, counters and admin tokens; restart the fault sequence."""
         self.store.clear()
+        self.bulk.clear()
         self.attributes.reset()
         self.stats.reset()
         self.tokens.clear()
@@ -117,6 +120,11 @@ class Emulator:
         loop, closing = self._loop, self._closing
         if loop is not None and closing is not None and not loop.is_closed():
             loop.call_soon_threadsafe(closing.set)
+
+    @property
+    def is_closing(self) -> bool:
+        """True once shutdown began (background consumers stop)."""
+        return self._closing_requested.is_set()
 
     async def delay(self, seconds: float, receive: Receive | None = None) -> None:
         """Sleep, but stop early when the client hangs up or the server shuts down."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
 from cpsync.magento.client import MagentoClient
@@ -18,7 +18,10 @@ from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, ConfigurableState, Kind, ProductState
 from cpsync.ports import StatePort
 
-__all__ = ["ProductWriter", "build_product_payload"]
+if TYPE_CHECKING:
+    from cpsync.magento.bulk import BulkRunner
+
+__all__ = ["ProductWriter", "build_product_payload", "plan_product_save"]
 
 STATUS_ENABLED = 1
 STATUS_DISABLED = 2
@@ -65,6 +68,21 @@ def build_product_payload(
     return product
 
 
+def plan_product_save(
+    state: ProductState, create: bool, attribute_set_id: int = 4
+) -> dict[str, Any] | None:
+    """The `product` body to save, or None when there is nothing to send.
+
+    Raises:
+        DataError: a new product has no price.
+    """
+    if create and not state.enabled:
+        return None  # never create a product only to disable it
+    if create and state.price is None:
+        raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+    return build_product_payload(state, create, attribute_set_id)
+
+
 class ProductWriter(Writer):
     """Saves products; finds which exist with one search per 50 SKUs first.
 
@@ -82,11 +100,13 @@ class ProductWriter(Writer):
         state: StatePort,
         attribute_set_id: int = 4,
         concurrency: int = 4,
+        bulk: BulkRunner | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        self.bulk = bulk  # async bulk for batches of at least bulk.min_batch (off when None)
         # One pool of save slots for simple products and grid children alike.
         self.slots = threading.BoundedSemaphore(concurrency)
         self.configurable = ConfigurableSaver(
@@ -102,28 +122,31 @@ class ProductWriter(Writer):
             for c in changes
             if c.payload.get("type") == "configurable"
         }
-        states = {
-            c.key: ProductState.model_validate(c.payload) for c in changes if c.key not in grids
-        }
+        simple = [c for c in changes if c.key not in grids]
+        states = {c.key: ProductState.model_validate(c.payload) for c in simple}
         # One lookup for the batch: simple SKUs, grid parents and their children.
         family = [s for g in grids.values() if g.enabled for s in (g.sku, *g.child_skus())]
         existing = self._existing([*states, *family]) if states or family else {}
+        outcomes: dict[str, Outcome] = {}
+        one_by_one: list[Change] = list(changes)
+        if self.bulk is not None and len(simple) >= self.bulk.min_batch:
+            outcomes = self.bulk.save_products(
+                simple, states, existing, self.attribute_set_id, self.state
+            )
+            one_by_one = [c for c in changes if c.key in grids]
 
         def save(change: Change) -> None:
             if change.key in grids:
                 self.configurable.apply(grids[change.key], existing)
                 return
-            state = states[change.key]
             create = change.key not in existing
-            if create and not state.enabled:
-                return  # never create a product only to disable it
-            if create and state.price is None:
-                raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+            payload = plan_product_save(states[change.key], create, self.attribute_set_id)
+            if payload is None:
+                return
             with self.slots:
-                saved = self.client.save_product(
-                    build_product_payload(state, create, self.attribute_set_id)
-                )
+                saved = self.client.save_product(payload)
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
 
-        return self.map_records(changes, save)
+        outcomes.update(self.map_records(one_by_one, save))
+        return outcomes
