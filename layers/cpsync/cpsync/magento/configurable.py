@@ -7,6 +7,9 @@ individually), then the parent in *one* save that carries its options and child 
 few requests as what changed needs: only children whose own fingerprint moved are saved, a
 new cell is created and linked (`POST .../child`), a cell gone is unlinked and disabled.
 
+The configurable routes carry the parent SKU in the path, with no body or search form: a grid
+item number containing `/` needs Apache's `AllowEncodedSlashes NoDecode` (reference §9.7).
+
 State documents: kind `attribute_option` (per attribute code: its id and option ids by
 label) and kind `configurable` (per parent SKU: the parent fingerprint, the child
 fingerprints and the option attributes last applied).
@@ -20,10 +23,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from cpsync.errors import RecordError
-from cpsync.magento.client import MagentoClient
+from cpsync.magento.client import MagentoClient, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.model import ConfigurableState, GridChild
 from cpsync.ports import StatePort
@@ -45,10 +47,6 @@ STATUS_ENABLED = 1
 STATUS_DISABLED = 2
 VISIBILITY_NOT_INDIVIDUALLY = 1
 VISIBILITY_CATALOG_SEARCH = 4
-
-
-def _path(sku: str) -> str:
-    return quote(sku, safe="")
 
 
 def _custom(pairs: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
@@ -165,12 +163,14 @@ class OptionValues:
 
     def _read(self, code: str, doc: dict[str, Any]) -> None:
         """Refresh the attribute id and option ids from Magento."""
-        path = f"products/attributes/{_path(code)}"
+        path = f"products/attributes/{sku_path(code)}"
         try:
             if "attribute_id" not in doc:
                 attribute = self.client.request("GET", path, endpoint="attributes.get")
                 doc["attribute_id"] = int(attribute["attribute_id"])
-            options = self.client.request("GET", f"{path}/options", endpoint="attributes.options")
+            options = self.client.request(
+                "GET", f"{path}/options", endpoint="attributes.options.list"
+            )
         except MagentoRecordError as exc:
             if exc.status == 404:
                 raise RecordError(
@@ -186,7 +186,7 @@ class OptionValues:
                 values[label.lower()] = int(value)
 
     def _add(self, code: str, label: str, doc: dict[str, Any]) -> None:
-        path = f"products/attributes/{_path(code)}/options"
+        path = f"products/attributes/{sku_path(code)}/options"
         try:
             answer = self.client.request(
                 "POST", path, endpoint="attributes.options.add", json={"option": {"label": label}}
@@ -401,39 +401,39 @@ class ConfigurableSaver:
     # lost): a refusal is checked against Magento's own list before it counts as a failure.
 
     def _option_attributes(self, sku: str) -> set[str]:
-        path = f"configurable-products/{_path(sku)}/options/all"
-        present = self.client.request("GET", path, endpoint="configurable.options")
+        path = f"configurable-products/{sku_path(sku)}/options/all"
+        present = self.client.request("GET", path, endpoint="configurable.options.list")
         return {str(o.get("attribute_id")) for o in present or []}
 
     def _linked(self, sku: str) -> dict[str, str]:
-        path = f"configurable-products/{_path(sku)}/children"
-        children = self.client.request("GET", path, endpoint="configurable.children")
+        path = f"configurable-products/{sku_path(sku)}/children"
+        children = self.client.request("GET", path, endpoint="configurable.children.list")
         return {str(c["sku"]).lower(): str(c["sku"]) for c in children or []}
 
     def _add_option(self, sku: str, option: dict[str, Any]) -> None:
-        path = f"configurable-products/{_path(sku)}/options"
+        path = f"configurable-products/{sku_path(sku)}/options"
         try:
             self.client.request(
-                "POST", path, endpoint="configurable.options", json={"option": option}
+                "POST", path, endpoint="configurable.options.save", json={"option": option}
             )
         except MagentoRecordError:
             if option["attribute_id"] not in self._option_attributes(sku):
                 raise
 
     def _link(self, sku: str, child: str) -> None:
-        path = f"configurable-products/{_path(sku)}/child"
+        path = f"configurable-products/{sku_path(sku)}/child"
         try:
             self.client.request(
-                "POST", path, endpoint="configurable.child", json={"childSku": child}
+                "POST", path, endpoint="configurable.child.add", json={"childSku": child}
             )
         except MagentoRecordError:
             if child.lower() not in self._linked(sku):  # "already attached" is success
                 raise
 
     def _unlink(self, sku: str, child: str) -> None:
-        path = f"configurable-products/{_path(sku)}/children/{_path(child)}"
+        path = f"configurable-products/{sku_path(sku)}/children/{sku_path(child)}"
         try:
-            self.client.request("DELETE", path, endpoint="configurable.child")
+            self.client.request("DELETE", path, endpoint="configurable.child.remove")
         except MagentoRecordError:
             if child.lower() in self._linked(sku):
                 raise
