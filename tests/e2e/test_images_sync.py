@@ -38,18 +38,49 @@ def _upload_stem(file_name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "_", file_name.rsplit(".", 1)[0].lower()).strip("_")
 
 
-def expected_gallery(info: SampleInfo, item_no: str) -> list[tuple[str, list[str]]]:
-    """(source file, roles) in position order, as Counterpoint's rules imply."""
-    if info.special["corrupt_image_item"] == item_no:
-        return []  # its only image is corrupt: reported, nothing uploaded
-    files = info.image_files.get(item_no, ())
-    stem = _stem(item_no).lower()
-    plain = sorted(f for f in files if f.rsplit(".", 1)[0].lower() == stem)
-    carets = sorted(f for f in files if f.lower().startswith(stem + "^"))
-    custom = [f for f in files if f not in plain and f not in carets]
-    main = custom[:1] or plain[:1]
-    extras = ([] if custom else plain[1:]) + carets
-    return [(f, MAIN) for f in main] + [(f, []) for f in extras]
+def _suffix(name: str) -> str:
+    return name.rsplit(".", 1)[0].partition("^")[2].lower()
+
+
+def expected_galleries(info: SampleInfo) -> dict[str, list[tuple[str, list[str]]]]:
+    """SKU -> (source file, roles) in position order, as Counterpoint's rules imply.
+
+    Main image: ECOMM_IMG_FILE if the item has one, else the first `<stem>.<ext>`; extras: the
+    other `<stem>.<ext>` files (without ECOMM_IMG_FILE) and the `<stem>^*` files; a `^<value>`
+    file of a grid value goes to each child (cell) with that value as image and swatch.
+    """
+    with sqlite3.connect(info.db_path) as db:
+        rows = db.execute(
+            "SELECT DISTINCT ITEM_NO, DIM_1_UPR, DIM_2_UPR, DIM_3_UPR FROM IM_INV_CELL"
+        ).fetchall()
+    cells: dict[str, list[list[str]]] = {}
+    for item_no, *dims in rows:
+        cells.setdefault(item_no, []).append([d for d in dims if d and d != "*"])
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for item_no, files in info.image_files.items():
+        if info.special["corrupt_image_item"] == item_no:
+            continue  # its only image is corrupt: reported, nothing uploaded
+        stem = _stem(item_no).lower()
+        values = {v.lower() for cell in cells.get(item_no, []) for v in cell}
+        plain = sorted(f for f in files if f.rsplit(".", 1)[0].lower() == stem)
+        carets = sorted(f for f in files if f.lower().startswith(stem + "^"))
+        custom = [f for f in files if f not in plain and f not in carets]
+        colour = [f for f in carets if _suffix(f) in values]
+        main = custom[:1] or plain[:1]
+        extras = ([] if custom else plain[1:]) + [f for f in carets if f not in colour]
+        out[item_no] = [(f, MAIN) for f in main] + [(f, []) for f in extras]
+        for cell in cells.get(item_no, []):
+            mine = [f for f in colour if _suffix(f) in {v.lower() for v in cell}]
+            roles = [[*MAIN, "swatch_image"]] + [[]] * len(mine)
+            out["|".join([item_no, *cell])] = [(f, r) for f, r in zip(mine, roles, strict=False)]
+    return out
+
+
+def expected_uploads(info: SampleInfo) -> dict[str, list[tuple[str, list[str]]]]:
+    return {
+        sku: [(_upload_stem(f), roles) for f, roles in files]
+        for sku, files in expected_galleries(info).items()
+    }
 
 
 def actual(emulator: EmulatorHandle) -> dict[str, list[tuple[str, list[str]]]]:
@@ -96,9 +127,11 @@ def test_after_a_full_sync_magento_has_exactly_the_galleries_the_folder_implies(
     _, info, _ = synced
     got = actual(emulator)
     assert got, "the Items task created products"
+    want = expected_uploads(info)
     for sku, entries in got.items():
-        want = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, sku)]
-        assert entries == want, sku
+        assert entries == want.get(sku, []), sku
+    grid = info.special["grid_2d_item"]
+    assert any(entries for sku, entries in got.items() if sku.startswith(grid + "|"))
     assert got[info.special["custom_image_item"]][0][0] == "catalog-hero-01"
     assert len(got[info.special["slash_item"]]) == 3
 
@@ -218,32 +251,31 @@ def test_entries_deleted_by_hand_or_duplicated_are_reconciled_and_hand_made_ones
     assert 99_002 in ids and 99_001 not in ids
 
 
-def test_grid_colour_images_go_to_the_children_as_swatches(
+def test_a_new_colour_image_goes_to_exactly_the_children_of_that_colour(
     synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
 ) -> None:
-    rt, info, _ = synced
-    item = info.special["grid_2d_item"]
-    with sqlite3.connect(info.db_path) as db:
-        cells = db.execute(
-            "SELECT DISTINCT DIM_1_UPR, DIM_2_UPR FROM IM_INV_CELL WHERE ITEM_NO = ?", (item,)
-        ).fetchall()
-    children = {f"{item}|{c}|{s}": c for c, s in cells}
-    # the grids writer's part, done by hand: parent and children exist in Magento
-    rt.magento.save_product({"sku": item, "name": "Tee", "price": 1, "type_id": "configurable"})
-    for sku in children:
-        rt.magento.save_product({"sku": sku, "name": sku, "price": 1, "visibility": 1})
-    rt.state.put_magento_ids("product", {item: 1})
-    check_item_images(rt.context, item)
-    rt.updater.drain(max_wait_seconds=5)
+    rt, info, folder = synced
+    item = info.special["grid_2d_item"]  # TSHIRT-GRID: colours RED, YELLOW, BLUE; sizes S-XL
     got = actual(emulator)
-    colours = {f.rsplit("^", 1)[1].rsplit(".", 1)[0] for f in info.image_files[item] if "^" in f}
-    for sku, colour in children.items():
-        want = [(_upload_stem(f"{item}^{colour}.jpg"), [*MAIN, "swatch_image"])]
-        assert got[sku] == (want if colour in colours else []), sku
-    parent = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, item)]
-    assert got[item] == [
-        p for p in parent if p[0].rsplit("_", 1)[-1] not in {c.lower() for c in colours}
-    ]
+    yellow = [s for s in got if s.startswith(f"{item}|YELLOW|")]
+    assert yellow and all(
+        got[s] == [(_upload_stem(f"{item}^YELLOW.jpg"), [*MAIN, "swatch_image"])] for s in yellow
+    )
+    assert all("yellow" not in stem for stem, _ in got[item])  # not on the parent
+    before = media_requests(emulator)
+    # WHEN the yellow picture is replaced and the item is checked for new images
+    _new_jpeg(folder / f"{item}^YELLOW.jpg", (250, 250, 0))
+    result = check_item_images(rt.context, item)
+    rt.updater.drain(max_wait_seconds=5)
+    # THEN each yellow child has its image replaced, and nothing else moved
+    assert result.queued == len(yellow)
+    assert media_requests(emulator) - before == Counter(
+        {"media.list": len(yellow), "media.delete": len(yellow), "media.create": len(yellow)}
+    )
+    after = actual(emulator)
+    assert {s: e for s, e in after.items() if s not in yellow} == {
+        s: e for s, e in got.items() if s not in yellow
+    }
 
 
 def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
@@ -273,9 +305,9 @@ def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
         assert faults.get("media.create:drop", 0) > 0, faults
         assert emulator.stats()["writes"].get("media.deleted", 0) > 0  # the doubles went
         assert rt.queue.dead_letters() == []
+        want = expected_uploads(info)
         for sku, entries in actual(emulator).items():
-            want = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, sku)]
-            assert entries == want, sku
+            assert entries == want.get(sku, []), sku
     finally:
         rt.close()
 
@@ -300,9 +332,9 @@ def test_pending_galleries_go_up_with_images_once_their_products_are_online(
         result = sync(rt, "images")["images"]
         # THEN every pending gallery of a product now online is queued, applied and forgotten
         assert result.queued > 30
+        want = expected_uploads(info)
         for sku, entries in actual(emulator).items():
-            want = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, sku)]
-            assert entries == want, sku
+            assert entries == want.get(sku, []), sku
         pending = rt.state.get_docs("image_pending")
         assert not set(pending) & set(actual(emulator))
         assert sync(rt, "images")["images"].queued == 0
