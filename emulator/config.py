@@ -133,7 +133,8 @@ class EmulatorConfig(BaseModel):
         "or 1 for a single-record route (a price row ~ ms, a product save ~ hundreds of ms).",
     )
     kb_costs_ms: dict[str, float] = Field(
-        default_factory=dict,
+        # An image upload costs more the larger it is: ~20 ms per MB by default.
+        default_factory=lambda: {"media.create": 0.02},
         description="Worker time per KiB of request body by endpoint (an image grows with size).",
     )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")

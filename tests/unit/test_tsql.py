@@ -12,7 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import CompoundSelect, Select
 
-from cpsync.counterpoint import categories, queries, stock_queries
+from cpsync.counterpoint import categories, image_queries, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
@@ -53,6 +53,10 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
     "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
+    # images
+    "image items, all": image_queries.image_items(),
+    "image items, by key": image_queries.image_items(["MUG/12"]),
+    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
 }
 
 

@@ -7,7 +7,7 @@ Changes of kind `product` carry either a simple product (ProductState) or a grid
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -113,6 +113,7 @@ class ProductWriter(Writer):
         attribute_set_id: int = 4,
         concurrency: int = 4,
         bulk: BulkRunner | None = None,
+        on_created: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
@@ -124,6 +125,8 @@ class ProductWriter(Writer):
         self.configurable = ConfigurableSaver(
             client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
         )
+        # Called with the SKU of each product created, e.g. to upload its images at once.
+        self.on_created = on_created
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
@@ -146,10 +149,18 @@ class ProductWriter(Writer):
                 simple, states, existing, self.attribute_set_id, self.state
             )
             one_by_one = [c for c in changes if c.key in grids]
+            if self.on_created is not None:
+                for key, outcome in outcomes.items():
+                    if outcome.applied and key not in existing and states[key].enabled:
+                        self.on_created(key)
 
         def save(change: Change) -> None:
             if change.key in grids:
-                self.configurable.apply(grids[change.key], existing)
+                grid = grids[change.key]
+                created = grid.enabled and grid.sku not in existing
+                self.configurable.apply(grid, existing)
+                if created and self.on_created is not None:
+                    self.on_created(change.key)  # the family's images, parent and children
                 return
             create = change.key not in existing
             state = states[change.key]
@@ -167,6 +178,8 @@ class ProductWriter(Writer):
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
             if create and state.category_ids:
                 remember_links(self.state, state.sku, categories)
+            if create and self.on_created is not None:
+                self.on_created(change.key)
 
         outcomes.update(self.map_records(one_by_one, save))
         return outcomes
