@@ -387,3 +387,18 @@ def test_queue_item_reads_only_the_named_sku_or_item(
     assert (stock.mode, stock.queued) == ("item", 1)
     assert prices.queued == 1 + 12  # the item, and every cell of the 3 x 4 grid
     assert f"{grid}|RED|M" in changes and info.special["promo_item"] in changes
+
+
+def test_promotions_that_ended_are_removed_from_magento(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, _ = sample
+    _sync(synced, "prices")
+    assert _specials(emulator)
+    deletes = emulator.stats()["requests"].get("prices.special.delete", 0)
+    # WHEN the nightly run comes three days later, after every sample promotion ended
+    later = NOW + timedelta(days=3)
+    _sync(_at(synced, later), "prices")
+    # THEN Magento holds exactly what Counterpoint implies then: no special prices
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(days=3))[1] == {}
+    assert emulator.stats()["requests"]["prices.special.delete"] > deletes
