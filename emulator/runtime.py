@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, bulk, inventory, prices, products
+from emulator import auth, bulk, categories, inventory, prices, products
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -52,6 +52,7 @@ class Emulator:
                 *bulk.routes(),
                 *inventory.routes(),
                 *prices.routes(),
+                *categories.routes(),
             ]
         )
         self._loop: asyncio.AbstractEventLoop | None = None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from emulator.category_data import CategoryTree
+
 __all__ = [
     "ADMIN_VIEW",
     "CatalogStore",
@@ -112,6 +114,8 @@ class CatalogStore:
         self._by_sku: dict[str, int] = {}
         self._url_keys: dict[tuple[int, str], int] = {}
         self._next_id = 1
+        # The category tree (§3); its product links live in the products themselves.
+        self.categories = CategoryTree()
         self.sections: dict[str, StoreSection] = {}
 
     def add_section(self, name: str, section: StoreSection) -> None:
@@ -186,6 +190,7 @@ class CatalogStore:
             self._by_sku.clear()
             self._url_keys.clear()
             self._next_id = 1
+            self.categories.clear()
             for section in self.sections.values():
                 section.clear()
 
@@ -199,6 +204,7 @@ class CatalogStore:
                 "version": STATE_VERSION,
                 "next_id": self._next_id,
                 "products": [copy.deepcopy(p) for p in self.iter_products()],
+                "categories": self.categories.to_json(),
                 "sections": {name: s.to_json() for name, s in self.sections.items()},
             }
 
@@ -215,6 +221,7 @@ class CatalogStore:
             for product in data.get("products", []):
                 self.put_product(product)
             self._next_id = max(self._next_id, int(data.get("next_id", 1)))
+            self.categories.load_json(data.get("categories"))
             for name, section_data in (data.get("sections") or {}).items():
                 if name in self.sections:
                     self.sections[name].load_json(section_data)
