@@ -102,6 +102,7 @@ def load_groups(conn: Any) -> list[Group]:
                 breaks=tuple(breaks.get((r.GRP_COD, seq), ())),
                 customer_filter=bool((r.CUST_FILT or "").strip()),
                 error=error,
+                min_qty=Decimal(str(r.MIN_QTY or 0)),
             )
         )
     groups = []
