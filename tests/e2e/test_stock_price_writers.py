@@ -294,3 +294,18 @@ def test_given_a_store_with_input_limits_nobody_told_us_about_then_writers_learn
     responses = magento.stats()["responses"]
     assert responses["inventory.source_items.save"] == {"400": 1, "200": 3}
     assert responses["prices.base.save"] == {"400": 1, "200": 3}
+
+
+def test_given_the_typed_inventory_api_then_items_are_read_and_deleted_by_sku(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    from cpsync.magento.inventory import InventoryApi, SourceItem
+
+    api = InventoryApi(client)
+    api.save_source_items([SourceItem(sku="A", source_code="default", quantity=2, status=1)])
+    assert api.source_items(["A", "B"]) == [
+        SourceItem(sku="A", source_code="default", quantity=2.0, status=1)
+    ]
+    assert api.source_codes() == {"default"}
+    api.delete_source_items([("A", "default")])
+    assert api.source_items(["A"]) == []
