@@ -309,3 +309,14 @@ def test_given_the_typed_inventory_api_then_items_are_read_and_deleted_by_sku(
     assert api.source_codes() == {"default"}
     api.delete_source_items([("A", "default")])
     assert api.source_items(["A"]) == []
+
+
+def test_given_the_typed_price_api_then_base_prices_are_read_back(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    from cpsync.magento.prices import BasePriceRow, PriceApi
+
+    add_products(magento, "A")
+    api = PriceApi(client)
+    assert api.save_base([BasePriceRow(price=4.5, sku="A")]) == []
+    assert api.base_prices(["A", "NOPE"]) == [BasePriceRow(price=4.5, store_id=0, sku="A")]

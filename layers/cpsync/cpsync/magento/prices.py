@@ -153,6 +153,16 @@ class PriceApi:
         body = {"prices": [r.model_dump(exclude_none=True) for r in rows]}
         return self._post("products/special-price-delete", "prices.special.delete", body)
 
+    def base_prices(self, skus: Sequence[str]) -> list[BasePriceRow]:
+        """POST /V1/products/base-prices-information (unknown SKUs are left out)."""
+        result = self.client.request(
+            "POST",
+            "products/base-prices-information",
+            endpoint="prices.base.get",
+            json={"skus": list(skus)},
+        )
+        return [BasePriceRow.model_validate(r) for r in (result or [])]
+
     def special_prices(self, skus: Sequence[str]) -> list[SpecialPriceRow]:
         """POST /V1/products/special-price-information."""
         result = self.client.request(
