@@ -402,3 +402,34 @@ def test_promotions_that_ended_are_removed_from_magento(
     # THEN Magento holds exactly what Counterpoint implies then: no special prices
     assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(days=3))[1] == {}
     assert emulator.stats()["requests"]["prices.special.delete"] > deletes
+
+
+def test_a_price_location_uses_its_im_prc_row_where_there_is_one(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, info = sample
+    runtime = _at(make_runtime(folder, tmp_path, emulator, price_location="WEB"), NOW)
+    try:
+        _sync(runtime, "items")
+        with emulator.store.lock:  # forget the prices products were created with
+            for product in emulator.store.products.values():
+                product["price"] = 0.0
+        _sync(runtime, "prices")
+        catalog = emulator.store.products_by_sku()
+        db = _db(folder)
+
+        def price_at(item: str, loc: str) -> float:
+            row = db.execute(
+                "SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID=?", (item, loc)
+            ).fetchone()
+            return float(row[0])
+
+        web_item = info.special["web_price_override_item"]
+        outlet_item = info.special["outlet_price_override_item"]
+        assert catalog[web_item]["price"] == price_at(web_item, "WEB") < price_at(web_item, "*")
+        assert catalog[outlet_item]["price"] == price_at(outlet_item, "*")  # OUTLET not ours
+    finally:
+        runtime.close()
