@@ -433,3 +433,30 @@ def test_a_price_location_uses_its_im_prc_row_where_there_is_one(
         assert catalog[outlet_item]["price"] == price_at(outlet_item, "*")  # OUTLET not ours
     finally:
         runtime.close()
+
+
+def test_grid_cells_follow_the_items_stocking_location(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, info = sample
+    grid = info.special["grid_2d_item"]
+    with _db(folder) as db:  # one cell is not stocked at the web location
+        db.execute(
+            "DELETE FROM IM_INV_CELL WHERE ITEM_NO=? AND LOC_ID='WEB' AND DIM_1_UPR='RED'"
+            " AND DIM_2_UPR='M'",
+            (grid,),
+        )
+    runtime = _at(make_runtime(folder, tmp_path, emulator, grid_cells_location="WEB"), NOW)
+    try:
+        _sync(runtime, "items", "inventory", "prices")
+        products = set(emulator.store.products_by_sku())
+        stocked = {sku for sku, _ in _source_items(emulator)}
+        # THEN the cell Items leaves out gets neither stock nor price; its siblings get both
+        assert f"{grid}|RED|M" not in products | stocked
+        assert {f"{grid}|RED|S", f"{grid}|BLUE|M"} <= products & stocked
+        assert runtime.queue.dead_letters() == []
+    finally:
+        runtime.close()
