@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
@@ -83,6 +84,9 @@ class Runtime:
             self.state,
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
+            bulk=BulkRunner.from_settings(self.magento, self.settings)
+            if self.settings.magento_bulk_products
+            else None,
         )
         concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
