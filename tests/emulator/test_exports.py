@@ -31,6 +31,15 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "bulk.status",
         "bulk.detailed_status",
         "bulk.operation_count",
+        "categories.tree",
+        "categories.list",
+        "categories.get",
+        "categories.save",
+        "categories.move",
+        "categories.delete",
+        "categories.products.get",
+        "categories.products.save",
+        "categories.products.delete",
     } <= set(emulator.ENDPOINTS)
 
 
