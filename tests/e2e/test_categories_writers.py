@@ -229,3 +229,23 @@ def test_given_bulk_product_saves_then_new_products_still_go_up_in_their_categor
         assert "category_links.saved" not in emulator.stats()["writes"]
     finally:
         runtime.close()
+
+
+def test_given_a_store_that_merges_saved_links_then_an_item_move_still_ends_exact(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    """cpsync never relies on a product save to remove links, so both kinds of store work."""
+    folder, info = sample
+    emulator.configure(category_links_on_save="merge")
+    _sync(runtime)
+    sku = next(s for s in sorted(info.ecommerce_item_nos) if len(_links(emulator, s)) == 1)
+    candles = info.category_ids["CANDLES"]
+    with sqlite3.connect(folder / info.db_path.name) as conn:
+        conn.execute("DELETE FROM EC_CATEG_ITEM WHERE ITEM_NO = ?", (sku,))
+        conn.execute(
+            "INSERT INTO EC_CATEG_ITEM (ITEM_NO, CATEG_ID, ENTRY_SEQ_NO, LST_MAINT_DT) "
+            "VALUES (?, ?, 1, '2999-01-01 00:00:00')",
+            (sku, candles),
+        )
+    _sync(runtime)
+    assert _links(emulator, sku) == {runtime.state.get_magento_ids("category", [candles])[candles]}

@@ -430,3 +430,27 @@ def test_given_categories_through_async_bulk_then_each_operation_saves_one(
     assert [c["name"] for c in tree["children_data"][0]["children_data"]] == ["Bulk A", "Bulk B"]
     missing = client.post("/all/async/bulk/V1/categories", json=[{"name": "No wrapper"}])
     assert missing.status_code == 400
+
+
+def test_given_a_merging_store_when_a_save_sends_category_links_then_they_are_added(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """Some stores merge saved ``category_links`` into the old ones; an empty list still clears."""
+    magento.configure(category_links_on_save="merge")
+    mugs, cups = create(client, "Mugs"), create(client, "Cups")
+    links = [{"category_id": mugs}]
+    client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": links})
+    )
+    links = [{"category_id": cups}]
+    saved = client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": links})
+    ).json()
+    assert {x["category_id"] for x in saved["extension_attributes"]["category_links"]} == {
+        str(mugs),
+        str(cups),
+    }
+    cleared = client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": []})
+    ).json()
+    assert cleared["extension_attributes"]["category_links"] == []
