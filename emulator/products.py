@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from emulator import configurable
 from emulator.category_data import merge_saved_links
 from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
 from emulator.product_data import build_product, product_field
@@ -71,6 +72,7 @@ def save_product(request: RestRequest) -> dict[str, Any]:
         )
         if existing is not None and emulator.config.category_links_on_save == "merge":
             merge_saved_links(product, existing, raw)
+        configurable.finish_save(request, product)
         if store.url_key_conflict(product):
             raise MagentoError(400, URL_KEY_EXISTS)
         store.put_product(product)
