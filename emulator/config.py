@@ -34,10 +34,10 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "admin_token_lifetime_seconds",
         "record_costs_ms",
         "kb_costs_ms",
-        "two_factor_enabled",
+        "admin_two_factor",
         "admin_lockout_failures",
         "admin_lockout_seconds",
-        "two_factor_configured",
+        "admin_two_factor_configured",
         "bulk_consumer_paused",
         "bulk_consumers",
         "worker_backlog",
@@ -78,15 +78,15 @@ class EmulatorConfig(BaseModel):
     admin_lockout_seconds: float = Field(
         default=1800.0, ge=0, description="How long a locked admin account stays locked."
     )
-    two_factor_enabled: bool = Field(
+    admin_two_factor: bool = Field(
         default=False,
         description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
     )
-    two_factor_secret: str = Field(
+    admin_two_factor_secret: str = Field(
         default="JBSWY3DPEHPK3PXP",
         description="Base32 Google Authenticator secret of the admin user (2FA token route).",
     )
-    two_factor_configured: bool = Field(
+    admin_two_factor_configured: bool = Field(
         default=True,
         description="The admin user has set up a 2FA provider (else a different refusal).",
     )
@@ -236,7 +236,7 @@ class EmulatorConfig(BaseModel):
             mode="json",
             exclude={
                 "token",
-                "two_factor_secret",
+                "admin_two_factor_secret",
                 "admin_password",
                 "oauth_consumer_secret",
                 "oauth_access_token_secret",
