@@ -34,6 +34,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "admin_token_lifetime_seconds",
         "record_costs_ms",
         "kb_costs_ms",
+        "media_cost_ms_per_mb",
         "admin_two_factor",
         "admin_lockout_failures",
         "admin_lockout_seconds",
@@ -123,7 +124,11 @@ class EmulatorConfig(BaseModel):
     )
     kb_costs_ms: dict[str, float] = Field(
         default_factory=dict,
-        description="Worker time per KiB of request body by endpoint (an image grows with size).",
+        description="Worker time per KiB of request body by endpoint.",
+    )
+    # Media (emulator/media.py): an image upload costs more the larger it is.
+    media_cost_ms_per_mb: float = Field(
+        default=20.0, ge=0, description="Extra worker time of media writes per MB of request body."
     )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
     worker_backlog: int = Field(
@@ -209,11 +214,29 @@ class EmulatorConfig(BaseModel):
         return list(dict.fromkeys(codes))
 
     def cost_seconds(self, endpoint: str, records: int = 1, body_bytes: int = 0) -> float:
-        """Worker time of one request to ``endpoint`` carrying ``records`` records."""
+        """Worker time of one request to ``endpoint`` carrying ``records`` records.
+
+        The sum of the per-request, per-record, per-KiB and media size costs; the dispatcher
+        charges it once, after reading the body.
+        """
         per_request = self.costs_ms.get(endpoint, self.default_cost_ms)
-        per_record = self.record_costs_ms.get(endpoint, 0.0) * records
         per_kb = self.kb_costs_ms.get(endpoint, 0.0) * body_bytes / 1024.0
-        return (per_request + per_record + per_kb) / 1000.0
+        seconds = (per_request + per_kb) / 1000.0
+        return (
+            seconds
+            + self.record_cost_seconds(endpoint, records)
+            + self.size_cost_seconds(endpoint, body_bytes)
+        )
+
+    def record_cost_seconds(self, endpoint: str, records: int) -> float:
+        """Worker time for the records one request to ``endpoint`` carries."""
+        return self.record_costs_ms.get(endpoint, 0.0) * records / 1000.0
+
+    def size_cost_seconds(self, endpoint: str, body_bytes: int) -> float:
+        """Extra worker time that grows with the request body (image uploads)."""
+        if not endpoint.startswith("media.") or body_bytes <= 0:
+            return 0.0
+        return self.media_cost_ms_per_mb * body_bytes / 1_000_000 / 1000.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply runtime changes, all or nothing.
