@@ -80,6 +80,16 @@ ENDPOINTS: tuple[str, ...] = (
     "bulk.status",
     "bulk.detailed_status",
     "bulk.operation_count",
+    # categories (emulator/categories.py)
+    "categories.tree",
+    "categories.list",
+    "categories.get",
+    "categories.save",
+    "categories.move",
+    "categories.delete",
+    "categories.products.get",
+    "categories.products.save",
+    "categories.products.delete",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, bulk, products
+from emulator import auth, bulk, categories, products
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -42,7 +42,9 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes(), *bulk.routes()])
+        self.router = Router(
+            [*products.routes(), *auth.routes(), *bulk.routes(), *categories.routes()]
+        )
         self.bulk = BulkQueue(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None

@@ -147,6 +147,21 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="Seconds to wait for a bulk's operations to finish."
     )
 
+    # --- Categories and category items (tasks/categories.py, tasks/category_items.py) ---
+    magento_root_category_id: int = Field(
+        default=2,
+        ge=1,
+        description="Magento category that Counterpoint's top-level e-commerce categories "
+        "(PARENT_ID '0') go under: the store's root category (2 on a fresh install).",
+    )
+    category_items_full_every_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A scheduled Category Items run reads every EC_CATEG_ITEM row when the "
+        "last full read is older than this, to see rows deleted in Counterpoint (nothing "
+        "dates a deletion); 0 makes every run a full read.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
