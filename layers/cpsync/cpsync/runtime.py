@@ -18,6 +18,7 @@ from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
+from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
 from cpsync.ports import QueuePort, StatePort
 from cpsync.settings import Settings
@@ -93,7 +94,13 @@ class Runtime:
             self.magento, self.state, self.settings.magento_root_category_id, concurrency
         )
         links = CategoryLinksWriter(self.magento, self.state, concurrency)
-        return {products.kind: products, categories.kind: categories, links.kind: links}
+        writers: dict[str, Writer] = {
+            products.kind: products,
+            categories.kind: categories,
+            links.kind: links,
+        }
+        writers.update(stock_price_writers(self.magento, self.settings))
+        return writers
 
     @cached_property
     def updater(self) -> Updater:
