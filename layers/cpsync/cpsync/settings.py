@@ -97,6 +97,24 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- Items and grids (configurable products) ---------------------------------------
+    magento_tax_class_id: int = Field(
+        default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods)."
+    )
+    magento_nontaxable_tax_class_id: int = Field(
+        default=0, ge=0, description="Tax class of items with IS_TXBL = 'N' (0 = None)."
+    )
+    grid_cells_location: str | None = Field(
+        default=None,
+        description="When set, a grid's cells are those with an IM_INV_CELL row at this "
+        "location (a 'stocking location' such as WEB); unset: any location.",
+    )
+    grid_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Grid dimension tag -> Magento dropdown attribute code, e.g. "
+        '{"Colour": "color"}; unmapped tags use the tag in lower case (Size -> size).',
+    )
+
     # --- Magento client core: auth, input limits, async bulk (area: magento client) ---
     magento_auth: Literal["token", "admin", "oauth"] = Field(
         default="token",
