@@ -91,6 +91,30 @@ ENDPOINTS: tuple[str, ...] = (
     "bulk.status",
     "bulk.detailed_status",
     "bulk.operation_count",
+    # categories (emulator/categories.py)
+    "categories.tree",
+    "categories.list",
+    "categories.get",
+    "categories.save",
+    "categories.move",
+    "categories.delete",
+    "categories.products.get",
+    "categories.products.save",
+    "categories.products.delete",
+    # Inventory (§4) and prices (§5): emulator/inventory.py, emulator/prices.py.
+    "inventory.source_items.save",
+    "inventory.source_items.delete",
+    "inventory.source_items.search",
+    "inventory.sources.get",
+    "inventory.sources.search",
+    "inventory.sources.save",
+    "stock_items.get",
+    "stock_items.save",
+    "prices.base.save",
+    "prices.base.get",
+    "prices.special.save",
+    "prices.special.get",
+    "prices.special.delete",
 )
 
 

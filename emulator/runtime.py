@@ -18,7 +18,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import attributes, auth, bulk, configurable, products
+from emulator import attributes, auth, bulk, categories, configurable, inventory, prices, products
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -39,12 +39,23 @@ class Emulator:
         self.config = config if config is not None else EmulatorConfig()
         self.topology = Topology(self.config.store_codes)
         self.store = CatalogStore(self.topology)
+        self.store.add_section(inventory.INVENTORY_SECTION, inventory.InventoryData())
+        self.store.add_section(prices.PRICES_SECTION, prices.PriceData())
         self.stats = Stats()
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes(), *bulk.routes()])
         self.bulk = BulkQueue(self)
+        self.router = Router(
+            [
+                *products.routes(),
+                *auth.routes(),
+                *bulk.routes(),
+                *inventory.routes(),
+                *prices.routes(),
+                *categories.routes(),
+            ]
+        )
         # Configurable products and their attributes (grids).
         self.attributes = attributes.AttributeStore(
             self.config.select_attributes, self.config.option_id_prefix

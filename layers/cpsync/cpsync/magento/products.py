@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
+from cpsync.magento.categories import remember_links
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.writer import Outcome, Writer
@@ -29,13 +30,17 @@ VISIBILITY_CATALOG_SEARCH = 4
 
 
 def build_product_payload(
-    state: ProductState, create: bool, attribute_set_id: int = 4
+    state: ProductState,
+    create: bool,
+    attribute_set_id: int = 4,
+    category_ids: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The `product` object of a save request.
 
-    An update sends only what the Items task owns (so price and stock, owned by their own
-    tasks, are never overwritten); a create sends a complete product with price and stock.
-    Fields that are None are left as they are in Magento.
+    An update sends only what the Items task owns (so price, stock and category links, owned
+    by their own tasks, are never overwritten); a create sends a complete product with price,
+    stock and its Magento `category_ids` as `category_links`. Fields that are None are left as
+    they are in Magento.
     """
     product: dict[str, Any] = {
         "sku": state.sku,
@@ -65,11 +70,18 @@ def build_product_payload(
                 "extension_attributes": {"stock_item": {"qty": float(qty), "is_in_stock": qty > 0}},
             }
         )
+        if category_ids:
+            product["extension_attributes"]["category_links"] = [
+                {"position": 0, "category_id": str(i)} for i in category_ids
+            ]
     return product
 
 
 def plan_product_save(
-    state: ProductState, create: bool, attribute_set_id: int = 4
+    state: ProductState,
+    create: bool,
+    attribute_set_id: int = 4,
+    category_ids: Sequence[int] = (),
 ) -> dict[str, Any] | None:
     """The `product` body to save, or None when there is nothing to send.
 
@@ -80,7 +92,7 @@ def plan_product_save(
         return None  # never create a product only to disable it
     if create and state.price is None:
         raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
-    return build_product_payload(state, create, attribute_set_id)
+    return build_product_payload(state, create, attribute_set_id, category_ids)
 
 
 class ProductWriter(Writer):
@@ -140,13 +152,21 @@ class ProductWriter(Writer):
                 self.configurable.apply(grids[change.key], existing)
                 return
             create = change.key not in existing
-            payload = plan_product_save(states[change.key], create, self.attribute_set_id)
+            state = states[change.key]
+            categories: list[int] = []
+            if create and state.category_ids:
+                # Categories not in Magento yet are linked later by the Category Items task.
+                known = self.state.get_magento_ids("category", state.category_ids)
+                categories = [known[c] for c in state.category_ids if c in known]
+            payload = plan_product_save(state, create, self.attribute_set_id, categories)
             if payload is None:
                 return
             with self.slots:
                 saved = self.client.save_product(payload)
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
+            if create and state.category_ids:
+                remember_links(self.state, state.sku, categories)
 
         outcomes.update(self.map_records(one_by_one, save))
         return outcomes

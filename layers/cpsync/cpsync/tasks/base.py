@@ -22,6 +22,8 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   stamp reveals is never taken for older than what was applied. A version is also never
   older than the one already applied for its key (clocks of two machines may disagree), so
   a newly detected change is never skipped as stale.
+- A task whose deletions leave no trace may ask for a periodic snapshot (`full_every()`): a
+  changed run becomes a full one when the last full run is older than that.
 """
 
 from __future__ import annotations
@@ -175,6 +177,21 @@ class Task(ABC):
         """When Counterpoint last changed the record, naive UTC (None: unknown)."""
         return None
 
+    def full_every(self) -> timedelta | None:
+        """How old the last full run may get before a changed run reads everything again.
+
+        None (the default): only first runs and explicit `full` runs are snapshots;
+        `timedelta(0)`: every run is (small tables whose deletions must be seen at once).
+        """
+        return None
+
+    def _full_due(self, now: datetime) -> bool:
+        every = self.full_every()
+        if every is None:
+            return False
+        last = self.ctx.state.get_watermark(f"{self.name}:full")
+        return last is None or now - last >= every
+
     # --- the shared work ------------------------------------------------------------------
     @final
     def run(
@@ -196,6 +213,8 @@ class Task(ABC):
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
         stored = None if keys is not None else state.get_watermark(self.name)
         watermark = None if full else stored
+        if watermark is not None and self._full_due(upper):
+            watermark = None
         lookback = timedelta(seconds=self.settings.watermark_lookback_seconds)
         self._version_floor = (
             datetime.max if keys is not None else (stored - lookback if stored else None)
@@ -228,6 +247,8 @@ class Task(ABC):
             if keys is None:
                 state.set_watermark(self.name, upper)
                 result.watermark = upper
+            if snapshot:
+                state.set_watermark(f"{self.name}:full", upper)
         except BaseException:
             record.status = "failed"
             record.counts = self._counts(result)

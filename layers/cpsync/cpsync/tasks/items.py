@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cpsync.counterpoint.categories import categories_of_items
 from cpsync.counterpoint.queries import (
     MAX_IN_LIST,
     grid_cells,
@@ -99,6 +100,7 @@ class _Extras:
     prices: dict[str, Decimal | None]
     quantities: dict[str, Decimal]
     grids: dict[str, _Grid]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _is_grid(row: Any) -> bool:
@@ -141,11 +143,14 @@ class ItemsTask(Task):
         prices: dict[str, Decimal | None] = {}
         qty: dict[str, Decimal] = {}
         grids: dict[str, _Grid] = {}
+        categories: dict[str, tuple[str, ...]] = {}
         with self.ctx.counterpoint.connect() as conn:
             if selling:
                 for row in conn.execute(price_1(selling, location)):
                     if location == row.LOC_ID or row.ITEM_NO not in prices:
                         prices[row.ITEM_NO] = row.PRC_1
+                # New products are created in their categories (grids: the parent only).
+                categories = categories_of_items(conn, selling)
             if simple:
                 stmt = quantities(
                     simple, self.settings.stock_locations, self.settings.stock_quantity
@@ -156,7 +161,7 @@ class ItemsTask(Task):
         for row in rows:
             if prices.get(row.ITEM_NO) is None:
                 prices[row.ITEM_NO] = row.PRC_1
-        return _Extras(prices, qty, grids)
+        return _Extras(prices, qty, grids, categories)
 
     def _grids(self, conn: Any, item_nos: list[str]) -> dict[str, _Grid]:
         grids: dict[str, _Grid] = defaultdict(_Grid)
@@ -198,6 +203,7 @@ class ItemsTask(Task):
             **common,
             price=self._price(row, extra),
             qty=extra.quantities.get(sku, Decimal(0)),
+            category_ids=extra.categories.get(sku, ()),
         )
 
     def _common(self, row: Any, extra: _Extras) -> dict[str, Any]:
@@ -279,7 +285,13 @@ class ItemsTask(Task):
                     qty=qty,
                 )
             )
-        return ConfigurableState(sku=sku, options=options, children=children, **common)
+        return ConfigurableState(
+            sku=sku,
+            options=options,
+            children=children,
+            category_ids=extra.categories.get(sku, ()),
+            **common,
+        )
 
     def _known_children(self, sku: str, grid: _Grid) -> list[str]:
         """Child SKUs to disable: the current cells (valid SKUs only) and those linked before."""
