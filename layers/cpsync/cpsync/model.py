@@ -377,8 +377,7 @@ class ConfigurableState(Desired):
     tax_class_id: int | None = None
     options: list[GridOption] = Field(default_factory=list)
     children: list[GridChild] = Field(default_factory=list)
-    # Counterpoint CATEG_IDs the *parent* is created in; afterwards the Category Items task
-    # owns its links (children are never linked), so not part of any fingerprint.
+    # Counterpoint CATEG_IDs the parent is created in (then owned by Category Items).
     category_ids: tuple[str, ...] = ()
 
     @model_validator(mode="after")
@@ -409,10 +408,10 @@ class ConfigurableState(Desired):
 
     def fingerprint(self) -> str:
         """Over everything but the create-only price and stock of the children."""
-        exclude: Any = {"category_ids": True, "children": {"__all__": {"price", "qty"}}}
+        exclude: Any = {"children": {"__all__": {"price", "qty"}}, "category_ids": True}
         return fingerprint(self.model_dump(mode="json", exclude=exclude))
 
     def parent_fingerprint(self) -> str:
         """Fingerprint of the parent's own fields (a save is needed when it moves)."""
-        exclude = {"children", "options", "category_ids"}
-        return fingerprint(self.model_dump(mode="json", exclude=exclude))
+        parent_only = {"children", "options", "category_ids"}
+        return fingerprint(self.model_dump(mode="json", exclude=parent_only))

@@ -5,8 +5,7 @@ price rows for them (each a dead letter). A product new to Magento is created co
 its price and stock, by the Items task; so the Inventory and Price Changes tasks cover the SKUs
 Items has published (its sent fingerprints), and pick up a new product at their next run.
 Setting `sync_published_products_only=false` turns this off for stores whose products come
-into Magento another way. A grid cell counts as published when its item is: Items publishes a
-grid item as one record (key: the item number) that creates the parent and every child.
+into Magento another way.
 """
 
 from __future__ import annotations
@@ -29,16 +28,18 @@ def published_only(
     batch: int = 500,
     item_of: Callable[[T], str] | None = None,
 ) -> Iterator[T]:
-    """The rows whose SKU (or, for a grid cell, whose item) has a published product.
+    """The rows whose SKU has a published product, looked up `batch` rows at a time.
 
-    Looked up `batch` rows at a time; `item_of` gives a row's item number.
+    A grid cell's product is published with its configurable parent (the Items task sends
+    the whole family under the item number), so with `item_of` a row also counts when its
+    item number was sent.
     """
     iterator = iter(rows)
     while chunk := list(islice(iterator, batch)):
-        keys = {sku_of(r) for r in chunk}
+        keys = [sku_of(r) for r in chunk]
         if item_of is not None:
-            keys |= {item_of(r) for r in chunk}
-        known = state.get_sent("product", sorted(keys))
+            keys += [item_of(r) for r in chunk]
+        known = state.get_sent("product", keys)
         yield from (
             r for r in chunk if sku_of(r) in known or (item_of is not None and item_of(r) in known)
         )

@@ -15,6 +15,8 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   that is repeated whole next time; the queue and the updater make the repeat harmless.
 - A run for named keys (queue item) neither reads nor moves the watermark.
 - Deletions are found by set difference in snapshot runs: keys sent before and absent now.
+- A task whose deletions leave no trace may ask for a periodic snapshot (`full_every()`): a
+  changed run becomes a full one when the last full run is older than that.
 - A Change's version starts with the row's own change time (`changed_at`) when that time is
   inside the run's window (or on a first run); otherwise, as for a change nothing stamped (a
   deleted description row found by a snapshot, a departed item, a manual queue), with the
@@ -22,8 +24,6 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   stamp reveals is never taken for older than what was applied. A version is also never
   older than the one already applied for its key (clocks of two machines may disagree), so
   a newly detected change is never skipped as stale.
-- A task whose deletions leave no trace may ask for a periodic snapshot (`full_every()`): a
-  changed run becomes a full one when the last full run is older than that.
 """
 
 from __future__ import annotations
@@ -173,10 +173,6 @@ class Task(ABC):
         """The desired state of a record sent before and now absent (None: leave it)."""
         return None
 
-    def changed_at(self, row: Any, extra: Any) -> datetime | None:
-        """When Counterpoint last changed the record, naive UTC (None: unknown)."""
-        return None
-
     def full_every(self) -> timedelta | None:
         """How old the last full run may get before a changed run reads everything again.
 
@@ -191,6 +187,10 @@ class Task(ABC):
             return False
         last = self.ctx.state.get_watermark(f"{self.name}:full")
         return last is None or now - last >= every
+
+    def changed_at(self, row: Any, extra: Any) -> datetime | None:
+        """When Counterpoint last changed the record, naive UTC (None: unknown)."""
+        return None
 
     # --- the shared work ------------------------------------------------------------------
     @final

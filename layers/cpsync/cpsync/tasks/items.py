@@ -100,6 +100,7 @@ class _Extras:
     prices: dict[str, Decimal | None]
     quantities: dict[str, Decimal]
     grids: dict[str, _Grid]
+    # Counterpoint CATEG_IDs of e-commerce items, for products created complete.
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
@@ -149,13 +150,13 @@ class ItemsTask(Task):
                 for row in conn.execute(price_1(selling, location)):
                     if location == row.LOC_ID or row.ITEM_NO not in prices:
                         prices[row.ITEM_NO] = row.PRC_1
-                # New products are created in their categories (grids: the parent only).
-                categories = categories_of_items(conn, selling)
             if simple:
                 stmt = quantities(
                     simple, self.settings.stock_locations, self.settings.stock_quantity
                 )
                 qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
+            if selling:
+                categories = categories_of_items(conn, selling)
             if grid_nos:
                 grids = self._grids(conn, grid_nos)
         for row in rows:
