@@ -93,6 +93,13 @@ def admin_token(request: RestRequest) -> str:
     )
     if not valid:
         raise MagentoError(401, ADMIN_SIGN_IN_INCORRECT)
+    if config.admin_two_factor:
+        # Magento_TwoFactorAuth checks the password first, then refuses (§1.2).
+        raise MagentoError(
+            401,
+            "Please use the 2fa provider-specific endpoints to obtain a token.",
+            {"active_providers": ["google"]},
+        )
     return request.emulator.tokens.issue(config.admin_token_lifetime_seconds)
 
 

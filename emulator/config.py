@@ -32,6 +32,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "input_limit_enabled",
         "integration_bearer_enabled",
         "admin_token_lifetime_seconds",
+        "admin_two_factor",
     }
 )
 
@@ -54,6 +55,10 @@ class EmulatorConfig(BaseModel):
     admin_password: str = Field(default="admin123", description="Password of the admin user.")
     admin_token_lifetime_seconds: float = Field(
         default=4 * 3600.0, gt=0, description="Admin token lifetime; Magento's default is 4 h."
+    )
+    # Sync interface: a store with Magento_TwoFactorAuth refuses the admin token route (§1.2).
+    admin_two_factor: bool = Field(
+        default=False, description="Refuse admin tokens as a 2FA-enabled store does (§1.2)."
     )
     integration_bearer_enabled: bool = Field(
         default=True,
