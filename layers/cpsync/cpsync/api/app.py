@@ -146,9 +146,14 @@ def _session_routes(app: FastAPI) -> None:
         return {"user": user}
 
     @app.delete("/api/session", summary="Sign out")
-    def sign_out(response: Response, user: User) -> dict[str, str]:
+    def sign_out(request: Request, ctx: Ctx) -> JSONResponse:
+        session = ctx.signer.read(request.cookies.get(COOKIE_NAME))
+        if session is None or ctx.lockout.revoked(session.sid):
+            raise HTTPException(401, "Please sign in (your session may have expired).")
+        ctx.lockout.revoke(session.sid, ctx.runtime.settings.api_session_idle_seconds)
+        response = JSONResponse({"signed_out": session.user})
         response.delete_cookie(COOKIE_NAME, path="/")
-        return {"signed_out": user}
+        return response
 
     @app.get("/api/openapi.json", include_in_schema=False)
     def openapi(_: User) -> dict[str, Any]:

@@ -34,6 +34,7 @@ __all__ = [
     "COOKIE_NAME",
     "AccessRules",
     "Lockout",
+    "Session",
     "SessionSigner",
     "SignInOutcome",
     "magento_sign_in",
@@ -45,8 +46,16 @@ COOKIE_NAME = "cpsync_session"
 _TWO_FACTOR_MARKERS = ("2fa provider", "two-factor", "two factor")
 
 
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user and the id of their sign-in (kept across refreshes, for sign-out)."""
+
+    user: str
+    sid: str
+
+
 class SessionSigner:
-    """Signs and reads session cookies: `<user b64>.<last-seen>.<hmac>`.
+    """Signs and reads session cookies: `<user b64>.<sid>.<last-seen>.<hmac>`.
 
     Args:
         secret: The signing key.
@@ -64,23 +73,23 @@ class SessionSigner:
     def _mac(self, text: str) -> str:
         return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, user: str) -> str:
-        """A cookie value for `user`, fresh now."""
+    def issue(self, user: str, sid: str | None = None) -> str:
+        """A cookie value for `user`, fresh now (a new sign-in when `sid` is None)."""
         name = base64.urlsafe_b64encode(user.encode()).decode().rstrip("=")
-        text = f"{name}.{int(self.clock())}"
+        text = f"{name}.{sid or secrets.token_hex(12)}.{int(self.clock())}"
         return f"{text}.{self._mac(text)}"
 
-    def read(self, value: str | None) -> str | None:
-        """The user of a valid, unexpired cookie, else None."""
-        if not value or value.count(".") != 2:
+    def read(self, value: str | None) -> Session | None:
+        """The session of a valid, unexpired cookie, else None."""
+        if not value or value.count(".") != 3:
             return None
-        name, seen, mac = value.split(".")
-        if not hmac.compare_digest(mac, self._mac(f"{name}.{seen}")) or not seen.isdigit():
+        name, sid, seen, mac = value.split(".")
+        if not hmac.compare_digest(mac, self._mac(f"{name}.{sid}.{seen}")) or not seen.isdigit():
             return None
         if self.clock() - int(seen) > self.idle_seconds:
             return None
         try:
-            return base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode()
+            return Session(base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode(), sid)
         except (ValueError, UnicodeDecodeError):
             return None
 
@@ -183,6 +192,17 @@ class Lockout:
     def succeeded(self, user: str) -> None:
         """A good sign-in clears the count."""
         self.state.delete_docs(self.KIND, [self._key(user)])
+
+    # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
+    # cookie could have expired anyway.
+    def revoke(self, sid: str, idle_seconds: float) -> None:
+        """Refuse session `sid` from now on."""
+        self.state.put_docs("signout", {sid: {"until": self.clock() + idle_seconds}})
+
+    def revoked(self, sid: str) -> bool:
+        """Whether session `sid` was signed out."""
+        doc = self.state.get_docs("signout", [sid]).get(sid)
+        return doc is not None and float(doc.get("until", 0)) > self.clock()
 
 
 class AccessRules:

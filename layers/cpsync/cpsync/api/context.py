@@ -16,7 +16,7 @@ from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.tasks import TASKS
 
-__all__ = ["ApiContext", "User", "context", "known_task", "require_user", "set_session"]
+__all__ = ["ApiContext", "Ctx", "User", "context", "known_task", "require_user", "set_session"]
 
 
 @dataclass
@@ -39,12 +39,12 @@ def context(request: Request) -> ApiContext:
     return ctx
 
 
-def set_session(response: Response, ctx: ApiContext, user: str) -> None:
-    """Issue (or refresh) the signed session cookie."""
+def set_session(response: Response, ctx: ApiContext, user: str, sid: str | None = None) -> None:
+    """Issue (or, with `sid`, refresh) the signed session cookie."""
     settings = ctx.runtime.settings
     response.set_cookie(
         COOKIE_NAME,
-        ctx.signer.issue(user),
+        ctx.signer.issue(user, sid),
         max_age=settings.api_session_idle_seconds,
         httponly=True,
         secure=settings.api_cookie_secure,
@@ -66,11 +66,11 @@ def require_user(
         if ctx.access.key_valid(key):
             return "api key"
         raise HTTPException(401, "This API key is not valid.")
-    user = ctx.signer.read(request.cookies.get(COOKIE_NAME))
-    if user is None:
+    session = ctx.signer.read(request.cookies.get(COOKIE_NAME))
+    if session is None or ctx.lockout.revoked(session.sid):
         raise HTTPException(401, "Please sign in (your session may have expired).")
-    set_session(response, ctx, user)
-    return user
+    set_session(response, ctx, session.user, session.sid)
+    return session.user
 
 
 User = Annotated[str, Depends(require_user)]
