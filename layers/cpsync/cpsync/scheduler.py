@@ -57,7 +57,8 @@ def _field(text: str, low: int, high: int, names: list[str] | None, what: str) -
     """
     if text in ("*", "?"):
         return frozenset(range(low, high + 1))
-    if any(c in text for c in "LW#"):
+    tokens = [t.upper() for t in re.split(r"[,/-]", text)]
+    if any(c in t for t in tokens if not (names and t in names) for c in "LW#"):
         raise ValueError(f"{what} {text!r}: L, W and # are not supported here")
     values: set[int] = set()
 
