@@ -157,7 +157,11 @@ class RestDispatcher:
             if not fault.applies_request:
                 return await self._unapplied_fault(fault, receive)
         async with emulator.workers.slot(config.workers):
-            await emulator.delay(config.cost_seconds(route.endpoint))
+            body_bytes = int(Headers(scope=scope).get("content-length") or 0)
+            await emulator.delay(
+                config.cost_seconds(route.endpoint)
+                + config.size_cost_seconds(route.endpoint, body_bytes)
+            )
             response = await self._execute(route, params, view, scope, receive)
             if fault is None:
                 return response

@@ -33,6 +33,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "integration_bearer_enabled",
         "admin_token_lifetime_seconds",
         "admin_two_factor",
+        "media_cost_ms_per_mb",
     }
 )
 
@@ -78,6 +79,10 @@ class EmulatorConfig(BaseModel):
     )
     default_cost_ms: float = Field(default=0.0, ge=0, description="Worker time of other routes.")
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
+    # Media (emulator/media.py): an image upload costs more the larger it is.
+    media_cost_ms_per_mb: float = Field(
+        default=20.0, ge=0, description="Extra worker time of media writes per MB of request body."
+    )
 
     # Fault model.
     faults: list[Fault] = Field(default_factory=list, description="Injected faults, in order.")
@@ -132,6 +137,12 @@ class EmulatorConfig(BaseModel):
     def cost_seconds(self, endpoint: str) -> float:
         """Worker time of one request to ``endpoint``."""
         return self.costs_ms.get(endpoint, self.default_cost_ms) / 1000.0
+
+    def size_cost_seconds(self, endpoint: str, body_bytes: int) -> float:
+        """Extra worker time that grows with the request body (image uploads)."""
+        if not endpoint.startswith("media.") or body_bytes <= 0:
+            return 0.0
+        return self.media_cost_ms_per_mb * body_bytes / 1_000_000 / 1000.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply runtime changes, all or nothing.

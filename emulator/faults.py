@@ -62,6 +62,12 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    # media gallery (emulator/media.py)
+    "media.list",
+    "media.get",
+    "media.create",
+    "media.update",
+    "media.delete",
 )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, products
+from emulator import auth, media, products
 from emulator.auth import TokenRegistry
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
@@ -41,7 +41,8 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes()])
+        self.media = media.MediaFiles()
+        self.router = Router([*products.routes(), *auth.routes(), *media.routes()])
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
@@ -65,6 +66,7 @@ class Emulator:
     def reset(self) -> None:
         """Empty the catalog, counters and admin tokens; restart the fault sequence."""
         self.store.clear()
+        self.media.clear()
         self.stats.reset()
         self.tokens.clear()
         self.faults.reseed(self.config.seed)

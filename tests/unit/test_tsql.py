@@ -12,7 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import Select
 
-from cpsync.counterpoint import queries
+from cpsync.counterpoint import image_queries, queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
@@ -24,6 +24,10 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
+    # images
+    "image items, all": image_queries.image_items(),
+    "image items, by key": image_queries.image_items(["MUG/12"]),
+    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
 }
 
 

@@ -126,6 +126,21 @@ class Settings(BaseSettings):
     serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
 
+    # --- images (Image Changes and Images tasks, image writer) ---------------------------
+    blobs_dir: Path = Field(
+        default=DEMO_DIR / "blobs",
+        description="Folder of the local blob store (prepared image bytes by sha256).",
+    )
+    image_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Images larger than this are shrunk to fit."
+    )
+    image_max_pixels: int = Field(
+        default=12_000_000, ge=10_000, description="Images with more pixels are scaled down."
+    )
+    image_jpeg_quality: int = Field(
+        default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

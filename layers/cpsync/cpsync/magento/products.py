@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -75,11 +75,14 @@ class ProductWriter(Writer):
         state: StatePort,
         attribute_set_id: int = 4,
         concurrency: int = 4,
+        on_created: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        # Called with the SKU of each product created, e.g. to upload its images at once.
+        self.on_created = on_created
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         known = self.state.get_magento_ids("product", skus)
@@ -107,5 +110,7 @@ class ProductWriter(Writer):
             )
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
+            if create and self.on_created is not None:
+                self.on_created(change.key)
 
         return self.map_records(changes, save)
