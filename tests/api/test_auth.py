@@ -76,7 +76,9 @@ def test_given_six_failed_sign_ins_when_the_seventh_has_the_right_password_then_
     assert "admin" in seventh.json()["detail"] and "minute" in seventh.json()["detail"]
     assert COOKIE_NAME not in seventh.cookies
     # Another user is not locked, and the lock ends after the period.
-    assert client.post("/api/session", json={"username": "other", "password": "x"}).status_code == 401
+    assert (
+        client.post("/api/session", json={"username": "other", "password": "x"}).status_code == 401
+    )
     api.clock.advance(api.runtime.settings.api_lockout_seconds + 1)
     assert client.post("/api/session", json=GOOD).status_code == 200
 
@@ -124,7 +126,9 @@ def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_a
     for _ in range(7):
         assert api.client().post("/api/session", json=GOOD).status_code == 403
     client = api.client()
-    assert client.post("/api/session", json={"api_key": "test-api-key-0123456789"}).status_code == 200
+    assert (
+        client.post("/api/session", json={"api_key": "test-api-key-0123456789"}).status_code == 200
+    )
     assert client.get("/api/dashboard").status_code == 200
 
 
@@ -146,7 +150,9 @@ def test_given_an_allow_list_when_calling_from_outside_then_it_is_refused(make_a
     assert inside.keyed().get("/api/dashboard").status_code == 200
 
 
-def test_given_magento_is_down_when_signing_in_then_the_message_says_so_and_no_lockout(make_api) -> None:
+def test_given_magento_is_down_when_signing_in_then_the_message_says_so_and_no_lockout(
+    make_api,
+) -> None:
     api = make_api(magento_url="http://127.0.0.1:9")
     for _ in range(7):
         response = api.client().post("/api/session", json=GOOD)

@@ -191,12 +191,17 @@ def test_given_dead_letters_when_listed_retried_and_discarded_then_the_queue_fol
     assert api.runtime.queue.depth().visible == 1
     assert client.delete(f"/api/dead-letters/{second}").json() == {"discarded": 1}
     assert client.get("/api/dead-letters").json() == []
-    for method, path in [("POST", f"/api/dead-letters/{first}/retry"), ("DELETE", "/api/dead-letters/abc")]:
+    for method, path in [
+        ("POST", f"/api/dead-letters/{first}/retry"),
+        ("DELETE", "/api/dead-letters/abc"),
+    ]:
         response = client.request(method, path)
         assert response.status_code == 404
         assert "no dead letter" in response.json()["detail"]
     third = _dead_letter(api, "SKU-3", "product SKU-3: bad")
-    assert client.post("/api/dead-letters/discard", json={"ids": ["999", "x"]}).json() == {"discarded": 0}
+    assert client.post("/api/dead-letters/discard", json={"ids": ["999", "x"]}).json() == {
+        "discarded": 0
+    }
     assert client.post("/api/dead-letters/discard", json={}).status_code == 400
     assert client.post("/api/dead-letters/retry", json={"ids": None}).json() == {"retried": [third]}
 
@@ -227,7 +232,9 @@ def test_given_the_dashboard_then_it_shows_switch_tasks_and_queue(api) -> None:
     data = client.get("/api/dashboard").json()
     assert data["automatic_sync"] is True
     assert data["queue"]["visible"] > 0
-    assert [t["name"] for t in data["tasks"]] == [t["name"] for t in client.get("/api/tasks").json()]
+    assert [t["name"] for t in data["tasks"]] == [
+        t["name"] for t in client.get("/api/tasks").json()
+    ]
 
 
 def test_given_limits_out_of_range_then_422_in_words(api) -> None:

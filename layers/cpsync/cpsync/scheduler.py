@@ -35,8 +35,8 @@ logger = logging.getLogger(__name__)
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _CRON = re.compile(r"^cron\((.*)\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split()
-_DAYS = "SUN MON TUE WED THU FRI SAT".split()
+_MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+_DAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,9 @@ class Cron:
         """
         parts = body.split()
         if len(parts) != 6:
-            raise ValueError("cron() needs six fields: minutes hours day-of-month month "
-                             "day-of-week year")
+            raise ValueError(
+                "cron() needs six fields: minutes hours day-of-month month day-of-week year"
+            )
         if parts[2] != "?" and parts[4] != "?":
             raise ValueError("cron(): one of day-of-month and day-of-week must be '?'")
         return cls(
@@ -173,9 +174,7 @@ def parse_schedule(expression: str) -> Schedule:
     cron = _CRON.match(text)
     if cron:
         return Cron.parse(cron.group(1))
-    raise ValueError(
-        f"{expression!r} is not a schedule: use rate(10 minutes) or cron(0 2 * * ? *)"
-    )
+    raise ValueError(f"{expression!r} is not a schedule: use rate(10 minutes) or cron(0 2 * * ? *)")
 
 
 class Scheduler:

@@ -20,10 +20,18 @@ from cpsync.ports import AppliedRecord, DeadLetter, QueueDepth, QueueMessage, Qu
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS, RunResult
 
-__all__ = ["ItemOutcome", "SyncResult", "apply_now", "queue_run", "sync_item"]
+__all__ = [
+    "CaptureQueue",
+    "ItemOutcome",
+    "SyncResult",
+    "apply_now",
+    "queue_run",
+    "run_json",
+    "sync_item",
+]
 
 
-class _Capture(QueuePort):
+class CaptureQueue(QueuePort):
     """A queue that only collects what is sent (sync item applies it directly)."""
 
     def __init__(self) -> None:
@@ -58,9 +66,7 @@ class _Capture(QueuePort):
         return QueueDepth(len(self.bodies), 0, 0, 0, 0.0)
 
 
-def queue_run(
-    runtime: Runtime, name: str, mode: str, key: str | None = None
-) -> RunResult:
+def queue_run(runtime: Runtime, name: str, mode: str, key: str | None = None) -> RunResult:
     """Run task `name` now: `changed`, `all` (every record, forced) or `item` (one key, forced).
 
     Raises:
@@ -117,9 +123,7 @@ def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
         else:
             outcomes = writer.write(group)
         applied = {
-            c.key: AppliedRecord(c.version, c.fingerprint)
-            for c in group
-            if outcomes[c.key].applied
+            c.key: AppliedRecord(c.version, c.fingerprint) for c in group if outcomes[c.key].applied
         }
         if applied:
             runtime.state.put_applied(kind, applied)
@@ -127,8 +131,7 @@ def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
         if failed:
             runtime.state.forget_sent(kind, failed)
         results.extend(
-            ItemOutcome(kind, c.key, outcomes[c.key].applied, outcomes[c.key].error)
-            for c in group
+            ItemOutcome(kind, c.key, outcomes[c.key].applied, outcomes[c.key].error) for c in group
         )
     return results
 
@@ -139,7 +142,7 @@ def sync_item(runtime: Runtime, name: str, key: str) -> SyncResult:
     Raises:
         TaskBusy: A run of the task is already going on.
     """
-    capture = _Capture()
+    capture = CaptureQueue()
     context = dataclasses.replace(runtime.context, queue=capture)
     task = TASKS[name](context)
     run = run_locked(runtime.state, task, lambda t: t.run(keys=[key], force=True))

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from cpsync.api import image_routes, routes
 from cpsync.api.auth import COOKIE_NAME, AccessRules, Lockout, SessionSigner, magento_sign_in
 from cpsync.api.context import ApiContext, Ctx, User, set_session
-from cpsync.api.images import FolderImageActions, ImageActions, ImagesUnavailable
+from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
 from cpsync.errors import ConfigurationError, CpsyncError
@@ -56,6 +56,11 @@ def _words(exc: RequestValidationError) -> str:
     return "; ".join(parts)
 
 
+def _sentence(exc: Exception) -> str:
+    text = str(exc)
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -63,11 +68,11 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(TaskBusy)
     async def _busy(_: Request, exc: TaskBusy) -> JSONResponse:
-        return JSONResponse({"detail": f"{str(exc).capitalize()}."}, status_code=409)
+        return JSONResponse({"detail": _sentence(exc)}, status_code=409)
 
-    @app.exception_handler(ImagesUnavailable)
-    async def _no_images(_: Request, exc: ImagesUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": f"{str(exc).capitalize()}."}, status_code=409)
+    @app.exception_handler(NothingToSend)
+    async def _nothing(_: Request, exc: NothingToSend) -> JSONResponse:
+        return JSONResponse({"detail": _sentence(exc)}, status_code=409)
 
     @app.exception_handler(ConfigurationError)
     async def _config(_: Request, exc: ConfigurationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
 
+from cpsync.api.actions import run_json
 from cpsync.api.context import Ctx, require_user
 from cpsync.api.images import check_file_name
 
@@ -44,21 +45,40 @@ class FileName(BaseModel):
         return _clean(value)
 
 
-def _search_text(q: Annotated[str, Query(max_length=255)]) -> str:
+def _search_text(
+    item_no: Annotated[str | None, Query(max_length=255, description="An item number")] = None,
+    file_name: Annotated[
+        str | None, Query(max_length=255, description="`12345`, `12345^YELLOW` or a file name")
+    ] = None,
+) -> str:
+    """The text to search: an item number (may hold '/') or a file name (may not).
+
+    Raises:
+        HTTPException: 400 when neither or both are given, or the text could leave the folder.
+    """
+    if (item_no is None) == (file_name is None):
+        raise HTTPException(400, "Give either item_no or file_name.")
     try:
-        return _clean(q)
+        if file_name is not None:
+            return _clean(file_name)
+        text = (item_no or "").strip()
+        if not text:
+            raise ValueError("enter an item number")
+        if ".." in text or "\\" in text or any(ord(c) < 32 for c in text):
+            raise ValueError(f"{text!r} is not an item number")
+        return text
     except ValueError as exc:
-        raise HTTPException(400, f"{exc}.") from exc
+        raise HTTPException(400, str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
 
 
-@router.get("", summary="Image files of an item, or whose name starts with the text")
+@router.get("", summary="Image files of an item, or of one grid value (`12345^YELLOW`)")
 def search(q: Annotated[str, Depends(_search_text)], ctx: Ctx) -> list[dict[str, Any]]:
     return [asdict(row) for row in ctx.images.search(q)]
 
 
 @router.post("/check", summary="Look for new or changed images of one item and queue them")
 def check(body: ItemNo, ctx: Ctx) -> dict[str, Any]:
-    return {"item_no": body.item_no, "queued": ctx.images.check(body.item_no)}
+    return {"item_no": body.item_no, **run_json(ctx.images.check(body.item_no))}
 
 
 @router.post("/sync", summary="Send one image to Magento now")

@@ -1,37 +1,34 @@
 """The Images tab's actions behind a small interface: search, check one item, sync/queue one file.
 
-The naming rules and the image tasks belong to the images feature; the API talks to them only
-through `ImageActions`. `FolderImageActions` is the version that works from what any cpsync
-has: it lists the ItemImages folder (`<item>.<ext>`, `<item>^<anything>.<ext>`, '/' in an
-item number written '_'), reads each file's status from state, and runs the `image_changes`
-and `images` tasks through the same manual actions as every other tab.
+The naming rules and the image tasks belong to the images feature (`counterpoint/images.py`,
+`tasks/image_changes.py`, `tasks/images.py`); the API talks to them only through
+`ImageActions`, so another implementation (the agent's, in AWS) can stand in.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from cpsync.api.actions import ItemOutcome, queue_run, sync_item
+from cpsync.api.actions import CaptureQueue, ItemOutcome, apply_now
+from cpsync.control import run_locked
+from cpsync.counterpoint.images import FolderIndex
 from cpsync.errors import CpsyncError
+from cpsync.model import Change
 from cpsync.runtime import Runtime
-from cpsync.tasks import TASKS
+from cpsync.tasks import TASKS, RunResult
+from cpsync.tasks.image_changes import SCAN_DOC
+from cpsync.tasks.images import desired_galleries
 
 __all__ = [
-    "IMAGE_EXTENSIONS",
     "FolderImageActions",
     "ImageActions",
     "ImageRow",
-    "ImagesUnavailable",
+    "NothingToSend",
     "check_file_name",
 ]
-
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp"})
-
-
-class ImagesUnavailable(CpsyncError):
-    """The image task this action needs is not part of this cpsync."""
 
 
 def check_file_name(value: str) -> str:
@@ -67,8 +64,8 @@ class ImageActions(Protocol):
     def search(self, text: str) -> list[ImageRow]:
         """Image files of item `text`, or whose name starts with `text` (`12345^YELLOW`)."""
 
-    def check(self, item_no: str) -> int:
-        """Run Image Changes for one item only; returns how many images were queued."""
+    def check(self, item_no: str) -> RunResult:
+        """Run Image Changes for one item only (queues its galleries that changed)."""
 
     def sync(self, file_name: str) -> list[ItemOutcome]:
         """Push one image file to Magento now and answer the outcome."""
@@ -77,18 +74,28 @@ class ImageActions(Protocol):
         """Queue one image file; returns how many Changes were queued."""
 
 
-def _stem(item_no: str) -> str:
-    return item_no.replace("/", "_")
+class NothingToSend(CpsyncError):
+    """The file exists but no gallery holding it can be sent; the message says why."""
 
 
-def _item_of(file_name: str) -> str:
-    return Path(file_name).stem.split("^", 1)[0]
+def _changes_with(changes: list[Change], file_name: str) -> list[Change]:
+    wanted = file_name.lower()
+    return [
+        c
+        for c in changes
+        if any(str(e.get("file", "")).lower() == wanted for e in c.payload.get("images", []))
+    ]
 
 
 class FolderImageActions:
-    """`ImageActions` over the image folder and the registered image tasks."""
+    """`ImageActions` over the ItemImages folder and the Image Changes task.
 
-    STATE_KIND = "image"
+    Statuses: `new` (never sent for its product), `changed` (the file moved since it was
+    scanned, or its product's gallery differs from what Magento has), `pushed` (Magento has
+    the gallery as planned), `error` (the file cannot be used; the reason names it).
+    "Sync now" and "queue" re-plan the file's item with Image Changes (forced, captured) and
+    send only the galleries that hold the file; other galleries of the item are left alone.
+    """
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -97,60 +104,97 @@ class FolderImageActions:
     def folder(self) -> Path:
         return Path(self.runtime.settings.images_dir)
 
-    def _files(self, text: str) -> list[Path]:
-        if not self.folder.is_dir():
-            return []
-        stem = _stem(text).lower()
-        found = []
-        for path in self.folder.iterdir():
-            name = path.name.lower()
-            if path.suffix.lower() not in IMAGE_EXTENSIONS or not path.is_file():
-                continue
-            if Path(name).stem == stem or name.startswith(stem + "^") or (
-                "^" in stem and name.startswith(stem)
-            ):
-                found.append(path)
-        return sorted(found, key=lambda p: p.name.lower())
-
-    def _status(self, path: Path, docs: dict[str, dict[str, Any]]) -> tuple[str, str]:
-        doc = next((d for k, d in docs.items() if k.endswith(path.name)), None)
-        if doc is None:
-            return "new", ""
-        if doc.get("error"):
-            return "error", str(doc["error"])
-        stat = path.stat()
-        if doc.get("size") not in (None, stat.st_size) or doc.get("mtime") not in (
-            None,
-            stat.st_mtime,
-        ):
-            return "changed", ""
-        return "pushed", ""
+    def _index(self) -> FolderIndex:
+        names = (
+            [p.name for p in self.folder.iterdir() if p.is_file()] if self.folder.is_dir() else []
+        )
+        return FolderIndex(names)
 
     def search(self, text: str) -> list[ImageRow]:
-        files = self._files(check_file_name(text))
-        docs = self.runtime.state.get_docs(self.STATE_KIND) if files else {}
+        text = text.strip()
+        if not text or ".." in text or "\\" in text:
+            raise ValueError(f"{text!r} is not an item number or image file name")
+        index = self._index()
+        exact = index.find(text) if "." in text else None
+        item_no, _, suffix = (Path(exact).stem if exact else text).partition("^")
+        files = [
+            name
+            for name, found in index.files_of(item_no)
+            if (exact and name == exact)
+            or (not exact and (not suffix or (found or "").startswith(suffix.lower())))
+        ]
+        return self._rows(item_no, files)
+
+    def _rows(self, item_no: str, files: list[str]) -> list[ImageRow]:
+        if not files:
+            return []
+        state = self.runtime.state
+        scans = state.get_docs(SCAN_DOC, files)
+        desired = desired_galleries(state, [item_no])
+        owner = {
+            str(e.get("file")): sku
+            for sku, doc in desired.items()
+            for e in doc.get("state", {}).get("images", [])
+        }
+        applied = state.get_applied("image", list(desired))
         rows = []
-        for path in files:
-            status, detail = self._status(path, docs)
-            rows.append(
-                ImageRow(_item_of(path.name), path.name, status, detail, path.stat().st_size)
+        for name in files:
+            stat = (self.folder / name).stat()
+            scan = scans.get(name)
+            moved = scan is not None and (
+                scan.get("size") != stat.st_size or scan.get("mtime_ns") != stat.st_mtime_ns
             )
+            sku = owner.get(name)
+            done = applied.get(sku) if sku else None
+            if scan is not None and not moved and scan.get("error"):
+                status, detail = "error", str(scan["error"])
+            elif scan is None or sku is None or done is None:
+                status, detail = "new", "" if scan is None else "not in Magento yet"
+            elif moved or done.fingerprint != desired[sku].get("fingerprint"):
+                status, detail = "changed", ""
+            else:
+                status, detail = "pushed", f"in the gallery of {sku}"
+            rows.append(ImageRow(item_no, name, status, detail, stat.st_size))
         return rows
 
-    def _need(self, name: str) -> None:
-        if name not in TASKS:
-            raise ImagesUnavailable(
-                f"the {name} task is not installed in this cpsync, so images cannot be sent yet"
-            )
+    def check(self, item_no: str) -> RunResult:
+        task = self.runtime.task("image_changes")
+        return run_locked(self.runtime.state, task, lambda t: t.run(keys=[item_no]))
 
-    def check(self, item_no: str) -> int:
-        self._need("image_changes")
-        return queue_run(self.runtime, "image_changes", "item", item_no).queued
+    def _changes_for(self, file_name: str) -> list[Change]:
+        name = self._index().find(check_file_name(file_name))
+        if name is None:
+            raise NothingToSend(f"there is no image file {file_name} in the image folder")
+        item_no = Path(name).stem.partition("^")[0]
+        state = self.runtime.state
+        before = state.get_sent("image")
+        capture = CaptureQueue()
+        task = TASKS["image_changes"](dataclasses.replace(self.runtime.context, queue=capture))
+        result = run_locked(state, task, lambda t: t.run(keys=[item_no], force=True))
+        if result.read == 0 and "_" in item_no:
+            item_no = item_no.replace("_", "/")
+            result = run_locked(state, task, lambda t: t.run(keys=[item_no], force=True))
+        changes = [Change.from_json(body) for body in capture.bodies]
+        chosen = _changes_with(changes, name)
+        # Galleries captured but not sent keep their previous sent fingerprint.
+        others = [c.key for c in changes if c not in chosen]
+        state.forget_sent("image", [k for k in others if k not in before])
+        state.put_sent("image", {k: before[k] for k in others if k in before})
+        if not chosen:
+            problems = [e.message for e in result.errors if name.lower() in e.message.lower()]
+            raise NothingToSend(
+                f"image {name} cannot be sent: "
+                + (
+                    problems[0]
+                    if problems
+                    else f"item {item_no} is not in Magento yet, or "
+                    "the file is not one of its images; sync the item first (its images go with it)"
+                )
+            )
+        return chosen
 
     def sync(self, file_name: str) -> list[ItemOutcome]:
-        self._need("images")
-        return sync_item(self.runtime, "images", check_file_name(file_name)).outcomes
+        return apply_now(self.runtime, self._changes_for(file_name))
 
     def queue(self, file_name: str) -> int:
-        self._need("images")
-        return queue_run(self.runtime, "images", "item", check_file_name(file_name)).queued
+        return self.runtime.queue.send(self._changes_for(file_name))

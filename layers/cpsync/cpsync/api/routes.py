@@ -222,7 +222,9 @@ def queue_item(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
     return run_json(result)
 
 
-@router.post("/tasks/{name}/sync-item", summary="Send one record to Magento now, bypassing the queue")
+@router.post(
+    "/tasks/{name}/sync-item", summary="Send one record to Magento now, bypassing the queue"
+)
 def sync_one(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
     result = sync_item(ctx.runtime, name, body.key)
     if result.run.read == 0:

@@ -330,7 +330,7 @@ function wireImages(box) {
     const itemNo = $("#image-item-no").value.trim();
     if (!itemNo) { say("Enter an item number first.", "error"); return; }
     act($("button", ev.target), async () => {
-      const files = await api("GET", `/api/images?q=${encodeURIComponent(itemNo)}`);
+      const files = await api("GET", `/api/images?item_no=${encodeURIComponent(itemNo)}`);
       const label = `Check item ${itemNo} for new images`;
       $("[data-image-items] tbody", box).replaceChildren(el("tr", { "data-item": itemNo },
         el("th", { scope: "row" }, itemNo),
@@ -351,7 +351,7 @@ function wireImages(box) {
 }
 
 async function loadImageFiles(box, text) {
-  const rows = await api("GET", `/api/images?q=${encodeURIComponent(text)}`);
+  const rows = await api("GET", `/api/images?file_name=${encodeURIComponent(text)}`);
   const body = $("[data-image-files] tbody", box);
   if (!rows.length) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, `No image files found for ${text}.`)));
