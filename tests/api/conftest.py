@@ -111,6 +111,7 @@ def make_api(
         values: dict[str, Any] = {
             "counterpoint_url": f"sqlite:///{copy}/counterpoint.db",
             "images_dir": copy / "ItemImages",
+            "blobs_dir": tmp_path / f"blobs{len(started)}",
             "state_url": f"sqlite:///{tmp_path}/state{len(started)}.db",
             "magento_url": emulator.url,
             "magento_token": emulator.token,

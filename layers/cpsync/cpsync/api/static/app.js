@@ -51,7 +51,7 @@ async function api(method, path, body) {
 async function act(button, work) {
   if (button) button.disabled = true;
   try { return await work(); }
-  catch (e) { if (e instanceof ApiError && e.status !== 401) say(e.message, "error"); else if (!(e instanceof ApiError)) say(String(e), "error"); }
+  catch (e) { say(e instanceof ApiError ? e.message : String(e), "error"); }
   finally { if (button) button.disabled = false; }
 }
 
@@ -227,7 +227,7 @@ function renderPanel() {
   for (const b of $$("[data-view]", panel)) b.addEventListener("click", () => showView(b.dataset.view));
   wireActions(panel, task);
   if (task.name === "images") {
-    $("[data-item-form]", panel).hidden = true;
+    $("[data-item-form]", panel).remove();
     const box = $("[data-images]", panel);
     box.hidden = false;
     box.replaceChildren($("#images-template").content.cloneNode(true));
