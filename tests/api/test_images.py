@@ -7,21 +7,18 @@ from sample.generate import SampleInfo
 
 def _item_with_images(info: SampleInfo) -> tuple[str, tuple[str, ...]]:
     simple = set(info.ecommerce_item_nos) - set(info.grid_item_nos)
-    for item_no in sorted(simple):
-        files = info.image_files.get(item_no, ())
-        if files and "/" not in item_no and all("^" not in f for f in files[:1]):
-            return item_no, files
-    raise AssertionError("the sample has no simple item with images")
+    item_no = info.special["slash_item"]  # MUG/12: files MUG_12.jpg, MUG_12^2.jpg, ...
+    assert item_no in simple
+    return item_no, info.image_files[item_no]
 
 
 def _grid_with_colour_images(info: SampleInfo) -> tuple[str, str, list[str]]:
-    for item_no in sorted(set(info.grid_item_nos) & set(info.ecommerce_item_nos)):
-        carets = [f for f in info.image_files.get(item_no, ()) if "^" in f]
-        for name in carets:
-            value = name.rsplit(".", 1)[0].split("^", 1)[1]
-            if not value.isdigit():
-                return item_no, value, [f for f in carets if f.split("^", 1)[1].startswith(value)]
-    raise AssertionError("the sample has no grid item with colour images")
+    grid_image = info.special["grid_image"]  # TSHIRT-GRID^YELLOW.jpg
+    item_no, value = grid_image.rsplit(".", 1)[0].split("^", 1)
+    files = [
+        f for f in info.image_files[item_no] if f.upper().startswith(f"{item_no}^{value}".upper())
+    ]
+    return item_no, value, files
 
 
 def test_given_an_item_number_when_searched_then_a_row_per_image_file_shows_as_new(api) -> None:
@@ -30,6 +27,12 @@ def test_given_an_item_number_when_searched_then_a_row_per_image_file_shows_as_n
     assert sorted(r["file_name"] for r in rows) == sorted(files)
     assert {r["status"] for r in rows} == {"new"}
     assert all(r["item_no"] == item_no and r["size"] > 0 for r in rows)
+
+
+def test_given_an_item_with_a_custom_image_file_then_that_file_is_listed_too(api) -> None:
+    item_no = api.sample.special["custom_image_item"]
+    rows = api.keyed().get("/api/images", params={"item_no": item_no}).json()
+    assert api.sample.special["custom_image"] in {r["file_name"] for r in rows}
 
 
 def test_given_item_caret_value_when_searched_then_only_that_grid_values_images(api) -> None:
@@ -69,8 +72,10 @@ def test_the_image_procedure_ends_with_the_image_in_magento(api) -> None:
     assert synced["applied"] is True
     gallery = api.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
     assert len(gallery) == len(files)
-    rows = client.get("/api/images", params={"file_name": item_no}).json()
+    rows = client.get("/api/images", params={"file_name": item_no.replace("/", "_")}).json()
+    assert len(rows) == len(files)
     assert {r["status"] for r in rows} == {"pushed"}
+    assert {r["item_no"] for r in rows} == {item_no}
     # Blue: queue one file.
     queued = client.post("/api/images/queue", json={"file_name": files[0]}).json()
     assert queued["queued"] == 1

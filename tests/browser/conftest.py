@@ -28,7 +28,9 @@ NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 if not CHROMIUM.exists():  # pragma: no cover - `make test` installs it
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
+    )
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
@@ -88,8 +90,13 @@ def browser() -> Iterator[Browser]:
         chromium = p.chromium.launch(
             executable_path=str(CHROMIUM),
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         yield chromium
         chromium.close()

@@ -38,6 +38,9 @@ class FileName(BaseModel):
     """One image file name, as listed by the search."""
 
     file_name: str = Field(max_length=255)
+    item_no: str | None = Field(
+        default=None, max_length=255, description="Whose file it is (for custom file names)."
+    )
 
     @field_validator("file_name")
     @classmethod
@@ -71,6 +74,11 @@ def _search_text(
         raise HTTPException(400, str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
 
 
+def _item_or_none(value: str | None) -> str | None:
+    text = (value or "").strip()
+    return text if text and ".." not in text and all(ord(c) >= 32 for c in text) else None
+
+
 @router.get("", summary="Image files of an item, or of one grid value (`12345^YELLOW`)")
 def search(q: Annotated[str, Depends(_search_text)], ctx: Ctx) -> list[dict[str, Any]]:
     return [asdict(row) for row in ctx.images.search(q)]
@@ -83,7 +91,7 @@ def check(body: ItemNo, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/sync", summary="Send one image to Magento now")
 def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    outcomes = ctx.images.sync(body.file_name)
+    outcomes = ctx.images.sync(body.file_name, _item_or_none(body.item_no))
     if not outcomes:
         raise HTTPException(404, f"Image {body.file_name}: nothing to send (is the file there?).")
     return {
@@ -95,4 +103,5 @@ def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/queue", summary="Queue one image")
 def queue(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    return {"file_name": body.file_name, "queued": ctx.images.queue(body.file_name)}
+    queued = ctx.images.queue(body.file_name, _item_or_none(body.item_no))
+    return {"file_name": body.file_name, "queued": queued}

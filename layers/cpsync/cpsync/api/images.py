@@ -14,6 +14,7 @@ from typing import Protocol
 
 from cpsync.api.actions import CaptureQueue, ItemOutcome, apply_now
 from cpsync.control import run_locked
+from cpsync.counterpoint.image_queries import image_items
 from cpsync.counterpoint.images import FolderIndex
 from cpsync.errors import CpsyncError
 from cpsync.model import Change
@@ -67,10 +68,13 @@ class ImageActions(Protocol):
     def check(self, item_no: str) -> RunResult:
         """Run Image Changes for one item only (queues its galleries that changed)."""
 
-    def sync(self, file_name: str) -> list[ItemOutcome]:
-        """Push one image file to Magento now and answer the outcome."""
+    def sync(self, file_name: str, item_no: str | None = None) -> list[ItemOutcome]:
+        """Push one image file to Magento now and answer the outcome.
 
-    def queue(self, file_name: str) -> int:
+        `item_no` says whose file it is when its name does not (a custom image file).
+        """
+
+    def queue(self, file_name: str, item_no: str | None = None) -> int:
         """Queue one image file; returns how many Changes were queued."""
 
 
@@ -116,14 +120,33 @@ class FolderImageActions:
             raise ValueError(f"{text!r} is not an item number or image file name")
         index = self._index()
         exact = index.find(text) if "." in text else None
-        item_no, _, suffix = (Path(exact).stem if exact else text).partition("^")
+        typed, _, suffix = (Path(exact).stem if exact else text).partition("^")
+        item_no, custom = self._item(typed)
         files = [
             name
             for name, found in index.files_of(item_no)
             if (exact and name == exact)
             or (not exact and (not suffix or (found or "").startswith(suffix.lower())))
         ]
+        extra = index.find(custom) if custom and not suffix and not exact else None
+        if extra and extra not in files:
+            files.append(extra)
         return self._rows(item_no, files)
+
+    def _item(self, typed: str) -> tuple[str, str | None]:
+        """The Counterpoint item number for what was typed (an item number, or a file stem
+        where '/' became '_'), and its custom image file (`ECOMM_IMG_FILE`)."""
+        replaced = typed.replace("_", "/")
+        candidates = list(dict.fromkeys([typed, typed.upper(), replaced, replaced.upper()]))
+        with self.runtime.counterpoint.connect() as conn:
+            rows = conn.execute(image_items(candidates)).all()
+        found = {str(r.ITEM_NO): r for r in rows}
+        for candidate in candidates:
+            row = found.get(candidate)
+            if row is not None:
+                custom = str(row.ECOMM_IMG_FILE).strip() if row.ECOMM_IMG_FILE else None
+                return candidate, custom
+        return typed, None
 
     def _rows(self, item_no: str, files: list[str]) -> list[ImageRow]:
         if not files:
@@ -161,19 +184,16 @@ class FolderImageActions:
         task = self.runtime.task("image_changes")
         return run_locked(self.runtime.state, task, lambda t: t.run(keys=[item_no]))
 
-    def _changes_for(self, file_name: str) -> list[Change]:
+    def _changes_for(self, file_name: str, item_no: str | None) -> list[Change]:
         name = self._index().find(check_file_name(file_name))
         if name is None:
             raise NothingToSend(f"there is no image file {file_name} in the image folder")
-        item_no = Path(name).stem.partition("^")[0]
+        item_no = item_no or self._item(Path(name).stem.partition("^")[0])[0]
         state = self.runtime.state
         before = state.get_sent("image")
         capture = CaptureQueue()
         task = TASKS["image_changes"](dataclasses.replace(self.runtime.context, queue=capture))
         result = run_locked(state, task, lambda t: t.run(keys=[item_no], force=True))
-        if result.read == 0 and "_" in item_no:
-            item_no = item_no.replace("_", "/")
-            result = run_locked(state, task, lambda t: t.run(keys=[item_no], force=True))
         changes = [Change.from_json(body) for body in capture.bodies]
         chosen = _changes_with(changes, name)
         # Galleries captured but not sent keep their previous sent fingerprint.
@@ -193,8 +213,8 @@ class FolderImageActions:
             )
         return chosen
 
-    def sync(self, file_name: str) -> list[ItemOutcome]:
-        return apply_now(self.runtime, self._changes_for(file_name))
+    def sync(self, file_name: str, item_no: str | None = None) -> list[ItemOutcome]:
+        return apply_now(self.runtime, self._changes_for(file_name, item_no))
 
-    def queue(self, file_name: str) -> int:
-        return self.runtime.queue.send(self._changes_for(file_name))
+    def queue(self, file_name: str, item_no: str | None = None) -> int:
+        return self.runtime.queue.send(self._changes_for(file_name, item_no))

@@ -141,7 +141,7 @@ async function loadDashboard() {
   )));
   await loadDeadLetters();
   api("GET", "/api/counterpoint").then((h) => {
-    $("#cp-status").textContent = h.ok ? "Connected: " + h.detail : h.detail;
+    $("#cp-status").textContent = h.ok ? h.detail.replace(/^connected/, "Connected") : h.detail;
     $("#cp-status").className = h.ok ? "ok" : "bad";
   }).catch((e) => { $("#cp-status").textContent = e.message; });
 }
@@ -324,6 +324,22 @@ function table(headers, rows) {
 }
 
 // --- the Images tab procedure -------------------------------------------------------------------
+function magnifier() {
+  // An inline SVG: no icon font or emoji font needed, and it follows the text colour.
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  const circle = document.createElementNS(ns, "circle");
+  for (const [k, v] of Object.entries({ cx: "10", cy: "10", r: "6.5", fill: "none", stroke: "currentColor", "stroke-width": "2.5" })) circle.setAttribute(k, v);
+  const handle = document.createElementNS(ns, "line");
+  for (const [k, v] of Object.entries({ x1: "15", y1: "15", x2: "21", y2: "21", stroke: "currentColor", "stroke-width": "3", "stroke-linecap": "round" })) handle.setAttribute(k, v);
+  svg.append(circle, handle);
+  return svg;
+}
+
 function wireImages(box) {
   $("[data-image-item-form]", box).addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -339,7 +355,7 @@ function wireImages(box) {
           onclick: (e) => act(e.currentTarget, async () => {
             const r = await api("POST", "/api/images/check", { item_no: itemNo });
             say(`Item ${itemNo}: ${r.queued} new or changed image${r.queued === 1 ? "" : "s"} queued.`);
-          }) }, "🔍"))));
+          }) }, magnifier()))));
     });
   });
   $("[data-image-file-form]", box).addEventListener("submit", (ev) => {
@@ -364,16 +380,16 @@ async function loadImageFiles(box, text) {
     el("td", {},
       el("button", { type: "button", class: "go", "aria-label": `Sync ${r.file_name} now`, title: "Sync now",
         onclick: (e) => act(e.currentTarget, async () => {
-          const res = await api("POST", "/api/images/sync", { file_name: r.file_name });
+          const res = await api("POST", "/api/images/sync", { file_name: r.file_name, item_no: r.item_no });
           say(syncSummary(`Image ${r.file_name}`, res), res.applied ? "ok" : "error");
           await loadImageFiles(box, text);
-        }) }, "⟳ Sync now"),
+        }) }, "↻ Sync now"),
       " ",
       el("button", { type: "button", class: "queue", "aria-label": `Queue ${r.file_name}`, title: "Queue",
         onclick: (e) => act(e.currentTarget, async () => {
-          const res = await api("POST", "/api/images/queue", { file_name: r.file_name });
+          const res = await api("POST", "/api/images/queue", { file_name: r.file_name, item_no: r.item_no });
           say(`Image ${r.file_name}: ${res.queued} change${res.queued === 1 ? "" : "s"} queued.`);
-        }) }, "＋ Queue")))));
+        }) }, "+ Queue")))));
 }
 
 // --- start ----------------------------------------------------------------------------------------
