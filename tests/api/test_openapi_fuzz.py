@@ -31,7 +31,9 @@ def test_no_operation_answers_5xx(api) -> None:
             response = case.call(base_url=api.url, headers={"X-API-Key": API_KEY})
             calls.append(f"{case.method} {case.formatted_path} {response.status_code}")
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}"
+                )
 
         call()
     assert operations >= 25

@@ -105,6 +105,9 @@ class Service:
         self.start_background()
         try:
             self.server.run()
+        except KeyboardInterrupt:
+            # uvicorn shuts down gracefully, then re-raises the signal it caught.
+            logger.info("cpsync serve stopped")
         finally:
             self.stop()
 
