@@ -256,10 +256,10 @@ def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
     # POST, which makes a second entry) and fails other media requests now and then
     folder, info = sample
     emulator.set_faults(
-        "media.create:drop:0.25:applied",
-        "media.create:503:0.1",
-        "media.list:500:0.1",
-        "media.delete:429:0.1",
+        "media.create:drop:0.15:applied",
+        "media.create:503:0.05",
+        "media.list:500:0.05",
+        "media.delete:429:0.05",
         seed=11,
     )
     rt = make_runtime(folder, tmp_path, emulator)

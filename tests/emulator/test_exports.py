@@ -26,6 +26,11 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "products.save",
         "products.delete",
         "admin.token",
+        "media.list",
+        "media.get",
+        "media.create",
+        "media.update",
+        "media.delete",
     )
 
 

@@ -57,6 +57,13 @@ def test_ecomm_img_file_overrides_the_default_main_image() -> None:
     assert _files(plan.by_sku["ABC"]) == [("hero.JPG", 1, MAIN_ROLES), ("ABC^2.jpg", 2, ())]
 
 
+def test_an_ecomm_img_file_with_a_folder_is_found_by_its_file_name() -> None:
+    plan = plan_item_images(
+        ItemImages("ABC", ecomm_img_file="Web\\Hero.jpg"), FolderIndex(["hero.jpg"])
+    )
+    assert [p.file for p in plan.by_sku["ABC"]] == ["hero.jpg"]
+
+
 def test_a_missing_ecomm_img_file_falls_back_to_the_item_number() -> None:
     plan = plan_item_images(ItemImages("ABC", ecomm_img_file="gone.jpg"), FolderIndex(["ABC.jpg"]))
     assert _files(plan.by_sku["ABC"]) == [("ABC.jpg", 1, MAIN_ROLES)]

@@ -88,8 +88,9 @@ class FolderIndex:
         return sorted(found.items())
 
     def find(self, name: str) -> str | None:
-        """The folder's spelling of `name`, matched case-insensitively."""
-        return self.by_lower.get(name.strip().lower())
+        """The folder's spelling of `name`, matched case-insensitively (directories ignored)."""
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        return self.by_lower.get(base.strip().lower())
 
 
 @dataclass(frozen=True)

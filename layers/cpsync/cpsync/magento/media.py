@@ -151,13 +151,22 @@ class ImageWriter(Writer):
         self.blobs = blobs
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        entries: dict[str, list[dict[str, Any]]] = {}
+
         def one(change: Change) -> None:
-            self.sync(ImageState.model_validate(change.payload))
+            desired = ImageState.model_validate(change.payload)
+            entries[desired.sku] = self.sync(desired, remember=False)
 
-        return self.map_records(changes, one)
+        outcomes = self.map_records(changes, one)
+        # One state write per batch: a crash before it is repaired from the content tags.
+        self._remember(entries)
+        return outcomes
 
-    def sync(self, desired: ImageState) -> None:
+    def sync(self, desired: ImageState, remember: bool = True) -> list[dict[str, Any]]:
         """Bring one SKU's gallery to `desired` (the five steps of the module docstring).
+
+        Returns the entries now ours (id, digest, file); stored in state unless `remember`
+        is False (the caller then stores them, for a whole batch at once).
 
         Raises:
             ProductNotOnline: Magento has no such product yet (retried later).
@@ -167,7 +176,10 @@ class ImageWriter(Writer):
         sku = desired.sku
         current = self.api.list(sku)
         if current is None:
-            raise ProductNotOnline(f"image {sku}: the product is not in Magento yet")
+            hint = ""
+            if "/" in sku:
+                hint = " (or the web server refuses %2F in URLs: Apache needs AllowEncodedSlashes)"
+            raise ProductNotOnline(f"image {sku}: the product is not in Magento yet{hint}")
         known = self._known_ids(sku)
         wanted = {e.digest[:12]: e for e in desired.images}
         keep: dict[str, dict[str, Any]] = {}
@@ -200,7 +212,14 @@ class ImageWriter(Writer):
             ids[image.digest[:12]] = self.api.add(sku, payload)
         if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
-        self._remember(sku, desired, ids)
+        ours = [
+            {"id": ids[e.digest[:12]], "digest": e.digest, "file": e.file}
+            for e in desired.images
+            if e.digest[:12] in ids
+        ]
+        if remember:
+            self._remember({sku: ours})
+        return ours
 
     def _bytes(self, image: ImageEntry) -> bytes:
         try:
@@ -223,16 +242,13 @@ class ImageWriter(Writer):
         doc = self.state.get_docs(ENTRIES_DOC, [sku]).get(sku) or {}
         return {int(e["id"]) for e in doc.get("entries", [])}
 
-    def _remember(self, sku: str, desired: ImageState, ids: dict[str, int]) -> None:
-        entries = [
-            {"id": ids[e.digest[:12]], "digest": e.digest, "file": e.file}
-            for e in desired.images
-            if e.digest[:12] in ids
-        ]
-        if entries:
-            self.state.put_docs(ENTRIES_DOC, {sku: {"entries": entries}})
-        else:
-            self.state.delete_docs(ENTRIES_DOC, [sku])
+    def _remember(self, entries: dict[str, list[dict[str, Any]]]) -> None:
+        keep = {sku: {"entries": ours} for sku, ours in entries.items() if ours}
+        if keep:
+            self.state.put_docs(ENTRIES_DOC, keep)
+        empty = [sku for sku, ours in entries.items() if not ours]
+        if empty:
+            self.state.delete_docs(ENTRIES_DOC, empty)
 
     def push_now(
         self, states: Sequence[ImageState], version: Callable[[], str]
