@@ -177,7 +177,8 @@ def create_app(
 
     Args:
         runtime: The wiring to act on (default: from the environment).
-        schedule_mover: Moves real schedules (default: the embedded scheduler's).
+        schedule_mover: Moves real schedules (default: the runtime's `schedule_mover`
+            attribute if it has one, else the embedded scheduler's).
         images: The Images tab's actions (default: folder listing + image tasks).
         scheduler: The embedded scheduler, to show next run times (`cpsync serve`).
         clock: Seconds since the epoch, for sessions and lockouts (tests move it).
@@ -211,7 +212,8 @@ def create_app(
             runtime.state, settings.api_max_failed_signins, settings.api_lockout_seconds, clock
         ),
         access=access,
-        mover=schedule_mover or EmbeddedScheduleMover(),
+        # A runtime that fires tasks elsewhere (EventBridge Scheduler) offers its own mover.
+        mover=schedule_mover or getattr(runtime, "schedule_mover", None) or EmbeddedScheduleMover(),
         images=images or FolderImageActions(runtime),
         scheduler=scheduler,
         clock=clock,
