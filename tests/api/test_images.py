@@ -91,3 +91,16 @@ def test_given_an_item_not_in_magento_when_syncing_its_image_then_the_reason_is_
     assert files[0] in detail and "not in Magento yet" in detail
     missing = api.keyed().post("/api/images/queue", json={"file_name": "NOPE.jpg"})
     assert missing.status_code == 409 and "no image file NOPE.jpg" in missing.json()["detail"]
+
+
+def test_given_a_corrupt_image_when_checked_then_its_row_says_error_and_why(api) -> None:
+    client = api.keyed()
+    item_no = api.sample.special["corrupt_image_item"]
+    corrupt = api.sample.special["corrupt_image"]
+    assert client.post("/api/tasks/items/sync-item", json={"key": item_no}).json()["applied"]
+    checked = client.post("/api/images/check", json={"item_no": item_no}).json()
+    assert checked["queued"] == 0
+    assert any(corrupt in e["message"] for e in checked["errors"])
+    [row] = client.get("/api/images", params={"file_name": corrupt}).json()
+    assert row["status"] == "error"
+    assert corrupt in row["detail"]
