@@ -76,6 +76,8 @@ class Service:
 
     def start_background(self) -> None:
         """Start the scheduler and updater threads."""
+        # Build the shared collaborators once, before several threads reach for them.
+        _ = self.runtime.updater, self.runtime.context
         for target, name in (
             (lambda: self.scheduler.run_forever(self.stopping, self.tick_seconds), "scheduler"),
             (self._drain_forever, "updater"),

@@ -192,6 +192,8 @@ def create_app(
         access = AccessRules(settings)
     except ValueError as exc:
         raise ConfigurationError(f"CPSYNC_API_ALLOWED_IPS: {exc}") from exc
+    if settings.api_session_secret is None:
+        logger.info("CPSYNC_API_SESSION_SECRET is not set: sign-ins end when this process stops")
     secret = (
         settings.api_session_secret.get_secret_value().encode()
         if settings.api_session_secret
