@@ -16,7 +16,7 @@ ANSWERS: list[tuple[int, dict]] = []
 
 
 class _Store(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         status, body = ANSWERS[0]
         data = json.dumps(body).encode()
