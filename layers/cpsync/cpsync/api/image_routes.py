@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
 
+from cpsync.api import schemas as S
 from cpsync.api.actions import run_json
 from cpsync.api.context import Ctx, require_user
 from cpsync.api.images import check_file_name
@@ -79,17 +80,25 @@ def _item_or_none(value: str | None) -> str | None:
     return text if text and ".." not in text and all(ord(c) >= 32 for c in text) else None
 
 
-@router.get("", summary="Image files of an item, or of one grid value (`12345^YELLOW`)")
+@router.get(
+    "",
+    summary="Image files of an item, or of one grid value (`12345^YELLOW`)",
+    response_model=list[S.ImageFile],
+)
 def search(q: Annotated[str, Depends(_search_text)], ctx: Ctx) -> list[dict[str, Any]]:
     return [asdict(row) for row in ctx.images.search(q)]
 
 
-@router.post("/check", summary="Look for new or changed images of one item and queue them")
+@router.post(
+    "/check",
+    summary="Look for new or changed images of one item and queue them",
+    response_model=S.ImageCheck,
+)
 def check(body: ItemNo, ctx: Ctx) -> dict[str, Any]:
     return {"item_no": body.item_no, **run_json(ctx.images.check(body.item_no))}
 
 
-@router.post("/sync", summary="Send one image to Magento now")
+@router.post("/sync", summary="Send one image to Magento now", response_model=S.ImageSync)
 def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
     outcomes = ctx.images.sync(body.file_name, _item_or_none(body.item_no))
     if not outcomes:
@@ -101,7 +110,7 @@ def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.post("/queue", summary="Queue one image")
+@router.post("/queue", summary="Queue one image", response_model=S.ImageQueued)
 def queue(body: FileName, ctx: Ctx) -> dict[str, Any]:
     queued = ctx.images.queue(body.file_name, _item_or_none(body.item_no))
     return {"file_name": body.file_name, "queued": queued}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field, field_validator
 
+from cpsync.api import schemas as S
 from cpsync.api.actions import queue_run, run_json, sync_item
 from cpsync.api.context import Ctx, known_task, require_user
 from cpsync.control import (
@@ -127,7 +128,7 @@ def _body_fields(body: str) -> dict[str, Any]:
 
 
 # --- dashboard and switches ----------------------------------------------------------------
-@router.get("/dashboard", summary="Everything the dashboard shows")
+@router.get("/dashboard", summary="Everything the dashboard shows", response_model=S.Dashboard)
 def dashboard(ctx: Ctx) -> dict[str, Any]:
     runtime = ctx.runtime
     return {
@@ -137,35 +138,43 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/automatic-sync", summary="The master switch")
+@router.get("/automatic-sync", summary="The master switch", response_model=S.SwitchState)
 def get_automatic_sync(ctx: Ctx) -> dict[str, bool]:
     return {"enabled": automatic_sync_enabled(ctx.runtime.state)}
 
 
-@router.put("/automatic-sync", summary="Turn automatic syncs on or off (manual actions still work)")
+@router.put(
+    "/automatic-sync",
+    summary="Turn automatic syncs on or off (manual actions still work)",
+    response_model=S.SwitchState,
+)
 def put_automatic_sync(body: Switch, ctx: Ctx) -> dict[str, bool]:
     set_automatic_sync(ctx.runtime.state, body.enabled)
     return {"enabled": body.enabled}
 
 
-@router.get("/counterpoint", summary="Counterpoint connection health")
+@router.get("/counterpoint", summary="Counterpoint connection health", response_model=S.Health)
 def counterpoint_health(ctx: Ctx) -> dict[str, Any]:
     health = ping(ctx.runtime.counterpoint)
     return {"ok": health.ok, "detail": health.detail}
 
 
 # --- tasks -----------------------------------------------------------------------------------
-@router.get("/tasks", summary="Every task with its status")
+@router.get("/tasks", summary="Every task with its status", response_model=list[S.TaskStatus])
 def list_tasks(ctx: Ctx) -> list[dict[str, Any]]:
     return [_task_status(ctx, name) for name in TASKS]
 
 
-@router.get("/tasks/{name}", summary="One task's status")
+@router.get("/tasks/{name}", summary="One task's status", response_model=S.TaskStatus)
 def get_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return _task_status(ctx, name)
 
 
-@router.get("/tasks/{name}/settings", summary="One task's switch and schedule")
+@router.get(
+    "/tasks/{name}/settings",
+    summary="One task's switch and schedule",
+    response_model=S.TaskSettings,
+)
 def get_settings(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return asdict(task_control(ctx.runtime.state, name))
 
@@ -176,17 +185,27 @@ def _switch(ctx: Ctx, name: str, enabled: bool) -> dict[str, Any]:
     return asdict(update_task_control(ctx.runtime.state, name, enabled=enabled))
 
 
-@router.post("/tasks/{name}/enable", summary="Let the schedule run the task")
+@router.post(
+    "/tasks/{name}/enable", summary="Let the schedule run the task", response_model=S.TaskSettings
+)
 def enable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return _switch(ctx, name, True)
 
 
-@router.post("/tasks/{name}/disable", summary="Stop scheduled runs of the task")
+@router.post(
+    "/tasks/{name}/disable",
+    summary="Stop scheduled runs of the task",
+    response_model=S.TaskSettings,
+)
 def disable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return _switch(ctx, name, False)
 
 
-@router.put("/tasks/{name}/schedule", summary="Change when the task runs (moves the real schedule)")
+@router.put(
+    "/tasks/{name}/schedule",
+    summary="Change when the task runs (moves the real schedule)",
+    response_model=S.TaskSettings,
+)
 def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
     try:
@@ -196,12 +215,18 @@ def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
 
 
-@router.post("/tasks/{name}/queue-changed", summary="Queue what changed; answers how many")
+@router.post(
+    "/tasks/{name}/queue-changed",
+    summary="Queue what changed; answers how many",
+    response_model=S.RunSummary,
+)
 def queue_changed(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return run_json(queue_run(ctx.runtime, name, "changed"))
 
 
-@router.post("/tasks/{name}/queue-all", summary="Queue every record of the task")
+@router.post(
+    "/tasks/{name}/queue-all", summary="Queue every record of the task", response_model=S.RunSummary
+)
 def queue_all(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return run_json(queue_run(ctx.runtime, name, "all"))
 
@@ -214,7 +239,9 @@ def _not_found(name: str, key: str) -> HTTPException:
     )
 
 
-@router.post("/tasks/{name}/queue-item", summary="Queue one record (forced)")
+@router.post(
+    "/tasks/{name}/queue-item", summary="Queue one record (forced)", response_model=S.RunSummary
+)
 def queue_item(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
     result = queue_run(ctx.runtime, name, "item", body.key)
     if result.read == 0:
@@ -223,7 +250,9 @@ def queue_item(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.post(
-    "/tasks/{name}/sync-item", summary="Send one record to Magento now, bypassing the queue"
+    "/tasks/{name}/sync-item",
+    summary="Send one record to Magento now, bypassing the queue",
+    response_model=S.SyncAnswer,
 )
 def sync_one(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
     result = sync_item(ctx.runtime, name, body.key)
@@ -236,13 +265,15 @@ def sync_one(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
     }
 
 
-@router.get("/tasks/{name}/log", summary="One task's runs and errors")
+@router.get("/tasks/{name}/log", summary="One task's runs and errors", response_model=S.Log)
 def task_log(name: TaskName, ctx: Ctx, limit: Limit = 20) -> dict[str, Any]:
     return _log(ctx, name, limit)
 
 
 # --- queue, dead letters, log ------------------------------------------------------------------
-@router.get("/queue", summary="Queue depth, oldest age and the waiting messages")
+@router.get(
+    "/queue", summary="Queue depth, oldest age and the waiting messages", response_model=S.QueueList
+)
 def queue(ctx: Ctx, limit: Limit = 100) -> dict[str, Any]:
     runtime = ctx.runtime
     waiting = [
@@ -258,7 +289,11 @@ def queue(ctx: Ctx, limit: Limit = 100) -> dict[str, Any]:
     return {"depth": asdict(runtime.queue.depth()), "messages": waiting}
 
 
-@router.get("/dead-letters", summary="Parked messages with the reason in words")
+@router.get(
+    "/dead-letters",
+    summary="Parked messages with the reason in words",
+    response_model=list[S.DeadLetterRow],
+)
 def dead_letters(ctx: Ctx, limit: Limit = 100) -> list[dict[str, Any]]:
     return [
         {
@@ -281,7 +316,9 @@ def _existing(ctx: Ctx, ids: list[str] | None) -> list[str] | None:
 
 
 @router.post(
-    "/dead-letters/retry", summary="Put dead letters back on the queue (all when ids is null)"
+    "/dead-letters/retry",
+    summary="Put dead letters back on the queue (all when ids is null)",
+    response_model=S.Retried,
 )
 def retry_dead(body: DeadLetterIds, ctx: Ctx) -> dict[str, Any]:
     ids = _existing(ctx, body.ids)
@@ -289,7 +326,9 @@ def retry_dead(body: DeadLetterIds, ctx: Ctx) -> dict[str, Any]:
     return {"retried": moved}
 
 
-@router.post("/dead-letters/discard", summary="Delete dead letters for good")
+@router.post(
+    "/dead-letters/discard", summary="Delete dead letters for good", response_model=S.Discarded
+)
 def discard_dead(body: DeadLetterIds, ctx: Ctx) -> dict[str, int]:
     if not body.ids:
         raise HTTPException(400, "Name the dead letters to discard (ids).")
@@ -306,12 +345,18 @@ def _one_dead(ctx: Ctx, ident: str) -> list[str]:
     return found
 
 
-@router.post("/dead-letters/{ident}/retry", summary="Put one dead letter back on the queue")
+@router.post(
+    "/dead-letters/{ident}/retry",
+    summary="Put one dead letter back on the queue",
+    response_model=S.Retried,
+)
 def retry_one(ident: str, ctx: Ctx) -> dict[str, Any]:
     return {"retried": ctx.runtime.queue.redrive(_one_dead(ctx, ident))}
 
 
-@router.delete("/dead-letters/{ident}", summary="Discard one dead letter")
+@router.delete(
+    "/dead-letters/{ident}", summary="Discard one dead letter", response_model=S.Discarded
+)
 def discard_one(ident: str, ctx: Ctx) -> dict[str, Any]:
     return {"discarded": ctx.runtime.queue.discard_dead(_one_dead(ctx, ident))}
 
@@ -324,6 +369,6 @@ def _log(ctx: Ctx, task: str | None, limit: int) -> dict[str, Any]:
     }
 
 
-@router.get("/log", summary="Latest runs and per-record errors of every task")
+@router.get("/log", summary="Latest runs and per-record errors of every task", response_model=S.Log)
 def log(ctx: Ctx, limit: Limit = 50) -> dict[str, Any]:
     return _log(ctx, None, limit)
