@@ -241,3 +241,12 @@ def test_given_limits_out_of_range_then_422_in_words(api) -> None:
     response = api.keyed().get("/api/queue", params={"limit": 0})
     assert response.status_code == 422
     assert response.json()["detail"].startswith("limit:")
+
+
+def test_given_a_run_in_progress_when_a_button_is_pressed_then_409_says_so(api) -> None:
+    api.runtime.state.acquire_lock("task:items", "scheduled-run", 60)
+    for action in ("queue-changed", "queue-all"):
+        response = api.keyed().post(f"/api/tasks/items/{action}")
+        assert response.status_code == 409
+        assert "already running" in response.json()["detail"]
+    assert api.runtime.queue.depth().visible == 0
