@@ -158,3 +158,13 @@ def test_given_magento_is_down_when_signing_in_then_the_message_says_so_and_no_l
         response = api.client().post("/api/session", json=GOOD)
         assert response.status_code == 503
         assert "did not answer" in response.json()["detail"]
+
+
+def test_given_many_user_names_tried_from_one_address_then_the_address_is_locked(api) -> None:
+    client = api.client()
+    for n in range(24):  # 4 x 6: no single user reaches the limit
+        response = client.post("/api/session", json={"username": f"user{n % 5}", "password": "x"})
+        assert response.status_code == 401, n
+    refused = client.post("/api/session", json=GOOD)
+    assert refused.status_code == 429
+    assert "this address (127.0.0.1)" in refused.json()["detail"]

@@ -131,7 +131,9 @@ def test_the_images_procedure_ends_with_the_image_in_magento(
     check = page.get_by_role("button", name=f"Check item {item_no} for new images")
     expect(check).to_be_visible()
     check.click()
-    expect(page.get_by_role("status")).to_contain_text(f"Item {item_no}: 1 new or changed image")
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Item {item_no}: 1 new or changed image gallery queued"
+    )
 
     # Files spell '/' in an item number as '_' (MUG/12 -> MUG_12.jpg).
     page.get_by_label("File Name").fill(item_no.replace("/", "_"))

@@ -123,26 +123,27 @@ def _session_routes(app: FastAPI) -> None:
             if not body.username or not body.password:
                 raise HTTPException(422, "Enter the Magento admin user name and password.")
             user, label = body.username.strip(), body.username.strip()
-        locked = ctx.lockout.locked_for(user)
+        locked, what = ctx.lockout.locked_for(user, host)
         if locked > 0:
             minutes = max(1, round(locked / 60))
+            who = label if what == "user" else f"this address ({host})"
             raise HTTPException(
                 429,
-                f"Too many failed sign-ins for {label}: wait {minutes} minute(s) and try again.",
+                f"Too many failed sign-ins for {who}: wait {minutes} minute(s) and try again.",
             )
         if body.api_key is not None:
             if not ctx.access.key_valid(body.api_key):
-                ctx.lockout.failed(user)
+                ctx.lockout.failed(user, host)
                 raise HTTPException(401, "This API key is not valid.")
         else:
             outcome = magento_sign_in(ctx.runtime.settings, user, body.password or "")
             if not outcome.ok:
                 if outcome.reason == "bad_credentials":
-                    ctx.lockout.failed(user)
+                    ctx.lockout.failed(user, host)
                     raise HTTPException(401, outcome.message)
                 status = 403 if outcome.reason == "two_factor" else 503
                 raise HTTPException(status, outcome.message)
-        ctx.lockout.succeeded(user)
+        ctx.lockout.succeeded(user, host)
         set_session(response, ctx, label)
         return {"user": label}
 

@@ -146,7 +146,10 @@ def magento_sign_in(
 
 
 class Lockout:
-    """Counts failed sign-ins per user in state (shared by every API process).
+    """Counts failed sign-ins per user name and per address in state (shared by every process).
+
+    A user is locked after `max_failures`; an address after `ADDRESS_FACTOR` times as many,
+    whatever names it tries, so guessing across many user names is slowed down too.
 
     Args:
         state: Where the counters live (documents of kind `signin`).
@@ -155,6 +158,7 @@ class Lockout:
     """
 
     KIND = "signin"
+    ADDRESS_FACTOR = 4
 
     def __init__(
         self,
@@ -169,29 +173,38 @@ class Lockout:
         self.clock = clock
 
     @staticmethod
-    def _key(user: str) -> str:
-        return user.strip().lower()[:200] or "(empty)"
+    def _keys(user: str, host: str) -> dict[str, str]:
+        name = user.strip().lower()[:200] or "(empty)"
+        return {f"user:{name}": "user", f"address:{host}": "address"}
 
-    def locked_for(self, user: str) -> float:
-        """Seconds the user is still locked out (0 when free)."""
-        doc = self.state.get_docs(self.KIND, [self._key(user)]).get(self._key(user), {})
-        return max(0.0, float(doc.get("locked_until", 0)) - self.clock())
+    def locked_for(self, user: str, host: str) -> tuple[float, str]:
+        """Seconds still locked (0 when free), and whether the user or the address is."""
+        keys = self._keys(user, host)
+        docs = self.state.get_docs(self.KIND, list(keys))
+        waits = [
+            (max(0.0, float(doc.get("locked_until", 0)) - self.clock()), keys[key])
+            for key, doc in docs.items()
+        ]
+        return max(waits, default=(0.0, "user"))
 
-    def failed(self, user: str) -> None:
-        """Count a failure; the one that reaches the limit locks the user."""
-        key = self._key(user)
-        doc = self.state.get_docs(self.KIND, [key]).get(key, {})
-        failures = int(doc.get("failures", 0)) + 1
-        if failures >= self.max_failures:
-            logger.warning("sign-in: user %r locked after %d failures", key, failures)
-            new = {"failures": 0, "locked_until": self.clock() + self.lock_seconds}
-        else:
-            new = {"failures": failures, "locked_until": 0}
-        self.state.put_docs(self.KIND, {key: new})
+    def failed(self, user: str, host: str) -> None:
+        """Count a failure; the one that reaches a limit locks the user or the address."""
+        keys = self._keys(user, host)
+        docs = self.state.get_docs(self.KIND, list(keys))
+        new: dict[str, dict[str, float]] = {}
+        for key, what in keys.items():
+            limit = self.max_failures * (self.ADDRESS_FACTOR if what == "address" else 1)
+            failures = int(docs.get(key, {}).get("failures", 0)) + 1
+            if failures >= limit:
+                logger.warning("sign-in: %s locked after %d failures", key, failures)
+                new[key] = {"failures": 0, "locked_until": self.clock() + self.lock_seconds}
+            else:
+                new[key] = {"failures": failures, "locked_until": 0}
+        self.state.put_docs(self.KIND, new)
 
-    def succeeded(self, user: str) -> None:
-        """A good sign-in clears the count."""
-        self.state.delete_docs(self.KIND, [self._key(user)])
+    def succeeded(self, user: str, host: str) -> None:
+        """A good sign-in clears the counts."""
+        self.state.delete_docs(self.KIND, list(self._keys(user, host)))
 
     # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
     # cookie could have expired anyway.

@@ -354,7 +354,9 @@ function wireImages(box) {
         el("td", {}, el("button", { type: "button", class: "icon", title: label, "aria-label": label,
           onclick: (e) => act(e.currentTarget, async () => {
             const r = await api("POST", "/api/images/check", { item_no: itemNo });
-            say(`Item ${itemNo}: ${r.queued} new or changed image${r.queued === 1 ? "" : "s"} queued.`);
+            const problems = r.errors.length ? ` Problems: ${r.errors.map((e) => e.message).join("; ")}` : "";
+            if (r.queued) say(`Item ${itemNo}: ${r.queued} new or changed image gallery${r.queued === 1 ? "" : "s"} queued.${problems}`, problems ? "warn" : "ok");
+            else say(`Item ${itemNo}: nothing new to send now (images of a product not yet in Magento go up with it).${problems}`, problems ? "warn" : "ok");
           }) }, magnifier()))));
     });
   });
