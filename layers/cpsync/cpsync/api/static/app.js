@@ -175,6 +175,8 @@ async function loadDeadLetters() {
   }));
 }
 
+$("#refresh").addEventListener("click", (ev) => act(ev.target, loadDashboard));
+
 $("#master-switch").addEventListener("change", (ev) => act(ev.target, async () => {
   const data = await api("PUT", "/api/automatic-sync", { enabled: ev.target.checked });
   say(data.enabled ? "Automatic syncs are on." : "Automatic syncs are off; manual actions still work.");
