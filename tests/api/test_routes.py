@@ -250,3 +250,14 @@ def test_given_a_run_in_progress_when_a_button_is_pressed_then_409_says_so(api) 
         assert response.status_code == 409
         assert "already running" in response.json()["detail"]
     assert api.runtime.queue.depth().visible == 0
+
+
+def test_given_counterpoint_unreachable_when_a_button_is_pressed_then_503_in_words(
+    make_api,
+) -> None:
+    api = make_api(counterpoint_url="sqlite:////nonexistent/folder/cp.db")
+    response = api.keyed().post("/api/tasks/items/queue-changed")
+    assert response.status_code == 503
+    assert "did not answer" in response.json()["detail"]
+    images = api.keyed().get("/api/images", params={"item_no": "10042"})
+    assert images.status_code == 503

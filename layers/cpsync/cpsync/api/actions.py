@@ -71,12 +71,14 @@ def queue_run(runtime: Runtime, name: str, mode: str, key: str | None = None) ->
 
     Raises:
         TaskBusy: A run of the task is already going on.
+        ValueError: Mode `item` without a key.
     """
     task = runtime.task(name)
     if mode == "all":
         return run_locked(runtime.state, task, lambda t: t.run(full=True, force=True))
     if mode == "item":
-        assert key is not None
+        if key is None:
+            raise ValueError("queue item needs a key")
         return run_locked(runtime.state, task, lambda t: t.run(keys=[key], force=True))
     return run_locked(runtime.state, task, lambda t: t.run())
 

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 
 from cpsync.api import image_routes, routes
 from cpsync.api.auth import COOKIE_NAME, AccessRules, Lockout, SessionSigner, magento_sign_in
@@ -79,6 +80,17 @@ def _install_handlers(app: FastAPI) -> None:
         logger.error("configuration problem: %s", exc)
         return JSONResponse(
             {"detail": f"cpsync is not set up right: {exc}. Tell whoever runs cpsync."},
+            status_code=503,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
+        logger.error("database did not answer: %s", exc)
+        return JSONResponse(
+            {
+                "detail": "A database did not answer (Counterpoint, or cpsync's own state); "
+                "check the connection on the dashboard and try again in a minute."
+            },
             status_code=503,
         )
 
