@@ -51,7 +51,7 @@ def run(items: int) -> dict[str, Any]:
         folder = info.image_dir
         _fill_folder(folder, info.ecommerce_item_nos)
         files = sorted(folder.iterdir())
-        config = EmulatorConfig(costs_ms={"products.save": 0.0}, media_cost_ms_per_mb=20.0)
+        config = EmulatorConfig(costs_ms={"products.save": 0.0}, kb_costs_ms={"media.create": 0.02})
         with running_emulator(config) as emulator:
             settings = load_settings(
                 counterpoint_url=info.database_url,
@@ -103,7 +103,10 @@ def main() -> None:
     results = [run(n) for n in args.items]
     print(json.dumps(results, indent=1))
     out = Path(__file__).parent / "results" / "images.json"
-    out.write_text(json.dumps(results, indent=1) + "\n")
+    # Keep the figures of other sizes from earlier runs; a size measured now replaces its own.
+    earlier = json.loads(out.read_text()) if out.exists() else []
+    merged = {row["items"]: row for row in [*earlier, *results]}
+    out.write_text(json.dumps([merged[n] for n in sorted(merged)], indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Media gallery routes (reference §6, §9.2, §10.11): create, list, get, update, delete.
 
 Endpoint names for costs and faults: ``media.list``, ``media.get``, ``media.create``,
-``media.update``, ``media.delete``; create also costs ``media_cost_ms_per_mb`` per MB of body.
+``media.update``, ``media.delete``; create also costs ``kb_costs_ms["media.create"]`` per KiB.
 ACL resource: ``Magento_Catalog::products``.
 
 Entries live in the product's ``media_gallery_entries`` (so product GET shows them, without
@@ -49,6 +49,7 @@ ENTRY_NOT_FOUND = "No image with the provided ID was found. Verify the ID and tr
 GET_PRODUCT_NOT_FOUND = "The product doesn't exist. Verify and try again."
 GET_IMAGE_NOT_FOUND = "The image doesn't exist. Verify and try again."
 
+_SERVICE = "Magento\\Catalog\\Model\\Product\\Gallery\\GalleryManagement"
 _MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 _EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
 _KNOWN_EXTENSIONS = {"jpg", "jpeg", "png", "gif"}
@@ -333,7 +334,23 @@ def routes() -> list[Route]:
     return [
         Route("GET", base, "media.list", list_entries, acl),
         Route("GET", f"{base}/:entryId", "media.get", get_entry, acl),
-        Route("POST", base, "media.create", create_entry, acl),
-        Route("PUT", f"{base}/:entryId", "media.update", update_entry, acl),
+        Route(
+            "POST",
+            base,
+            "media.create",
+            create_entry,
+            acl,
+            service=f"{_SERVICE}::create",
+            body=("entry",),
+        ),
+        Route(
+            "PUT",
+            f"{base}/:entryId",
+            "media.update",
+            update_entry,
+            acl,
+            service=f"{_SERVICE}::update",
+            body=("entry",),
+        ),
         Route("DELETE", f"{base}/:entryId", "media.delete", delete_entry, acl),
     ]

@@ -17,8 +17,9 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, media, products
+from emulator import auth, bulk, categories, media, products
 from emulator.auth import TokenRegistry
+from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
 from emulator.routing import Router
@@ -42,7 +43,16 @@ class Emulator:
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
         self.media = media.MediaFiles()
-        self.router = Router([*products.routes(), *auth.routes(), *media.routes()])
+        self.router = Router(
+            [
+                *products.routes(),
+                *auth.routes(),
+                *bulk.routes(),
+                *categories.routes(),
+                *media.routes(),
+            ]
+        )
+        self.bulk = BulkQueue(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
@@ -66,6 +76,7 @@ class Emulator:
     def reset(self) -> None:
         """Empty the catalog, counters and admin tokens; restart the fault sequence."""
         self.store.clear()
+        self.bulk.clear()
         self.media.clear()
         self.stats.reset()
         self.tokens.clear()
@@ -105,6 +116,11 @@ class Emulator:
         loop, closing = self._loop, self._closing
         if loop is not None and closing is not None and not loop.is_closed():
             loop.call_soon_threadsafe(closing.set)
+
+    @property
+    def is_closing(self) -> bool:
+        """True once shutdown began (background consumers stop)."""
+        return self._closing_requested.is_set()
 
     async def delay(self, seconds: float, receive: Receive | None = None) -> None:
         """Sleep, but stop early when the client hangs up or the server shuts down."""

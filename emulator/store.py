@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.category_data import CategoryTree
+
 __all__ = ["ADMIN_VIEW", "CatalogStore", "StoreView", "Topology", "sku_key", "url_key_of"]
 
 STATE_FORMAT = "cpsync-emulator-catalog"
@@ -91,6 +93,8 @@ class CatalogStore:
         self._by_sku: dict[str, int] = {}
         self._url_keys: dict[tuple[int, str], int] = {}
         self._next_id = 1
+        # The category tree (§3); its product links live in the products themselves.
+        self.categories = CategoryTree()
 
     # Reads -------------------------------------------------------------------------------
 
@@ -159,6 +163,7 @@ class CatalogStore:
             self._by_sku.clear()
             self._url_keys.clear()
             self._next_id = 1
+            self.categories.clear()
 
     # Persistence -------------------------------------------------------------------------
 
@@ -170,6 +175,7 @@ class CatalogStore:
                 "version": STATE_VERSION,
                 "next_id": self._next_id,
                 "products": [copy.deepcopy(p) for p in self.iter_products()],
+                "categories": self.categories.to_json(),
             }
 
     def load_json(self, data: dict[str, Any]) -> None:
@@ -185,6 +191,7 @@ class CatalogStore:
             for product in data.get("products", []):
                 self.put_product(product)
             self._next_id = max(self._next_id, int(data.get("next_id", 1)))
+            self.categories.load_json(data.get("categories"))
 
     def save(self, path: Path) -> None:
         """Write the catalog atomically (temp file, then rename)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import httpx
+import pytest
 
 from cpsync.api.auth import COOKIE_NAME
 
@@ -66,6 +67,7 @@ def test_given_a_session_when_signing_out_then_it_no_longer_works(api) -> None:
 def test_given_six_failed_sign_ins_when_the_seventh_has_the_right_password_then_it_is_refused(
     api,
 ) -> None:
+    api.emulator.configure(admin_lockout_failures=0)  # cpsync's own lock, not Magento's
     client = api.client()
     for _ in range(6):
         response = client.post("/api/session", json=BAD)
@@ -116,8 +118,11 @@ def test_given_a_forged_cookie_when_used_then_it_is_refused(api) -> None:
     assert forged.get("/api/dashboard").status_code == 401
 
 
-def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_api_key(api) -> None:
-    api.emulator.configure(admin_two_factor=True)
+@pytest.mark.parametrize("configured", [True, False])
+def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_api_key(
+    api, configured: bool
+) -> None:
+    api.emulator.configure(two_factor_enabled=True, two_factor_configured=configured)
     response = api.client().post("/api/session", json=GOOD)
     assert response.status_code == 403
     detail = response.json()["detail"]

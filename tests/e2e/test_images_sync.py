@@ -278,3 +278,33 @@ def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
             assert entries == want, sku
     finally:
         rt.close()
+
+
+def test_pending_galleries_go_up_with_images_once_their_products_are_online(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    folder, info = sample
+    rt = make_runtime(folder, tmp_path, emulator)
+    try:
+        # GIVEN images found before their products existed
+        found = rt.task("image_changes").run()
+        assert found.queued == 0 and rt.state.get_docs("image_pending")
+        # ... and products created by someone who does not upload images with them
+        rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+        sync(rt, "items")
+        assert not any(entries for entries in actual(emulator).values())
+        # WHEN the Images task runs
+        result = sync(rt, "images")["images"]
+        # THEN every pending gallery of a product now online is queued, applied and forgotten
+        assert result.queued > 30
+        for sku, entries in actual(emulator).items():
+            want = [(_upload_stem(f), roles) for f, roles in expected_gallery(info, sku)]
+            assert entries == want, sku
+        pending = rt.state.get_docs("image_pending")
+        assert not set(pending) & set(actual(emulator))
+        assert sync(rt, "images")["images"].queued == 0
+    finally:
+        rt.close()

@@ -6,13 +6,14 @@ import base64
 import io
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
-from emulator import EmulatorHandle
+from emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -234,7 +235,7 @@ def test_product_save_with_a_new_entry_without_content_is_refused(
 def test_an_upload_costs_more_the_larger_the_image(
     client: httpx.Client, magento: EmulatorHandle, sku: str
 ) -> None:
-    magento.configure(media_cost_ms_per_mb=400.0)
+    magento.configure(kb_costs_ms={"media.create": 0.4})
     small, big = png(size=(4, 4)), png(size=(4, 4)) + b"\0" * 600_000
     started = time.monotonic()
     client.post(f"/all/V1/products/{sku}/media", json=entry(small, "s.png"))
@@ -243,3 +244,50 @@ def test_an_upload_costs_more_the_larger_the_image(
     client.post(f"/all/V1/products/{sku}/media", json=entry(big, "b.png"))
     big_took = time.monotonic() - started
     assert big_took > small_took + 0.25
+
+
+def test_after_a_restart_the_gallery_is_back_and_entry_ids_are_not_reused(
+    tmp_path: Path,
+) -> None:
+    state_file = tmp_path / "magento.json"
+
+    def client_for(magento: EmulatorHandle) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {magento.token}"}
+        return httpx.Client(base_url=magento.rest_url, headers=headers, timeout=5.0)
+
+    with (
+        running_emulator(EmulatorConfig(state_file=state_file)) as magento,
+        client_for(magento) as http,
+    ):
+        http.post("/all/V1/products", json={"product": {"sku": "P-1", "name": "P"}})
+        first = http.post("/all/V1/products/P-1/media", json=entry(png())).json()
+    with (
+        running_emulator(EmulatorConfig(state_file=state_file)) as magento,
+        client_for(magento) as http,
+    ):
+        listed = http.get("/all/V1/products/P-1/media", params={"fields": "id"}).json()
+        second = http.post("/all/V1/products/P-1/media", json=entry(png())).json()
+    assert listed == [{"id": first}]
+    assert second > first
+
+
+def test_images_can_be_added_through_async_bulk_by_sku(
+    client: httpx.Client, magento: EmulatorHandle, sku: str
+) -> None:
+    # GIVEN a SKU with a slash, which Apache refuses as %2F in a path
+    client.post("/all/V1/products", json={"product": {"sku": "MUG/12", "name": "Mug"}})
+    body = [{"sku": "MUG/12", **entry(png(), "a.png")}, {"sku": sku, **entry(png(), "b.png")}]
+    # WHEN the uploads go through the bulk form of the media route
+    response = client.post("/all/async/bulk/V1/products/bySku/media", json=body)
+    assert response.status_code == 202
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not all(
+        magento.store.find_by_sku(s)["media_gallery_entries"] for s in ("MUG/12", sku)
+    ):
+        time.sleep(0.02)
+    # THEN each product got its image
+    files = {
+        s: [e["file"] for e in magento.store.find_by_sku(s)["media_gallery_entries"]]
+        for s in ("MUG/12", sku)
+    }
+    assert files == {"MUG/12": ["/a/_/a.png"], sku: ["/b/_/b.png"]}

@@ -12,7 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import Select
 
-from cpsync.counterpoint import image_queries, queries
+from cpsync.counterpoint import categories, image_queries, queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
@@ -24,6 +24,15 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
+    "categories, all": categories.category_rows(),
+    "categories, by key": categories.category_rows(["2002092510211378"]),
+    "category items, snapshot": categories.category_item_rows(),
+    "category items, changed": categories.category_item_rows(since_local=WHEN),
+    "category items, changed with items": categories.category_item_rows(
+        since_local=WHEN, since_utc=WHEN
+    ),
+    "category items, by key": categories.category_item_rows(keys=["MUG/12"]),
+    "categories of items": categories.item_categories(["A", "B"]),
     # images
     "image items, all": image_queries.image_items(),
     "image items, by key": image_queries.image_items(["MUG/12"]),

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "KINDS",
+    "CategoryLinksState",
+    "CategoryState",
     "Change",
     "Desired",
     "ImageEntry",
@@ -142,7 +144,7 @@ class ProductState(Desired):
     """
 
     kind: ClassVar[Kind] = "product"
-    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty"})
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty", "category_ids"})
 
     sku: str = Field(min_length=1, max_length=64)
     enabled: bool
@@ -153,6 +155,9 @@ class ProductState(Desired):
     url_key: str | None = Field(default=None, min_length=1)
     price: Decimal | None = Field(default=None, ge=0)
     qty: Decimal = Decimal(0)
+    # Counterpoint CATEG_IDs a *new* product is created in (category links owned by the
+    # Category Items task afterwards, so not part of the fingerprint).
+    category_ids: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _enabled_needs_name(self) -> ProductState:
@@ -171,6 +176,76 @@ class ProductState(Desired):
     def publish_if_new(self) -> bool:
         """A disabled product is never created: only products already online get disabled."""
         return self.enabled
+
+
+class CategoryState(Desired):
+    """An EC_CATEG category as Magento should show it (key: Counterpoint CATEG_ID).
+
+    `parent_id` is the parent's CATEG_ID, None for a top-level category (PARENT_ID '0'), which
+    goes under the store's root category. A category removed from Counterpoint is kept in
+    Magento but deactivated (`active` false, the other fields None: left as they are).
+    `depth` (1 = top level) lets the writer create parents before children; it follows from
+    the tree, so it is not part of the fingerprint.
+    """
+
+    kind: ClassVar[Kind] = "category"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"depth"})
+
+    categ_id: str = Field(min_length=1)
+    active: bool
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    parent_id: str | None = None
+    position: int | None = None
+    url_key: str | None = Field(default=None, min_length=1)
+    description: str | None = None
+    depth: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _active_needs_name(self) -> CategoryState:
+        if self.active and (self.name is None or self.url_key is None):
+            raise ValueError("an active category needs a name and a url_key")
+        return self
+
+    @classmethod
+    def removed(cls, categ_id: str) -> CategoryState:
+        """The state of a category deleted in Counterpoint: deactivated, never deleted."""
+        return cls(categ_id=categ_id, active=False)
+
+    def key(self) -> str:
+        return self.categ_id
+
+    def publish_if_new(self) -> bool:
+        """A removed category that never reached Magento needs nothing."""
+        return self.active
+
+
+class CategoryLinksState(Desired):
+    """The full set of Counterpoint categories one product belongs to (key: the product SKU).
+
+    Grid items are linked through their configurable parent (the item number); the children
+    are not linked. `is_product` says whether the Items task has sent the product: one it has
+    not (yet) sent is not linked now but created in its categories later, so a links record
+    for it is not published (and links never wait on a product that may never come).
+    """
+
+    kind: ClassVar[Kind] = "category_links"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"is_product"})
+
+    sku: str = Field(min_length=1, max_length=64)
+    category_ids: tuple[str, ...] = ()
+    is_product: bool = True
+
+    @field_validator("category_ids")
+    @classmethod
+    def _as_sorted_set(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(value)))
+
+    def key(self) -> str:
+        return self.sku
+
+    def publish_if_new(self) -> bool:
+        """An item never linked and in no category, or not a product yet, needs nothing now."""
+        return bool(self.category_ids) and self.is_product
 
 
 # --- images ---------------------------------------------------------------------------------

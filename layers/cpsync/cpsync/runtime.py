@@ -15,6 +15,8 @@ from cpsync.blobs import blob_store
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BulkRunner
+from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.media import ImageWriter
 from cpsync.magento.products import ProductWriter
@@ -91,8 +93,22 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
             on_created=self._images_of_new_product,
+            bulk=BulkRunner.from_settings(self.magento, self.settings)
+            if self.settings.magento_bulk_products
+            else None,
         )
-        return {products.kind: products, self.image_writer.kind: self.image_writer}
+        concurrency = self.settings.magento_concurrency
+        categories = CategoryWriter(
+            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+        )
+        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        images = self.image_writer
+        return {
+            products.kind: products,
+            categories.kind: categories,
+            links.kind: links,
+            images.kind: images,
+        }
 
     @cached_property
     def image_writer(self) -> ImageWriter:

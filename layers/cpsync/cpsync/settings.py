@@ -125,6 +125,70 @@ class Settings(BaseSettings):
     )
     serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
+    # --- Magento client core: auth, input limits, async bulk (area: magento client) ---
+    magento_auth: Literal["token", "admin", "oauth"] = Field(
+        default="token",
+        description="How cpsync signs in: 'token' (integration token as Bearer), 'admin' "
+        "(admin user; token fetched and refreshed) or 'oauth' (OAuth 1.0a HMAC-SHA256).",
+    )
+    magento_admin_username: str | None = Field(
+        default=None, description="Admin user for magento_auth=admin."
+    )
+    magento_admin_password: SecretStr | None = Field(
+        default=None, description="Password of the admin user for magento_auth=admin."
+    )
+    magento_admin_totp_secret: SecretStr | None = Field(
+        default=None,
+        description="Google Authenticator secret (base32) of the admin user on 2FA stores.",
+    )
+    magento_admin_token_lifetime: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="Admin token lifetime set in Magento (oauth/access_token_lifetime/admin, "
+        "4 h by default); the client refreshes before it ends.",
+    )
+    magento_oauth_consumer_key: SecretStr | None = Field(
+        default=None, description="Integration consumer key (magento_auth=oauth)."
+    )
+    magento_oauth_consumer_secret: SecretStr | None = Field(
+        default=None, description="Integration consumer secret (magento_auth=oauth)."
+    )
+    magento_oauth_access_token: SecretStr | None = Field(
+        default=None, description="Integration access token (magento_auth=oauth)."
+    )
+    magento_oauth_access_token_secret: SecretStr | None = Field(
+        default=None, description="Integration access token secret (magento_auth=oauth)."
+    )
+    magento_max_items_per_request: int = Field(
+        default=20,
+        ge=1,
+        description="Items per array in one request (Magento's Web API input limit is 20).",
+    )
+    magento_bulk_products: bool = Field(
+        default=False,
+        description="Save large product batches through the async bulk API.",
+    )
+    magento_bulk_min_batch: int = Field(
+        default=50, ge=1, description="Smallest product batch sent through async bulk."
+    )
+    magento_bulk_wait: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for a bulk's operations to finish."
+    )
+
+    # --- Categories and category items (tasks/categories.py, tasks/category_items.py) ---
+    magento_root_category_id: int = Field(
+        default=2,
+        ge=1,
+        description="Magento category that Counterpoint's top-level e-commerce categories "
+        "(PARENT_ID '0') go under: the store's root category (2 on a fresh install).",
+    )
+    category_items_full_every_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A scheduled Category Items run reads every EC_CATEG_ITEM row when the "
+        "last full read is older than this, to see rows deleted in Counterpoint (nothing "
+        "dates a deletion); 0 makes every run a full read.",
+    )
 
     # --- images (Image Changes and Images tasks, image writer) ---------------------------
     blobs_dir: Path = Field(

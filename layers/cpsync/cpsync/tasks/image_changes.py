@@ -42,6 +42,7 @@ from cpsync.errors import DataError
 from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
+from cpsync.settings import Settings
 from cpsync.skus import child_sku
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
 
@@ -70,7 +71,7 @@ class _FileStat:
 class _Scanner:
     """The folder listing against the scan memory; prepares a file only when it moved."""
 
-    def __init__(self, folder: Path, state: StatePort, blobs: BlobPort, settings: Any) -> None:
+    def __init__(self, folder: Path, state: StatePort, blobs: BlobPort, settings: Settings) -> None:
         self.folder = folder
         self.state = state
         self.blobs = blobs

@@ -58,12 +58,15 @@ class ImagesTask(Task):
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_Gallery]:
         state = self.ctx.state
-        pending: dict[str, dict[str, Any]] = {}
-        if keys is None and window is not None:
+        if keys is None:
             pending = state.get_docs(PENDING_DOC)
-            docs = state.get_docs(DESIRED_DOC, list(pending)) if pending else {}
+            if window is not None:  # changed run: only the pending galleries
+                docs = state.get_docs(DESIRED_DOC, list(pending)) if pending else {}
+            else:  # full run: every gallery, the fingerprint filter keeps what differs
+                docs = desired_galleries(state, None)
         else:
             docs = desired_galleries(state, keys)
+            pending = state.get_docs(PENDING_DOC, list(docs)) if docs else {}
         online = online_skus(state, {sku: str(d.get("item_no", sku)) for sku, d in docs.items()})
         for sku in sorted(online):
             yield _Gallery(sku, str(docs[sku].get("item_no", sku)), docs[sku]["state"])
