@@ -49,6 +49,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.magento_client
 
 clean:
 	rm -rf $(VENV) .venv312 .demo .pytest_cache .mypy_cache .ruff_cache

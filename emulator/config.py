@@ -52,6 +52,17 @@ def _default_costs() -> dict[str, float]:
     return {"products.save": 3.0, "products.delete": 1.0}
 
 
+def _default_record_costs() -> dict[str, float]:
+    """Inventory and prices: about a millisecond per source item or price row (§4.2, §9.4)."""
+    return {
+        "inventory.source_items.save": 1.0,
+        "inventory.source_items.delete": 0.5,
+        "prices.base.save": 0.5,
+        "prices.special.save": 1.0,
+        "prices.special.delete": 0.5,
+    }
+
+
 class EmulatorConfig(BaseModel):
     """Everything that makes one emulator run behave the way a test or benchmark needs."""
 
@@ -117,7 +128,7 @@ class EmulatorConfig(BaseModel):
     )
     default_cost_ms: float = Field(default=0.0, ge=0, description="Worker time of other routes.")
     record_costs_ms: dict[str, float] = Field(
-        default_factory=dict,
+        default_factory=_default_record_costs,
         description="Worker time per record by endpoint: items of the route's array parameter, "
         "or 1 for a single-record route (a price row ~ ms, a product save ~ hundreds of ms).",
     )

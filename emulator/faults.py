@@ -96,6 +96,20 @@ ENDPOINTS: tuple[str, ...] = (
     "media.create",
     "media.update",
     "media.delete",
+    # Inventory (§4) and prices (§5): emulator/inventory.py, emulator/prices.py.
+    "inventory.source_items.save",
+    "inventory.source_items.delete",
+    "inventory.source_items.search",
+    "inventory.sources.get",
+    "inventory.sources.search",
+    "inventory.sources.save",
+    "stock_items.get",
+    "stock_items.save",
+    "prices.base.save",
+    "prices.base.get",
+    "prices.special.save",
+    "prices.special.get",
+    "prices.special.delete",
 )
 
 

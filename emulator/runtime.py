@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, bulk, categories, media, products
+from emulator import auth, bulk, categories, inventory, media, prices, products
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -38,21 +38,25 @@ class Emulator:
         self.config = config if config is not None else EmulatorConfig()
         self.topology = Topology(self.config.store_codes)
         self.store = CatalogStore(self.topology)
+        self.store.add_section(inventory.INVENTORY_SECTION, inventory.InventoryData())
+        self.store.add_section(prices.PRICES_SECTION, prices.PriceData())
         self.stats = Stats()
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
         self.media = media.MediaFiles()
+        self.bulk = BulkQueue(self)
         self.router = Router(
             [
                 *products.routes(),
                 *auth.routes(),
                 *bulk.routes(),
+                *inventory.routes(),
+                *prices.routes(),
                 *categories.routes(),
                 *media.routes(),
             ]
         )
-        self.bulk = BulkQueue(self)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()

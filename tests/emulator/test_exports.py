@@ -45,6 +45,19 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "media.create",
         "media.update",
         "media.delete",
+        "inventory.source_items.save",
+        "inventory.source_items.delete",
+        "inventory.source_items.search",
+        "inventory.sources.get",
+        "inventory.sources.search",
+        "inventory.sources.save",
+        "stock_items.get",
+        "stock_items.save",
+        "prices.base.save",
+        "prices.base.get",
+        "prices.special.save",
+        "prices.special.get",
+        "prices.special.delete",
     } <= set(emulator.ENDPOINTS)
 
 

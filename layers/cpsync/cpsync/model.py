@@ -26,7 +26,11 @@ __all__ = [
     "ImageEntry",
     "ImageState",
     "Kind",
+    "PriceState",
     "ProductState",
+    "SourceQuantity",
+    "SpecialPrice",
+    "StockState",
     "fingerprint",
     "make_version",
     "new_run_id",
@@ -282,3 +286,64 @@ class ImageState(Desired):
     def publish_if_new(self) -> bool:
         """A product never sent images needs no empty gallery."""
         return bool(self.images)
+
+
+# --- Inventory and prices (tasks/inventory.py, tasks/prices.py) ---------------------------
+
+
+class SourceQuantity(BaseModel):
+    """One MSI source item: the quantity at a source and whether it is sellable there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_code: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    quantity: Decimal
+    in_stock: bool
+
+
+class StockState(Desired):
+    """The stock of one SKU: one entry per MSI source (one entry when locations are summed).
+
+    Stores without MSI get the sum of the entries as their legacy stock item.
+    """
+
+    kind: ClassVar[Kind] = "stock"
+
+    sku: str = Field(min_length=1, max_length=64)
+    sources: tuple[SourceQuantity, ...] = Field(min_length=1)
+
+    def key(self) -> str:
+        return self.sku
+
+    @property
+    def total(self) -> Decimal:
+        """Quantity over every source (the legacy stock item's qty)."""
+        return sum((s.quantity for s in self.sources), Decimal(0))
+
+    @property
+    def in_stock(self) -> bool:
+        """Sellable at any source (the legacy stock item's is_in_stock)."""
+        return any(s.in_stock for s in self.sources)
+
+
+class SpecialPrice(BaseModel):
+    """A promotional price with its window, dates as Magento wants them (`YYYY-MM-DD hh:mm:ss`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price: Decimal = Field(ge=0)
+    price_from: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+    price_to: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+
+
+class PriceState(Desired):
+    """The regular price (Price-1) of one SKU and its promotional price, if any, now or soon."""
+
+    kind: ClassVar[Kind] = "price"
+
+    sku: str = Field(min_length=1, max_length=64)
+    price: Decimal = Field(ge=0)
+    special: SpecialPrice | None = None
+
+    def key(self) -> str:
+        return self.sku

@@ -20,6 +20,7 @@ from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.media import ImageWriter
 from cpsync.magento.products import ProductWriter
+from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
 from cpsync.ports import BlobPort, QueuePort, StatePort
 from cpsync.settings import Settings
@@ -102,13 +103,14 @@ class Runtime:
             self.magento, self.state, self.settings.magento_root_category_id, concurrency
         )
         links = CategoryLinksWriter(self.magento, self.state, concurrency)
-        images = self.image_writer
-        return {
+        writers: dict[str, Writer] = {
             products.kind: products,
             categories.kind: categories,
             links.kind: links,
-            images.kind: images,
+            self.image_writer.kind: self.image_writer,
         }
+        writers.update(stock_price_writers(self.magento, self.settings))
+        return writers
 
     @cached_property
     def image_writer(self) -> ImageWriter:

@@ -205,9 +205,93 @@ class Settings(BaseSettings):
         default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
     )
 
-    @field_validator("timezone")
+    # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,
+    # magento/prices.py); price_location, stock_locations and stock_quantity are above.
+    sync_published_products_only: bool = Field(
+        default=True,
+        description="Inventory and Price Changes cover only SKUs the Items task has published; "
+        "false when products reach Magento another way.",
+    )
+    stock_mode: Literal["msi", "legacy"] = Field(
+        default="msi",
+        description="msi = bulk MSI source items; legacy = one stock item per SKU (no MSI).",
+    )
+    stock_sources: Literal["single", "per_location"] = Field(
+        default="single",
+        description="single = counted locations add up into one source; per_location = "
+        "each location is its own MSI source (source code = LOC_ID).",
+    )
+    stock_source_code: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The MSI source of the summed quantity (stock_sources=single).",
+    )
+    stock_out_of_stock_threshold: float = Field(
+        default=0,
+        description="A quantity at or below this is out of stock (status 0); the quantity "
+        "itself is still sent.",
+    )
+    stock_full_every_runs: int = Field(
+        default=144,
+        ge=1,
+        description="Every Nth inventory run reads every row (reconciliation); 144 = daily "
+        "at one run per 10 minutes. Other runs read only rows changed since the last run.",
+    )
+    price_promo_horizon_days: float = Field(
+        default=7,
+        ge=0,
+        description="A promotion starting within this many days is sent ahead with price_from.",
+    )
+    price_method_percent_off: str = Field(
+        default="D", min_length=1, max_length=1, description="PRC_METH letter: percent off."
+    )
+    price_method_amount_off: str = Field(
+        default="A", min_length=1, max_length=1, description="PRC_METH letter: amount off."
+    )
+    price_method_fixed: str = Field(
+        default="F",
+        min_length=1,
+        max_length=1,
+        description="PRC_METH letter: fixed price (sources disagree: F or O).",
+    )
+    price_store_id: int = Field(
+        default=0, ge=0, description="store_id of base and special price rows (0 = global)."
+    )
+    price_dates_timezone: str | None = Field(
+        default=None,
+        description="Time zone of special price_from/price_to sent to Magento; None = the "
+        "Counterpoint server's (CPSYNC_TIMEZONE).",
+    )
+    magento_bulk_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Source items or price rows per bulk request; None = 500. With "
+        "magento_input_limits on, at most magento_max_items_per_request.",
+    )
+    magento_input_limits: bool = Field(
+        default=False,
+        description="The store has Web API input limits on: stock and price requests carry "
+        "at most magento_max_items_per_request rows.",
+    )
+
+    @property
+    def bulk_size(self) -> int:
+        """Rows per bulk stock or price request.
+
+        `magento_bulk_size` (500 when unset: the reference saw ~2,000 source items take
+        11-60 s in one call); with `magento_input_limits` on, at most the store's array limit
+        (`magento_max_items_per_request`, 20 in Magento).
+        """
+        size = self.magento_bulk_size or 500
+        if self.magento_input_limits:
+            return min(size, self.magento_max_items_per_request)
+        return size
+
+    @field_validator("timezone", "price_dates_timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

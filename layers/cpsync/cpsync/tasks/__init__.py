@@ -7,7 +7,9 @@ from cpsync.tasks.categories import CategoriesTask
 from cpsync.tasks.category_items import CategoryItemsTask
 from cpsync.tasks.image_changes import ImageChangesTask
 from cpsync.tasks.images import ImagesTask
+from cpsync.tasks.inventory import InventoryTask
 from cpsync.tasks.items import ItemsTask
+from cpsync.tasks.prices import PricesTask
 
 __all__ = ["TASKS", "RunResult", "Task", "TaskContext"]
 
@@ -18,4 +20,6 @@ TASKS: dict[str, type[Task]] = {
     CategoryItemsTask.name: CategoryItemsTask,
     ImageChangesTask.name: ImageChangesTask,
     ImagesTask.name: ImagesTask,
+    InventoryTask.name: InventoryTask,
+    PricesTask.name: PricesTask,
 }
