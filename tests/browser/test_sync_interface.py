@@ -69,7 +69,10 @@ def test_the_master_switch_turns_automatic_syncs_off_and_on(page: Page, served) 
 def test_queue_changed_shows_the_number_of_changes(page: Page, served) -> None:
     _sign_in(page, served.url)
     page.get_by_role("button", name="Products").click()
-    expect(page.get_by_role("tab", name="Items")).to_have_attribute("aria-selected", "true")
+    page.get_by_role("tab", name="Items", exact=True).click()
+    expect(page.get_by_role("tab", name="Items", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
     page.get_by_role("button", name="Queue Changed").click()
     count = page.locator("[data-count]")
     expect(count).to_have_text(re.compile(r"^\d+ queued$"))
@@ -120,6 +123,7 @@ def test_the_images_procedure_ends_with_the_image_in_magento(
     item_no, files = _simple_with_images(served.sample)
     _sign_in(page, served.url)
     page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Items", exact=True).click()
     # The item goes up first (its gallery follows it once images are checked).
     page.get_by_label("Item No").fill(item_no)
     page.get_by_role("button", name="Sync Item").click()
