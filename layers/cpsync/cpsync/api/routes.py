@@ -232,10 +232,12 @@ def queue_all(name: TaskName, ctx: Ctx) -> dict[str, Any]:
 
 
 def _not_found(name: str, key: str) -> HTTPException:
+    task = TASKS[name]
+    what = "category" if task.kind == "category" else "item"
     return HTTPException(
         404,
-        f"{TASKS[name].title or name} found nothing for {key!r} in Counterpoint "
-        "(check the number, and that the item is set up for e-commerce).",
+        f"{task.title or name} found nothing for {key!r} in Counterpoint "
+        f"(check the number, and that the {what} is set up for e-commerce).",
     )
 
 

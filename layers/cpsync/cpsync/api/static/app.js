@@ -225,6 +225,7 @@ function renderPanel() {
   $(".task-meta", panel).textContent = `${task.enabled ? "Runs" : "Disabled; would run"} on ${task.schedule}. Last run: ` +
     (task.last_run ? `${when(task.last_run.started_at)} (${task.last_run.status}; ${counts(task.last_run)})` : "never") + ".";
   $("[data-schedule]", panel).value = task.schedule;
+  if (task.kind === "category") $("[data-key-label]", panel).textContent = "Category ID";
   $("[data-action=toggle-task]", panel).textContent = task.enabled ? "Disable task" : "Enable task";
   for (const b of $$("[data-view]", panel)) b.addEventListener("click", () => showView(b.dataset.view));
   wireActions(panel, task);
@@ -247,7 +248,8 @@ function showView(view) {
 
 function itemKey(panel) {
   const key = $("[data-item-key]", panel).value.trim();
-  if (!key) { say("Enter an item number first.", "error"); $("[data-item-key]", panel).focus(); }
+  const what = $("[data-key-label]", panel).textContent === "Category ID" ? "a category ID" : "an item number";
+  if (!key) { say(`Enter ${what} first.`, "error"); $("[data-item-key]", panel).focus(); }
   return key;
 }
 
