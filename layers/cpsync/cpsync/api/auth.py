@@ -209,8 +209,12 @@ class Lockout:
     # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
     # cookie could have expired anyway.
     def revoke(self, sid: str, idle_seconds: float) -> None:
-        """Refuse session `sid` from now on."""
-        self.state.put_docs("signout", {sid: {"until": self.clock() + idle_seconds}})
+        """Refuse session `sid` from now on (and forget sign-outs whose cookies expired)."""
+        now = self.clock()
+        stale = [k for k, d in self.state.get_docs("signout").items() if d.get("until", 0) < now]
+        if stale:
+            self.state.delete_docs("signout", stale)
+        self.state.put_docs("signout", {sid: {"until": now + idle_seconds}})
 
     def revoked(self, sid: str) -> bool:
         """Whether session `sid` was signed out."""
