@@ -43,11 +43,6 @@ class FileName(BaseModel):
         default=None, max_length=255, description="Whose file it is (for custom file names)."
     )
 
-    @field_validator("file_name")
-    @classmethod
-    def _valid(cls, value: str) -> str:
-        return _clean(value)
-
 
 def _search_text(
     item_no: Annotated[str | None, Query(max_length=255, description="An item number")] = None,
@@ -71,6 +66,18 @@ def _search_text(
         if ".." in text or "\\" in text or any(ord(c) < 32 for c in text):
             raise ValueError(f"{text!r} is not an item number")
         return text
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
+
+
+def _file_name(body: FileName) -> str:
+    """The body's file name, or 400 when it is empty or could leave the image folder.
+
+    Raises:
+        HTTPException: 400 naming what is wrong.
+    """
+    try:
+        return _clean(body.file_name)
     except ValueError as exc:
         raise HTTPException(400, str(exc)[:1].upper() + str(exc)[1:] + ".") from exc
 
@@ -100,11 +107,12 @@ def check(body: ItemNo, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/sync", summary="Send one image to Magento now", response_model=S.ImageSync)
 def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    outcomes = ctx.images.sync(body.file_name, _item_or_none(body.item_no))
+    name = _file_name(body)
+    outcomes = ctx.images.sync(name, _item_or_none(body.item_no))
     if not outcomes:
-        raise HTTPException(404, f"Image {body.file_name}: nothing to send (is the file there?).")
+        raise HTTPException(404, f"Image {name}: nothing to send (is the file there?).")
     return {
-        "file_name": body.file_name,
+        "file_name": name,
         "applied": all(o.applied for o in outcomes),
         "outcomes": [asdict(o) for o in outcomes],
     }
@@ -112,5 +120,6 @@ def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
 
 @router.post("/queue", summary="Queue one image", response_model=S.ImageQueued)
 def queue(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    queued = ctx.images.queue(body.file_name, _item_or_none(body.item_no))
-    return {"file_name": body.file_name, "queued": queued}
+    name = _file_name(body)
+    queued = ctx.images.queue(name, _item_or_none(body.item_no))
+    return {"file_name": name, "queued": queued}
