@@ -90,12 +90,6 @@ ENDPOINTS: tuple[str, ...] = (
     "categories.products.get",
     "categories.products.save",
     "categories.products.delete",
-    # media gallery (emulator/media.py)
-    "media.list",
-    "media.get",
-    "media.create",
-    "media.update",
-    "media.delete",
     # Inventory (§4) and prices (§5): emulator/inventory.py, emulator/prices.py.
     "inventory.source_items.save",
     "inventory.source_items.delete",
@@ -110,6 +104,12 @@ ENDPOINTS: tuple[str, ...] = (
     "prices.special.save",
     "prices.special.get",
     "prices.special.delete",
+    # media gallery (emulator/media.py)
+    "media.list",
+    "media.get",
+    "media.create",
+    "media.update",
+    "media.delete",
 )
 
 

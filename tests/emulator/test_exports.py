@@ -40,11 +40,6 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "categories.products.get",
         "categories.products.save",
         "categories.products.delete",
-        "media.list",
-        "media.get",
-        "media.create",
-        "media.update",
-        "media.delete",
         "inventory.source_items.save",
         "inventory.source_items.delete",
         "inventory.source_items.search",
@@ -58,6 +53,11 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "prices.special.save",
         "prices.special.get",
         "prices.special.delete",
+        "media.list",
+        "media.get",
+        "media.create",
+        "media.update",
+        "media.delete",
     } <= set(emulator.ENDPOINTS)
 
 

@@ -33,10 +33,6 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     ),
     "category items, by key": categories.category_item_rows(keys=["MUG/12"]),
     "categories of items": categories.item_categories(["A", "B"]),
-    # images
-    "image items, all": image_queries.image_items(),
-    "image items, by key": image_queries.image_items(["MUG/12"]),
-    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
     # Inventory and Price Changes (stock_queries.py)
     "stock, every location": stock_queries.location_ids(),
     "stock, changed items": stock_queries.changed_stock_items(WHEN, WHEN),
@@ -50,6 +46,10 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
     "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
+    # images
+    "image items, all": image_queries.image_items(),
+    "image items, by key": image_queries.image_items(["MUG/12"]),
+    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
 }
 
 

@@ -107,9 +107,9 @@ class Runtime:
             products.kind: products,
             categories.kind: categories,
             links.kind: links,
-            self.image_writer.kind: self.image_writer,
         }
         writers.update(stock_price_writers(self.magento, self.settings))
+        writers[self.image_writer.kind] = self.image_writer
         return writers
 
     @cached_property

@@ -18,8 +18,8 @@ TASKS: dict[str, type[Task]] = {
     CategoriesTask.name: CategoriesTask,
     ItemsTask.name: ItemsTask,
     CategoryItemsTask.name: CategoryItemsTask,
-    ImageChangesTask.name: ImageChangesTask,
-    ImagesTask.name: ImagesTask,
     InventoryTask.name: InventoryTask,
     PricesTask.name: PricesTask,
+    ImageChangesTask.name: ImageChangesTask,
+    ImagesTask.name: ImagesTask,
 }
