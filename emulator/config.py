@@ -178,6 +178,17 @@ class EmulatorConfig(BaseModel):
         description="Store view locale of error messages (en_US, or de_DE to test clients).",
     )
 
+    # Configurable products (grids): dropdown attributes the store has, and the 2.3 answer shape.
+    select_attributes: list[str] = Field(
+        default_factory=lambda: ["color", "size", "width"],
+        description="Dropdown product attributes the store has (configurable options use them);"
+        " the default matches the sample data's grid dimensions.",
+    )
+    option_id_prefix: str = Field(
+        default="",
+        description="Prefix of the id answered for a new attribute option ('id_' as in 2.3).",
+    )
+
     # Persistence.
     state_file: Path | None = Field(
         default=None, description="Catalog JSON loaded at start and written by save()/shutdown."

@@ -38,15 +38,38 @@ def _upload_stem(file_name: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "_", file_name.rsplit(".", 1)[0].lower()).strip("_")
 
 
-def expected_gallery(info: SampleInfo, item_no: str) -> list[tuple[str, list[str]]]:
-    """(source file, roles) in position order, as Counterpoint's rules imply."""
+def _grid_values(info: SampleInfo, item_no: str) -> set[str]:
+    with sqlite3.connect(info.db_path) as db:
+        rows = db.execute(
+            "SELECT DIM_1_UPR, DIM_2_UPR, DIM_3_UPR FROM IM_INV_CELL WHERE ITEM_NO = ?", (item_no,)
+        ).fetchall()
+    return {str(v).lower() for row in rows for v in row if v and v != "*"}
+
+
+def expected_gallery(info: SampleInfo, sku: str) -> list[tuple[str, list[str]]]:
+    """(source file, roles) in position order, as Counterpoint's rules imply.
+
+    A grid child (`ITEM|DIM1|DIM2`) gets the `ITEM^<value>` files of its values, the first as
+    its main image and swatch; the parent keeps every other file.
+    """
+    item_no, _, cell = sku.partition("|")
     if info.special["corrupt_image_item"] == item_no:
         return []  # its only image is corrupt: reported, nothing uploaded
     files = info.image_files.get(item_no, ())
     stem = _stem(item_no).lower()
-    plain = sorted(f for f in files if f.rsplit(".", 1)[0].lower() == stem)
+    values = _grid_values(info, item_no)
+
+    def suffix(name: str) -> str:
+        return name.rsplit(".", 1)[0].split("^", 1)[1].lower()
+
     carets = sorted(f for f in files if f.lower().startswith(stem + "^"))
-    custom = [f for f in files if f not in plain and f not in carets]
+    if cell:
+        chosen = [f for value in cell.lower().split("|") for f in carets if suffix(f) == value]
+        chosen = list(dict.fromkeys(chosen))
+        return [(f, [*MAIN, "swatch_image"] if n == 0 else []) for n, f in enumerate(chosen)]
+    plain = sorted(f for f in files if f.rsplit(".", 1)[0].lower() == stem)
+    carets = [f for f in carets if suffix(f) not in values]
+    custom = [f for f in files if f not in plain and "^" not in f]
     main = custom[:1] or plain[:1]
     extras = ([] if custom else plain[1:]) + carets
     return [(f, MAIN) for f in main] + [(f, []) for f in extras]

@@ -125,6 +125,25 @@ class Settings(BaseSettings):
     )
     serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
+
+    # --- Items and grids (configurable products) ---------------------------------------
+    magento_tax_class_id: int = Field(
+        default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods)."
+    )
+    magento_nontaxable_tax_class_id: int = Field(
+        default=0, ge=0, description="Tax class of items with IS_TXBL = 'N' (0 = None)."
+    )
+    grid_cells_location: str | None = Field(
+        default=None,
+        description="When set, a grid's cells are those with an IM_INV_CELL row at this "
+        "location (a 'stocking location' such as WEB); unset: any location.",
+    )
+    grid_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Grid dimension tag -> Magento dropdown attribute code, e.g. "
+        '{"Colour": "color"}; unmapped tags use the tag in lower case (Size -> size).',
+    )
+
     # --- Magento client core: auth, input limits, async bulk (area: magento client) ---
     magento_auth: Literal["token", "admin", "oauth"] = Field(
         default="token",

@@ -105,4 +105,7 @@ def sync_images_now(
     applied = [key for key, outcome in outcomes.items() if outcome.applied]
     if applied:
         state.delete_docs(PENDING_DOC, applied)
+        # What went up now counts as sent, so the next detection does not queue it again.
+        sent = {k: str(docs[k]["fingerprint"]) for k in applied if "fingerprint" in docs.get(k, {})}
+        state.put_sent(ImagesTask.kind, sent)
     return outcomes
