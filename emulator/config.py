@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -43,6 +43,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "worker_backlog",
         "locale",
         "retry_after_seconds",
+        "category_links_on_save",
     }
 )
 
@@ -171,6 +172,11 @@ class EmulatorConfig(BaseModel):
     )
     input_limit_enabled: bool = Field(
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
+    )
+    category_links_on_save: Literal["replace", "merge"] = Field(
+        default="replace",
+        description="What category_links in a product save do to an existing product's links: "
+        "replace them, or merge into them (stores differ; the reference does not say).",
     )
 
     locale: str = Field(
