@@ -97,6 +97,30 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- AWS (SAM stack and the agent): set, they switch the adapters to SQS/DynamoDB/S3 ---
+    queue_url: str | None = Field(
+        default=None, description="SQS queue of Changes; set, the queue is SQS (AWS mode)."
+    )
+    dead_letter_queue_url: str | None = Field(
+        default=None, description="Its dead-letter queue; unset, read from the redrive policy."
+    )
+    table_name: str | None = Field(
+        default=None, description="DynamoDB table of cpsync's state; set, state is DynamoDB."
+    )
+    bucket: str | None = Field(
+        default=None, description="S3 bucket of image blobs and oversized queue messages."
+    )
+    command_queue_url: str | None = Field(
+        default=None, description="SQS queue the agent long-polls for commands from the cloud."
+    )
+    secret_id: str | None = Field(
+        default=None,
+        description="Secrets Manager secret (JSON) with magento_token and counterpoint_url.",
+    )
+    run_log_days: int = Field(
+        default=30, ge=1, description="Days runs and errors are kept in DynamoDB (TTL)."
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
