@@ -293,6 +293,10 @@ class SqsQueue(QueuePort):
         """Public form of the note lookup, for messages that came in a Lambda event."""
         return self._with_notes(messages)
 
+    def forget_notes(self, messages: Sequence[QueueMessage]) -> None:
+        """Drop the last-error notes of messages that are finished."""
+        self._forget_notes(messages)
+
     def _forget_notes(self, messages: Sequence[QueueMessage]) -> None:
         again = [m.id for m in messages if m.receive_count > 1]
         if again and self.notes is not None:
@@ -322,6 +326,12 @@ class SqsQueue(QueuePort):
             logger.info("message %s was received again meanwhile: %s", message.id, exc)
 
     def _park(self, message: QueueMessage, reason: str) -> None:
+        # Into the DLQ first, then out of the queue: at worst a copy, never a loss.
+        self.send_dead(message, reason)
+        self._delete([message])
+
+    def send_dead(self, message: QueueMessage, reason: str) -> None:
+        """Put a copy of `message` on the dead-letter queue with `reason` (no delete)."""
         body, attrs = self._encode(message.body)
         attrs = {
             **attrs,
@@ -329,9 +339,7 @@ class SqsQueue(QueuePort):
             "receive-count": {"DataType": "Number", "StringValue": str(message.receive_count)},
             "failed-at": {"DataType": "Number", "StringValue": repr(time.time())},
         }
-        # Into the DLQ first, then out of the queue: at worst a copy, never a loss.
         self._send(self.dead_url, [(body, attrs, 0)])
-        self._delete([message])
 
     # --- dead letters ---------------------------------------------------------------------
     def _scan_dead(self) -> list[tuple[DeadLetter, str]]:
