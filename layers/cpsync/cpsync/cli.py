@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--id", action="append", help="only this dead letter (repeatable)")
     redrive.add_argument("--discard", action="store_true", help="delete the --id dead letters")
     redrive.set_defaults(func=_cmd_redrive, needs_runtime=True)
+
+    from cpsync.agent import add_agent_parser  # the store agent (AWS)
+
+    add_agent_parser(sub)
     return parser
 
 

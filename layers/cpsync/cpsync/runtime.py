@@ -13,13 +13,13 @@ from sqlalchemy import Engine
 
 from cpsync import aws
 from cpsync.counterpoint.connection import counterpoint_engine
-from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
+from cpsync.embedded import LocalBlobs, SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
 from cpsync.magento.writer import Writer
-from cpsync.ports import QueuePort, StatePort
-from cpsync.settings import Settings
+from cpsync.ports import BlobPort, QueuePort, StatePort
+from cpsync.settings import DEMO_DIR, Settings
 from cpsync.tasks import TASKS, Task, TaskContext
 from cpsync.updater import Updater
 
@@ -55,6 +55,13 @@ class Runtime:
             visibility_seconds=self.settings.queue_visibility_seconds,
             max_receives=self.settings.queue_max_receives,
         )
+
+    @cached_property
+    def blobs(self) -> BlobPort:
+        """Image blobs: S3 when `CPSYNC_BUCKET` is set, else a folder beside the state."""
+        if self.settings.bucket:  # AWS mode (cpsync.aws)
+            return aws.blobs_from_settings(self.settings)
+        return LocalBlobs(DEMO_DIR / "blobs")
 
     @cached_property
     def counterpoint(self) -> Engine:
