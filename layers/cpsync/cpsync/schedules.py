@@ -27,9 +27,8 @@ class ScheduleError(ConfigurationError):
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _UNIT = {"minute": 60, "hour": 3600, "day": 86400}
-_MONTHS = {
-    m: i + 1 for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"])
-}
+_MONTH_NAMES = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC"
+_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES.split())}
 _DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 _SEARCH_DAYS = 366 * 8
 
