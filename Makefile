@@ -15,7 +15,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
 STACK  ?= cpsync
 
-.PHONY: install tools demo test lint format bench clean build deploy
+.PHONY: install tools demo test lint format bench clean build deploy e2e-aws
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,5 +72,18 @@ deploy: build
 	  $(SAM) deploy --guided --stack-name $(STACK); \
 	fi
 
+# The deployed-stack test: ministack (pinned, its own python3.12 venv so the Lambdas run on the
+# template's runtime), sam build, sam deploy, then real Lambdas against the Magento emulator.
+MINISTACK_STAMP := .venv-ministack/.installed
+$(MINISTACK_STAMP):
+	@test -n "$(PYTHON312)" || { echo "make e2e-aws: needs python3.12" >&2; exit 1; }
+	$(PYTHON312) -m venv .venv-ministack
+	.venv-ministack/bin/python -m pip install --quiet 'ministack==1.5.33' \
+	  'aws-sam-translator==1.115.0' 'boto3==1.43.106'
+	touch $(MINISTACK_STAMP)
+
+e2e-aws: build $(MINISTACK_STAMP)
+	CPSYNC_MINISTACK=1 $(BIN)/pytest tests/deployed -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) .venv312 $(TOOLS) .demo .pytest_cache .mypy_cache .ruff_cache .aws-sam build
+	rm -rf $(VENV) .venv312 $(TOOLS) .venv-ministack .demo .pytest_cache .mypy_cache .ruff_cache .aws-sam build
