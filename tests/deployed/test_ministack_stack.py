@@ -119,15 +119,26 @@ def _deploy(endpoint: str, emulator: EmulatorHandle, tmp: Path) -> dict[str, str
     config.write_text("version = 0.1\n")  # not the repo's (it resolves an S3 bucket itself)
     subprocess.run(
         [
-            str(SAM), "deploy",
-            "--config-file", str(config),
-            "--template-file", str(ROOT / ".aws-sam" / "build" / "template.yaml"),
-            "--stack-name", STACK,
-            "--s3-bucket", "sam-artifacts",
-            "--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND",
-            "--no-confirm-changeset", "--no-fail-on-empty-changeset",
-            "--region", "us-east-1",
-            "--parameter-overrides", f"MagentoUrl={emulator.url}", "UpdaterBatchingWindow=1",
+            str(SAM),
+            "deploy",
+            "--config-file",
+            str(config),
+            "--template-file",
+            str(ROOT / ".aws-sam" / "build" / "template.yaml"),
+            "--stack-name",
+            STACK,
+            "--s3-bucket",
+            "sam-artifacts",
+            "--capabilities",
+            "CAPABILITY_IAM",
+            "CAPABILITY_AUTO_EXPAND",
+            "--no-confirm-changeset",
+            "--no-fail-on-empty-changeset",
+            "--region",
+            "us-east-1",
+            "--parameter-overrides",
+            f"MagentoUrl={emulator.url}",
+            "UpdaterBatchingWindow=1",
         ],
         cwd=ROOT,
         env=_aws_env(endpoint),
@@ -149,7 +160,9 @@ def _workaround_ministack_numbers(endpoint: str) -> None:
             UUID=mapping["UUID"],
             BatchSize=int(mapping["BatchSize"]),
             MaximumBatchingWindowInSeconds=int(mapping["MaximumBatchingWindowInSeconds"]),
-            ScalingConfig={"MaximumConcurrency": int(mapping["ScalingConfig"]["MaximumConcurrency"])},
+            ScalingConfig={
+                "MaximumConcurrency": int(mapping["ScalingConfig"]["MaximumConcurrency"])
+            },
         )
 
 
@@ -228,4 +241,7 @@ def test_the_deployed_stack_syncs_items_into_magento_and_parks_a_refused_one(
         QueueUrl=outputs["ChangeQueueUrl"],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    assert depth == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+    assert depth == {
+        "ApproximateNumberOfMessages": "0",
+        "ApproximateNumberOfMessagesNotVisible": "0",
+    }
