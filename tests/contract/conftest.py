@@ -2,7 +2,7 @@
 
 The AWS adapters (SQS, DynamoDB, S3) run against moto server over HTTP (`aws` fixture in
 tests/conftest.py). SQS visibility runs on real time: a test that moves the fake clock is skipped
-for SQS (with the reason) and covered by real waiting in tests/aws/test_sqs_timing.py.
+for SQS (with the reason) and covered by real waiting in tests/aws/test_sqs_adapter.py.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class RealTimeClock(FakeClock):
     def advance(self, seconds: float) -> None:
         pytest.skip(
             "SQS visibility timeouts run on SQS's own clock; covered with real waiting "
-            "in tests/aws/test_sqs_timing.py"
+            "in tests/aws/test_sqs_adapter.py"
         )
 
 

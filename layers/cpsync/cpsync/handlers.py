@@ -126,12 +126,14 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
             )
         except TaskBusy as exc:
             logger.warning(str(exc))
+            metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
             return {"task": name, "ran": False, "reason": str(exc)}
     else:
         result = run_scheduled(rt.state, task)
-    if result is None:
-        return {"task": name, "ran": False, "reason": "switched off or already running"}
     metrics.add_dimension(name="task", value=name)
+    if result is None:
+        metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
+        return {"task": name, "ran": False, "reason": "switched off or already running"}
     metrics.add_metric(name="ChangesDetected", unit=MetricUnit.Count, value=result.queued)
     metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=len(result.errors))
     logger.info(
