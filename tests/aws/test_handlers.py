@@ -87,6 +87,18 @@ def test_given_the_master_switch_off_when_the_schedule_fires_then_nothing_is_que
     assert manual["ran"] and manual["queued"] > 0
 
 
+def test_given_a_manual_event_for_one_item_then_only_that_item_is_queued_even_if_unchanged(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    load_function("items").handler(event("items"), lambda_context)
+    _receive_all(lambda_env)
+    item = next(iter(handlers.runtime().state.get_sent("product")))
+    result = load_function("items").handler({"keys": [item]}, lambda_context)
+    assert (result["mode"], result["queued"]) == ("item", 1)
+    (message,) = _receive_all(lambda_env)
+    assert Change.from_json(message["Body"]).key == item
+
+
 def test_given_a_run_in_progress_when_the_schedule_fires_again_then_it_does_not_run_twice(
     lambda_env, load_function, event, lambda_context
 ) -> None:

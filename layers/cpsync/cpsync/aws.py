@@ -89,10 +89,19 @@ class MessageTooLarge(CpsyncError):
 
 
 def client(service: str, **kwargs: Any) -> Any:
-    """A boto3 client; imported lazily so the embedded mode never needs boto3."""
+    """A boto3 client with bounded retries and timeouts (standard retry mode: throttling and
+    5xx are retried with backoff, 8 attempts); imported lazily so the embedded mode never
+    needs boto3. The read timeout leaves room for a 20 s SQS long poll."""
     import boto3
+    from botocore.config import Config
 
-    return boto3.client(service, **kwargs)
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        connect_timeout=5,
+        read_timeout=40,
+        max_pool_connections=16,
+    )
+    return boto3.client(service, config=config, **kwargs)
 
 
 def _error_code(exc: Exception) -> str:
