@@ -122,7 +122,12 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
             result = run_locked(
                 rt.state,
                 task,
-                lambda t: t.run(full=command.full, keys=command.keys, force=command.force),
+                # Named items are sent even when unchanged, like `cpsync run --item`.
+                lambda t: t.run(
+                    full=command.full,
+                    keys=command.keys,
+                    force=command.force or command.keys is not None,
+                ),
             )
         except TaskBusy as exc:
             logger.warning(str(exc))
