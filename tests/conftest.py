@@ -60,7 +60,6 @@ class AwsStack:
     queue_url: str
     dead_letter_url: str
     command_queue_url: str
-    reply_queue_url: str
     table: str
     bucket: str
 
@@ -86,7 +85,6 @@ def create_stack(endpoint: str, max_receives: int = 8) -> AwsStack:
         "QueueUrl"
     ]
     commands = sqs.create_queue(QueueName="cpsync-commands")["QueueUrl"]
-    replies = sqs.create_queue(QueueName="cpsync-replies")["QueueUrl"]
     db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
     db.create_table(
         TableName="cpsync-state",
@@ -102,7 +100,7 @@ def create_stack(endpoint: str, max_receives: int = 8) -> AwsStack:
     )
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="cpsync-blobs")
-    return AwsStack(endpoint, queue, dead, commands, replies, "cpsync-state", "cpsync-blobs")
+    return AwsStack(endpoint, queue, dead, commands, "cpsync-state", "cpsync-blobs")
 
 
 @pytest.fixture

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     run_log_days: int = Field(
         default=30, ge=1, description="Days runs and errors are kept in DynamoDB (TTL)."
     )
+    connection_mode: Literal["direct", "agent"] = Field(
+        default="direct",
+        description="How AWS reaches Counterpoint: direct (task Lambdas) or agent (in the store).",
+    )
 
     @field_validator("timezone")
     @classmethod
