@@ -104,3 +104,15 @@ def test_given_many_changes_when_sent_then_they_go_in_batches_and_all_arrive(aws
     while batch := queue.receive(100):
         keys |= {Change.from_json(m.body).key for m in batch}
     assert keys == {f"K{i}" for i in range(30)}
+
+
+def test_given_a_big_change_whose_s3_part_is_gone_then_it_is_parked_with_the_reason(aws) -> None:
+    queue = _queue(aws, visibility=30)
+    queue.send([_change("BIG", payload_bytes=400_000), _change("OK")])
+    s3 = aws.client("s3")
+    (obj,) = s3.list_objects_v2(Bucket=aws.bucket, Prefix="overflow/")["Contents"]
+    s3.delete_object(Bucket=aws.bucket, Key=obj["Key"])
+    (ok,) = queue.receive(10)
+    assert Change.from_json(ok.body).key == "OK"
+    (dead,) = queue.dead_letters()
+    assert "cannot be read" in dead.reason and "BlobNotFound" in dead.reason

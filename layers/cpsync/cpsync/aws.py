@@ -246,7 +246,7 @@ class SqsQueue(QueuePort):
         self._send(self.url, [(body, attrs, delay) for body, attrs in encoded])
 
     def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
-        found: list[QueueMessage] = []
+        found: dict[str, QueueMessage] = {}  # by id: a message seen twice keeps its newest receipt
         wait = self.wait_seconds
         while len(found) < max_messages:
             response = self.sqs.receive_message(
@@ -261,8 +261,26 @@ class SqsQueue(QueuePort):
             if not raw:
                 break
             wait = 0
-            found.extend(self.from_sqs(m) for m in raw)
-        return self._with_notes(found)
+            for m in raw:
+                try:
+                    message = self.from_sqs(m)
+                except (BlobNotFound, ConfigurationError, UnicodeDecodeError) as exc:
+                    self._park_unreadable(m, exc)
+                    continue
+                found[message.id] = message
+        return self._with_notes(list(found.values()))
+
+    def _park_unreadable(self, raw: dict[str, Any], exc: Exception) -> None:
+        """A message whose body cannot be had (its S3 part is gone) is parked, not retried."""
+        attrs = raw.get("Attributes") or {}
+        stub = QueueMessage(
+            id=str(raw["MessageId"]),
+            receipt=str(raw["ReceiptHandle"]),
+            body=str(raw["Body"]),
+            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+            sent_at=0.0,
+        )
+        self._park(stub, f"message {stub.id} cannot be read: {type(exc).__name__} {exc}")
 
     def from_sqs(self, raw: dict[str, Any]) -> QueueMessage:
         """A QueueMessage from an SQS message (a receive, or a record of a Lambda event)."""
