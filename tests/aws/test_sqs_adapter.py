@@ -40,11 +40,11 @@ def _queue(aws, overflow: bool = True, visibility: float = 1) -> SqsQueue:
 def test_given_sqs_when_the_visibility_ends_then_the_message_is_back_with_a_higher_count(
     aws,
 ) -> None:
-    queue = _queue(aws)
+    queue = _queue(aws, visibility=2)
     queue.send([_change("A")])
     (first,) = queue.receive()
     assert queue.receive() == []
-    time.sleep(1.2)
+    time.sleep(2.5)
     (again,) = queue.receive()
     assert (again.id, again.receive_count) == (first.id, 2)
     queue.ack([again])
@@ -55,9 +55,9 @@ def test_given_a_retried_message_when_it_returns_then_it_carries_the_last_error(
     queue = _queue(aws, visibility=30)
     queue.send([_change("A")])
     (message,) = queue.receive()
-    queue.retry_later(message, "product A: HTTP 503", delay_seconds=1)
+    queue.retry_later(message, "product A: HTTP 503", delay_seconds=2)
     assert queue.receive() == []
-    time.sleep(1.2)
+    time.sleep(2.5)
     (again,) = queue.receive()
     assert again.last_error == "product A: HTTP 503"
     queue.ack([again])
