@@ -56,6 +56,7 @@ format: install
 
 bench: install
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.magento_client
 
 # sam build runs pip for the python3.12 Lambda runtime: it needs a python3.12 that runs.
 build: install

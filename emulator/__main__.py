@@ -50,13 +50,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--latency-ms", type=float, default=0.0, help="added to every REST request")
     add("--workers", type=int, default=4, help="requests served at once (PHP-FPM children)")
     add("--cost", type=_cost, action="append", default=[], metavar="ENDPOINT=MS")
+    add(
+        "--record-cost",
+        type=_cost,
+        action="append",
+        default=[],
+        metavar="ENDPOINT=MS",
+        help="worker time per record (array item) by endpoint",
+    )
+    add(
+        "--kb-cost",
+        type=_cost,
+        action="append",
+        default=[],
+        metavar="ENDPOINT=MS",
+        help="worker time per KiB of request body by endpoint",
+    )
+    add("--bulk-consumers", type=int, default=1, help="async operation consumers")
+    add("--two-factor", action="store_true", help="2FA on: the admin token endpoint refuses")
+    add(
+        "--no-integration-bearer",
+        action="store_true",
+        help="refuse the integration token as Bearer (Magento 2.4.4+ default)",
+    )
+    add("--oauth-consumer-key", default=EmulatorConfig().oauth_consumer_key)
+    add("--oauth-consumer-secret", default=EmulatorConfig().oauth_consumer_secret)
+    add("--oauth-access-token", default=EmulatorConfig().oauth_access_token)
+    add("--oauth-access-token-secret", default=EmulatorConfig().oauth_access_token_secret)
     add("--fault", type=_fault, action="append", default=[], metavar="ENDPOINT:KIND:RATE")
     add("--seed", type=int, default=0, help="seed of the fault generator")
     add("--timeout-seconds", type=float, default=30.0, help="delay of a 'timeout' fault")
     add("--state-file", type=Path, default=None, help="catalog JSON, loaded and saved")
     add("--reject-encoded-slash", action="store_true", help="404 for %%2F, like Apache")
     add("--clamp-pages", action="store_true", help="paging past the end repeats the last page")
-    add("--input-limits", action="store_true", help="pageSize default 20, max 300")
+    add("--input-limits", action="store_true", help="20 items per array, pageSize max 300")
     add("--log-level", default="info")
     parser.epilog = f"endpoints: {', '.join(ENDPOINTS)}; fault kinds: {', '.join(FAULT_KINDS)}"
     return parser.parse_args(argv)
@@ -80,6 +107,15 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         reject_encoded_slash=args.reject_encoded_slash,
         clamp_pages=args.clamp_pages,
         input_limit_enabled=args.input_limits,
+        record_costs_ms=dict(args.record_cost),
+        kb_costs_ms=dict(args.kb_cost),
+        bulk_consumers=args.bulk_consumers,
+        two_factor_enabled=args.two_factor,
+        integration_bearer_enabled=not args.no_integration_bearer,
+        oauth_consumer_key=args.oauth_consumer_key,
+        oauth_consumer_secret=args.oauth_consumer_secret,
+        oauth_access_token=args.oauth_access_token,
+        oauth_access_token_secret=args.oauth_access_token_secret,
     )
 
 

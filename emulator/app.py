@@ -3,10 +3,13 @@
 The dispatcher runs one pipeline per request, in Magento's order where Magento has one:
 
 1. base latency (network and proxy, no worker held);
-2. method check, store code and route match on the *raw* path (§0.1), else 404;
+2. method check, store code, ``async``/``async/bulk`` prefix and route match on the *raw*
+   path (§0.1, §7), else 404;
 3. fault draw: a fault that does not apply the request answers now, without a worker;
-4. a worker slot (queueing like PHP-FPM), then the endpoint cost;
-5. authorization (§1.4), body checks (§0.2), the handler, the ``fields`` filter (§0.3);
+4. a worker slot (queueing like PHP-FPM);
+5. authorization (Bearer or OAuth, §1), body checks (§0.2), input limits (§0.5, when on), the
+   endpoint cost (per request, per record, per KiB), then the handler or, for async forms, a
+   202 from the bulk queue, and the ``fields`` filter (§0.3);
 6. a fault that applies the request (``timeout``, or any fault with ``applied``) replaces or
    delays the answer; counters are updated with what the client got.
 """
@@ -28,29 +31,40 @@ from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.auth import authorize
+from emulator.bulk import ASYNC_ARRAY_LIMIT, record_count
 from emulator.control import control_routes
 from emulator.errors import (
     CHARSET_NOT_UTF8,
     CONTENT_TYPE_EMPTY,
     CONTENT_TYPE_INVALID,
     CONTENT_TYPE_UNSUPPORTED,
+    DEADLOCK,
     DECODING_ERROR,
     METHOD_INVALID,
     MagentoError,
     internal_error,
     no_route,
 )
-from emulator.faults import Fault
+from emulator.faults import Fault, QueueFull
 from emulator.fields import apply_fields, parse_fields
-from emulator.routing import RestRequest, Route, parse_rest_path
+from emulator.i18n import translate_body
+from emulator.limits import check_array_limits, check_async_inputs
+from emulator.routing import RestPath, RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
 from emulator.stats import UNMATCHED
-from emulator.store import StoreView
 
-__all__ = ["ConnectionDropped", "RestDispatcher", "create_app", "json_response"]
+__all__ = [
+    "BULK_SUBMIT",
+    "ConnectionDropped",
+    "RestDispatcher",
+    "create_app",
+    "json_response",
+]
 
 logger = logging.getLogger(__name__)
 
+#: Endpoint name of every async and bulk submission (costs, faults, counters).
+BULK_SUBMIT = "bulk.submit"
 ALLOWED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE"})
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 TRANSPORT_KEY = "emulator.transport"
@@ -79,16 +93,34 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
+def _localized(response: Response, locale: str) -> Response:
+    """Translate a JSON error answer into the store view's locale (§0.1)."""
+    if locale == "en_US" or response.status_code < 400 or response.media_type != JSON_MEDIA_TYPE:
+        return response
+    body = translate_body(json.loads(bytes(response.body)), locale)
+    kept = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    return json_response(body, response.status_code, kept)
+
+
 def _gateway_page(status: int, reason: str) -> Response:
     return HTMLResponse(_GATEWAY_PAGE.format(status=status, reason=reason), status_code=status)
 
 
-def fault_response(fault: Fault) -> Response:
-    """The answer of a status fault: Magento JSON for 500 and 429, proxy HTML otherwise."""
+def fault_response(fault: Fault, retry_after: int = 1) -> Response:
+    """The answer of a status fault: Magento JSON for 500, 429 and deadlock, proxy HTML else."""
     if fault.kind == "500":
         return json_response(internal_error().to_json(), 500)
     if fault.kind == "429":
-        return json_response({"message": "Too Many Requests"}, 429, {"Retry-After": "1"})
+        headers = {"Retry-After": str(retry_after)}
+        return json_response({"message": "Too Many Requests"}, 429, headers)
+    if fault.kind == "429-edge":
+        page = _gateway_page(429, "Too Many Requests")
+        page.headers["Retry-After"] = str(retry_after)
+        return page
+    if fault.kind == "deadlock":
+        return json_response(MagentoError(400, DEADLOCK).to_json(), 400)
     if fault.kind == "503":
         return HTMLResponse(MAINTENANCE_PAGE, status_code=503)
     if fault.kind == "502":
@@ -109,9 +141,9 @@ class RestDispatcher:
         response: Response | None
         try:
             await emulator.delay(emulator.config.latency_ms / 1000.0)
-            route, params, view = self._match(scope)
-            endpoint = route.endpoint
-            response = await self._serve(route, params, view, scope, tracked)
+            route, params, path = self._match(scope)
+            endpoint = BULK_SUBMIT if path.mode else route.endpoint
+            response = await self._serve(route, params, path, scope, tracked)
         except MagentoError as exc:
             response = json_response(exc.to_json(), exc.status)
         except Exception:
@@ -122,10 +154,15 @@ class RestDispatcher:
             await self._drop(scope, tracked)
             return
         emulator.stats.record_response(endpoint, response.status_code)
+        response = _localized(response, emulator.config.locale)
         await response(scope, receive, send)
 
-    def _match(self, scope: Scope) -> tuple[Route, dict[str, str], StoreView]:
-        """Route, path parameters and store view, or the 404/400 Magento gives."""
+    def _match(self, scope: Scope) -> tuple[Route, dict[str, str], RestPath]:
+        """Route, path parameters and parsed path, or the 404/400 Magento gives.
+
+        Async forms (§7) match the same route table: ``async/V1/...`` by the ordinary
+        template, ``async/bulk/V1/...`` by its ``by<Param>`` form; GET has no async form.
+        """
         method = scope["method"]
         if method not in ALLOWED_METHODS:
             raise MagentoError(400, METHOD_INVALID)
@@ -135,36 +172,46 @@ class RestDispatcher:
             self.emulator.topology,
             reject_encoded_slash=self.emulator.config.reject_encoded_slash,
         )
-        matched = None if path is None else self.emulator.router.match(method, path.segments)
-        if path is None or matched is None:
+        if path is None or (path.mode and method == "GET"):
+            raise no_route()
+        router = self.emulator.router
+        if path.mode == "async/bulk":
+            bulk_route = router.match_bulk(method, path.segments)
+            matched = None if bulk_route is None else (bulk_route, {})
+        else:
+            matched = router.match(method, path.segments)
+        if matched is None or (path.mode and matched[0].resource is None):
             raise no_route()
         route, params = matched
-        return route, params, path.view
+        return route, params, path
 
     async def _serve(
         self,
         route: Route,
         params: dict[str, str],
-        view: StoreView,
+        path: RestPath,
         scope: Scope,
         receive: Receive,
     ) -> Response | None:
         """Faults, worker, cost and handler; None means drop the connection."""
         emulator, config = self.emulator, self.emulator.config
-        fault = emulator.faults.draw(route.endpoint, config.faults)
+        endpoint = BULK_SUBMIT if path.mode else route.endpoint
+        fault = emulator.faults.draw(endpoint, config.faults)
         if fault is not None:
-            emulator.stats.record_fault(route.endpoint, fault.kind)
+            emulator.stats.record_fault(endpoint, fault.kind)
             if not fault.applies_request:
                 return await self._unapplied_fault(fault, receive)
-        async with emulator.workers.slot(config.workers):
-            await emulator.delay(config.cost_seconds(route.endpoint))
-            response = await self._execute(route, params, view, scope, receive)
-            if fault is None:
-                return response
-            if fault.kind == "timeout":
-                await emulator.delay(config.timeout_seconds, receive)
-                return response
-        return None if fault.kind == "drop" else fault_response(fault)
+        try:
+            async with emulator.workers.slot(config.workers, config.worker_backlog):
+                response = await self._execute(route, params, path, scope, receive)
+                if fault is None:
+                    return response
+                if fault.kind == "timeout":
+                    await emulator.delay(config.timeout_seconds, receive)
+                    return response
+        except QueueFull:  # raised on entry only: nothing was applied
+            return _gateway_page(502, "Bad Gateway")
+        return None if fault.kind == "drop" else fault_response(fault, config.retry_after_seconds)
 
     async def _unapplied_fault(self, fault: Fault, receive: Receive) -> Response | None:
         """A fault in front of Magento: nothing was applied."""
@@ -173,27 +220,51 @@ class RestDispatcher:
         if fault.kind == "timeout":
             await self.emulator.delay(self.emulator.config.timeout_seconds, receive)
             return _gateway_page(504, "Gateway Time-out")
-        return fault_response(fault)
+        return fault_response(fault, self.emulator.config.retry_after_seconds)
 
     async def _execute(
         self,
         route: Route,
         params: dict[str, str],
-        view: StoreView,
+        path: RestPath,
         scope: Scope,
         receive: Receive,
     ) -> Response:
-        """Authorize, decode the body, run the handler; every error becomes a Magento answer."""
-        emulator = self.emulator
+        """Authorize, decode the body, check limits, pay the cost, run the handler.
+
+        Every error becomes a Magento answer.
+        """
+        emulator, config = self.emulator, self.emulator.config
         headers = Headers(scope=scope)
         query = parse_qsl(scope.get("query_string", b"").decode("utf-8", "replace"), True)
+        endpoint = BULK_SUBMIT if path.mode else route.endpoint
         try:
+            user_type = 0
             if route.resource is not None:
-                authorize(headers, emulator.config, emulator.tokens, route.resource)
-            body = None
+                user_type = authorize(
+                    headers,
+                    config,
+                    emulator.tokens,
+                    route.resource,
+                    method=scope["method"],
+                    url=_request_url(scope, headers),
+                    query=query,
+                )
+            body, size = None, 0
             if scope["method"] in ("POST", "PUT"):
-                body = await _read_json(headers, Request(scope, receive))
-            request = RestRequest(emulator, route, scope["method"], view, params, query, body)
+                body, size = await _read_json(headers, Request(scope, receive))
+            if config.input_limit_enabled:
+                check_array_limits(route, body, ASYNC_ARRAY_LIMIT if path.mode else None)
+            if path.mode:
+                check_async_inputs(route, path, body)
+            # Accepting a bulk costs per item too (issue #36276: 5k products accept slowly).
+            records = len(body) if isinstance(body, list) else record_count(route, body)
+            await emulator.delay(config.cost_seconds(endpoint, records, size))
+            if path.mode:
+                bulk = emulator.bulk
+                accepted = bulk.submit(route, path.view, path.mode, params, body, user_type)
+                return json_response(accepted, 202)
+            request = RestRequest(emulator, route, scope["method"], path.view, params, query, body)
             result = route.handler(request)
         except MagentoError as exc:
             return json_response(exc.to_json(), exc.status)
@@ -224,6 +295,13 @@ class RestDispatcher:
             await asyncio.sleep(0)
 
 
+def _request_url(scope: Scope, headers: Headers) -> str:
+    """``scheme://host/raw-path`` as the client addressed it (the OAuth base string URI)."""
+    raw_path = scope.get("raw_path") or scope["path"].encode("utf-8")
+    host = headers.get("host") or "{}:{}".format(*scope.get("server", ("127.0.0.1", 80)))
+    return f"{scope.get('scheme', 'http')}://{host}{raw_path.split(b'?', 1)[0].decode('latin-1')}"
+
+
 class _TrackedReceive:
     """ASGI ``receive`` that remembers whether the request body has been read to its end."""
 
@@ -243,12 +321,15 @@ class _TrackedReceive:
             await self()
 
 
-async def _read_json(headers: Headers, request: Request) -> Any:
+async def _read_json(headers: Headers, request: Request) -> tuple[Any, int]:
     """Check Content-Type as Magento does, then decode the JSON body (§0.2).
 
     Raises:
         MagentoError: 400 for an empty, malformed or non-UTF-8 Content-Type, a media type
             other than JSON, or a body that is not JSON.
+
+    Returns:
+        The decoded body and its size in bytes (for the per-KiB cost).
     """
     content_type = headers.get("content-type", "").strip()
     if not content_type:
@@ -261,8 +342,9 @@ async def _read_json(headers: Headers, request: Request) -> Any:
     media_type = found.group(1).lower()
     if media_type != "application/json":
         raise MagentoError(400, CONTENT_TYPE_UNSUPPORTED, [media_type])
+    raw = await request.body()
     try:
-        return json.loads((await request.body()).decode("utf-8"))
+        return json.loads(raw.decode("utf-8")), len(raw)
     except ValueError:
         raise MagentoError(400, DECODING_ERROR) from None
 

@@ -32,6 +32,17 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "input_limit_enabled",
         "integration_bearer_enabled",
         "admin_token_lifetime_seconds",
+        "record_costs_ms",
+        "kb_costs_ms",
+        "two_factor_enabled",
+        "admin_lockout_failures",
+        "admin_lockout_seconds",
+        "two_factor_configured",
+        "bulk_consumer_paused",
+        "bulk_consumers",
+        "worker_backlog",
+        "locale",
+        "retry_after_seconds",
     }
 )
 
@@ -39,6 +50,17 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
 def _default_costs() -> dict[str, float]:
     """A few milliseconds per save: enough to see queueing, cheap enough for tests."""
     return {"products.save": 3.0, "products.delete": 1.0}
+
+
+def _default_record_costs() -> dict[str, float]:
+    """Inventory and prices: about a millisecond per source item or price row (§4.2, §9.4)."""
+    return {
+        "inventory.source_items.save": 1.0,
+        "inventory.source_items.delete": 0.5,
+        "prices.base.save": 0.5,
+        "prices.special.save": 1.0,
+        "prices.special.delete": 0.5,
+    }
 
 
 class EmulatorConfig(BaseModel):
@@ -59,6 +81,39 @@ class EmulatorConfig(BaseModel):
         default=True,
         description="Accept the integration token as Bearer (off by default in Magento 2.4.4+).",
     )
+    admin_lockout_failures: int = Field(
+        default=6,
+        ge=0,
+        description="Failed admin sign-ins before the account locks (0 = never; Magento: 6).",
+    )
+    admin_lockout_seconds: float = Field(
+        default=1800.0, ge=0, description="How long a locked admin account stays locked."
+    )
+    two_factor_enabled: bool = Field(
+        default=False,
+        description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
+    )
+    two_factor_secret: str = Field(
+        default="JBSWY3DPEHPK3PXP",
+        description="Base32 Google Authenticator secret of the admin user (2FA token route).",
+    )
+    two_factor_configured: bool = Field(
+        default=True,
+        description="The admin user has set up a 2FA provider (else a different refusal).",
+    )
+    oauth_consumer_key: str = Field(
+        default="cpsync-consumer-key", description="OAuth 1.0a consumer key of the integration."
+    )
+    oauth_consumer_secret: str = Field(
+        default="cpsync-consumer-secret", description="OAuth 1.0a consumer secret."
+    )
+    oauth_access_token: str = Field(
+        default="cpsync-access-token",
+        description="OAuth 1.0a access token (also the Bearer token when `token` equals it).",
+    )
+    oauth_access_token_secret: str = Field(
+        default="cpsync-access-token-secret", description="OAuth 1.0a access token secret."
+    )
 
     # Topology (§0.1): one website (id 1); every store code is a store view of it.
     store_codes: list[str] = Field(
@@ -72,13 +127,38 @@ class EmulatorConfig(BaseModel):
         default_factory=_default_costs, description="Worker time by endpoint name."
     )
     default_cost_ms: float = Field(default=0.0, ge=0, description="Worker time of other routes.")
+    record_costs_ms: dict[str, float] = Field(
+        default_factory=_default_record_costs,
+        description="Worker time per record by endpoint: items of the route's array parameter, "
+        "or 1 for a single-record route (a price row ~ ms, a product save ~ hundreds of ms).",
+    )
+    kb_costs_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Worker time per KiB of request body by endpoint (an image grows with size).",
+    )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
+    worker_backlog: int = Field(
+        default=0,
+        ge=0,
+        description="Requests that may wait for a worker; more get nginx's 502 (0 = no limit).",
+    )
 
     # Fault model.
     faults: list[Fault] = Field(default_factory=list, description="Injected faults, in order.")
     seed: int = Field(default=0, description="Seed of the fault generator.")
     timeout_seconds: float = Field(
         default=30.0, ge=0, description="How long a 'timeout' fault delays the answer."
+    )
+    retry_after_seconds: int = Field(
+        default=1, ge=0, description="The Retry-After header of a '429' fault."
+    )
+
+    # Async bulk (§7).
+    bulk_consumer_paused: bool = Field(
+        default=False, description="Hold async operations open (status 4) until resumed."
+    )
+    bulk_consumers: int = Field(
+        default=1, ge=1, description="Consumers (async.operations.all) working in parallel."
     )
 
     # Modes (§0.5, §2.3, §10.14).
@@ -90,6 +170,11 @@ class EmulatorConfig(BaseModel):
     )
     input_limit_enabled: bool = Field(
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
+    )
+
+    locale: str = Field(
+        default="en_US",
+        description="Store view locale of error messages (en_US, or de_DE to test clients).",
     )
 
     # Persistence.
@@ -105,7 +190,7 @@ class EmulatorConfig(BaseModel):
             return [Fault.parse(item) if isinstance(item, str) else item for item in value]
         return value
 
-    @field_validator("costs_ms")
+    @field_validator("costs_ms", "record_costs_ms", "kb_costs_ms")
     @classmethod
     def _known_cost_endpoints(cls, value: dict[str, float]) -> dict[str, float]:
         """Catch typos in cost names, and negative costs."""
@@ -113,6 +198,16 @@ class EmulatorConfig(BaseModel):
             check_endpoint(name)
             if cost < 0:
                 raise ValueError(f"cost of {name} is negative")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        """Only locales with a translation table."""
+        from emulator.i18n import LOCALES
+
+        if value not in LOCALES:
+            raise ValueError(f"unknown locale {value!r}; known: {', '.join(LOCALES)}")
         return value
 
     @field_validator("store_codes")
@@ -124,9 +219,12 @@ class EmulatorConfig(BaseModel):
             raise ValueError("'all' is reserved for the admin scope")
         return list(dict.fromkeys(codes))
 
-    def cost_seconds(self, endpoint: str) -> float:
-        """Worker time of one request to ``endpoint``."""
-        return self.costs_ms.get(endpoint, self.default_cost_ms) / 1000.0
+    def cost_seconds(self, endpoint: str, records: int = 1, body_bytes: int = 0) -> float:
+        """Worker time of one request to ``endpoint`` carrying ``records`` records."""
+        per_request = self.costs_ms.get(endpoint, self.default_cost_ms)
+        per_record = self.record_costs_ms.get(endpoint, 0.0) * records
+        per_kb = self.kb_costs_ms.get(endpoint, 0.0) * body_bytes / 1024.0
+        return (per_request + per_record + per_kb) / 1000.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply runtime changes, all or nothing.
@@ -145,6 +243,15 @@ class EmulatorConfig(BaseModel):
 
     def public_dump(self) -> dict[str, Any]:
         """The configuration as JSON, without secrets (for ``GET /__emulator/config``)."""
-        data = self.model_dump(mode="json", exclude={"token", "admin_password"})
+        data = self.model_dump(
+            mode="json",
+            exclude={
+                "token",
+                "two_factor_secret",
+                "admin_password",
+                "oauth_consumer_secret",
+                "oauth_access_token_secret",
+            },
+        )
         data["faults"] = [fault.spec() for fault in self.faults]
         return data

@@ -1,4 +1,6 @@
-"""Control routes under ``/__emulator/``: stats, reset, config, save. No authentication.
+"""Control routes under ``/__emulator/``: stats, reset, config, save, bulk pause/resume.
+
+No authentication.
 
 They exist for benchmarks and the demo driving an emulator in another process; in-process
 tests can use the :class:`~emulator.server.EmulatorHandle` methods instead.
@@ -44,6 +46,14 @@ def control_routes(emulator: Emulator) -> list[BaseRoute]:
             return JSONResponse({"message": str(exc)}, status_code=400)
         return JSONResponse(emulator.config.public_dump())
 
+    async def bulk_pause(_request: Request) -> Response:
+        emulator.configure({"bulk_consumer_paused": True})
+        return JSONResponse({"paused": True, "open": emulator.bulk.open_operations})
+
+    async def bulk_resume(_request: Request) -> Response:
+        emulator.configure({"bulk_consumer_paused": False})
+        return JSONResponse({"paused": False, "open": emulator.bulk.open_operations})
+
     async def save(_request: Request) -> Response:
         path = emulator.save()
         return JSONResponse({"saved": str(path) if path else None})
@@ -54,4 +64,6 @@ def control_routes(emulator: Emulator) -> list[BaseRoute]:
         Route(f"{CONTROL_PREFIX}/config", get_config, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/config", set_config, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/save", save, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/bulk/pause", bulk_pause, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/bulk/resume", bulk_resume, methods=["POST"]),
     ]

@@ -13,7 +13,9 @@ from typing import Any
 
 __all__ = [
     "ADMIN_SIGN_IN_INCORRECT",
+    "ARRAY_ITEMS_MAX",
     "ATTRIBUTE_VALUE_EMPTY",
+    "BULK_NOT_FOUND",
     "CHARSET_NOT_UTF8",
     "CONSUMER_NOT_AUTHORIZED",
     "CONTENT_TYPE_EMPTY",
@@ -22,18 +24,30 @@ __all__ = [
     "CUSTOM_ATTRIBUTE_EMPTY",
     "CUSTOM_ATTRIBUTE_NO_CODE",
     "CUSTOM_ATTRIBUTE_NO_VALUE",
+    "DEADLOCK",
     "DECODING_ERROR",
     "FIELD_REQUIRED",
+    "INPUT_EXCEPTIONS",
     "INVALID_PRODUCT_DATA",
     "METHOD_INVALID",
+    "NONCE_USED",
     "NO_ROUTE",
+    "OAUTH_VERSION_UNSUPPORTED",
     "PAGE_SIZE_MAX",
     "PRODUCT_NOT_FOUND",
+    "SERVICE_SUCCESS",
+    "SIGNATURE_INVALID",
+    "SIGNATURE_METHOD_UNSUPPORTED",
     "SKU_TOO_LONG",
+    "TFA_CONFIGURE",
+    "TFA_INVALID_CODE",
+    "TFA_PROVIDER_NOT_CONFIGURED",
+    "TFA_USE_PROVIDER",
     "URL_KEY_EXISTS",
     "VALUE_TYPE_INVALID",
     "MagentoError",
     "Parameters",
+    "input_errors",
     "internal_error",
     "no_route",
     "not_authorized",
@@ -71,6 +85,21 @@ SKU_TOO_LONG = "SKU length should be %1 characters maximum."
 URL_KEY_EXISTS = "URL key for specified store already exists."
 INVALID_PRODUCT_DATA = "Invalid product data: %1"
 PAGE_SIZE_MAX = "Maximum SearchCriteria pageSize is %max"
+ARRAY_ITEMS_MAX = 'Maximum items of type "%type" is %max'
+DEADLOCK = "Database deadlock found when trying to get lock"
+SIGNATURE_INVALID = "The signature is invalid. Verify and try again."
+SIGNATURE_METHOD_UNSUPPORTED = "Signature method %1 is not supported"
+OAUTH_VERSION_UNSUPPORTED = 'The "%1" Oauth version isn\'t supported.'
+NONCE_USED = "The nonce is already being used by the consumer with ID %1"
+TFA_USE_PROVIDER = "Please use the 2fa provider-specific endpoints to obtain a token."
+TFA_INVALID_CODE = "Invalid code."
+TFA_PROVIDER_NOT_CONFIGURED = "Provider is not configured."
+TFA_CONFIGURE = (
+    "You are required to configure personal Two-Factor Authorization in order to login. "
+    "Please check your email."
+)
+BULK_NOT_FOUND = "Bulk uuid %bulkUuid not exist"
+SERVICE_SUCCESS = "Service execution success %1"
 
 
 class MagentoError(Exception):
@@ -99,6 +128,17 @@ class MagentoError(Exception):
             body["errors"] = [error.to_json() for error in self.errors]
         return body
 
+    def rendered(self) -> str:
+        """The message with its placeholders filled (as an async operation reports it, §7)."""
+        message = self.message
+        if isinstance(self.parameters, dict):
+            for name in sorted(self.parameters, key=len, reverse=True):
+                message = message.replace(f"%{name}", str(self.parameters[name]))
+        else:
+            for index in range(len(self.parameters), 0, -1):
+                message = message.replace(f"%{index}", str(self.parameters[index - 1]))
+        return message
+
     def __repr__(self) -> str:
         return f"MagentoError({self.status}, {self.message!r}, {self.parameters!r})"
 
@@ -116,6 +156,16 @@ def not_authorized(resources: str) -> MagentoError:
 def required_field(name: str) -> MagentoError:
     """400 for a missing service-method parameter such as the ``product`` wrapper (§0.2)."""
     return MagentoError(400, FIELD_REQUIRED, {"fieldName": name})
+
+
+INPUT_EXCEPTIONS = "One or more input exceptions have occurred."
+
+
+def input_errors(errors: list[MagentoError]) -> MagentoError:
+    """One error as itself, several as Magento's aggregate ``InputException`` (§0.4, §8)."""
+    if len(errors) == 1:
+        return errors[0]
+    return MagentoError(400, INPUT_EXCEPTIONS, errors=errors)
 
 
 def product_not_found() -> MagentoError:

@@ -13,9 +13,12 @@ Three knobs, all set in :class:`~emulator.config.EmulatorConfig` and changeable 
   ``502``  nginx HTML "502 Bad Gateway" (not JSON)
   ``503``  HTML maintenance page (not JSON)
   ``504``  nginx HTML "504 Gateway Time-out" (not JSON)
-  ``429``  ``{"message": "Too Many Requests"}`` with ``Retry-After: 1``
+  ``429``  ``{"message": "Too Many Requests"}`` with ``Retry-After`` (Magento 2.4.7+)
+  429-edge an HTML "Too Many Requests" page with ``Retry-After`` (Fastly/CDN rate limit)
   timeout  the request IS applied, then the answer waits ``timeout_seconds``
   drop     the connection is closed without any answer
+  deadlock ``400 Database deadlock found when trying to get lock`` (nothing applied);
+           in an async bulk operation: status 2 (failed, retriable) with that message
   ======== ======================================================================
 
 By default only ``timeout`` applies the request; any fault can be made to apply it first with
@@ -48,12 +51,23 @@ __all__ = [
     "Fault",
     "FaultInjector",
     "FaultKind",
+    "QueueFull",
     "WorkerPool",
     "check_endpoint",
 ]
 
-FaultKind = Literal["500", "502", "503", "504", "429", "timeout", "drop"]
-FAULT_KINDS: tuple[str, ...] = ("500", "502", "503", "504", "429", "timeout", "drop")
+FaultKind = Literal["500", "502", "503", "504", "429", "429-edge", "timeout", "drop", "deadlock"]
+FAULT_KINDS: tuple[str, ...] = (
+    "500",
+    "502",
+    "503",
+    "504",
+    "429",
+    "429-edge",
+    "timeout",
+    "drop",
+    "deadlock",
+)
 
 #: Endpoint names usable in faults and costs; extensions add theirs here and in the router.
 ENDPOINTS: tuple[str, ...] = (
@@ -62,6 +76,34 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    "bulk.submit",
+    "bulk.status",
+    "bulk.detailed_status",
+    "bulk.operation_count",
+    # categories (emulator/categories.py)
+    "categories.tree",
+    "categories.list",
+    "categories.get",
+    "categories.save",
+    "categories.move",
+    "categories.delete",
+    "categories.products.get",
+    "categories.products.save",
+    "categories.products.delete",
+    # Inventory (§4) and prices (§5): emulator/inventory.py, emulator/prices.py.
+    "inventory.source_items.save",
+    "inventory.source_items.delete",
+    "inventory.source_items.search",
+    "inventory.sources.get",
+    "inventory.sources.search",
+    "inventory.sources.save",
+    "stock_items.get",
+    "stock_items.save",
+    "prices.base.save",
+    "prices.base.get",
+    "prices.special.save",
+    "prices.special.get",
+    "prices.special.delete",
 )
 
 
@@ -85,7 +127,8 @@ class Fault(BaseModel):
     rate: float = Field(ge=0.0, le=1.0, description="Probability per matching request.")
     applied: bool | None = Field(
         default=None,
-        description="Apply the request before failing; default True for timeout, else False.",
+        description="Apply the request before failing; default True for timeout, else False "
+        "(never for deadlock: a deadlock rolls the transaction back).",
     )
 
     @field_validator("endpoint")
@@ -117,6 +160,8 @@ class Fault(BaseModel):
     @property
     def applies_request(self) -> bool:
         """True when the request is carried out before the fault hits the client."""
+        if self.kind == "deadlock":
+            return False
         return self.applied if self.applied is not None else self.kind == "timeout"
 
     def matches(self, endpoint: str) -> bool:
@@ -158,30 +203,45 @@ class FaultInjector:
         return None
 
 
+class QueueFull(Exception):
+    """The workers' listen queue is full: nginx answers 502 without reaching PHP."""
+
+
 class WorkerPool:
     """A fixed number of workers; requests beyond it queue, like PHP-FPM children.
 
     The semaphore is created lazily inside the server's event loop, and again when the worker
-    count changes at runtime (requests already waiting finish on the old one).
+    count changes at runtime (requests already waiting finish on the old one). With a
+    ``backlog`` (PHP-FPM ``listen.backlog``), a request finding that many already waiting is
+    refused with :class:`QueueFull`.
     """
 
     def __init__(self, stats: Stats) -> None:
         self._stats = stats
         self._size = 0
+        self._waiting = 0
         self._semaphore: asyncio.Semaphore | None = None
 
     @asynccontextmanager
-    async def slot(self, size: int) -> AsyncIterator[None]:
-        """Hold one of ``size`` workers for the duration of the block."""
+    async def slot(self, size: int, backlog: int = 0) -> AsyncIterator[None]:
+        """Hold one of ``size`` workers for the duration of the block.
+
+        Raises:
+            QueueFull: ``backlog`` requests are already waiting (0 = no limit).
+        """
         if self._semaphore is None or size != self._size:
             self._size = size
             self._semaphore = asyncio.Semaphore(max(1, size))
         semaphore = self._semaphore
         if semaphore.locked():
+            if backlog and self._waiting >= backlog:
+                raise QueueFull
+            self._waiting += 1
             self._stats.worker_queued(+1)
             try:
                 await semaphore.acquire()
             finally:
+                self._waiting -= 1
                 self._stats.worker_queued(-1)
         else:
             await semaphore.acquire()

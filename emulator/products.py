@@ -93,7 +93,7 @@ def routes() -> list[Route]:
     return [
         Route("GET", "/V1/products/:sku", "products.get", get_product, acl),
         Route("GET", "/V1/products", "products.search", search_products, acl),
-        Route("POST", "/V1/products", "products.save", save_product, acl),
-        Route("PUT", "/V1/products/:sku", "products.save", save_product, acl),
+        Route("POST", "/V1/products", "products.save", save_product, acl, body=("product",)),
+        Route("PUT", "/V1/products/:sku", "products.save", save_product, acl, body=("product",)),
         Route("DELETE", "/V1/products/:sku", "products.delete", delete_product, acl),
     ]

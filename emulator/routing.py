@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from emulator.errors import required_field
+from emulator.errors import MagentoError, input_errors, required_field
 from emulator.store import StoreView, Topology
 
 if TYPE_CHECKING:
@@ -29,6 +29,20 @@ class Route:
     """One service route: ``Route("GET", "/V1/products/:sku", "products.get", handler, acl)``.
 
     ``resource`` is the ACL resource named in a 401; None marks an anonymous route.
+
+    Optional, for the framework's generic behaviours:
+
+    - ``arrays`` maps a top-level body parameter that is a list of entities to the entity type
+      Magento names in the input-limit error, e.g.
+      ``{"prices": "\\Magento\\...\\BasePriceInterface"}``.
+      With input limits on, the dispatcher refuses more than 20 items (5,000 through async bulk)
+      with ``Maximum items of type "%type" is %max``; the per-record cost counts its items.
+    - ``array_limit`` overrides the 20-item limit for this route (webapi.xml
+      ``input-array-size-limit``).
+    - ``service`` is the ``Class::method`` an async bulk operation reports on success
+      (``Service execution success %1``); ``None`` derives a name from the endpoint.
+    - ``body`` names required top-level body parameters; async and bulk requests check every
+      item for them up front and answer a synchronous 400 (issue #36881), as Magento does.
     """
 
     method: str
@@ -36,6 +50,10 @@ class Route:
     endpoint: str
     handler: Handler
     resource: str | None
+    arrays: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    service: str | None = None
+    array_limit: int | None = None
+    body: tuple[str, ...] = ()
 
     @property
     def parts(self) -> tuple[str, ...]:
@@ -46,6 +64,14 @@ class Route:
     def static_count(self) -> int:
         """Literal segments: more literals wins over a placeholder (``products/types``)."""
         return sum(1 for part in self.parts if not part.startswith(":"))
+
+    @property
+    def bulk_parts(self) -> tuple[str, ...]:
+        """Template of the ``async/bulk`` form: ``:sku`` becomes the literal ``bySku`` (§7)."""
+        return tuple(
+            f"by{part[1].upper()}{part[2:]}" if part.startswith(":") else part
+            for part in self.parts
+        )
 
     def match(self, segments: tuple[str, ...]) -> dict[str, str] | None:
         """Path parameters if the decoded segments fit the template, else None."""
@@ -59,6 +85,15 @@ class Route:
             elif part != segment:
                 return None
         return params
+
+    def match_bulk(self, segments: tuple[str, ...]) -> bool:
+        """True if the segments are this route's ``async/bulk`` path (``by<Param>`` literals)."""
+        return self.bulk_parts == segments
+
+    @property
+    def path_params(self) -> tuple[str, ...]:
+        """Names of the path parameters, in order (``sku``, ``entryId``)."""
+        return tuple(part[1:] for part in self.parts if part.startswith(":"))
 
 
 class Router:
@@ -83,6 +118,13 @@ class Router:
                 return route, params
         return None
 
+    def match_bulk(self, method: str, segments: tuple[str, ...]) -> Route | None:
+        """The route whose ``by<Param>`` form is ``segments`` (``async/bulk``), or None."""
+        for route in self._routes:
+            if route.method == method and route.match_bulk(segments):
+                return route
+        return None
+
     @property
     def endpoints(self) -> list[str]:
         """Every endpoint name, for fault and cost configuration."""
@@ -91,10 +133,14 @@ class Router:
 
 @dataclass(frozen=True)
 class RestPath:
-    """A REST path split into its store scope and decoded segments from ``V1`` on."""
+    """A REST path split into its store scope, async mode and decoded segments from ``V1`` on.
+
+    ``mode`` is ``""`` for a synchronous call, ``"async"`` or ``"async/bulk"`` (§7).
+    """
 
     view: StoreView
     segments: tuple[str, ...]
+    mode: str = ""
 
 
 def parse_rest_path(
@@ -116,8 +162,18 @@ def parse_rest_path(
     view = topology.resolve(parts[1])
     if view is None:
         # Not a store code: nothing is stripped, the segment stays in the path (§0.1).
-        return RestPath(view=topology.default_view, segments=tuple(parts[1:]))
-    return RestPath(view=view, segments=tuple(parts[2:]))
+        return _async_mode(RestPath(view=topology.default_view, segments=tuple(parts[1:])))
+    return _async_mode(RestPath(view=view, segments=tuple(parts[2:])))
+
+
+def _async_mode(path: RestPath) -> RestPath:
+    """Strip ``async`` or ``async/bulk`` in front of ``V1`` (store code first, §7)."""
+    segments = path.segments
+    if segments[:2] == ("async", "bulk"):
+        return RestPath(path.view, segments[2:], "async/bulk")
+    if segments[:1] == ("async",):
+        return RestPath(path.view, segments[1:], "async")
+    return path
 
 
 def _loose(name: str) -> str:
@@ -149,3 +205,21 @@ class RestRequest:
                 if _loose(key) == wanted:
                     return value
         raise required_field(name)
+
+    def body_params(self, *names: str) -> list[Any]:
+        """Several required body parameters; all missing ones are reported together.
+
+        Raises:
+            MagentoError: 400 ``"%fieldName" is required`` for one missing parameter, or
+                ``One or more input exceptions have occurred.`` with ``errors[]`` for several.
+        """
+        values: list[Any] = []
+        missing: list[MagentoError] = []
+        for name in names:
+            try:
+                values.append(self.body_param(name))
+            except MagentoError as exc:
+                missing.append(exc)
+        if missing:
+            raise input_errors(missing)
+        return values

@@ -17,8 +17,9 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, products
+from emulator import auth, bulk, categories, inventory, prices, products
 from emulator.auth import TokenRegistry
+from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultInjector, WorkerPool
 from emulator.routing import Router
@@ -37,11 +38,23 @@ class Emulator:
         self.config = config if config is not None else EmulatorConfig()
         self.topology = Topology(self.config.store_codes)
         self.store = CatalogStore(self.topology)
+        self.store.add_section(inventory.INVENTORY_SECTION, inventory.InventoryData())
+        self.store.add_section(prices.PRICES_SECTION, prices.PriceData())
         self.stats = Stats()
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
-        self.router = Router([*products.routes(), *auth.routes()])
+        self.bulk = BulkQueue(self)
+        self.router = Router(
+            [
+                *products.routes(),
+                *auth.routes(),
+                *bulk.routes(),
+                *inventory.routes(),
+                *prices.routes(),
+                *categories.routes(),
+            ]
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
@@ -65,6 +78,7 @@ class Emulator:
     def reset(self) -> None:
         """Empty the catalog, counters and admin tokens; restart the fault sequence."""
         self.store.clear()
+        self.bulk.clear()
         self.stats.reset()
         self.tokens.clear()
         self.faults.reseed(self.config.seed)
@@ -103,6 +117,11 @@ class Emulator:
         loop, closing = self._loop, self._closing
         if loop is not None and closing is not None and not loop.is_closed():
             loop.call_soon_threadsafe(closing.set)
+
+    @property
+    def is_closing(self) -> bool:
+        """True once shutdown began (background consumers stop)."""
+        return self._closing_requested.is_set()
 
     async def delay(self, seconds: float, receive: Receive | None = None) -> None:
         """Sleep, but stop early when the client hangs up or the server shuts down."""

@@ -77,8 +77,24 @@ class EmulatorHandle:
         self.emulator.configure(changes)
 
     def reset(self) -> None:
-        """Empty the catalog, counters and admin tokens; restart the fault sequence."""
+        """Empty the catalog, counters, bulks and admin tokens; restart the fault sequence."""
         self.emulator.reset()
+
+    def pause_bulk(self) -> None:
+        """Stop the async consumers: new operations stay open (status 4)."""
+        self.emulator.configure({"bulk_consumer_paused": True})
+
+    def resume_bulk(self) -> None:
+        """Let the async consumers work off open operations again."""
+        self.emulator.configure({"bulk_consumer_paused": False})
+
+    def bulk_status(self, bulk_uuid: str) -> dict[str, Any]:
+        """The ``detailed-status`` document of a bulk (raises MagentoError 404 when unknown)."""
+        return self.emulator.bulk.get(bulk_uuid).status(detailed=True)
+
+    def open_operations(self) -> int:
+        """Async operations still waiting for a consumer."""
+        return self.emulator.bulk.open_operations
 
     def save(self, path: Path | None = None) -> Path | None:
         """Write the catalog to ``path`` or the configured state file."""

@@ -14,9 +14,19 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["ADMIN_VIEW", "CatalogStore", "StoreView", "Topology", "sku_key", "url_key_of"]
+from emulator.category_data import CategoryTree
+
+__all__ = [
+    "ADMIN_VIEW",
+    "CatalogStore",
+    "StoreSection",
+    "StoreView",
+    "Topology",
+    "sku_key",
+    "url_key_of",
+]
 
 STATE_FORMAT = "cpsync-emulator-catalog"
 STATE_VERSION = 1
@@ -81,6 +91,19 @@ def url_key_of(product: dict[str, Any]) -> str | None:
     return None
 
 
+class StoreSection(Protocol):
+    """State of one API area beside the products (inventory, prices...): reset and saved with them.
+
+    Sections are guarded by :attr:`CatalogStore.lock` like the products.
+    """
+
+    def clear(self) -> None: ...
+
+    def to_json(self) -> Any: ...
+
+    def load_json(self, data: Any) -> None: ...
+
+
 class CatalogStore:
     """Products and their indexes; every public method is safe to call from any thread."""
 
@@ -91,6 +114,14 @@ class CatalogStore:
         self._by_sku: dict[str, int] = {}
         self._url_keys: dict[tuple[int, str], int] = {}
         self._next_id = 1
+        # The category tree (§3); its product links live in the products themselves.
+        self.categories = CategoryTree()
+        self.sections: dict[str, StoreSection] = {}
+
+    def add_section(self, name: str, section: StoreSection) -> None:
+        """Register an area's state so reset, save and load cover it."""
+        with self.lock:
+            self.sections[name] = section
 
     # Reads -------------------------------------------------------------------------------
 
@@ -159,6 +190,9 @@ class CatalogStore:
             self._by_sku.clear()
             self._url_keys.clear()
             self._next_id = 1
+            self.categories.clear()
+            for section in self.sections.values():
+                section.clear()
 
     # Persistence -------------------------------------------------------------------------
 
@@ -170,6 +204,8 @@ class CatalogStore:
                 "version": STATE_VERSION,
                 "next_id": self._next_id,
                 "products": [copy.deepcopy(p) for p in self.iter_products()],
+                "categories": self.categories.to_json(),
+                "sections": {name: s.to_json() for name, s in self.sections.items()},
             }
 
     def load_json(self, data: dict[str, Any]) -> None:
@@ -185,6 +221,10 @@ class CatalogStore:
             for product in data.get("products", []):
                 self.put_product(product)
             self._next_id = max(self._next_id, int(data.get("next_id", 1)))
+            self.categories.load_json(data.get("categories"))
+            for name, section_data in (data.get("sections") or {}).items():
+                if name in self.sections:
+                    self.sections[name].load_json(section_data)
 
     def save(self, path: Path) -> None:
         """Write the catalog atomically (temp file, then rename)."""

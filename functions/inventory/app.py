@@ -7,6 +7,6 @@ from cpsync.handlers import handle_task, logger, metrics, tracer
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
+@metrics.log_metrics
 def handler(event, context):
     return handle_task("inventory", event)

@@ -147,3 +147,20 @@ def test_the_agent_policy_is_an_output_and_touches_only_the_stack(cfn) -> None:
     }
     assert "sqs:SendMessage" in actions and "sqs:ReceiveMessage" in actions
     assert not any(a.startswith(("lambda:", "iam:", "secretsmanager:")) for a in actions)
+
+
+def test_the_layer_installs_every_runtime_dependency_of_the_library() -> None:
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["aws"]
+    wanted += project["optional-dependencies"]["mssql"]
+
+    def name(spec: str) -> str:
+        return re.split(r"[<>=!~\[ ;]", spec.strip(), maxsplit=1)[0].lower()
+
+    lines = (ROOT / "layers/cpsync/requirements.txt").read_text().splitlines()
+    layer = {name(line) for line in lines if line.strip() and not line.startswith("#")}
+    provided_by_lambda = {"boto3"}
+    assert {name(spec) for spec in wanted} - layer - provided_by_lambda == set()

@@ -12,7 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import Select
 
-from cpsync.counterpoint import queries
+from cpsync.counterpoint import categories, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
@@ -24,6 +24,28 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
+    "categories, all": categories.category_rows(),
+    "categories, by key": categories.category_rows(["2002092510211378"]),
+    "category items, snapshot": categories.category_item_rows(),
+    "category items, changed": categories.category_item_rows(since_local=WHEN),
+    "category items, changed with items": categories.category_item_rows(
+        since_local=WHEN, since_utc=WHEN
+    ),
+    "category items, by key": categories.category_item_rows(keys=["MUG/12"]),
+    "categories of items": categories.item_categories(["A", "B"]),
+    # Inventory and Price Changes (stock_queries.py)
+    "stock, every location": stock_queries.location_ids(),
+    "stock, changed items": stock_queries.changed_stock_items(WHEN, WHEN),
+    "stock, all rows": stock_queries.quantity_rows(None, []),
+    "stock, some items and locations": stock_queries.quantity_rows(["A"], ["MAIN"]),
+    "stock, grid cells": stock_queries.cell_quantity_rows(["G"], ["WEB"]),
+    "stock, all grid cells": stock_queries.cell_quantity_rows(None, []),
+    "prices, items at '*'": stock_queries.price_item_rows(None),
+    "prices, items at a location": stock_queries.price_item_rows("WEB", ["A", "B"]),
+    "prices, promotional groups": stock_queries.price_groups(),
+    "prices, rules": stock_queries.price_rules(),
+    "prices, breaks": stock_queries.price_rule_breaks(),
+    "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
 }
 
 

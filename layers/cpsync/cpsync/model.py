@@ -15,14 +15,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "KINDS",
+    "CategoryLinksState",
+    "CategoryState",
     "Change",
     "Desired",
     "Kind",
+    "PriceState",
     "ProductState",
+    "SourceQuantity",
+    "SpecialPrice",
+    "StockState",
     "fingerprint",
     "make_version",
     "new_run_id",
@@ -140,7 +146,7 @@ class ProductState(Desired):
     """
 
     kind: ClassVar[Kind] = "product"
-    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty"})
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty", "category_ids"})
 
     sku: str = Field(min_length=1, max_length=64)
     enabled: bool
@@ -151,6 +157,9 @@ class ProductState(Desired):
     url_key: str | None = Field(default=None, min_length=1)
     price: Decimal | None = Field(default=None, ge=0)
     qty: Decimal = Decimal(0)
+    # Counterpoint CATEG_IDs a *new* product is created in (category links owned by the
+    # Category Items task afterwards, so not part of the fingerprint).
+    category_ids: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _enabled_needs_name(self) -> ProductState:
@@ -169,3 +178,134 @@ class ProductState(Desired):
     def publish_if_new(self) -> bool:
         """A disabled product is never created: only products already online get disabled."""
         return self.enabled
+
+
+class CategoryState(Desired):
+    """An EC_CATEG category as Magento should show it (key: Counterpoint CATEG_ID).
+
+    `parent_id` is the parent's CATEG_ID, None for a top-level category (PARENT_ID '0'), which
+    goes under the store's root category. A category removed from Counterpoint is kept in
+    Magento but deactivated (`active` false, the other fields None: left as they are).
+    `depth` (1 = top level) lets the writer create parents before children; it follows from
+    the tree, so it is not part of the fingerprint.
+    """
+
+    kind: ClassVar[Kind] = "category"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"depth"})
+
+    categ_id: str = Field(min_length=1)
+    active: bool
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    parent_id: str | None = None
+    position: int | None = None
+    url_key: str | None = Field(default=None, min_length=1)
+    description: str | None = None
+    depth: int = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _active_needs_name(self) -> CategoryState:
+        if self.active and (self.name is None or self.url_key is None):
+            raise ValueError("an active category needs a name and a url_key")
+        return self
+
+    @classmethod
+    def removed(cls, categ_id: str) -> CategoryState:
+        """The state of a category deleted in Counterpoint: deactivated, never deleted."""
+        return cls(categ_id=categ_id, active=False)
+
+    def key(self) -> str:
+        return self.categ_id
+
+    def publish_if_new(self) -> bool:
+        """A removed category that never reached Magento needs nothing."""
+        return self.active
+
+
+class CategoryLinksState(Desired):
+    """The full set of Counterpoint categories one product belongs to (key: the product SKU).
+
+    Grid items are linked through their configurable parent (the item number); the children
+    are not linked. `is_product` says whether the Items task has sent the product: one it has
+    not (yet) sent is not linked now but created in its categories later, so a links record
+    for it is not published (and links never wait on a product that may never come).
+    """
+
+    kind: ClassVar[Kind] = "category_links"
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"is_product"})
+
+    sku: str = Field(min_length=1, max_length=64)
+    category_ids: tuple[str, ...] = ()
+    is_product: bool = True
+
+    @field_validator("category_ids")
+    @classmethod
+    def _as_sorted_set(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(value)))
+
+    def key(self) -> str:
+        return self.sku
+
+    def publish_if_new(self) -> bool:
+        """An item never linked and in no category, or not a product yet, needs nothing now."""
+        return bool(self.category_ids) and self.is_product
+
+
+# --- Inventory and prices (tasks/inventory.py, tasks/prices.py) ---------------------------
+
+
+class SourceQuantity(BaseModel):
+    """One MSI source item: the quantity at a source and whether it is sellable there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source_code: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    quantity: Decimal
+    in_stock: bool
+
+
+class StockState(Desired):
+    """The stock of one SKU: one entry per MSI source (one entry when locations are summed).
+
+    Stores without MSI get the sum of the entries as their legacy stock item.
+    """
+
+    kind: ClassVar[Kind] = "stock"
+
+    sku: str = Field(min_length=1, max_length=64)
+    sources: tuple[SourceQuantity, ...] = Field(min_length=1)
+
+    def key(self) -> str:
+        return self.sku
+
+    @property
+    def total(self) -> Decimal:
+        """Quantity over every source (the legacy stock item's qty)."""
+        return sum((s.quantity for s in self.sources), Decimal(0))
+
+    @property
+    def in_stock(self) -> bool:
+        """Sellable at any source (the legacy stock item's is_in_stock)."""
+        return any(s.in_stock for s in self.sources)
+
+
+class SpecialPrice(BaseModel):
+    """A promotional price with its window, dates as Magento wants them (`YYYY-MM-DD hh:mm:ss`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    price: Decimal = Field(ge=0)
+    price_from: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+    price_to: str | None = Field(default=None, pattern=r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")
+
+
+class PriceState(Desired):
+    """The regular price (Price-1) of one SKU and its promotional price, if any, now or soon."""
+
+    kind: ClassVar[Kind] = "price"
+
+    sku: str = Field(min_length=1, max_length=64)
+    price: Decimal = Field(ge=0)
+    special: SpecialPrice | None = None
+
+    def key(self) -> str:
+        return self.sku

@@ -15,8 +15,11 @@ from cpsync import aws
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import LocalBlobs, SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BulkRunner
+from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.products import ProductWriter
+from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
 from cpsync.ports import BlobPort, QueuePort, StatePort
 from cpsync.settings import DEMO_DIR, Settings
@@ -94,8 +97,22 @@ class Runtime:
             self.state,
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
+            bulk=BulkRunner.from_settings(self.magento, self.settings)
+            if self.settings.magento_bulk_products
+            else None,
         )
-        return {products.kind: products}
+        concurrency = self.settings.magento_concurrency
+        categories = CategoryWriter(
+            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+        )
+        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        writers: dict[str, Writer] = {
+            products.kind: products,
+            categories.kind: categories,
+            links.kind: links,
+        }
+        writers.update(stock_price_writers(self.magento, self.settings))
+        return writers
 
     @cached_property
     def updater(self) -> Updater:

@@ -97,6 +97,140 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- Magento client core: auth, input limits, async bulk (area: magento client) ---
+    magento_auth: Literal["token", "admin", "oauth"] = Field(
+        default="token",
+        description="How cpsync signs in: 'token' (integration token as Bearer), 'admin' "
+        "(admin user; token fetched and refreshed) or 'oauth' (OAuth 1.0a HMAC-SHA256).",
+    )
+    magento_admin_username: str | None = Field(
+        default=None, description="Admin user for magento_auth=admin."
+    )
+    magento_admin_password: SecretStr | None = Field(
+        default=None, description="Password of the admin user for magento_auth=admin."
+    )
+    magento_admin_totp_secret: SecretStr | None = Field(
+        default=None,
+        description="Google Authenticator secret (base32) of the admin user on 2FA stores.",
+    )
+    magento_admin_token_lifetime: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="Admin token lifetime set in Magento (oauth/access_token_lifetime/admin, "
+        "4 h by default); the client refreshes before it ends.",
+    )
+    magento_oauth_consumer_key: SecretStr | None = Field(
+        default=None, description="Integration consumer key (magento_auth=oauth)."
+    )
+    magento_oauth_consumer_secret: SecretStr | None = Field(
+        default=None, description="Integration consumer secret (magento_auth=oauth)."
+    )
+    magento_oauth_access_token: SecretStr | None = Field(
+        default=None, description="Integration access token (magento_auth=oauth)."
+    )
+    magento_oauth_access_token_secret: SecretStr | None = Field(
+        default=None, description="Integration access token secret (magento_auth=oauth)."
+    )
+    magento_max_items_per_request: int = Field(
+        default=20,
+        ge=1,
+        description="Items per array in one request (Magento's Web API input limit is 20).",
+    )
+    magento_bulk_products: bool = Field(
+        default=False,
+        description="Save large product batches through the async bulk API.",
+    )
+    magento_bulk_min_batch: int = Field(
+        default=50, ge=1, description="Smallest product batch sent through async bulk."
+    )
+    magento_bulk_wait: float = Field(
+        default=300.0, gt=0, description="Seconds to wait for a bulk's operations to finish."
+    )
+
+    # --- Categories and category items (tasks/categories.py, tasks/category_items.py) ---
+    magento_root_category_id: int = Field(
+        default=2,
+        ge=1,
+        description="Magento category that Counterpoint's top-level e-commerce categories "
+        "(PARENT_ID '0') go under: the store's root category (2 on a fresh install).",
+    )
+    category_items_full_every_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="A scheduled Category Items run reads every EC_CATEG_ITEM row when the "
+        "last full read is older than this, to see rows deleted in Counterpoint (nothing "
+        "dates a deletion); 0 makes every run a full read.",
+    )
+
+    # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,
+    # magento/prices.py); price_location, stock_locations and stock_quantity are above.
+    sync_published_products_only: bool = Field(
+        default=True,
+        description="Inventory and Price Changes cover only SKUs the Items task has published; "
+        "false when products reach Magento another way.",
+    )
+    stock_mode: Literal["msi", "legacy"] = Field(
+        default="msi",
+        description="msi = bulk MSI source items; legacy = one stock item per SKU (no MSI).",
+    )
+    stock_sources: Literal["single", "per_location"] = Field(
+        default="single",
+        description="single = counted locations add up into one source; per_location = "
+        "each location is its own MSI source (source code = LOC_ID).",
+    )
+    stock_source_code: str = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The MSI source of the summed quantity (stock_sources=single).",
+    )
+    stock_out_of_stock_threshold: float = Field(
+        default=0,
+        description="A quantity at or below this is out of stock (status 0); the quantity "
+        "itself is still sent.",
+    )
+    stock_full_every_runs: int = Field(
+        default=144,
+        ge=1,
+        description="Every Nth inventory run reads every row (reconciliation); 144 = daily "
+        "at one run per 10 minutes. Other runs read only rows changed since the last run.",
+    )
+    price_promo_horizon_days: float = Field(
+        default=7,
+        ge=0,
+        description="A promotion starting within this many days is sent ahead with price_from.",
+    )
+    price_method_percent_off: str = Field(
+        default="D", min_length=1, max_length=1, description="PRC_METH letter: percent off."
+    )
+    price_method_amount_off: str = Field(
+        default="A", min_length=1, max_length=1, description="PRC_METH letter: amount off."
+    )
+    price_method_fixed: str = Field(
+        default="F",
+        min_length=1,
+        max_length=1,
+        description="PRC_METH letter: fixed price (sources disagree: F or O).",
+    )
+    price_store_id: int = Field(
+        default=0, ge=0, description="store_id of base and special price rows (0 = global)."
+    )
+    price_dates_timezone: str | None = Field(
+        default=None,
+        description="Time zone of special price_from/price_to sent to Magento; None = the "
+        "Counterpoint server's (CPSYNC_TIMEZONE).",
+    )
+    magento_bulk_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Source items or price rows per bulk request; None = 500. With "
+        "magento_input_limits on, at most magento_max_items_per_request.",
+    )
+    magento_input_limits: bool = Field(
+        default=False,
+        description="The store has Web API input limits on: stock and price requests carry "
+        "at most magento_max_items_per_request rows.",
+    )
+
     # --- AWS (SAM stack and the agent): set, they switch the adapters to SQS/DynamoDB/S3 ---
     queue_url: str | None = Field(
         default=None, description="SQS queue of Changes; set, the queue is SQS (AWS mode)."
@@ -125,9 +259,24 @@ class Settings(BaseSettings):
         description="How AWS reaches Counterpoint: direct (task Lambdas) or agent (in the store).",
     )
 
-    @field_validator("timezone")
+    @property
+    def bulk_size(self) -> int:
+        """Rows per bulk stock or price request.
+
+        `magento_bulk_size` (500 when unset: the reference saw ~2,000 source items take
+        11-60 s in one call); with `magento_input_limits` on, at most the store's array limit
+        (`magento_max_items_per_request`, 20 in Magento).
+        """
+        size = self.magento_bulk_size or 500
+        if self.magento_input_limits:
+            return min(size, self.magento_max_items_per_request)
+        return size
+
+    @field_validator("timezone", "price_dates_timezone")
     @classmethod
-    def _known_zone(cls, value: str) -> str:
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:

@@ -1,8 +1,13 @@
-"""The Magento REST client: auth, store scope, bounded retries, request counters.
+"""The Magento REST client: auth, store scope, bounded retries, adaptive concurrency, counters.
 
 httpx does not retry on status codes, so this module does, in one place: it caps attempts
 *and* elapsed time, adds jitter, honours `Retry-After`, and says which budget ran out.
 Writes it retries are upserts (product save by SKU), so a retry after a lost answer is safe.
+
+Every request also holds a slot of one shared :class:`~cpsync.magento.limiter.AdaptiveLimiter`:
+when Magento signals overload (429, 502, 503, 504, timeouts) the client sends fewer requests at
+once, and more again as answers come back. Helpers others build on: :func:`sku_path` for a
+SKU in a URL path, :meth:`MagentoClient.chunks_for_limit` for batches within the input limit.
 """
 
 from __future__ import annotations
@@ -12,22 +17,63 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+from pydantic import ValidationError
 
+from cpsync.magento.auth import BearerAuth, auth_from_settings
 from cpsync.magento.errors import (
     MagentoError,
     MagentoRecordError,
     MagentoRetryableError,
     error_from_response,
 )
+from cpsync.magento.limiter import AdaptiveLimiter, Signal
+from cpsync.magento.models import Product, ProductPayload, ProductSearchResult
 from cpsync.settings import Settings
 
-__all__ = ["MagentoClient", "RetryPolicy", "search_params"]
+__all__ = [
+    "DEFAULT_MAX_ITEMS",
+    "MagentoClient",
+    "RetryPolicy",
+    "chunks_for_limit",
+    "search_params",
+    "sku_path",
+]
+
+#: Items per array in one request when Magento's Web API input limits are on (§0.5).
+DEFAULT_MAX_ITEMS = 20
+#: Statuses that mean "too much at once": the limiter backs off (§0.5; nginx answers 502 when
+#: PHP-FPM's listen queue is full).
+OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def sku_path(sku: str) -> str:
+    """A SKU as one URL path segment: `/` becomes `%2F`, a space `%20` (§9.7).
+
+    Apache refuses `%2F` unless `AllowEncodedSlashes NoDecode`; callers that can carry the
+    SKU in the body or a search filter instead should do so for SKUs with `/`.
+    """
+    return quote(sku, safe="")
+
+
+def chunks_for_limit(items: Iterable[Any], limit: int = DEFAULT_MAX_ITEMS) -> Iterator[list[Any]]:
+    """Split `items` into lists of at most `limit` (Magento's array input limit)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= limit:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +88,13 @@ class RetryPolicy:
     max_backoff_seconds: float = 10.0
 
     def backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before attempt `attempt + 1` (full jitter, Retry-After wins)."""
+        """Seconds to wait before attempt `attempt + 1` (full jitter, Retry-After wins).
+
+        Magento's `Retry-After` is honoured in full, never shortened: when it does not fit in
+        the budget the request gives up with it, and the record is retried that much later.
+        """
         if retry_after is not None:
-            return min(retry_after, self.max_backoff_seconds)
+            return retry_after
         ceiling = min(self.max_backoff_seconds, self.base_seconds * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)
 
@@ -73,35 +123,55 @@ def search_params(
     return params
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """A successful answer's decoded body (None for an empty body)."""
+
+    value: Any
+
+
 class MagentoClient:
     """Typed access to the Magento REST endpoints cpsync uses.
 
     Args:
         base_url: Store URL without `/rest`.
-        token: Integration access token, sent as Bearer.
-        store_code: `all` writes global values (the default for catalog data).
+        token: Integration access token, sent as Bearer (when `auth` is not given).
+        store_code: `all` writes global values (the default for catalog data, §9.1).
         timeout: httpx timeout (per phase).
         retry: Retry policy for transient failures.
+        max_connections: Ceiling of concurrent requests (the limiter starts there).
         sleep: Injected for tests.
+        auth: Admin-token or OAuth flow from `cpsync.magento.auth` instead of `token`.
+        max_items_per_request: Array input limit used by `chunks_for_limit`.
+        limiter: Shared adaptive limiter (built from `max_connections` when not given).
     """
 
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | None = None,
         store_code: str = "all",
         timeout: httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
         max_connections: int = 8,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        auth: httpx.Auth | None = None,
+        max_items_per_request: int = DEFAULT_MAX_ITEMS,
+        limiter: AdaptiveLimiter | None = None,
     ) -> None:
+        if auth is None and token is None:
+            raise ValueError("MagentoClient needs a token or an auth flow")
         self.base_url = base_url.rstrip("/")
         self.store_code = store_code
         self.retry = retry or RetryPolicy()
+        self.max_items_per_request = max_items_per_request
+        self.limiter = limiter or AdaptiveLimiter(max_connections)
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.base_url,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            headers={"Accept": "application/json"},
+            auth=auth if auth is not None else BearerAuth(str(token)),
             timeout=timeout or httpx.Timeout(30.0, connect=5.0),
             limits=httpx.Limits(max_connections=max_connections),
         )
@@ -111,10 +181,15 @@ class MagentoClient:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MagentoClient:
-        """A client configured from `CPSYNC_MAGENTO_*`."""
+        """A client configured from `CPSYNC_MAGENTO_*`.
+
+        Raises:
+            ConfigurationError: the auth mode lacks a setting (named in the message).
+        """
         return cls(
             settings.magento_url,
-            settings.magento_token.get_secret_value(),
+            auth=auth_from_settings(settings),
+            max_items_per_request=settings.magento_max_items_per_request,
             store_code=settings.magento_store_code,
             timeout=httpx.Timeout(
                 settings.magento_timeout, connect=settings.magento_connect_timeout
@@ -137,9 +212,14 @@ class MagentoClient:
         self.close()
 
     # --- transport --------------------------------------------------------------------
-    def _url(self, path: str, store: str | None = None) -> str:
+    def _url(self, path: str, store: str | None = None, prefix: str = "") -> str:
         code = self.store_code if store is None else store
-        return f"/rest/{code}/V1/{path.lstrip('/')}" if code else f"/rest/V1/{path.lstrip('/')}"
+        parts = [part for part in ("/rest", code, prefix.strip("/"), "V1") if part]
+        return "/".join(parts) + "/" + path.lstrip("/")
+
+    def chunks_for_limit(self, items: Iterable[Any]) -> Iterator[list[Any]]:
+        """Batches of at most `max_items_per_request` (CPSYNC_MAGENTO_MAX_ITEMS_PER_REQUEST)."""
+        return chunks_for_limit(items, self.max_items_per_request)
 
     def _count(self, endpoint: str, failed: bool = False) -> None:
         with self._lock:
@@ -154,35 +234,28 @@ class MagentoClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         store: str | None = None,
+        prefix: str = "",
     ) -> Any:
         """Send one request with bounded retries; returns the decoded JSON body.
+
+        `prefix` is `async` or `async/bulk` for the asynchronous forms (§7); the store code
+        goes before it.
 
         Raises:
             MagentoRetryableError: Transient failures outlasted the attempts or time budget.
             MagentoRecordError: Magento refused the request (validation, not found).
             MagentoAuthError: The token was refused.
         """
-        url = self._url(path, store)
+        url = self._url(path, store, prefix)
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             self._count(endpoint)
-            try:
-                response = self._http.request(method, url, params=params, json=json)
-            except httpx.TimeoutException as exc:
-                error: MagentoError = MagentoRetryableError(
-                    0, f"no answer in time ({type(exc).__name__})", method, url
-                )
-            except httpx.TransportError as exc:
-                error = MagentoRetryableError(
-                    0, f"connection failed ({type(exc).__name__}: {exc})", method, url
-                )
-            else:
-                logger.info("%s %s -> %s", method, url, response.status_code)
-                if response.is_success:
-                    return response.json() if response.content else None
-                error = error_from_response(response)
+            outcome = self._attempt(method, url, params, json)
+            if isinstance(outcome, _Answer):
+                return outcome.value
+            error = outcome
             self._count(endpoint, failed=True)
             if not isinstance(error, MagentoRetryableError):
                 raise error
@@ -208,12 +281,48 @@ class MagentoClient:
             logger.info("retrying %s %s in %.2f s: %s", method, url, wait, error)
             self._sleep(wait)
 
+    def _attempt(
+        self, method: str, url: str, params: dict[str, str] | None, body: Any
+    ) -> _Answer | MagentoError:
+        """One HTTP exchange inside a limiter slot: the decoded answer or the error."""
+        self.limiter.acquire()
+        signal = Signal.NEUTRAL
+        try:
+            response = self._http.request(method, url, params=params, json=body)
+            signal = Signal.OVERLOAD if response.status_code in OVERLOAD_STATUSES else Signal.OK
+        except httpx.TimeoutException as exc:
+            signal = Signal.OVERLOAD
+            return MagentoRetryableError(
+                0, f"no answer in time ({type(exc).__name__})", method, url
+            )
+        except httpx.TransportError as exc:
+            return MagentoRetryableError(
+                0, f"connection failed ({type(exc).__name__}: {exc})", method, url
+            )
+        except MagentoError as exc:  # raised by the auth flow (admin token request)
+            return exc
+        finally:
+            self.limiter.release(signal)
+        status = response.status_code
+        logger.info("%s %s -> %s", method, url, status)
+        if response.is_success:
+            return _Answer(response.json() if response.content else None)
+        return error_from_response(response)
+
     # --- products ---------------------------------------------------------------------
     def get_product(self, sku: str) -> dict[str, Any] | None:
-        """The product, or None when Magento has no such SKU."""
+        """The product, or None when Magento has no such SKU.
+
+        A SKU with `/` is looked up with a search filter rather than `%2F` in the path,
+        which Apache refuses by default (§0.5).
+        """
+        if "/" in sku:
+            items = self.search_products(search_params([[("sku", sku, "eq")]], page_size=1))
+            found = items.get("items") or []
+            return dict(found[0]) if found else None
         try:
             result: dict[str, Any] = self.request(
-                "GET", f"products/{quote(sku, safe='')}", endpoint="products.get"
+                "GET", f"products/{sku_path(sku)}", endpoint="products.get"
             )
         except MagentoRecordError as exc:
             if exc.status == 404:
@@ -260,18 +369,47 @@ class MagentoClient:
                 page += 1
         return found
 
-    def save_product(self, product: dict[str, Any]) -> dict[str, Any]:
-        """Create or update a product by SKU.
+    def save_product(self, product: dict[str, Any] | ProductPayload) -> dict[str, Any]:
+        """Create or update a product by SKU; the saved product as Magento returns it.
 
         POST carries the SKU in the body, so SKUs with `/` need no `%2F` in the path (which
         Apache refuses unless AllowEncodedSlashes is on).
+
+        Raises:
+            MagentoRecordError: Magento refused the product, or answered something that is
+                not a product.
         """
+        body = product.to_json() if isinstance(product, ProductPayload) else product
         result: dict[str, Any] = self.request(
-            "POST", "products", endpoint="products.save", json={"product": product}
+            "POST", "products", endpoint="products.save", json={"product": body}
         )
+        self._check_product(result, "POST", "products")
         return result
 
-    def stats(self) -> dict[str, dict[str, int]]:
-        """Requests and failures by endpoint, for summaries and metrics."""
+    def search(self, params: dict[str, str]) -> ProductSearchResult:
+        """Typed `search_products`."""
+        return ProductSearchResult.model_validate(self.search_products(params))
+
+    def product(self, sku: str) -> Product | None:
+        """Typed `get_product`."""
+        found = self.get_product(sku)
+        return None if found is None else Product.model_validate(found)
+
+    @staticmethod
+    def _check_product(result: Any, method: str, path: str) -> None:
+        try:
+            Product.model_validate(result)
+        except ValidationError as exc:
+            raise MagentoRecordError(
+                200, f"the answer is not a product ({exc.error_count()} problems)", method, path
+            ) from exc
+
+    def stats(self) -> dict[str, Any]:
+        """Requests and failures by endpoint and the limiter's state, for summaries."""
         with self._lock:
-            return {"requests": dict(self.requests), "failures": dict(self.failures)}
+            counts: dict[str, Any] = {
+                "requests": dict(self.requests),
+                "failures": dict(self.failures),
+            }
+        counts["limiter"] = self.limiter.snapshot()
+        return counts

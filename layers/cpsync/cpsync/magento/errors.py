@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import Any
 
@@ -126,20 +128,36 @@ def _text_of(response: httpx.Response) -> tuple[str, Any]:
         return f"HTTP {response.status_code} (not a Magento answer: {text or 'empty body'})", None
     if isinstance(body, dict):
         if "message" in body:
-            return str(body["message"]), body.get("parameters")
+            message = render_message(str(body["message"]), body.get("parameters"))
+            details = [
+                render_message(str(e.get("message", "")), e.get("parameters"))
+                for e in body.get("errors") or []
+                if isinstance(e, dict)
+            ]
+            # An aggregate InputException says little by itself; its errors[] say what.
+            return (f"{message} ({'; '.join(details)})" if details else message), None
         messages = body.get("messages", {}).get("error", [])
         if messages:
             return str(messages[0].get("message", "")), None
     return f"HTTP {response.status_code}: {str(body)[:200]}", None
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """The `Retry-After` header in seconds, when it is a number."""
+def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> float | None:
+    """The `Retry-After` header in seconds: a number, or an HTTP date (RFC 9110 §10.2.3)."""
     value = response.headers.get("Retry-After")
-    try:
-        return None if value is None else max(0.0, float(value))
-    except ValueError:
+    if value is None:
         return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 def error_from_response(response: httpx.Response) -> MagentoError:

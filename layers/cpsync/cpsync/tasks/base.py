@@ -15,6 +15,8 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   that is repeated whole next time; the queue and the updater make the repeat harmless.
 - A run for named keys (queue item) neither reads nor moves the watermark.
 - Deletions are found by set difference in snapshot runs: keys sent before and absent now.
+- A task whose deletions leave no trace may ask for a periodic snapshot (`full_every()`): a
+  changed run becomes a full one when the last full run is older than that.
 """
 
 from __future__ import annotations
@@ -154,6 +156,21 @@ class Task(ABC):
         """The desired state of a record sent before and now absent (None: leave it)."""
         return None
 
+    def full_every(self) -> timedelta | None:
+        """How old the last full run may get before a changed run reads everything again.
+
+        None (the default): only first runs and explicit `full` runs are snapshots;
+        `timedelta(0)`: every run is (small tables whose deletions must be seen at once).
+        """
+        return None
+
+    def _full_due(self, now: datetime) -> bool:
+        every = self.full_every()
+        if every is None:
+            return False
+        last = self.ctx.state.get_watermark(f"{self.name}:full")
+        return last is None or now - last >= every
+
     # --- the shared work ------------------------------------------------------------------
     @final
     def run(
@@ -174,6 +191,8 @@ class Task(ABC):
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
         watermark = None if (full or keys is not None) else state.get_watermark(self.name)
+        if watermark is not None and self._full_due(upper):
+            watermark = None
         window = (
             None
             if keys is not None
@@ -209,6 +228,8 @@ class Task(ABC):
             if keys is None:
                 state.set_watermark(self.name, upper)
                 result.watermark = upper
+            if snapshot:
+                state.set_watermark(f"{self.name}:full", upper)
         except BaseException:
             record.status = "failed"
             record.counts = self._counts(result)

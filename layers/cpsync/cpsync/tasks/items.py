@@ -11,10 +11,11 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cpsync.counterpoint.categories import categories_of_items
 from cpsync.counterpoint.queries import MAX_IN_LIST, item_rows, price_1, quantities
 from cpsync.errors import DataError
 from cpsync.model import Kind, ProductState
@@ -55,6 +56,7 @@ def _text(value: object) -> str | None:
 class _Extras:
     prices: dict[str, Decimal | None]
     quantities: dict[str, Decimal]
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class ItemsTask(Task):
@@ -89,6 +91,7 @@ class ItemsTask(Task):
         location = self.settings.price_location
         prices: dict[str, Decimal | None] = {}
         qty: dict[str, Decimal] = {}
+        categories: dict[str, tuple[str, ...]] = {}
         if item_nos:
             with self.ctx.counterpoint.connect() as conn:
                 for row in conn.execute(price_1(item_nos, location)):
@@ -98,10 +101,11 @@ class ItemsTask(Task):
                     item_nos, self.settings.stock_locations, self.settings.stock_quantity
                 )
                 qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
+                categories = categories_of_items(conn, item_nos)
         for row in rows:
             if prices.get(row.ITEM_NO) is None:
                 prices[row.ITEM_NO] = row.PRC_1
-        return _Extras(prices, qty)
+        return _Extras(prices, qty, categories)
 
     def build(self, row: Any, extra: _Extras) -> ProductState:
         sku = str(row.ITEM_NO)
@@ -128,6 +132,7 @@ class ItemsTask(Task):
             url_key=url_key_for(name, sku, _text(row.URL)),
             price=Decimal(str(price)),
             qty=extra.quantities.get(sku, Decimal(0)),
+            category_ids=extra.categories.get(sku, ()),
         )
 
     def gone(self, key: str) -> ProductState:

@@ -1,0 +1,272 @@
+"""Benchmark: stock rows, prices and products through the Magento client and writers.
+
+`python -m bench.magento_client` pushes 10,000 stock rows, 10,000 prices and 1,000 products
+through the writers (over HTTP) into the emulator's cost model, and prints for each phase the
+requests made, records per request, the time taken, and the lower bound the cost model allows:
+the worker time the requests cost in total, divided by the emulator's workers. A phase close to
+its bound is limited by the store, not by the client. Figures are printed and stored in
+`bench/results/magento_client.json`, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.inventory import StockWriter
+from cpsync.magento.prices import PriceWriter
+from cpsync.magento.products import ProductWriter
+from cpsync.magento.writer import Writer
+from cpsync.model import (
+    Change,
+    Desired,
+    PriceState,
+    ProductState,
+    SourceQuantity,
+    SpecialPrice,
+    StockState,
+)
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorHandle, running_emulator
+
+RESULTS = Path(__file__).parent / "results" / "magento_client.json"
+REQUEST_MS = 20.0  # PHP bootstrap and routing of one REST call
+
+
+class _NoState:
+    """ProductWriter keeps Magento ids in state; the benchmark needs none of it."""
+
+    def get_magento_ids(self, kind: str, keys: list[str]) -> dict[str, int]:
+        return {}
+
+    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
+        return None
+
+
+def _change(state: Desired) -> Change:
+    return Change(
+        kind=state.kind,
+        key=state.key(),
+        version="0",
+        fingerprint=state.fingerprint(),
+        payload=state.payload(),
+        task="bench",
+        run_id="bench",
+        detected_at=datetime.now(UTC),
+    )
+
+
+def _stock(n: int) -> list[Change]:
+    return [
+        _change(
+            StockState(
+                sku=f"P{i:06d}",
+                sources=(
+                    SourceQuantity(
+                        source_code="default", quantity=Decimal(i % 40), in_stock=i % 40 > 0
+                    ),
+                ),
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def _prices(n: int) -> list[Change]:
+    sale = SpecialPrice(price=Decimal("7.50"), price_from="2026-12-01 06:00:00", price_to=None)
+    return [
+        _change(
+            PriceState(sku=f"P{i:06d}", price=Decimal("9.99"), special=sale if i % 5 == 0 else None)
+        )
+        for i in range(n)
+    ]
+
+
+def _products(n: int) -> list[Change]:
+    return [
+        _change(
+            ProductState(
+                sku=f"NEW{i:05d}",
+                enabled=True,
+                name=f"New product {i}",
+                url_key=f"new-product-{i}",
+                price=Decimal("12.00"),
+                qty=Decimal(3),
+            )
+        )
+        for i in range(n)
+    ]
+
+
+def _seed_products(emulator: EmulatorHandle, n: int) -> None:
+    """Products the stock and price rows refer to, put straight into the store (not timed)."""
+    store = emulator.store
+    with store.lock:
+        for i in range(n):
+            store.put_product(
+                {"id": store.next_id, "sku": f"P{i:06d}", "name": f"Product {i}", "price": 1.0,
+                 "status": 1, "extension_attributes": {"website_ids": [1]},
+                 "custom_attributes": []}
+            )  # fmt: skip
+
+
+def _worker_ms(config: EmulatorConfig, before: dict[str, Any], after: dict[str, Any]) -> float:
+    """Worker time the requests of a phase cost in the cost model (per request + per record)."""
+    total = 0.0
+    for endpoint, count in after["requests"].items():
+        count -= before["requests"].get(endpoint, 0)
+        total += count * config.costs_ms.get(endpoint, config.default_cost_ms)
+    return total
+
+
+def _phase(
+    name: str,
+    emulator: EmulatorHandle,
+    client: MagentoClient,
+    writer: Writer,
+    changes: list[Change],
+    record_ms: Callable[[], float],
+) -> dict[str, Any]:
+    config = emulator.config
+    before_stats = emulator.stats()
+    before_requests = sum(client.stats()["requests"].values())
+    started = time.perf_counter()
+    outcomes = writer.write(changes)
+    seconds = time.perf_counter() - started
+    after_stats = emulator.stats()
+    requests = sum(client.stats()["requests"].values()) - before_requests
+    cost_ms = _worker_ms(config, before_stats, after_stats) + record_ms()
+    bound = cost_ms / 1000.0 / config.workers
+    applied = sum(1 for o in outcomes.values() if o.applied)
+    return {
+        "phase": name,
+        "records": len(changes),
+        "applied": applied,
+        "requests": requests,
+        "records_per_request": round(len(changes) / requests, 1) if requests else None,
+        "seconds": round(seconds, 2),
+        "lower_bound_seconds": round(bound, 2),
+        "of_bound": round(seconds / bound, 2) if bound else None,
+    }
+
+
+def run(
+    stock_rows: int, price_rows: int, products: int, save_ms: float, workers: int, bulk: int,
+    concurrency: int, latency_ms: float,
+) -> dict[str, Any]:  # fmt: skip
+    costs = {
+        "products.save": save_ms,
+        "products.search": REQUEST_MS,
+        "inventory.source_items.save": REQUEST_MS,
+        "inventory.sources.search": REQUEST_MS,
+        "prices.base.save": REQUEST_MS,
+        "prices.special.get": REQUEST_MS,
+        "prices.special.save": REQUEST_MS,
+        "prices.special.delete": REQUEST_MS,
+    }
+    config = EmulatorConfig(costs_ms=costs, workers=workers, latency_ms=latency_ms)
+    record_costs = config.record_costs_ms
+    specials = len(range(0, price_rows, 5))
+    with running_emulator(config) as emulator:
+        _seed_products(emulator, max(stock_rows, price_rows))
+        with MagentoClient(emulator.url, emulator.token, max_connections=concurrency * 2) as client:
+            stock = _phase(
+                "stock rows (MSI source items)",
+                emulator,
+                client,
+                StockWriter(client, chunk_size=bulk, concurrency=concurrency),
+                _stock(stock_rows),
+                lambda: stock_rows * record_costs["inventory.source_items.save"],
+            )
+            prices = _phase(
+                "prices (base + 20% special)",
+                emulator,
+                client,
+                PriceWriter(client, chunk_size=bulk, concurrency=concurrency),
+                _prices(price_rows),
+                lambda: (
+                    price_rows * record_costs["prices.base.save"]
+                    + specials * record_costs["prices.special.save"]
+                ),
+            )
+            phases = [stock, prices]
+    if products:
+        # A fresh store: the emulator's product search scans the whole catalog in its event
+        # loop (~0.9 s per search at 10,000 products), which would measure the emulator.
+        with (
+            running_emulator(config) as emulator,
+            MagentoClient(emulator.url, emulator.token, max_connections=concurrency * 2) as client,
+        ):
+            phases.append(_product_phase(emulator, client, products, concurrency))
+    return {
+        "bulk_size": bulk,
+        "concurrency": concurrency,
+        "emulator_workers": workers,
+        "request_ms": REQUEST_MS,
+        "product_save_ms": save_ms,
+        "latency_ms": latency_ms,
+        "record_costs_ms": record_costs,
+        "phases": phases,
+    }
+
+
+def _product_phase(
+    emulator: EmulatorHandle, client: MagentoClient, products: int, concurrency: int
+) -> dict[str, Any]:
+    writer = ProductWriter(client, _NoState(), concurrency=concurrency)  # type: ignore[arg-type]
+    changes = _products(products)
+    return _phase(
+        "products (ProductWriter, one save each)", emulator, client, writer, changes, lambda: 0.0
+    )
+
+
+def _print(result: dict[str, Any]) -> None:
+    print(
+        f"\nbulk {result['bulk_size']} rows/request, {result['concurrency']} in flight, "
+        f"{result['emulator_workers']} emulator workers, {result['request_ms']:g} ms/request, "
+        f"{result['product_save_ms']:g} ms/product save, {result['latency_ms']:g} ms latency"
+    )
+    header = f"{'phase':42} {'records':>8} {'applied':>8} {'requests':>9} {'rec/req':>8}"
+    print(header + f" {'seconds':>8} {'bound s':>8} {'x bound':>8}")
+    for p in result["phases"]:
+        print(
+            f"{p['phase']:42} {p['records']:>8} {p['applied']:>8} {p['requests']:>9} "
+            f"{p['records_per_request']!s:>8} {p['seconds']:>8} {p['lower_bound_seconds']:>8} "
+            f"{p['of_bound']!s:>8}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.magento_client")
+    parser.add_argument("--stock", type=int, default=10_000)
+    parser.add_argument("--prices", type=int, default=10_000)
+    parser.add_argument("--products", type=int, default=1_000)
+    parser.add_argument("--save-ms", type=float, default=150.0, help="cost of one product save")
+    parser.add_argument("--workers", type=int, default=8, help="emulator PHP-FPM workers")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = []
+    for bulk in (500, 20):  # the default, and what a store with input limits on allows
+        products = args.products if bulk == 500 else 0  # product saves do not batch
+        result = run(
+            args.stock, args.prices, products, args.save_ms, args.workers, bulk,
+            args.concurrency, args.latency_ms,
+        )  # fmt: skip
+        _print(result)
+        results.append(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Benchmark: the Inventory and Price Changes tasks over samples of growing size.
+
+`python -m bench.stock_price_tasks [--items 1000 10000]` generates a sample Counterpoint
+database per size and measures, for each task run: seconds, rows read, changes queued and the
+peak of Python memory (tracemalloc, measured in a second, untimed pass). The incremental
+inventory run follows a change of 10 IM_INV rows and shows that its cost follows what changed,
+not the size of the database. Detection only: nothing is sent to Magento here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cpsync.runtime import Runtime
+from cpsync.settings import load_settings
+from cpsync.tasks.base import RunResult
+from sample.generate import generate
+
+RESULTS = Path(__file__).parent / "results" / "stock_price_tasks.json"
+NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+
+
+def _runtime(sample: Path, state: Path) -> Runtime:
+    settings = load_settings(
+        counterpoint_url=f"sqlite:///{sample}/counterpoint.db",
+        state_url=f"sqlite:///{state}/state.db",
+        sync_published_products_only=False,  # no Items run here: cover every web SKU
+    )
+    runtime = Runtime(settings)
+    runtime.context.clock = lambda: NOW
+    return runtime
+
+
+def _measure(run: Callable[[], RunResult]) -> dict[str, Any]:
+    started = time.perf_counter()
+    result = run()
+    return {
+        "seconds": round(time.perf_counter() - started, 3),
+        "read": result.read,
+        "queued": result.queued,
+        "mode": result.mode,
+    }
+
+
+def _peak_mb(run: Callable[[], RunResult]) -> float:
+    tracemalloc.start()
+    try:
+        run()
+        return round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+    finally:
+        tracemalloc.stop()
+
+
+def _touch_inventory(sample: Path, rows: int) -> None:
+    stamp = (NOW + timedelta(minutes=1)).replace(tzinfo=None).isoformat(" ")
+    with sqlite3.connect(sample / "counterpoint.db") as db:
+        db.execute(
+            "UPDATE IM_INV SET QTY_ON_HND = QTY_ON_HND + 1, RS_UTC_DT = ? WHERE rowid IN"
+            " (SELECT rowid FROM IM_INV ORDER BY ITEM_NO DESC LIMIT ?)",
+            (stamp, rows),
+        )
+
+
+def bench(items: int, tmp: Path) -> dict[str, Any]:
+    sample = tmp / f"cp{items}"
+    started = time.perf_counter()
+    generate(sample, items=items, now=NOW.replace(tzinfo=None))
+    generated = time.perf_counter() - started
+    figures: dict[str, Any] = {"items": items, "generate_seconds": round(generated, 2)}
+    for name in ("inventory", "prices"):
+        state = tmp / f"state-{name}-{items}"
+        state.mkdir()
+        runtime = _runtime(sample, state)
+        try:
+            task = runtime.task(name)
+            figures[f"{name} full"] = _measure(task.run)
+            figures[f"{name} again"] = _measure(task.run)
+            if name == "inventory":
+                _touch_inventory(sample, 10)
+                runtime.context.clock = lambda: NOW + timedelta(minutes=10)
+                figures["inventory after 10 rows changed"] = _measure(task.run)
+            figures[f"{name} full peak MB"] = _peak_mb(lambda t=task: t.run(full=True))
+        finally:
+            runtime.close()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.stock_price_tasks")
+    parser.add_argument("--items", type=int, nargs="+", default=[1_000, 10_000])
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for items in args.items:
+            figures = bench(items, Path(tmp))
+            results.append(figures)
+            print(f"\n{items} items (sample generated in {figures['generate_seconds']} s)")
+            print(f"{'run':36} {'mode':>8} {'seconds':>9} {'read':>8} {'queued':>8}")
+            for key, value in figures.items():
+                if isinstance(value, dict):
+                    print(
+                        f"{key:36} {value['mode']:>8} {value['seconds']:>9} "
+                        f"{value['read']:>8} {value['queued']:>8}"
+                    )
+                elif key.endswith("MB"):
+                    print(f"{key:36} {value:>8} MB")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

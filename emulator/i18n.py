@@ -1,0 +1,53 @@
+"""Localized error messages (§0.1, §10.14): a store view's locale translates Magento's templates.
+
+Magento translates the *template* (placeholders stay) into the store view's locale, so a client
+that matches English text breaks on such stores. ``EmulatorConfig.locale`` switches the
+translation on; only the templates below are translated, everything else stays English.
+
+The German strings are ours, written in the style of Magento's language packs: they are not
+quoted from a language pack and serve only to prove that clients do not depend on English.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.errors import (
+    CONSUMER_NOT_AUTHORIZED,
+    DEADLOCK,
+    FIELD_REQUIRED,
+    NO_ROUTE,
+    PRODUCT_NOT_FOUND,
+    URL_KEY_EXISTS,
+)
+
+__all__ = ["LOCALES", "translate_body"]
+
+LOCALES: dict[str, dict[str, str]] = {
+    "en_US": {},
+    "de_DE": {
+        NO_ROUTE: "Die Anfrage entspricht keiner Route.",
+        CONSUMER_NOT_AUTHORIZED: "Der Consumer ist nicht berechtigt, auf %resources zuzugreifen.",
+        PRODUCT_NOT_FOUND: (
+            "Das angeforderte Produkt existiert nicht. Prüfen Sie das Produkt und versuchen "
+            "Sie es erneut."
+        ),
+        URL_KEY_EXISTS: "Der URL-Schlüssel für den angegebenen Store existiert bereits.",
+        FIELD_REQUIRED: '"%fieldName" ist erforderlich. Geben Sie den Wert ein und versuchen '
+        "Sie es erneut.",
+        DEADLOCK: "Datenbank-Deadlock beim Versuch, eine Sperre zu erhalten",
+    },
+}
+
+
+def translate_body(body: Any, locale: str) -> Any:
+    """The §0.4 error body with ``message`` (and each ``errors[].message``) translated."""
+    table = LOCALES.get(locale) or {}
+    if not table or not isinstance(body, dict):
+        return body
+    translated = dict(body)
+    if isinstance(body.get("message"), str):
+        translated["message"] = table.get(body["message"], body["message"])
+    if isinstance(body.get("errors"), list):
+        translated["errors"] = [translate_body(error, locale) for error in body["errors"]]
+    return translated

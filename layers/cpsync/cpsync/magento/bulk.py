@@ -1,0 +1,267 @@
+"""Async bulk (§7): submit many records in one request, poll, map each operation back.
+
+``POST /rest/<store>/async/bulk/V1/<path>`` takes a JSON array of ordinary request bodies and
+answers 202 with a ``bulk_uuid`` and one ``request_items`` entry per body (same index). The
+store's consumer works the operations off later; ``/V1/bulk/<uuid>/detailed-status`` says how
+each ended: 1 complete, 2 failed but retriable (deadlock, lock wait), 3 failed, 4 still open,
+5 rejected. :class:`BulkRunner` turns that into one :class:`~cpsync.magento.writer.Outcome`
+per record key: status-2 operations are submitted again (in a new bulk) up to ``rounds``
+times, operations still open when ``wait`` runs out come back retryable, failures come back
+with Magento's message naming the record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cpsync.errors import DataError
+from cpsync.magento.client import MagentoClient, chunks_for_limit
+from cpsync.magento.models import BulkAccepted, BulkOperation, BulkStatus
+from cpsync.magento.writer import Outcome
+
+if TYPE_CHECKING:
+    from cpsync.model import Change, ProductState
+    from cpsync.ports import StatePort
+    from cpsync.settings import Settings
+
+__all__ = [
+    "STATUS_COMPLETE",
+    "STATUS_NOT_RETRIABLE",
+    "STATUS_OPEN",
+    "STATUS_REJECTED",
+    "STATUS_RETRIABLE",
+    "BulkResult",
+    "BulkRunner",
+]
+
+logger = logging.getLogger(__name__)
+
+STATUS_COMPLETE = 1
+STATUS_RETRIABLE = 2
+STATUS_NOT_RETRIABLE = 3
+STATUS_OPEN = 4
+STATUS_REJECTED = 5
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Outcomes by record key, plus what the completed operations returned (by key)."""
+
+    outcomes: dict[str, Outcome]
+    results: dict[str, Any]
+
+
+class BulkRunner:
+    """Runs record batches through an async bulk endpoint to a per-record outcome.
+
+    Args:
+        client: The Magento client (auth, retries and limiter apply to every call).
+        label: Names a record in messages, e.g. ``product``.
+        wait: Seconds to wait for the operations of one bulk.
+        rounds: Submissions of one record at most (status 2 sends it again).
+        chunk: Bodies per bulk request (Magento's async array limit is 5,000).
+        min_batch: Smallest batch a writer should send this way (smaller: one call each).
+        poll_first: First poll delay; it doubles up to ``poll_max``.
+        sleep, clock: Injected for tests.
+    """
+
+    def __init__(
+        self,
+        client: MagentoClient,
+        *,
+        label: str = "record",
+        wait: float = 300.0,
+        rounds: int = 4,
+        chunk: int = 500,
+        min_batch: int = 1,
+        poll_first: float = 0.05,
+        poll_max: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.label = label
+        self.wait = wait
+        self.rounds = rounds
+        self.chunk = chunk
+        self.poll_first = poll_first
+        self.poll_max = poll_max
+        self._sleep = sleep
+        self._clock = clock
+        self.min_batch = min_batch
+
+    @classmethod
+    def from_settings(cls, client: MagentoClient, settings: Settings) -> BulkRunner:
+        """A runner for products configured from ``CPSYNC_MAGENTO_BULK_*``."""
+        return cls(
+            client,
+            label="product",
+            wait=settings.magento_bulk_wait,
+            min_batch=settings.magento_bulk_min_batch,
+        )
+
+    # --- wire -----------------------------------------------------------------------------
+    def submit(
+        self, path: str, bodies: Sequence[Any], method: str = "POST", store: str | None = None
+    ) -> BulkAccepted:
+        """One bulk request; the 202 answer."""
+        answer = self.client.request(
+            method,
+            path,
+            endpoint="bulk.submit",
+            json=list(bodies),
+            store=store,
+            prefix="async/bulk",
+        )
+        return BulkAccepted.model_validate(answer)
+
+    def status(self, bulk_uuid: str) -> BulkStatus:
+        """``GET /V1/bulk/<uuid>/detailed-status``."""
+        answer = self.client.request(
+            "GET", f"bulk/{bulk_uuid}/detailed-status", endpoint="bulk.detailed_status"
+        )
+        return BulkStatus.model_validate(answer)
+
+    def poll(self, bulk_uuid: str, deadline: float) -> dict[int, BulkOperation]:
+        """Operations by id once none is open, or as they are when the deadline passes."""
+        delay = self.poll_first
+        while True:
+            operations = {op.id: op for op in self.status(bulk_uuid).operations_list}
+            if all(op.status != STATUS_OPEN for op in operations.values()):
+                return operations
+            if self._clock() + delay > deadline:
+                return operations
+            self._sleep(delay)
+            delay = min(self.poll_max, delay * 2)
+
+    # --- records --------------------------------------------------------------------------
+    def run(
+        self, path: str, bodies: Mapping[str, Any], method: str = "POST", store: str | None = None
+    ) -> BulkResult:
+        """Apply ``bodies`` (record key → request body); one Outcome per key.
+
+        Transport failures of the submit or status calls surface as retryable outcomes for
+        the records they carried (the client already retried them).
+        """
+        outcomes: dict[str, Outcome] = {}
+        results: dict[str, Any] = {}
+        pending = dict(bodies)
+        for round_no in range(1, self.rounds + 1):
+            if not pending:
+                break
+            retry: dict[str, Any] = {}
+            for keys in chunks_for_limit(list(pending), self.chunk):
+                part = {key: pending[key] for key in keys}
+                try:
+                    again = self._one_bulk(path, part, method, store, outcomes, results)
+                except Exception as exc:  # each record gets the reason, none is lost
+                    for key in keys:
+                        outcomes[key] = Outcome.from_exception(key, exc)
+                    continue
+                retry.update(again)
+            pending = retry
+            if pending:
+                logger.info("bulk round %d: %d operations to send again", round_no, len(pending))
+        for key in pending:
+            outcomes[key] = Outcome(
+                key,
+                False,
+                f"{self.label} {key}: Magento kept failing the bulk operation as retriable "
+                f"after {self.rounds} submissions",
+                retryable=True,
+            )
+        return BulkResult(outcomes, results)
+
+    def _one_bulk(
+        self,
+        path: str,
+        part: dict[str, Any],
+        method: str,
+        store: str | None,
+        outcomes: dict[str, Outcome],
+        results: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Submit one bulk and settle its records; returns those to send again."""
+        keys = list(part)
+        accepted = self.submit(path, [part[k] for k in keys], method, store)
+        by_id = dict(enumerate(keys))
+        rejected: set[str] = set()
+        for item in accepted.request_items:
+            key = by_id.get(item.id)
+            if key is not None and item.status != "accepted":
+                rejected.add(key)
+                outcomes[key] = Outcome(
+                    key, False, f"{self.label} {key}: rejected by Magento: {item.error_message}"
+                )
+        operations = self.poll(accepted.bulk_uuid, self._clock() + self.wait)
+        again: dict[str, Any] = {}
+        for op_id, key in by_id.items():
+            if key in rejected:
+                continue
+            op = operations.get(op_id)
+            if op is None:
+                outcomes[key] = Outcome(
+                    key, False, f"{self.label} {key}: bulk operation missing", retryable=True
+                )
+            elif op.status == STATUS_COMPLETE:
+                outcomes[key] = Outcome.ok(key)
+                if op.result_serialized_data:
+                    results[key] = json.loads(op.result_serialized_data)
+            elif op.status == STATUS_RETRIABLE:
+                again[key] = part[key]
+            elif op.status == STATUS_OPEN:
+                outcomes[key] = Outcome(
+                    key,
+                    False,
+                    f"{self.label} {key}: bulk {accepted.bulk_uuid} operation still open after "
+                    f"{self.wait:g} s (is the async.operations.all consumer running?)",
+                    retryable=True,
+                )
+            else:
+                outcomes[key] = Outcome(
+                    key,
+                    False,
+                    f"{self.label} {key}: Magento refused it: {op.result_message}",
+                )
+        return again
+
+    # --- products -------------------------------------------------------------------------
+    def save_products(
+        self,
+        changes: Sequence[Change],
+        states: Mapping[str, ProductState],
+        existing: Mapping[str, int],
+        attribute_set_id: int,
+        state: StatePort,
+    ) -> dict[str, Outcome]:
+        """The product writer's bulk branch: its payload rules, one bulk per 500 products."""
+        from cpsync.magento.products import plan_product_save
+
+        outcomes: dict[str, Outcome] = {}
+        bodies: dict[str, Any] = {}
+        for change in changes:
+            create = change.key not in existing
+            try:
+                payload = plan_product_save(states[change.key], create, attribute_set_id)
+            except DataError as exc:
+                outcomes[change.key] = Outcome.from_exception(change.key, exc)
+                continue
+            if payload is None:
+                outcomes[change.key] = Outcome.ok(change.key)
+                continue
+            bodies[change.key] = {"product": payload}
+        result = self.run("products", bodies)
+        outcomes.update(result.outcomes)
+        fresh = {
+            key: int(saved["id"])
+            for key, saved in result.results.items()
+            if key not in existing and isinstance(saved, dict) and "id" in saved
+        }
+        if fresh:
+            state.put_magento_ids("product", fresh)
+        return outcomes

@@ -1,0 +1,28 @@
+"""The stock and price writers, configured from Settings (one line in the runtime wiring)."""
+
+from __future__ import annotations
+
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.inventory import StockWriter
+from cpsync.magento.prices import PriceWriter
+from cpsync.magento.writer import Writer
+from cpsync.settings import Settings
+
+__all__ = ["stock_price_writers"]
+
+
+def stock_price_writers(client: MagentoClient, settings: Settings) -> dict[str, Writer]:
+    """The `stock` and `price` writers, by kind."""
+    stock = StockWriter(
+        client,
+        mode=settings.stock_mode,
+        chunk_size=settings.bulk_size,
+        concurrency=settings.magento_concurrency,
+    )
+    price = PriceWriter(
+        client,
+        store_id=settings.price_store_id,
+        chunk_size=settings.bulk_size,
+        concurrency=settings.magento_concurrency,
+    )
+    return {stock.kind: stock, price.kind: price}

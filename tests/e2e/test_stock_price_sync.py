@@ -1,0 +1,389 @@
+"""Stock and prices from the sample Counterpoint database end up right in Magento.
+
+Expectations are computed here from the sample database with plain SQL and a short reading of
+Counterpoint's rules (the rule filters run as SQL, the way connectors do), never with cpsync's
+own pricing or inventory code.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpsync.model import Change
+from cpsync.runtime import Runtime
+from emulator.inventory import inventory_of
+from emulator.prices import prices_of
+from emulator.server import EmulatorHandle
+from sample.generate import SampleInfo
+
+NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # the sample's clock (tests/e2e/conftest.py)
+LOCAL_NOW = datetime(2026, 11, 27, 9, 0)  # America/New_York
+FMT = "%Y-%m-%d %H:%M:%S"
+
+
+# --- expectations from the sample, by plain SQL ---------------------------------------------
+
+
+def _db(folder: Path) -> sqlite3.Connection:
+    """The test's own copy of the sample database (SampleInfo.db_path is the shared template)."""
+    return sqlite3.connect(folder / "counterpoint.db")
+
+
+def _web_items(db: sqlite3.Connection) -> dict[str, str]:
+    rows = db.execute("SELECT ITEM_NO, TRK_METH FROM IM_ITEM WHERE IS_ECOMM_ITEM='Y' AND STAT='A'")
+    return {item: trk or "N" for item, trk in rows}
+
+
+def expected_stock(folder: Path, per_location: bool = False) -> dict[tuple[str, str], float]:
+    """(sku, source) -> quantity on hand minus committed (all locations; summed or not)."""
+    db = _db(folder)
+    web = _web_items(db)
+    totals: dict[tuple[str, str], float] = defaultdict(float)
+    for item, loc, on_hand, commit in db.execute(
+        "SELECT ITEM_NO, LOC_ID, QTY_ON_HND, QTY_COMMIT FROM IM_INV"
+    ):
+        if web.get(item) == "N":
+            totals[(item, loc if per_location else "default")] += on_hand - commit
+    for item, loc, d1, d2, d3, on_hand, commit in db.execute(
+        "SELECT ITEM_NO, LOC_ID, DIM_1_UPR, DIM_2_UPR, DIM_3_UPR, QTY_ON_HND, QTY_COMMIT"
+        " FROM IM_INV_CELL"
+    ):
+        if web.get(item) == "G":
+            sku = "|".join([item, *[d for d in (d1, d2, d3) if d != "*"]])
+            totals[(sku, loc if per_location else "default")] += on_hand - commit
+    return dict(totals)
+
+
+def _promo(db: sqlite3.Connection, item: str, price_1: Decimal, moment: datetime) -> Any:
+    """The first matching rule of the enabled 'P' groups active at `moment`: (price, group)."""
+    groups = db.execute(
+        "SELECT GRP_COD, BEG_DT, END_DT FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y'"
+        " ORDER BY GRP_SEQ_NO, GRP_COD"
+    ).fetchall()
+    for code, beg, end in groups:
+        if not (datetime.fromisoformat(beg) <= moment <= datetime.fromisoformat(end)):
+            continue
+        rules = db.execute(
+            "SELECT RUL_SEQ_NO, ITEM_FILT FROM IM_PRC_RUL WHERE GRP_TYP='P' AND GRP_COD=?"
+            " ORDER BY RUL_SEQ_NO",
+            (code,),
+        ).fetchall()
+        for seq, filt in rules:
+            hit = db.execute(f"SELECT 1 FROM IM_ITEM WHERE ITEM_NO=? AND {filt}", (item,))
+            if hit.fetchone() is None:
+                continue
+            meth, amount = db.execute(
+                "SELECT PRC_METH, AMT_OR_PCT FROM IM_PRC_RUL_BRK WHERE GRP_TYP='P' AND GRP_COD=?"
+                " AND RUL_SEQ_NO=? ORDER BY MIN_QTY",
+                (code, seq),
+            ).fetchone()
+            amount = Decimal(str(amount))
+            price = {
+                "D": price_1 * (100 - amount) / 100,
+                "A": price_1 - amount,
+                "F": amount,
+            }[meth]
+            return price.quantize(Decimal("0.01"), ROUND_HALF_UP), code, beg, end
+    return None
+
+
+def expected_prices(
+    folder: Path, now: datetime = LOCAL_NOW
+) -> tuple[dict[str, float], dict[str, tuple[float, str, str]]]:
+    """SKU -> base price, and SKU -> (special price, from, to), for non-grid web items.
+
+    A promotion running now is sent with its dates; with none running, one that starts within
+    7 days is sent ahead with its dates.
+    """
+    db = _db(folder)
+    base: dict[str, float] = {}
+    special: dict[str, tuple[float, str, str]] = {}
+    starts = [
+        datetime.fromisoformat(b)
+        for (b,) in db.execute("SELECT BEG_DT FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y'")
+    ]
+    upcoming = sorted(s for s in starts if now < s <= now + timedelta(days=7))
+    for item, trk in _web_items(db).items():
+        if trk == "G":
+            continue
+        (price_1,) = db.execute(
+            "SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID='*'", (item,)
+        ).fetchone()
+        price_1 = Decimal(str(price_1))
+        base[item] = float(price_1)
+        found = _promo(db, item, price_1, now)
+        for start in upcoming if found is None else []:
+            found = _promo(db, item, price_1, start)
+            if found is not None:
+                break
+        if found is not None:
+            price, _, beg, end = found
+            fmt = lambda v: datetime.fromisoformat(v).strftime(FMT)  # noqa: E731
+            special[item] = (float(price), fmt(beg), fmt(end))
+    return base, special
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _at(runtime: Runtime, moment: datetime) -> Runtime:
+    runtime.context.clock = lambda: moment
+    return runtime
+
+
+def _sync(runtime: Runtime, *tasks: str) -> int:
+    queued = sum(runtime.task(name).run().queued for name in tasks)
+    runtime.updater.drain(max_wait_seconds=10)
+    return queued
+
+
+def _source_items(emulator: EmulatorHandle) -> dict[tuple[str, str], float]:
+    items = inventory_of(emulator.store).source_items()
+    return {(i["sku"], i["source_code"]): i["quantity"] for i in items}
+
+
+def _specials(emulator: EmulatorHandle) -> dict[str, tuple[float, str, str]]:
+    rows = prices_of(emulator.store).special_prices()
+    return {r["sku"]: (r["price"], r["price_from"], r["price_to"]) for r in rows}
+
+
+def _add_sources(emulator: EmulatorHandle, codes: tuple[str, ...]) -> None:
+    from emulator.inventory import inventory_of as inv
+
+    with emulator.store.lock:
+        for code in codes:
+            inv(emulator.store).sources[code] = {
+                "source_code": code, "name": code, "enabled": True,
+                "country_id": "US", "postcode": "10001",
+            }  # fmt: skip
+
+
+@pytest.fixture
+def synced(runtime: Runtime) -> Runtime:
+    """Products first (stock and prices are written to products that exist), at the sample's now."""
+    _at(runtime, NOW)
+    _sync(runtime, "items")
+    return runtime
+
+
+# --- full runs ----------------------------------------------------------------------------
+
+
+def test_full_inventory_run_leaves_exactly_the_source_items_the_sample_implies(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    # WHEN
+    _sync(synced, "inventory")
+    # THEN one default-source item per product, quantity = on hand - committed; SKUs Items has
+    # not published (grid cells, until grids are products) get none: MSI would keep orphans
+    products = set(emulator.store.products_by_sku())
+    expected = {k: q for k, q in expected_stock(folder).items() if k[0] in products}
+    assert {sku for sku, _ in expected} == products
+    assert _source_items(emulator) == pytest.approx(expected)
+    statuses = {i["sku"]: i["status"] for i in inventory_of(emulator.store).source_items()}
+    assert statuses[info.special["out_of_stock_item"]] == 0
+    assert all(statuses[sku] == (1 if q > 0 else 0) for (sku, _), q in expected.items())
+    # a product's legacy stock item follows its default source item
+    item = info.special["negative_commit_item"]
+    stock = emulator.store.products_by_sku()[item]["extension_attributes"]["stock_item"]
+    assert stock["qty"] == expected[(item, "default")]
+    assert synced.queue.dead_letters() == []
+
+
+def test_per_location_sources_get_one_source_item_per_location(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, info = sample
+    _add_sources(emulator, info.location_ids)
+    runtime = _at(
+        make_runtime(
+            folder,
+            tmp_path,
+            emulator,
+            stock_sources="per_location",
+            sync_published_products_only=False,  # products come into Magento some other way
+        ),
+        NOW,
+    )
+    try:
+        _sync(runtime, "inventory")  # no Items run: every web SKU, grid cells included
+        assert _source_items(emulator) == pytest.approx(expected_stock(folder, per_location=True))
+    finally:
+        runtime.close()
+
+
+def test_full_price_run_leaves_the_base_and_special_prices_with_dates(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    # WHEN
+    _sync(synced, "prices")
+    # THEN every product has its Price-1, promotions as special prices with their windows
+    base, special = expected_prices(folder)
+    catalog = emulator.store.products_by_sku()
+    assert {sku: catalog[sku]["price"] for sku in base} == base
+    assert _specials(emulator) == special
+    # the known cases: 20% off 40.00, fixed 9.99, and the later-today promotion sent ahead
+    assert special[info.special["promo_item"]][0] == 32.0
+    assert special[info.special["promo_fixed_item"]][0] == 9.99
+    later = special[info.special["promo_later_item"]]
+    assert later[0] == 25.5 and later[1] > LOCAL_NOW.strftime(FMT)
+    # only published products are priced: nothing for Magento to refuse
+    assert synced.queue.dead_letters() == []
+
+
+# --- scenarios ----------------------------------------------------------------------------
+
+
+def test_a_price_rule_enabled_changes_exactly_that_items_special_price(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    _sync(synced, "prices")
+    before = _specials(emulator)
+    saves = emulator.stats()["requests"].get("prices.special.save", 0)
+    # WHEN the disabled flash sale (first in group order, fixed 1.00) is enabled
+    with _db(folder) as db:
+        db.execute(
+            "UPDATE IM_PRC_GRP SET ENABLED='Y' WHERE GRP_COD=?", (info.special["promo_disabled"],)
+        )
+    queued = _sync(synced, "prices")
+    # THEN one change, one special-price request, and only that item's row differs
+    item = info.special["promo_item"]
+    after = _specials(emulator)
+    assert queued == 1
+    assert emulator.stats()["requests"]["prices.special.save"] == saves + 1
+    assert after[item][0] == 1.0
+    assert {k: v for k, v in after.items() if k != item} == {
+        k: v for k, v in before.items() if k != item
+    }
+    assert after == expected_prices(folder)[1]
+
+
+def test_a_promotion_starting_tomorrow_at_six_is_sent_ahead_with_price_from(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    _sync(synced, "prices")
+    item = info.special["markdown_item"]
+    six = datetime(2026, 11, 28, 6, 0)
+    # WHEN a new promotion for one item starts tomorrow at 06:00
+    with _db(folder) as db:
+        db.execute(
+            "INSERT INTO IM_PRC_GRP (GRP_TYP, GRP_COD, GRP_SEQ_NO, DESCR, BEG_DT, NO_BEG_DAT,"
+            " END_DT, NO_END_DAT, ENABLED) VALUES ('P', 'TOMORROW', 9, 'Early bird', ?, 'N', ?,"
+            " 'N', 'Y')",
+            (six.isoformat(" "), (six + timedelta(days=2)).isoformat(" ")),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL (GRP_TYP, GRP_COD, RUL_SEQ_NO, ITEM_FILT)"
+            " VALUES ('P', 'TOMORROW', 1, ?)",
+            (f"(IM_ITEM.ITEM_NO = '{item}')",),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL_BRK (GRP_TYP, GRP_COD, RUL_SEQ_NO, MIN_QTY, PRC_METH,"
+            " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'TOMORROW', 1, 0, 'D', '1', 10)"
+        )
+    queued = _sync(synced, "prices")
+    # THEN it is in Magento tonight already, effective from 06:00 tomorrow
+    assert queued == 1
+    price, start, end = _specials(emulator)[item]
+    assert (start, end) == ("2026-11-28 06:00:00", "2026-11-30 06:00:00")
+    (price_1,) = (
+        _db(folder)
+        .execute("SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID='*'", (item,))
+        .fetchone()
+    )
+    assert price == float((Decimal(str(price_1)) * Decimal("0.9")).quantize(Decimal("0.01")))
+
+
+def test_a_quantity_changed_at_one_location_sends_one_source_item_request(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    _sync(synced, "inventory")
+    item = info.special["numeric_item"]
+    saves = emulator.stats()["requests"]["inventory.source_items.save"]
+    # WHEN 5 more arrive at the web location, ten minutes later
+    later = NOW + timedelta(minutes=10)
+    with _db(folder) as db:
+        db.execute(
+            "UPDATE IM_INV SET QTY_ON_HND = QTY_ON_HND + 5, RS_UTC_DT = ?"
+            " WHERE ITEM_NO = ? AND LOC_ID = ?",
+            ((NOW + timedelta(minutes=1)).replace(tzinfo=None).isoformat(" "), item, "WEB"),
+        )
+    result = _at(synced, later).task("inventory").run()
+    synced.updater.drain(max_wait_seconds=10)
+    # THEN only the changed rows were read, one change queued, one request for that SKU
+    assert result.mode == "changed"
+    products = set(emulator.store.products_by_sku())
+    expected = {k: q for k, q in expected_stock(folder).items() if k[0] in products}
+    assert result.read < len(expected) / 4
+    assert result.queued == 1
+    assert emulator.stats()["requests"]["inventory.source_items.save"] == saves + 1
+    assert _source_items(emulator) == pytest.approx(expected)
+    assert _source_items(emulator)[(item, "default")] == expected[(item, "default")]
+
+
+def test_the_same_sync_twice_writes_nothing_the_second_time(
+    synced: Runtime, emulator: EmulatorHandle
+) -> None:
+    _sync(synced, "inventory", "prices")
+    before = emulator.stats()["requests"]
+    # WHEN both tasks run again, once incrementally and once in full
+    queued = _sync(synced, "inventory", "prices")
+    full = synced.task("inventory").run(full=True).queued
+    # THEN nothing is queued and Magento sees no request
+    assert (queued, full) == (0, 0)
+    assert emulator.stats()["requests"] == before
+
+
+def test_every_nth_inventory_run_is_a_full_reconciliation(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, _ = sample
+    runtime = _at(
+        make_runtime(
+            folder,
+            tmp_path,
+            emulator,
+            stock_full_every_runs=3,
+            sync_published_products_only=False,
+        ),
+        NOW,
+    )
+    try:
+        task = runtime.task("inventory")
+        reads = [task.run().read for _ in range(4)]
+        # first run: a snapshot; then incremental, incremental, full (3rd incremental)
+        assert reads[0] == reads[3] > max(reads[1], reads[2])
+    finally:
+        runtime.close()
+
+
+def test_queue_item_reads_only_the_named_sku_or_item(
+    synced: Runtime, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    grid = info.special["grid_2d_item"]
+    stock = synced.task("inventory").run(keys=[f"{grid}|RED|M"], force=True)
+    prices = synced.task("prices").run(keys=[info.special["promo_item"], grid], force=True)
+    changes = {Change.from_json(m.body).key for m in synced.queue.receive(100)}
+    assert (stock.mode, stock.queued) == ("item", 1)
+    assert prices.queued == 1 + 12  # the item, and every cell of the 3 x 4 grid
+    assert f"{grid}|RED|M" in changes and info.special["promo_item"] in changes

@@ -1,0 +1,275 @@
+"""The stock and price writers against the emulator over HTTP, faults and refusals included."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from cpsync.magento.client import MagentoClient, RetryPolicy
+from cpsync.magento.inventory import StockWriter
+from cpsync.magento.prices import PriceFailure, PriceWriter
+from cpsync.magento.writer import Outcome, Writer
+from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
+from emulator import EmulatorConfig, running_emulator
+from emulator.inventory import inventory_of
+from emulator.prices import prices_of
+from emulator.server import EmulatorHandle
+
+
+@pytest.fixture
+def magento() -> Iterator[EmulatorHandle]:
+    with running_emulator(EmulatorConfig(timeout_seconds=1.0)) as handle:
+        yield handle
+
+
+@pytest.fixture
+def client(magento: EmulatorHandle) -> Iterator[MagentoClient]:
+    retry = RetryPolicy(
+        max_attempts=3, budget_seconds=5, base_seconds=0.01, max_backoff_seconds=0.05
+    )
+    with MagentoClient(
+        magento.url,
+        magento.token,
+        timeout=httpx.Timeout(0.5, connect=2.0),
+        retry=retry,
+        sleep=lambda s: time.sleep(min(s, 0.05)),
+    ) as c:
+        yield c
+
+
+def change(state: Desired) -> Change:
+    return Change(
+        kind=state.kind,
+        key=state.key(),
+        version="v",
+        fingerprint=state.fingerprint(),
+        payload=state.payload(),
+        task="test",
+        run_id="r",
+        detected_at=datetime.now(UTC),
+    )
+
+
+def stock(sku: str, qty: int, source: str = "default") -> Change:
+    item = SourceQuantity(source_code=source, quantity=Decimal(qty), in_stock=qty > 0)
+    return change(StockState(sku=sku, sources=(item,)))
+
+
+def price(sku: str, amount: str, special: SpecialPrice | None = None) -> Change:
+    return change(PriceState(sku=sku, price=Decimal(amount), special=special))
+
+
+def write_until_settled(
+    writer: Writer, changes: list[Change], rounds: int = 20
+) -> dict[str, Outcome]:
+    """What the updater does: retry what failed transiently, keep what is final."""
+    final: dict[str, Outcome] = {}
+    pending = changes
+    for _ in range(rounds):
+        outcomes = writer.write(pending)
+        final.update(outcomes)
+        pending = [c for c in pending if outcomes[c.key].retryable]
+        if not pending:
+            break
+    return final
+
+
+def add_products(magento: EmulatorHandle, *skus: str) -> None:
+    with httpx.Client(
+        base_url=magento.rest_url, headers={"Authorization": f"Bearer {magento.token}"}
+    ) as h:
+        for sku in skus:
+            h.post("/all/V1/products", json={"product": {"sku": sku, "name": sku, "price": 1}})
+
+
+# --- stock --------------------------------------------------------------------------------
+
+
+def test_given_faults_when_1000_stock_rows_are_written_then_each_is_applied_once_or_reported(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    magento.set_faults(
+        "inventory.source_items.save:503:0.2",
+        "inventory.source_items.save:429:0.1",
+        "inventory.source_items.save:timeout:0.05",
+        seed=11,
+    )
+    changes = [stock(f"SKU-{n:04d}", n % 17) for n in range(1000)]
+    writer = StockWriter(client, chunk_size=100, concurrency=4)
+    # WHEN
+    outcomes = write_until_settled(writer, changes)
+    # THEN every record has a final outcome; applied ones are in Magento exactly as sent
+    assert set(outcomes) == {c.key for c in changes}
+    assert not [o for o in outcomes.values() if o.retryable]
+    applied = {k for k, o in outcomes.items() if o.applied}
+    reported = {k: o.error for k, o in outcomes.items() if not o.applied}
+    assert all(reported.values())
+    stored = inventory_of(magento.store).source_items()
+    assert len(stored) == len({(i["sku"], i["source_code"]) for i in stored})  # nothing doubled
+    by_sku = {i["sku"]: i["quantity"] for i in stored}
+    assert applied <= set(by_sku)
+    assert all(by_sku[f"SKU-{n:04d}"] == n % 17 for n in range(1000) if f"SKU-{n:04d}" in applied)
+    assert len(applied) == 1000  # the faults are transient: all of them get through
+    assert magento.stats()["faults"]  # and faults did happen
+
+
+def test_given_input_limits_when_stock_is_written_in_chunks_of_20_then_no_call_is_refused(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    magento.configure(input_limit_enabled=True)
+    writer = StockWriter(client, chunk_size=20)
+    outcomes = writer.write([stock(f"S{n}", 1) for n in range(45)])
+    assert all(o.applied for o in outcomes.values())
+    responses = magento.stats()["responses"]["inventory.source_items.save"]
+    assert responses == {"200": 3}  # 20 + 20 + 5: none over the limit
+
+
+def test_given_a_source_magento_lacks_then_that_record_is_reported_and_others_apply(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    writer = StockWriter(client)
+    outcomes = writer.write([stock("A", 1), stock("B", 2, "WEB")])
+    assert outcomes["A"].applied
+    assert not outcomes["B"].applied and not outcomes["B"].retryable
+    assert "no source WEB" in (outcomes["B"].error or "")
+
+
+def test_given_magento_refuses_a_chunk_then_it_is_split_to_find_the_record_at_fault(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    with magento.store.lock:
+        inventory_of(magento.store).sources["WEB"] = {"source_code": "WEB", "name": "Web"}
+    writer = StockWriter(client)
+    writer.write([stock("WARM", 1, "WEB")])  # the writer now knows WEB
+    with magento.store.lock:
+        del inventory_of(magento.store).sources["WEB"]  # removed in Magento meanwhile
+    # WHEN
+    outcomes = writer.write([stock("A", 1), stock("B", 2, "WEB"), stock("C", 3), stock("D", 4)])
+    # THEN Magento's whole-call refusal is pinned on B; the others are saved
+    assert {k for k, o in outcomes.items() if o.applied} == {"A", "C", "D"}
+    assert "Could not save Source Item" in (outcomes["B"].error or "")
+
+
+def test_given_a_store_without_msi_then_legacy_stock_items_are_written(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    add_products(magento, "MUG")
+    two = StockState(
+        sku="MUG",
+        sources=(
+            SourceQuantity(source_code="MAIN", quantity=Decimal(3), in_stock=True),
+            SourceQuantity(source_code="WEB", quantity=Decimal(4), in_stock=True),
+        ),
+    )
+    outcomes = StockWriter(client, mode="legacy").write([change(two), stock("NOPE", 1)])
+    assert outcomes["MUG"].applied
+    stock_item = magento.store.products_by_sku()["MUG"]["extension_attributes"]["stock_item"]
+    assert (stock_item["qty"], stock_item["is_in_stock"]) == (7, True)
+    assert 'Product with SKU "NOPE" does not exist' in (outcomes["NOPE"].error or "")
+    assert outcomes["NOPE"].retryable  # it may still be created by the Items task
+
+
+# --- prices -------------------------------------------------------------------------------
+
+
+def test_given_prices_with_an_unknown_sku_then_only_that_record_waits_named(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    add_products(magento, "A", "B")
+    sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 06:00:00", price_to=None)
+    writer = PriceWriter(client)
+    # WHEN
+    outcomes = writer.write([price("A", "12.50", sale), price("B", "9"), price("GHOST", "5", sale)])
+    # THEN
+    assert outcomes["A"].applied and outcomes["B"].applied
+    assert not outcomes["GHOST"].applied
+    assert outcomes["GHOST"].retryable  # Items may create it later: retried, then parked
+    assert "Invalid attribute SKU = GHOST." in (outcomes["GHOST"].error or "")
+    products = magento.store.products_by_sku()
+    assert (products["A"]["price"], products["B"]["price"]) == (12.5, 9)
+    assert prices_of(magento.store).special_prices() == [
+        {
+            "price": 8.0,
+            "store_id": 0,
+            "sku": "A",
+            "price_from": "2026-12-01 06:00:00",
+            "price_to": None,
+        }
+    ]
+
+
+def test_given_a_promotion_that_ended_or_changed_then_magento_ends_with_the_desired_row(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    add_products(magento, "A", "B")
+    writer = PriceWriter(client)
+    old = SpecialPrice(price=Decimal("8"))
+    writer.write([price("A", "10", old), price("B", "10", old)])
+    saves = magento.stats()["requests"]["prices.special.save"]
+    new = SpecialPrice(price=Decimal("7"), price_from="2026-12-01 00:00:00")
+    # WHEN A's promotion changes, B's ends, and then the same is written again
+    writer.write([price("A", "10", new), price("B", "10")])
+    writer.write([price("A", "10", new), price("B", "10")])
+    # THEN one row for A as desired, none for B, and the repeat sent no special price
+    rows = prices_of(magento.store).special_prices()
+    assert [(r["sku"], r["price"], r["price_from"]) for r in rows] == [
+        ("A", 7.0, "2026-12-01 00:00:00")
+    ]
+    assert magento.stats()["requests"]["prices.special.save"] == saves + 1
+
+
+def test_given_input_limits_then_price_rows_go_at_most_20_per_request(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    skus = [f"P{n}" for n in range(30)]
+    add_products(magento, *skus)
+    magento.configure(input_limit_enabled=True)
+    outcomes = PriceWriter(client, chunk_size=20).write([price(s, "3") for s in skus])
+    assert all(o.applied for o in outcomes.values())
+    assert set(magento.stats()["responses"]["prices.base.save"]) == {"200"}
+    assert PriceWriter(client, chunk_size=20, concurrency=1).write([price("P0", "4")])["P0"].applied
+
+
+@pytest.mark.parametrize(
+    ("failure", "text"),
+    [
+        (
+            {"message": "Invalid attribute %fieldName = %fieldValue.", "parameters": ["SKU", "X"]},
+            "Invalid attribute SKU = X.",
+        ),
+        ({"message": "Requested store is not found. Row ID: SKU = X, Store ID: 9."}, None),
+        ({"message": "Odd %one", "parameters": ["a", "b"]}, "Odd %one (a, b)"),
+    ],
+)
+def test_given_a_price_failure_then_its_text_is_filled_from_positional_parameters(
+    failure: dict[str, Any], text: str | None
+) -> None:
+    parsed = PriceFailure.model_validate(failure)
+    assert parsed.text() == (text or failure["message"])
+    assert parsed.sku_in({"x": "X"}) == ("X" if parsed.parameters[1:2] == ["X"] else None)
+
+
+def test_given_a_price_for_a_product_not_created_yet_when_it_appears_then_the_retry_applies(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    writer = PriceWriter(client)
+    first = writer.write([price("LATE", "5")])["LATE"]
+    add_products(magento, "LATE")
+    second = writer.write([price("LATE", "5")])["LATE"]
+    assert (first.retryable, second.applied) == (True, True)
+    assert magento.store.products_by_sku()["LATE"]["price"] == 5
+
+
+def test_given_a_price_magento_refuses_for_another_reason_then_it_is_parked_at_once(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    add_products(magento, "A")
+    outcome = PriceWriter(client, store_id=99).write([price("A", "5")])["A"]
+    assert not outcome.applied and not outcome.retryable
+    assert "Requested store is not found" in (outcome.error or "")

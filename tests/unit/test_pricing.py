@@ -1,0 +1,196 @@
+"""Counterpoint's promotional price rules (counterpoint-schema §4.2-4.3), without a database."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from cpsync.counterpoint.pricing import (
+    Break,
+    FilterError,
+    Group,
+    PriceMethods,
+    Rule,
+    Segment,
+    compile_filter,
+    promo_price,
+    special_window,
+)
+
+NOW = datetime(2026, 11, 27, 9, 0)
+DAY = timedelta(days=1)
+METHODS = PriceMethods()
+ITEM = {"ITEM_NO": "MUG-1", "CATEG_COD": "MUGS", "DESCR": "Blue Mug", "PRC_1": Decimal("40")}
+BASIS = {"1": Decimal("40.00"), "2": Decimal("36.00")}
+
+
+def rule(filt: str, *breaks: tuple[int, str, str], seq: int = 1, basis: str = "1") -> Rule:
+    return Rule(
+        seq=seq,
+        matches=compile_filter(filt),
+        breaks=tuple(Break(Decimal(q), m, basis, Decimal(a)) for q, m, a in breaks),
+    )
+
+
+def group(code: str, seq: int, *rules: Rule, begin: datetime | None = None,
+          end: datetime | None = None, enabled: bool = True) -> Group:  # fmt: skip
+    return Group(code, seq, begin, end, enabled, tuple(rules))
+
+
+# --- item filters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("(IM_ITEM.ITEM_NO = 'MUG-1')", True),
+        ("(IM_ITEM.ITEM_NO = 'mug-1 ')", True),  # SQL Server's collation: case, trailing blanks
+        ("IM_ITEM.CATEG_COD = 'MUGS' AND IM_ITEM.PRC_1 >= 40", True),
+        ("IM_ITEM.CATEG_COD = 'TEA' OR (IM_ITEM.DESCR LIKE '%blue%')", True),
+        ("NOT (IM_ITEM.CATEG_COD IN ('TEA', 'HOME'))", True),
+        ("IM_ITEM.CATEG_COD NOT IN ('MUGS')", False),
+        ("IM_ITEM.PRC_1 BETWEEN 10 AND 39.99", False),
+        ("IM_ITEM.DESCR LIKE 'Blue M_g'", True),
+        ("[IM_ITEM].[SUBCAT_COD] IS NULL", True),
+        ("IM_ITEM.SUBCAT_COD = 'X'", False),  # NULL compares as unknown: no match
+        ("NOT IM_ITEM.SUBCAT_COD = 'X'", False),  # and NOT unknown is still unknown
+        ("ITEM_NO = N'MUG-1'", True),
+        ("", True),
+    ],
+)
+def test_given_an_item_filter_when_evaluated_then_it_matches_like_sql_server(
+    text: str, expected: bool
+) -> None:
+    assert (compile_filter(text)(ITEM) is True) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AR_CUST.CATEG_COD = 'X'",  # another table
+        "IM_ITEM.ITEM_NO = ",
+        "IM_ITEM.ITEM_NO = 'A' GARBAGE",
+        "dbo.fn(IM_ITEM.ITEM_NO) = 1",
+    ],
+)
+def test_given_a_filter_outside_the_grammar_then_it_is_refused_not_guessed(text: str) -> None:
+    with pytest.raises(FilterError):
+        compile_filter(text)
+
+
+def test_given_known_columns_when_a_filter_names_another_then_it_is_refused() -> None:
+    with pytest.raises(FilterError, match="PROF_ALPHA_1"):
+        compile_filter("IM_ITEM.PROF_ALPHA_1 = 'X'", columns=["ITEM_NO"])
+
+
+# --- which rule wins ----------------------------------------------------------------------
+
+
+def test_given_groups_in_order_when_several_match_then_the_first_wins_even_if_dearer() -> None:
+    groups = [
+        group("FIRST", 1, rule("ITEM_NO = 'MUG-1'", (0, "D", "10"))),
+        group("SECOND", 2, rule("ITEM_NO = 'MUG-1'", (0, "D", "50"))),
+    ]
+    found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    assert found is not None
+    assert (found.price, found.group) == (Decimal("36.00"), "FIRST")
+
+
+def test_given_disabled_or_out_of_window_groups_then_they_are_skipped() -> None:
+    groups = [
+        group("OFF", 1, rule("", (0, "F", "1")), enabled=False),
+        group("OLD", 2, rule("", (0, "D", "50")), begin=NOW - 10 * DAY, end=NOW - DAY),
+        group("LATER", 3, rule("", (0, "D", "50")), begin=NOW + timedelta(hours=3)),
+        group("NOW", 4, rule("", (0, "A", "2.00")), begin=NOW - DAY, end=NOW + DAY),
+    ]
+    found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    assert found is not None and (found.group, found.price) == ("NOW", Decimal("38.00"))
+
+
+def test_given_rules_in_a_group_then_the_first_matching_rule_and_its_first_break_apply() -> None:
+    groups = [
+        group(
+            "G", 1,
+            rule("CATEG_COD = 'TEA'", (0, "F", "1"), seq=1),
+            rule("CATEG_COD = 'MUGS'", (5, "D", "30"), (0, "D", "20"), seq=2),
+            rule("", (0, "F", "1"), seq=3),
+        )
+    ]  # fmt: skip
+    found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    assert found is not None and (found.rule, found.price) == (2, Decimal("32.00"))
+
+
+@pytest.mark.parametrize(
+    ("method", "amount", "basis", "expected"),
+    [
+        ("D", "15", "1", "34.00"),
+        ("D", "33.333", "1", "26.67"),  # rounded half up to the cent
+        ("A", "50", "1", "0.00"),  # never below zero
+        ("F", "9.99", "1", "9.99"),
+        ("D", "50", "2", "18.00"),  # basis Price-2
+    ],
+)
+def test_given_each_method_then_the_price_follows(
+    method: str, amount: str, basis: str, expected: str
+) -> None:
+    groups = [group("G", 1, rule("", (0, method, amount), basis=basis))]
+    found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    assert found is not None and found.price == Decimal(expected)
+
+
+def test_given_other_method_letters_as_a_setting_then_they_are_used() -> None:
+    groups = [group("G", 1, rule("", (0, "O", "5.00")))]
+    with pytest.raises(ValueError, match="G/1"):
+        promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    found = promo_price(groups, ITEM, BASIS, NOW, PriceMethods(fixed="O"))
+    assert found is not None and found.price == Decimal("5.00")
+
+
+def test_given_a_rule_with_an_unreadable_filter_then_it_is_skipped() -> None:
+    broken = Rule(seq=1, matches=lambda row: True, breaks=(), error="cannot read")
+    groups = [group("G", 1, broken, rule("", (0, "D", "10"), seq=2))]
+    found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
+    assert found is not None and found.rule == 2
+
+
+def test_given_open_ended_dates_then_the_window_is_open_and_end_dates_last_the_day() -> None:
+    assert Group.window("Y", NOW, NOW, "Y", NOW, NOW) == (None, None)
+    assert Group.window("N", None, NOW, "N", None, datetime(2026, 11, 28)) == (
+        NOW,
+        datetime(2026, 11, 28, 23, 59, 59),
+    )
+
+
+# --- the window sent to Magento ------------------------------------------------------------
+
+
+def test_given_a_running_promotion_then_its_window_is_its_begin_and_end() -> None:
+    begin, end = NOW - DAY, NOW + DAY
+    groups = [group("G", 1, rule("", (0, "D", "20")), begin=begin, end=end)]
+    window = special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS)
+    assert window == Segment(Decimal("32.00"), begin, end)
+
+
+def test_given_a_promotion_starting_tomorrow_at_six_then_it_is_sent_ahead() -> None:
+    six = datetime(2026, 11, 28, 6, 0)
+    groups = [group("G", 1, rule("", (0, "D", "25")), begin=six, end=six + 2 * DAY)]
+    window = special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS)
+    assert window == Segment(Decimal("30.00"), six, six + 2 * DAY)
+    assert special_window(groups, ITEM, BASIS, NOW, timedelta(hours=12), METHODS) is None
+
+
+def test_given_a_better_group_starting_later_then_the_current_window_ends_before_it() -> None:
+    later = NOW + 2 * DAY
+    groups = [
+        group("FIRST", 1, rule("", (0, "D", "50")), begin=later, end=later + DAY),
+        group("SECOND", 2, rule("", (0, "D", "10")), begin=NOW - DAY, end=NOW + 5 * DAY),
+    ]
+    window = special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS)
+    assert window == Segment(Decimal("36.00"), NOW - DAY, later - timedelta(seconds=1))
+
+
+def test_given_no_promotion_within_the_horizon_then_there_is_no_special_price() -> None:
+    groups = [group("G", 1, rule("CATEG_COD = 'TEA'", (0, "D", "10")))]
+    assert special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS) is None
