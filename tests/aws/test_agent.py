@@ -160,3 +160,47 @@ def test_once_mode_on_the_cli_runs_what_is_due_and_prints_json(
     assert main(["agent", "--once"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert any(r.get("task") == "items" and r["queued"] > 0 for r in printed)
+
+
+def test_given_agent_mode_when_the_cloud_asks_for_a_run_then_the_agent_does_it_and_answers(
+    agent: Agent, aws: Any
+) -> None:
+    from cpsync.agent import request_run
+
+    settings = agent.runtime.settings.model_copy(update={"connection_mode": "agent"})
+    asked = request_run(settings, "items", keys=["NOPE-1"], sqs=aws.client("sqs"))
+    assert asked["via"] == "agent"
+    agent.handle_commands(0)
+    answer = agent.runtime.state.get_docs("agent_command", [asked["id"]])[asked["id"]]
+    assert answer["status"] == "done" and answer["results"][0]["mode"] == "item"
+
+
+def test_given_direct_mode_when_the_cloud_asks_for_a_run_then_the_task_function_is_invoked(
+    agent: Agent, aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import zipfile
+
+    from cpsync.agent import request_run
+
+    iam = aws.client("iam")
+    role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return event\n")
+    lam = aws.client("lambda")
+    lam.create_function(
+        FunctionName="cpsync-category-items",
+        Runtime="python3.12",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
+    asked = request_run(agent.runtime.settings, "category_items", full=True, lambda_client=lam)
+    assert asked == {"via": "lambda", "function": "cpsync-category-items"}
+    with pytest.raises(Exception, match="unknown task"):
+        request_run(agent.runtime.settings, "nope", lambda_client=lam)
+    monkeypatch.setenv("CPSYNC_STACK_NAME", "another-stack")  # the invoke really looks it up
+    with pytest.raises(Exception, match="ResourceNotFound|not found"):
+        request_run(agent.runtime.settings, "category_items", lambda_client=lam)

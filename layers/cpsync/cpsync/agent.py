@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import socket
 import threading
 import time
@@ -41,9 +42,10 @@ from cpsync.control import TaskBusy, run_locked, run_scheduled, task_control
 from cpsync.errors import ConfigurationError, CpsyncError
 from cpsync.runtime import Runtime
 from cpsync.schedules import Schedule, ScheduleError, parse_schedule
+from cpsync.settings import Settings
 from cpsync.tasks import TASKS, RunResult, Task
 
-__all__ = ["Agent", "AgentCommand", "add_agent_parser", "submit_command"]
+__all__ = ["Agent", "AgentCommand", "add_agent_parser", "request_run", "submit_command"]
 
 logger = logging.getLogger(__name__)
 
@@ -305,3 +307,38 @@ def add_agent_parser(sub: Any) -> None:
         "--once", action="store_true", help="run what is due and pending commands, then exit"
     )
     agent.set_defaults(func=_cmd_agent, needs_runtime=True)
+
+
+def request_run(
+    settings: Settings,
+    task: str,
+    full: bool = False,
+    keys: list[str] | None = None,
+    lambda_client: Any = None,
+    sqs: Any = None,
+) -> dict[str, Any]:
+    """Ask AWS for a manual run of `task` now (what the sync interface calls in AWS).
+
+    Direct mode invokes the task's function asynchronously (`<stack>-<task>`); agent mode
+    puts a command on the agent's queue, whose answer appears in state under the returned id.
+
+    Raises:
+        ConfigurationError: The stack name or the command queue is not configured.
+    """
+    if task not in TASKS:
+        raise ConfigurationError(f"unknown task {task!r}; tasks are: {', '.join(sorted(TASKS))}")
+    if settings.connection_mode == "agent":
+        if not settings.command_queue_url:
+            raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: agent mode needs the command queue")
+        command = {"command": "run_task", "task": task, "full": full, "keys": keys}
+        command_id = submit_command(sqs or client("sqs"), settings.command_queue_url, command)
+        return {"via": "agent", "id": command_id}
+    stack = os.environ.get("CPSYNC_STACK_NAME")
+    if not stack:
+        raise ConfigurationError("CPSYNC_STACK_NAME: set by the stack; needed to find the task")
+    function = f"{stack}-{task.replace('_', '-')}"
+    payload = {"manual": True, "full": full, "keys": keys}
+    (lambda_client or client("lambda")).invoke(
+        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+    return {"via": "lambda", "function": function}
