@@ -202,5 +202,5 @@ def test_given_direct_mode_when_the_cloud_asks_for_a_run_then_the_task_function_
     with pytest.raises(Exception, match="unknown task"):
         request_run(agent.runtime.settings, "nope", lambda_client=lam)
     monkeypatch.setenv("CPSYNC_STACK_NAME", "another-stack")  # the invoke really looks it up
-    with pytest.raises(Exception, match="ResourceNotFound|not found"):
+    with pytest.raises(Exception, match=r"ResourceNotFound|not found"):
         request_run(agent.runtime.settings, "category_items", lambda_client=lam)
