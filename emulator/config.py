@@ -133,7 +133,8 @@ class EmulatorConfig(BaseModel):
         "or 1 for a single-record route (a price row ~ ms, a product save ~ hundreds of ms).",
     )
     kb_costs_ms: dict[str, float] = Field(
-        default_factory=dict,
+        # An image upload costs more the larger it is: ~20 ms per MB by default.
+        default_factory=lambda: {"media.create": 0.02},
         description="Worker time per KiB of request body by endpoint (an image grows with size).",
     )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
@@ -175,6 +176,17 @@ class EmulatorConfig(BaseModel):
     locale: str = Field(
         default="en_US",
         description="Store view locale of error messages (en_US, or de_DE to test clients).",
+    )
+
+    # Configurable products (grids): dropdown attributes the store has, and the 2.3 answer shape.
+    select_attributes: list[str] = Field(
+        default_factory=lambda: ["color", "size", "width"],
+        description="Dropdown product attributes the store has (configurable options use them);"
+        " the default matches the sample data's grid dimensions.",
+    )
+    option_id_prefix: str = Field(
+        default="",
+        description="Prefix of the id answered for a new attribute option ('id_' as in 2.3).",
     )
 
     # Persistence.

@@ -76,6 +76,17 @@ ENDPOINTS: tuple[str, ...] = (
     "products.save",
     "products.delete",
     "admin.token",
+    # Configurable products and attribute options (grids).
+    "attributes.get",
+    "attributes.options.list",
+    "attributes.options.add",
+    "configurable.options.save",
+    "configurable.options.list",
+    "configurable.options.get",
+    "configurable.options.delete",
+    "configurable.child.add",
+    "configurable.children.list",
+    "configurable.child.remove",
     "bulk.submit",
     "bulk.status",
     "bulk.detailed_status",
@@ -104,6 +115,12 @@ ENDPOINTS: tuple[str, ...] = (
     "prices.special.save",
     "prices.special.get",
     "prices.special.delete",
+    # media gallery (emulator/media.py)
+    "media.list",
+    "media.get",
+    "media.create",
+    "media.update",
+    "media.delete",
 )
 
 

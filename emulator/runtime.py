@@ -7,6 +7,7 @@ work on it, so what a test asserts is exactly what clients changed.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -17,7 +18,17 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import auth, bulk, categories, inventory, prices, products
+from emulator import (
+    attributes,
+    auth,
+    bulk,
+    categories,
+    configurable,
+    inventory,
+    media,
+    prices,
+    products,
+)
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -44,6 +55,7 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
+        self.media = media.MediaFiles()
         self.bulk = BulkQueue(self)
         self.router = Router(
             [
@@ -53,14 +65,21 @@ class Emulator:
                 *inventory.routes(),
                 *prices.routes(),
                 *categories.routes(),
+                *media.routes(),
             ]
         )
+        # Configurable products and their attributes (grids).
+        self.attributes = attributes.AttributeStore(
+            self.config.select_attributes, self.config.option_id_prefix
+        )
+        self.router.add(*attributes.routes(), *configurable.routes())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()
         state_file = self.config.state_file
         if state_file is not None and state_file.exists():
             self.store.load(state_file)
+            self._load_attributes(state_file)
             logger.info("Loaded %d products from %s", len(self.store.products), state_file)
 
     # Runtime control ---------------------------------------------------------------------
@@ -79,6 +98,8 @@ class Emulator:
         """Empty the catalog, counters and admin tokens; restart the fault sequence."""
         self.store.clear()
         self.bulk.clear()
+        self.attributes.reset()
+        self.media.clear()
         self.stats.reset()
         self.tokens.clear()
         self.faults.reseed(self.config.seed)
@@ -89,8 +110,14 @@ class Emulator:
         if target is None:
             return None
         self.store.save(target)
+        _attributes_file(target).write_text(json.dumps(self.attributes.to_json()), "utf-8")
         logger.info("Saved %d products to %s", len(self.store.products), target)
         return target
+
+    def _load_attributes(self, state_file: Path) -> None:
+        path = _attributes_file(state_file)
+        if path.exists():
+            self.attributes.load_json(json.loads(path.read_text("utf-8")))
 
     @staticmethod
     def now() -> str:
@@ -138,6 +165,11 @@ class Emulator:
             for waiter in waiters:
                 waiter.cancel()
             await asyncio.gather(*waiters, return_exceptions=True)
+
+
+def _attributes_file(state_file: Path) -> Path:
+    """Attribute options live beside the catalog file, so option ids survive a restart."""
+    return state_file.with_name(state_file.name + ".attributes.json")
 
 
 async def _until_disconnect(receive: Receive) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
+from cpsync.model import Change
 from cpsync.runtime import Runtime
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
@@ -20,8 +21,8 @@ def _custom(product: dict, code: str) -> object:
     return None
 
 
-def _sync(runtime: Runtime) -> tuple[int, int]:
-    result = runtime.task("items").run()
+def _sync(runtime: Runtime, full: bool = False) -> tuple[int, int]:
+    result = runtime.task("items").run(full=full)
     drained = runtime.updater.drain(max_wait_seconds=10)
     return result.queued, drained.applied
 
@@ -198,3 +199,43 @@ def test_a_bad_row_in_a_full_run_is_reported_not_mistaken_for_a_deleted_item(
     assert [e.key for e in result.errors] == [sku]
     assert result.removed == 0
     assert emulator.store.products_by_sku()[sku]["status"] == 1
+
+
+def test_a_change_is_versioned_by_the_rows_change_time_not_the_run_clock(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    sku = sorted(_simple_ecommerce(info))[9]
+    changed = info.now_utc + timedelta(minutes=3)  # later than every stamp in the sample
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(
+            update(IM_ITEM)
+            .where(IM_ITEM.c.ITEM_NO == sku)
+            .values(RS_UTC_DT=changed, DESCR="Renamed")
+        )
+    assert runtime.task("items").run().queued == 1
+    (message,) = runtime.queue.receive(10)
+    change = Change.from_json(message.body)
+    assert change.version.startswith(f"{changed:%Y-%m-%dT%H:%M:%S}")
+
+
+def test_a_change_no_stamp_reveals_is_found_by_a_full_run_and_applied(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    _, info = sample
+    _sync(runtime)
+    with runtime.counterpoint.connect() as conn:
+        html = {
+            r[0]
+            for r in conn.execute(
+                select(EC_ITEM_DESCR.c.ITEM_NO).where(EC_ITEM_DESCR.c.HTML_DESCR.like("<%"))
+            )
+        }
+    sku = sorted(_simple_ecommerce(info) & html)[0]
+    with runtime.counterpoint.begin() as conn:  # deleting a row moves no stamp
+        conn.execute(delete(EC_ITEM_DESCR).where(EC_ITEM_DESCR.c.ITEM_NO == sku))
+    assert runtime.task("items").run().queued == 0  # the watermark cannot see it
+    assert _sync(runtime, full=True) == (1, 1)  # a reconciliation does, and it is not stale
+    description = _custom(emulator.store.products_by_sku()[sku], "description")
+    assert "<" not in str(description)

@@ -53,6 +53,21 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "prices.special.save",
         "prices.special.get",
         "prices.special.delete",
+        "attributes.get",
+        "attributes.options.list",
+        "attributes.options.add",
+        "configurable.options.save",
+        "configurable.options.list",
+        "configurable.options.get",
+        "configurable.options.delete",
+        "configurable.child.add",
+        "configurable.children.list",
+        "configurable.child.remove",
+        "media.list",
+        "media.get",
+        "media.create",
+        "media.update",
+        "media.delete",
     } <= set(emulator.ENDPOINTS)
 
 

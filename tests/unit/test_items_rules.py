@@ -61,3 +61,9 @@ def test_child_sku_drops_unused_dimensions_and_refuses_over_64_characters() -> N
     assert child_sku("TSHIRT", ["RED", "*", "*"], separator="-") == "TSHIRT-RED"
     with pytest.raises(DataError, match="64"):
         child_sku("X" * 20, ["Y" * 30, "Z" * 20, "*"])
+
+
+def test_the_tax_class_from_the_settings_goes_up_with_the_product() -> None:
+    payload = build_product_payload(_state(tax_class_id=0), create=False)
+    custom = {a["attribute_code"]: a["value"] for a in payload["custom_attributes"]}
+    assert custom["tax_class_id"] == "0"

@@ -10,16 +10,23 @@ from datetime import datetime
 import pytest
 import sqlglot
 from sqlalchemy.dialects import mssql
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import CompoundSelect, Select
 
-from cpsync.counterpoint import categories, queries, stock_queries
+from cpsync.counterpoint import categories, image_queries, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
-CASES: dict[str, Select[tuple[object, ...]]] = {
+CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]] = {
     "items, snapshot": queries.item_rows(),
     "items, changed": queries.item_rows(since_utc=WHEN, since_local=WHEN),
     "items, by key": queries.item_rows(keys=["MUG/12", "TEE 100"]),
+    "items changed (union of index-friendly selects)": queries.item_rows(
+        since_utc=WHEN, since_local=WHEN, grid=True
+    ),
+    "grid dimension values": queries.grid_values(["A", "B"]),
+    "grid cells, all locations": queries.grid_cells(["A"], [], "available"),
+    "grid cells, some locations": queries.grid_cells(["A"], ["MAIN", "WEB"], "on_hand"),
+    "grid cells stocked at one location": queries.grid_cells(["A"], [], "available", "WEB"),
     "price-1 at '*'": queries.price_1(["A", "B"], None),
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
@@ -46,10 +53,14 @@ CASES: dict[str, Select[tuple[object, ...]]] = {
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
     "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
+    # images
+    "image items, all": image_queries.image_items(),
+    "image items, by key": image_queries.image_items(["MUG/12"]),
+    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
 }
 
 
-def _tsql(stmt: Select[tuple[object, ...]]) -> str:
+def _tsql(stmt: Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]) -> str:
     compiled = stmt.compile(dialect=mssql.dialect(), compile_kwargs={"literal_binds": True})
     return str(compiled)
 
@@ -60,6 +71,13 @@ def test_query_is_valid_tsql(name: str) -> None:
     parsed = sqlglot.parse_one(sql, read="tsql")
     assert parsed is not None
     assert "LIMIT" not in sql.upper()
+
+
+def test_the_changed_items_filter_is_a_union_not_an_or() -> None:
+    sql = _tsql(queries.item_rows(since_utc=WHEN, since_local=WHEN))
+    where = sql.upper().split("WHERE", 1)[1]
+    assert where.count("UNION") == 3
+    assert " OR " not in where
 
 
 def test_the_parser_does_reject_what_sql_server_would() -> None:

@@ -22,7 +22,12 @@ __all__ = [
     "CategoryLinksState",
     "CategoryState",
     "Change",
+    "ConfigurableState",
     "Desired",
+    "GridChild",
+    "GridOption",
+    "ImageEntry",
+    "ImageState",
     "Kind",
     "PriceState",
     "ProductState",
@@ -160,6 +165,7 @@ class ProductState(Desired):
     # Counterpoint CATEG_IDs a *new* product is created in (category links owned by the
     # Category Items task afterwards, so not part of the fingerprint).
     category_ids: tuple[str, ...] = ()
+    tax_class_id: int | None = None
 
     @model_validator(mode="after")
     def _enabled_needs_name(self) -> ProductState:
@@ -309,3 +315,141 @@ class PriceState(Desired):
 
     def key(self) -> str:
         return self.sku
+
+
+# --- Grid items: configurable products (Items task) ------------------------------------------
+
+
+class GridOption(BaseModel):
+    """One configurable option: a grid dimension as a Magento dropdown attribute.
+
+    `values` are the dimension's display values in Counterpoint's order; the writer maps each
+    to the attribute's option id (creating the option value when Magento lacks it).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    values: list[str]
+
+
+class GridChild(BaseModel):
+    """One grid cell as a simple product, not visible on its own.
+
+    `attributes` maps attribute code to the cell's display value. `price` and `qty` are
+    create-only, as for ProductState.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str = Field(min_length=1, max_length=64)
+    enabled: bool
+    name: str | None = None
+    url_key: str | None = None
+    weight: Decimal | None = Field(default=None, ge=0)
+    attributes: dict[str, str] = Field(default_factory=dict)
+    price: Decimal | None = Field(default=None, ge=0)
+    qty: Decimal = Decimal(0)
+
+    def fingerprint(self) -> str:
+        """Fingerprint of what the Items task owns (price and stock excluded)."""
+        return fingerprint(self.model_dump(mode="json", exclude={"price", "qty"}))
+
+
+class ConfigurableState(Desired):
+    """A grid item as Magento should show it: a configurable parent and one child per cell.
+
+    Key: the item number (the parent SKU). A Change carries the whole family, so a parent is
+    never created without its options and children; the writer saves only the children whose
+    own fingerprint moved. Price and stock are excluded from the fingerprint, as for simple
+    products: afterwards the Price and Inventory tasks own them.
+    """
+
+    kind: ClassVar[Kind] = "product"
+
+    type: Literal["configurable"] = "configurable"
+    sku: str = Field(min_length=1, max_length=64)
+    enabled: bool
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = None
+    short_description: str | None = None
+    weight: Decimal | None = Field(default=None, ge=0)
+    url_key: str | None = Field(default=None, min_length=1)
+    tax_class_id: int | None = None
+    options: list[GridOption] = Field(default_factory=list)
+    children: list[GridChild] = Field(default_factory=list)
+    # Counterpoint CATEG_IDs the parent is created in (then owned by Category Items).
+    category_ids: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _enabled_needs_cells(self) -> ConfigurableState:
+        if self.enabled and (self.name is None or self.url_key is None):
+            raise ValueError("an enabled product needs a name and a url_key")
+        if self.enabled and not (self.options and self.children):
+            raise ValueError("a grid item needs at least one dimension and one cell")
+        return self
+
+    @classmethod
+    def disabled(cls, sku: str, child_skus: list[str]) -> ConfigurableState:
+        """A grid item that left e-commerce or was deleted: parent and children disabled."""
+        return cls(
+            sku=sku, enabled=False, children=[GridChild(sku=s, enabled=False) for s in child_skus]
+        )
+
+    def key(self) -> str:
+        return self.sku
+
+    def child_skus(self) -> list[str]:
+        """The SKUs of the children, in order."""
+        return [c.sku for c in self.children]
+
+    def publish_if_new(self) -> bool:
+        """Never create a grid item only to disable it."""
+        return self.enabled
+
+    def fingerprint(self) -> str:
+        """Over everything but the create-only price and stock of the children."""
+        exclude: Any = {"children": {"__all__": {"price", "qty"}}, "category_ids": True}
+        return fingerprint(self.model_dump(mode="json", exclude=exclude))
+
+    def parent_fingerprint(self) -> str:
+        """Fingerprint of the parent's own fields (a save is needed when it moves)."""
+        parent_only = {"children", "options", "category_ids"}
+        return fingerprint(self.model_dump(mode="json", exclude=parent_only))
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+class ImageEntry(BaseModel):
+    """One gallery entry a product should have; the bytes are in the blob store under `digest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str = Field(min_length=1, description="Source file name in the ItemImages folder.")
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the prepared bytes.")
+    mime: str
+    name: str = Field(min_length=1, description="File name sent to Magento.")
+    position: int = Field(ge=0)
+    roles: tuple[str, ...] = ()
+
+
+class ImageState(Desired):
+    """The whole image gallery cpsync owns for one SKU (key: the SKU).
+
+    One record per product rather than per file, so the writer sees the full desired set
+    and can remove what Counterpoint no longer has. An empty list removes our images.
+    """
+
+    kind: ClassVar[Kind] = "image"
+
+    sku: str = Field(min_length=1, max_length=64)
+    images: tuple[ImageEntry, ...] = ()
+
+    def key(self) -> str:
+        return self.sku
+
+    def publish_if_new(self) -> bool:
+        """A product never sent images needs no empty gallery."""
+        return bool(self.images)

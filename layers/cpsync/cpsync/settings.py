@@ -97,6 +97,24 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- Items and grids (configurable products) ---------------------------------------
+    magento_tax_class_id: int = Field(
+        default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods)."
+    )
+    magento_nontaxable_tax_class_id: int = Field(
+        default=0, ge=0, description="Tax class of items with IS_TXBL = 'N' (0 = None)."
+    )
+    grid_cells_location: str | None = Field(
+        default=None,
+        description="When set, a grid's cells are those with an IM_INV_CELL row at this "
+        "location (a 'stocking location' such as WEB); unset: any location.",
+    )
+    grid_attributes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Grid dimension tag -> Magento dropdown attribute code, e.g. "
+        '{"Colour": "color"}; unmapped tags use the tag in lower case (Size -> size).',
+    )
+
     # --- Magento client core: auth, input limits, async bulk (area: magento client) ---
     magento_auth: Literal["token", "admin", "oauth"] = Field(
         default="token",
@@ -160,6 +178,21 @@ class Settings(BaseSettings):
         description="A scheduled Category Items run reads every EC_CATEG_ITEM row when the "
         "last full read is older than this, to see rows deleted in Counterpoint (nothing "
         "dates a deletion); 0 makes every run a full read.",
+    )
+
+    # --- images (Image Changes and Images tasks, image writer) ---------------------------
+    blobs_dir: Path = Field(
+        default=DEMO_DIR / "blobs",
+        description="Folder of the local blob store (prepared image bytes by sha256).",
+    )
+    image_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Images larger than this are shrunk to fit."
+    )
+    image_max_pixels: int = Field(
+        default=12_000_000, ge=10_000, description="Images with more pixels are scaled down."
+    )
+    image_jpeg_quality: int = Field(
+        default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
     )
 
     # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,

@@ -10,26 +10,63 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import CompoundSelect, Select, case, func, literal, or_, select, union, union_all
 
-from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_INV, IM_ITEM, IM_PRC
+from cpsync.counterpoint.schema import (
+    EC_ITEM_DESCR,
+    IM_GRID_DIM_1,
+    IM_GRID_DIM_2,
+    IM_GRID_DIM_3,
+    IM_INV,
+    IM_INV_CELL,
+    IM_ITEM,
+    IM_PRC,
+)
 
-__all__ = ["MAX_IN_LIST", "item_rows", "price_1", "quantities"]
+__all__ = [
+    "MAX_IN_LIST",
+    "changed_items",
+    "grid_cells",
+    "grid_values",
+    "item_rows",
+    "price_1",
+    "quantities",
+]
 
 MAX_IN_LIST = 500
+
+
+def changed_items(since_utc: object, since_local: object) -> CompoundSelect[tuple[object, ...]]:
+    """Item numbers changed since the bounds: a UNION of selects that each can seek an index.
+
+    One OR across tables would scan IM_ITEM on SQL Server; each branch here filters one
+    column of one table. An item changed when its `RS_UTC_DT` moved, or (where that is NULL,
+    on rows not touched since replication stamps existed) its `LST_MAINT_DT`; when its
+    EC_ITEM_DESCR row moved (Counterpoint does not touch the item then); or when one of its
+    grid cells moved (a cell added to a grid).
+    """
+    item, descr, cell = IM_ITEM.c, EC_ITEM_DESCR.c, IM_INV_CELL.c
+    return union(
+        select(item.ITEM_NO).where(item.RS_UTC_DT >= since_utc),
+        select(item.ITEM_NO).where(item.RS_UTC_DT.is_(None), item.LST_MAINT_DT >= since_local),
+        select(descr.ITEM_NO).where(descr.LST_MAINT_DT >= since_local),
+        select(cell.ITEM_NO).where(cell.RS_UTC_DT >= since_utc),
+    )
 
 
 def item_rows(
     since_utc: object | None = None,
     since_local: object | None = None,
     keys: Sequence[str] | None = None,
-    grid: bool = False,
+    grid: bool | None = None,
 ) -> Select[tuple[object, ...]]:
     """Items with their e-commerce HTML description, ordered by item number.
 
-    Changed rows are those whose `RS_UTC_DT` moved, or (where it is NULL, on rows not touched
-    since replication stamps existed) whose `LST_MAINT_DT` moved, or whose EC_ITEM_DESCR row
-    moved: Counterpoint does not touch the item when only its description changes.
+    Args:
+        since_utc: With `since_local`, only items changed since then (see `changed_items`).
+        since_local: The same bound in the Counterpoint server's local time.
+        keys: Only these item numbers.
+        grid: True for grid items only, False for the others, None for both.
     """
     item, descr = IM_ITEM, EC_ITEM_DESCR
     stmt = (
@@ -43,27 +80,85 @@ def item_rows(
             item.c.TRK_METH,
             item.c.WEIGHT,
             item.c.PRC_1,
+            item.c.IS_TXBL,
             item.c.IS_ECOMM_ITEM,
             item.c.URL,
+            item.c.GRID_DIM_1_TAG,
+            item.c.GRID_DIM_2_TAG,
+            item.c.GRID_DIM_3_TAG,
             item.c.RS_UTC_DT,
             item.c.LST_MAINT_DT,
             descr.c.HTML_DESCR,
+            descr.c.LST_MAINT_DT.label("DESCR_LST_MAINT_DT"),
         )
         .select_from(item.outerjoin(descr, descr.c.ITEM_NO == item.c.ITEM_NO))
         .order_by(item.c.ITEM_NO)
     )
-    is_grid = literal("G") == item.c.TRK_METH
-    stmt = stmt.where(is_grid if grid else or_(item.c.TRK_METH.is_(None), ~is_grid))
+    if grid is not None:
+        is_grid = literal("G") == item.c.TRK_METH
+        stmt = stmt.where(is_grid if grid else or_(item.c.TRK_METH.is_(None), ~is_grid))
     if keys is not None:
         stmt = stmt.where(item.c.ITEM_NO.in_(list(keys)))
     if since_utc is not None and since_local is not None:
-        stmt = stmt.where(
-            or_(
-                since_utc <= item.c.RS_UTC_DT,
-                and_(item.c.RS_UTC_DT.is_(None), since_local <= item.c.LST_MAINT_DT),
-                since_local <= descr.c.LST_MAINT_DT,
-            )
+        stmt = stmt.where(item.c.ITEM_NO.in_(changed_items(since_utc, since_local)))
+    return stmt
+
+
+def grid_values(item_nos: Sequence[str]) -> CompoundSelect[tuple[object, ...]]:
+    """The dimension values of grid items: (ITEM_NO, DIM, VALUE, VALUE_UPR, SEQ_NO) rows.
+
+    DIM is 1, 2 or 3; VALUE is the display value (`DIM_n`), VALUE_UPR the upper-case key the
+    cells use (`DIM_n_UPR`).
+    """
+    selects = []
+    for n, table in enumerate((IM_GRID_DIM_1, IM_GRID_DIM_2, IM_GRID_DIM_3), start=1):
+        selects.append(
+            select(
+                table.c.ITEM_NO,
+                literal(n).label("DIM"),
+                table.c[f"DIM_{n}"].label("VALUE"),
+                table.c[f"DIM_{n}_UPR"].label("VALUE_UPR"),
+                table.c[f"DIM_{n}_SEQ_NO"].label("SEQ_NO"),
+            ).where(table.c.ITEM_NO.in_(list(item_nos)))
         )
+    return union_all(*selects)
+
+
+def grid_cells(
+    item_nos: Sequence[str],
+    locations: Sequence[str],
+    quantity: str,
+    cells_location: str | None = None,
+) -> Select[tuple[object, ...]]:
+    """The cells of grid items with their quantity over the counted locations.
+
+    A cell exists when IM_INV_CELL has a row for it at any location, or at `cells_location`
+    when that is given; its quantity sums only the counted locations (all when `locations`
+    is empty), on hand minus committed for `available`. CHANGED is the newest `RS_UTC_DT`
+    of the cell's rows.
+    """
+    cell = IM_INV_CELL.c
+    on_hand = func.coalesce(cell.QTY_ON_HND, literal(Decimal(0)))
+    committed = func.coalesce(cell.QTY_COMMIT, literal(Decimal(0)))
+    amount = on_hand - committed if quantity == "available" else on_hand
+    if locations:
+        amount = case((cell.LOC_ID.in_(list(locations)), amount), else_=literal(Decimal(0)))
+    stmt = (
+        select(
+            cell.ITEM_NO,
+            cell.DIM_1_UPR,
+            cell.DIM_2_UPR,
+            cell.DIM_3_UPR,
+            func.sum(amount).label("QTY"),
+            func.max(cell.RS_UTC_DT).label("CHANGED"),
+        )
+        .where(cell.ITEM_NO.in_(list(item_nos)))
+        .group_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+        .order_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+    )
+    if cells_location is not None:
+        at_location = case((cell.LOC_ID == cells_location, 1), else_=0)
+        stmt = stmt.having(func.sum(at_location) > 0)
     return stmt
 
 

@@ -165,7 +165,7 @@ IM_INV_CELL = Table(
     _qty("QTY_COMMIT"),
     _qty("QTY_AVAIL"),
     Column("LST_MAINT_DT", DateTime),
-    Column("RS_UTC_DT", DateTime),
+    Column("RS_UTC_DT", DateTime, index=True),
 )
 
 

@@ -1,16 +1,22 @@
-"""The product writer: one product save per product, never one request per field."""
+"""The product writer: one product save per product, never one request per field.
+
+Changes of kind `product` carry either a simple product (ProductState) or a grid item
+(ConfigurableState, payload `type = "configurable"`), which `magento.configurable` applies.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
 from cpsync.magento.categories import remember_links
 from cpsync.magento.client import MagentoClient
+from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, Kind, ProductState
+from cpsync.model import Change, ConfigurableState, Kind, ProductState
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
@@ -48,6 +54,7 @@ def build_product_payload(
         ("description", state.description),
         ("short_description", state.short_description),
         ("url_key", state.url_key),
+        ("tax_class_id", None if state.tax_class_id is None else str(state.tax_class_id)),
     ]
     custom = [{"attribute_code": c, "value": v} for c, v in attributes if v is not None]
     if custom:
@@ -106,32 +113,55 @@ class ProductWriter(Writer):
         attribute_set_id: int = 4,
         concurrency: int = 4,
         bulk: BulkRunner | None = None,
+        on_created: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
         self.bulk = bulk  # async bulk for batches of at least bulk.min_batch (off when None)
+        # One pool of save slots for simple products and grid children alike.
+        self.slots = threading.BoundedSemaphore(concurrency)
+        self.configurable = ConfigurableSaver(
+            client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
+        )
+        # Called with the SKU of each product created, e.g. to upload its images at once.
+        self.on_created = on_created
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
-        known = self.state.get_magento_ids("product", skus)
-        unknown = [s for s in skus if s not in known]
-        if unknown:
-            found = self.client.find_products(unknown)
-            fresh = {s: int(found[s.lower()]["id"]) for s in unknown if s.lower() in found}
-            self.state.put_magento_ids("product", fresh)
-            known.update(fresh)
-        return known
+        return self.configurable.existing(skus)
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        states = {c.key: ProductState.model_validate(c.payload) for c in changes}
-        existing = self._existing(list(states))
-        if self.bulk is not None and len(changes) >= self.bulk.min_batch:
-            return self.bulk.save_products(
-                changes, states, existing, self.attribute_set_id, self.state
+        grids = {
+            c.key: ConfigurableState.model_validate(c.payload)
+            for c in changes
+            if c.payload.get("type") == "configurable"
+        }
+        simple = [c for c in changes if c.key not in grids]
+        states = {c.key: ProductState.model_validate(c.payload) for c in simple}
+        # One lookup for the batch: simple SKUs, grid parents and their children.
+        family = [s for g in grids.values() if g.enabled for s in (g.sku, *g.child_skus())]
+        existing = self._existing([*states, *family]) if states or family else {}
+        outcomes: dict[str, Outcome] = {}
+        one_by_one: list[Change] = list(changes)
+        if self.bulk is not None and len(simple) >= self.bulk.min_batch:
+            outcomes = self.bulk.save_products(
+                simple, states, existing, self.attribute_set_id, self.state
             )
+            one_by_one = [c for c in changes if c.key in grids]
+            if self.on_created is not None:
+                for key, outcome in outcomes.items():
+                    if outcome.applied and key not in existing and states[key].enabled:
+                        self.on_created(key)
 
         def save(change: Change) -> None:
+            if change.key in grids:
+                grid = grids[change.key]
+                created = grid.enabled and grid.sku not in existing
+                self.configurable.apply(grid, existing)
+                if created and self.on_created is not None:
+                    self.on_created(change.key)  # the family's images, parent and children
+                return
             create = change.key not in existing
             state = states[change.key]
             categories: list[int] = []
@@ -142,10 +172,14 @@ class ProductWriter(Writer):
             payload = plan_product_save(state, create, self.attribute_set_id, categories)
             if payload is None:
                 return
-            saved = self.client.save_product(payload)
+            with self.slots:
+                saved = self.client.save_product(payload)
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
             if create and state.category_ids:
                 remember_links(self.state, state.sku, categories)
+            if create and self.on_created is not None:
+                self.on_created(change.key)
 
-        return self.map_records(changes, save)
+        outcomes.update(self.map_records(one_by_one, save))
+        return outcomes

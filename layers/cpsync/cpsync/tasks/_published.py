@@ -22,10 +22,24 @@ T = TypeVar("T")
 
 
 def published_only(
-    rows: Iterable[T], sku_of: Callable[[T], str], state: StatePort, batch: int = 500
+    rows: Iterable[T],
+    sku_of: Callable[[T], str],
+    state: StatePort,
+    batch: int = 500,
+    item_of: Callable[[T], str] | None = None,
 ) -> Iterator[T]:
-    """The rows whose SKU has a published product, looked up `batch` rows at a time."""
+    """The rows whose SKU has a published product, looked up `batch` rows at a time.
+
+    A grid cell's product is published with its configurable parent (the Items task sends
+    the whole family under the item number), so with `item_of` a row also counts when its
+    item number was sent.
+    """
     iterator = iter(rows)
     while chunk := list(islice(iterator, batch)):
-        known = state.get_sent("product", [sku_of(r) for r in chunk])
-        yield from (r for r in chunk if sku_of(r) in known)
+        keys = [sku_of(r) for r in chunk]
+        if item_of is not None:
+            keys += [item_of(r) for r in chunk]
+        known = state.get_sent("product", keys)
+        yield from (
+            r for r in chunk if sku_of(r) in known or (item_of is not None and item_of(r) in known)
+        )

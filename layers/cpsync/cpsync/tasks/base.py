@@ -17,6 +17,13 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
 - Deletions are found by set difference in snapshot runs: keys sent before and absent now.
 - A task whose deletions leave no trace may ask for a periodic snapshot (`full_every()`): a
   changed run becomes a full one when the last full run is older than that.
+- A Change's version starts with the row's own change time (`changed_at`) when that time is
+  inside the run's window (or on a first run); otherwise, as for a change nothing stamped (a
+  deleted description row found by a snapshot, a departed item, a manual queue), with the
+  run's clock. So the updater orders Changes by when Counterpoint changed, and a change no
+  stamp reveals is never taken for older than what was applied. A version is also never
+  older than the one already applied for its key (clocks of two machines may disagree), so
+  a newly detected change is never skipped as stale.
 """
 
 from __future__ import annotations
@@ -116,6 +123,14 @@ def _describe(exc: Exception) -> str:
     return str(exc)
 
 
+def _not_before(when: datetime, applied_version: str | None) -> datetime:
+    """`when`, moved up to the time of the version already applied (the sequence then wins)."""
+    if applied_version is None:
+        return when
+    applied_time = datetime.strptime(applied_version.split("/")[0], "%Y-%m-%dT%H:%M:%S.%f")
+    return max(when, applied_time)
+
+
 class Task(ABC):
     """Base of every sync task (see the module docstring for the rules)."""
 
@@ -130,6 +145,8 @@ class Task(ABC):
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
+        # Set per run: source times older than this do not version a Change (module rules).
+        self._version_floor: datetime | None = None
 
     # --- what a task implements -----------------------------------------------------------
     @abstractmethod
@@ -171,6 +188,10 @@ class Task(ABC):
         last = self.ctx.state.get_watermark(f"{self.name}:full")
         return last is None or now - last >= every
 
+    def changed_at(self, row: Any, extra: Any) -> datetime | None:
+        """When Counterpoint last changed the record, naive UTC (None: unknown)."""
+        return None
+
     # --- the shared work ------------------------------------------------------------------
     @final
     def run(
@@ -190,18 +211,15 @@ class Task(ABC):
         """
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
-        watermark = None if (full or keys is not None) else state.get_watermark(self.name)
+        stored = None if keys is not None else state.get_watermark(self.name)
+        watermark = None if full else stored
         if watermark is not None and self._full_due(upper):
             watermark = None
-        window = (
-            None
-            if keys is not None
-            else window_for(
-                watermark,
-                timedelta(seconds=self.settings.watermark_lookback_seconds),
-                self.settings.zone,
-            )
+        lookback = timedelta(seconds=self.settings.watermark_lookback_seconds)
+        self._version_floor = (
+            datetime.max if keys is not None else (stored - lookback if stored else None)
         )
+        window = None if keys is not None else window_for(watermark, lookback, self.settings.zone)
         snapshot = keys is None and window is None
         mode = "item" if keys is not None else ("full" if snapshot else "changed")
         run_id = new_run_id(self.name)
@@ -211,10 +229,11 @@ class Task(ABC):
         seen: set[str] = set()
         try:
             for batch in _batches(self.rows(window, keys), self.batch_size):
-                desired = self._build_batch(batch, result)
+                times: dict[str, datetime] = {}
+                desired = self._build_batch(batch, result, times)
                 # Rows that failed to build still exist: they must not look deleted below.
                 seen.update(self.key_of(row) for row in batch)
-                self._emit(desired, result, run_id, force)
+                self._emit(desired, result, run_id, force, times)
                 result.read += len(batch)
                 if progress:
                     progress(len(batch))
@@ -250,13 +269,19 @@ class Task(ABC):
         )
         return result
 
-    def _build_batch(self, batch: list[Any], result: RunResult) -> list[Desired]:
+    def _build_batch(
+        self, batch: list[Any], result: RunResult, times: dict[str, datetime]
+    ) -> list[Desired]:
         extra = self.enrich(batch)
         built: list[Desired] = []
+        floor = self._version_floor
         for row in batch:
             key = self.key_of(row)
             try:
                 built.append(self.build(row, extra))
+                when = self.changed_at(row, extra)
+                if when is not None and (floor is None or when >= floor):
+                    times[key] = when
             except (DataError, ValidationError, ValueError, ArithmeticError) as exc:
                 message = f"{self.kind} {key}: {_describe(exc)}"
                 result.errors.append(
@@ -264,12 +289,22 @@ class Task(ABC):
                 )
         return built
 
-    def _emit(self, desired: list[Desired], result: RunResult, run_id: str, force: bool) -> None:
+    def _emit(
+        self,
+        desired: list[Desired],
+        result: RunResult,
+        run_id: str,
+        force: bool,
+        times: dict[str, datetime] | None = None,
+    ) -> None:
         if not desired:
             return
         state = self.ctx.state
-        sent = state.get_sent(self.kind, [d.key() for d in desired])
+        keys = [d.key() for d in desired]
+        sent = state.get_sent(self.kind, keys)
+        applied = state.get_applied(self.kind, keys)
         now = self.ctx.clock()
+        now_utc = now.astimezone(UTC).replace(tzinfo=None)
         changes: list[Change] = []
         for item in desired:
             key, print_ = item.key(), item.fingerprint()
@@ -283,7 +318,12 @@ class Task(ABC):
                 Change(
                     kind=self.kind,
                     key=key,
-                    version=make_version(None, now),
+                    version=make_version(
+                        _not_before(
+                            (times or {}).get(key) or now_utc,
+                            applied[key].version if key in applied else None,
+                        )
+                    ),
                     fingerprint=print_,
                     payload=item.payload(),
                     task=self.name,

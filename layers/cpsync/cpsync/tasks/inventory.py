@@ -80,7 +80,9 @@ class InventoryTask(Task):
                 self._locations = tuple(str(r.LOC_ID) for r in conn.execute(location_ids()))
         rows = self._rows(window, keys)
         if keys is None and self.settings.sync_published_products_only:
-            rows = published_only(rows, lambda r: r.sku, self.ctx.state)
+            rows = published_only(
+                rows, lambda r: r.sku, self.ctx.state, item_of=lambda r: r.item_no
+            )
         yield from rows
 
     def _rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:

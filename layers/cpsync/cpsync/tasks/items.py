@@ -1,8 +1,15 @@
-"""The Items task: item details of non-grid items, as Magento simple products.
+"""The Items task: item details as Magento products, simple or configurable (grid items).
 
 Status is enabled only while the item is an e-commerce item (`IS_ECOMM_ITEM = 'Y'`) and
 active (`STAT = 'A'`); an item that leaves e-commerce, or is deleted, becomes disabled and is
 never deleted. A product new to Magento goes up complete, with its Price-1 and its stock.
+
+A grid item (`TRK_METH = 'G'`) becomes a configurable parent (SKU = item number) with one
+simple child per cell (`cpsync.skus.child_sku`), one configurable option per dimension (the
+dimension tag, mapped to a Magento dropdown attribute), children not visible on their own.
+The cells are those IM_INV_CELL has rows for (at CPSYNC_GRID_CELLS_LOCATION when set); each
+child's stock is its cell's quantity over the counted locations, and its price the item's
+Price-1 (Counterpoint's cell prices are not stored where the reference could find them).
 """
 
 from __future__ import annotations
@@ -10,18 +17,29 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from cpsync.counterpoint.categories import categories_of_items
-from cpsync.counterpoint.queries import MAX_IN_LIST, item_rows, price_1, quantities
+from cpsync.counterpoint.queries import (
+    MAX_IN_LIST,
+    grid_cells,
+    grid_values,
+    item_rows,
+    price_1,
+    quantities,
+)
 from cpsync.errors import DataError
-from cpsync.model import Kind, ProductState
+from cpsync.magento.configurable import GRID_DOC_KIND
+from cpsync.model import ConfigurableState, Desired, GridChild, GridOption, Kind, ProductState
+from cpsync.skus import UNUSED_DIMENSION, child_sku
 from cpsync.tasks.base import Task, Window
 
-__all__ = ["ItemsTask", "url_key_for"]
+__all__ = ["ItemsTask", "attribute_code_for", "url_key_for"]
 
 
 def _slug(text: str) -> str:
@@ -45,6 +63,14 @@ def url_key_for(name: str, sku: str, url: str | None = None) -> str:
     return key
 
 
+def attribute_code_for(tag: str, mapping: dict[str, str]) -> str:
+    """The Magento attribute of a grid dimension tag: mapped (any case), else the tag's slug."""
+    for name, code in mapping.items():
+        if name.strip().lower() == tag.strip().lower():
+            return code
+    return _slug(tag).replace("-", "_")
+
+
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -52,15 +78,38 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _local_to_utc(value: datetime | None, zone: Any) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+@dataclass
+class _Grid:
+    """Dimensions and cells of one grid item."""
+
+    #: per dimension (1..3): [(display value, upper-case key)] in Counterpoint's order
+    values: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    #: (DIM_1_UPR, DIM_2_UPR, DIM_3_UPR) -> quantity
+    cells: dict[tuple[str, str, str], Decimal] = field(default_factory=dict)
+    changed: datetime | None = None
+
+
 @dataclass(frozen=True)
 class _Extras:
     prices: dict[str, Decimal | None]
     quantities: dict[str, Decimal]
+    grids: dict[str, _Grid]
+    # Counterpoint CATEG_IDs of e-commerce items, for products created complete.
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def _is_grid(row: Any) -> bool:
+    return bool(row.TRK_METH == "G")
+
+
 class ItemsTask(Task):
-    """Items -> Magento simple products (grid items come with the tasks issue)."""
+    """Items -> Magento simple products, and grid items -> configurable products."""
 
     name: ClassVar[str] = "items"
     title: ClassVar[str] = "Items"
@@ -86,54 +135,193 @@ class ItemsTask(Task):
     def key_of(self, row: Any) -> str:
         return str(row.ITEM_NO)
 
+    # --- what a batch needs besides its rows ---------------------------------------------
     def enrich(self, rows: Sequence[Any]) -> _Extras:
-        item_nos = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y"]
+        selling = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y"]
+        simple = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y" and not _is_grid(r)]
+        grid_nos = [r.ITEM_NO for r in rows if _is_grid(r)]
         location = self.settings.price_location
         prices: dict[str, Decimal | None] = {}
         qty: dict[str, Decimal] = {}
+        grids: dict[str, _Grid] = {}
         categories: dict[str, tuple[str, ...]] = {}
-        if item_nos:
-            with self.ctx.counterpoint.connect() as conn:
-                for row in conn.execute(price_1(item_nos, location)):
+        with self.ctx.counterpoint.connect() as conn:
+            if selling:
+                for row in conn.execute(price_1(selling, location)):
                     if location == row.LOC_ID or row.ITEM_NO not in prices:
                         prices[row.ITEM_NO] = row.PRC_1
+            if simple:
                 stmt = quantities(
-                    item_nos, self.settings.stock_locations, self.settings.stock_quantity
+                    simple, self.settings.stock_locations, self.settings.stock_quantity
                 )
                 qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
-                categories = categories_of_items(conn, item_nos)
+            if selling:
+                categories = categories_of_items(conn, selling)
+            if grid_nos:
+                grids = self._grids(conn, grid_nos)
         for row in rows:
             if prices.get(row.ITEM_NO) is None:
                 prices[row.ITEM_NO] = row.PRC_1
-        return _Extras(prices, qty, categories)
+        return _Extras(prices, qty, grids, categories)
 
-    def build(self, row: Any, extra: _Extras) -> ProductState:
+    def _grids(self, conn: Any, item_nos: list[str]) -> dict[str, _Grid]:
+        grids: dict[str, _Grid] = defaultdict(_Grid)
+        ordered: dict[tuple[str, int], list[tuple[int, str, str]]] = defaultdict(list)
+        for row in conn.execute(grid_values(item_nos)):
+            value, upper = _text(row.VALUE), _text(row.VALUE_UPR)
+            if upper is None:
+                continue
+            ordered[(row.ITEM_NO, int(row.DIM))].append((row.SEQ_NO or 0, value or upper, upper))
+        for (item_no, dim), values in ordered.items():
+            grids[item_no].values[dim] = [(v, u) for _, v, u in sorted(values)]
+        stmt = grid_cells(
+            item_nos,
+            self.settings.stock_locations,
+            self.settings.stock_quantity,
+            self.settings.grid_cells_location,
+        )
+        for row in conn.execute(stmt):
+            grid = grids[row.ITEM_NO]
+            cell = tuple(
+                str(d or UNUSED_DIMENSION).strip()
+                for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR)
+            )
+            grid.cells[(cell[0], cell[1], cell[2])] = Decimal(str(row.QTY or 0))
+            if row.CHANGED is not None and (grid.changed is None or row.CHANGED > grid.changed):
+                grid.changed = row.CHANGED
+        return dict(grids)
+
+    # --- building desired states ---------------------------------------------------------
+    def build(self, row: Any, extra: _Extras) -> Desired:
+        if _is_grid(row):
+            return self._build_grid(row, extra)
         sku = str(row.ITEM_NO)
         if row.IS_ECOMM_ITEM != "Y":
             return ProductState.disabled(sku)
+        common = self._common(row, extra)
+        return ProductState(
+            sku=sku,
+            **common,
+            price=self._price(row, extra),
+            qty=extra.quantities.get(sku, Decimal(0)),
+            category_ids=extra.categories.get(sku, ()),
+        )
+
+    def _common(self, row: Any, extra: _Extras) -> dict[str, Any]:
+        """The fields simple and configurable products share, checked."""
+        sku = str(row.ITEM_NO)
         name = _text(row.DESCR)
         if name is None:
             raise DataError("DESCR is empty, and Magento needs a product name")
         weight = row.WEIGHT
         if weight is not None and Decimal(str(weight)) < 0:
             raise DataError(f"WEIGHT is negative ({weight})")
-        price = extra.prices.get(sku)
+        taxable = row.IS_TXBL != "N"
+        return {
+            "enabled": row.STAT == "A",
+            "name": name,
+            "description": row.HTML_DESCR or _text(row.LONG_DESCR) or "",
+            "short_description": _text(row.SHORT_DESCR) or "",
+            "weight": None if weight is None else Decimal(str(weight)),
+            "url_key": url_key_for(name, sku, _text(row.URL)),
+            "tax_class_id": (
+                self.settings.magento_tax_class_id
+                if taxable
+                else self.settings.magento_nontaxable_tax_class_id
+            ),
+        }
+
+    @staticmethod
+    def _price(row: Any, extra: _Extras) -> Decimal:
+        price = extra.prices.get(str(row.ITEM_NO))
         if price is None:
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if Decimal(str(price)) < 0:
             raise DataError(f"Price-1 is negative ({price})")
-        return ProductState(
+        return Decimal(str(price))
+
+    def _child_sku(self, item_no: str, cell: tuple[str, str, str]) -> str:
+        return child_sku(item_no, cell, self.settings.grid_sku_separator)
+
+    def _build_grid(self, row: Any, extra: _Extras) -> ConfigurableState:
+        sku = str(row.ITEM_NO)
+        grid = extra.grids.get(sku, _Grid())
+        if row.IS_ECOMM_ITEM != "Y":
+            return ConfigurableState.disabled(sku, self._known_children(sku, grid))
+        common = self._common(row, extra)
+        price = self._price(row, extra)
+        tags = [_text(t) for t in (row.GRID_DIM_1_TAG, row.GRID_DIM_2_TAG, row.GRID_DIM_3_TAG)]
+        if not grid.cells:
+            raise DataError("grid item without cells (no IM_INV_CELL rows)")
+        used = [d for d in (1, 2, 3) if any(c[d - 1] != UNUSED_DIMENSION for c in grid.cells)]
+        options: list[GridOption] = []
+        labels: dict[int, dict[str, str]] = {}
+        for dim in used:
+            tag = tags[dim - 1]
+            if tag is None:
+                raise DataError(f"GRID_DIM_{dim}_TAG is empty, and dimension {dim} is used")
+            labels[dim] = {u: v for v, u in grid.values.get(dim, [])}
+            in_cells = {c[dim - 1] for c in grid.cells}
+            # Values in the dimension table first (their order), then any only the cells know.
+            ordered = [u for _, u in grid.values.get(dim, []) if u in in_cells]
+            ordered += sorted(in_cells - set(ordered))
+            code = attribute_code_for(tag, self.settings.grid_attributes)
+            options.append(
+                GridOption(code=code, label=tag, values=[labels[dim].get(u, u) for u in ordered])
+            )
+        children = []
+        for cell, qty in sorted(grid.cells.items()):
+            child = self._child_sku(sku, cell)
+            shown = [labels[d].get(cell[d - 1], cell[d - 1]) for d in used]
+            child_name = f"{common['name']} - {' / '.join(shown)}"
+            children.append(
+                GridChild(
+                    sku=child,
+                    enabled=common["enabled"],
+                    name=child_name,
+                    url_key=url_key_for(child_name, child),
+                    weight=common["weight"],
+                    attributes={o.code: shown[i] for i, o in enumerate(options)},
+                    price=price,
+                    qty=qty,
+                )
+            )
+        return ConfigurableState(
             sku=sku,
-            enabled=row.STAT == "A",
-            name=name,
-            description=row.HTML_DESCR or _text(row.LONG_DESCR) or "",
-            short_description=_text(row.SHORT_DESCR) or "",
-            weight=None if weight is None else Decimal(str(weight)),
-            url_key=url_key_for(name, sku, _text(row.URL)),
-            price=Decimal(str(price)),
-            qty=extra.quantities.get(sku, Decimal(0)),
+            options=options,
+            children=children,
             category_ids=extra.categories.get(sku, ()),
+            **common,
         )
 
-    def gone(self, key: str) -> ProductState:
+    def _known_children(self, sku: str, grid: _Grid) -> list[str]:
+        """Child SKUs to disable: the current cells (valid SKUs only) and those linked before."""
+        skus = []
+        for cell in sorted(grid.cells):
+            try:
+                skus.append(self._child_sku(sku, cell))
+            except DataError:
+                continue  # never created: nothing to disable
+        doc = self.ctx.state.get_docs(GRID_DOC_KIND, [sku]).get(sku, {})
+        skus += [s for s in doc.get("children", {}) if s not in skus]
+        return skus
+
+    def changed_at(self, row: Any, extra: _Extras) -> datetime | None:
+        """The newest of the item's stamps: RS_UTC_DT, the local stamps, its grid cells."""
+        zone = self.settings.zone
+        stamps = [
+            row.RS_UTC_DT,
+            _local_to_utc(row.LST_MAINT_DT, zone) if row.RS_UTC_DT is None else None,
+            _local_to_utc(row.DESCR_LST_MAINT_DT, zone),
+        ]
+        grid = extra.grids.get(str(row.ITEM_NO))
+        if grid is not None:
+            stamps.append(grid.changed)
+        known = [s for s in stamps if isinstance(s, datetime)]
+        return max(known) if known else None
+
+    def gone(self, key: str) -> Desired:
+        doc = self.ctx.state.get_docs(GRID_DOC_KIND, [key]).get(key)
+        if doc is not None:
+            return ConfigurableState.disabled(key, list(doc.get("children", {})))
         return ProductState.disabled(key)

@@ -141,7 +141,9 @@ class PricesTask(Task):
         if keys is None:
             rows = self._stream(price_item_rows(location))
             if self.settings.sync_published_products_only:
-                rows = published_only(rows, lambda r: r.sku, self.ctx.state)
+                rows = published_only(
+                    rows, lambda r: r.sku, self.ctx.state, item_of=lambda r: str(r.item["ITEM_NO"])
+                )
             yield from rows
             return
         separator = self.settings.grid_sku_separator

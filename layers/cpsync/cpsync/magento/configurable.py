@@ -1,0 +1,471 @@
+"""Grid items as configurable products: option values, children, parent, links.
+
+Order of a new grid item, so the shopper never sees half a product: the option values
+exist (created when missing), then the children (complete, with price and stock, not visible
+individually), then the parent in *one* save that carries its options and child links
+(§2.4: both may be sent in the save body). A known grid item is brought up to date with as
+few requests as what changed needs: only children whose own fingerprint moved are saved, a
+new cell is created and linked (`POST .../child`), a cell gone is unlinked and disabled.
+
+The configurable routes carry the parent SKU in the path, with no body or search form: a grid
+item number containing `/` needs Apache's `AllowEncodedSlashes NoDecode` (reference §9.7).
+
+State documents: kind `attribute_option` (per attribute code: its id and option ids by
+label) and kind `configurable` (per parent SKU: the parent fingerprint, the child
+fingerprints and the option attributes last applied).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import Any
+
+from cpsync.errors import RecordError
+from cpsync.magento.categories import remember_links
+from cpsync.magento.client import MagentoClient, sku_path
+from cpsync.magento.errors import MagentoRecordError
+from cpsync.model import ConfigurableState, GridChild
+from cpsync.ports import StatePort
+
+__all__ = [
+    "ATTRIBUTE_DOC_KIND",
+    "GRID_DOC_KIND",
+    "ConfigurableSaver",
+    "OptionValues",
+    "build_child_payload",
+    "build_parent_payload",
+]
+
+logger = logging.getLogger(__name__)
+
+ATTRIBUTE_DOC_KIND = "attribute_option"
+GRID_DOC_KIND = "configurable"
+STATUS_ENABLED = 1
+STATUS_DISABLED = 2
+VISIBILITY_NOT_INDIVIDUALLY = 1
+VISIBILITY_CATALOG_SEARCH = 4
+
+
+def _custom(pairs: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
+    return [{"attribute_code": c, "value": v} for c, v in pairs if v is not None]
+
+
+def build_child_payload(
+    child: GridChild,
+    create: bool,
+    option_ids: dict[str, int],
+    attribute_set_id: int = 4,
+    tax_class_id: int | None = None,
+) -> dict[str, Any]:
+    """The `product` body of one grid child: a simple product not visible individually.
+
+    `option_ids` maps attribute code to this child's option id. A create carries price and
+    stock; an update only what the Items task owns.
+    """
+    product: dict[str, Any] = {
+        "sku": child.sku,
+        "status": STATUS_ENABLED if child.enabled else STATUS_DISABLED,
+    }
+    if child.name is not None:
+        product["name"] = child.name
+        product["visibility"] = VISIBILITY_NOT_INDIVIDUALLY
+    if child.weight is not None:
+        product["weight"] = float(child.weight)
+    pairs: list[tuple[str, Any]] = [("url_key", child.url_key)]
+    pairs += [(code, str(option_id)) for code, option_id in sorted(option_ids.items())]
+    if tax_class_id is not None:
+        pairs.append(("tax_class_id", str(tax_class_id)))
+    if custom := _custom(pairs):
+        product["custom_attributes"] = custom
+    if create:
+        qty = max(child.qty, Decimal(0))
+        product.update(
+            {
+                "attribute_set_id": attribute_set_id,
+                "type_id": "simple",
+                "price": float(child.price) if child.price is not None else None,
+                "extension_attributes": {"stock_item": {"qty": float(qty), "is_in_stock": qty > 0}},
+            }
+        )
+    return product
+
+
+def build_parent_payload(
+    state: ConfigurableState,
+    create: bool,
+    attribute_set_id: int = 4,
+    options: list[dict[str, Any]] | None = None,
+    child_ids: list[int] | None = None,
+    category_ids: Sequence[int] = (),
+) -> dict[str, Any]:
+    """The `product` body of a configurable parent.
+
+    A create carries the options and child links, so the parent appears complete in one
+    save; the parent is in stock when a child is (Magento shows the children's stock).
+    """
+    product: dict[str, Any] = {
+        "sku": state.sku,
+        "status": STATUS_ENABLED if state.enabled else STATUS_DISABLED,
+    }
+    if state.name is not None:
+        product["name"] = state.name
+    if state.weight is not None:
+        product["weight"] = float(state.weight)
+    custom = _custom(
+        [
+            ("description", state.description),
+            ("short_description", state.short_description),
+            ("url_key", state.url_key),
+            ("tax_class_id", None if state.tax_class_id is None else str(state.tax_class_id)),
+        ]
+    )
+    if custom:
+        product["custom_attributes"] = custom
+    if create:
+        in_stock = any(c.qty > 0 for c in state.children)
+        product.update(
+            {
+                "attribute_set_id": attribute_set_id,
+                "type_id": "configurable",
+                "visibility": VISIBILITY_CATALOG_SEARCH,
+                "extension_attributes": {
+                    "stock_item": {"is_in_stock": in_stock},
+                    "configurable_product_options": options or [],
+                    "configurable_product_links": child_ids or [],
+                },
+            }
+        )
+        if category_ids:
+            product["extension_attributes"]["category_links"] = [
+                {"position": 0, "category_id": str(i)} for i in category_ids
+            ]
+    return product
+
+
+class OptionValues:
+    """Attribute option ids by label, from state, else Magento, created when missing.
+
+    Magento compares option labels without case, so this does too. Thread-safe: the product
+    writer saves several records at once.
+    """
+
+    def __init__(self, client: MagentoClient, state: StatePort) -> None:
+        self.client = client
+        self.state = state
+        self._lock = threading.Lock()
+        self._docs: dict[str, dict[str, Any]] = {}
+        # Attributes read from Magento in this process: what is missing now is ours to add.
+        self._read_codes: set[str] = set()
+
+    def _doc(self, code: str) -> dict[str, Any]:
+        if code not in self._docs:
+            stored = self.state.get_docs(ATTRIBUTE_DOC_KIND, [code]).get(code)
+            self._docs[code] = stored or {}
+        return self._docs[code]
+
+    def _read(self, code: str, doc: dict[str, Any]) -> None:
+        """Refresh the attribute id and option ids from Magento."""
+        path = f"products/attributes/{sku_path(code)}"
+        try:
+            if "attribute_id" not in doc:
+                attribute = self.client.request("GET", path, endpoint="attributes.get")
+                doc["attribute_id"] = int(attribute["attribute_id"])
+            options = self.client.request(
+                "GET", f"{path}/options", endpoint="attributes.options.list"
+            )
+        except MagentoRecordError as exc:
+            if exc.status == 404:
+                raise RecordError(
+                    f"Magento has no product attribute {code!r}: create it as a dropdown"
+                    " (scope Global) in the products' attribute set, or map the grid"
+                    " dimension to an existing attribute with CPSYNC_GRID_ATTRIBUTES"
+                ) from exc
+            raise
+        values = doc.setdefault("values", {})
+        for option in options or []:
+            label, value = str(option.get("label", "")).strip(), str(option.get("value", ""))
+            if label and value.isdigit():
+                values[label.lower()] = int(value)
+
+    def _add(self, code: str, label: str, doc: dict[str, Any]) -> None:
+        path = f"products/attributes/{sku_path(code)}/options"
+        try:
+            answer = self.client.request(
+                "POST", path, endpoint="attributes.options.add", json={"option": {"label": label}}
+            )
+        except MagentoRecordError as exc:
+            if exc.status != 400:  # 400: added meanwhile by someone else; read it below
+                raise
+            answer = None
+        text = str(answer or "")
+        if text.isdigit():
+            doc["values"][label.lower()] = int(text)
+        else:  # 2.3 answers "id_<n>"; re-read rather than trust the shape
+            self._read(code, doc)
+        if label.lower() not in doc["values"]:
+            raise RecordError(f"Magento did not keep option {label!r} of attribute {code!r}")
+
+    def resolve(self, code: str, labels: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """The attribute id and the option id of each label (creating missing values).
+
+        Raises:
+            RecordError: The attribute does not exist in Magento (the message says what to do).
+        """
+        with self._lock:
+            doc = self._doc(code)
+            values = doc.setdefault("values", {})
+            missing = [v for v in labels if v.lower() not in values]
+            if missing or "attribute_id" not in doc:
+                if code not in self._read_codes or "attribute_id" not in doc:
+                    self._read(code, doc)
+                    self._read_codes.add(code)
+                for label in [v for v in missing if v.lower() not in doc["values"]]:
+                    self._add(code, label, doc)
+                self.state.put_docs(ATTRIBUTE_DOC_KIND, {code: doc})
+            ids = {v: int(doc["values"][v.lower()]) for v in labels}
+            return int(doc["attribute_id"]), ids
+
+
+class ConfigurableSaver:
+    """Applies one ConfigurableState: children, parent, options and links.
+
+    Args:
+        client: The Magento client.
+        state: Magento ids and the documents described in the module docstring.
+        options: Shared option-value resolver.
+        attribute_set_id: Attribute set of new products.
+        concurrency: Children of one family saved at once.
+        slots: Shared with the product writer, so saves in flight never exceed its
+            concurrency however records and children are spread over threads.
+    """
+
+    def __init__(
+        self,
+        client: MagentoClient,
+        state: StatePort,
+        options: OptionValues,
+        attribute_set_id: int = 4,
+        concurrency: int = 4,
+        slots: threading.Semaphore | None = None,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.options = options
+        self.attribute_set_id = attribute_set_id
+        self.concurrency = concurrency
+        self.slots = slots or threading.BoundedSemaphore(concurrency)
+
+    def existing(self, skus: list[str]) -> dict[str, int]:
+        """Magento ids of the SKUs that exist: from state, else one search per 50 SKUs."""
+        known = self.state.get_magento_ids("product", skus)
+        unknown = [s for s in skus if s not in known]
+        if unknown:
+            found = self.client.find_products(unknown)
+            fresh = {s: int(found[s.lower()]["id"]) for s in unknown if s.lower() in found}
+            self.state.put_magento_ids("product", fresh)
+            known.update(fresh)
+        return known
+
+    def _save(self, product: dict[str, Any]) -> int:
+        with self.slots:
+            saved = self.client.save_product(product)
+        return int(saved["id"])
+
+    def _save_children(
+        self,
+        state: ConfigurableState,
+        existing: dict[str, int],
+        option_ids: dict[str, dict[str, int]],
+        sent: dict[str, str],
+    ) -> dict[str, int]:
+        """Save the children that are new or whose own fields moved, several at once.
+
+        Returns the Magento ids of the children created; `sent` gets the new fingerprints.
+        """
+        todo = [
+            c for c in state.children if c.sku not in existing or sent.get(c.sku) != c.fingerprint()
+        ]
+
+        def save(child: GridChild) -> int:
+            create = child.sku not in existing
+            body = build_child_payload(
+                child, create, option_ids[child.sku], self.attribute_set_id, state.tax_class_id
+            )
+            return self._save(body)
+
+        workers = min(self.concurrency, len(todo))
+        if workers <= 1:
+            ids = [save(c) for c in todo]
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                ids = list(pool.map(save, todo))
+        for child in todo:
+            sent[child.sku] = child.fingerprint()
+        return {c.sku: i for c, i in zip(todo, ids, strict=True) if c.sku not in existing}
+
+    def apply(self, state: ConfigurableState, known: dict[str, int] | None = None) -> None:
+        """Bring Magento to `state` (see the module docstring for the order).
+
+        Args:
+            state: The grid item as Magento should show it.
+            known: Magento ids already looked up for a batch (saves one search per item).
+        """
+        doc = self.state.get_docs(GRID_DOC_KIND, [state.sku]).get(state.sku) or {}
+        if not state.enabled:
+            self._disable(state, doc)
+            return
+        skus = [state.sku, *(c.sku for c in state.children)]
+        existing = (
+            {s: known[s] for s in skus if s in known} if known is not None else self.existing(skus)
+        )
+        option_ids, options_body = self._option_ids(state)
+        sent: dict[str, str] = dict(doc.get("children", {}))
+        new_ids = self._save_children(state, existing, option_ids, sent)
+        self.state.put_magento_ids("product", new_ids)
+        existing.update(new_ids)
+        child_ids = [existing[c.sku] for c in state.children]
+        parent_print = state.parent_fingerprint()
+        if state.sku not in existing:
+            # Categories not in Magento yet are linked later by the Category Items task.
+            known = self.state.get_magento_ids("category", state.category_ids)
+            categories = [known[c] for c in state.category_ids if c in known]
+            body = build_parent_payload(
+                state, True, self.attribute_set_id, options_body, child_ids, categories
+            )
+            self.state.put_magento_ids("product", {state.sku: self._save(body)})
+            if state.category_ids:
+                remember_links(self.state, state.sku, categories)
+        else:
+            if doc.get("parent") != parent_print:
+                self._save(build_parent_payload(state, False))
+            self._reconcile(state, doc, options_body, sent)
+        wanted = {c.sku for c in state.children}
+        self.state.put_docs(
+            GRID_DOC_KIND,
+            {
+                state.sku: {
+                    "parent": parent_print,
+                    "children": {s: p for s, p in sent.items() if s in wanted},
+                    "options": sorted(o.code for o in state.options),
+                }
+            },
+        )
+
+    def _option_ids(
+        self, state: ConfigurableState
+    ) -> tuple[dict[str, dict[str, int]], list[dict[str, Any]]]:
+        """Per child, attribute code -> option id; and the parent's options body."""
+        by_code: dict[str, dict[str, int]] = {}
+        body: list[dict[str, Any]] = []
+        for position, option in enumerate(state.options):
+            attribute_id, ids = self.options.resolve(option.code, option.values)
+            by_code[option.code] = {label.lower(): i for label, i in ids.items()}
+            body.append(
+                {
+                    "attribute_id": str(attribute_id),
+                    "label": option.label,
+                    "position": position,
+                    "is_use_default": True,
+                    "values": [{"value_index": ids[v]} for v in option.values],
+                }
+            )
+        per_child: dict[str, dict[str, int]] = {}
+        for child in state.children:
+            try:
+                per_child[child.sku] = {
+                    code: by_code[code][value.lower()] for code, value in child.attributes.items()
+                }
+            except KeyError as exc:
+                raise RecordError(f"child {child.sku}: no option value for {exc}") from exc
+        return per_child, body
+
+    def _reconcile(
+        self,
+        state: ConfigurableState,
+        doc: dict[str, Any],
+        options_body: list[dict[str, Any]],
+        sent: dict[str, str],
+    ) -> None:
+        """Options and links of a known parent, checked against Magento only when they moved."""
+        wanted = [c.sku for c in state.children]
+        codes = sorted(o.code for o in state.options)
+        if set(doc.get("children", {})) == set(wanted) and doc.get("options") == codes:
+            return
+        have = self._option_attributes(state.sku)
+        for option in options_body:
+            if option["attribute_id"] not in have:
+                self._add_option(state.sku, option)
+        linked = self._linked(state.sku)
+        for sku in wanted:
+            if sku.lower() not in linked:
+                self._link(state.sku, sku)
+        keep = {w.lower() for w in wanted}
+        for low, sku in linked.items():
+            if low not in keep:
+                self._unlink(state.sku, sku)
+                self._save({"sku": sku, "status": STATUS_DISABLED})
+                sent.pop(sku, None)
+
+    # Each write below may be a retry whose first attempt Magento applied (the answer was
+    # lost): a refusal is checked against Magento's own list before it counts as a failure.
+
+    def _option_attributes(self, sku: str) -> set[str]:
+        path = f"configurable-products/{sku_path(sku)}/options/all"
+        present = self.client.request("GET", path, endpoint="configurable.options.list")
+        return {str(o.get("attribute_id")) for o in present or []}
+
+    def _linked(self, sku: str) -> dict[str, str]:
+        path = f"configurable-products/{sku_path(sku)}/children"
+        children = self.client.request("GET", path, endpoint="configurable.children.list")
+        return {str(c["sku"]).lower(): str(c["sku"]) for c in children or []}
+
+    def _add_option(self, sku: str, option: dict[str, Any]) -> None:
+        path = f"configurable-products/{sku_path(sku)}/options"
+        try:
+            self.client.request(
+                "POST", path, endpoint="configurable.options.save", json={"option": option}
+            )
+        except MagentoRecordError:
+            if option["attribute_id"] not in self._option_attributes(sku):
+                raise
+
+    def _link(self, sku: str, child: str) -> None:
+        path = f"configurable-products/{sku_path(sku)}/child"
+        try:
+            self.client.request(
+                "POST", path, endpoint="configurable.child.add", json={"childSku": child}
+            )
+        except MagentoRecordError:
+            if child.lower() not in self._linked(sku):  # "already attached" is success
+                raise
+
+    def _unlink(self, sku: str, child: str) -> None:
+        path = f"configurable-products/{sku_path(sku)}/children/{sku_path(child)}"
+        try:
+            self.client.request("DELETE", path, endpoint="configurable.child.remove")
+        except MagentoRecordError:
+            if child.lower() in self._linked(sku):
+                raise
+
+    def _disable(self, state: ConfigurableState, doc: dict[str, Any]) -> None:
+        """Disable the parent and every child Magento has; nothing is created or deleted.
+
+        The children's fingerprints are forgotten, so re-enabling the item saves them again.
+        """
+        linked = list(doc.get("children", {}))
+        skus = list(dict.fromkeys([state.sku, *(c.sku for c in state.children), *linked]))
+        existing = self.existing(skus)
+        for sku in skus:
+            if sku in existing:
+                self._save({"sku": sku, "status": STATUS_DISABLED})
+        if doc:
+            forgotten: dict[str, Any] = {
+                "parent": None,
+                "children": dict.fromkeys(linked, ""),
+                "options": [],
+            }
+            self.state.put_docs(GRID_DOC_KIND, {state.sku: {**doc, **forgotten}})
