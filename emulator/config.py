@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -43,6 +43,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "worker_backlog",
         "locale",
         "retry_after_seconds",
+        "category_links_on_save",
     }
 )
 
@@ -133,7 +134,8 @@ class EmulatorConfig(BaseModel):
         "or 1 for a single-record route (a price row ~ ms, a product save ~ hundreds of ms).",
     )
     kb_costs_ms: dict[str, float] = Field(
-        default_factory=dict,
+        # An image upload costs more the larger it is: ~20 ms per MB by default.
+        default_factory=lambda: {"media.create": 0.02},
         description="Worker time per KiB of request body by endpoint (an image grows with size).",
     )
     workers: int = Field(default=4, ge=1, description="Concurrent requests served (PHP-FPM).")
@@ -170,6 +172,11 @@ class EmulatorConfig(BaseModel):
     )
     input_limit_enabled: bool = Field(
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
+    )
+    category_links_on_save: Literal["replace", "merge"] = Field(
+        default="replace",
+        description="What category_links in a product save do to an existing product's links: "
+        "replace them, or merge into them (stores differ; the reference does not say).",
     )
 
     locale: str = Field(

@@ -115,6 +115,12 @@ ENDPOINTS: tuple[str, ...] = (
     "prices.special.save",
     "prices.special.get",
     "prices.special.delete",
+    # media gallery (emulator/media.py)
+    "media.list",
+    "media.get",
+    "media.create",
+    "media.update",
+    "media.delete",
 )
 
 

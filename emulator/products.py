@@ -10,10 +10,12 @@ import copy
 from typing import Any
 
 from emulator import configurable
+from emulator.category_data import merge_saved_links
 from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
+from emulator.media import apply_saved_gallery
 from emulator.product_data import build_product, product_field
 from emulator.routing import RestRequest, Route
-from emulator.search import parse_search_criteria, run_search
+from emulator.search import parse_search_criteria, run_search, snake
 
 __all__ = ["PRODUCTS_RESOURCE", "routes"]
 
@@ -69,9 +71,14 @@ def save_product(request: RestRequest) -> dict[str, Any]:
             website_ids=store.topology.website_ids if view.is_admin else [view.website_id],
             now=emulator.now(),
         )
+        if existing is not None and emulator.config.category_links_on_save == "merge":
+            merge_saved_links(product, existing, raw)
         configurable.finish_save(request, product)
         if store.url_key_conflict(product):
             raise MagentoError(400, URL_KEY_EXISTS)
+        gallery = [v for k, v in raw.items() if snake(k) == "media_gallery_entries"]
+        if gallery and gallery[0] is not None:
+            apply_saved_gallery(request, product, existing, gallery[0])
         store.put_product(product)
     emulator.stats.record_write("products.updated" if existing else "products.created")
     return copy.deepcopy(product)

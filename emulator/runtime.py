@@ -18,7 +18,17 @@ from typing import Any
 
 from starlette.types import Receive
 
-from emulator import attributes, auth, bulk, categories, configurable, inventory, prices, products
+from emulator import (
+    attributes,
+    auth,
+    bulk,
+    categories,
+    configurable,
+    inventory,
+    media,
+    prices,
+    products,
+)
 from emulator.auth import TokenRegistry
 from emulator.bulk import BulkQueue
 from emulator.config import EmulatorConfig
@@ -45,6 +55,7 @@ class Emulator:
         self.tokens = TokenRegistry()
         self.faults = FaultInjector(self.config.seed)
         self.workers = WorkerPool(self.stats)
+        self.media = media.MediaFiles()
         self.bulk = BulkQueue(self)
         self.router = Router(
             [
@@ -54,6 +65,7 @@ class Emulator:
                 *inventory.routes(),
                 *prices.routes(),
                 *categories.routes(),
+                *media.routes(),
             ]
         )
         # Configurable products and their attributes (grids).
@@ -87,6 +99,7 @@ class Emulator:
         self.store.clear()
         self.bulk.clear()
         self.attributes.reset()
+        self.media.clear()
         self.stats.reset()
         self.tokens.clear()
         self.faults.reseed(self.config.seed)

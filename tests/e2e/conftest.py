@@ -49,6 +49,7 @@ def _make_runtime(
         counterpoint_url=f"sqlite:///{sample_dir}/counterpoint.db",
         images_dir=sample_dir / "ItemImages",
         state_url=f"sqlite:///{state_dir}/state.db",
+        blobs_dir=state_dir / "blobs",
         magento_url=emulator.url,
         magento_token=emulator.token,
         retry_base_seconds=0.01,

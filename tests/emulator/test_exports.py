@@ -63,6 +63,11 @@ def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api(
         "configurable.child.add",
         "configurable.children.list",
         "configurable.child.remove",
+        "media.list",
+        "media.get",
+        "media.create",
+        "media.update",
+        "media.delete",
     } <= set(emulator.ENDPOINTS)
 
 

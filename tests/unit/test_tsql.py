@@ -12,7 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import CompoundSelect, Select
 
-from cpsync.counterpoint import categories, queries, stock_queries
+from cpsync.counterpoint import categories, image_queries, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
 
@@ -47,12 +47,18 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "stock, some items and locations": stock_queries.quantity_rows(["A"], ["MAIN"]),
     "stock, grid cells": stock_queries.cell_quantity_rows(["G"], ["WEB"]),
     "stock, all grid cells": stock_queries.cell_quantity_rows(None, []),
+    "stock, grid cells stocked at WEB": stock_queries.cell_quantity_rows(["G"], [], "WEB"),
+    "prices, grid cells stocked at WEB": stock_queries.grid_cells(["G"], "WEB"),
     "prices, items at '*'": stock_queries.price_item_rows(None),
     "prices, items at a location": stock_queries.price_item_rows("WEB", ["A", "B"]),
     "prices, promotional groups": stock_queries.price_groups(),
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
     "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
+    # images
+    "image items, all": image_queries.image_items(),
+    "image items, by key": image_queries.image_items(["MUG/12"]),
+    "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
 }
 
 

@@ -26,6 +26,8 @@ __all__ = [
     "Desired",
     "GridChild",
     "GridOption",
+    "ImageEntry",
+    "ImageState",
     "Kind",
     "PriceState",
     "ProductState",
@@ -415,3 +417,39 @@ class ConfigurableState(Desired):
         """Fingerprint of the parent's own fields (a save is needed when it moves)."""
         parent_only = {"children", "options", "category_ids"}
         return fingerprint(self.model_dump(mode="json", exclude=parent_only))
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+class ImageEntry(BaseModel):
+    """One gallery entry a product should have; the bytes are in the blob store under `digest`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str = Field(min_length=1, description="Source file name in the ItemImages folder.")
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the prepared bytes.")
+    mime: str
+    name: str = Field(min_length=1, description="File name sent to Magento.")
+    position: int = Field(ge=0)
+    roles: tuple[str, ...] = ()
+
+
+class ImageState(Desired):
+    """The whole image gallery cpsync owns for one SKU (key: the SKU).
+
+    One record per product rather than per file, so the writer sees the full desired set
+    and can remove what Counterpoint no longer has. An empty list removes our images.
+    """
+
+    kind: ClassVar[Kind] = "image"
+
+    sku: str = Field(min_length=1, max_length=64)
+    images: tuple[ImageEntry, ...] = ()
+
+    def key(self) -> str:
+        return self.sku
+
+    def publish_if_new(self) -> bool:
+        """A product never sent images needs no empty gallery."""
+        return bool(self.images)

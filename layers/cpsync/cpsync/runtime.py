@@ -11,18 +11,21 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from cpsync.blobs import blob_store
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
 from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
+from cpsync.magento.media import ImageWriter
 from cpsync.magento.products import ProductWriter
 from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
-from cpsync.ports import QueuePort, StatePort
+from cpsync.ports import BlobPort, QueuePort, StatePort
 from cpsync.settings import Settings
 from cpsync.tasks import TASKS, Task, TaskContext
+from cpsync.tasks.images import sync_images_now
 from cpsync.updater import Updater
 
 __all__ = ["Runtime"]
@@ -55,6 +58,11 @@ class Runtime:
         )
 
     @cached_property
+    def blobs(self) -> BlobPort:
+        """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
+        return blob_store(self.settings)
+
+    @cached_property
     def counterpoint(self) -> Engine:
         return counterpoint_engine(self.settings.counterpoint_url)
 
@@ -85,6 +93,7 @@ class Runtime:
             self.state,
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
+            on_created=self._images_of_new_product,
             bulk=BulkRunner.from_settings(self.magento, self.settings)
             if self.settings.magento_bulk_products
             else None,
@@ -100,7 +109,18 @@ class Runtime:
             links.kind: links,
         }
         writers.update(stock_price_writers(self.magento, self.settings))
+        writers[self.image_writer.kind] = self.image_writer
         return writers
+
+    @cached_property
+    def image_writer(self) -> ImageWriter:
+        return ImageWriter(
+            self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
+        )
+
+    def _images_of_new_product(self, sku: str) -> None:
+        """A new product goes up complete: its gallery right after the create."""
+        sync_images_now(self.state, self.image_writer, [sku])
 
     @cached_property
     def updater(self) -> Updater:

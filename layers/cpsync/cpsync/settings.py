@@ -180,6 +180,21 @@ class Settings(BaseSettings):
         "dates a deletion); 0 makes every run a full read.",
     )
 
+    # --- images (Image Changes and Images tasks, image writer) ---------------------------
+    blobs_dir: Path = Field(
+        default=DEMO_DIR / "blobs",
+        description="Folder of the local blob store (prepared image bytes by sha256).",
+    )
+    image_max_bytes: int = Field(
+        default=2_000_000, ge=10_000, description="Images larger than this are shrunk to fit."
+    )
+    image_max_pixels: int = Field(
+        default=12_000_000, ge=10_000, description="Images with more pixels are scaled down."
+    )
+    image_jpeg_quality: int = Field(
+        default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
+    )
+
     # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,
     # magento/prices.py); price_location, stock_locations and stock_quantity are above.
     sync_published_products_only: bool = Field(

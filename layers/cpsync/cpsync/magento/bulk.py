@@ -240,6 +240,7 @@ class BulkRunner:
         state: StatePort,
     ) -> dict[str, Outcome]:
         """The product writer's bulk branch: its payload rules, one bulk per 500 products."""
+        from cpsync.magento.categories import new_product_categories
         from cpsync.magento.products import plan_product_save
 
         outcomes: dict[str, Outcome] = {}
@@ -247,7 +248,10 @@ class BulkRunner:
         for change in changes:
             create = change.key not in existing
             try:
-                payload = plan_product_save(states[change.key], create, attribute_set_id)
+                categories = new_product_categories(state, states[change.key]) if create else []
+                payload = plan_product_save(
+                    states[change.key], create, attribute_set_id, categories
+                )
             except DataError as exc:
                 outcomes[change.key] = Outcome.from_exception(change.key, exc)
                 continue

@@ -7,12 +7,12 @@ Changes of kind `product` carry either a simple product (ProductState) or a grid
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
-from cpsync.magento.categories import remember_links
+from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.writer import Outcome, Writer
@@ -85,6 +85,8 @@ def plan_product_save(
 ) -> dict[str, Any] | None:
     """The `product` body to save, or None when there is nothing to send.
 
+    `category_ids` are the Magento categories a new product is created in.
+
     Raises:
         DataError: a new product has no price.
     """
@@ -113,6 +115,7 @@ class ProductWriter(Writer):
         attribute_set_id: int = 4,
         concurrency: int = 4,
         bulk: BulkRunner | None = None,
+        on_created: Callable[[str], object] | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
@@ -124,6 +127,8 @@ class ProductWriter(Writer):
         self.configurable = ConfigurableSaver(
             client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
         )
+        # Called with the SKU of each product created, e.g. to upload its images at once.
+        self.on_created = on_created
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
@@ -146,18 +151,22 @@ class ProductWriter(Writer):
                 simple, states, existing, self.attribute_set_id, self.state
             )
             one_by_one = [c for c in changes if c.key in grids]
+            if self.on_created is not None:
+                for key, outcome in outcomes.items():
+                    if outcome.applied and key not in existing and states[key].enabled:
+                        self.on_created(key)
 
         def save(change: Change) -> None:
             if change.key in grids:
-                self.configurable.apply(grids[change.key], existing)
+                grid = grids[change.key]
+                created = grid.enabled and grid.sku not in existing
+                self.configurable.apply(grid, existing)
+                if created and self.on_created is not None:
+                    self.on_created(change.key)  # the family's images, parent and children
                 return
-            create = change.key not in existing
             state = states[change.key]
-            categories: list[int] = []
-            if create and state.category_ids:
-                # Categories not in Magento yet are linked later by the Category Items task.
-                known = self.state.get_magento_ids("category", state.category_ids)
-                categories = [known[c] for c in state.category_ids if c in known]
+            create = change.key not in existing
+            categories = new_product_categories(self.state, state) if create else []
             payload = plan_product_save(state, create, self.attribute_set_id, categories)
             if payload is None:
                 return
@@ -167,6 +176,8 @@ class ProductWriter(Writer):
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
             if create and state.category_ids:
                 remember_links(self.state, state.sku, categories)
+            if create and self.on_created is not None:
+                self.on_created(change.key)
 
         outcomes.update(self.map_records(one_by_one, save))
         return outcomes

@@ -5,6 +5,8 @@ from __future__ import annotations
 from cpsync.tasks.base import RunResult, Task, TaskContext
 from cpsync.tasks.categories import CategoriesTask
 from cpsync.tasks.category_items import CategoryItemsTask
+from cpsync.tasks.image_changes import ImageChangesTask
+from cpsync.tasks.images import ImagesTask
 from cpsync.tasks.inventory import InventoryTask
 from cpsync.tasks.items import ItemsTask
 from cpsync.tasks.prices import PricesTask
@@ -18,4 +20,6 @@ TASKS: dict[str, type[Task]] = {
     CategoryItemsTask.name: CategoryItemsTask,
     InventoryTask.name: InventoryTask,
     PricesTask.name: PricesTask,
+    ImageChangesTask.name: ImageChangesTask,
+    ImagesTask.name: ImagesTask,
 }

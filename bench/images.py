@@ -1,0 +1,113 @@
+"""Image benchmark: `python -m bench.images --items 1000 10000` (figures printed, not asserted).
+
+For each size: a sample database, and an ItemImages folder where every e-commerce item has a
+small main image (the sample itself gives images to its first 300 items only). Measured:
+- Image Changes, first run: every file listed, prepared, stored as a blob;
+- Image Changes, unchanged rerun: files listed and compared with the scan memory, none hashed;
+- Image Changes after 1% of the files changed: only those hashed;
+- the pushes of the first run through the updater into the emulator, whose media cost grows
+  with the image size (products created first, without the create hook's uploads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from cpsync.runtime import Runtime
+from cpsync.settings import load_settings
+from emulator.config import EmulatorConfig
+from emulator.server import running_emulator
+from sample.generate import generate
+from sample.images import image_stem
+
+
+def _fill_folder(folder: Path, item_nos: tuple[str, ...]) -> int:
+    written = 0
+    for n, item_no in enumerate(item_nos):
+        path = folder / f"{image_stem(item_no)}.jpg"
+        if path.exists():
+            continue
+        buf = io.BytesIO()
+        Image.new("RGB", (64, 48), (n % 251, (n // 251) % 251, 90)).save(buf, "JPEG")
+        path.write_bytes(buf.getvalue())
+        written += 1
+    return written
+
+
+def run(items: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        info = generate(root / "cp", items=items)
+        folder = info.image_dir
+        _fill_folder(folder, info.ecommerce_item_nos)
+        files = sorted(folder.iterdir())
+        config = EmulatorConfig(costs_ms={"products.save": 0.0}, kb_costs_ms={"media.create": 0.02})
+        with running_emulator(config) as emulator:
+            settings = load_settings(
+                counterpoint_url=info.database_url,
+                images_dir=folder,
+                state_url=f"sqlite:///{root}/state.db",
+                blobs_dir=root / "blobs",
+                magento_url=emulator.url,
+                magento_token=emulator.token,
+            )
+            runtime = Runtime(settings)
+            try:
+                runtime.task("items").run()
+                runtime.writers["product"].on_created = None  # type: ignore[attr-defined]
+                runtime.updater.drain(max_wait_seconds=5)
+                figures: dict[str, Any] = {"items": items, "image_files": len(files)}
+                task = runtime.task("image_changes")
+                for label, touch in (("first", 0), ("unchanged", 0), ("one_percent", 1)):
+                    for path in files[: len(files) * touch // 100]:
+                        os.utime(path, None)
+                    started = time.perf_counter()
+                    result = task.run()
+                    figures[f"image_changes_{label}"] = {
+                        "seconds": round(time.perf_counter() - started, 3),
+                        "skus_read": result.read,
+                        "queued": result.queued,
+                        "files_prepared": task.hashed,  # type: ignore[attr-defined]
+                    }
+                started = time.perf_counter()
+                drained = runtime.updater.drain(max_wait_seconds=5)
+                seconds = time.perf_counter() - started
+                media = {
+                    k: v for k, v in emulator.stats()["requests"].items() if k.startswith("media")
+                }
+                figures["push"] = {
+                    "galleries": drained.applied,
+                    "seconds": round(seconds, 3),
+                    "media_requests": media,
+                }
+            finally:
+                runtime.close()
+        figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, nargs="+", default=[1000])
+    args = parser.parse_args()
+    results = [run(n) for n in args.items]
+    print(json.dumps(results, indent=1))
+    out = Path(__file__).parent / "results" / "images.json"
+    # Keep the figures of other sizes from earlier runs; a size measured now replaces its own.
+    earlier = json.loads(out.read_text()) if out.exists() else []
+    merged = {row["items"]: row for row in [*earlier, *results]}
+    out.write_text(json.dumps([merged[n] for n in sorted(merged)], indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

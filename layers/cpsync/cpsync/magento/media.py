@@ -1,0 +1,269 @@
+"""Product images in Magento: typed media-gallery calls and the image writer.
+
+The writer owns the entries it uploaded and nothing else (a merchant may add images by hand).
+An entry is ours when its id is remembered in state (docs `image_entries`) or its file name
+carries our content tag (`<stem>-cp<digest>.<ext>`, Magento may add `_1`): the tag is what lets
+a crash between an upload and the state write, a retried POST whose first answer was lost, or
+an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
+
+1. list the gallery (one GET, without the base64 `content` Magento would add to each entry);
+2. delete our entries that are no longer wanted (removed or replaced images) and duplicates;
+3. update roles/position of kept entries whose roles or position moved;
+4. add what is missing, the main image first (delete-then-add replaces an image);
+5. if an upload was retried (the client counted a failed attempt), list again and delete
+   the duplicate that a POST whose answer was lost leaves behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from cpsync.errors import DataError, RetryableError
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.errors import MagentoRecordError
+from cpsync.magento.writer import Outcome, Writer
+from cpsync.model import Change, ImageEntry, ImageState, Kind
+from cpsync.ports import AppliedRecord, BlobNotFound, BlobPort, StatePort
+
+__all__ = [
+    "ENTRIES_DOC",
+    "ImageWriter",
+    "MediaApi",
+    "build_entry_payload",
+    "tag_of",
+    "upload_name",
+]
+
+logger = logging.getLogger(__name__)
+
+#: State docs: SKU -> {"entries": [{"id", "digest", "file"}]} of the entries we uploaded.
+ENTRIES_DOC = "image_entries"
+_LIST_FIELDS = "id,media_type,label,position,disabled,types,file"
+_TAG = re.compile(r"-cp([0-9a-f]{12})(?:_\d+)?\.[a-z0-9]+$")
+
+
+def upload_name(entry: ImageEntry) -> str:
+    """The file name sent to Magento: a safe stem of the source file plus a content tag."""
+    stem = entry.file.rsplit(".", 1)[0].lower()
+    safe = re.sub(r"[^a-z0-9_-]+", "_", stem).strip("_") or "image"
+    ext = entry.name.rsplit(".", 1)[-1].lower()
+    return f"{safe[:60]}-cp{entry.digest[:12]}.{ext}"
+
+
+def tag_of(magento_file: str | None) -> str | None:
+    """The content tag in a Magento file path (`/t/s/tshirt-cp0123456789ab_1.jpg`), if ours."""
+    if not magento_file:
+        return None
+    found = _TAG.search(magento_file.lower())
+    return found.group(1) if found else None
+
+
+def build_entry_payload(entry: ImageEntry, data: bytes | None) -> dict[str, Any]:
+    """The `entry` object of a create (with content) or update (without) request."""
+    payload: dict[str, Any] = {
+        "media_type": "image",
+        "label": None,
+        "position": entry.position,
+        "disabled": False,
+        "types": list(entry.roles),
+    }
+    if data is not None:
+        payload["content"] = {
+            "base64_encoded_data": base64.b64encode(data).decode("ascii"),
+            "type": entry.mime,
+            "name": upload_name(entry),
+        }
+    return payload
+
+
+class MediaApi:
+    """Typed media-gallery endpoints over `MagentoClient.request()` (reference §6)."""
+
+    def __init__(self, client: MagentoClient) -> None:
+        self.client = client
+
+    @staticmethod
+    def _path(sku: str, entry_id: int | None = None) -> str:
+        path = f"products/{quote(sku, safe='')}/media"
+        return path if entry_id is None else f"{path}/{entry_id}"
+
+    def list(self, sku: str) -> list[dict[str, Any]] | None:
+        """The product's gallery entries without their content; None when there is no product."""
+        try:
+            result = self.client.request(
+                "GET", self._path(sku), endpoint="media.list", params={"fields": _LIST_FIELDS}
+            )
+        except MagentoRecordError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return list(result or [])
+
+    def add(self, sku: str, entry: dict[str, Any]) -> int:
+        """Create an entry; returns its id."""
+        result = self.client.request(
+            "POST", self._path(sku), endpoint="media.create", json={"entry": entry}
+        )
+        return int(result)
+
+    def update(self, sku: str, entry_id: int, entry: dict[str, Any]) -> None:
+        """Change an entry's roles, position, label or disabled flag."""
+        body = {"entry": {**entry, "id": entry_id}}
+        self.client.request("PUT", self._path(sku, entry_id), endpoint="media.update", json=body)
+
+    def delete(self, sku: str, entry_id: int) -> bool:
+        """Delete an entry; False when it was already gone."""
+        try:
+            self.client.request("DELETE", self._path(sku, entry_id), endpoint="media.delete")
+        except MagentoRecordError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+
+class ProductNotOnline(RetryableError):
+    """The product is not in Magento (yet): its images wait for the product."""
+
+
+class ImageWriter(Writer):
+    """Brings each SKU's gallery to its `ImageState`, touching only cpsync's own entries.
+
+    Args:
+        client: The Magento client.
+        state: Where uploaded entry ids are remembered.
+        blobs: Where the prepared image bytes are.
+    """
+
+    kind: ClassVar[Kind] = "image"
+
+    def __init__(
+        self, client: MagentoClient, state: StatePort, blobs: BlobPort, concurrency: int = 4
+    ) -> None:
+        super().__init__(concurrency)
+        self.api = MediaApi(client)
+        self.state = state
+        self.blobs = blobs
+
+    def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        entries: dict[str, list[dict[str, Any]]] = {}
+
+        def one(change: Change) -> None:
+            desired = ImageState.model_validate(change.payload)
+            entries[desired.sku] = self.sync(desired, remember=False)
+
+        outcomes = self.map_records(changes, one)
+        # One state write per batch: a crash before it is repaired from the content tags.
+        self._remember(entries)
+        return outcomes
+
+    def sync(self, desired: ImageState, remember: bool = True) -> list[dict[str, Any]]:
+        """Bring one SKU's gallery to `desired` (the five steps of the module docstring).
+
+        Returns the entries now ours (id, digest, file); stored in state unless `remember`
+        is False (the caller then stores them, for a whole batch at once).
+
+        Raises:
+            ProductNotOnline: Magento has no such product yet (retried later).
+            DataError: An image's bytes are missing from the blob store.
+            MagentoError: Magento refused a request.
+        """
+        sku = desired.sku
+        current = self.api.list(sku)
+        if current is None:
+            hint = ""
+            if "/" in sku:
+                hint = " (or the web server refuses %2F in URLs: Apache needs AllowEncodedSlashes)"
+            raise ProductNotOnline(f"image {sku}: the product is not in Magento yet{hint}")
+        known = self._known_ids(sku)
+        wanted = {e.digest[:12]: e for e in desired.images}
+        keep: dict[str, dict[str, Any]] = {}
+        drop: list[int] = []
+        for entry in sorted(current, key=lambda e: (int(e["id"]) not in known, int(e["id"]))):
+            entry_id, tag = int(entry["id"]), tag_of(entry.get("file"))
+            if entry_id not in known and tag is None:
+                continue  # not ours: added by hand
+            if tag in wanted and tag not in keep:
+                keep[tag] = entry
+            else:
+                drop.append(entry_id)
+        for entry_id in drop:
+            self.api.delete(sku, entry_id)
+        ids: dict[str, int] = {}
+        for tag, entry in keep.items():
+            target = wanted[tag]
+            ids[tag] = int(entry["id"])
+            if sorted(entry.get("types") or []) != sorted(target.roles) or int(
+                entry.get("position") or 0
+            ) != int(target.position):
+                self.api.update(sku, int(entry["id"]), build_entry_payload(target, None))
+        missing = sorted(
+            (e for tag, e in wanted.items() if tag not in keep),
+            key=lambda e: (not e.roles, e.position),
+        )
+        retries_before = self.api.client.failures["media.create"]
+        for image in missing:
+            payload = build_entry_payload(image, self._bytes(image))
+            ids[image.digest[:12]] = self.api.add(sku, payload)
+        if missing and self.api.client.failures["media.create"] != retries_before:
+            self._drop_duplicates(sku, ids)
+        ours = [
+            {"id": ids[e.digest[:12]], "digest": e.digest, "file": e.file}
+            for e in desired.images
+            if e.digest[:12] in ids
+        ]
+        if remember:
+            self._remember({sku: ours})
+        return ours
+
+    def _bytes(self, image: ImageEntry) -> bytes:
+        try:
+            return self.blobs.get(image.digest)
+        except BlobNotFound:
+            raise DataError(
+                f"image file {image.file}: its prepared bytes ({image.digest[:12]}) are not in "
+                "the blob store; run Image Changes for the item again"
+            ) from None
+
+    def _drop_duplicates(self, sku: str, ids: dict[str, int]) -> None:
+        """A POST retried after a lost answer makes a second entry: remove all but ours."""
+        for entry in self.api.list(sku) or []:
+            tag = tag_of(entry.get("file"))
+            if tag in ids and int(entry["id"]) != ids[tag]:
+                logger.info("image %s: removing duplicate gallery entry %s", sku, entry["id"])
+                self.api.delete(sku, int(entry["id"]))
+
+    def _known_ids(self, sku: str) -> set[int]:
+        doc = self.state.get_docs(ENTRIES_DOC, [sku]).get(sku) or {}
+        return {int(e["id"]) for e in doc.get("entries", [])}
+
+    def _remember(self, entries: dict[str, list[dict[str, Any]]]) -> None:
+        keep = {sku: {"entries": ours} for sku, ours in entries.items() if ours}
+        if keep:
+            self.state.put_docs(ENTRIES_DOC, keep)
+        empty = [sku for sku, ours in entries.items() if not ours]
+        if empty:
+            self.state.delete_docs(ENTRIES_DOC, empty)
+
+    def push_now(
+        self, states: Sequence[ImageState], version: Callable[[], str]
+    ) -> dict[str, Outcome]:
+        """Write galleries outside the queue (a new product, "sync now") and record them as
+        sent and applied, so the Images task does not queue them again."""
+        outcomes: dict[str, Outcome] = {}
+        for desired in states:
+            try:
+                self.sync(desired)
+            except Exception as exc:  # reported per SKU, like write()
+                outcomes[desired.sku] = Outcome.from_exception(desired.sku, exc)
+                continue
+            outcomes[desired.sku] = Outcome.ok(desired.sku)
+            print_ = desired.fingerprint()
+            self.state.put_sent("image", {desired.sku: print_})
+            self.state.put_applied("image", {desired.sku: AppliedRecord(version(), print_)})
+        return outcomes

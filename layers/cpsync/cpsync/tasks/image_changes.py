@@ -1,0 +1,311 @@
+"""The Image Changes task (find): which products' galleries the ItemImages folder changed.
+
+How the two image tasks split the work:
+- **Image Changes** (this module, daily at 00:00) lists the folder (name, size, mtime), and
+  prepares only files whose size or mtime moved since the last scan (scan memory in state docs
+  `image_scan`): decode (a corrupt file is reported by name), EXIF orientation, shrink, then the
+  bytes go to the blob store under their sha256. It matches files to items by Counterpoint's
+  rules (`counterpoint/images.py`) and computes each SKU's desired gallery (`ImageState`,
+  digests only), kept in state docs `image_desired`. Galleries of products already online are
+  queued at once as `image` Changes (fingerprint filter: only what changed); galleries of
+  products not online yet are recorded as pending (docs `image_pending`).
+- **Images** (`tasks/images.py`, every 15 minutes) turns pending galleries of products that
+  have come online into Changes, and in a full run re-queues every gallery that differs from
+  what was sent. It never reads the folder: only state, so it can run anywhere.
+- A product created by the product writer gets its gallery right after the create
+  (`ImageWriter.push_now`), so a new product goes up with its images.
+
+Entry points for the sync interface: `check_item_images(ctx, item_no)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from cpsync.blobs import blob_store
+from cpsync.counterpoint.image_queries import grid_cells, image_items
+from cpsync.counterpoint.images import (
+    FolderIndex,
+    GridCell,
+    ItemImages,
+    PlannedImage,
+    plan_item_images,
+)
+from cpsync.counterpoint.queries import MAX_IN_LIST
+from cpsync.errors import DataError
+from cpsync.imaging import prepare_image
+from cpsync.model import ImageEntry, ImageState, Kind
+from cpsync.ports import BlobPort, StatePort
+from cpsync.settings import Settings
+from cpsync.skus import child_sku
+from cpsync.tasks.base import RunResult, Task, TaskContext, Window
+
+__all__ = [
+    "DESIRED_DOC",
+    "PENDING_DOC",
+    "SCAN_DOC",
+    "ImageChangesTask",
+    "check_item_images",
+    "online_skus",
+]
+
+logger = logging.getLogger(__name__)
+
+SCAN_DOC = "image_scan"
+DESIRED_DOC = "image_desired"
+PENDING_DOC = "image_pending"
+
+
+@dataclass(frozen=True)
+class _FileStat:
+    size: int
+    mtime_ns: int
+
+
+class _Scanner:
+    """The folder listing against the scan memory; prepares a file only when it moved."""
+
+    def __init__(self, folder: Path, state: StatePort, blobs: BlobPort, settings: Settings) -> None:
+        self.folder = folder
+        self.state = state
+        self.blobs = blobs
+        self.settings = settings
+        self.listing: dict[str, _FileStat] = {}
+        if folder.is_dir():
+            with os.scandir(folder) as entries:
+                for item in entries:
+                    if item.is_file():
+                        stat = item.stat()
+                        self.listing[item.name] = _FileStat(stat.st_size, stat.st_mtime_ns)
+        self.index = FolderIndex(self.listing)
+        self.memory = state.get_docs(SCAN_DOC)
+        self.dirty: dict[str, dict[str, Any]] = {}
+        self.hashed = 0
+
+    def forget_missing(self) -> None:
+        """Drop the memory of files no longer in the folder."""
+        gone = [name for name in self.memory if name not in self.listing]
+        if gone:
+            self.state.delete_docs(SCAN_DOC, gone)
+
+    def prepared(self, name: str) -> dict[str, Any]:
+        """The scan doc of a file: its digest and format, or the error that stops it."""
+        stat = self.listing[name]
+        doc = self.dirty.get(name) or self.memory.get(name)
+        if doc and doc.get("size") == stat.size and doc.get("mtime_ns") == stat.mtime_ns:
+            return doc
+        self.hashed += 1
+        doc = {"size": stat.size, "mtime_ns": stat.mtime_ns}
+        try:
+            image = prepare_image(
+                (self.folder / name).read_bytes(),
+                name,
+                self.settings.image_max_bytes,
+                self.settings.image_max_pixels,
+                self.settings.image_jpeg_quality,
+            )
+        except DataError as exc:
+            doc["error"] = str(exc)
+        except OSError as exc:
+            doc["error"] = f"image file {name} cannot be read ({exc})"
+        else:
+            doc.update(
+                digest=self.blobs.put(image.data),
+                mime=image.mime,
+                ext=image.extension,
+                width=image.width,
+                height=image.height,
+                rotated=image.rotated,
+                shrunk=image.shrunk,
+            )
+        self.dirty[name] = doc
+        return doc
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.state.put_docs(SCAN_DOC, self.dirty)
+            self.memory.update(self.dirty)
+            self.dirty = {}
+
+
+def gallery_of(sku: str, planned: Sequence[PlannedImage], scanner: _Scanner) -> ImageState:
+    """The desired gallery of one SKU from its planned files.
+
+    Raises:
+        DataError: A file of the gallery is corrupt; it names the file, and the SKU's gallery
+            is left as it is in Magento until the file is fixed.
+    """
+    entries: list[ImageEntry] = []
+    seen: set[str] = set()
+    for image in planned:
+        doc = scanner.prepared(image.file)
+        if "error" in doc:
+            raise DataError(str(doc["error"]))
+        if doc["digest"] in seen:
+            continue  # the same picture twice would be a duplicate entry
+        seen.add(doc["digest"])
+        stem = image.file.rsplit(".", 1)[0]
+        entries.append(
+            ImageEntry(
+                file=image.file,
+                digest=doc["digest"],
+                mime=doc["mime"],
+                name=f"{stem}.{doc['ext']}",
+                position=image.position,
+                roles=image.roles,
+            )
+        )
+    return ImageState(sku=sku, images=tuple(entries))
+
+
+def online_skus(state: StatePort, skus: dict[str, str]) -> set[str]:
+    """Which of `skus` (SKU -> its item number) are products in Magento, as far as state knows.
+
+    A SKU is online when the product writer recorded its id or applied a product Change for
+    it; a grid child is taken as online when its parent item is (children go up with it).
+    """
+    keys = sorted(set(skus) | set(skus.values()))
+    known = set(state.get_magento_ids("product", keys)) | set(state.get_applied("product", keys))
+    return {sku for sku, item_no in skus.items() if sku in known or item_no in known}
+
+
+@dataclass
+class _SkuRow:
+    item_no: str
+    sku: str
+    state: ImageState | None
+    error: str | None = None
+    children: list[str] = field(default_factory=list)
+
+
+class ImageChangesTask(Task):
+    """Finds image changes in the ItemImages folder (see the module docstring)."""
+
+    name: ClassVar[str] = "image_changes"
+    title: ClassVar[str] = "Image Changes"
+    kind: ClassVar[Kind] = "image"
+    schedule: ClassVar[str] = "cron(0 0 * * ? *)"
+    batch_size: ClassVar[int] = 200
+
+    def __init__(self, ctx: TaskContext, blobs: BlobPort | None = None) -> None:
+        super().__init__(ctx)
+        self.blobs = blobs if blobs is not None else blob_store(ctx.settings)
+        self.hashed = 0
+
+    def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
+        scanner = _Scanner(self.settings.images_dir, self.ctx.state, self.blobs, self.settings)
+        if keys is None:
+            scanner.forget_missing()
+        items = self._items(keys)
+        while chunk := [row for _, row in zip(range(MAX_IN_LIST), items, strict=False)]:
+            rows = self._plan_chunk(chunk, scanner)
+            scanner.flush()
+            yield from self._route(rows)
+        self.hashed = scanner.hashed
+
+    def _items(self, keys: Sequence[str] | None) -> Iterator[Any]:
+        parts: list[Sequence[str] | None] = [None]
+        if keys is not None:
+            parts = [keys[i : i + MAX_IN_LIST] for i in range(0, len(keys), MAX_IN_LIST)]
+        with self.ctx.counterpoint.connect() as conn:
+            for part in parts:
+                stmt = image_items(part)
+                yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
+
+    def _cells(self, item_nos: list[str]) -> dict[str, list[GridCell]]:
+        cells: dict[str, list[GridCell]] = {}
+        if not item_nos:
+            return cells
+        separator = self.settings.grid_sku_separator
+        with self.ctx.counterpoint.connect() as conn:
+            for row in conn.execute(grid_cells(item_nos)):
+                dims = [row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR]
+                used = (str(d).strip() for d in dims if d)
+                values = tuple(v for v in used if v not in ("", "*"))
+                try:
+                    sku = child_sku(str(row.ITEM_NO), dims, separator)
+                except DataError:
+                    continue  # the Items task reports an over-long child SKU
+                cells.setdefault(str(row.ITEM_NO), []).append(GridCell(sku, values))
+        return cells
+
+    def _plan_chunk(self, chunk: list[Any], scanner: _Scanner) -> list[_SkuRow]:
+        grid = [str(r.ITEM_NO) for r in chunk if r.TRK_METH == "G"]
+        cells = self._cells(grid)
+        out: list[_SkuRow] = []
+        for row in chunk:
+            item_no = str(row.ITEM_NO)
+            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(item_no, ())))
+            plan = plan_item_images(item, scanner.index)
+            children = [sku for sku in plan.by_sku if sku != item_no]
+            for sku, planned in plan.by_sku.items():
+                try:
+                    desired: ImageState | None = gallery_of(sku, planned, scanner)
+                    error = None
+                except DataError as exc:
+                    desired, error = None, f"{exc}; the gallery of {sku} is left as it is"
+                out.append(
+                    _SkuRow(item_no, sku, desired, error, children if sku == item_no else [])
+                )
+        return out
+
+    def _route(self, rows: list[_SkuRow]) -> list[_SkuRow]:
+        """Store desired galleries; keep rows of online products, mark the others pending."""
+        state = self.ctx.state
+        skus = [r.sku for r in rows]
+        stored = state.get_docs(DESIRED_DOC, skus)
+        sent = state.get_sent(self.kind, skus)
+        online = online_skus(state, {r.sku: r.item_no for r in rows})
+        now = datetime.now(UTC).isoformat()
+        desired_docs: dict[str, dict[str, Any]] = {}
+        pending: dict[str, dict[str, Any]] = {}
+        out: list[_SkuRow] = []
+        for row in rows:
+            if row.state is None:
+                out.append(row)  # build() reports the error
+                continue
+            print_ = row.state.fingerprint()
+            doc = stored.get(row.sku)
+            moved = doc is None or (doc.get("fingerprint"), doc.get("children")) != (
+                print_,
+                row.children,
+            )
+            if moved and (doc is not None or row.state.images):
+                desired_docs[row.sku] = {
+                    "item_no": row.item_no,
+                    "fingerprint": print_,
+                    "children": row.children,
+                    "state": row.state.payload(),
+                }
+            if row.sku in online:
+                out.append(row)
+            elif sent.get(row.sku) != print_ and (row.state.images or row.sku in sent):
+                pending[row.sku] = {"item_no": row.item_no, "since": now}
+        if desired_docs:
+            state.put_docs(DESIRED_DOC, desired_docs)
+        if pending:
+            state.put_docs(PENDING_DOC, pending)
+        return out
+
+    def key_of(self, row: _SkuRow) -> str:
+        return row.sku
+
+    def build(self, row: _SkuRow, extra: Any) -> ImageState:
+        if row.state is None:
+            raise DataError(row.error or "no gallery")
+        return row.state
+
+
+def check_item_images(ctx: TaskContext, item_no: str, blobs: BlobPort | None = None) -> RunResult:
+    """Check one item for new images now (the sync interface's magnifying glass).
+
+    Scans the folder for that item's files only, prepares the ones that moved, and queues the
+    item's (and its grid children's) galleries where they changed.
+    """
+    return ImageChangesTask(ctx, blobs).run(keys=[item_no])

@@ -1,0 +1,111 @@
+"""The Images task (update): galleries found by Image Changes, pushed to products online.
+
+See `tasks/image_changes.py` for how the two tasks split the work. This task reads only
+cpsync's state (desired galleries in docs `image_desired`, pending SKUs in `image_pending`),
+never the folder or Counterpoint:
+- a changed run queues the pending galleries of products that are now online, and forgets them;
+- a full run re-queues every desired gallery whose fingerprint differs from what was sent
+  (reconciliation); with `force` it re-queues all of them, and the writer then compares with
+  Magento's own gallery list, so entries deleted by hand come back;
+- a run for keys (SKUs or item numbers) queues those galleries.
+
+Entry points for the sync interface: `queue_images(ctx, keys)` ("queue", blue) and
+`sync_images_now(ctx, writer, keys)` ("sync now", green).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from cpsync.magento.media import ImageWriter
+from cpsync.magento.writer import Outcome
+from cpsync.model import ImageState, Kind, make_version
+from cpsync.ports import StatePort
+from cpsync.tasks.base import RunResult, Task, TaskContext, Window
+from cpsync.tasks.image_changes import DESIRED_DOC, PENDING_DOC, online_skus
+
+__all__ = ["ImagesTask", "desired_galleries", "queue_images", "sync_images_now"]
+
+
+@dataclass(frozen=True)
+class _Gallery:
+    sku: str
+    item_no: str
+    payload: dict[str, Any]
+
+
+def desired_galleries(state: StatePort, keys: Sequence[str] | None) -> dict[str, dict[str, Any]]:
+    """Desired-gallery docs for SKUs or item numbers (an item brings its grid children); all
+    of them when `keys` is None."""
+    if keys is None:
+        return state.get_docs(DESIRED_DOC)
+    docs = state.get_docs(DESIRED_DOC, keys)
+    children = [c for doc in docs.values() for c in doc.get("children", []) if c not in docs]
+    if children:
+        docs.update(state.get_docs(DESIRED_DOC, children))
+    return docs
+
+
+class ImagesTask(Task):
+    """Pushes image galleries to products already online (see the module docstring)."""
+
+    name: ClassVar[str] = "images"
+    title: ClassVar[str] = "Images"
+    kind: ClassVar[Kind] = "image"
+    schedule: ClassVar[str] = "rate(15 minutes)"
+
+    def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_Gallery]:
+        state = self.ctx.state
+        if keys is None:
+            pending = state.get_docs(PENDING_DOC)
+            if window is not None:  # changed run: only the pending galleries
+                docs = state.get_docs(DESIRED_DOC, list(pending)) if pending else {}
+            else:  # full run: every gallery, the fingerprint filter keeps what differs
+                docs = desired_galleries(state, None)
+        else:
+            docs = desired_galleries(state, keys)
+            pending = state.get_docs(PENDING_DOC, list(docs)) if docs else {}
+        online = online_skus(state, {sku: str(d.get("item_no", sku)) for sku, d in docs.items()})
+        for sku in sorted(online):
+            yield _Gallery(sku, str(docs[sku].get("item_no", sku)), docs[sku]["state"])
+        done = [sku for sku in pending if sku in online or sku not in docs]
+        if done:
+            state.delete_docs(PENDING_DOC, done)
+
+    def key_of(self, row: _Gallery) -> str:
+        return row.sku
+
+    def build(self, row: _Gallery, extra: Any) -> ImageState:
+        return ImageState.model_validate(row.payload)
+
+
+def queue_images(ctx: TaskContext, keys: Sequence[str], force: bool = True) -> RunResult:
+    """Queue the galleries of these SKUs or item numbers now (the sync interface's "queue").
+
+    With `force` (the default) they are queued even when unchanged, and the writer reconciles
+    them with Magento's gallery list.
+    """
+    return ImagesTask(ctx).run(keys=list(keys), force=force)
+
+
+def sync_images_now(
+    state: StatePort, writer: ImageWriter, keys: Sequence[str]
+) -> dict[str, Outcome]:
+    """Write the galleries of these SKUs or item numbers to Magento now, bypassing the queue
+    (the sync interface's "sync now"); one Outcome per SKU, never an exception.
+
+    The product writer calls it right after creating a product, so a new product goes up
+    with its images (and its grid children's, when they exist already).
+    """
+    docs = desired_galleries(state, keys)
+    states = [ImageState.model_validate(doc["state"]) for doc in docs.values()]
+    outcomes = writer.push_now(states, lambda: make_version(None))
+    applied = [key for key, outcome in outcomes.items() if outcome.applied]
+    if applied:
+        state.delete_docs(PENDING_DOC, applied)
+        # What went up now counts as sent, so the next detection does not queue it again.
+        sent = {k: str(docs[k]["fingerprint"]) for k in applied if "fingerprint" in docs.get(k, {})}
+        state.put_sent(ImagesTask.kind, sent)
+    return outcomes
