@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean chromium
+
+# Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +24,14 @@ install: $(STAMP)
 demo: install
 	$(BIN)/cpsync demo
 
-test: install lint
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium; fi; \
+	fi
+
+test: install lint chromium
 	$(BIN)/pytest
 	@if [ -n "$(PYTHON312)" ]; then \
 	  $(MAKE) --no-print-directory install PYTHON=$(PYTHON312) VENV=.venv312 && \
