@@ -8,10 +8,17 @@ STAMP  := $(VENV)/.installed
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-.PHONY: install demo test lint format bench clean chromium
-
 # Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
 CHROMIUM ?= /usr/bin/chromium
+
+# AWS tooling: aws-sam-cli pins boto3 and click exactly (they clash with the dev extra), so it
+# lives in its own venv; aws-sam-translator and cfn-lint are in the dev extra for the tests.
+TOOLS  ?= .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
+STACK  ?= cpsync
+
+.PHONY: install tools demo test lint format bench clean chromium build deploy e2e-aws
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +26,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(TOOLS_STAMP):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'aws-sam-cli==1.170.0'
+	touch $(TOOLS_STAMP)
+
+tools: $(TOOLS_STAMP)
+
+install: $(STAMP) $(TOOLS_STAMP)
 
 demo: install
 	$(BIN)/cpsync demo
@@ -42,6 +56,9 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(SAM) validate --lint --template template.yaml
+	$(BIN)/python tools/translate_template.py template.yaml build/template.cfn.json
+	$(BIN)/cfn-lint build/template.cfn.json
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -51,5 +68,33 @@ bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.magento_client
 
+# sam build runs pip for the python3.12 Lambda runtime: it needs a python3.12 that runs.
+build: install
+	@if [ -z "$(PYTHON312)" ]; then \
+	  echo "make build: sam build needs python3.12 (the Lambda runtime). Install it (e.g." \
+	  "pyenv install 3.12) or pass PYTHON312=/path/to/python3.12." >&2; exit 1; fi
+	PATH="$$(dirname "$$(command -v $(PYTHON312))"):$$PATH" $(SAM) build --template template.yaml
+
+# The first deploy of a stack is guided (answers saved in samconfig.toml); later ones are not.
+deploy: build
+	@if $(SAM) list stack-outputs --stack-name $(STACK) >/dev/null 2>&1; then \
+	  $(SAM) deploy --stack-name $(STACK); \
+	else \
+	  $(SAM) deploy --guided --stack-name $(STACK); \
+	fi
+
+# The deployed-stack test: ministack (pinned, its own python3.12 venv so the Lambdas run on the
+# template's runtime), sam build, sam deploy, then real Lambdas against the Magento emulator.
+MINISTACK_STAMP := .venv-ministack/.installed
+$(MINISTACK_STAMP):
+	@test -n "$(PYTHON312)" || { echo "make e2e-aws: needs python3.12" >&2; exit 1; }
+	$(PYTHON312) -m venv .venv-ministack
+	.venv-ministack/bin/python -m pip install --quiet 'ministack==1.5.33' \
+	  'aws-sam-translator==1.115.0' 'boto3==1.43.106'
+	touch $(MINISTACK_STAMP)
+
+e2e-aws: build $(MINISTACK_STAMP)
+	CPSYNC_MINISTACK=1 $(BIN)/pytest tests/deployed -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) .venv312 .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv312 $(TOOLS) .venv-ministack .demo .pytest_cache .mypy_cache .ruff_cache .aws-sam build

@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (CPSYNC_SERVE_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (CPSYNC_SERVE_PORT)")
     serve.set_defaults(func=_cmd_serve, needs_runtime=True)
+
+    from cpsync.agent import add_agent_parser  # the store agent (AWS)
+
+    add_agent_parser(sub)
     return parser
 
 

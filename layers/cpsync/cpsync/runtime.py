@@ -11,6 +11,7 @@ from functools import cached_property
 
 from sqlalchemy import Engine
 
+from cpsync import aws
 from cpsync.blobs import blob_store
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
@@ -47,10 +48,14 @@ class Runtime:
 
     @cached_property
     def state(self) -> StatePort:
+        if self.settings.table_name:  # AWS mode (cpsync.aws)
+            return aws.state_from_settings(self.settings)
         return SqliteState(self.state_engine)
 
     @cached_property
     def queue(self) -> QueuePort:
+        if self.settings.queue_url:  # AWS mode (cpsync.aws)
+            return aws.queue_from_settings(self.settings, self.state)
         return SqliteQueue(
             self.state_engine,
             visibility_seconds=self.settings.queue_visibility_seconds,

@@ -293,6 +293,34 @@ class Settings(BaseSettings):
         "at most magento_max_items_per_request rows.",
     )
 
+    # --- AWS (SAM stack and the agent): set, they switch the adapters to SQS/DynamoDB/S3 ---
+    queue_url: str | None = Field(
+        default=None, description="SQS queue of Changes; set, the queue is SQS (AWS mode)."
+    )
+    dead_letter_queue_url: str | None = Field(
+        default=None, description="Its dead-letter queue; unset, read from the redrive policy."
+    )
+    table_name: str | None = Field(
+        default=None, description="DynamoDB table of cpsync's state; set, state is DynamoDB."
+    )
+    bucket: str | None = Field(
+        default=None, description="S3 bucket of image blobs and oversized queue messages."
+    )
+    command_queue_url: str | None = Field(
+        default=None, description="SQS queue the agent long-polls for commands from the cloud."
+    )
+    secret_id: str | None = Field(
+        default=None,
+        description="Secrets Manager secret (JSON) with magento_token and counterpoint_url.",
+    )
+    run_log_days: int = Field(
+        default=30, ge=1, description="Days runs and errors are kept in DynamoDB (TTL)."
+    )
+    connection_mode: Literal["direct", "agent"] = Field(
+        default="direct",
+        description="How AWS reaches Counterpoint: direct (task Lambdas) or agent (in the store).",
+    )
+
     @property
     def bulk_size(self) -> int:
         """Rows per bulk stock or price request.

@@ -1,0 +1,12 @@
+"""The inventory task: EventBridge Scheduler invokes it; it detects changes and queues them."""
+
+from aws_lambda_powertools.logging import correlation_paths
+
+from cpsync.handlers import handle_task, logger, metrics, tracer
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event, context):
+    return handle_task("inventory", event)

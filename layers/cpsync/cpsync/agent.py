@@ -1,0 +1,344 @@
+"""`cpsync agent`: runs the detection tasks in the store, next to Counterpoint.
+
+When SQL Server cannot be reached from AWS, the agent does the detecting: it runs each task
+on its schedule (the operator's stored schedule, in the store's time zone, the same
+EventBridge expressions the cloud uses), sends the Changes to the SQS queue, stores image
+blobs in S3 (the runtime's blob port), and keeps state in the stack's DynamoDB table. It also
+long-polls the command queue, so the sync interface can ask for a run now:
+
+    {"id": "c1", "command": "run_task", "task": "items", "full": false, "keys": null}
+    {"id": "c2", "command": "queue_item", "item_no": "ITEM-1"}
+    {"id": "c3", "command": "ping"}
+
+Each answer is written to state as a document of kind `agent_command` under the command id
+(`status` done / failed / busy, the run results or the error), where the API reads it. The
+agent's heartbeat is the document `agent`/<host>. Only outbound HTTPS to SQS, DynamoDB and S3
+is used; the stack's `AgentPolicy` grants exactly that.
+
+Environment variables: the `CPSYNC_*` settings (`CPSYNC_QUEUE_URL`, `CPSYNC_TABLE_NAME`,
+`CPSYNC_BUCKET`, `CPSYNC_COMMAND_QUEUE_URL`, `CPSYNC_COUNTERPOINT_URL`, `CPSYNC_TIMEZONE`) and
+boto3's (`AWS_REGION`, `AWS_PROFILE` or keys).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from cpsync.aws import client
+from cpsync.control import TaskBusy, run_locked, run_scheduled, task_control
+from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.runtime import Runtime
+from cpsync.schedules import Schedule, ScheduleError, parse_schedule
+from cpsync.settings import Settings
+from cpsync.tasks import TASKS, RunResult, Task
+
+__all__ = ["Agent", "AgentCommand", "add_agent_parser", "request_run", "submit_command"]
+
+logger = logging.getLogger(__name__)
+
+# Kinds whose key is the item's SKU: what "queue item" re-sends.
+ITEM_KINDS = ("product", "stock", "price", "category_links", "image")
+LONG_POLL_SECONDS = 20
+HEARTBEAT_SECONDS = 60
+
+
+class AgentCommand(BaseModel):
+    """A command from the cloud (a message on the command queue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    command: Literal["run_task", "queue_item", "ping"]
+    task: str | None = None
+    full: bool = False
+    keys: list[str] | None = None
+    item_no: str | None = None
+
+
+def submit_command(sqs: Any, command_queue_url: str, command: dict[str, Any]) -> str:
+    """Send a command to the agent (the API's side); returns its id, where the answer goes."""
+    body = AgentCommand.model_validate({"id": uuid.uuid4().hex, **command})
+    sqs.send_message(QueueUrl=command_queue_url, MessageBody=body.model_dump_json())
+    return body.id
+
+
+def _summary(result: RunResult) -> dict[str, Any]:
+    return {
+        "task": result.task,
+        "run_id": result.run_id,
+        "mode": result.mode,
+        "read": result.read,
+        "queued": result.queued,
+        "errors": [e.message for e in result.errors[:20]],
+    }
+
+
+@dataclass
+class _Plan:
+    expression: str
+    schedule: Schedule
+    due: datetime | None
+    last_run: datetime | None = None
+
+
+@dataclass
+class Agent:
+    """The embedded scheduler and the command loop (see the module docstring).
+
+    Args:
+        runtime: Wired for AWS (SQS queue, DynamoDB state, S3 blobs) and the local Counterpoint.
+        clock: Now, aware; injected by tests.
+    """
+
+    runtime: Runtime
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    host: str = field(default_factory=socket.gethostname)
+    plans: dict[str, _Plan] = field(default_factory=dict)
+    _sqs: Any = None
+    _beat: float = 0.0
+
+    # --- schedules -------------------------------------------------------------------------
+    def refresh_plans(self, now: datetime) -> None:
+        """Pick up schedule changes the operator made (stored in state)."""
+        zone = self.runtime.settings.zone
+        for name in TASKS:
+            expression = task_control(self.runtime.state, name).schedule
+            plan = self.plans.get(name)
+            if plan is not None and plan.expression == expression:
+                continue
+            try:
+                schedule = parse_schedule(expression, zone)
+            except ScheduleError as exc:
+                logger.error("task %s not scheduled: %s", name, exc)
+                self.plans.pop(name, None)
+                continue
+            last = plan.last_run if plan else None
+            self.plans[name] = _Plan(expression, schedule, schedule.next_after(now, last), last)
+
+    def run_due(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Run every task whose time has come (switches and lock honoured)."""
+        now = now or self.clock()
+        self.refresh_plans(now)
+        done = []
+        for name, plan in sorted(self.plans.items()):
+            if plan.due is None or plan.due > now:
+                continue
+            result = run_scheduled(self.runtime.state, self.runtime.task(name))
+            plan.last_run = now
+            plan.due = plan.schedule.next_after(now, now)
+            if result is not None:
+                done.append(_summary(result))
+        return done
+
+    def seconds_to_next(self, now: datetime) -> float:
+        """How long nothing is due (capped by the long poll)."""
+        dues = [p.due for p in self.plans.values() if p.due is not None]
+        if not dues:
+            return LONG_POLL_SECONDS
+        return max(0.0, min(LONG_POLL_SECONDS, (min(dues) - now).total_seconds()))
+
+    # --- commands --------------------------------------------------------------------------
+    @property
+    def sqs(self) -> Any:
+        if self._sqs is None:
+            self._sqs = client("sqs")
+        return self._sqs
+
+    def handle_commands(self, wait_seconds: float) -> list[dict[str, Any]]:
+        """Long-poll the command queue once and answer what came.
+
+        Raises:
+            ConfigurationError: No command queue is configured.
+        """
+        url = self.runtime.settings.command_queue_url
+        if not url:
+            raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: the agent needs the command queue")
+        response = self.sqs.receive_message(
+            QueueUrl=url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=int(min(LONG_POLL_SECONDS, max(0, wait_seconds))),
+            VisibilityTimeout=900,
+        )
+        answers = []
+        for message in response.get("Messages", []):
+            answers.append(self.answer(message["Body"]))
+            # Answered (even with an error): a command is never run twice.
+            self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return answers
+
+    def answer(self, body: str) -> dict[str, Any]:
+        """Execute one command and store the answer under its id."""
+        try:
+            command = AgentCommand.model_validate_json(body)
+        except ValidationError as exc:
+            bad_id = _id_of(body)
+            refused: dict[str, Any] = {
+                "id": bad_id,
+                "status": "failed",
+                "error": f"unreadable command: {exc}",
+            }
+            logger.warning("command %s refused: %s", bad_id, exc)
+            self._store(bad_id, refused)
+            return refused
+        answer: dict[str, Any] = {"id": command.id, "command": command.command}
+        try:
+            answer["results"] = self._execute(command)
+            answer["status"] = "done"
+        except TaskBusy as exc:
+            answer.update(status="busy", error=str(exc))
+        except CpsyncError as exc:
+            answer.update(status="failed", error=str(exc))
+        self._store(command.id, answer)
+        return answer
+
+    def _execute(self, command: AgentCommand) -> list[dict[str, Any]]:
+        state = self.runtime.state
+        if command.command == "ping":
+            return []
+        if command.command == "run_task":
+            if command.task is None:
+                raise ConfigurationError("run_task needs a task")
+            task = self.runtime.task(command.task)
+            keys, full = command.keys, command.full
+            result = run_locked(
+                state, task, lambda t: t.run(full=full, keys=keys, force=bool(keys))
+            )
+            return [_summary(result)]
+        if not command.item_no:
+            raise ConfigurationError("queue_item needs an item_no")
+        keys = [command.item_no]
+
+        def resend(task: Task) -> RunResult:
+            return task.run(keys=keys, force=True)
+
+        return [
+            _summary(run_locked(state, self.runtime.task(name), resend))
+            for name, cls in sorted(TASKS.items())
+            if cls.kind in ITEM_KINDS
+        ]
+
+    def _store(self, command_id: str, answer: dict[str, Any]) -> None:
+        answer = {**answer, "agent": self.host, "finished_at": self.clock().isoformat()}
+        self.runtime.state.put_docs("agent_command", {command_id: answer})
+
+    # --- the loop --------------------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Tell the cloud this agent is alive and what it plans to run next."""
+        if time.monotonic() - self._beat < HEARTBEAT_SECONDS:
+            return
+        self._beat = time.monotonic()
+        plans = {
+            n: {"schedule": p.expression, "next": p.due.isoformat() if p.due else None}
+            for n, p in self.plans.items()
+        }
+        self.runtime.state.put_docs(
+            "agent", {self.host: {"seen_at": self.clock().isoformat(), "tasks": plans}}
+        )
+
+    def step(self, commands: bool = True) -> None:
+        """One turn: due tasks, heartbeat, then wait for commands until the next due time."""
+        self.run_due()
+        self.heartbeat()
+        wait = self.seconds_to_next(self.clock())
+        if commands and self.runtime.settings.command_queue_url:
+            self.handle_commands(wait)
+        else:
+            time.sleep(wait)
+
+    def run_forever(self, stop: threading.Event | None = None) -> None:
+        """Turn until `stop` is set; an error in one turn is logged and the next turn comes."""
+        stop = stop or threading.Event()
+        logger.info("cpsync agent on %s started", self.host)
+        while not stop.is_set():
+            try:
+                self.step()
+            except CpsyncError as exc:
+                logger.error("%s", exc)
+                stop.wait(5)
+            except Exception:  # the network, AWS throttling: keep the service alive
+                logger.exception("agent turn failed; retrying")
+                stop.wait(5)
+
+
+def _id_of(body: str) -> str:
+    try:
+        value = json.loads(body).get("id")
+    except (ValueError, AttributeError):
+        value = None
+    return str(value) if value else f"unreadable-{uuid.uuid4().hex[:8]}"
+
+
+# --- CLI ------------------------------------------------------------------------------------
+def _cmd_agent(args: argparse.Namespace, runtime: Runtime) -> int:
+    settings = runtime.settings
+    if not (settings.queue_url and settings.table_name):
+        raise ConfigurationError(
+            "CPSYNC_QUEUE_URL and CPSYNC_TABLE_NAME: the agent sends to the stack's queue and "
+            "keeps state in its table (see the stack outputs)"
+        )
+    agent = Agent(runtime)
+    if args.once:
+        done = agent.run_due()
+        if settings.command_queue_url:
+            done += agent.handle_commands(0)
+        print(json.dumps(done, indent=2, default=str))  # noqa: T201
+        return 0
+    agent.run_forever()
+    return 0
+
+
+def add_agent_parser(sub: Any) -> None:
+    """Register `cpsync agent` on the CLI's subparsers."""
+    agent = sub.add_parser("agent", help="run the tasks in the store and answer cloud commands")
+    agent.add_argument(
+        "--once", action="store_true", help="run what is due and pending commands, then exit"
+    )
+    agent.set_defaults(func=_cmd_agent, needs_runtime=True)
+
+
+def request_run(
+    settings: Settings,
+    task: str,
+    full: bool = False,
+    keys: list[str] | None = None,
+    lambda_client: Any = None,
+    sqs: Any = None,
+) -> dict[str, Any]:
+    """Ask AWS for a manual run of `task` now (what the sync interface calls in AWS).
+
+    Direct mode invokes the task's function asynchronously (`<stack>-<task>`); agent mode
+    puts a command on the agent's queue, whose answer appears in state under the returned id.
+
+    Raises:
+        ConfigurationError: The stack name or the command queue is not configured.
+    """
+    if task not in TASKS:
+        raise ConfigurationError(f"unknown task {task!r}; tasks are: {', '.join(sorted(TASKS))}")
+    if settings.connection_mode == "agent":
+        if not settings.command_queue_url:
+            raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: agent mode needs the command queue")
+        command = {"command": "run_task", "task": task, "full": full, "keys": keys}
+        command_id = submit_command(sqs or client("sqs"), settings.command_queue_url, command)
+        return {"via": "agent", "id": command_id}
+    stack = os.environ.get("CPSYNC_STACK_NAME")
+    if not stack:
+        raise ConfigurationError("CPSYNC_STACK_NAME: set by the stack; needed to find the task")
+    function = f"{stack}-{task.replace('_', '-')}"
+    payload = {"manual": True, "full": full, "keys": keys}
+    (lambda_client or client("lambda")).invoke(
+        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+    return {"via": "lambda", "function": function}

@@ -1,0 +1,294 @@
+"""The logic behind the Lambda functions; `functions/<name>/app.py` only adds decorators.
+
+- A **task function** (one per sync task, invoked by its EventBridge Scheduler schedule)
+  calls `run_scheduled`, which honours the master switch, the task switch and the lock. An
+  invoke with `{"full": true}`, `{"keys": [...]}` or `{"manual": true}` is a manual action:
+  it skips the switches but still takes the lock.
+- The **updater** gets SQS batches from the event source mapping. The batch goes through the
+  same `Updater.process` as on one machine, with a queue that records each message's fate
+  instead of deleting it: applied, stale and dead-lettered messages succeed (the mapping
+  deletes them), retried ones are reported in `batchItemFailures` after their visibility was
+  set to the backoff. Powertools' BatchProcessor builds that response.
+- The **api** function wraps the ASGI app of `cpsync.api` with Mangum.
+
+Secrets: `CPSYNC_SECRET_ID` names a Secrets Manager secret holding a JSON object whose keys
+are Settings fields (`magento_token`, `counterpoint_url`, ...); they win over the environment.
+Environment variables read here: `CPSYNC_SECRET_ID` (through Settings) and Powertools' own
+(`POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_TRACE_DISABLED`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel, ConfigDict
+
+from cpsync.aws import SqsQueue
+from cpsync.control import TaskBusy, run_locked, run_scheduled
+from cpsync.errors import ConfigurationError
+from cpsync.ports import DeadLetter, QueueDepth, QueueMessage, QueuePort
+from cpsync.runtime import Runtime
+from cpsync.settings import Settings, load_settings
+from cpsync.tasks import RunResult
+from cpsync.updater import Updater
+
+__all__ = [
+    "EventBatchQueue",
+    "TaskEvent",
+    "api_handler",
+    "handle_task",
+    "handle_updater",
+    "logger",
+    "metrics",
+    "reset",
+    "runtime",
+    "tracer",
+]
+
+logger = Logger(service="cpsync")
+metrics = Metrics(namespace="cpsync", service="cpsync")
+tracer = Tracer(service="cpsync")
+
+_runtime: Runtime | None = None
+
+
+def secret_settings(secret_id: str) -> dict[str, Any]:
+    """Settings overrides from a Secrets Manager JSON secret (cached 5 minutes).
+
+    Raises:
+        ConfigurationError: The secret is not a JSON object.
+    """
+    value = parameters.get_secret(secret_id, transform="json", max_age=300)
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"CPSYNC_SECRET_ID: secret {secret_id} is not a JSON object")
+    fields = set(Settings.model_fields)
+    unknown = sorted(k for k in value if k.lower() not in fields)
+    if unknown:
+        logger.warning("secret %s has keys that are not settings: %s", secret_id, unknown)
+    return {k.lower(): v for k, v in value.items() if k.lower() in fields}
+
+
+def runtime() -> Runtime:
+    """The Runtime of this Lambda container, built on first use (settings + secret)."""
+    global _runtime
+    if _runtime is None:
+        settings = load_settings()
+        if settings.secret_id:
+            settings = load_settings(**secret_settings(settings.secret_id))
+        _runtime = Runtime(settings)
+    return _runtime
+
+
+def reset() -> None:
+    """Forget the container's Runtime (tests; a changed secret)."""
+    global _runtime
+    if _runtime is not None:
+        _runtime.close()
+    _runtime = None
+
+
+# --- task functions -----------------------------------------------------------------------
+class TaskEvent(BaseModel):
+    """What a task function is invoked with: empty for a schedule, else a manual action."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    full: bool = False
+    keys: list[str] | None = None
+    force: bool = False
+    manual: bool = False
+
+
+def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
+    """Run task `name` for one invoke; returns what it did (or why it did not run)."""
+    rt = runtime()
+    command = TaskEvent.model_validate(event or {})
+    task = rt.task(name)
+    logger.append_keys(task=name)
+    result: RunResult | None
+    if command.full or command.keys is not None or command.force or command.manual:
+        try:
+            result = run_locked(
+                rt.state,
+                task,
+                # Named items are sent even when unchanged, like `cpsync run --item`.
+                lambda t: t.run(
+                    full=command.full,
+                    keys=command.keys,
+                    force=command.force or command.keys is not None,
+                ),
+            )
+        except TaskBusy as exc:
+            logger.warning(str(exc))
+            metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
+            return {"task": name, "ran": False, "reason": str(exc)}
+    else:
+        result = run_scheduled(rt.state, task)
+    metrics.add_dimension(name="task", value=name)
+    if result is None:
+        metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
+        return {"task": name, "ran": False, "reason": "switched off or already running"}
+    metrics.add_metric(name="ChangesDetected", unit=MetricUnit.Count, value=result.queued)
+    metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=len(result.errors))
+    logger.info(
+        "task run finished",
+        extra={"run_id": result.run_id, "read": result.read, "queued": result.queued},
+    )
+    return {
+        "task": name,
+        "ran": True,
+        "run_id": result.run_id,
+        "mode": result.mode,
+        "read": result.read,
+        "queued": result.queued,
+        "unchanged": result.unchanged,
+        "errors": [e.message for e in result.errors[:20]],
+    }
+
+
+# --- updater --------------------------------------------------------------------------------
+class EventBatchQueue(QueuePort):
+    """The queue as seen from one Lambda SQS batch: records fates instead of deleting.
+
+    Acked and parked messages count as done (the event source mapping deletes them); a retry
+    sets the message's visibility to the backoff and marks it failed, so it is reported in
+    `batchItemFailures` and comes back after the delay.
+    """
+
+    def __init__(self, inner: SqsQueue) -> None:
+        super().__init__(inner.visibility_seconds, inner.max_receives)
+        self.inner = inner
+        self.done: set[str] = set()
+        self.failed: set[str] = set()
+
+    def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None:
+        self.inner._put(bodies, delay_seconds)
+
+    def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
+        raise NotImplementedError("a Lambda batch arrives in the event; nothing to receive")
+
+    def _delete(self, messages: Sequence[QueueMessage]) -> None:
+        self.done.update(m.id for m in messages)
+        self.inner.forget_notes(messages)
+
+    def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
+        self.inner._hide(message, seconds, error)
+        self.failed.add(message.id)
+
+    def _park(self, message: QueueMessage, reason: str) -> None:
+        self.inner.send_dead(message, reason)
+        self._delete([message])
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        return self.inner.dead_letters(limit)
+
+    def _unpark(self, ids: Sequence[str]) -> list[str]:
+        return self.inner._unpark(ids)
+
+    def discard_dead(self, ids: Sequence[str]) -> int:
+        return self.inner.discard_dead(ids)
+
+    def depth(self) -> QueueDepth:
+        return self.inner.depth()
+
+    def succeeded(self, message_id: str) -> bool:
+        """Whether the message is finished: acked or parked, and not waiting for a retry."""
+        return message_id in self.done and message_id not in self.failed
+
+
+def _messages(queue: EventBatchQueue, records: list[dict[str, Any]]) -> list[QueueMessage]:
+    """QueueMessages from the event; a record that cannot be read is parked with the reason."""
+    messages: list[QueueMessage] = []
+    for record in records:
+        try:
+            messages.append(queue.inner.from_sqs(record))
+        except Exception as exc:  # an overflow body missing from S3, a bad attribute
+            stub = QueueMessage(
+                record["messageId"], record["receiptHandle"], record.get("body", ""), 1, 0.0
+            )
+            queue._park(stub, f"message {record['messageId']} cannot be read: {exc}")
+    return queue.inner.with_notes(messages)
+
+
+def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Apply one SQS batch; returns the partial batch response.
+
+    Raises:
+        ConfigurationError: The queue is not SQS (`CPSYNC_QUEUE_URL` unset).
+    """
+    rt = runtime()
+    if not isinstance(rt.queue, SqsQueue):
+        raise ConfigurationError("CPSYNC_QUEUE_URL: the updater function needs the SQS queue")
+    queue = EventBatchQueue(rt.queue)
+    records = list(event.get("Records", []))
+    messages = _messages(queue, records)
+    ready = []
+    for message in messages:
+        if message.receive_count > queue.max_receives:
+            reason = f"gave up after {message.receive_count - 1} attempts"
+            if message.last_error:
+                reason += f": {message.last_error}"
+            queue._park(message, reason)
+        else:
+            ready.append(message)
+    updater = Updater(
+        queue,
+        rt.state,
+        rt.writers,
+        retry_base_seconds=rt.settings.retry_base_seconds,
+        retry_max_seconds=rt.settings.retry_max_seconds,
+    )
+    result = updater.process(ready) if ready else None
+    if messages:
+        lag = max(0.0, time.time() - min(m.sent_at for m in messages))
+        metrics.add_metric(name="QueueLagSeconds", unit=MetricUnit.Seconds, value=lag)
+    if result is not None:
+        metrics.add_metric(name="ChangesWritten", unit=MetricUnit.Count, value=result.applied)
+        metrics.add_metric(name="ChangesRetried", unit=MetricUnit.Count, value=result.retried)
+        metrics.add_metric(name="ChangesFailed", unit=MetricUnit.Count, value=result.dead)
+        for error in result.errors:
+            logger.warning("dead-lettered: %s", error)
+
+    def settle(record: SQSRecord) -> None:
+        if not queue.succeeded(record.message_id):
+            raise RuntimeError(f"message {record.message_id} waits for a retry")
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=settle, processor=processor, context=context
+        )
+    )
+
+
+# --- api --------------------------------------------------------------------------------------
+_api: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
+
+
+def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The HTTP API: the ASGI app of `cpsync.api` through Mangum (503 until it exists)."""
+    global _api
+    if _api is None:
+        try:
+            from cpsync import api  # type: ignore[attr-defined,unused-ignore]
+        except ImportError:
+            return {
+                "statusCode": 503,
+                "headers": {"content-type": "application/json"},
+                "body": '{"detail": "the sync interface is not installed in this build"}',
+            }
+        from mangum import Mangum
+
+        _api = Mangum(api.create_app(), lifespan="off")
+    return _api(event, context)

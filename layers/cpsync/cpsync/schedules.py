@@ -1,0 +1,167 @@
+"""EventBridge Scheduler expressions, evaluated locally (the agent's embedded scheduler).
+
+The same strings drive the cloud schedules (`template.yaml`, a task's `schedule`, the operator's
+stored schedule) and the agent in the store, so both run a task at the same times:
+- `rate(<n> minute|minutes|hour|hours|day|days)`: every n units from the first run;
+- `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)` in the given time zone
+  (daylight saving included): `*`, `?`, numbers, `a-b`, lists, `*/n` and `a/n`, month and day
+  names (JAN, SUN); day-of-week 1-7 is SUN-SAT as in EventBridge. `L`, `W` and `#` are refused;
+- `at(yyyy-mm-ddThh:mm:ss)`: once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from cpsync.errors import ConfigurationError
+
+__all__ = ["Schedule", "ScheduleError", "parse_schedule"]
+
+
+class ScheduleError(ConfigurationError):
+    """A schedule expression the scheduler cannot read."""
+
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_UNIT = {"minute": 60, "hour": 3600, "day": 86400}
+_MONTH_NAMES = "JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC"
+_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES.split())}
+_DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
+_SEARCH_DAYS = 366 * 8
+
+
+def _field(text: str, low: int, high: int, names: dict[str, int], what: str) -> frozenset[int]:
+    """The values a cron field allows.
+
+    Raises:
+        ScheduleError: The field is malformed or uses L, W or #.
+    """
+    if text in ("*", "?"):
+        return frozenset(range(low, high + 1))
+    values: set[int] = set()
+
+    def number(part: str) -> int:
+        value = names.get(part.upper()) if not part.isdigit() else int(part)
+        if value is None and any(c in part.upper() for c in "LW#"):
+            raise ScheduleError(f"{what} {text!r}: L, W and # are not supported by the agent")
+        if value is None or not low <= value <= high:
+            raise ScheduleError(f"{what} {part!r} is not in {low}-{high}")
+        return value
+
+    for part in text.split(","):
+        step = 1
+        if "/" in part:
+            part, step_text = part.split("/", 1)
+            if not step_text.isdigit() or int(step_text) == 0:
+                raise ScheduleError(f"{what}: bad step in {text!r}")
+            step = int(step_text)
+        if part in ("*", "?"):
+            first, last = low, high
+        elif "-" in part:
+            a, b = part.split("-", 1)
+            first, last = number(a), number(b)
+        else:
+            first = number(part)
+            last = high if step > 1 else first
+        values.update(range(first, last + 1, step))
+    return frozenset(values)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A parsed expression; `next_after` gives the next run time (aware, UTC)."""
+
+    expression: str
+    zone: ZoneInfo
+    every: timedelta | None = None
+    at: datetime | None = None
+    minutes: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+    days: frozenset[int] | None = None  # day of month; None = not restricted ("?")
+    months: frozenset[int] = frozenset()
+    weekdays: frozenset[int] | None = None  # 1 = Sunday; None = not restricted ("?")
+    years: frozenset[int] | None = None
+
+    def next_after(self, after: datetime, last_run: datetime | None = None) -> datetime | None:
+        """The first run time strictly after `after` (None when an `at()` has passed).
+
+        A `rate()` runs at once the first time (no `last_run`), then every interval.
+        """
+        after = after.astimezone(UTC)
+        if self.every is not None:
+            if last_run is None:
+                return after
+            return max(last_run.astimezone(UTC) + self.every, after)
+        if self.at is not None:
+            return self.at if self.at > after else None
+        local = after.astimezone(self.zone)
+        start = local.replace(second=0, microsecond=0)
+        day = start.date()
+        for _ in range(_SEARCH_DAYS):
+            if self._day_matches(day):
+                for hour in sorted(self.hours):
+                    for minute in sorted(self.minutes):
+                        candidate = datetime(
+                            day.year, day.month, day.day, hour, minute, tzinfo=self.zone
+                        ).astimezone(UTC)
+                        if candidate > after:
+                            return candidate
+            day += timedelta(days=1)
+        return None
+
+    def _day_matches(self, day: date) -> bool:
+        if self.years is not None and day.year not in self.years:
+            return False
+        if day.month not in self.months:
+            return False
+        if self.days is not None and day.day not in self.days:
+            return False
+        weekday = (day.isoweekday() % 7) + 1  # Sunday = 1
+        return self.weekdays is None or weekday in self.weekdays
+
+
+def parse_schedule(expression: str, zone: ZoneInfo) -> Schedule:
+    """Read an EventBridge Scheduler expression (see the module docstring).
+
+    Raises:
+        ScheduleError: The expression is not one the scheduler understands.
+    """
+    text = expression.strip()
+    if match := _RATE.match(text):
+        count = int(match.group(1))
+        if count < 1:
+            raise ScheduleError(f"schedule {expression!r}: the rate must be at least 1")
+        seconds = _UNIT[match.group(2).rstrip("s")] * count
+        return Schedule(text, zone, every=timedelta(seconds=seconds))
+    if text.startswith("at(") and text.endswith(")"):
+        try:
+            moment = datetime.fromisoformat(text[3:-1]).replace(tzinfo=zone)
+        except ValueError as exc:
+            raise ScheduleError(f"schedule {expression!r}: {exc}") from None
+        return Schedule(text, zone, at=moment.astimezone(UTC))
+    if not (text.startswith("cron(") and text.endswith(")")):
+        raise ScheduleError(
+            f"schedule {expression!r}: expected rate(...), cron(...) or at(...), "
+            "e.g. rate(10 minutes) or cron(0 2 * * ? *)"
+        )
+    parts = text[5:-1].split()
+    if len(parts) != 6:
+        raise ScheduleError(f"schedule {expression!r}: cron needs 6 fields, got {len(parts)}")
+    minute, hour, dom, month, dow, year = parts
+    if (dom == "?") == (dow == "?"):
+        raise ScheduleError(
+            f"schedule {expression!r}: exactly one of day-of-month and day-of-week must be '?'"
+        )
+    return Schedule(
+        text,
+        zone,
+        minutes=_field(minute, 0, 59, {}, "minutes"),
+        hours=_field(hour, 0, 23, {}, "hours"),
+        days=None if dom == "?" else _field(dom, 1, 31, {}, "day-of-month"),
+        months=_field(month, 1, 12, _MONTHS, "month"),
+        weekdays=None if dow == "?" else _field(dow, 1, 7, _DAYS, "day-of-week"),
+        years=None if year == "*" else _field(year, 1970, 2199, {}, "year"),
+    )

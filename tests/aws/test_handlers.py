@@ -1,0 +1,251 @@
+"""The Lambda functions as deployed (functions/<name>/app.py), fed the sample events, against
+moto (SQS, DynamoDB, S3, Secrets Manager) and the Magento emulator over HTTP."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+
+from cpsync import handlers
+from cpsync.control import set_automatic_sync
+from cpsync.counterpoint.schema import IM_ITEM
+from cpsync.model import Change
+
+
+def _receive_all(env: Any) -> list[dict[str, Any]]:
+    sqs = env.aws.client("sqs")
+    found: list[dict[str, Any]] = []
+    while True:
+        got = sqs.receive_message(
+            QueueUrl=env.aws.queue_url,
+            MaxNumberOfMessages=10,
+            VisibilityTimeout=60,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        ).get("Messages", [])
+        if not got:
+            return found
+        found.extend(got)
+
+
+def _as_event(template: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """SQS messages shaped as the event source mapping delivers them (events/updater.json)."""
+    shape = template["Records"][0]
+    records = []
+    for m in messages:
+        record = copy.deepcopy(shape)
+        record.update(
+            messageId=m["MessageId"],
+            receiptHandle=m["ReceiptHandle"],
+            body=m["Body"],
+            attributes={**shape["attributes"], **m["Attributes"]},
+            messageAttributes={
+                k: {"stringValue": v["StringValue"], "dataType": v["DataType"]}
+                for k, v in m.get("MessageAttributes", {}).items()
+            },
+        )
+        records.append(record)
+    return {"Records": records}
+
+
+def _ack_successes(env: Any, messages: list[dict[str, Any]], response: dict[str, Any]) -> None:
+    """What the event source mapping does with the response: delete all but the failures."""
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    sqs = env.aws.client("sqs")
+    for m in messages:
+        if m["MessageId"] not in failed:
+            sqs.delete_message(QueueUrl=env.aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_given_the_schedule_event_when_the_items_function_runs_then_changes_are_in_sqs(
+    lambda_env, load_function, event, lambda_context, capsys
+) -> None:
+    result = load_function("items").handler(event("items"), lambda_context)
+    assert result["ran"] and result["queued"] > 0
+    depth = handlers.runtime().queue.depth()
+    assert depth.visible == result["queued"]
+    (run,) = handlers.runtime().state.runs(task="items")
+    assert run.status in ("ok", "ok_with_errors") and run.counts["queued"] == result["queued"]
+    out = capsys.readouterr().out
+    assert '"ChangesDetected"' in out  # the EMF metric line
+    assert handlers.logger.get_correlation_id() == "c7f1f0d2-5b1e-4c59-9d0a-items"
+
+
+def test_given_the_master_switch_off_when_the_schedule_fires_then_nothing_is_queued(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    set_automatic_sync(handlers.runtime().state, False)
+    result = load_function("items").handler(event("items"), lambda_context)
+    assert result == {"task": "items", "ran": False, "reason": "switched off or already running"}
+    assert handlers.runtime().queue.depth().visible == 0
+    # a manual run still works while automatic syncs are off
+    manual = load_function("items").handler({"manual": True}, lambda_context)
+    assert manual["ran"] and manual["queued"] > 0
+
+
+def test_given_a_manual_event_for_one_item_then_only_that_item_is_queued_even_if_unchanged(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    load_function("items").handler(event("items"), lambda_context)
+    _receive_all(lambda_env)
+    item = next(iter(handlers.runtime().state.get_sent("product")))
+    result = load_function("items").handler({"keys": [item]}, lambda_context)
+    assert (result["mode"], result["queued"]) == ("item", 1)
+    (message,) = _receive_all(lambda_env)
+    assert Change.from_json(message["Body"]).key == item
+
+
+def test_given_a_run_in_progress_when_the_schedule_fires_again_then_it_does_not_run_twice(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    state = handlers.runtime().state
+    assert state.acquire_lock("task:items", "another-lambda", 900)
+    result = load_function("items").handler(event("items"), lambda_context)
+    assert result["ran"] is False
+    assert handlers.runtime().queue.depth().visible == 0
+
+
+def test_given_queued_changes_when_the_updater_gets_the_batch_then_magento_has_the_products_and_a_refused_one_is_dead_lettered_with_its_reason(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    env = lambda_env
+    rt = handlers.runtime()
+    refused = sorted(set(env.sample[1].ecommerce_item_nos) - set(env.sample[1].grid_item_nos))[0]
+    with rt.counterpoint.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == refused).values(URL="taken-url"))
+    rt.magento.save_product(
+        {
+            "sku": "SOMEONE-ELSE",
+            "name": "x",
+            "price": 1,
+            "attribute_set_id": 4,
+            "custom_attributes": [{"attribute_code": "url_key", "value": "taken-url"}],
+        }
+    )
+    queued = load_function("items").handler(event("items"), lambda_context)["queued"]
+    messages = _receive_all(env)
+    assert len(messages) == queued
+
+    response = load_function("updater").handler(
+        _as_event(event("updater"), messages), lambda_context
+    )
+    _ack_successes(env, messages, response)
+
+    assert response == {"batchItemFailures": []}
+    catalog = env.emulator.store.products_by_sku()
+    skus = {Change.from_json(m["Body"]).key for m in messages}
+    assert skus - {refused} <= set(catalog)  # every other product (grids bring their children)
+    assert refused not in catalog
+    (dead,) = rt.queue.dead_letters()
+    assert dead.reason.startswith(f"product {refused}: ")
+    assert "URL key for specified store already exists." in dead.reason
+    depth = rt.queue.depth()
+    assert depth.visible + depth.in_flight == 0
+
+
+def test_given_magento_down_when_the_updater_runs_then_the_batch_is_reported_for_retry_and_nothing_is_lost(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    env = lambda_env
+    monkeypatch.setenv("CPSYNC_MAGENTO_MAX_ATTEMPTS", "1")
+    handlers.reset()
+    env.emulator.set_faults("products.save:503:1.0")
+    load_function("items").handler(event("items"), lambda_context)
+    messages = _receive_all(env)[:5]
+    response = load_function("updater").handler(
+        _as_event(event("updater"), messages), lambda_context
+    )
+    failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert failed == {m["MessageId"] for m in messages}
+    notes = handlers.runtime().state.get_docs("queue_error", list(failed))
+    assert all("503" in n["error"] for n in notes.values()) and len(notes) == 5
+    assert handlers.runtime().queue.dead_letters() == []
+
+
+def test_given_a_message_received_too_often_then_the_updater_parks_it_with_the_last_error(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    change = Change(
+        kind="product",
+        key="GONE-1",
+        version="2026-11-27T14:00:00.000000/00000000000000000001",
+        fingerprint="f",
+        payload={"sku": "GONE-1"},
+        task="items",
+        run_id="r",
+        detected_at=datetime.now(UTC),
+    )
+    handlers.runtime().queue.send([change])
+    (message,) = _receive_all(lambda_env)
+    handlers.runtime().state.put_docs(
+        "queue_error", {message["MessageId"]: {"error": "product GONE-1: HTTP 503"}}
+    )
+    message["Attributes"]["ApproximateReceiveCount"] = "4"
+    response = load_function("updater").handler(
+        _as_event(event("updater"), [message]), lambda_context
+    )
+    assert response == {"batchItemFailures": []}
+    (dead,) = handlers.runtime().queue.dead_letters()
+    assert dead.reason == "gave up after 3 attempts: product GONE-1: HTTP 503"
+
+
+def test_given_a_secret_when_the_function_starts_then_its_values_win_over_the_environment(
+    lambda_env, monkeypatch
+) -> None:
+    sm = lambda_env.aws.client("secretsmanager")
+    sm.create_secret(
+        Name="cpsync/test",
+        SecretString=json.dumps(
+            {"magento_token": "from-the-secret", "MAGENTO_STORE_CODE": "default"}
+        ),
+    )
+    monkeypatch.setenv("CPSYNC_SECRET_ID", "cpsync/test")
+    handlers.reset()
+    settings = handlers.runtime().settings
+    assert settings.magento_token.get_secret_value() == "from-the-secret"
+    assert settings.magento_store_code == "default"
+
+
+def test_the_api_function_answers_the_http_event_without_crashing(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    import importlib.util
+
+    response = load_function("api").handler(event("api"), lambda_context)
+    if importlib.util.find_spec("cpsync.api") is None:  # the sync interface is another branch
+        assert response["statusCode"] == 503
+        assert "not installed" in json.loads(response["body"])["detail"]
+    else:
+        assert response["statusCode"] < 500
+
+
+def test_given_a_change_too_big_for_sqs_when_the_updater_gets_it_then_it_is_read_from_s3_and_applied(
+    lambda_env, load_function, event, lambda_context
+) -> None:
+    rt = handlers.runtime()
+    load_function("items").handler(event("items"), lambda_context)
+    (first, *_) = _receive_all(lambda_env)
+    change = Change.from_json(first["Body"])
+    big = change.model_copy(
+        update={
+            "payload": {**change.payload, "description": "<p>" + "long text " * 40_000 + "</p>"},
+            "version": change.version[:-1] + "9",
+        }
+    )
+    rt.queue.send([big])
+    (message,) = [
+        m for m in _receive_all(lambda_env) if "cpsync-overflow" in m.get("MessageAttributes", {})
+    ]
+    response = load_function("updater").handler(
+        _as_event(event("updater"), [message]), lambda_context
+    )
+    assert response == {"batchItemFailures": []}
+    product = lambda_env.emulator.store.products_by_sku()[change.key]
+    description = {a["attribute_code"]: a["value"] for a in product["custom_attributes"]}[
+        "description"
+    ]
+    assert len(description) > 256 * 1024

@@ -1,0 +1,71 @@
+"""The agent's scheduler reads EventBridge Scheduler expressions like the cloud does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from cpsync.schedules import ScheduleError, parse_schedule
+
+NY = ZoneInfo("America/New_York")
+
+
+def test_rate_runs_at_once_then_every_interval() -> None:
+    schedule = parse_schedule("rate(10 minutes)", NY)
+    now = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    assert schedule.next_after(now) == now
+    assert schedule.next_after(now, last_run=now) == now + timedelta(minutes=10)
+    assert parse_schedule("rate(1 hour)", NY).every == timedelta(hours=1)
+    assert parse_schedule("rate(2 days)", NY).every == timedelta(days=2)
+
+
+def test_cron_runs_in_the_store_time_zone_across_daylight_saving() -> None:
+    nightly = parse_schedule("cron(0 2 * * ? *)", NY)
+    # 2 am New York is 07:00 UTC in winter and 06:00 UTC in summer
+    assert nightly.next_after(datetime(2026, 1, 10, 12, tzinfo=UTC)) == datetime(
+        2026, 1, 11, 7, tzinfo=UTC
+    )
+    assert nightly.next_after(datetime(2026, 7, 10, 12, tzinfo=UTC)) == datetime(
+        2026, 7, 11, 6, tzinfo=UTC
+    )
+
+
+def test_cron_lists_ranges_steps_and_names() -> None:
+    weekdays = parse_schedule("cron(*/15 8-17 ? * MON-FRI *)", NY)
+    friday_evening = datetime(2026, 11, 27, 17, 50, tzinfo=NY)  # a Friday
+    assert weekdays.next_after(friday_evening) == datetime(2026, 11, 30, 8, 0, tzinfo=NY)
+    monthly = parse_schedule("cron(30 6 1 JAN,JUL ? 2027)", NY)
+    assert monthly.next_after(datetime(2026, 11, 27, tzinfo=UTC)) == datetime(
+        2027, 1, 1, 6, 30, tzinfo=NY
+    )
+    sundays = parse_schedule("cron(0 3 ? * 1 *)", NY)  # 1 = Sunday in EventBridge
+    assert sundays.next_after(datetime(2026, 11, 27, tzinfo=NY)) == datetime(
+        2026, 11, 29, 3, tzinfo=NY
+    )
+
+
+def test_at_runs_once() -> None:
+    once = parse_schedule("at(2026-12-01T09:00:00)", NY)
+    assert once.next_after(datetime(2026, 11, 27, tzinfo=UTC)) == datetime(
+        2026, 12, 1, 9, tzinfo=NY
+    )
+    assert once.next_after(datetime(2026, 12, 2, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ("rate(10 minute s)", "expected rate"),
+        ("every 10 minutes", "expected rate"),
+        ("cron(0 2 * * *)", "6 fields"),
+        ("cron(0 2 * * * *)", "exactly one"),
+        ("cron(0 25 * * ? *)", "not in 0-23"),
+        ("cron(0 2 L * ? *)", "not supported"),
+        ("cron(0 2 ? * MON#2 *)", "not supported"),
+    ],
+)
+def test_bad_expressions_are_refused_with_the_reason(expression: str, says: str) -> None:
+    with pytest.raises(ScheduleError, match=says):
+        parse_schedule(expression, NY)
