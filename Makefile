@@ -15,7 +15,10 @@ TOOLS_STAMP := $(TOOLS)/.installed
 SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
 STACK  ?= cpsync
 
-.PHONY: install tools demo test lint format bench clean build deploy e2e-aws
+.PHONY: install tools demo test lint format bench clean build deploy e2e-aws chromium
+
+# Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +38,14 @@ install: $(STAMP) $(TOOLS_STAMP)
 demo: install
 	$(BIN)/cpsync demo
 
-test: install lint
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo -n apt-get update -qq && sudo -n apt-get install -y -qq chromium; fi; \
+	fi
+
+test: install lint chromium
 	$(BIN)/pytest
 	@if [ -n "$(PYTHON312)" ]; then \
 	  $(MAKE) --no-print-directory install PYTHON=$(PYTHON312) VENV=.venv312 && \

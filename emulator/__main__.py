@@ -110,7 +110,7 @@ def build_config(args: argparse.Namespace) -> EmulatorConfig:
         record_costs_ms=dict(args.record_cost),
         kb_costs_ms=dict(args.kb_cost),
         bulk_consumers=args.bulk_consumers,
-        two_factor_enabled=args.two_factor,
+        admin_two_factor=args.two_factor,
         integration_bearer_enabled=not args.no_integration_bearer,
         oauth_consumer_key=args.oauth_consumer_key,
         oauth_consumer_secret=args.oauth_consumer_secret,

@@ -48,7 +48,7 @@ from emulator.errors import (
 from emulator.faults import Fault, QueueFull
 from emulator.fields import apply_fields, parse_fields
 from emulator.i18n import translate_body
-from emulator.limits import check_array_limits, check_async_inputs
+from emulator.inputs import check_array_limits, check_async_inputs
 from emulator.routing import RestPath, RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
 from emulator.stats import UNMATCHED

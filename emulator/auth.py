@@ -268,9 +268,9 @@ def admin_token(request: RestRequest) -> str:
     username, password = request.body_params("username", "password")
     config = request.emulator.config
     _check_credentials(request, str(username), str(password))
-    if config.two_factor_enabled:
+    if config.admin_two_factor:
         # Current AdminAccessTokenService: credentials are checked first, then refused.
-        if not config.two_factor_configured:
+        if not config.admin_two_factor_configured:
             parameters = {"providers": ["google"], "active_providers": []}
             raise MagentoError(401, TFA_CONFIGURE, parameters)
         raise MagentoError(401, TFA_USE_PROVIDER, {"active_providers": ["google"]})
@@ -290,9 +290,9 @@ def google_token(request: RestRequest) -> str:
     username, password, otp = request.body_params("username", "password", "otp")
     config = request.emulator.config
     _check_credentials(request, str(username), str(password))
-    if not config.two_factor_configured:
+    if not config.admin_two_factor_configured:
         raise MagentoError(401, TFA_PROVIDER_NOT_CONFIGURED)
-    if not verify_totp(config.two_factor_secret, str(otp)):
+    if not verify_totp(config.admin_two_factor_secret, str(otp)):
         raise MagentoError(401, TFA_INVALID_CODE)
     return request.emulator.tokens.issue(config.admin_token_lifetime_seconds)
 

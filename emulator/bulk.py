@@ -342,10 +342,13 @@ class BulkQueue:
 
 
 def record_count(route: Route, body: Any) -> int:
-    """Records a request carries: items of the route's first array parameter, else 1."""
+    """Records a request carries: items of ``route.records`` or of a declared array, else 1."""
     if isinstance(body, dict):
-        for name in route.arrays:
-            value = body.get(name)
+        wanted = [route.records] if route.records else []
+        wanted += list(route.arrays)
+        loose = {str(key).replace("_", "").lower(): value for key, value in body.items()}
+        for name in wanted:
+            value = loose.get(name.replace("_", "").lower())
             if isinstance(value, list):
                 return len(value)
     return 1

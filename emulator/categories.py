@@ -333,14 +333,34 @@ def delete_product_link(request: RestRequest) -> bool:
 def routes() -> list[Route]:
     """The category routes of ``Magento/Catalog/etc/webapi.xml`` this emulator serves."""
     acl = CATEGORIES_RESOURCE
+    repository = "Magento\\Catalog\\Api\\CategoryRepositoryInterface"
+    links = "Magento\\Catalog\\Api\\CategoryLinkRepositoryInterface"
     return [
         Route("GET", "/V1/categories", "categories.tree", get_tree, acl),
         Route("GET", "/V1/categories/list", "categories.list", list_categories, acl),
         Route("GET", "/V1/categories/:categoryId", "categories.get", get_category, acl),
-        Route("POST", "/V1/categories", "categories.save", save_category, acl),
-        Route("PUT", "/V1/categories/:id", "categories.save", save_category, acl),
+        *(
+            Route(
+                method,
+                path,
+                "categories.save",
+                save_category,
+                acl,
+                service=f"{repository}::save",
+                body=("category",),
+            )
+            for method, path in (("POST", "/V1/categories"), ("PUT", "/V1/categories/:id"))
+        ),
         Route("DELETE", "/V1/categories/:categoryId", "categories.delete", delete_category, acl),
-        Route("PUT", "/V1/categories/:categoryId/move", "categories.move", move_category, acl),
+        Route(
+            "PUT",
+            "/V1/categories/:categoryId/move",
+            "categories.move",
+            move_category,
+            acl,
+            service="Magento\\Catalog\\Api\\CategoryManagementInterface::move",
+            body=("parentId",),
+        ),
         Route(
             "GET",
             "/V1/categories/:categoryId/products",
@@ -348,19 +368,17 @@ def routes() -> list[Route]:
             assigned_products,
             acl,
         ),
-        Route(
-            "POST",
-            "/V1/categories/:categoryId/products",
-            "categories.products.save",
-            save_product_link,
-            acl,
-        ),
-        Route(
-            "PUT",
-            "/V1/categories/:categoryId/products",
-            "categories.products.save",
-            save_product_link,
-            acl,
+        *(
+            Route(
+                method,
+                "/V1/categories/:categoryId/products",
+                "categories.products.save",
+                save_product_link,
+                acl,
+                service=f"{links}::save",
+                body=("productLink",),
+            )
+            for method in ("POST", "PUT")
         ),
         Route(
             "DELETE",

@@ -33,6 +33,7 @@ __all__ = [
     "CategoryTree",
     "category_field",
     "category_links_of",
+    "merge_saved_links",
     "set_category_links",
 ]
 
@@ -57,6 +58,23 @@ def set_category_links(product: dict[str, Any], links: list[dict[str, Any]]) -> 
         ids = [link["category_id"] for link in links]
         attributes.append({"attribute_code": "category_ids", "value": ids})
     product["custom_attributes"] = attributes
+
+
+def merge_saved_links(product: dict[str, Any], existing: dict[str, Any], raw: Any) -> None:
+    """The merging stores' save: links sent in a save are added to (not replace) the old ones.
+
+    Derived from ``Category\\Link\\SaveHandler`` as some versions behave (sent links merged
+    with the product's current ``category_ids``); an empty list still removes every link.
+    """
+    extension = raw.get("extension_attributes") if isinstance(raw, dict) else None
+    if not isinstance(extension, dict) or "category_links" not in extension:
+        return
+    sent = category_links_of(product)
+    if not sent:
+        return
+    merged = {link["category_id"]: link for link in category_links_of(existing)}
+    merged.update({link["category_id"]: link for link in sent})
+    set_category_links(product, list(merged.values()))
 
 
 def _attribute(category: dict[str, Any], code: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -34,15 +34,16 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "admin_token_lifetime_seconds",
         "record_costs_ms",
         "kb_costs_ms",
-        "two_factor_enabled",
+        "admin_two_factor",
         "admin_lockout_failures",
         "admin_lockout_seconds",
-        "two_factor_configured",
+        "admin_two_factor_configured",
         "bulk_consumer_paused",
         "bulk_consumers",
         "worker_backlog",
         "locale",
         "retry_after_seconds",
+        "category_links_on_save",
     }
 )
 
@@ -89,15 +90,15 @@ class EmulatorConfig(BaseModel):
     admin_lockout_seconds: float = Field(
         default=1800.0, ge=0, description="How long a locked admin account stays locked."
     )
-    two_factor_enabled: bool = Field(
+    admin_two_factor: bool = Field(
         default=False,
         description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
     )
-    two_factor_secret: str = Field(
+    admin_two_factor_secret: str = Field(
         default="JBSWY3DPEHPK3PXP",
         description="Base32 Google Authenticator secret of the admin user (2FA token route).",
     )
-    two_factor_configured: bool = Field(
+    admin_two_factor_configured: bool = Field(
         default=True,
         description="The admin user has set up a 2FA provider (else a different refusal).",
     )
@@ -172,6 +173,11 @@ class EmulatorConfig(BaseModel):
     input_limit_enabled: bool = Field(
         default=False, description="Default pageSize 20 and maximum 300, as with Web API limits on."
     )
+    category_links_on_save: Literal["replace", "merge"] = Field(
+        default="replace",
+        description="What category_links in a product save do to an existing product's links: "
+        "replace them, or merge into them (stores differ; the reference does not say).",
+    )
 
     locale: str = Field(
         default="en_US",
@@ -232,11 +238,19 @@ class EmulatorConfig(BaseModel):
         return list(dict.fromkeys(codes))
 
     def cost_seconds(self, endpoint: str, records: int = 1, body_bytes: int = 0) -> float:
-        """Worker time of one request to ``endpoint`` carrying ``records`` records."""
+        """Worker time of one request to ``endpoint`` carrying ``records`` records.
+
+        The sum of the per-request, per-record and per-KiB costs (an image grows with its
+        size); the dispatcher charges it once, after reading the body.
+        """
         per_request = self.costs_ms.get(endpoint, self.default_cost_ms)
-        per_record = self.record_costs_ms.get(endpoint, 0.0) * records
         per_kb = self.kb_costs_ms.get(endpoint, 0.0) * body_bytes / 1024.0
-        return (per_request + per_record + per_kb) / 1000.0
+        seconds = (per_request + per_kb) / 1000.0
+        return seconds + self.record_cost_seconds(endpoint, records)
+
+    def record_cost_seconds(self, endpoint: str, records: int) -> float:
+        """Worker time for the records one request to ``endpoint`` carries."""
+        return self.record_costs_ms.get(endpoint, 0.0) * records / 1000.0
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply runtime changes, all or nothing.
@@ -259,7 +273,7 @@ class EmulatorConfig(BaseModel):
             mode="json",
             exclude={
                 "token",
-                "two_factor_secret",
+                "admin_two_factor_secret",
                 "admin_password",
                 "oauth_consumer_secret",
                 "oauth_access_token_secret",

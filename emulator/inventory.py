@@ -343,6 +343,8 @@ def routes() -> list[Route]:
             save_source_items,
             items,
             arrays={"sourceItems": SOURCE_ITEM_TYPE},
+            service="Magento\\InventoryApi\\Api\\SourceItemsSaveInterface::execute",
+            body=("sourceItems",),
         ),
         Route(
             "POST",
@@ -351,6 +353,8 @@ def routes() -> list[Route]:
             delete_source_items,
             items,
             arrays={"sourceItems": SOURCE_ITEM_TYPE},
+            service="Magento\\InventoryApi\\Api\\SourceItemsDeleteInterface::execute",
+            body=("sourceItems",),
         ),
         Route(
             "GET",

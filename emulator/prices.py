@@ -255,6 +255,8 @@ def routes() -> list[Route]:
             save_base_prices,
             acl,
             arrays={"prices": BASE_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\BasePriceStorageInterface::update",
+            body=("prices",),
         ),
         Route(
             "POST",
@@ -270,6 +272,8 @@ def routes() -> list[Route]:
             save_special_prices,
             acl,
             arrays={"prices": SPECIAL_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\SpecialPriceStorageInterface::update",
+            body=("prices",),
         ),
         Route(
             "POST",
@@ -285,5 +289,7 @@ def routes() -> list[Route]:
             delete_special_prices,
             acl,
             arrays={"prices": SPECIAL_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\SpecialPriceStorageInterface::delete",
+            body=("prices",),
         ),
     ]

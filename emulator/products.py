@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from emulator import configurable
+from emulator.category_data import merge_saved_links
 from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
 from emulator.media import apply_saved_gallery
 from emulator.product_data import build_product, product_field
@@ -70,6 +71,8 @@ def save_product(request: RestRequest) -> dict[str, Any]:
             website_ids=store.topology.website_ids if view.is_admin else [view.website_id],
             now=emulator.now(),
         )
+        if existing is not None and emulator.config.category_links_on_save == "merge":
+            merge_saved_links(product, existing, raw)
         configurable.finish_save(request, product)
         if store.url_key_conflict(product):
             raise MagentoError(400, URL_KEY_EXISTS)

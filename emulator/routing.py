@@ -32,6 +32,8 @@ class Route:
 
     Optional, for the framework's generic behaviours:
 
+    - ``records`` names the body parameter whose items are the records of the per-record cost
+      (``record_costs_ms``); the handler checks its input limit itself (with its entity type).
     - ``arrays`` maps a top-level body parameter that is a list of entities to the entity type
       Magento names in the input-limit error, e.g.
       ``{"prices": "\\Magento\\...\\BasePriceInterface"}``.
@@ -50,6 +52,8 @@ class Route:
     endpoint: str
     handler: Handler
     resource: str | None
+    #: Body parameter holding the records a bulk route charges per-record cost for.
+    records: str | None = None
     arrays: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
     service: str | None = None
     array_limit: int | None = None

@@ -91,3 +91,23 @@ def test_depth_reports_the_oldest_message_age(queue: QueuePort, clock, make_chan
     clock.advance(42)
     assert queue.depth().oldest_age_seconds == 42
     assert queue.depth().visible == 1
+
+
+def test_peek_lists_waiting_messages_without_receiving_them(
+    queue: QueuePort, clock, make_change
+) -> None:
+    """The sync interface lists the queue; looking must not count as a try.
+
+    An adapter that cannot list (SQS) answers an empty list; one that lists shows every
+    waiting message oldest first, hidden ones included, and receives nothing.
+    """
+    queue.send([make_change("A"), make_change("B"), make_change("C")])
+    assert len(queue.receive(1)) == 1
+    listed = queue.peek(10)
+    if not listed:
+        return
+    assert [Change.from_json(m.body).key for m in listed] == ["A", "B", "C"]
+    assert [m.receive_count for m in listed] == [1, 0, 0]
+    assert len(queue.peek(2)) == 2
+    assert len(queue.receive(10)) == 2  # B and C were not hidden by peeking
+    assert queue.depth().in_flight == 3

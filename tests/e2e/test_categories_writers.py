@@ -204,3 +204,48 @@ def test_given_a_store_refusing_encoded_slashes_then_unlinking_a_sku_with_slash_
         api.unassign(created.id, "MUG/12")
     emulator.configure(reject_encoded_slash=False)
     assert api.unassign(created.id, "MUG/12") is True
+
+
+def test_given_bulk_product_saves_then_new_products_still_go_up_in_their_categories(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, _ = sample
+    runtime = make_runtime(
+        folder, tmp_path, emulator, magento_bulk_products=True, magento_bulk_min_batch=2
+    )
+    try:
+        _sync(runtime)
+        assert emulator.stats()["requests"].get("bulk.submit", 0) >= 1
+        linked = [
+            sku
+            for sku, product in emulator.store.products_by_sku().items()
+            if product["extension_attributes"].get("category_links")
+        ]
+        assert len(linked) > 10
+        # the links came with the bulk creates: the Category Items task had nothing to add
+        assert "category_links.saved" not in emulator.stats()["writes"]
+    finally:
+        runtime.close()
+
+
+def test_given_a_store_that_merges_saved_links_then_an_item_move_still_ends_exact(
+    runtime: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    """cpsync never relies on a product save to remove links, so both kinds of store work."""
+    folder, info = sample
+    emulator.configure(category_links_on_save="merge")
+    _sync(runtime)
+    sku = next(s for s in sorted(info.ecommerce_item_nos) if len(_links(emulator, s)) == 1)
+    candles = info.category_ids["CANDLES"]
+    with sqlite3.connect(folder / info.db_path.name) as conn:
+        conn.execute("DELETE FROM EC_CATEG_ITEM WHERE ITEM_NO = ?", (sku,))
+        conn.execute(
+            "INSERT INTO EC_CATEG_ITEM (ITEM_NO, CATEG_ID, ENTRY_SEQ_NO, LST_MAINT_DT) "
+            "VALUES (?, ?, 1, '2999-01-01 00:00:00')",
+            (sku, candles),
+        )
+    _sync(runtime)
+    assert _links(emulator, sku) == {runtime.state.get_magento_ids("category", [candles])[candles]}

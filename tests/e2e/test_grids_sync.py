@@ -369,3 +369,23 @@ def test_with_a_stocking_location_only_cells_stocked_there_become_children(
         assert children and not [s for s in children if s.endswith("|XL")]
     finally:
         runtime.close()
+
+
+def test_a_family_under_a_flaky_store_keeps_its_progress_between_attempts(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # One attempt per request: a family of 13 saves would almost never succeed whole in one
+    # go (0.75 ** 13 = 2%), so it finishes only if each receive continues where the last
+    # one stopped.
+    emulator.set_faults("products.save:503:0.25", seed=5)
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_max_attempts=1)
+    try:
+        _sync(runtime)
+        assert runtime.queue.dead_letters() == []
+        _assert_catalog_matches(emulator, _expected(runtime.counterpoint))
+        assert emulator.stats()["faults"]
+    finally:
+        runtime.close()

@@ -387,3 +387,76 @@ def test_queue_item_reads_only_the_named_sku_or_item(
     assert (stock.mode, stock.queued) == ("item", 1)
     assert prices.queued == 1 + 12  # the item, and every cell of the 3 x 4 grid
     assert f"{grid}|RED|M" in changes and info.special["promo_item"] in changes
+
+
+def test_promotions_that_ended_are_removed_from_magento(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, _ = sample
+    _sync(synced, "prices")
+    assert _specials(emulator)
+    deletes = emulator.stats()["requests"].get("prices.special.delete", 0)
+    # WHEN the nightly run comes three days later, after every sample promotion ended
+    later = NOW + timedelta(days=3)
+    _sync(_at(synced, later), "prices")
+    # THEN Magento holds exactly what Counterpoint implies then: no special prices
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(days=3))[1] == {}
+    assert emulator.stats()["requests"]["prices.special.delete"] > deletes
+
+
+def test_a_price_location_uses_its_im_prc_row_where_there_is_one(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, info = sample
+    runtime = _at(make_runtime(folder, tmp_path, emulator, price_location="WEB"), NOW)
+    try:
+        _sync(runtime, "items")
+        with emulator.store.lock:  # forget the prices products were created with
+            for product in emulator.store.products.values():
+                product["price"] = 0.0
+        _sync(runtime, "prices")
+        catalog = emulator.store.products_by_sku()
+        db = _db(folder)
+
+        def price_at(item: str, loc: str) -> float:
+            row = db.execute(
+                "SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID=?", (item, loc)
+            ).fetchone()
+            return float(row[0])
+
+        web_item = info.special["web_price_override_item"]
+        outlet_item = info.special["outlet_price_override_item"]
+        assert catalog[web_item]["price"] == price_at(web_item, "WEB") < price_at(web_item, "*")
+        assert catalog[outlet_item]["price"] == price_at(outlet_item, "*")  # OUTLET not ours
+    finally:
+        runtime.close()
+
+
+def test_grid_cells_follow_the_items_stocking_location(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    folder, info = sample
+    grid = info.special["grid_2d_item"]
+    with _db(folder) as db:  # one cell is not stocked at the web location
+        db.execute(
+            "DELETE FROM IM_INV_CELL WHERE ITEM_NO=? AND LOC_ID='WEB' AND DIM_1_UPR='RED'"
+            " AND DIM_2_UPR='M'",
+            (grid,),
+        )
+    runtime = _at(make_runtime(folder, tmp_path, emulator, grid_cells_location="WEB"), NOW)
+    try:
+        _sync(runtime, "items", "inventory", "prices")
+        products = set(emulator.store.products_by_sku())
+        stocked = {sku for sku, _ in _source_items(emulator)}
+        # THEN the cell Items leaves out gets neither stock nor price; its siblings get both
+        assert f"{grid}|RED|M" not in products | stocked
+        assert {f"{grid}|RED|S", f"{grid}|BLUE|M"} <= products & stocked
+        assert runtime.queue.dead_letters() == []
+    finally:
+        runtime.close()

@@ -273,3 +273,50 @@ def test_given_a_price_magento_refuses_for_another_reason_then_it_is_parked_at_o
     outcome = PriceWriter(client, store_id=99).write([price("A", "5")])["A"]
     assert not outcome.applied and not outcome.retryable
     assert "Requested store is not found" in (outcome.error or "")
+
+
+def test_given_a_store_with_input_limits_nobody_told_us_about_then_writers_learn_them(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    skus = [f"L{n}" for n in range(45)]
+    add_products(magento, *skus)
+    magento.configure(input_limit_enabled=True)
+    stock_writer, price_writer = (
+        StockWriter(client, concurrency=1),
+        PriceWriter(client, concurrency=1),
+    )
+    # WHEN 45 rows go out with the default of 500 per request
+    stock_outcomes = stock_writer.write([stock(s, 2) for s in skus])
+    price_outcomes = price_writer.write([price(s, "3") for s in skus])
+    # THEN one refusal each, then 20 per request, and every record applied
+    assert all(o.applied for o in (*stock_outcomes.values(), *price_outcomes.values()))
+    assert (stock_writer.chunk_size, price_writer.chunk_size) == (20, 20)
+    responses = magento.stats()["responses"]
+    assert responses["inventory.source_items.save"] == {"400": 1, "200": 3}
+    assert responses["prices.base.save"] == {"400": 1, "200": 3}
+
+
+def test_given_the_typed_inventory_api_then_items_are_read_and_deleted_by_sku(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    from cpsync.magento.inventory import InventoryApi, SourceItem
+
+    api = InventoryApi(client)
+    api.save_source_items([SourceItem(sku="A", source_code="default", quantity=2, status=1)])
+    assert api.source_items(["A", "B"]) == [
+        SourceItem(sku="A", source_code="default", quantity=2.0, status=1)
+    ]
+    assert api.source_codes() == {"default"}
+    api.delete_source_items([("A", "default")])
+    assert api.source_items(["A"]) == []
+
+
+def test_given_the_typed_price_api_then_base_prices_are_read_back(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    from cpsync.magento.prices import BasePriceRow, PriceApi
+
+    add_products(magento, "A")
+    api = PriceApi(client)
+    assert api.save_base([BasePriceRow(price=4.5, sku="A")]) == []
+    assert api.base_prices(["A", "NOPE"]) == [BasePriceRow(price=4.5, store_id=0, sku="A")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -407,3 +408,49 @@ def test_given_input_limits_when_listing_over_300_then_400_page_size(
         "message": "Maximum SearchCriteria pageSize is %max",
         "parameters": {"max": 300},
     }
+
+
+def test_given_categories_through_async_bulk_then_each_operation_saves_one(
+    client: httpx.Client,
+) -> None:
+    """§7 on a category route: 202, then each operation runs ``CategoryRepository::save``."""
+    bodies = [{"category": {"name": "Bulk A"}}, {"category": {"name": "Bulk B"}}]
+    accepted = client.post("/all/async/bulk/V1/categories", json=bodies)
+    assert accepted.status_code == 202
+    bulk_uuid = accepted.json()["bulk_uuid"]
+    deadline = time.monotonic() + 5
+    while True:
+        status = client.get(f"/V1/bulk/{bulk_uuid}/detailed-status").json()
+        if all(op["status"] != 4 for op in status["operations_list"]):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(0.01)
+    assert [op["status"] for op in status["operations_list"]] == [1, 1]
+    tree = client.get("/all/V1/categories").json()
+    assert [c["name"] for c in tree["children_data"][0]["children_data"]] == ["Bulk A", "Bulk B"]
+    missing = client.post("/all/async/bulk/V1/categories", json=[{"name": "No wrapper"}])
+    assert missing.status_code == 400
+
+
+def test_given_a_merging_store_when_a_save_sends_category_links_then_they_are_added(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """Some stores merge saved ``category_links`` into the old ones; an empty list still clears."""
+    magento.configure(category_links_on_save="merge")
+    mugs, cups = create(client, "Mugs"), create(client, "Cups")
+    links = [{"category_id": mugs}]
+    client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": links})
+    )
+    links = [{"category_id": cups}]
+    saved = client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": links})
+    ).json()
+    assert {x["category_id"] for x in saved["extension_attributes"]["category_links"]} == {
+        str(mugs),
+        str(cups),
+    }
+    cleared = client.post(
+        "/all/V1/products", json=product("M-1", extension_attributes={"category_links": []})
+    ).json()
+    assert cleared["extension_attributes"]["category_links"] == []

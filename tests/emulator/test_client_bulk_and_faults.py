@@ -211,3 +211,28 @@ def test_given_the_bulk_option_when_a_batch_has_bad_records_then_the_writer_rule
     assert not outcomes["NP-1"].applied and not outcomes["NP-1"].retryable
     assert "no Price-1" in str(outcomes["NP-1"].error)
     assert set(magento.store.products_by_sku()) == {"OK-0001"}
+
+
+def test_given_the_bulk_option_when_creating_then_known_categories_are_linked_and_remembered(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    """As single saves: a new product lands in the categories Magento already has."""
+    category = client.request(
+        "POST",
+        "categories",
+        endpoint="categories.save",
+        json={"category": {"name": "Shoes", "parent_id": 2, "is_active": True}},
+    )
+    state.put_magento_ids("category", {"10": int(category["id"])})
+    runner = BulkRunner(client, label="product", wait=10, poll_first=0.01, min_batch=1)
+    writer = ProductWriter(client, state, bulk=runner)
+    shoe = ProductState(
+        sku="SH-1", enabled=True, name="Shoe", url_key="shoe", price=9, category_ids=("10", "99")
+    )
+    outcome = writer.write(
+        [change(0).model_copy(update={"key": "SH-1", "payload": shoe.model_dump(mode="json")})]
+    )
+    assert outcome["SH-1"].applied
+    links = magento.store.products_by_sku()["SH-1"]["extension_attributes"]["category_links"]
+    assert [link["category_id"] for link in links] == [str(category["id"])]
+    assert state.get_docs("category_links", ["SH-1"])["SH-1"] == {"categories": [category["id"]]}

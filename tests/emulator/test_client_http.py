@@ -79,7 +79,7 @@ def test_given_an_admin_token_near_its_lifetime_when_calling_then_it_is_refreshe
 def test_given_2fa_on_when_using_admin_auth_then_an_auth_error_that_says_what_to_do(
     magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     client = make_client(auth=AdminTokenAuth("admin", magento.config.admin_password))
     with pytest.raises(MagentoAuthError) as caught:
         client.get_product("A")
@@ -291,9 +291,9 @@ def test_given_the_token_endpoint_failing_transiently_when_calling_then_retried(
 def test_given_2fa_and_the_totp_secret_when_using_admin_auth_then_signed_in_with_a_code(
     magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     auth = AdminTokenAuth(
-        "admin", magento.config.admin_password, totp_secret=magento.config.two_factor_secret
+        "admin", magento.config.admin_password, totp_secret=magento.config.admin_two_factor_secret
     )
     client = make_client(auth=auth)
     client.save_product({"sku": "TF-1", "name": "Two factor", "price": 1})
@@ -304,7 +304,7 @@ def test_given_2fa_and_the_totp_secret_when_using_admin_auth_then_signed_in_with
 def test_given_a_wrong_totp_secret_when_signing_in_then_auth_error_naming_the_setting(
     magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     auth = AdminTokenAuth("admin", magento.config.admin_password, totp_secret="GEZDGNBVGY3TQOJQ")
     with pytest.raises(MagentoAuthError, match="CPSYNC_MAGENTO_ADMIN_TOTP_SECRET"):
         make_client(auth=auth).get_product("A")

@@ -94,7 +94,7 @@ def test_row_several_missing_parameters_aggregate_400(anonymous: httpx.Client) -
 
 def test_row_2fa_on_admin_token_refused(anonymous: httpx.Client, magento: EmulatorHandle) -> None:
     """§1.2 / §10.14: with 2FA on, right credentials still get the provider refusal (401)."""
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
     )
@@ -109,7 +109,7 @@ def test_row_2fa_on_wrong_password_still_sign_in_incorrect(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
     """§1.2: credentials are checked before the 2FA refusal."""
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "bad"}
     )
@@ -206,7 +206,7 @@ def test_row_2fa_on_but_not_set_up_refused_with_the_configure_message(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
     """§1.2: 2FA on and the admin user has no provider yet."""
-    magento.configure(two_factor_enabled=True, two_factor_configured=False)
+    magento.configure(admin_two_factor=True, admin_two_factor_configured=False)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
     )
@@ -224,11 +224,11 @@ def test_row_2fa_google_token_with_a_valid_code(
     """§1.2: ``POST /V1/tfa/provider/google/authenticate`` → a bare token string."""
     from emulator.totp import totp
 
-    magento.configure(two_factor_enabled=True)
+    magento.configure(admin_two_factor=True)
     body = {
         "username": "admin",
         "password": "admin123",
-        "otp": totp(magento.config.two_factor_secret),
+        "otp": totp(magento.config.admin_two_factor_secret),
     }
     response = anonymous.post("/V1/tfa/provider/google/authenticate", json=body)
     assert response.status_code == 200
@@ -244,7 +244,7 @@ def test_row_2fa_google_token_with_a_valid_code(
     ("change", "right_code", "message"),
     [
         ({}, False, "Invalid code."),
-        ({"two_factor_configured": False}, True, "Provider is not configured."),
+        ({"admin_two_factor_configured": False}, True, "Provider is not configured."),
     ],
 )
 def test_row_2fa_google_token_refusals(
@@ -257,8 +257,8 @@ def test_row_2fa_google_token_refusals(
     """§1.2: a wrong code, or no provider set up for the user."""
     from emulator.totp import totp
 
-    magento.configure(two_factor_enabled=True, **change)
-    code = totp(magento.config.two_factor_secret)
+    magento.configure(admin_two_factor=True, **change)
+    code = totp(magento.config.admin_two_factor_secret)
     if not right_code:
         code = str((int(code) + 500_000) % 1_000_000).zfill(6)
     body = {"username": "admin", "password": "admin123", "otp": code}

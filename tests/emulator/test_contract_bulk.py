@@ -195,7 +195,7 @@ def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_confi
     )  # fmt: skip
     assert config.record_costs_ms == {"products.save": 200.0}
     assert config.faults[0].kind == "deadlock"
-    assert config.two_factor_enabled and not config.integration_bearer_enabled
+    assert config.admin_two_factor and not config.integration_bearer_enabled
     assert config.bulk_consumers == 3
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -183,3 +184,26 @@ def test_given_source_items_when_the_emulator_saves_and_restarts_then_they_are_b
         assert inventory_of(second.store).source_items() == [item("A", 3.0)]
         second.reset()
         assert inventory_of(second.store).source_items() == []
+
+
+def test_given_source_items_through_async_then_a_consumer_applies_them(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    # WHEN (magento/inventory issue #1961: the same body through /async)
+    accepted = client.post(
+        "/all/async/V1/inventory/source-items", json={"sourceItems": [item("A", 3)]}
+    )
+    missing = client.post("/all/async/V1/inventory/source-items", json={"items": []})
+    # THEN 202, and the operation ends applied with the service's name
+    assert accepted.status_code == 202
+    assert missing.status_code == 400  # the wrapper is checked up front (issue #36881)
+    uuid = accepted.json()["bulk_uuid"]
+    for _ in range(50):
+        status = client.get(f"/all/V1/bulk/{uuid}/detailed-status").json()
+        if status["operations_list"][0]["status"] != 4:
+            break
+        time.sleep(0.02)
+    operation = status["operations_list"][0]
+    assert operation["status"] == 1
+    assert "SourceItemsSaveInterface::execute" in operation["result_message"]
+    assert inventory_of(magento.store).source_items() == [item("A", 3.0)]

@@ -61,3 +61,20 @@ def test_given_a_grid_cell_whose_sku_is_too_long_then_the_record_names_it() -> N
 @pytest.mark.parametrize(("loc", "code"), [("MAIN", "MAIN"), ("WEB-1", "WEB-1"), ("A/B", "A_B")])
 def test_given_a_location_then_its_source_code_is_what_msi_accepts(loc: str, code: str) -> None:
     assert source_code_for(loc) == code
+
+
+@pytest.mark.parametrize(
+    ("rows", "limit", "slots", "size"),
+    [
+        (45, 20, 4, 20),  # never over the limit
+        (100, 500, 4, 50),  # never under 50 rows a call
+        (1_000, 500, 8, 125),  # every slot busy
+        (10_000, 500, 8, 417),  # 24 calls: three full rounds of 8, not 20 calls
+    ],
+)
+def test_given_rows_then_calls_fill_every_slot_within_the_limit(
+    rows: int, limit: int, slots: int, size: int
+) -> None:
+    from cpsync.magento.inventory import spread
+
+    assert spread(rows, limit, slots) == size

@@ -153,3 +153,22 @@ def test_given_the_rfc_6238_vector_when_computing_a_code_then_it_matches() -> No
     secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
     assert totp(secret, 59, digits=8) == "94287082"
     assert totp(secret, 1111111109, digits=8) == "07081804"
+
+
+def test_given_a_proxy_page_with_200_when_reading_then_retryable_not_a_crash() -> None:
+    """A 200 HTML page (captive proxy) cannot come from the emulator: a mock transport."""
+    import httpx
+
+    from cpsync.magento.client import RetryPolicy
+    from cpsync.magento.errors import MagentoRetryableError
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html><body>Please sign in</body></html>")
+
+    client = MagentoClient("http://m", "t", retry=RetryPolicy(max_attempts=2), sleep=lambda _: None)
+    client._http._transport = httpx.MockTransport(answer)
+    try:
+        with pytest.raises(MagentoRetryableError, match="not JSON"):
+            client.get_product("A")
+    finally:
+        client.close()

@@ -194,3 +194,18 @@ def test_given_a_better_group_starting_later_then_the_current_window_ends_before
 def test_given_no_promotion_within_the_horizon_then_there_is_no_special_price() -> None:
     groups = [group("G", 1, rule("CATEG_COD = 'TEA'", (0, "D", "10")))]
     assert special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS) is None
+
+
+def test_given_a_first_match_whose_discount_starts_at_5_units_then_one_unit_has_none() -> None:
+    groups = [
+        group("BULK", 1, rule("", (5, "D", "30"))),  # matches first, but only from 5 units
+        group("LATER", 2, rule("", (0, "D", "10"))),
+    ]
+    assert promo_price(groups, ITEM, BASIS, NOW, METHODS) is None
+    needs_two = Rule(
+        seq=1,
+        matches=compile_filter(""),
+        breaks=(Break(Decimal(0), "D", "1", Decimal(10)),),
+        min_qty=Decimal(2),
+    )
+    assert promo_price([group("G", 1, needs_two)], ITEM, BASIS, NOW, METHODS) is None

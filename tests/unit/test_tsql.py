@@ -47,6 +47,8 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "stock, some items and locations": stock_queries.quantity_rows(["A"], ["MAIN"]),
     "stock, grid cells": stock_queries.cell_quantity_rows(["G"], ["WEB"]),
     "stock, all grid cells": stock_queries.cell_quantity_rows(None, []),
+    "stock, grid cells stocked at WEB": stock_queries.cell_quantity_rows(["G"], [], "WEB"),
+    "prices, grid cells stocked at WEB": stock_queries.grid_cells(["G"], "WEB"),
     "prices, items at '*'": stock_queries.price_item_rows(None),
     "prices, items at a location": stock_queries.price_item_rows("WEB", ["A", "B"]),
     "prices, promotional groups": stock_queries.price_groups(),

@@ -196,6 +196,16 @@ def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     return code
 
 
+def _cmd_serve(args: argparse.Namespace, runtime: Runtime) -> int:
+    from cpsync.serve import Service
+
+    settings = runtime.settings
+    host, port = args.host or settings.serve_host, args.port or settings.serve_port
+    console.print(f"sync interface on http://{host}:{port}/ (Ctrl+C stops)")
+    Service(runtime, host=host, port=port).run()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="cpsync", description=__doc__.splitlines()[0])
@@ -228,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--id", action="append", help="only this dead letter (repeatable)")
     redrive.add_argument("--discard", action="store_true", help="delete the --id dead letters")
     redrive.set_defaults(func=_cmd_redrive, needs_runtime=True)
+
+    serve = sub.add_parser("serve", help="scheduler + updater + sync interface in one process")
+    serve.add_argument("--host", help="address to listen on (CPSYNC_SERVE_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (CPSYNC_SERVE_PORT)")
+    serve.set_defaults(func=_cmd_serve, needs_runtime=True)
 
     from cpsync.agent import add_agent_parser  # the store agent (AWS)
 

@@ -49,6 +49,7 @@ from cpsync.ports import (
     RunError,
     RunRecord,
     StatePort,
+    WaitingMessage,
 )
 
 __all__ = ["LocalBlobs", "SqliteQueue", "SqliteState", "sqlite_engine"]
@@ -300,6 +301,17 @@ class SqliteQueue(QueuePort):
                 ).rowcount
                 for chunk in _chunks(list(ids))
             )
+
+    def peek(self, limit: int = 100) -> list[WaitingMessage]:
+        q = queue_messages.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(queue_messages).order_by(q.id).limit(limit)).all()
+        return [
+            WaitingMessage(
+                str(r.id), r.body, r.receive_count, r.sent_at, r.visible_at, r.last_error
+            )
+            for r in rows
+        ]
 
     def depth(self) -> QueueDepth:
         now = self.clock()

@@ -28,6 +28,7 @@ __all__ = [
     "RunError",
     "RunRecord",
     "StatePort",
+    "WaitingMessage",
 ]
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,18 @@ class DeadLetter:
     reason: str
     receive_count: int
     failed_at: float
+
+
+@dataclass(frozen=True)
+class WaitingMessage:
+    """A queued message as the sync interface lists it, without receiving it."""
+
+    id: str
+    body: str
+    receive_count: int
+    sent_at: float
+    visible_at: float
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,15 @@ class QueuePort(ABC):
     @abstractmethod
     def depth(self) -> QueueDepth:
         """Counts for the dashboard and alarms."""
+
+    def peek(self, limit: int = 100) -> list[WaitingMessage]:
+        """Up to `limit` queued messages, oldest first, without receiving them.
+
+        An adapter that can list cheaply overrides this. SQS cannot list a queue without
+        receiving (which would count as a try), so its default answer is empty and the sync
+        interface shows the depth only.
+        """
+        return []
 
     # --- the logic --------------------------------------------------------------------
     def send(self, changes: Iterable[Change]) -> int:

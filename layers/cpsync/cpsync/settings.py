@@ -97,6 +97,35 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
     updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
 
+    # --- sync interface and HTTP API (cpsync.api, `cpsync serve`) ---------------------------
+    api_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session cookies; unset = a random key per process "
+        "(sign-ins end on restart; set it when several processes serve the API).",
+    )
+    api_session_idle_seconds: int = Field(
+        default=1800, ge=30, description="A session unused this long is signed out."
+    )
+    api_cookie_secure: bool = Field(
+        default=True, description="Mark the session cookie Secure; false only for http://127.0.0.1."
+    )
+    api_max_failed_signins: int = Field(
+        default=6, ge=1, description="Failed sign-ins of a user before the account is locked."
+    )
+    api_lockout_seconds: int = Field(
+        default=900, ge=1, description="How long a locked user is refused, even with the password."
+    )
+    api_allowed_ips: list[str] = Field(
+        default_factory=list,
+        description="Networks (CIDR) allowed to call the API; empty = any address.",
+    )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="API keys for scripts, sent in the X-API-Key header (JSON list).",
+    )
+    serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
+    serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
+
     # --- Items and grids (configurable products) ---------------------------------------
     magento_tax_class_id: int = Field(
         default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods)."

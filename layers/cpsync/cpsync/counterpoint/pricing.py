@@ -13,6 +13,8 @@ promotional part of that search:
   item when its `ITEM_FILT` (a SQL predicate over `IM_ITEM`) holds for the item's row;
 - of the matching rule, the first quantity break (lowest `MIN_QTY`) gives the price:
   percent off, amount off or a fixed price, on the basis price (`PRC_BASIS` '1' = Price-1).
+  Magento's special price is the price of one unit, so a rule whose first break (or the rule
+  itself) needs more than one unit gives no special price, and the search stops there.
 
 The method letters are a setting (`PriceMethods`) because sources disagree (`F` or `O` for a
 fixed price). `ITEM_FILT` is evaluated here, in Python, by a small SQL-predicate evaluator
@@ -370,6 +372,7 @@ class Rule:
     breaks: tuple[Break, ...]
     customer_filter: bool = False
     error: str | None = None
+    min_qty: Decimal = Decimal(0)  # IM_PRC_RUL.MIN_QTY: the rule needs this many units
 
     @property
     def first_break(self) -> Break | None:
@@ -473,6 +476,10 @@ def promo_price(
             brk = rule.first_break
             if brk is None:
                 continue  # a rule without breaks prices nothing
+            if max(brk.min_qty, rule.min_qty) > 1:
+                # The first matching rule wins, and it prices one unit at the regular price:
+                # its discount starts at a quantity (a tier price, which cpsync does not send).
+                return None
             try:
                 price = _apply(brk, basis, methods)
             except ValueError as exc:

@@ -10,7 +10,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    exists,
+    literal,
+    or_,
+    select,
+    union,
+)
 
 from cpsync.counterpoint.schema import (
     IM_INV,
@@ -103,10 +113,28 @@ def quantity_rows(
     return stmt
 
 
+def _stocked_at(cell: Any, location: str) -> ColumnElement[bool]:
+    """The cell has an IM_INV_CELL row at `location` (the Items task's stocking location)."""
+    other = IM_INV_CELL.alias("stocked")
+    return exists().where(
+        other.c.ITEM_NO == cell.ITEM_NO,
+        other.c.DIM_1_UPR == cell.DIM_1_UPR,
+        other.c.DIM_2_UPR == cell.DIM_2_UPR,
+        other.c.DIM_3_UPR == cell.DIM_3_UPR,
+        other.c.LOC_ID == location,
+    )
+
+
 def cell_quantity_rows(
-    item_nos: Sequence[str] | None, locations: Sequence[str]
+    item_nos: Sequence[str] | None,
+    locations: Sequence[str],
+    cells_location: str | None = None,
 ) -> Select[tuple[object, ...]]:
-    """IM_INV_CELL rows of grid web items, by item, cell, then location."""
+    """IM_INV_CELL rows of grid web items, by item, cell, then location.
+
+    With `cells_location` (CPSYNC_GRID_CELLS_LOCATION), only cells that have a row there: the
+    cells the Items task makes children of.
+    """
     cell = IM_INV_CELL
     stmt = (
         select(
@@ -128,6 +156,8 @@ def cell_quantity_rows(
         stmt = stmt.where(cell.c.ITEM_NO.in_(list(item_nos)))
     if locations:
         stmt = stmt.where(cell.c.LOC_ID.in_(list(locations)))
+    if cells_location is not None:
+        stmt = stmt.where(_stocked_at(cell.c, cells_location))
     return stmt
 
 
@@ -189,12 +219,18 @@ def price_rule_breaks() -> Select[tuple[object, ...]]:
     )
 
 
-def grid_cells(item_nos: Sequence[str]) -> Select[tuple[object, ...]]:
-    """The cells of grid items (distinct dimension values of their IM_INV_CELL rows)."""
+def grid_cells(
+    item_nos: Sequence[str], cells_location: str | None = None
+) -> Select[tuple[object, ...]]:
+    """The cells of grid items (distinct dimension values of their IM_INV_CELL rows), at any
+    location or, with `cells_location`, at that one (as the Items task decides children)."""
     cell = IM_INV_CELL.c
-    return (
+    stmt = (
         select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
         .where(cell.ITEM_NO.in_(list(item_nos)))
         .distinct()
         .order_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
     )
+    if cells_location is not None:
+        stmt = stmt.where(cell.LOC_ID == cells_location)
+    return stmt

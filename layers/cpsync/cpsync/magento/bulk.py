@@ -239,15 +239,25 @@ class BulkRunner:
         attribute_set_id: int,
         state: StatePort,
     ) -> dict[str, Outcome]:
-        """The product writer's bulk branch: its payload rules, one bulk per 500 products."""
+        """The product writer's bulk branch: its payload rules, one bulk per 500 products.
+
+        New products are created in the categories Magento already has, as single saves do;
+        the Category Items task links the others later.
+        """
+        from cpsync.magento.categories import new_product_categories, remember_links
         from cpsync.magento.products import plan_product_save
 
         outcomes: dict[str, Outcome] = {}
         bodies: dict[str, Any] = {}
+        linked: dict[str, list[int]] = {}
         for change in changes:
+            product = states[change.key]
             create = change.key not in existing
+            categories = new_product_categories(state, product) if create else []
+            if create and product.category_ids:
+                linked[change.key] = categories
             try:
-                payload = plan_product_save(states[change.key], create, attribute_set_id)
+                payload = plan_product_save(product, create, attribute_set_id, categories)
             except DataError as exc:
                 outcomes[change.key] = Outcome.from_exception(change.key, exc)
                 continue
@@ -264,4 +274,7 @@ class BulkRunner:
         }
         if fresh:
             state.put_magento_ids("product", fresh)
+        for key in fresh:
+            if key in linked:
+                remember_links(state, states[key].sku, linked[key])
         return outcomes

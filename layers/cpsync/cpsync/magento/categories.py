@@ -42,7 +42,7 @@ from cpsync.errors import RetryableError
 from cpsync.magento.client import MagentoClient, search_params
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import CategoryLinksState, CategoryState, Change, Kind
+from cpsync.model import CategoryLinksState, CategoryState, Change, Kind, ProductState
 from cpsync.ports import StatePort
 
 __all__ = [
@@ -54,6 +54,7 @@ __all__ = [
     "CategoryWriter",
     "build_category_payload",
     "current_category_ids",
+    "new_product_categories",
     "remember_links",
 ]
 
@@ -483,6 +484,14 @@ class CategoryLinksWriter(Writer):
         for category_id in sorted(removed):
             self.api.unassign(category_id, sku)
         remember_links(self.state, state.sku, (current - removed) | desired)
+
+
+def new_product_categories(state: StatePort, product: ProductState) -> list[int]:
+    """Magento ids of a new product's categories; those not in Magento yet are linked later."""
+    if not product.category_ids:
+        return []
+    known = state.get_magento_ids("category", product.category_ids)
+    return [known[c] for c in product.category_ids if c in known]
 
 
 def remember_links(state: StatePort, sku: str, category_ids: Iterable[int]) -> None:

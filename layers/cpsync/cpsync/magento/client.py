@@ -45,6 +45,8 @@ __all__ = [
     "sku_path",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: Items per array in one request when Magento's Web API input limits are on (§0.5).
 DEFAULT_MAX_ITEMS = 20
 #: Statuses that mean "too much at once": the limiter backs off (§0.5; nginx answers 502 when
@@ -73,9 +75,6 @@ def chunks_for_limit(items: Iterable[Any], limit: int = DEFAULT_MAX_ITEMS) -> It
             chunk = []
     if chunk:
         yield chunk
-
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -306,7 +305,13 @@ class MagentoClient:
         status = response.status_code
         logger.info("%s %s -> %s", method, url, status)
         if response.is_success:
-            return _Answer(response.json() if response.content else None)
+            try:
+                return _Answer(response.json() if response.content else None)
+            except ValueError:  # a proxy's HTML page with 200: not Magento's answer
+                text = " ".join(response.text.split())[:120]
+                return MagentoRetryableError(
+                    status, f"the answer is not JSON ({text or 'empty'})", method, url
+                )
         return error_from_response(response)
 
     # --- products ---------------------------------------------------------------------

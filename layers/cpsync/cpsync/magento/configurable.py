@@ -104,8 +104,9 @@ def build_parent_payload(
 ) -> dict[str, Any]:
     """The `product` body of a configurable parent.
 
-    A create carries the options and child links, so the parent appears complete in one
-    save; the parent is in stock when a child is (Magento shows the children's stock).
+    A create carries the options, child links and Magento category ids, so the parent
+    appears complete in one save (children are never linked to categories); the parent is in
+    stock when a child is (Magento shows the children's stock).
     """
     product: dict[str, Any] = {
         "sku": state.sku,
@@ -144,6 +145,11 @@ def build_parent_payload(
                 {"position": 0, "category_id": str(i)} for i in category_ids
             ]
     return product
+
+
+def doc_of(state: StatePort, sku: str) -> dict[str, Any]:
+    """The family document of a parent SKU (empty when none was written yet)."""
+    return state.get_docs(GRID_DOC_KIND, [sku]).get(sku) or {}
 
 
 class OptionValues:
@@ -285,27 +291,45 @@ class ConfigurableSaver:
         """Save the children that are new or whose own fields moved, several at once.
 
         Returns the Magento ids of the children created; `sent` gets the new fingerprints.
+        When a save fails, what did succeed is kept (ids and fingerprints, the family marked
+        unlinked) before the error goes on, so a retry continues where this one stopped
+        instead of starting over (a big family under a flaky store still finishes).
+
+        Raises:
+            Exception: The first failed save, after the progress is kept.
         """
         todo = [
             c for c in state.children if c.sku not in existing or sent.get(c.sku) != c.fingerprint()
         ]
+        created: dict[str, int] = {}
+        lock = threading.Lock()
 
-        def save(child: GridChild) -> int:
+        def save(child: GridChild) -> None:
             create = child.sku not in existing
             body = build_child_payload(
                 child, create, option_ids[child.sku], self.attribute_set_id, state.tax_class_id
             )
-            return self._save(body)
+            product_id = self._save(body)
+            with lock:
+                sent[child.sku] = child.fingerprint()
+                if create:
+                    created[child.sku] = product_id
 
-        workers = min(self.concurrency, len(todo))
-        if workers <= 1:
-            ids = [save(c) for c in todo]
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                ids = list(pool.map(save, todo))
-        for child in todo:
-            sent[child.sku] = child.fingerprint()
-        return {c.sku: i for c, i in zip(todo, ids, strict=True) if c.sku not in existing}
+        try:
+            workers = min(self.concurrency, len(todo))
+            if workers <= 1:
+                for child in todo:
+                    save(child)
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    for future in [pool.submit(save, c) for c in todo]:
+                        future.result()
+        except Exception:
+            self.state.put_magento_ids("product", created)
+            progress = {**doc_of(self.state, state.sku), "children": sent, "linked": False}
+            self.state.put_docs(GRID_DOC_KIND, {state.sku: progress})
+            raise
+        return created
 
     def apply(self, state: ConfigurableState, known: dict[str, int] | None = None) -> None:
         """Bring Magento to `state` (see the module docstring for the order).
@@ -314,7 +338,7 @@ class ConfigurableSaver:
             state: The grid item as Magento should show it.
             known: Magento ids already looked up for a batch (saves one search per item).
         """
-        doc = self.state.get_docs(GRID_DOC_KIND, [state.sku]).get(state.sku) or {}
+        doc = doc_of(self.state, state.sku)
         if not state.enabled:
             self._disable(state, doc)
             return
@@ -327,6 +351,34 @@ class ConfigurableSaver:
         new_ids = self._save_children(state, existing, option_ids, sent)
         self.state.put_magento_ids("product", new_ids)
         existing.update(new_ids)
+        try:
+            self._parent_and_links(state, doc, existing, options_body, sent)
+        except Exception:  # keep the children's progress (see _save_children), then fail
+            progress = {**doc, "children": sent, "linked": False}
+            self.state.put_docs(GRID_DOC_KIND, {state.sku: progress})
+            raise
+        wanted = {c.sku for c in state.children}
+        self.state.put_docs(
+            GRID_DOC_KIND,
+            {
+                state.sku: {
+                    "parent": state.parent_fingerprint(),
+                    "children": {s: p for s, p in sent.items() if s in wanted},
+                    "options": sorted(o.code for o in state.options),
+                    "linked": True,
+                }
+            },
+        )
+
+    def _parent_and_links(
+        self,
+        state: ConfigurableState,
+        doc: dict[str, Any],
+        existing: dict[str, int],
+        options_body: list[dict[str, Any]],
+        sent: dict[str, str],
+    ) -> None:
+        """Create the parent complete, or update it and bring its options and links in step."""
         child_ids = [existing[c.sku] for c in state.children]
         parent_print = state.parent_fingerprint()
         if state.sku not in existing:
@@ -343,17 +395,6 @@ class ConfigurableSaver:
             if doc.get("parent") != parent_print:
                 self._save(build_parent_payload(state, False))
             self._reconcile(state, doc, options_body, sent)
-        wanted = {c.sku for c in state.children}
-        self.state.put_docs(
-            GRID_DOC_KIND,
-            {
-                state.sku: {
-                    "parent": parent_print,
-                    "children": {s: p for s, p in sent.items() if s in wanted},
-                    "options": sorted(o.code for o in state.options),
-                }
-            },
-        )
 
     def _option_ids(
         self, state: ConfigurableState
@@ -393,7 +434,8 @@ class ConfigurableSaver:
         """Options and links of a known parent, checked against Magento only when they moved."""
         wanted = [c.sku for c in state.children]
         codes = sorted(o.code for o in state.options)
-        if set(doc.get("children", {})) == set(wanted) and doc.get("options") == codes:
+        settled = doc.get("linked", True) and doc.get("options") == codes
+        if settled and set(doc.get("children", {})) == set(wanted):
             return
         have = self._option_attributes(state.sku)
         for option in options_body:

@@ -9,6 +9,7 @@ grows back by about one per round of successful requests, up to ``max_limit``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,8 @@ from enum import Enum
 from typing import Any
 
 __all__ = ["AdaptiveLimiter", "Signal"]
+
+logger = logging.getLogger(__name__)
 
 
 class Signal(Enum):
@@ -82,7 +85,11 @@ class AdaptiveLimiter:
             if signal is Signal.OVERLOAD:
                 now = self._clock()
                 if self._last_decrease is None or now - self._last_decrease >= self._cooldown:
+                    before = int(self._limit)
                     self._limit = max(float(self.min_limit), self._limit * self._decrease)
+                    logger.info(
+                        "Magento signals overload: concurrency %d -> %d", before, int(self._limit)
+                    )
                     self._lowest = min(self._lowest, self._limit)
                     self._last_decrease = now
                     self._decreases += 1

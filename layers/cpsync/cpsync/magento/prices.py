@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
-from cpsync.magento.errors import render_message
-from cpsync.magento.inventory import spread
+from cpsync.magento.errors import MagentoRecordError, render_message
+from cpsync.magento.inventory import INPUT_LIMIT, learn_input_limit, spread
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, PriceState
 
@@ -153,6 +153,16 @@ class PriceApi:
         body = {"prices": [r.model_dump(exclude_none=True) for r in rows]}
         return self._post("products/special-price-delete", "prices.special.delete", body)
 
+    def base_prices(self, skus: Sequence[str]) -> list[BasePriceRow]:
+        """POST /V1/products/base-prices-information (unknown SKUs are left out)."""
+        result = self.client.request(
+            "POST",
+            "products/base-prices-information",
+            endpoint="prices.base.get",
+            json={"skus": list(skus)},
+        )
+        return [BasePriceRow.model_validate(r) for r in (result or [])]
+
     def special_prices(self, skus: Sequence[str]) -> list[SpecialPriceRow]:
         """POST /V1/products/special-price-information."""
         result = self.client.request(
@@ -234,6 +244,18 @@ class PriceWriter(Writer):
             self._write(chunk)
         except ConfigurationError:
             raise
+        except MagentoRecordError as exc:
+            # A price call answers 200 with failures; a 400 refuses the whole call, which on
+            # a call over 20 rows is the store's input limit (its text is localized).
+            if len(chunk.states) <= INPUT_LIMIT or exc.status != 400:
+                return {key: Outcome.from_exception(key, exc) for key in chunk.states}
+            self.chunk_size = learn_input_limit(self.chunk_size, len(chunk.states), exc)
+            keys = list(chunk.states)
+            outcomes: dict[str, Outcome] = {}
+            for i in range(0, len(keys), INPUT_LIMIT):
+                part = _Chunk({k: chunk.states[k] for k in keys[i : i + INPUT_LIMIT]})
+                outcomes.update(self._guarded(part))
+            return outcomes
         except Exception as exc:
             # Every step is an upsert or a delete of a known row: repeating the chunk is safe.
             return {key: Outcome.from_exception(key, exc) for key in chunk.states}

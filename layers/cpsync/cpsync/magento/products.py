@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
-from cpsync.magento.categories import remember_links
+from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.writer import Outcome, Writer
@@ -84,6 +84,8 @@ def plan_product_save(
     category_ids: Sequence[int] = (),
 ) -> dict[str, Any] | None:
     """The `product` body to save, or None when there is nothing to send.
+
+    `category_ids` are the Magento categories a new product is created in.
 
     Raises:
         DataError: a new product has no price.
@@ -162,13 +164,9 @@ class ProductWriter(Writer):
                 if created and self.on_created is not None:
                     self.on_created(change.key)  # the family's images, parent and children
                 return
-            create = change.key not in existing
             state = states[change.key]
-            categories: list[int] = []
-            if create and state.category_ids:
-                # Categories not in Magento yet are linked later by the Category Items task.
-                known = self.state.get_magento_ids("category", state.category_ids)
-                categories = [known[c] for c in state.category_ids if c in known]
+            create = change.key not in existing
+            categories = new_product_categories(self.state, state) if create else []
             payload = plan_product_save(state, create, self.attribute_set_id, categories)
             if payload is None:
                 return

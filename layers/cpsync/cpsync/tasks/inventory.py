@@ -120,7 +120,8 @@ class InventoryTask(Task):
             plain = options.execute(quantity_rows(item_nos, locations))
             for item_no, rows in groupby(plain, key=lambda r: str(r.ITEM_NO)):
                 yield StockRow(item_no, item_no, {r.LOC_ID: _quantity(r, which) for r in rows})
-            cells = options.execute(cell_quantity_rows(item_nos, locations))
+            stmt = cell_quantity_rows(item_nos, locations, self.settings.grid_cells_location)
+            cells = options.execute(stmt)
 
             def cell_of(r: Any) -> tuple[str, str, str, str]:
                 return (str(r.ITEM_NO), r.DIM_1_UPR, r.DIM_2_UPR, r.DIM_3_UPR)

@@ -102,6 +102,7 @@ def load_groups(conn: Any) -> list[Group]:
                 breaks=tuple(breaks.get((r.GRP_COD, seq), ())),
                 customer_filter=bool((r.CUST_FILT or "").strip()),
                 error=error,
+                min_qty=Decimal(str(r.MIN_QTY or 0)),
             )
         )
     groups = []
@@ -189,7 +190,7 @@ class PricesTask(Task):
         separator = self.settings.grid_sku_separator
         cells: dict[str, list[tuple[str, str | None]]] = {}
         with self.ctx.counterpoint.connect() as conn:
-            for row in conn.execute(grid_cells(item_nos)):
+            for row in conn.execute(grid_cells(item_nos, self.settings.grid_cells_location)):
                 item_no = str(row.ITEM_NO)
                 dims = [str(d) for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR) if d]
                 entry: tuple[str, str | None]

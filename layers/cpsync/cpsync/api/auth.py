@@ -1,0 +1,247 @@
+"""Who may call the API: Magento admin sign-in, session cookies, lockout, API keys, allow-list.
+
+- Sign-in checks the user against Magento's admin token route (`POST /V1/integration/admin/
+  token`); the token itself is thrown away, cpsync keeps only its own session. A store with
+  two-factor sign-in refuses that route after checking the password (magento-rest.md §1.2):
+  the person is told so and pointed to an API key instead.
+- The session is a cookie signed with HMAC-SHA256 carrying the user and the time of the last
+  request; it is re-issued on every request, so it expires after `api_session_idle_seconds`
+  without use. It is HttpOnly, SameSite=Strict and Secure (configurable for http://127.0.0.1).
+  Nothing is stored server-side, so every Lambda instance accepts it if they share the key.
+- Failed sign-ins are counted per user name in state: after `api_max_failed_signins` the user
+  is refused for `api_lockout_seconds`, even with the right password.
+- Scripts send one of `api_keys` in the `X-API-Key` header.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from cpsync.ports import StatePort
+from cpsync.settings import Settings
+
+__all__ = [
+    "COOKIE_NAME",
+    "AccessRules",
+    "Lockout",
+    "Session",
+    "SessionSigner",
+    "SignInOutcome",
+    "magento_sign_in",
+]
+
+logger = logging.getLogger(__name__)
+
+COOKIE_NAME = "cpsync_session"
+_TWO_FACTOR_MARKERS = ("2fa provider", "two-factor", "two factor")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A signed-in user and the id of their sign-in (kept across refreshes, for sign-out)."""
+
+    user: str
+    sid: str
+
+
+class SessionSigner:
+    """Signs and reads session cookies: `<user b64>.<sid>.<last-seen>.<hmac>`.
+
+    Args:
+        secret: The signing key.
+        idle_seconds: A cookie whose last-seen time is older than this is refused.
+        clock: Seconds since the epoch (injected for tests).
+    """
+
+    def __init__(
+        self, secret: bytes, idle_seconds: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._secret = secret
+        self.idle_seconds = idle_seconds
+        self.clock = clock
+
+    def _mac(self, text: str) -> str:
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def issue(self, user: str, sid: str | None = None) -> str:
+        """A cookie value for `user`, fresh now (a new sign-in when `sid` is None)."""
+        name = base64.urlsafe_b64encode(user.encode()).decode().rstrip("=")
+        text = f"{name}.{sid or secrets.token_hex(12)}.{int(self.clock())}"
+        return f"{text}.{self._mac(text)}"
+
+    def read(self, value: str | None) -> Session | None:
+        """The session of a valid, unexpired cookie, else None."""
+        if not value or value.count(".") != 3:
+            return None
+        name, sid, seen, mac = value.split(".")
+        if not hmac.compare_digest(mac, self._mac(f"{name}.{sid}.{seen}")) or not seen.isdigit():
+            return None
+        if self.clock() - int(seen) > self.idle_seconds:
+            return None
+        try:
+            return Session(base64.urlsafe_b64decode(name + "=" * (-len(name) % 4)).decode(), sid)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    """What Magento said about a user name and password."""
+
+    ok: bool
+    # "bad_credentials", "two_factor", "unreachable" when not ok
+    reason: str = ""
+    message: str = ""
+
+
+def magento_sign_in(
+    settings: Settings, username: str, password: str, timeout: float = 15.0
+) -> SignInOutcome:
+    """Check an admin user against Magento's admin token route (§1.2); never raises."""
+    url = f"{settings.magento_url.rstrip('/')}/rest/V1/integration/admin/token"
+    try:
+        response = httpx.post(
+            url, json={"username": username, "password": password}, timeout=timeout
+        )
+    except httpx.HTTPError as exc:
+        logger.warning("sign-in: Magento did not answer: %s", type(exc).__name__)
+        return SignInOutcome(
+            False, "unreachable", "The Magento store did not answer; try again in a minute."
+        )
+    if response.is_success:
+        return SignInOutcome(True)
+    try:
+        message = str(response.json().get("message", ""))
+    except (ValueError, AttributeError):
+        message = ""
+    if response.status_code in (400, 401) and any(
+        marker in message.lower() for marker in _TWO_FACTOR_MARKERS
+    ):
+        return SignInOutcome(
+            False,
+            "two_factor",
+            "This Magento store requires two-factor sign-in for admin users, which cpsync "
+            "cannot do. Sign in with an API key instead (ask whoever runs cpsync to add one to "
+            "CPSYNC_API_KEYS).",
+        )
+    if response.status_code == 401 or response.status_code == 400:
+        return SignInOutcome(
+            False, "bad_credentials", "The user name or password is not right for this store."
+        )
+    return SignInOutcome(
+        False,
+        "unreachable",
+        f"The Magento store answered HTTP {response.status_code}; try again in a minute.",
+    )
+
+
+class Lockout:
+    """Counts failed sign-ins per user name and per address in state (shared by every process).
+
+    A user is locked after `max_failures`; an address after `ADDRESS_FACTOR` times as many,
+    whatever names it tries, so guessing across many user names is slowed down too.
+
+    Args:
+        state: Where the counters live (documents of kind `signin`).
+        max_failures: Failures that lock the user.
+        lock_seconds: How long the lock lasts.
+    """
+
+    KIND = "signin"
+    ADDRESS_FACTOR = 4
+
+    def __init__(
+        self,
+        state: StatePort,
+        max_failures: int,
+        lock_seconds: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.state = state
+        self.max_failures = max_failures
+        self.lock_seconds = lock_seconds
+        self.clock = clock
+
+    @staticmethod
+    def _keys(user: str, host: str) -> dict[str, str]:
+        name = user.strip().lower()[:200] or "(empty)"
+        return {f"user:{name}": "user", f"address:{host}": "address"}
+
+    def locked_for(self, user: str, host: str) -> tuple[float, str]:
+        """Seconds still locked (0 when free), and whether the user or the address is."""
+        keys = self._keys(user, host)
+        docs = self.state.get_docs(self.KIND, list(keys))
+        waits = [
+            (max(0.0, float(doc.get("locked_until", 0)) - self.clock()), keys[key])
+            for key, doc in docs.items()
+        ]
+        return max(waits, default=(0.0, "user"))
+
+    def failed(self, user: str, host: str) -> None:
+        """Count a failure; the one that reaches a limit locks the user or the address."""
+        keys = self._keys(user, host)
+        docs = self.state.get_docs(self.KIND, list(keys))
+        new: dict[str, dict[str, float]] = {}
+        for key, what in keys.items():
+            limit = self.max_failures * (self.ADDRESS_FACTOR if what == "address" else 1)
+            failures = int(docs.get(key, {}).get("failures", 0)) + 1
+            if failures >= limit:
+                logger.warning("sign-in: %s locked after %d failures", key, failures)
+                new[key] = {"failures": 0, "locked_until": self.clock() + self.lock_seconds}
+            else:
+                new[key] = {"failures": failures, "locked_until": 0}
+        self.state.put_docs(self.KIND, new)
+
+    def succeeded(self, user: str, host: str) -> None:
+        """A good sign-in clears the counts."""
+        self.state.delete_docs(self.KIND, list(self._keys(user, host)))
+
+    # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
+    # cookie could have expired anyway.
+    def revoke(self, sid: str, idle_seconds: float) -> None:
+        """Refuse session `sid` from now on (and forget sign-outs whose cookies expired)."""
+        now = self.clock()
+        stale = [k for k, d in self.state.get_docs("signout").items() if d.get("until", 0) < now]
+        if stale:
+            self.state.delete_docs("signout", stale)
+        self.state.put_docs("signout", {sid: {"until": now + idle_seconds}})
+
+    def revoked(self, sid: str) -> bool:
+        """Whether session `sid` was signed out."""
+        doc = self.state.get_docs("signout", [sid]).get(sid)
+        return doc is not None and float(doc.get("until", 0)) > self.clock()
+
+
+class AccessRules:
+    """The allow-list and the API keys, from the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.networks = [ipaddress.ip_network(n, strict=False) for n in settings.api_allowed_ips]
+        self.keys = [k.get_secret_value() for k in settings.api_keys if k.get_secret_value()]
+
+    def address_allowed(self, host: str | None) -> bool:
+        """True when no allow-list is set or `host` is inside one of its networks."""
+        if not self.networks:
+            return True
+        try:
+            address = ipaddress.ip_address(host or "")
+        except ValueError:
+            return False
+        return any(address in network for network in self.networks)
+
+    def key_valid(self, key: str | None) -> bool:
+        """True when `key` is one of the configured API keys (constant-time)."""
+        if not key:
+            return False
+        given = key.encode()
+        return any(secrets.compare_digest(given, k.encode()) for k in self.keys)

@@ -1,0 +1,376 @@
+"""JSON routes for the dashboard, the task tabs, the queue, dead letters and the log.
+
+Every route here needs a signed-in user or an API key (`require_user` on the router).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field, field_validator
+
+from cpsync.api import schemas as S
+from cpsync.api.actions import queue_run, run_json, sync_item
+from cpsync.api.context import Ctx, known_task, require_user
+from cpsync.control import (
+    automatic_sync_enabled,
+    set_automatic_sync,
+    task_control,
+    update_task_control,
+)
+from cpsync.counterpoint.connection import ping
+from cpsync.ports import RunError, RunRecord
+from cpsync.tasks import TASKS
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_user)])
+
+TaskName = Annotated[str, Depends(known_task)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class Switch(BaseModel):
+    """Turn something on or off."""
+
+    enabled: bool
+
+
+class ScheduleBody(BaseModel):
+    """A schedule in EventBridge syntax, e.g. `rate(10 minutes)` or `cron(0 2 * * ? *)`."""
+
+    schedule: str = Field(min_length=1, max_length=200)
+
+
+class ItemBody(BaseModel):
+    """One record of a task: an item number, a category id."""
+
+    key: str = Field(max_length=255, description="Item number (or category id).")
+
+    @field_validator("key")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("enter an item number")
+        if any(ord(c) < 32 for c in text):
+            raise ValueError("an item number cannot contain control characters")
+        return text
+
+
+class DeadLetterIds(BaseModel):
+    """Dead letters to act on; null means all of them (retry only)."""
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = None
+
+
+def _time(value: datetime | float | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int | float):
+        value = datetime.fromtimestamp(value, UTC)
+    return value.isoformat()
+
+
+def _run(run: RunRecord | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {
+        "run_id": run.run_id,
+        "task": run.task,
+        "status": run.status,
+        "started_at": _time(run.started_at),
+        "finished_at": _time(run.finished_at),
+        "counts": run.counts,
+    }
+
+
+def _error(error: RunError) -> dict[str, Any]:
+    return {
+        "run_id": error.run_id,
+        "task": error.task,
+        "key": error.key,
+        "message": error.message,
+        "at": _time(error.at),
+    }
+
+
+def _task_status(ctx: Ctx, name: str) -> dict[str, Any]:
+    task = TASKS[name]
+    control = task_control(ctx.runtime.state, name)
+    next_run = ctx.scheduler.next_runs().get(name) if ctx.scheduler else None
+    last = ctx.runtime.state.last_run(name)
+    return {
+        "name": name,
+        "title": task.title or name.replace("_", " ").title(),
+        "kind": task.kind,
+        "enabled": control.enabled,
+        "schedule": control.schedule,
+        "next_run": _time(next_run),
+        "last_run": _run(last),
+        "recent_errors": [_error(e) for e in ctx.runtime.state.errors(task=name, limit=5)],
+    }
+
+
+def _body_fields(body: str) -> dict[str, Any]:
+    """Kind, key and task of a queued Change, for people (the body itself stays internal)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {"kind": None, "key": None, "task": None}
+    if not isinstance(data, dict):
+        return {"kind": None, "key": None, "task": None}
+    return {"kind": data.get("kind"), "key": data.get("key"), "task": data.get("task")}
+
+
+# --- dashboard and switches ----------------------------------------------------------------
+@router.get("/dashboard", summary="Everything the dashboard shows", response_model=S.Dashboard)
+def dashboard(ctx: Ctx) -> dict[str, Any]:
+    runtime = ctx.runtime
+    return {
+        "automatic_sync": automatic_sync_enabled(runtime.state),
+        "tasks": [_task_status(ctx, name) for name in TASKS],
+        "queue": asdict(runtime.queue.depth()),
+    }
+
+
+@router.get("/automatic-sync", summary="The master switch", response_model=S.SwitchState)
+def get_automatic_sync(ctx: Ctx) -> dict[str, bool]:
+    return {"enabled": automatic_sync_enabled(ctx.runtime.state)}
+
+
+@router.put(
+    "/automatic-sync",
+    summary="Turn automatic syncs on or off (manual actions still work)",
+    response_model=S.SwitchState,
+)
+def put_automatic_sync(body: Switch, ctx: Ctx) -> dict[str, bool]:
+    set_automatic_sync(ctx.runtime.state, body.enabled)
+    return {"enabled": body.enabled}
+
+
+@router.get("/counterpoint", summary="Counterpoint connection health", response_model=S.Health)
+def counterpoint_health(ctx: Ctx) -> dict[str, Any]:
+    health = ping(ctx.runtime.counterpoint)
+    return {"ok": health.ok, "detail": health.detail}
+
+
+# --- tasks -----------------------------------------------------------------------------------
+@router.get("/tasks", summary="Every task with its status", response_model=list[S.TaskStatus])
+def list_tasks(ctx: Ctx) -> list[dict[str, Any]]:
+    return [_task_status(ctx, name) for name in TASKS]
+
+
+@router.get("/tasks/{name}", summary="One task's status", response_model=S.TaskStatus)
+def get_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return _task_status(ctx, name)
+
+
+@router.get(
+    "/tasks/{name}/settings",
+    summary="One task's switch and schedule",
+    response_model=S.TaskSettings,
+)
+def get_settings(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return asdict(task_control(ctx.runtime.state, name))
+
+
+def _switch(ctx: Ctx, name: str, enabled: bool) -> dict[str, Any]:
+    current = task_control(ctx.runtime.state, name)
+    ctx.mover.move(name, current.schedule, enabled)
+    return asdict(update_task_control(ctx.runtime.state, name, enabled=enabled))
+
+
+@router.post(
+    "/tasks/{name}/enable", summary="Let the schedule run the task", response_model=S.TaskSettings
+)
+def enable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return _switch(ctx, name, True)
+
+
+@router.post(
+    "/tasks/{name}/disable",
+    summary="Stop scheduled runs of the task",
+    response_model=S.TaskSettings,
+)
+def disable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return _switch(ctx, name, False)
+
+
+@router.put(
+    "/tasks/{name}/schedule",
+    summary="Change when the task runs (moves the real schedule)",
+    response_model=S.TaskSettings,
+)
+def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
+    current = task_control(ctx.runtime.state, name)
+    try:
+        ctx.mover.move(name, body.schedule.strip(), current.enabled)
+    except ValueError as exc:
+        raise HTTPException(400, f"Task {name}: {exc}") from exc
+    return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
+
+
+@router.post(
+    "/tasks/{name}/queue-changed",
+    summary="Queue what changed; answers how many",
+    response_model=S.RunSummary,
+)
+def queue_changed(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return run_json(queue_run(ctx.runtime, name, "changed"))
+
+
+@router.post(
+    "/tasks/{name}/queue-all", summary="Queue every record of the task", response_model=S.RunSummary
+)
+def queue_all(name: TaskName, ctx: Ctx) -> dict[str, Any]:
+    return run_json(queue_run(ctx.runtime, name, "all"))
+
+
+def _not_found(name: str, key: str) -> HTTPException:
+    task = TASKS[name]
+    what = "category" if task.kind == "category" else "item"
+    return HTTPException(
+        404,
+        f"{task.title or name} found nothing for {key!r} in Counterpoint "
+        f"(check the number, and that the {what} is set up for e-commerce).",
+    )
+
+
+@router.post(
+    "/tasks/{name}/queue-item", summary="Queue one record (forced)", response_model=S.RunSummary
+)
+def queue_item(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
+    result = queue_run(ctx.runtime, name, "item", body.key)
+    if result.read == 0:
+        raise _not_found(name, body.key)
+    return run_json(result)
+
+
+@router.post(
+    "/tasks/{name}/sync-item",
+    summary="Send one record to Magento now, bypassing the queue",
+    response_model=S.SyncAnswer,
+)
+def sync_one(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
+    result = sync_item(ctx.runtime, name, body.key)
+    if result.run.read == 0:
+        raise _not_found(name, body.key)
+    return {
+        "applied": result.applied,
+        "outcomes": [asdict(o) for o in result.outcomes],
+        "run": run_json(result.run),
+    }
+
+
+@router.get("/tasks/{name}/log", summary="One task's runs and errors", response_model=S.Log)
+def task_log(name: TaskName, ctx: Ctx, limit: Limit = 20) -> dict[str, Any]:
+    return _log(ctx, name, limit)
+
+
+# --- queue, dead letters, log ------------------------------------------------------------------
+@router.get(
+    "/queue", summary="Queue depth, oldest age and the waiting messages", response_model=S.QueueList
+)
+def queue(ctx: Ctx, limit: Limit = 100) -> dict[str, Any]:
+    runtime = ctx.runtime
+    waiting = [
+        {
+            "id": m.id,
+            **_body_fields(m.body),
+            "receive_count": m.receive_count,
+            "sent_at": _time(m.sent_at),
+            "last_error": m.last_error,
+        }
+        for m in runtime.queue.peek(limit)
+    ]
+    return {"depth": asdict(runtime.queue.depth()), "messages": waiting}
+
+
+@router.get(
+    "/dead-letters",
+    summary="Parked messages with the reason in words",
+    response_model=list[S.DeadLetterRow],
+)
+def dead_letters(ctx: Ctx, limit: Limit = 100) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": d.id,
+            **_body_fields(d.body),
+            "reason": d.reason,
+            "receive_count": d.receive_count,
+            "failed_at": _time(d.failed_at),
+        }
+        for d in ctx.runtime.queue.dead_letters(limit)
+    ]
+
+
+def _existing(ctx: Ctx, ids: list[str] | None) -> list[str] | None:
+    """The ids among `ids` that are dead letters now (unknown ids never reach an adapter)."""
+    if ids is None:
+        return None
+    known = {d.id for d in ctx.runtime.queue.dead_letters(limit=1_000_000)}
+    return [i for i in ids if i in known]
+
+
+@router.post(
+    "/dead-letters/retry",
+    summary="Put dead letters back on the queue (all when ids is null)",
+    response_model=S.Retried,
+)
+def retry_dead(body: DeadLetterIds, ctx: Ctx) -> dict[str, Any]:
+    ids = _existing(ctx, body.ids)
+    moved = ctx.runtime.queue.redrive(ids) if ids is None or ids else []
+    return {"retried": moved}
+
+
+@router.post(
+    "/dead-letters/discard", summary="Delete dead letters for good", response_model=S.Discarded
+)
+def discard_dead(body: DeadLetterIds, ctx: Ctx) -> dict[str, int]:
+    if not body.ids:
+        raise HTTPException(400, "Name the dead letters to discard (ids).")
+    ids = _existing(ctx, body.ids) or []
+    return {"discarded": ctx.runtime.queue.discard_dead(ids) if ids else 0}
+
+
+def _one_dead(ctx: Ctx, ident: str) -> list[str]:
+    found = _existing(ctx, [ident])
+    if not found:
+        raise HTTPException(
+            404, f"There is no dead letter {ident!r} (it may have been retried or discarded)."
+        )
+    return found
+
+
+@router.post(
+    "/dead-letters/{ident}/retry",
+    summary="Put one dead letter back on the queue",
+    response_model=S.Retried,
+)
+def retry_one(ident: str, ctx: Ctx) -> dict[str, Any]:
+    return {"retried": ctx.runtime.queue.redrive(_one_dead(ctx, ident))}
+
+
+@router.delete(
+    "/dead-letters/{ident}", summary="Discard one dead letter", response_model=S.Discarded
+)
+def discard_one(ident: str, ctx: Ctx) -> dict[str, Any]:
+    return {"discarded": ctx.runtime.queue.discard_dead(_one_dead(ctx, ident))}
+
+
+def _log(ctx: Ctx, task: str | None, limit: int) -> dict[str, Any]:
+    state = ctx.runtime.state
+    return {
+        "runs": [_run(r) for r in state.runs(task=task, limit=limit)],
+        "errors": [_error(e) for e in state.errors(task=task, limit=limit)],
+    }
+
+
+@router.get("/log", summary="Latest runs and per-record errors of every task", response_model=S.Log)
+def log(ctx: Ctx, limit: Limit = 50) -> dict[str, Any]:
+    return _log(ctx, None, limit)

@@ -1,0 +1,38 @@
+"""Moving the real schedule of a task when the operator changes it.
+
+The switches and schedules live in state (`cpsync.control`); a `ScheduleMover` also moves
+whatever actually fires the task. In AWS that is an EventBridge Scheduler schedule (the AWS
+adapter implements this port); on one machine the embedded scheduler re-reads state on every
+tick, so its mover only has to check that the expression can run.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from cpsync.scheduler import parse_schedule
+
+__all__ = ["EmbeddedScheduleMover", "ScheduleMover"]
+
+
+class ScheduleMover(Protocol):
+    """Applies a task's switch and schedule to what fires it."""
+
+    def move(self, task: str, schedule: str, enabled: bool) -> None:
+        """Make `task` fire on `schedule` (EventBridge syntax), or not at all when disabled.
+
+        Raises:
+            ValueError: The expression is not a schedule this mover can run.
+        """
+
+
+class EmbeddedScheduleMover:
+    """`cpsync serve`: the scheduler reads state each tick; only the expression is checked."""
+
+    def move(self, task: str, schedule: str, enabled: bool) -> None:
+        """Check the expression (the embedded scheduler picks the change up by itself).
+
+        Raises:
+            ValueError: The expression is not a valid `rate()` or `cron()`.
+        """
+        parse_schedule(schedule)

@@ -1,0 +1,181 @@
+"""Response shapes of the API, so the OpenAPI document says what every route answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = [
+    "Dashboard",
+    "DeadLetterRow",
+    "Discarded",
+    "Health",
+    "ImageCheck",
+    "ImageFile",
+    "ImageQueued",
+    "ImageSync",
+    "Log",
+    "QueueDepth",
+    "QueueList",
+    "QueuedRow",
+    "RecordError",
+    "RecordOutcome",
+    "Retried",
+    "RunLine",
+    "RunLogError",
+    "RunSummary",
+    "SwitchState",
+    "SyncAnswer",
+    "TaskSettings",
+    "TaskStatus",
+]
+
+
+class RecordError(BaseModel):
+    key: str
+    message: str
+
+
+class RunSummary(BaseModel):
+    """What a detection run found and queued."""
+
+    task: str
+    run_id: str
+    mode: str
+    read: int
+    queued: int
+    unchanged: int
+    removed: int
+    errors: list[RecordError]
+
+
+class RunLine(BaseModel):
+    run_id: str
+    task: str
+    status: str
+    started_at: str | None
+    finished_at: str | None
+    counts: dict[str, Any]
+
+
+class RunLogError(BaseModel):
+    run_id: str
+    task: str
+    key: str
+    message: str
+    at: str | None
+
+
+class TaskStatus(BaseModel):
+    name: str
+    title: str
+    kind: str
+    enabled: bool
+    schedule: str
+    next_run: str | None
+    last_run: RunLine | None
+    recent_errors: list[RunLogError]
+
+
+class TaskSettings(BaseModel):
+    name: str
+    enabled: bool
+    schedule: str
+
+
+class QueueDepth(BaseModel):
+    visible: int
+    in_flight: int
+    delayed: int
+    dead: int
+    oldest_age_seconds: float
+
+
+class Dashboard(BaseModel):
+    automatic_sync: bool
+    tasks: list[TaskStatus]
+    queue: QueueDepth
+
+
+class SwitchState(BaseModel):
+    enabled: bool
+
+
+class Health(BaseModel):
+    ok: bool
+    detail: str
+
+
+class RecordOutcome(BaseModel):
+    kind: str
+    key: str
+    applied: bool
+    error: str | None
+
+
+class SyncAnswer(BaseModel):
+    applied: bool
+    outcomes: list[RecordOutcome]
+    run: RunSummary
+
+
+class QueuedRow(BaseModel):
+    id: str
+    kind: str | None
+    key: str | None
+    task: str | None
+    receive_count: int
+    sent_at: str | None
+    last_error: str | None
+
+
+class QueueList(BaseModel):
+    depth: QueueDepth
+    messages: list[QueuedRow]
+
+
+class DeadLetterRow(BaseModel):
+    id: str
+    kind: str | None
+    key: str | None
+    task: str | None
+    reason: str
+    receive_count: int
+    failed_at: str | None
+
+
+class Retried(BaseModel):
+    retried: list[str]
+
+
+class Discarded(BaseModel):
+    discarded: int
+
+
+class Log(BaseModel):
+    runs: list[RunLine]
+    errors: list[RunLogError]
+
+
+class ImageFile(BaseModel):
+    item_no: str
+    file_name: str
+    status: str
+    detail: str
+    size: int
+
+
+class ImageCheck(RunSummary):
+    item_no: str
+
+
+class ImageSync(BaseModel):
+    file_name: str
+    applied: bool
+    outcomes: list[RecordOutcome]
+
+
+class ImageQueued(BaseModel):
+    file_name: str
+    queued: int

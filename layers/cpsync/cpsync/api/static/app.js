@@ -1,0 +1,409 @@
+// cpsync sync interface: plain JavaScript over the JSON API, no build step.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const state = { tasks: [], current: null, page: "dashboard" };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== null && v !== undefined && v !== false) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(c ?? ""));
+  return node;
+}
+
+function say(text, kind = "ok") {
+  const box = $("#message");
+  box.textContent = text;
+  box.className = "message " + kind;
+  box.hidden = !text;
+}
+
+class ApiError extends Error {
+  constructor(status, detail) { super(detail); this.status = status; }
+}
+
+async function api(method, path, body) {
+  const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (e) {
+    throw new ApiError(0, "cpsync did not answer. Is it running?");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail : "Something went wrong (HTTP " + response.status + ").";
+    if (response.status === 401 && path !== "/api/session") showSignIn(detail);
+    throw new ApiError(response.status, detail);
+  }
+  return data;
+}
+
+async function act(button, work) {
+  if (button) button.disabled = true;
+  try { return await work(); }
+  catch (e) { say(e instanceof ApiError ? e.message : String(e), "error"); }
+  finally { if (button) button.disabled = false; }
+}
+
+function when(iso) { return iso ? new Date(iso).toLocaleString() : "never"; }
+
+// --- sign-in ----------------------------------------------------------------------------
+function showSignIn(detail) {
+  $("#nav").hidden = true;
+  for (const id of ["dashboard", "products"]) $("#" + id).hidden = true;
+  $("#signin").hidden = false;
+  if (detail) say(detail, "error");
+  $("#username").focus();
+}
+
+async function signedIn(user) {
+  $("#signin").hidden = true;
+  $("#nav").hidden = false;
+  $("#who").textContent = "Signed in: " + user;
+  say("");
+  await show(state.page);
+}
+
+$("#signin-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const button = $("button", ev.target);
+  act(button, async () => {
+    const data = await api("POST", "/api/session", { username: $("#username").value, password: $("#password").value });
+    $("#password").value = "";
+    await signedIn(data.user);
+  });
+});
+
+$("#apikey-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  act($("button", ev.target), async () => {
+    const data = await api("POST", "/api/session", { api_key: $("#api-key").value });
+    $("#api-key").value = "";
+    await signedIn(data.user);
+  });
+});
+
+$("#sign-out").addEventListener("click", () => act(null, async () => {
+  await api("DELETE", "/api/session");
+  showSignIn("");
+  say("Signed out.");
+}));
+
+// --- pages ------------------------------------------------------------------------------
+for (const button of $$("#nav [data-page]")) {
+  button.addEventListener("click", () => show(button.dataset.page));
+}
+
+async function show(page) {
+  state.page = page;
+  for (const b of $$("#nav [data-page]")) b.toggleAttribute("aria-current", b.dataset.page === page);
+  $("#dashboard").hidden = page !== "dashboard";
+  $("#products").hidden = page !== "products";
+  if (page === "dashboard") await act(null, loadDashboard);
+  else await act(null, loadProducts);
+}
+
+// --- dashboard ----------------------------------------------------------------------------
+function counts(run) {
+  if (!run) return "";
+  const c = run.counts || {};
+  return `read ${c.read ?? 0}, queued ${c.queued ?? 0}, unchanged ${c.unchanged ?? 0}`;
+}
+
+async function loadDashboard() {
+  const data = await api("GET", "/api/dashboard");
+  state.tasks = data.tasks;
+  const sw = $("#master-switch");
+  sw.checked = data.automatic_sync;
+  sw.setAttribute("aria-checked", String(data.automatic_sync));
+  $("#master-label").textContent = data.automatic_sync ? "On: tasks run on their schedules" : "Off: no scheduled runs";
+  const q = data.queue;
+  $("#queue-depth").textContent = `${q.visible} waiting, ${q.in_flight} in progress, ${q.delayed} retrying later, ${q.dead} dead letters` +
+    (q.oldest_age_seconds ? `; oldest ${Math.round(q.oldest_age_seconds)} s` : "");
+  const body = $("#task-table tbody");
+  body.replaceChildren(...data.tasks.map((t) => el("tr", {},
+    el("th", { scope: "row" }, t.title),
+    el("td", {}, t.enabled ? "yes" : "no"),
+    el("td", {}, t.schedule + (t.next_run ? ` (next ${when(t.next_run)})` : "")),
+    el("td", {}, t.last_run ? `${when(t.last_run.started_at)}: ${t.last_run.status}` : "never"),
+    el("td", {}, counts(t.last_run)),
+    el("td", {}, t.recent_errors.length ? t.recent_errors.map((e) => e.message).join("; ") : "none"),
+  )));
+  await loadDeadLetters();
+  api("GET", "/api/counterpoint").then((h) => {
+    $("#cp-status").textContent = h.ok ? h.detail.replace(/^connected/, "Connected") : h.detail;
+    $("#cp-status").className = h.ok ? "ok" : "bad";
+  }).catch((e) => { $("#cp-status").textContent = e.message; });
+}
+
+async function loadDeadLetters() {
+  const rows = await api("GET", "/api/dead-letters");
+  const body = $("#dead-table tbody");
+  if (!rows.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, "No dead letters.")));
+    return;
+  }
+  body.replaceChildren(...rows.map((d) => {
+    const label = `${d.kind ?? "?"} ${d.key ?? d.id}`;
+    return el("tr", { "data-dead": d.id },
+      el("th", { scope: "row" }, label),
+      el("td", {}, d.reason),
+      el("td", {}, when(d.failed_at)),
+      el("td", {},
+        el("button", { type: "button", "aria-label": `Retry ${label}`, onclick: (ev) => act(ev.target, async () => {
+          await api("POST", `/api/dead-letters/${encodeURIComponent(d.id)}/retry`);
+          say(`${label} is back on the queue.`);
+          await loadDashboard();
+        }) }, "Retry"),
+        " ",
+        el("button", { type: "button", class: "danger", "aria-label": `Discard ${label}`, onclick: (ev) => act(ev.target, async () => {
+          if (!confirm(`Discard ${label} for good?`)) return;
+          await api("DELETE", `/api/dead-letters/${encodeURIComponent(d.id)}`);
+          say(`${label} discarded.`);
+          await loadDashboard();
+        }) }, "Discard")));
+  }));
+}
+
+$("#refresh").addEventListener("click", (ev) => act(ev.target, loadDashboard));
+
+$("#master-switch").addEventListener("change", (ev) => act(ev.target, async () => {
+  const data = await api("PUT", "/api/automatic-sync", { enabled: ev.target.checked });
+  say(data.enabled ? "Automatic syncs are on." : "Automatic syncs are off; manual actions still work.");
+  await loadDashboard();
+}));
+
+// --- products: a tab per task ----------------------------------------------------------------
+async function loadProducts() {
+  state.tasks = await api("GET", "/api/tasks");
+  const list = $("#task-tabs");
+  if (!state.current || !state.tasks.some((t) => t.name === state.current)) state.current = state.tasks[0]?.name;
+  list.replaceChildren(...state.tasks.map((t) => el("button", {
+    type: "button", role: "tab", id: "tab-" + t.name, "aria-controls": "task-panel",
+    "aria-selected": String(t.name === state.current), tabindex: t.name === state.current ? "0" : "-1",
+    onclick: () => selectTab(t.name),
+  }, t.title)));
+  renderPanel();
+}
+
+function selectTab(name) {
+  state.current = name;
+  for (const b of $$("#task-tabs [role=tab]")) {
+    const on = b.id === "tab-" + name;
+    b.setAttribute("aria-selected", String(on));
+    b.tabIndex = on ? 0 : -1;
+  }
+  $("#tab-" + name).focus();
+  renderPanel();
+}
+
+$("#task-tabs").addEventListener("keydown", (ev) => {
+  const names = state.tasks.map((t) => t.name);
+  const i = names.indexOf(state.current);
+  if (ev.key === "ArrowRight") selectTab(names[(i + 1) % names.length]);
+  else if (ev.key === "ArrowLeft") selectTab(names[(i - 1 + names.length) % names.length]);
+  else return;
+  ev.preventDefault();
+});
+
+function renderPanel() {
+  const task = state.tasks.find((t) => t.name === state.current);
+  const panel = $("#task-panel");
+  if (!task) { panel.replaceChildren("No tasks."); return; }
+  panel.setAttribute("aria-labelledby", "tab-" + task.name);
+  panel.replaceChildren($("#panel-template").content.cloneNode(true));
+  $(".task-meta", panel).textContent = `${task.enabled ? "Runs" : "Disabled; would run"} on ${task.schedule}. Last run: ` +
+    (task.last_run ? `${when(task.last_run.started_at)} (${task.last_run.status}; ${counts(task.last_run)})` : "never") + ".";
+  $("[data-schedule]", panel).value = task.schedule;
+  if (task.kind === "category") $("[data-key-label]", panel).textContent = "Category ID";
+  $("[data-action=toggle-task]", panel).textContent = task.enabled ? "Disable task" : "Enable task";
+  for (const b of $$("[data-view]", panel)) b.addEventListener("click", () => showView(b.dataset.view));
+  wireActions(panel, task);
+  if (task.name === "images") {
+    $("[data-item-form]", panel).remove();
+    const box = $("[data-images]", panel);
+    box.hidden = false;
+    box.replaceChildren($("#images-template").content.cloneNode(true));
+    wireImages(box);
+  }
+}
+
+function showView(view) {
+  const panel = $("#task-panel");
+  for (const b of $$("[data-view]", panel)) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+  for (const p of $$("[data-pane]", panel)) p.hidden = p.dataset.pane !== view;
+  if (view === "queue") act(null, () => loadQueue($("[data-pane=queue]", panel)));
+  if (view === "log") act(null, () => loadLog($("[data-pane=log]", panel)));
+}
+
+function itemKey(panel) {
+  const key = $("[data-item-key]", panel).value.trim();
+  const what = $("[data-key-label]", panel).textContent === "Category ID" ? "a category ID" : "an item number";
+  if (!key) { say(`Enter ${what} first.`, "error"); $("[data-item-key]", panel).focus(); }
+  return key;
+}
+
+function runSummary(r) {
+  const errors = r.errors.length ? ` ${r.errors.length} could not be read: ${r.errors.slice(0, 3).map((e) => e.message).join("; ")}` : "";
+  return `${r.queued} change${r.queued === 1 ? "" : "s"} queued (${r.read} read, ${r.unchanged} unchanged).${errors}`;
+}
+
+function wireActions(panel, task) {
+  const on = (action, fn) => { const b = $(`[data-action=${action}]`, panel); b.addEventListener("click", (ev) => { ev.preventDefault(); act(b, fn); }); };
+  on("queue-changed", async () => {
+    const r = await api("POST", `/api/tasks/${task.name}/queue-changed`);
+    $("[data-count]", panel).textContent = `${r.queued} queued`;
+    say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+  });
+  on("queue-all", async () => {
+    const r = await api("POST", `/api/tasks/${task.name}/queue-all`);
+    $("[data-count]", panel).textContent = `${r.queued} queued`;
+    say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+  });
+  on("queue-item", async () => {
+    const key = itemKey(panel); if (!key) return;
+    const r = await api("POST", `/api/tasks/${task.name}/queue-item`, { key });
+    say(`${task.title} ${key}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+  });
+  on("sync-item", async () => {
+    const key = itemKey(panel); if (!key) return;
+    const r = await api("POST", `/api/tasks/${task.name}/sync-item`, { key });
+    say(syncSummary(`${task.title} ${key}`, r), r.applied ? "ok" : "error");
+  });
+  on("reschedule", async () => {
+    const schedule = $("[data-schedule]", panel).value;
+    const r = await api("PUT", `/api/tasks/${task.name}/schedule`, { schedule });
+    say(`${task.title} now runs on ${r.schedule}.`);
+    await loadProducts();
+  });
+  on("toggle-task", async () => {
+    const r = await api("POST", `/api/tasks/${task.name}/${task.enabled ? "disable" : "enable"}`);
+    say(`${task.title} is ${r.enabled ? "enabled" : "disabled"}.`);
+    await loadProducts();
+  });
+}
+
+function syncSummary(label, r) {
+  if (!r.outcomes.length) return `${label}: nothing to send.`;
+  const bad = r.outcomes.filter((o) => !o.applied);
+  if (!bad.length) return `${label}: sent to Magento (${r.outcomes.length} record${r.outcomes.length === 1 ? "" : "s"}).`;
+  return `${label}: Magento did not take ${bad.map((o) => `${o.kind} ${o.key}: ${o.error}`).join("; ")}`;
+}
+
+async function loadQueue(pane) {
+  const data = await api("GET", "/api/queue");
+  const task = state.current;
+  const mine = data.messages.filter((m) => m.task === task);
+  const d = data.depth;
+  pane.replaceChildren(
+    el("p", {}, `${d.visible} waiting, ${d.in_flight} in progress, ${d.delayed} retrying later; oldest ${Math.round(d.oldest_age_seconds)} s. This task: ${mine.length} listed.`),
+    table(["Record", "Tries", "Queued", "Last error"], mine.map((m) => [`${m.kind} ${m.key}`, m.receive_count, when(m.sent_at), m.last_error || ""])),
+  );
+}
+
+async function loadLog(pane) {
+  const data = await api("GET", `/api/tasks/${state.current}/log`);
+  pane.replaceChildren(
+    el("h3", {}, "Runs"),
+    table(["Started", "Status", "Counts"], data.runs.map((r) => [when(r.started_at), r.status, counts(r)])),
+    el("h3", {}, "Errors"),
+    table(["When", "Record", "Message"], data.errors.map((e) => [when(e.at), e.key, e.message])),
+  );
+}
+
+function table(headers, rows) {
+  return el("table", {},
+    el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, ...(rows.length ? rows.map((r) => el("tr", {}, ...r.map((c) => el("td", {}, String(c))))) : [el("tr", {}, el("td", { colspan: String(headers.length) }, "Nothing yet."))])));
+}
+
+// --- the Images tab procedure -------------------------------------------------------------------
+function magnifier() {
+  // An inline SVG: no icon font or emoji font needed, and it follows the text colour.
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "20");
+  svg.setAttribute("height", "20");
+  svg.setAttribute("aria-hidden", "true");
+  const circle = document.createElementNS(ns, "circle");
+  for (const [k, v] of Object.entries({ cx: "10", cy: "10", r: "6.5", fill: "none", stroke: "currentColor", "stroke-width": "2.5" })) circle.setAttribute(k, v);
+  const handle = document.createElementNS(ns, "line");
+  for (const [k, v] of Object.entries({ x1: "15", y1: "15", x2: "21", y2: "21", stroke: "currentColor", "stroke-width": "3", "stroke-linecap": "round" })) handle.setAttribute(k, v);
+  svg.append(circle, handle);
+  return svg;
+}
+
+function wireImages(box) {
+  $("[data-image-item-form]", box).addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const itemNo = $("#image-item-no").value.trim();
+    if (!itemNo) { say("Enter an item number first.", "error"); return; }
+    act($("button", ev.target), async () => {
+      const files = await api("GET", `/api/images?item_no=${encodeURIComponent(itemNo)}`);
+      const label = `Check item ${itemNo} for new images`;
+      $("[data-image-items] tbody", box).replaceChildren(el("tr", { "data-item": itemNo },
+        el("th", { scope: "row" }, itemNo),
+        el("td", {}, `${files.length} file${files.length === 1 ? "" : "s"}`),
+        el("td", {}, el("button", { type: "button", class: "icon", title: label, "aria-label": label,
+          onclick: (e) => act(e.currentTarget, async () => {
+            const r = await api("POST", "/api/images/check", { item_no: itemNo });
+            const problems = r.errors.length ? ` Problems: ${r.errors.map((e) => e.message).join("; ")}` : "";
+            if (r.queued) say(`Item ${itemNo}: ${r.queued} new or changed image gallery${r.queued === 1 ? "" : "s"} queued.${problems}`, problems ? "warn" : "ok");
+            else say(`Item ${itemNo}: nothing new to send now (images of a product not yet in Magento go up with it).${problems}`, problems ? "warn" : "ok");
+          }) }, magnifier()))));
+    });
+  });
+  $("[data-image-file-form]", box).addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = $("#image-file-name").value.trim();
+    if (!text) { say("Enter a file name or an item number first.", "error"); return; }
+    act($("button", ev.target), () => loadImageFiles(box, text));
+  });
+}
+
+async function loadImageFiles(box, text) {
+  const rows = await api("GET", `/api/images?file_name=${encodeURIComponent(text)}`);
+  const body = $("[data-image-files] tbody", box);
+  if (!rows.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, `No image files found for ${text}.`)));
+    return;
+  }
+  body.replaceChildren(...rows.map((r) => el("tr", { "data-file": r.file_name },
+    el("th", { scope: "row" }, r.file_name),
+    el("td", {}, r.item_no),
+    el("td", { class: "status-" + r.status }, r.status + (r.detail ? `: ${r.detail}` : "")),
+    el("td", {},
+      el("button", { type: "button", class: "go", "aria-label": `Sync ${r.file_name} now`, title: "Sync now",
+        onclick: (e) => act(e.currentTarget, async () => {
+          const res = await api("POST", "/api/images/sync", { file_name: r.file_name, item_no: r.item_no });
+          say(syncSummary(`Image ${r.file_name}`, res), res.applied ? "ok" : "error");
+          await loadImageFiles(box, text);
+        }) }, "↻ Sync now"),
+      " ",
+      el("button", { type: "button", class: "queue", "aria-label": `Queue ${r.file_name}`, title: "Queue",
+        onclick: (e) => act(e.currentTarget, async () => {
+          const res = await api("POST", "/api/images/queue", { file_name: r.file_name, item_no: r.item_no });
+          say(`Image ${r.file_name}: ${res.queued} change${res.queued === 1 ? "" : "s"} queued.`);
+        }) }, "+ Queue")))));
+}
+
+// --- start ----------------------------------------------------------------------------------------
+(async () => {
+  try {
+    const me = await api("GET", "/api/session");
+    await signedIn(me.user);
+  } catch (e) {
+    showSignIn("");
+  }
+})();

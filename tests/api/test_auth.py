@@ -1,0 +1,175 @@
+"""Who gets in: anonymous callers refused, Magento sign-in, lockout, idle expiry, keys, IPs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from cpsync.api.auth import COOKIE_NAME
+
+OPEN = {("GET", "/api/health"), ("POST", "/api/session")}
+GOOD = {"username": "admin", "password": "admin123"}
+BAD = {"username": "admin", "password": "wrong"}
+
+
+def _routes(api) -> list[tuple[str, str]]:
+    doc = api.keyed().get("/api/openapi.json").json()
+    found = []
+    for path, methods in doc["paths"].items():
+        for method in methods:
+            concrete = path.replace("{name}", "items").replace("{ident}", "1")
+            found.append((method.upper(), concrete))
+    return found
+
+
+def test_given_no_session_when_any_route_is_called_then_it_is_refused(api) -> None:
+    routes = _routes(api)
+    assert len(routes) >= 25
+    anonymous = api.client()
+    for method, path in routes:
+        if (method, path) in OPEN:
+            continue
+        response = anonymous.request(method, path, json={})
+        assert response.status_code == 401, (method, path, response.text)
+        assert "sign in" in response.json()["detail"].lower()
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    assert anonymous.get("/api/health").json() == {"status": "ok"}
+    # Nothing happened on the anonymous calls.
+    assert api.runtime.state.runs(limit=5) == []
+    assert api.runtime.queue.depth().visible == 0
+
+
+def test_given_the_magento_admin_when_signing_in_then_a_strict_httponly_cookie_opens_the_api(
+    make_api: Callable,
+) -> None:
+    api = make_api(api_cookie_secure=True)
+    client = api.client()
+    response = client.post("/api/session", json=GOOD)
+    assert response.status_code == 200
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and "secure" in cookie
+    assert "max-age=1800" in cookie
+
+
+def test_given_a_session_when_signing_out_then_it_no_longer_works(api) -> None:
+    client = api.signed_in()
+    assert client.get("/api/session").json() == {"user": "admin"}
+    stolen = client.cookies[COOKIE_NAME]
+    assert client.delete("/api/session").status_code == 200
+    assert client.get("/api/dashboard").status_code == 401
+    # A copy of the cookie kept from before the sign-out is refused too.
+    replay = httpx.Client(base_url=api.url, cookies={COOKIE_NAME: stolen})
+    assert replay.get("/api/dashboard").status_code == 401
+
+
+def test_given_six_failed_sign_ins_when_the_seventh_has_the_right_password_then_it_is_refused(
+    api,
+) -> None:
+    api.emulator.configure(admin_lockout_failures=0)  # cpsync's own lock, not Magento's
+    client = api.client()
+    for _ in range(6):
+        response = client.post("/api/session", json=BAD)
+        assert response.status_code == 401
+        assert "not right" in response.json()["detail"]
+    seventh = client.post("/api/session", json=GOOD)
+    assert seventh.status_code == 429
+    assert "admin" in seventh.json()["detail"] and "minute" in seventh.json()["detail"]
+    assert COOKIE_NAME not in seventh.cookies
+    # Another user is not locked, and the lock ends after the period.
+    assert (
+        client.post("/api/session", json={"username": "other", "password": "x"}).status_code == 401
+    )
+    api.clock.advance(api.runtime.settings.api_lockout_seconds + 1)
+    assert client.post("/api/session", json=GOOD).status_code == 200
+
+
+def test_given_five_failures_when_the_sixth_try_succeeds_then_the_count_starts_over(api) -> None:
+    client = api.client()
+    for _ in range(5):
+        client.post("/api/session", json=BAD)
+    assert client.post("/api/session", json=GOOD).status_code == 200
+    for _ in range(5):
+        client.post("/api/session", json=BAD)
+    assert client.post("/api/session", json=GOOD).status_code == 200
+
+
+def test_given_an_idle_session_when_it_is_used_after_the_idle_time_then_it_is_refused(api) -> None:
+    client = api.signed_in()
+    idle = api.runtime.settings.api_session_idle_seconds
+    # Use within the idle time keeps it alive (the cookie is refreshed on every call).
+    for _ in range(3):
+        api.clock.advance(idle - 60)
+        assert client.get("/api/dashboard").status_code == 200
+    api.clock.advance(idle + 1)
+    response = client.get("/api/dashboard")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+def test_given_a_forged_cookie_when_used_then_it_is_refused(api) -> None:
+    client = api.signed_in()
+    value = client.cookies[COOKIE_NAME]
+    name, sid, seen, mac = value.split(".")
+    forged = httpx.Client(
+        base_url=api.url, cookies={COOKIE_NAME: f"{name}.{sid}.{int(seen) + 9999}.{mac}"}
+    )
+    assert forged.get("/api/dashboard").status_code == 401
+
+
+@pytest.mark.parametrize("configured", [True, False])
+def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_api_key(
+    api, configured: bool
+) -> None:
+    api.emulator.configure(two_factor_enabled=True, two_factor_configured=configured)
+    response = api.client().post("/api/session", json=GOOD)
+    assert response.status_code == 403
+    detail = response.json()["detail"]
+    assert "two-factor" in detail and "API key" in detail
+    # A right password on a 2FA store is not a failed attempt: no lockout builds up.
+    for _ in range(7):
+        assert api.client().post("/api/session", json=GOOD).status_code == 403
+    client = api.client()
+    assert (
+        client.post("/api/session", json={"api_key": "test-api-key-0123456789"}).status_code == 200
+    )
+    assert client.get("/api/dashboard").status_code == 200
+
+
+def test_given_a_wrong_api_key_when_calling_then_it_is_refused(api) -> None:
+    response = api.client(headers={"X-API-Key": "nope"}).get("/api/dashboard")
+    assert response.status_code == 401
+    assert "API key" in response.json()["detail"]
+    assert api.client().post("/api/session", json={"api_key": "nope"}).status_code == 401
+
+
+def test_given_an_allow_list_when_calling_from_outside_then_it_is_refused(make_api) -> None:
+    api = make_api(api_allowed_ips=["10.0.0.0/8"])
+    response = api.keyed().get("/api/dashboard")
+    assert response.status_code == 403
+    assert "127.0.0.1" in response.json()["detail"]
+    assert api.client().post("/api/session", json=GOOD).status_code == 403
+    assert api.client().get("/api/health").status_code == 200
+    inside = make_api(api_allowed_ips=["127.0.0.0/8", "::1/128"])
+    assert inside.keyed().get("/api/dashboard").status_code == 200
+
+
+def test_given_magento_is_down_when_signing_in_then_the_message_says_so_and_no_lockout(
+    make_api,
+) -> None:
+    api = make_api(magento_url="http://127.0.0.1:9")
+    for _ in range(7):
+        response = api.client().post("/api/session", json=GOOD)
+        assert response.status_code == 503
+        assert "did not answer" in response.json()["detail"]
+
+
+def test_given_many_user_names_tried_from_one_address_then_the_address_is_locked(api) -> None:
+    client = api.client()
+    for n in range(24):  # 4 x 6: no single user reaches the limit
+        response = client.post("/api/session", json={"username": f"user{n % 5}", "password": "x"})
+        assert response.status_code == 401, n
+    refused = client.post("/api/session", json=GOOD)
+    assert refused.status_code == 429
+    assert "this address (127.0.0.1)" in refused.json()["detail"]

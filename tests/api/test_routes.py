@@ -1,0 +1,263 @@
+"""Every manual action over HTTP: what an operator clicks and what they then see."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+
+from cpsync.control import run_scheduled
+from cpsync.model import Change, make_version
+from sample.generate import SampleInfo
+
+
+def _simple_items(info: SampleInfo) -> list[str]:
+    return sorted(set(info.ecommerce_item_nos) - set(info.grid_item_nos))
+
+
+def _change(key: str) -> Change:
+    now = datetime.now(UTC)
+    return Change(
+        kind="product",
+        key=key,
+        version=make_version(None, now),
+        fingerprint="f",
+        payload={"sku": key, "enabled": True, "name": key, "url_key": key.lower()},
+        task="items",
+        run_id="r",
+        detected_at=now,
+    )
+
+
+def _dead_letter(api, key: str, reason: str) -> str:
+    queue = api.runtime.queue
+    queue.send([_change(key)])
+    [message] = queue.receive(1)
+    queue.dead_letter(message, reason)
+    return queue.dead_letters()[-1].id
+
+
+def test_given_the_master_switch_off_when_a_schedule_fires_then_nothing_runs(api) -> None:
+    client = api.keyed()
+    assert client.get("/api/automatic-sync").json() == {"enabled": True}
+    assert client.put("/api/automatic-sync", json={"enabled": False}).json() == {"enabled": False}
+    assert client.get("/api/dashboard").json()["automatic_sync"] is False
+    assert run_scheduled(api.runtime.state, api.runtime.task("items")) is None
+    # Manual actions still work while it is off.
+    assert client.post("/api/tasks/items/queue-changed").json()["queued"] > 0
+    client.put("/api/automatic-sync", json={"enabled": True})
+    assert client.get("/api/automatic-sync").json() == {"enabled": True}
+
+
+def test_given_an_unknown_task_when_called_then_404_names_the_tasks_and_nothing_runs(api) -> None:
+    client = api.keyed()
+    for method, path in [
+        ("GET", "/api/tasks/nope"),
+        ("POST", "/api/tasks/nope/queue-changed"),
+        ("POST", "/api/tasks/nope/disable"),
+        ("GET", "/api/tasks/nope/log"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 404
+        assert "no task called 'nope'" in response.json()["detail"]
+        assert "items" in response.json()["detail"]
+    assert api.runtime.state.runs(limit=5) == []
+
+
+def test_given_tasks_when_listed_then_each_has_title_schedule_and_last_run(api) -> None:
+    client = api.keyed()
+    tasks = client.get("/api/tasks").json()
+    assert {t["name"] for t in tasks} >= {"items"}
+    items = client.get("/api/tasks/items").json()
+    assert items["title"] and items["schedule"].startswith(("rate(", "cron("))
+    assert items["last_run"] is None
+    client.post("/api/tasks/items/queue-changed")
+    items = client.get("/api/tasks/items").json()
+    assert items["last_run"]["status"].startswith("ok")
+    assert items["last_run"]["counts"]["queued"] > 0
+
+
+def test_given_a_task_when_disabled_then_schedules_skip_it_until_enabled(api) -> None:
+    client = api.keyed()
+    assert client.post("/api/tasks/items/disable").json()["enabled"] is False
+    assert client.get("/api/tasks/items/settings").json()["enabled"] is False
+    assert run_scheduled(api.runtime.state, api.runtime.task("items")) is None
+    assert client.post("/api/tasks/items/enable").json()["enabled"] is True
+    assert run_scheduled(api.runtime.state, api.runtime.task("items")) is not None
+
+
+def test_given_a_new_schedule_when_valid_then_stored_and_invalid_then_refused(api) -> None:
+    client = api.keyed()
+    response = client.put("/api/tasks/items/schedule", json={"schedule": "cron(30 2 * * ? *)"})
+    assert response.status_code == 200
+    assert client.get("/api/tasks/items/settings").json()["schedule"] == "cron(30 2 * * ? *)"
+    for bad in ["every day", "rate(0 minutes)", "cron(0 2 * * *)", "cron(99 2 * * ? *)"]:
+        response = client.put("/api/tasks/items/schedule", json={"schedule": bad})
+        assert response.status_code == 400, bad
+        assert "items" in response.json()["detail"]
+    assert client.get("/api/tasks/items/settings").json()["schedule"] == "cron(30 2 * * ? *)"
+
+
+def test_given_new_items_when_queue_changed_then_the_answer_is_the_number_queued(api) -> None:
+    client = api.keyed()
+    first = client.post("/api/tasks/items/queue-changed").json()
+    assert first["queued"] == api.runtime.queue.depth().visible > 0
+    second = client.post("/api/tasks/items/queue-changed").json()
+    assert second["queued"] == 0
+
+
+def test_given_queue_all_when_nothing_changed_then_every_record_is_queued_again(api) -> None:
+    client = api.keyed()
+    first = client.post("/api/tasks/items/queue-changed").json()["queued"]
+    again = client.post("/api/tasks/items/queue-all").json()
+    assert again["mode"] == "full" and again["queued"] >= first
+
+
+def test_given_one_item_when_queued_then_exactly_it_is_queued(api) -> None:
+    item = _simple_items(api.sample)[0]
+    response = api.keyed().post("/api/tasks/items/queue-item", json={"key": item})
+    assert response.status_code == 200
+    assert response.json()["queued"] == 1
+    [message] = api.keyed().get("/api/queue").json()["messages"]
+    assert message["key"] == item and message["kind"] == "product"
+
+
+def test_given_an_empty_or_unknown_item_when_queued_then_4xx_and_nothing_queued(api) -> None:
+    client = api.keyed()
+    for action in ("queue-item", "sync-item"):
+        for body in ({"key": ""}, {"key": "   "}, {}):
+            response = client.post(f"/api/tasks/items/{action}", json=body)
+            assert response.status_code == 422, body
+            assert "key" in response.json()["detail"]
+        response = client.post(f"/api/tasks/items/{action}", json={"key": "NO-SUCH-ITEM"})
+        assert response.status_code == 404
+        assert "NO-SUCH-ITEM" in response.json()["detail"]
+    assert api.runtime.queue.depth().visible == 0
+    assert api.emulator.store.products_by_sku() == {}
+
+
+def test_given_one_item_when_synced_then_it_is_in_magento_without_using_the_queue(api) -> None:
+    item = _simple_items(api.sample)[0]
+    response = api.keyed().post("/api/tasks/items/sync-item", json={"key": item})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["applied"] is True
+    assert body["outcomes"] == [{"kind": "product", "key": item, "applied": True, "error": None}]
+    assert api.emulator.store.find_by_sku(item) is not None
+    assert api.runtime.queue.depth().visible == 0
+    # Applied like the updater would: a later queued copy of the same state is a repeat.
+    assert api.runtime.state.get_applied("product", [item])
+
+
+def _steal_url_key(api, item: str) -> None:
+    """Another product takes the item's url_key, so Magento refuses the item (400)."""
+    store = api.emulator.store
+    mine = copy.deepcopy(store.find_by_sku(item))
+    store.delete_product(mine["id"])
+    mine.update(id=store.next_id, sku="SOMEONE-ELSE")
+    store.put_product(mine)
+
+
+def test_given_magento_refuses_when_syncing_one_item_then_the_answer_says_why(api) -> None:
+    item = _simple_items(api.sample)[0]
+    api.keyed().post("/api/tasks/items/sync-item", json={"key": item})
+    _steal_url_key(api, item)
+    body = api.keyed().post("/api/tasks/items/sync-item", json={"key": item}).json()
+    assert body["applied"] is False
+    assert "URL key" in body["outcomes"][0]["error"]
+    # Not believed sent: the next detection offers it again.
+    assert api.runtime.state.get_sent("product", [item]) == {}
+
+
+def test_given_queued_changes_when_listing_the_queue_then_depth_and_records_show(api) -> None:
+    client = api.keyed()
+    queued = client.post("/api/tasks/items/queue-changed").json()["queued"]
+    data = client.get("/api/queue", params={"limit": 5}).json()
+    assert data["depth"]["visible"] == queued
+    assert data["depth"]["oldest_age_seconds"] >= 0
+    assert len(data["messages"]) == 5
+    assert all(m["task"] == "items" and m["kind"] == "product" for m in data["messages"])
+
+
+def test_given_dead_letters_when_listed_retried_and_discarded_then_the_queue_follows(api) -> None:
+    client = api.keyed()
+    first = _dead_letter(api, "SKU-1", "product SKU-1: The value of attribute is invalid")
+    second = _dead_letter(api, "SKU-2", "product SKU-2: URL key for specified store already exists")
+    rows = client.get("/api/dead-letters").json()
+    assert [(r["key"], r["reason"]) for r in rows] == [
+        ("SKU-1", "product SKU-1: The value of attribute is invalid"),
+        ("SKU-2", "product SKU-2: URL key for specified store already exists"),
+    ]
+    assert client.post(f"/api/dead-letters/{first}/retry").json() == {"retried": [first]}
+    assert api.runtime.queue.depth().visible == 1
+    assert client.delete(f"/api/dead-letters/{second}").json() == {"discarded": 1}
+    assert client.get("/api/dead-letters").json() == []
+    for method, path in [
+        ("POST", f"/api/dead-letters/{first}/retry"),
+        ("DELETE", "/api/dead-letters/abc"),
+    ]:
+        response = client.request(method, path)
+        assert response.status_code == 404
+        assert "no dead letter" in response.json()["detail"]
+    third = _dead_letter(api, "SKU-3", "product SKU-3: bad")
+    assert client.post("/api/dead-letters/discard", json={"ids": ["999", "x"]}).json() == {
+        "discarded": 0
+    }
+    assert client.post("/api/dead-letters/discard", json={}).status_code == 400
+    assert client.post("/api/dead-letters/retry", json={"ids": None}).json() == {"retried": [third]}
+
+
+def test_given_runs_when_reading_the_log_then_runs_and_record_errors_show(api) -> None:
+    client = api.keyed()
+    client.post("/api/tasks/items/queue-changed")
+    log = client.get("/api/log").json()
+    assert log["runs"][0]["task"] == "items"
+    task_log = client.get("/api/tasks/items/log", params={"limit": 1}).json()
+    assert len(task_log["runs"]) == 1
+    # The sample holds items that cannot become products: their errors name the record.
+    for error in log["errors"]:
+        assert error["key"] in error["message"]
+
+
+def test_given_counterpoint_when_checked_then_health_says_connected_or_why_not(make_api) -> None:
+    good = make_api().keyed().get("/api/counterpoint").json()
+    assert good["ok"] is True and "connected" in good["detail"]
+    bad = make_api(counterpoint_url="sqlite:////nonexistent/folder/cp.db").keyed()
+    health = bad.get("/api/counterpoint").json()
+    assert health["ok"] is False and "not reachable" in health["detail"]
+
+
+def test_given_the_dashboard_then_it_shows_switch_tasks_and_queue(api) -> None:
+    client = api.keyed()
+    client.post("/api/tasks/items/queue-changed")
+    data = client.get("/api/dashboard").json()
+    assert data["automatic_sync"] is True
+    assert data["queue"]["visible"] > 0
+    assert [t["name"] for t in data["tasks"]] == [
+        t["name"] for t in client.get("/api/tasks").json()
+    ]
+
+
+def test_given_limits_out_of_range_then_422_in_words(api) -> None:
+    response = api.keyed().get("/api/queue", params={"limit": 0})
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("limit:")
+
+
+def test_given_a_run_in_progress_when_a_button_is_pressed_then_409_says_so(api) -> None:
+    api.runtime.state.acquire_lock("task:items", "scheduled-run", 60)
+    for action in ("queue-changed", "queue-all"):
+        response = api.keyed().post(f"/api/tasks/items/{action}")
+        assert response.status_code == 409
+        assert "already running" in response.json()["detail"]
+    assert api.runtime.queue.depth().visible == 0
+
+
+def test_given_counterpoint_unreachable_when_a_button_is_pressed_then_503_in_words(
+    make_api,
+) -> None:
+    api = make_api(counterpoint_url="sqlite:////nonexistent/folder/cp.db")
+    response = api.keyed().post("/api/tasks/items/queue-changed")
+    assert response.status_code == 503
+    assert "did not answer" in response.json()["detail"]
+    images = api.keyed().get("/api/images", params={"item_no": "10042"})
+    assert images.status_code == 503

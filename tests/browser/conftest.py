@@ -1,0 +1,120 @@
+"""Browser fixtures: `cpsync serve` (scheduler, updater, app) on 127.0.0.1 and Debian's chromium.
+
+Chromium comes from apt (`make test` installs it); Playwright only drives it, so no browser is
+ever downloaded. Screenshots go to docs/ when CPSYNC_SCREENSHOTS=1, else to a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from cpsync.runtime import Runtime
+from cpsync.serve import Service
+from cpsync.settings import load_settings
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorHandle, running_emulator
+from sample.generate import SampleInfo, generate
+
+CHROMIUM = Path("/usr/bin/chromium")
+NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+if not CHROMIUM.exists():  # pragma: no cover - `make test` installs it
+    pytest.skip(
+        "Debian's chromium is not installed (make test installs it)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@dataclass
+class Served:
+    url: str
+    runtime: Runtime
+    emulator: EmulatorHandle
+    sample: SampleInfo
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SampleInfo]:
+    folder = tmp_path_factory.mktemp("sample")
+    return folder, generate(folder, items=60, now=NOW.replace(tzinfo=None))
+
+
+@pytest.fixture
+def served(sample_template: tuple[Path, SampleInfo], tmp_path: Path) -> Iterator[Served]:
+    folder, info = sample_template
+    copy = tmp_path / "cp"
+    shutil.copytree(folder, copy)
+    with running_emulator(EmulatorConfig()) as emulator:
+        settings = load_settings(
+            counterpoint_url=f"sqlite:///{copy}/counterpoint.db",
+            images_dir=copy / "ItemImages",
+            blobs_dir=tmp_path / "blobs",
+            state_url=f"sqlite:///{tmp_path}/state.db",
+            magento_url=emulator.url,
+            magento_token=emulator.token,
+            retry_base_seconds=0.01,
+            retry_max_seconds=0.05,
+            queue_visibility_seconds=1,
+            api_cookie_secure=False,
+        )
+        runtime = Runtime(settings)
+        port = _free_port()
+        service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
+        service.start()
+        try:
+            yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
+        finally:
+            service.stop()
+            runtime.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/ when CPSYNC_SCREENSHOTS=1 (to refresh the README's)."""
+    if os.environ.get("CPSYNC_SCREENSHOTS") == "1":
+        DOCS.mkdir(exist_ok=True)
+        return DOCS
+    return tmp_path

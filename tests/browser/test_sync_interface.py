@@ -1,0 +1,173 @@
+"""The sync interface in headless Chromium, as a merchant uses it."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from cpsync.control import automatic_sync_enabled
+from cpsync.model import Change, ProductState, make_version
+
+
+def _sign_in(page: Page, url: str, password: str = "admin123") -> None:
+    page.goto(url)
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def _wait_for(predicate, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _simple_with_images(info) -> tuple[str, tuple[str, ...]]:
+    simple = set(info.ecommerce_item_nos) - set(info.grid_item_nos)
+    item_no = info.special["slash_item"]  # MUG/12: files MUG_12.jpg, MUG_12^2.jpg, ...
+    assert item_no in simple
+    return item_no, info.image_files[item_no]
+
+
+def test_sign_in_shows_the_dashboard_and_a_wrong_password_says_so(
+    page: Page, served, shots: Path
+) -> None:
+    _sign_in(page, served.url, password="wrong")
+    expect(page.get_by_role("status")).to_contain_text("user name or password is not right")
+    served.runtime.task("items").run()
+    _wait_for(
+        lambda: served.runtime.queue.depth().visible + served.runtime.queue.depth().in_flight == 0
+    )
+    _sign_in(page, served.url)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator("#task-table")).to_contain_text("Items")
+    expect(page.locator("#cp-status")).to_contain_text("Connected")
+    page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
+
+
+def test_the_master_switch_turns_automatic_syncs_off_and_on(page: Page, served) -> None:
+    _sign_in(page, served.url)
+    switch = page.get_by_role("switch")
+    expect(switch).to_be_checked()
+    switch.click()
+    expect(page.get_by_role("status")).to_contain_text("Automatic syncs are off")
+    expect(switch).not_to_be_checked()
+    assert automatic_sync_enabled(served.runtime.state) is False
+    page.reload()
+    expect(page.get_by_role("switch")).not_to_be_checked()
+    page.get_by_role("switch").press("Space")
+    expect(page.get_by_role("status")).to_contain_text("Automatic syncs are on")
+    assert automatic_sync_enabled(served.runtime.state) is True
+
+
+def test_queue_changed_shows_the_number_of_changes(page: Page, served) -> None:
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Items", exact=True).click()
+    expect(page.get_by_role("tab", name="Items", exact=True)).to_have_attribute(
+        "aria-selected", "true"
+    )
+    page.get_by_role("button", name="Queue Changed").click()
+    count = page.locator("[data-count]")
+    expect(count).to_have_text(re.compile(r"^\d+ queued$"))
+    queued = served.runtime.state.last_run("items").counts["queued"]
+    assert queued > 0
+    expect(count).to_have_text(f"{queued} queued")
+    expect(page.get_by_role("status")).to_contain_text(f"Items: {queued} changes queued")
+
+
+def _product_change(sku: str, url_key: str) -> Change:
+    product = ProductState(
+        sku=sku, enabled=True, name=f"Tee {sku}", url_key=url_key, price=Decimal("19.99")
+    )
+    now = datetime.now(UTC)
+    return Change(
+        kind="product",
+        key=sku,
+        version=make_version(None, now),
+        fingerprint=product.fingerprint(),
+        payload=product.payload(),
+        task="items",
+        run_id="browser-test",
+        detected_at=now,
+    )
+
+
+def test_a_dead_letter_is_retried_from_the_page(page: Page, served) -> None:
+    store, queue = served.emulator.store, served.runtime.queue
+    # Magento refuses RETRY-1 for good: another product already has its URL key.
+    queue.send([_product_change("OTHER-1", "shared-tee")])
+    _wait_for(lambda: store.find_by_sku("OTHER-1") is not None)
+    queue.send([_product_change("RETRY-1", "shared-tee")])
+    _wait_for(lambda: queue.depth().dead == 1)
+    _sign_in(page, served.url)
+    row = page.locator("#dead-table tbody tr", has_text="RETRY-1")
+    expect(row).to_contain_text("URL key")
+    # The merchant fixes it in Magento, then retries from the page.
+    store.delete_product(store.find_by_sku("OTHER-1")["id"])
+    page.get_by_role("button", name="Retry product RETRY-1").click()
+    expect(page.get_by_role("status")).to_contain_text("product RETRY-1 is back on the queue")
+    expect(page.locator("#dead-table")).to_contain_text("No dead letters.")
+    _wait_for(lambda: store.find_by_sku("RETRY-1") is not None)
+
+
+def test_the_images_procedure_ends_with_the_image_in_magento(
+    page: Page, served, shots: Path
+) -> None:
+    item_no, files = _simple_with_images(served.sample)
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Items", exact=True).click()
+    # The item goes up first (its gallery follows it once images are checked).
+    page.get_by_label("Item No").fill(item_no)
+    page.get_by_role("button", name="Sync Item").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Items {item_no}: sent to Magento")
+
+    page.get_by_role("tab", name="Images", exact=True).click()
+    page.get_by_label("Item No").fill(item_no)
+    page.get_by_label("Item No").press("Enter")
+    check = page.get_by_role("button", name=f"Check item {item_no} for new images")
+    expect(check).to_be_visible()
+    check.click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Item {item_no}: 1 new or changed image gallery queued"
+    )
+
+    # Files spell '/' in an item number as '_' (MUG/12 -> MUG_12.jpg).
+    page.get_by_label("File Name").fill(item_no.replace("/", "_"))
+    page.get_by_label("File Name").press("Enter")
+    rows = page.locator("[data-image-files] tbody tr")
+    expect(rows).to_have_count(len(files))
+    expect(page.get_by_role("button", name=f"Queue {files[0]}")).to_be_visible()
+    page.get_by_role("button", name=f"Sync {files[0]} now").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Image {files[0]}: sent to Magento")
+    expect(rows.first).to_contain_text("pushed")
+    gallery = served.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
+    assert len(gallery) == len(files)
+    page.screenshot(path=str(shots / "images-tab.png"), full_page=True)
+
+
+def test_item_caret_value_lists_only_that_grid_values_images(page: Page, served) -> None:
+    info = served.sample
+    item_no, value = (
+        info.special["grid_image"].rsplit(".", 1)[0].split("^", 1)
+    )  # TSHIRT-GRID^YELLOW
+    expected = [
+        f for f in info.image_files[item_no] if f.upper().startswith(f"{item_no}^{value}".upper())
+    ]
+    assert expected
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Images", exact=True).click()
+    page.get_by_label("File Name").fill(f"{item_no}^{value}")
+    page.get_by_label("File Name").press("Enter")
+    expect(page.locator("[data-image-files] tbody tr")).to_have_count(len(expected))
+    page.get_by_label("File Name").fill("../secret")
+    page.get_by_label("File Name").press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("may not contain")
