@@ -122,7 +122,7 @@ def test_given_a_forged_cookie_when_used_then_it_is_refused(api) -> None:
 def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_api_key(
     api, configured: bool
 ) -> None:
-    api.emulator.configure(two_factor_enabled=True, two_factor_configured=configured)
+    api.emulator.configure(admin_two_factor=True, admin_two_factor_configured=configured)
     response = api.client().post("/api/session", json=GOOD)
     assert response.status_code == 403
     detail = response.json()["detail"]
