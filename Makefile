@@ -8,6 +8,9 @@ STAMP  := $(VENV)/.installed
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
+# Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
+CHROMIUM ?= /usr/bin/chromium
+
 # AWS tooling: aws-sam-cli pins boto3 and click exactly (they clash with the dev extra), so it
 # lives in its own venv; aws-sam-translator and cfn-lint are in the dev extra for the tests.
 TOOLS  ?= .venv-tools
@@ -15,10 +18,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
 STACK  ?= cpsync
 
-.PHONY: install tools demo test lint format bench clean build deploy e2e-aws chromium
-
-# Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
-CHROMIUM ?= /usr/bin/chromium
+.PHONY: install tools demo test lint format bench clean chromium build deploy e2e-aws
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
