@@ -249,3 +249,30 @@ def test_given_a_change_too_big_for_sqs_when_the_updater_gets_it_then_it_is_read
         "description"
     ]
     assert len(description) > 256 * 1024
+
+
+def test_the_eventbridge_schedule_mover_changes_the_real_schedule_and_its_switch(aws) -> None:
+    from cpsync.aws import EventBridgeScheduleMover
+
+    scheduler = aws.client("scheduler")
+    target = {
+        "Arn": "arn:aws:lambda:us-east-1:123456789012:function:cpsync-items",
+        "RoleArn": "arn:aws:iam::123456789012:role/cpsync-x",
+    }
+    scheduler.create_schedule(
+        Name="cpsync-category-items",
+        ScheduleExpression="rate(10 minutes)",
+        ScheduleExpressionTimezone="America/New_York",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target=target,
+    )
+    mover = EventBridgeScheduleMover("cpsync", scheduler)
+    mover.move("category_items", "cron(0 2 * * ? *)", enabled=False)
+    moved = scheduler.get_schedule(Name="cpsync-category-items")
+    assert (moved["ScheduleExpression"], moved["State"]) == ("cron(0 2 * * ? *)", "DISABLED")
+    assert moved["ScheduleExpressionTimezone"] == "America/New_York"
+    assert moved["Target"]["Arn"] == target["Arn"]
+    import pytest
+
+    with pytest.raises(ValueError, match="6 fields"):
+        mover.move("category_items", "cron(0 2 * *)", enabled=True)

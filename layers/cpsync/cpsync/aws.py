@@ -63,6 +63,7 @@ from cpsync.settings import Settings
 __all__ = [
     "SQS_MAX_BYTES",
     "DynamoState",
+    "EventBridgeScheduleMover",
     "MessageTooLarge",
     "S3Blobs",
     "SqsQueue",
@@ -862,3 +863,46 @@ def queue_from_settings(settings: Settings, notes: StatePort | None) -> SqsQueue
         max_receives=settings.queue_max_receives,
         wait_seconds=1,
     )
+
+
+# --- EventBridge Scheduler: the API's schedule mover in AWS -----------------------------------
+class EventBridgeScheduleMover:
+    """Moves a task's EventBridge Scheduler schedule (`<stack>-<task>`, as the template names it)
+    when the operator changes its expression or switch in the sync interface.
+
+    Args:
+        stack: The stack name (`CPSYNC_STACK_NAME`, set by the template).
+        scheduler: A boto3 EventBridge Scheduler client.
+    """
+
+    def __init__(self, stack: str, scheduler: Any) -> None:
+        self.stack = stack
+        self.scheduler = scheduler
+
+    def move(self, task: str, schedule: str, enabled: bool) -> None:
+        """Apply the expression and the switch to the real schedule (time zone kept).
+
+        Raises:
+            ValueError: The expression is not a schedule EventBridge would take.
+        """
+        from zoneinfo import ZoneInfo
+
+        from cpsync.schedules import ScheduleError, parse_schedule
+
+        try:
+            parse_schedule(schedule, ZoneInfo("UTC"))
+        except ScheduleError as exc:
+            raise ValueError(str(exc)) from exc
+        name = f"{self.stack}-{task.replace('_', '-')}"
+        current = self.scheduler.get_schedule(Name=name)
+        update = {
+            key: current[key]
+            for key in ("GroupName", "Target", "FlexibleTimeWindow", "ScheduleExpressionTimezone")
+            if key in current
+        }
+        self.scheduler.update_schedule(
+            Name=name,
+            ScheduleExpression=schedule,
+            State="ENABLED" if enabled else "DISABLED",
+            **update,
+        )

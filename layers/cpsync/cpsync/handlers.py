@@ -19,6 +19,7 @@ Environment variables read here: `CPSYNC_SECRET_ID` (through Settings) and Power
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -290,5 +291,9 @@ def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             }
         from mangum import Mangum
 
-        _api = Mangum(api.create_app(), lifespan="off")
+        from cpsync.aws import EventBridgeScheduleMover, client
+
+        stack = os.environ.get("CPSYNC_STACK_NAME")
+        mover = EventBridgeScheduleMover(stack, client("scheduler")) if stack else None
+        _api = Mangum(api.create_app(runtime(), schedule_mover=mover), lifespan="off")
     return _api(event, context)
