@@ -45,19 +45,19 @@ def _make_runtime(
     sample_dir: Path, state_dir: Path, emulator: EmulatorHandle, **kw: Any
 ) -> Runtime:
     """A Runtime wired like production, pointed at the sample and the emulator."""
-    settings = load_settings(
-        counterpoint_url=f"sqlite:///{sample_dir}/counterpoint.db",
-        images_dir=sample_dir / "ItemImages",
-        state_url=f"sqlite:///{state_dir}/state.db",
-        blobs_dir=state_dir / "blobs",
-        magento_url=emulator.url,
-        magento_token=emulator.token,
-        retry_base_seconds=0.01,
-        retry_max_seconds=0.05,
-        queue_visibility_seconds=1,
-        **kw,
-    )
-    return Runtime(settings)
+    values: dict[str, Any] = {
+        "counterpoint_url": f"sqlite:///{sample_dir}/counterpoint.db",
+        "images_dir": sample_dir / "ItemImages",
+        "state_url": f"sqlite:///{state_dir}/state.db",
+        "blobs_dir": state_dir / "blobs",
+        "magento_url": emulator.url,
+        "magento_token": emulator.token,
+        "retry_base_seconds": 0.01,
+        "retry_max_seconds": 0.05,
+        "queue_visibility_seconds": 1,
+    }
+    values.update(kw)
+    return Runtime(load_settings(**values))
 
 
 @pytest.fixture
