@@ -10,13 +10,14 @@ import re
 from typing import Any
 
 from emulator.errors import ARRAY_ITEMS_MAX, MagentoError, required_field
-from emulator.routing import RestPath, Route
+from emulator.routing import RestPath, RestRequest, Route
 
 __all__ = [
     "INPUT_ARRAY_LIMIT",
     "NESTED_ENTITY_TYPES",
     "check_array_limits",
     "check_async_inputs",
+    "list_param",
 ]
 
 #: Items per array parameter when input limits are on (synchronous routes, §0.5).
@@ -93,3 +94,17 @@ def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
 
 def _loose(name: str) -> str:
     return name.replace("_", "").lower()
+
+
+def list_param(request: RestRequest, name: str, message: str) -> list[Any]:
+    """The body parameter ``name`` as a list (the dispatcher applies the input limit).
+
+    Raises:
+        MagentoError: 400 when it is missing (required field) or not a list (``message``).
+    """
+    value = request.body_param(name)
+    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
+        value = list(value.values())  # PHP-style arrays with numeric keys
+    if not isinstance(value, list):
+        raise MagentoError(400, message)
+    return value

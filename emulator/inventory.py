@@ -24,6 +24,7 @@ import re
 from typing import Any
 
 from emulator.errors import MagentoError, required_field
+from emulator.inputs import list_param
 from emulator.product_data import _default_stock_item, _merge_stock_item
 from emulator.routing import RestRequest, Route
 from emulator.search import parse_search_criteria, run_search, snake
@@ -113,20 +114,6 @@ def inventory_of(store: CatalogStore) -> InventoryData:
     return section
 
 
-def _list_param(request: RestRequest, name: str, message: str) -> list[Any]:
-    """The body parameter ``name`` as a list (the dispatcher applies the input limit).
-
-    Raises:
-        MagentoError: 400 when it is missing (required field) or not a list (``message``).
-    """
-    value = request.body_param(name)
-    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
-        value = list(value.values())  # PHP-style arrays with numeric keys
-    if not isinstance(value, list):
-        raise MagentoError(400, message)
-    return value
-
-
 # Source items -----------------------------------------------------------------------------
 
 
@@ -160,7 +147,7 @@ def _validate_item(raw: Any) -> tuple[dict[str, Any] | None, list[MagentoError]]
 
 def save_source_items(request: RestRequest) -> list[Any]:
     """``POST /V1/inventory/source-items``: all items or none; ``[]`` on success."""
-    raw_items = _list_param(request, "sourceItems", INPUT_DATA_EMPTY)
+    raw_items = list_param(request, "sourceItems", INPUT_DATA_EMPTY)
     if not raw_items:
         raise MagentoError(400, INPUT_DATA_EMPTY)
     items: list[dict[str, Any]] = []
@@ -199,7 +186,7 @@ def _mirror_to_legacy(store: CatalogStore, item: dict[str, Any]) -> None:
 
 def delete_source_items(request: RestRequest) -> list[Any]:
     """``POST /V1/inventory/source-items-delete``: ``[]``; unknown pairs are ignored."""
-    raw_items = _list_param(request, "sourceItems", INPUT_DATA_EMPTY)
+    raw_items = list_param(request, "sourceItems", INPUT_DATA_EMPTY)
     if not raw_items:
         raise MagentoError(400, INPUT_DATA_EMPTY)
     keys = []

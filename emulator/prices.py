@@ -19,7 +19,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from emulator.errors import MagentoError
+from emulator.inputs import list_param
 from emulator.routing import RestRequest, Route
 from emulator.search import snake
 from emulator.store import CatalogStore, sku_key
@@ -74,20 +74,6 @@ def prices_of(store: CatalogStore) -> PriceData:
     return section
 
 
-def _list_param(request: RestRequest, name: str, message: str) -> list[Any]:
-    """The body parameter ``name`` as a list (the dispatcher applies the input limit).
-
-    Raises:
-        MagentoError: 400 when it is missing (required field) or not a list (``message``).
-    """
-    value = request.body_param(name)
-    if isinstance(value, dict) and all(str(k).isdigit() for k in value):
-        value = list(value.values())  # PHP-style arrays with numeric keys
-    if not isinstance(value, list):
-        raise MagentoError(400, message)
-    return value
-
-
 def _failure(message: str, *parameters: Any) -> dict[str, Any]:
     return {"message": message, "parameters": [str(p) for p in parameters]}
 
@@ -126,7 +112,7 @@ def _strict_date(value: Any) -> bool:
 
 def save_base_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/base-prices``: valid rows saved, failures listed."""
-    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
+    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:
@@ -153,7 +139,7 @@ def save_base_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def get_base_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/base-prices-information``: unknown SKUs are left out silently."""
-    skus = _list_param(request, "skus", SKUS_NOT_ARRAY)
+    skus = list_param(request, "skus", SKUS_NOT_ARRAY)
     store = request.emulator.store
     answer = []
     with store.lock:
@@ -189,7 +175,7 @@ def _special_problems(
 
 def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price``: one row per (SKU, store), replaced by a new one."""
-    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
+    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:
@@ -216,7 +202,7 @@ def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-information``: rows of the known SKUs."""
-    skus = _list_param(request, "skus", SKUS_NOT_ARRAY)
+    skus = list_param(request, "skus", SKUS_NOT_ARRAY)
     wanted = {sku_key(str(sku)) for sku in skus}
     with request.emulator.store.lock:
         data = prices_of(request.emulator.store)
@@ -225,7 +211,7 @@ def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-delete``: rows matching SKU, store and price go."""
-    rows = _list_param(request, "prices", PRICES_NOT_ARRAY)
+    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
     failures: list[dict[str, Any]] = []
     with store.lock:

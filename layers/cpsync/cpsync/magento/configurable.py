@@ -28,6 +28,14 @@ from cpsync.errors import RecordError
 from cpsync.magento.categories import remember_links
 from cpsync.magento.client import MagentoClient, sku_path
 from cpsync.magento.errors import MagentoRecordError
+from cpsync.magento.product_fields import (
+    STATUS_DISABLED,
+    STATUS_ENABLED,
+    VISIBILITY_CATALOG_SEARCH,
+    VISIBILITY_NOT_INDIVIDUALLY,
+    custom_attributes,
+    owned_fields,
+)
 from cpsync.model import ConfigurableState, GridChild
 from cpsync.ports import StatePort
 
@@ -44,14 +52,6 @@ logger = logging.getLogger(__name__)
 
 ATTRIBUTE_DOC_KIND = "attribute_option"
 GRID_DOC_KIND = "configurable"
-STATUS_ENABLED = 1
-STATUS_DISABLED = 2
-VISIBILITY_NOT_INDIVIDUALLY = 1
-VISIBILITY_CATALOG_SEARCH = 4
-
-
-def _custom(pairs: Sequence[tuple[str, Any]]) -> list[dict[str, Any]]:
-    return [{"attribute_code": c, "value": v} for c, v in pairs if v is not None]
 
 
 def build_child_payload(
@@ -79,7 +79,7 @@ def build_child_payload(
     pairs += [(code, str(option_id)) for code, option_id in sorted(option_ids.items())]
     if tax_class_id is not None:
         pairs.append(("tax_class_id", str(tax_class_id)))
-    if custom := _custom(pairs):
+    if custom := custom_attributes(pairs):
         product["custom_attributes"] = custom
     if create:
         qty = max(child.qty, Decimal(0))
@@ -108,24 +108,7 @@ def build_parent_payload(
     appears complete in one save (children are never linked to categories); the parent is in
     stock when a child is (Magento shows the children's stock).
     """
-    product: dict[str, Any] = {
-        "sku": state.sku,
-        "status": STATUS_ENABLED if state.enabled else STATUS_DISABLED,
-    }
-    if state.name is not None:
-        product["name"] = state.name
-    if state.weight is not None:
-        product["weight"] = float(state.weight)
-    custom = _custom(
-        [
-            ("description", state.description),
-            ("short_description", state.short_description),
-            ("url_key", state.url_key),
-            ("tax_class_id", None if state.tax_class_id is None else str(state.tax_class_id)),
-        ]
-    )
-    if custom:
-        product["custom_attributes"] = custom
+    product = owned_fields(state)
     if create:
         in_stock = any(c.qty > 0 for c in state.children)
         product.update(

@@ -15,6 +15,7 @@ from cpsync.errors import DataError
 from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
+from cpsync.magento.product_fields import VISIBILITY_CATALOG_SEARCH, owned_fields
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, ConfigurableState, Kind, ProductState
 from cpsync.ports import StatePort
@@ -23,10 +24,6 @@ if TYPE_CHECKING:
     from cpsync.magento.bulk import BulkRunner
 
 __all__ = ["ProductWriter", "build_product_payload", "plan_product_save"]
-
-STATUS_ENABLED = 1
-STATUS_DISABLED = 2
-VISIBILITY_CATALOG_SEARCH = 4
 
 
 def build_product_payload(
@@ -42,23 +39,7 @@ def build_product_payload(
     stock and its Magento `category_ids` as `category_links`. Fields that are None are left as
     they are in Magento.
     """
-    product: dict[str, Any] = {
-        "sku": state.sku,
-        "status": STATUS_ENABLED if state.enabled else STATUS_DISABLED,
-    }
-    if state.name is not None:
-        product["name"] = state.name
-    if state.weight is not None:
-        product["weight"] = float(state.weight)
-    attributes = [
-        ("description", state.description),
-        ("short_description", state.short_description),
-        ("url_key", state.url_key),
-        ("tax_class_id", None if state.tax_class_id is None else str(state.tax_class_id)),
-    ]
-    custom = [{"attribute_code": c, "value": v} for c, v in attributes if v is not None]
-    if custom:
-        product["custom_attributes"] = custom
+    product = owned_fields(state)
     if create:
         qty = max(state.qty, Decimal(0))
         product.update(
