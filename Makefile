@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PYTHON312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do \
 	  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$$p"; break; }; done)
 
-# Browser tests drive Debian's chromium (never `playwright install`, which downloads a browser).
+# Browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 CHROMIUM ?= /usr/bin/chromium
 
 # AWS tooling: aws-sam-cli pins boto3 and click exactly (they clash with the dev extra), so it
