@@ -173,19 +173,32 @@ def _special_problems(
     return problems
 
 
+def _checked_special_rows(
+    request: RestRequest, store: CatalogStore
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The special-price rows that pass Magento's checks, and the failures of the others.
+
+    Called under the store lock: the checks read the catalog.
+    """
+    stores = _store_ids(store)
+    valid: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for raw in list_param(request, "prices", PRICES_NOT_ARRAY):
+        row = _row(raw)
+        problems = _special_problems(row, store, stores)
+        failures.extend(problems)
+        if not problems:
+            valid.append(row)
+    return valid, failures
+
+
 def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price``: one row per (SKU, store), replaced by a new one."""
-    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
-    failures: list[dict[str, Any]] = []
     with store.lock:
-        stores, data = _store_ids(store), prices_of(store)
-        for raw in rows:
-            row = _row(raw)
-            problems = _special_problems(row, store, stores)
-            failures.extend(problems)
-            if problems:
-                continue
+        rows, failures = _checked_special_rows(request, store)
+        data = prices_of(store)
+        for row in rows:
             product = store.find_by_sku(str(row["sku"]))
             assert product is not None
             store_id = int(row.get("store_id", 0))
@@ -211,17 +224,11 @@ def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-delete``: rows matching SKU, store and price go."""
-    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
     store = request.emulator.store
-    failures: list[dict[str, Any]] = []
     with store.lock:
-        stores, data = _store_ids(store), prices_of(store)
-        for raw in rows:
-            row = _row(raw)
-            problems = _special_problems(row, store, stores)
-            failures.extend(problems)
-            if problems:
-                continue
+        rows, failures = _checked_special_rows(request, store)
+        data = prices_of(store)
+        for row in rows:
             key = (sku_key(str(row["sku"])), int(row.get("store_id", 0)))
             current = data.special.get(key)
             if current is not None and abs(current["price"] - float(row["price"])) < 1e-6:
