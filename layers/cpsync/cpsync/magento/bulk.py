@@ -250,10 +250,12 @@ class BulkRunner:
         outcomes: dict[str, Outcome] = {}
         bodies: dict[str, Any] = {}
         linked: dict[str, list[int]] = {}
+        creating = [states[c.key] for c in changes if c.key not in existing]
+        new_categories = new_product_categories(state, creating)
         for change in changes:
             product = states[change.key]
             create = change.key not in existing
-            categories = new_product_categories(state, product) if create else []
+            categories = new_categories.get(change.key, [])
             if create and product.category_ids:
                 linked[change.key] = categories
             try:

@@ -42,7 +42,14 @@ from cpsync.errors import RetryableError
 from cpsync.magento.client import MagentoClient, search_params
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import CategoryLinksState, CategoryState, Change, Kind, ProductState
+from cpsync.model import (
+    CategoryLinksState,
+    CategoryState,
+    Change,
+    ConfigurableState,
+    Kind,
+    ProductState,
+)
 from cpsync.ports import StatePort
 
 __all__ = [
@@ -486,12 +493,16 @@ class CategoryLinksWriter(Writer):
         remember_links(self.state, state.sku, (current - removed) | desired)
 
 
-def new_product_categories(state: StatePort, product: ProductState) -> list[int]:
-    """Magento ids of a new product's categories; those not in Magento yet are linked later."""
-    if not product.category_ids:
-        return []
-    known = state.get_magento_ids("category", product.category_ids)
-    return [known[c] for c in product.category_ids if c in known]
+def new_product_categories(
+    state: StatePort, products: Sequence[ProductState | ConfigurableState]
+) -> dict[str, list[int]]:
+    """Magento ids of the categories of new products, by SKU, with one state read per batch.
+
+    Categories not in Magento yet are left out: the Category Items task links them later.
+    """
+    wanted = sorted({c for p in products for c in p.category_ids})
+    known = state.get_magento_ids("category", wanted) if wanted else {}
+    return {p.sku: [known[c] for c in p.category_ids if c in known] for p in products}
 
 
 def remember_links(state: StatePort, sku: str, category_ids: Iterable[int]) -> None:

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from cpsync.errors import RecordError
-from cpsync.magento.categories import remember_links
+from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.product_fields import (
@@ -365,9 +365,7 @@ class ConfigurableSaver:
         child_ids = [existing[c.sku] for c in state.children]
         parent_print = state.parent_fingerprint()
         if state.sku not in existing:
-            # Categories not in Magento yet are linked later by the Category Items task.
-            known = self.state.get_magento_ids("category", state.category_ids)
-            categories = [known[c] for c in state.category_ids if c in known]
+            categories = new_product_categories(self.state, [state])[state.sku]
             body = build_parent_payload(
                 state, True, self.attribute_set_id, options_body, child_ids, categories
             )

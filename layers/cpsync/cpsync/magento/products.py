@@ -137,6 +137,9 @@ class ProductWriter(Writer):
                     if outcome.applied and key not in existing and states[key].enabled:
                         self.on_created(key)
 
+        creating = [s for key, s in states.items() if key not in existing]
+        new_categories = new_product_categories(self.state, creating)
+
         def save(change: Change) -> None:
             if change.key in grids:
                 grid = grids[change.key]
@@ -148,7 +151,7 @@ class ProductWriter(Writer):
                 return
             state = states[change.key]
             create = change.key not in existing
-            categories = new_product_categories(self.state, state) if create else []
+            categories = new_categories.get(change.key, [])
             payload = plan_product_save(state, create, self.attribute_set_id, categories)
             if payload is None:
                 return
