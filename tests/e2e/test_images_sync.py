@@ -7,11 +7,13 @@ not with cpsync's naming code.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import re
 import sqlite3
+import threading
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from cpsync.magento.media import ImageWriter
 from cpsync.runtime import Runtime
 from cpsync.tasks.image_changes import check_item_images
 from cpsync.tasks.images import queue_images, sync_images_now
@@ -338,5 +341,56 @@ def test_pending_galleries_go_up_with_images_once_their_products_are_online(
         pending = rt.state.get_docs("image_pending")
         assert not set(pending) & set(actual(emulator))
         assert sync(rt, "images")["images"].queued == 0
+    finally:
+        rt.close()
+
+
+def test_sync_now_and_the_updater_at_once_upload_each_image_once(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # GIVEN a product online without its images, and two writers of its gallery (the page's
+    # "sync now" and the updater draining the queue) that both list the gallery at once
+    folder, info = sample
+    rt = make_runtime(folder, tmp_path, emulator)
+    item = info.special["slash_item"]
+    try:
+        rt.task("image_changes").run()
+        rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+        sync(rt, "items")
+        assert actual(emulator)[item] == []
+        both_listed = threading.Barrier(2, timeout=1.0)
+        writers = [
+            ImageWriter(rt.magento, rt.state, rt.blobs),
+            ImageWriter(rt.magento, rt.state, rt.blobs),
+        ]
+        for writer in writers:
+            real_list = writer.api.list
+
+            def list_together(sku: str, real_list: Any = real_list) -> Any:
+                gallery = real_list(sku)
+                # Broken: the other writer waits for this gallery's lock and lists later.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_listed.wait()
+                return gallery
+
+            writer.api.list = list_together  # type: ignore[method-assign]
+        outcomes: list[Any] = []
+
+        # WHEN both write the gallery at the same moment
+        def write(writer: ImageWriter) -> None:
+            outcomes.append(sync_images_now(rt.state, writer, [item]))
+
+        threads = [threading.Thread(target=write, args=(w,)) for w in writers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+
+        # THEN both report success and each image is in the gallery once
+        assert [o[item].applied for o in outcomes] == [True, True]
+        assert actual(emulator)[item] == expected_uploads(info)[item]
     finally:
         rt.close()

@@ -12,6 +12,10 @@ an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 4. add what is missing, the main image first (delete-then-add replaces an image);
 5. if an upload was retried (the client counted a failed attempt), list again and delete
    the duplicate that a POST whose answer was lost leaves behind.
+
+The five steps run under a lock per SKU (`gallery:<sku>` in state): "sync now" from the page
+and the updater draining the same gallery from the queue would otherwise both list an empty
+gallery and both upload every image.
 """
 
 from __future__ import annotations
@@ -19,7 +23,10 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Callable, Sequence
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -32,6 +39,7 @@ from cpsync.ports import AppliedRecord, BlobNotFound, BlobPort, StatePort
 
 __all__ = [
     "ENTRIES_DOC",
+    "GalleryBusy",
     "ImageWriter",
     "MediaApi",
     "build_entry_payload",
@@ -44,6 +52,10 @@ logger = logging.getLogger(__name__)
 #: State docs: SKU -> {"entries": [{"id", "digest", "file"}]} of the entries we uploaded.
 ENTRIES_DOC = "image_entries"
 _LIST_FIELDS = "id,media_type,label,position,disabled,types,file"
+#: A gallery write holds its SKU's lock at most this long (a crashed writer frees it then).
+GALLERY_LOCK_TTL_SECONDS = 300.0
+#: How long a writer waits for another writer of the same gallery before giving up (retried).
+GALLERY_LOCK_WAIT_SECONDS = 20.0
 _TAG = re.compile(r"-cp([0-9a-f]{12})(?:_\d+)?\.[a-z0-9]+$")
 
 
@@ -131,6 +143,10 @@ class ProductNotOnline(RetryableError):
     """The product is not in Magento (yet): its images wait for the product."""
 
 
+class GalleryBusy(RetryableError):
+    """Another writer holds the SKU's gallery: this record is retried later."""
+
+
 class ImageWriter(Writer):
     """Brings each SKU's gallery to its `ImageState`, touching only cpsync's own entries.
 
@@ -149,6 +165,7 @@ class ImageWriter(Writer):
         self.api = MediaApi(client)
         self.state = state
         self.blobs = blobs
+        self.lock_wait_seconds = GALLERY_LOCK_WAIT_SECONDS
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         entries: dict[str, list[dict[str, Any]]] = {}
@@ -172,7 +189,28 @@ class ImageWriter(Writer):
             ProductNotOnline: Magento has no such product yet (retried later).
             DataError: An image's bytes are missing from the blob store.
             MagentoError: Magento refused a request.
+            GalleryBusy: Another writer kept the SKU's gallery for too long (retried later).
         """
+        with self._gallery_lock(desired.sku):
+            return self._sync(desired, remember)
+
+    @contextmanager
+    def _gallery_lock(self, sku: str) -> Iterator[None]:
+        name, owner = f"gallery:{sku}", uuid.uuid4().hex
+        deadline = time.monotonic() + self.lock_wait_seconds
+        while not self.state.acquire_lock(name, owner, GALLERY_LOCK_TTL_SECONDS):
+            if time.monotonic() >= deadline:
+                raise GalleryBusy(
+                    f"image {sku}: another sync of this product's images is still running; "
+                    "it is retried later"
+                )
+            time.sleep(0.1)
+        try:
+            yield
+        finally:
+            self.state.release_lock(name, owner)
+
+    def _sync(self, desired: ImageState, remember: bool) -> list[dict[str, Any]]:
         sku = desired.sku
         current = self.api.list(sku)
         if current is None:
