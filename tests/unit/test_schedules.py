@@ -1,4 +1,5 @@
-"""The agent's scheduler reads EventBridge Scheduler expressions like the cloud does."""
+"""cpsync reads EventBridge Scheduler expressions (for the agent and `cpsync serve`) as the
+cloud does, in the Counterpoint server's time zone."""
 
 from __future__ import annotations
 
@@ -64,8 +65,35 @@ def test_at_runs_once() -> None:
         ("cron(0 25 * * ? *)", "not in 0-23"),
         ("cron(0 2 L * ? *)", "not supported"),
         ("cron(0 2 ? * MON#2 *)", "not supported"),
+        ("rate(0 minutes)", "at least 1"),
+        ("rate(5 minute)", "'5 minutes' for more"),
+        ("rate(1 minutes)", "'1 minute' for one"),
+        ("rate(5 weeks)", "expected rate"),
+        ("cron(0 2 * * MON *)", "exactly one"),
+        ("cron(61 2 * * ? *)", "not in 0-59"),
+        ("cron(0 2 5-1 * ? *)", "backwards"),
+        ("cron(0/0 * * * ? *)", "bad step"),
     ],
 )
 def test_bad_expressions_are_refused_with_the_reason(expression: str, says: str) -> None:
     with pytest.raises(ScheduleError, match=says):
         parse_schedule(expression, NY)
+
+
+def test_a_refused_expression_is_bad_input_for_the_api() -> None:
+    with pytest.raises(ValueError):
+        parse_schedule("every 10 minutes", NY)
+
+
+def test_cron_the_day_after_the_spring_change_runs_on_summer_time() -> None:
+    nightly = parse_schedule("cron(0 2 * * ? *)", NY)
+    # 2026-03-08 02:00 does not exist in New York; 03-09 02:00 is EDT (UTC-4).
+    assert nightly.next_after(datetime(2026, 3, 8, 12, tzinfo=UTC)) == datetime(
+        2026, 3, 9, 6, tzinfo=UTC
+    )
+
+
+def test_every_fifteen_minutes_from_a_step() -> None:
+    every_15 = parse_schedule("cron(0/15 * * * ? *)", ZoneInfo("UTC"))
+    start = datetime(2026, 11, 27, 12, 7, tzinfo=UTC)
+    assert every_15.next_after(start) == datetime(2026, 11, 27, 12, 15, tzinfo=UTC)

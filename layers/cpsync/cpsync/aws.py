@@ -887,12 +887,9 @@ class EventBridgeScheduleMover:
         """
         from zoneinfo import ZoneInfo
 
-        from cpsync.schedules import ScheduleError, parse_schedule
+        from cpsync.schedules import parse_schedule
 
-        try:
-            parse_schedule(schedule, ZoneInfo("UTC"))
-        except ScheduleError as exc:
-            raise ValueError(str(exc)) from exc
+        parse_schedule(schedule, ZoneInfo("UTC"))  # ScheduleError is a ValueError
         name = f"{self.stack}-{task.replace('_', '-')}"
         current = self.scheduler.get_schedule(Name=name)
         update = {

@@ -1,8 +1,10 @@
-"""EventBridge Scheduler expressions, evaluated locally (the agent's embedded scheduler).
+"""EventBridge Scheduler expressions, evaluated locally (the agent and `cpsync serve`).
 
-The same strings drive the cloud schedules (`template.yaml`, a task's `schedule`, the operator's
-stored schedule) and the agent in the store, so both run a task at the same times:
-- `rate(<n> minute|minutes|hour|hours|day|days)`: every n units from the first run;
+The one reader of schedule expressions: the same strings drive the cloud schedules
+(`template.yaml`, a task's `schedule`, the operator's stored schedule), the agent in the store
+and the embedded scheduler, so all run a task at the same times:
+- `rate(<n> minute|minutes|hour|hours|day|days)`: every n units from the first run (the unit
+  singular for 1 and plural otherwise, as EventBridge insists);
 - `cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>)` in the given time zone
   (daylight saving included): `*`, `?`, numbers, `a-b`, lists, `*/n` and `a/n`, month and day
   names (JAN, SUN); day-of-week 1-7 is SUN-SAT as in EventBridge. `L`, `W` and `#` are refused;
@@ -21,8 +23,8 @@ from cpsync.errors import ConfigurationError
 __all__ = ["Schedule", "ScheduleError", "parse_schedule"]
 
 
-class ScheduleError(ConfigurationError):
-    """A schedule expression the scheduler cannot read."""
+class ScheduleError(ConfigurationError, ValueError):
+    """A schedule expression the scheduler cannot read (a ValueError: bad input to the API)."""
 
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
@@ -63,6 +65,8 @@ def _field(text: str, low: int, high: int, names: dict[str, int], what: str) -> 
         elif "-" in part:
             a, b = part.split("-", 1)
             first, last = number(a), number(b)
+            if first > last:
+                raise ScheduleError(f"{what} {text!r}: the range runs backwards")
         else:
             first = number(part)
             last = high if step > 1 else first
@@ -134,7 +138,12 @@ def parse_schedule(expression: str, zone: ZoneInfo) -> Schedule:
         count = int(match.group(1))
         if count < 1:
             raise ScheduleError(f"schedule {expression!r}: the rate must be at least 1")
-        seconds = _UNIT[match.group(2).rstrip("s")] * count
+        unit = match.group(2).rstrip("s")
+        if (count == 1) != (unit == match.group(2)):
+            raise ScheduleError(
+                f"schedule {expression!r}: write '1 {unit}' for one, '{count} {unit}s' for more"
+            )
+        seconds = _UNIT[unit] * count
         return Schedule(text, zone, every=timedelta(seconds=seconds))
     if text.startswith("at(") and text.endswith(")"):
         try:

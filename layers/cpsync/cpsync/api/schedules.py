@@ -9,8 +9,9 @@ tick, so its mover only has to check that the expression can run.
 from __future__ import annotations
 
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from cpsync.scheduler import parse_schedule
+from cpsync.schedules import parse_schedule
 
 __all__ = ["EmbeddedScheduleMover", "ScheduleMover"]
 
@@ -35,4 +36,4 @@ class EmbeddedScheduleMover:
         Raises:
             ValueError: The expression is not a valid `rate()` or `cron()`.
         """
-        parse_schedule(schedule)
+        parse_schedule(schedule, ZoneInfo("UTC"))
