@@ -93,9 +93,13 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(body, status_code=status, media_type=JSON_MEDIA_TYPE, headers=headers)
 
 
-def _localized(response: Response, locale: str) -> Response:
-    """Translate a JSON error answer into the store view's locale (§0.1)."""
-    if locale == "en_US" or response.status_code < 400 or response.media_type != JSON_MEDIA_TYPE:
+def _localized(response: Response, locale: str, endpoint: str) -> Response:
+    """Translate a JSON error answer, or a price call's list of failures (200), into the store
+    view's locale (§0.1)."""
+    failures = endpoint.startswith("prices.") and response.status_code == 200
+    if locale == "en_US" or response.media_type != JSON_MEDIA_TYPE:
+        return response
+    if response.status_code < 400 and not failures:
         return response
     body = translate_body(json.loads(bytes(response.body)), locale)
     kept = {
@@ -154,7 +158,7 @@ class RestDispatcher:
             await self._drop(scope, tracked)
             return
         emulator.stats.record_response(endpoint, response.status_code)
-        response = _localized(response, emulator.config.locale)
+        response = _localized(response, emulator.config.locale, endpoint)
         await response(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[Route, dict[str, str], RestPath]:

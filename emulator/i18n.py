@@ -20,6 +20,16 @@ from emulator.errors import (
     PRODUCT_NOT_FOUND,
     URL_KEY_EXISTS,
 )
+from emulator.prices import (
+    BASE_STORE_NOT_FOUND,
+    INVALID_ATTRIBUTE,
+    SPECIAL_PRODUCT_NOT_FOUND,
+    SPECIAL_STORE_NOT_FOUND,
+)
+
+_ROW_ID_DE = (
+    "Zeilen-ID: SKU = %SKU, Store-ID: %storeId, Preis von: %priceFrom, Preis bis: %priceTo."
+)
 
 __all__ = ["LOCALES", "translate_body"]
 
@@ -36,13 +46,26 @@ LOCALES: dict[str, dict[str, str]] = {
         FIELD_REQUIRED: '"%fieldName" ist erforderlich. Geben Sie den Wert ein und versuchen '
         "Sie es erneut.",
         DEADLOCK: "Datenbank-Deadlock beim Versuch, eine Sperre zu erhalten",
+        INVALID_ATTRIBUTE: "Ungültiges Attribut %fieldName = %fieldValue.",
+        BASE_STORE_NOT_FOUND: (
+            "Der angeforderte Store wurde nicht gefunden. Zeilen-ID: SKU = %SKU, Store-ID: "
+            "%storeId."
+        ),
+        SPECIAL_PRODUCT_NOT_FOUND: (
+            "Das angeforderte Produkt existiert nicht. Prüfen Sie das Produkt und versuchen "
+            "Sie es erneut. " + _ROW_ID_DE
+        ),
+        SPECIAL_STORE_NOT_FOUND: "Der angeforderte Store wurde nicht gefunden. " + _ROW_ID_DE,
     },
 }
 
 
 def translate_body(body: Any, locale: str) -> Any:
-    """The §0.4 error body with ``message`` (and each ``errors[].message``) translated."""
+    """The §0.4 error body with ``message`` (and each ``errors[].message``) translated; a list
+    (the price endpoints' failures, answered with 200) has each entry translated."""
     table = LOCALES.get(locale) or {}
+    if table and isinstance(body, list):
+        return [translate_body(entry, locale) for entry in body]
     if not table or not isinstance(body, dict):
         return body
     translated = dict(body)

@@ -275,6 +275,21 @@ def test_given_a_price_magento_refuses_for_another_reason_then_it_is_parked_at_o
     assert "Requested store is not found" in (outcome.error or "")
 
 
+def test_given_a_german_store_then_a_missing_product_is_still_told_from_a_refused_price(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    """Price failures come back in the store's language: cpsync asks Magento, not the text."""
+    magento.configure(locale="de_DE")
+    add_products(magento, "A")
+    sale = SpecialPrice(price=Decimal("4"))
+    outcomes = PriceWriter(client).write([price("A", "5", sale), price("LATE", "5", sale)])
+    assert outcomes["A"].applied
+    assert not outcomes["LATE"].applied and outcomes["LATE"].retryable
+    assert "Ungültiges Attribut SKU = LATE." in (outcomes["LATE"].error or "")
+    refused = PriceWriter(client, store_id=99).write([price("A", "5")])["A"]
+    assert not refused.retryable and "nicht gefunden" in (refused.error or "")
+
+
 def test_given_a_store_with_input_limits_nobody_told_us_about_then_writers_learn_them(
     magento: EmulatorHandle, client: MagentoClient
 ) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 
+from cpsync.errors import ConfigurationError
 from cpsync.magento.errors import (
     STATUS_ACTIONS,
     Action,
@@ -15,6 +18,7 @@ from cpsync.magento.errors import (
     error_from_response,
     render_message,
 )
+from cpsync.settings import Settings, load_settings
 
 
 @pytest.mark.parametrize(("status", "action"), sorted(STATUS_ACTIONS.items()))
@@ -66,3 +70,20 @@ def test_retry_after_is_read() -> None:
     error = error_from_response(_response(429, headers={"Retry-After": "7"}, text="slow down"))
     assert isinstance(error, MagentoRetryableError)
     assert error.retry_after == 7.0
+
+
+def test_a_stores_own_words_for_a_lock_wait_are_retried_when_configured() -> None:
+    french = "Délai d'attente de verrouillage de la base de données dépassé"
+    assert classify(400, french) is Action.RECORD
+    words = re.compile(
+        Settings(magento_transient_messages="verrouillage|impasse").magento_transient_messages
+        or "",
+        re.IGNORECASE,
+    )
+    assert classify(400, french, words) is Action.RETRY
+    assert classify(400, "Invalid product data: name", words) is Action.RECORD
+
+
+def test_a_transient_messages_setting_that_is_not_a_pattern_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"CPSYNC_MAGENTO_TRANSIENT_MESSAGES.*regular"):
+        load_settings(magento_transient_messages="(unclosed")

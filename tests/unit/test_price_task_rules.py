@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from cpsync.magento.prices import PriceFailure
 from cpsync.settings import Settings
 from cpsync.tasks.base import TaskContext
 from cpsync.tasks.prices import PricesTask
@@ -31,21 +30,6 @@ def test_given_a_date_zone_then_dates_are_converted_to_it() -> None:
 def test_given_an_unknown_date_zone_then_the_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="Mars/Olympus"):
         Settings(price_dates_timezone="Mars/Olympus")
-
-
-@pytest.mark.parametrize(
-    ("failure", "missing"),
-    [
-        ({"message": "Invalid attribute %fieldName = %fieldValue.", "parameters": ["SKU", "X"]}, True),
-        ({"message": "Invalid attribute %fieldName = %fieldValue.", "parameters": ["Price", "-1"]}, False),
-        ({"message": "The product that was requested doesn't exist. Verify the product and try again. Row ID: SKU = %SKU, Store ID: %storeId, Price From: %priceFrom, Price To: %priceTo.", "parameters": ["X", "0", "", ""]}, True),
-        ({"message": "Requested store is not found. Row ID: SKU = X, Store ID: 9.", "parameters": ["X", "9"]}, False),
-    ],
-)  # fmt: skip
-def test_given_a_price_failure_then_a_missing_product_is_told_apart(
-    failure: dict[str, Any], missing: bool
-) -> None:
-    assert PriceFailure.model_validate(failure).product_missing() is missing
 
 
 def test_given_the_schedules_then_inventory_runs_every_10_minutes_and_prices_at_1am() -> None:

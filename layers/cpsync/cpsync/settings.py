@@ -7,6 +7,7 @@ over the environment, which wins over the default.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -183,6 +184,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Items per array in one request (Magento's Web API input limit is 20).",
     )
+    magento_transient_messages: str | None = Field(
+        default=None,
+        description="Regular expression of a non-English store's words for a database deadlock,"
+        " lock wait or connection error (Magento answers those 400, in the store's language),"
+        " so they are retried.",
+    )
     magento_bulk_products: bool = Field(
         default=False,
         description="Save large product batches through the async bulk API.",
@@ -333,6 +340,16 @@ class Settings(BaseSettings):
         if self.magento_input_limits:
             return min(size, self.magento_max_items_per_request)
         return size
+
+    @field_validator("magento_transient_messages")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from exc
+        return value or None
 
     @field_validator("timezone", "price_dates_timezone")
     @classmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -143,6 +144,8 @@ class MagentoClient:
         auth: Admin-token or OAuth flow from `cpsync.magento.auth` instead of `token`.
         max_items_per_request: Array input limit used by `chunks_for_limit`.
         limiter: Shared adaptive limiter (built from `max_connections` when not given).
+        transient_messages: The store's words for a transient 400 (deadlock, lock wait) when
+            it does not answer in English; English is always recognised.
     """
 
     def __init__(
@@ -158,6 +161,7 @@ class MagentoClient:
         auth: httpx.Auth | None = None,
         max_items_per_request: int = DEFAULT_MAX_ITEMS,
         limiter: AdaptiveLimiter | None = None,
+        transient_messages: str | None = None,
     ) -> None:
         if auth is None and token is None:
             raise ValueError("MagentoClient needs a token or an auth flow")
@@ -166,6 +170,9 @@ class MagentoClient:
         self.retry = retry or RetryPolicy()
         self.max_items_per_request = max_items_per_request
         self.limiter = limiter or AdaptiveLimiter(max_connections)
+        self.transient = (
+            re.compile(transient_messages, re.IGNORECASE) if transient_messages else None
+        )
         self._sleep = sleep
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -198,6 +205,7 @@ class MagentoClient:
                 budget_seconds=settings.magento_retry_budget,
             ),
             max_connections=settings.magento_concurrency * 2,
+            transient_messages=settings.magento_transient_messages,
         )
 
     def close(self) -> None:
@@ -312,7 +320,7 @@ class MagentoClient:
                 return MagentoRetryableError(
                     status, f"the answer is not JSON ({text or 'empty'})", method, url
                 )
-        return error_from_response(response)
+        return error_from_response(response, self.transient)
 
     # --- products ---------------------------------------------------------------------
     def get_product(self, sku: str) -> dict[str, Any] | None:

@@ -55,15 +55,22 @@ STATUS_ACTIONS: dict[int, Action] = {
     504: Action.RETRY,
 }
 
-# Magento answers lock waits and deadlocks with 400 (TemporaryStateExceptionInterface).
+# Magento answers lock waits and deadlocks with 400 (TemporaryStateExceptionInterface), in
+# the store's language: other languages' words come from CPSYNC_MAGENTO_TRANSIENT_MESSAGES.
 _TRANSIENT_MESSAGES = re.compile(
     r"deadlock|lock wait timeout|database connection error|try again later", re.IGNORECASE
 )
 
 
-def classify(status: int, message: str = "") -> Action:
-    """The action for an HTTP status (and message, for Magento's transient 400s)."""
-    if status == 400 and _TRANSIENT_MESSAGES.search(message):
+def classify(status: int, message: str = "", transient: re.Pattern[str] | None = None) -> Action:
+    """The action for an HTTP status (and message, for Magento's transient 400s).
+
+    Args:
+        transient: The store's own words for a transient 400, besides the English ones.
+    """
+    if status == 400 and (
+        _TRANSIENT_MESSAGES.search(message) or (transient is not None and transient.search(message))
+    ):
         return Action.RETRY
     action = STATUS_ACTIONS.get(status)
     if action is None:
@@ -160,12 +167,15 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def error_from_response(response: httpx.Response) -> MagentoError:
-    """Turn a failed response into the most specific MagentoError."""
+def error_from_response(
+    response: httpx.Response, transient: re.Pattern[str] | None = None
+) -> MagentoError:
+    """Turn a failed response into the most specific MagentoError (`transient`: see
+    `classify`)."""
     template, parameters = _text_of(response)
     message = render_message(template, parameters)
     method, path = response.request.method, response.request.url.path
-    action = classify(response.status_code, message)
+    action = classify(response.status_code, message, transient)
     if action is Action.RETRY:
         return MagentoRetryableError(
             response.status_code, message, method, path, retry_after_seconds(response)

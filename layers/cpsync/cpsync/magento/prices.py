@@ -5,7 +5,9 @@ rows are saved. Each failure is `{message, parameters}` with *positional* parame
 SKU is among them (base: `["SKU", sku]`; special: `[sku, store, from, to]`, after the price or
 label for those messages). The writer maps each failure back to the record whose SKU it names;
 a failure that names no SKU of the request (e.g. `["Price", "-1"]`) is found by sending that
-chunk's rows one at a time, which is safe because every price write is an upsert.
+chunk's rows one at a time, which is safe because every price write is an upsert. Whether a
+failed record's product is simply not in Magento yet (retried) is asked of Magento with one
+product search, not read from the failure's text, which is in the store's language.
 
 Special prices: Magento Open Source keeps one special price per SKU and store, Adobe Commerce
 one per date range. The writer reads what Magento has (`special-price-information`), deletes
@@ -96,12 +98,6 @@ class PriceFailure(BaseModel):
             return render_message(self.message, dict(zip(names, values, strict=True)))
         return f"{self.message} ({', '.join(values)})" if values else self.message
 
-    def product_missing(self) -> bool:
-        """Whether the failure says the SKU is not a product (base: `["SKU", sku]`)."""
-        if self.parameters[:1] == ["SKU"] and "%fieldName" in self.message:
-            return True
-        return "doesn't exist" in self.message or "does not exist" in self.message
-
     def sku_in(self, skus: dict[str, str]) -> str | None:
         """The record key among `skus` (lower-case SKU -> key) that a parameter names."""
         for value in self.parameters:
@@ -180,8 +176,9 @@ class _Chunk:
 
     states: dict[str, PriceState]
     errors: dict[str, list[str]] = field(default_factory=dict)
-    # Records whose only failures say the product does not exist (yet).
-    missing: dict[str, bool] = field(default_factory=dict)
+    # Failed records whose SKU Magento does not have (yet): looked up, not read from the
+    # failure's text, which is in the store's language.
+    missing: set[str] = field(default_factory=set)
 
     @property
     def skus(self) -> dict[str, str]:
@@ -189,14 +186,13 @@ class _Chunk:
 
     def fail(self, key: str, failure: PriceFailure) -> None:
         self.errors.setdefault(key, []).append(failure.text())
-        self.missing[key] = self.missing.get(key, True) and failure.product_missing()
 
     def outcome(self, key: str) -> Outcome:
         """Applied; or retried when the product is only missing; else refused for good."""
         if key not in self.errors:
             return Outcome.ok(key)
         text = "; ".join(self.errors[key])
-        if self.missing.get(key):
+        if key in self.missing:
             text += " (the product may still be on its way from the Items task: retried)"
             return Outcome(key, False, text, retryable=True)
         return Outcome(key, False, text)
@@ -242,6 +238,7 @@ class PriceWriter(Writer):
     def _guarded(self, chunk: _Chunk) -> dict[str, Outcome]:
         try:
             self._write(chunk)
+            self._find_missing(chunk)
         except ConfigurationError:
             raise
         except MagentoRecordError as exc:
@@ -260,6 +257,14 @@ class PriceWriter(Writer):
             # Every step is an upsert or a delete of a known row: repeating the chunk is safe.
             return {key: Outcome.from_exception(key, exc) for key in chunk.states}
         return {key: chunk.outcome(key) for key in chunk.states}
+
+    def _find_missing(self, chunk: _Chunk) -> None:
+        """Mark the failed records whose product is not in Magento (one search per chunk)."""
+        failed = [key for key in chunk.states if key in chunk.errors]
+        if not failed:
+            return
+        online = self.api.client.find_products(chunk.states[key].sku for key in failed)
+        chunk.missing = {key for key in failed if chunk.states[key].sku.lower() not in online}
 
     def _write(self, chunk: _Chunk) -> None:
         rows = {key: build_price_rows(s, self.store_id) for key, s in chunk.states.items()}
