@@ -202,12 +202,14 @@ def test_the_deployed_stack_syncs_items_into_magento_and_parks_a_refused_one(
 
     outputs = _deploy(ministack, emulator, tmp_path)
     _workaround_ministack_numbers(ministack)
-    _client(ministack, "secretsmanager").put_secret_value(
-        SecretId=outputs["SecretArn"],
-        SecretString=json.dumps(
-            {"magento_token": emulator.token, "counterpoint_url": f"sqlite:///{db}"}
-        ),
-    )
+    secrets = _client(ministack, "secretsmanager")
+    secret = json.loads(secrets.get_secret_value(SecretId=outputs["SecretArn"])["SecretString"])
+    # The stack generated the key that signs the sync interface's sessions, shared by every
+    # API container; the operator fills in the rest.
+    assert set(secret) == {"magento_token", "counterpoint_url", "api_session_secret"}
+    assert len(secret["api_session_secret"]) == 48
+    secret |= {"magento_token": emulator.token, "counterpoint_url": f"sqlite:///{db}"}
+    secrets.put_secret_value(SecretId=outputs["SecretArn"], SecretString=json.dumps(secret))
 
     invoked = _client(ministack, "lambda").invoke(
         FunctionName=outputs["ItemsFunctionName"],

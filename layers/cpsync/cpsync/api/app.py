@@ -8,6 +8,7 @@ The optional IP allow-list applies to every route but health.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -205,7 +206,12 @@ def create_app(
         access = AccessRules(settings)
     except ValueError as exc:
         raise ConfigurationError(f"CPSYNC_API_ALLOWED_IPS: {exc}") from exc
-    if settings.api_session_secret is None:
+    if settings.api_session_secret is None and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        logger.warning(
+            "api_session_secret is missing from the secret: a sign-in lasts only while one "
+            "Lambda container serves it. Put it back (any long random text)."
+        )
+    elif settings.api_session_secret is None:
         logger.info("CPSYNC_API_SESSION_SECRET is not set: sign-ins end when this process stops")
     secret = (
         settings.api_session_secret.get_secret_value().encode()
