@@ -6,13 +6,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.magento.client import MagentoClient, RetryPolicy
-from cpsync.magento.inventory import StockWriter
+from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
 from cpsync.magento.prices import PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
@@ -154,6 +156,40 @@ def test_given_magento_refuses_a_chunk_then_it_is_split_to_find_the_record_at_fa
     # THEN Magento's whole-call refusal is pinned on B; the others are saved
     assert {k for k, o in outcomes.items() if o.applied} == {"A", "C", "D"}
     assert "Could not save Source Item" in (outcomes["B"].error or "")
+
+
+def test_given_sources_switched_from_per_location_to_one_then_the_old_rows_go(
+    magento: EmulatorHandle, client: MagentoClient, tmp_path: Path
+) -> None:
+    # GIVEN quantities written per location, and a source item the merchant made by hand
+    with magento.store.lock:
+        for code in ("MAIN", "WEB", "DROP"):
+            inventory_of(magento.store).sources[code] = {"source_code": code, "name": code}
+    add_products(magento, "A", "B")
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+    writer = StockWriter(client, state=state)
+
+    def per_location(sku: str) -> Change:
+        sources = tuple(
+            SourceQuantity(source_code=code, quantity=Decimal(2), in_stock=True)
+            for code in ("MAIN", "WEB")
+        )
+        return change(StockState(sku=sku, sources=sources))
+
+    assert all(o.applied for o in writer.write([per_location("A"), per_location("B")]).values())
+    StockWriter(client).api.save_source_items(
+        [SourceItem(sku="A", source_code="DROP", quantity=9, status=1)]
+    )
+    # WHEN CPSYNC_STOCK_SOURCES becomes single: the quantities go to 'default'
+    assert all(o.applied for o in writer.write([stock("A", 4), stock("B", 5)]).values())
+    # THEN MAIN and WEB no longer hold (or sell) A and B; the hand-made row stays
+    rows = sorted((i["sku"], i["source_code"]) for i in inventory_of(magento.store).source_items())
+    assert rows == [("A", "DROP"), ("A", "default"), ("B", "default")]
+    # ... and once nothing is left under MAIN and WEB, writes stop looking for them
+    assert state.get_option(SOURCES_WRITTEN) == ["default"]
+    searches = magento.stats()["requests"].get("inventory.source_items.search", 0)
+    writer.write([stock("A", 3)])
+    assert magento.stats()["requests"].get("inventory.source_items.search", 0) == searches
 
 
 def test_given_a_store_without_msi_then_legacy_stock_items_are_written(

@@ -113,7 +113,7 @@ class Runtime:
             categories.kind: categories,
             links.kind: links,
         }
-        writers.update(stock_price_writers(self.magento, self.settings))
+        writers.update(stock_price_writers(self.magento, self.settings, self.state))
         writers[self.image_writer.kind] = self.image_writer
         return writers
 

@@ -4,6 +4,13 @@
 `Validation Failed`, and an unknown source fails it with `Could not save Source Item`. So the
 writer checks sources before sending, and when Magento still refuses a chunk it splits it to
 find the record at fault, so the other records are applied.
+
+Sources cpsync stops writing (CPSYNC_STOCK_SOURCES switched between `single` and
+`per_location`, a location dropped from CPSYNC_STOCK_LOCATIONS) would otherwise keep their old
+quantities and still count in the salable quantity. The writer remembers every source code it
+has written (option `stock.sources_written`); when a SKU is written without one of them, that
+SKU's source item of the old source is deleted. A code is forgotten once Magento holds no
+source item with it, so the extra search stops after the switch has been worked off.
 """
 
 from __future__ import annotations
@@ -21,8 +28,10 @@ from cpsync.magento.client import DEFAULT_MAX_ITEMS, MagentoClient, search_param
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, StockState
+from cpsync.ports import StatePort
 
 __all__ = [
+    "SOURCES_WRITTEN",
     "InventoryApi",
     "SourceItem",
     "StockItemUpdate",
@@ -34,6 +43,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Option: every MSI source code the stock writer has written (see the module docstring).
+SOURCES_WRITTEN = "stock.sources_written"
 
 
 class SourceItem(BaseModel):
@@ -151,13 +163,45 @@ class InventoryApi:
             json=body,
         )
 
-    def source_items(self, skus: Sequence[str]) -> list[SourceItem]:
-        """Source items of these SKUs (one search)."""
-        params = search_params([[("sku", ",".join(skus), "in")]])
+    def source_items(self, skus: Sequence[str], chunk: int = 50) -> list[SourceItem]:
+        """Source items of these SKUs: one search per `chunk` SKUs, paged by total_count
+        (never past the last page, which some stores repeat)."""
+        found: list[SourceItem] = []
+        for start in range(0, len(skus), chunk):
+            part = skus[start : start + chunk]
+            # A comma inside a SKU would split the `in` list: such SKUs get an `eq` filter.
+            plain = [sku for sku in part if "," not in sku]
+            group = [("sku", ",".join(plain), "in")] if plain else []
+            group += [("sku", sku, "eq") for sku in part if "," in sku]
+            found += self._search_source_items([group])
+        return found
+
+    def count_source_items(self, source_code: str) -> int:
+        """How many source items Magento holds for `source_code` (one search, one row)."""
+        params = search_params([[("source_code", source_code, "eq")]], page_size=1)
         result = self.client.request(
             "GET", "inventory/source-items", endpoint="inventory.source_items.search", params=params
         )
-        return [SourceItem.model_validate(i) for i in (result or {}).get("items", [])]
+        return int((result or {}).get("total_count", 0))
+
+    def _search_source_items(
+        self, filters: Sequence[Sequence[tuple[str, str, str]]]
+    ) -> list[SourceItem]:
+        items: list[SourceItem] = []
+        page = 1
+        while True:
+            params = search_params(filters, page_size=100, current_page=page)
+            result = self.client.request(
+                "GET",
+                "inventory/source-items",
+                endpoint="inventory.source_items.search",
+                params=params,
+            )
+            rows = (result or {}).get("items", [])
+            items += [SourceItem.model_validate(i) for i in rows]
+            if not rows or len(items) >= int((result or {}).get("total_count", 0)):
+                return items
+            page += 1
 
     def source_codes(self) -> set[str]:
         """Codes of every source (paged, 100 at a time)."""
@@ -195,6 +239,8 @@ class StockWriter(Writer):
         mode: `msi` or `legacy` (stores without MSI).
         chunk_size: Source items per request (20 when the store has input limits on).
         concurrency: Requests in flight at once.
+        state: Where the source codes written so far are remembered; without it, source
+            items of sources no longer written are left alone.
     """
 
     kind: ClassVar[Kind] = "stock"
@@ -205,11 +251,13 @@ class StockWriter(Writer):
         mode: Literal["msi", "legacy"] = "msi",
         chunk_size: int = 500,
         concurrency: int = 4,
+        state: StatePort | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.api = InventoryApi(client)
         self.mode = mode
         self.chunk_size = chunk_size
+        self.state = state
         self._sources: set[str] | None = None
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
@@ -230,11 +278,65 @@ class StockWriter(Writer):
                 )
             else:
                 groups.append((key, build_source_items(state)))
+        written = self._remember_sources(groups)
         rows = sum(len(items) for _, items in groups)
         size = spread(rows, self.chunk_size, self.concurrency)
         for result in self._parallel(chunked(groups, size), self._send_chunk):
             outcomes.update(result)
+        if written:
+            self._drop_old_sources(written, groups, outcomes)
         return outcomes
+
+    def _remember_sources(self, groups: list[tuple[str, list[Any]]]) -> set[str]:
+        """Add this batch's source codes to those written so far; returns them all."""
+        if self.state is None:
+            return set()
+        known = set(self.state.get_option(SOURCES_WRITTEN, []))
+        wanted = {item.source_code for _, items in groups for item in items}
+        if not wanted <= known:
+            known |= wanted
+            self.state.set_option(SOURCES_WRITTEN, sorted(known))
+        return known
+
+    def _drop_old_sources(
+        self,
+        written: set[str],
+        groups: list[tuple[str, list[Any]]],
+        outcomes: dict[str, Outcome],
+    ) -> None:
+        """Delete the source items cpsync wrote before under sources it no longer writes."""
+        old_by_sku = {
+            items[0].sku: written - {item.source_code for item in items}
+            for key, items in groups
+            if items and outcomes.get(key, Outcome.ok(key)).applied
+        }
+        old_by_sku = {sku: codes for sku, codes in old_by_sku.items() if codes}
+        if not old_by_sku:
+            return
+        try:
+            stale = [
+                (item.sku, item.source_code)
+                for item in self.api.source_items(sorted(old_by_sku))
+                if item.source_code in old_by_sku.get(item.sku, set())
+            ]
+            for start in range(0, len(stale), self.chunk_size):
+                self.api.delete_source_items(stale[start : start + self.chunk_size])
+            if stale:
+                logger.info(
+                    "stock: deleted %d source items of sources no longer written", len(stale)
+                )
+            retired = {
+                code
+                for code in set().union(*old_by_sku.values())
+                if self.api.count_source_items(code) == 0
+            }
+        except (ConfigurationError, MagentoRecordError, RetryableError) as exc:
+            # The quantities are written; the old rows go with the SKU's next write.
+            logger.warning("stock: old source items not cleaned up this time: %s", exc)
+            return
+        if retired and self.state is not None:
+            left = set(self.state.get_option(SOURCES_WRITTEN, [])) - retired
+            self.state.set_option(SOURCES_WRITTEN, sorted(left))
 
     def _legacy(self, state: StockState) -> None:
         update = StockItemUpdate(

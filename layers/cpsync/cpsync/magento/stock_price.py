@@ -6,18 +6,22 @@ from cpsync.magento.client import MagentoClient
 from cpsync.magento.inventory import StockWriter
 from cpsync.magento.prices import PriceWriter
 from cpsync.magento.writer import Writer
+from cpsync.ports import StatePort
 from cpsync.settings import Settings
 
 __all__ = ["stock_price_writers"]
 
 
-def stock_price_writers(client: MagentoClient, settings: Settings) -> dict[str, Writer]:
+def stock_price_writers(
+    client: MagentoClient, settings: Settings, state: StatePort | None = None
+) -> dict[str, Writer]:
     """The `stock` and `price` writers, by kind."""
     stock = StockWriter(
         client,
         mode=settings.stock_mode,
         chunk_size=settings.bulk_size,
         concurrency=settings.magento_concurrency,
+        state=state,
     )
     price = PriceWriter(
         client,
