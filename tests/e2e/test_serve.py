@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,9 +24,11 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
-    sample: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
-) -> None:
+@contextmanager
+def _serving(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle, **extra: str
+) -> Iterator[tuple[httpx.Client, int]]:
+    """`cpsync serve` in its own process; stopped with Ctrl+C, which must end it cleanly."""
     port = _port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPSYNC_")}
     env.update(
@@ -36,6 +40,7 @@ def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
         CPSYNC_MAGENTO_TOKEN=emulator.token,
         CPSYNC_API_KEYS='["serve-test-key"]',
         CPSYNC_API_COOKIE_SECURE="false",
+        **extra,
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "cpsync.cli", "serve", "--port", str(port)],
@@ -58,14 +63,7 @@ def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
                 pass
             assert time.monotonic() < deadline, "cpsync serve did not start"
             time.sleep(0.1)
-        assert httpx.get(f"http://127.0.0.1:{port}/api/dashboard").status_code == 401
-        queued = client.post("/api/tasks/items/queue-changed").json()["queued"]
-        assert queued > 0
-        deadline = time.monotonic() + 30
-        while len(emulator.store.products_by_sku()) < 10:
-            assert time.monotonic() < deadline, "the updater loop applied nothing"
-            time.sleep(0.1)
-        assert "sync interface" in httpx.get(f"http://127.0.0.1:{port}/").text
+        yield client, port
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -74,3 +72,43 @@ def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
             process.kill()
             raise
     assert process.returncode == 0, process.stdout.read() if process.stdout else ""
+
+
+def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
+) -> None:
+    with _serving(sample, tmp_path, emulator) as (client, port):
+        assert httpx.get(f"http://127.0.0.1:{port}/api/dashboard").status_code == 401
+        queued = client.post("/api/tasks/items/queue-changed").json()["queued"]
+        assert queued > 0
+        deadline = time.monotonic() + 30
+        while len(emulator.store.products_by_sku()) < 10:
+            assert time.monotonic() < deadline, "the updater loop applied nothing"
+            time.sleep(0.1)
+        assert "sync interface" in httpx.get(f"http://127.0.0.1:{port}/").text
+
+
+def test_behind_a_reverse_proxy_the_allow_list_sees_the_real_caller(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
+) -> None:
+    # GIVEN serve behind a proxy on this machine, open to the shop's network only
+    with _serving(sample, tmp_path, emulator, CPSYNC_API_ALLOWED_IPS='["192.168.1.0/24"]') as (
+        client,
+        _,
+    ):
+        # WHEN the proxy forwards a caller in the shop, or one outside it
+        inside = client.get("/api/dashboard", headers={"X-Forwarded-For": "192.168.1.20"})
+        outside = client.get("/api/dashboard", headers={"X-Forwarded-For": "203.0.113.9"})
+        # THEN the allow-list judges the caller, not the proxy
+        assert inside.status_code == 200
+        assert outside.status_code == 403 and "203.0.113.9" in outside.json()["detail"]
+    # ... and with no proxy trusted, a forged header does not get anyone in
+    with _serving(
+        sample,
+        tmp_path,
+        emulator,
+        CPSYNC_API_ALLOWED_IPS='["192.168.1.0/24"]',
+        CPSYNC_API_TRUSTED_PROXIES="[]",
+    ) as (client, _):
+        forged = client.get("/api/dashboard", headers={"X-Forwarded-For": "192.168.1.20"})
+        assert forged.status_code == 403 and "127.0.0.1" in forged.json()["detail"]

@@ -47,7 +47,16 @@ class Service:
         self.scheduler = Scheduler(runtime.state, runtime.task, runtime.settings.zone)
         self.app = create_app(runtime, scheduler=self.scheduler)
         self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host=host, port=port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                self.app,
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                # The caller behind a reverse proxy, for the allow-list and the lockouts.
+                proxy_headers=True,
+                forwarded_allow_ips=runtime.settings.api_trusted_proxies,
+            )
         )
         self.tick_seconds = tick_seconds
         self.drain_seconds = drain_seconds

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Networks (CIDR) allowed to call the API; empty = any address.",
     )
+    api_trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="cpsync serve: reverse proxies (addresses or CIDR) whose X-Forwarded-For "
+        "names the caller, for the allow-list and lockouts; [] = trust none.",
+    )
     api_keys: list[SecretStr] = Field(
         default_factory=list,
         description="API keys for scripts, sent in the X-API-Key header (JSON list).",
