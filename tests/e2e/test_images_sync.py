@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from cpsync.errors import ConfigurationError
 from cpsync.magento.media import ImageWriter
 from cpsync.runtime import Runtime
 from cpsync.tasks.image_changes import check_item_images
@@ -394,3 +395,29 @@ def test_sync_now_and_the_updater_at_once_upload_each_image_once(
         assert actual(emulator)[item] == expected_uploads(info)[item]
     finally:
         rt.close()
+
+
+def test_an_unmounted_or_emptied_image_share_changes_no_gallery(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, _, folder = synced
+    before = actual(emulator)
+    assert sum(len(entries) for entries in before.values()) > 30
+    task = rt.task("image_changes")
+    # GIVEN the share is gone (not mounted: the path does not exist)
+    folder.rename(folder.with_name("ItemImages.away"))
+    # WHEN Image Changes runs, THEN it stops with a reason naming the folder ...
+    with pytest.raises(ConfigurationError, match=f"{re.escape(str(folder))} cannot be read"):
+        task.run()
+    # GIVEN the mount point is there but empty
+    folder.mkdir()
+    with pytest.raises(ConfigurationError, match="is empty, but held"):
+        task.run()
+    rt.updater.drain(max_wait_seconds=2)
+    # ... and Magento's galleries are as they were
+    assert actual(emulator) == before
+    # An operator who really removed every image says so with a full run
+    result = task.run(full=True)
+    rt.updater.drain(max_wait_seconds=5)
+    assert result.queued > 30
+    assert not any(actual(emulator).values())

@@ -15,6 +15,11 @@ How the two image tasks split the work:
 - A product created by the product writer gets its gallery right after the create
   (`ImageWriter.push_now`), so a new product goes up with its images.
 
+An unreachable folder is an error, not an empty folder: a share that is not mounted must not
+read as "every image was removed" and empty every gallery online. For the same reason a
+changed run refuses a folder that is empty now but held files at the last scan; a full run
+(Queue All), which an operator starts on purpose, goes ahead.
+
 Entry points for the sync interface: `check_item_images(ctx, item_no)`.
 """
 
@@ -38,7 +43,7 @@ from cpsync.counterpoint.images import (
     plan_item_images,
 )
 from cpsync.counterpoint.queries import MAX_IN_LIST
-from cpsync.errors import DataError
+from cpsync.errors import ConfigurationError, DataError
 from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
@@ -72,17 +77,27 @@ class _Scanner:
     """The folder listing against the scan memory; prepares a file only when it moved."""
 
     def __init__(self, folder: Path, state: StatePort, blobs: BlobPort, settings: Settings) -> None:
+        """List the folder.
+
+        Raises:
+            ConfigurationError: The folder cannot be read (no gallery is touched).
+        """
         self.folder = folder
         self.state = state
         self.blobs = blobs
         self.settings = settings
         self.listing: dict[str, _FileStat] = {}
-        if folder.is_dir():
+        try:
             with os.scandir(folder) as entries:
                 for item in entries:
                     if item.is_file():
                         stat = item.stat()
                         self.listing[item.name] = _FileStat(stat.st_size, stat.st_mtime_ns)
+        except OSError as exc:
+            raise ConfigurationError(
+                f"the image folder {folder} cannot be read ({exc.strerror or exc}); is the "
+                "share mounted and CPSYNC_IMAGES_DIR right? No image was changed"
+            ) from exc
         self.index = FolderIndex(self.listing)
         self.memory = state.get_docs(SCAN_DOC)
         self.dirty: dict[str, dict[str, Any]] = {}
@@ -200,6 +215,12 @@ class ImageChangesTask(Task):
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
         scanner = _Scanner(self.settings.images_dir, self.ctx.state, self.blobs, self.settings)
+        if keys is None and window is not None and not scanner.listing and scanner.memory:
+            raise ConfigurationError(
+                f"the image folder {scanner.folder} is empty, but held {len(scanner.memory)} "
+                "image files at the last scan; is the share mounted? No image was changed. "
+                "If every image was removed on purpose, run Image Changes with Queue All"
+            )
         if keys is None:
             scanner.forget_missing()
         items = self._items(keys)
