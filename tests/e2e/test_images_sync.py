@@ -421,3 +421,18 @@ def test_an_unmounted_or_emptied_image_share_changes_no_gallery(
     rt.updater.drain(max_wait_seconds=5)
     assert result.queued > 30
     assert not any(actual(emulator).values())
+
+
+def test_checking_one_item_prepares_only_that_items_moved_files(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, info, folder = synced
+    item = info.special["slash_item"]  # MUG/12: MUG_12.jpg, MUG_12^2.jpg, MUG_12^3.jpg
+    task = rt.task("image_changes")
+    # WHEN an item whose files did not move is checked, THEN no file is prepared again
+    assert task.run(keys=[item]).queued == 0
+    assert task.hashed == 0  # type: ignore[attr-defined]
+    # WHEN one of its files is replaced, THEN that file alone is prepared and queued
+    _new_jpeg(folder / "MUG_12^2.jpg", (200, 9, 9))
+    assert task.run(keys=[item]).queued == 1
+    assert task.hashed == 1  # type: ignore[attr-defined]

@@ -76,8 +76,20 @@ class _FileStat:
 class _Scanner:
     """The folder listing against the scan memory; prepares a file only when it moved."""
 
-    def __init__(self, folder: Path, state: StatePort, blobs: BlobPort, settings: Settings) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        state: StatePort,
+        blobs: BlobPort,
+        settings: Settings,
+        whole_memory: bool = True,
+    ) -> None:
         """List the folder.
+
+        Args:
+            whole_memory: Read the scan memory of every file now (a whole-folder run);
+                otherwise `recall()` reads it for the files a chunk plans to use, so checking
+                one item costs the state reads of that item's files only.
 
         Raises:
             ConfigurationError: The folder cannot be read (no gallery is touched).
@@ -99,7 +111,8 @@ class _Scanner:
                 "share mounted and CPSYNC_IMAGES_DIR right? No image was changed"
             ) from exc
         self.index = FolderIndex(self.listing)
-        self.memory = state.get_docs(SCAN_DOC)
+        self.memory = state.get_docs(SCAN_DOC) if whole_memory else {}
+        self.whole_memory = whole_memory
         self.dirty: dict[str, dict[str, Any]] = {}
         self.hashed = 0
 
@@ -108,6 +121,12 @@ class _Scanner:
         gone = [name for name in self.memory if name not in self.listing]
         if gone:
             self.state.delete_docs(SCAN_DOC, gone)
+
+    def recall(self, names: Sequence[str]) -> None:
+        """Read the scan memory of these files (a no-op when all of it was read)."""
+        wanted = [n for n in names if n not in self.memory]
+        if not self.whole_memory and wanted:
+            self.memory.update(self.state.get_docs(SCAN_DOC, wanted))
 
     def prepared(self, name: str) -> dict[str, Any]:
         """The scan doc of a file: its digest and format, or the error that stops it."""
@@ -214,7 +233,13 @@ class ImageChangesTask(Task):
         self.hashed = 0
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
-        scanner = _Scanner(self.settings.images_dir, self.ctx.state, self.blobs, self.settings)
+        scanner = _Scanner(
+            self.settings.images_dir,
+            self.ctx.state,
+            self.blobs,
+            self.settings,
+            whole_memory=keys is None,
+        )
         if keys is None and window is not None and not scanner.listing and scanner.memory:
             raise ConfigurationError(
                 f"the image folder {scanner.folder} is empty, but held {len(scanner.memory)} "
@@ -259,11 +284,16 @@ class ImageChangesTask(Task):
     def _plan_chunk(self, chunk: list[Any], scanner: _Scanner) -> list[_SkuRow]:
         grid = [str(r.ITEM_NO) for r in chunk if r.TRK_METH == "G"]
         cells = self._cells(grid)
-        out: list[_SkuRow] = []
+        plans = []
         for row in chunk:
             item_no = str(row.ITEM_NO)
             item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(item_no, ())))
-            plan = plan_item_images(item, scanner.index)
+            plans.append((item_no, plan_item_images(item, scanner.index)))
+        scanner.recall(
+            [i.file for _, plan in plans for planned in plan.by_sku.values() for i in planned]
+        )
+        out: list[_SkuRow] = []
+        for item_no, plan in plans:
             children = [sku for sku in plan.by_sku if sku != item_no]
             for sku, planned in plan.by_sku.items():
                 try:
