@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from PIL import Image
+
 from sample.generate import SampleInfo
 
 
@@ -60,20 +64,30 @@ def test_given_a_path_in_the_file_name_then_400_and_nothing_happens(api) -> None
     assert api.runtime.queue.depth().visible == 0
 
 
+def _add_photo(folder: Path, name: str) -> None:
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(folder / name, "JPEG")
+
+
 def test_the_image_procedure_ends_with_the_image_in_magento(api) -> None:
     client = api.keyed()
     item_no, files = _item_with_images(api.sample)
+    # A new item goes up with the images its files imply.
     assert client.post("/api/tasks/items/sync-item", json={"key": item_no}).json()["applied"]
-    # The magnifying glass: Image Changes for this item only queues its gallery.
-    checked = client.post("/api/images/check", json={"item_no": item_no}).json()
-    assert checked["queued"] == 1 and checked["read"] >= 1
-    # Green: sync one file now, bypassing the queue.
-    synced = client.post("/api/images/sync", json={"file_name": files[0]}).json()
-    assert synced["applied"] is True
     gallery = api.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
     assert len(gallery) == len(files)
+    # The merchant adds a photo; the magnifying glass (Image Changes for this item only)
+    # queues the item's gallery.
+    added = "MUG_12^back.jpg"
+    _add_photo(api.runtime.settings.images_dir, added)
+    checked = client.post("/api/images/check", json={"item_no": item_no}).json()
+    assert checked["queued"] == 1 and checked["read"] >= 1
+    # Green: sync the new file now, bypassing the queue.
+    synced = client.post("/api/images/sync", json={"file_name": added}).json()
+    assert synced["applied"] is True
+    gallery = api.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
+    assert len(gallery) == len(files) + 1
     rows = client.get("/api/images", params={"file_name": item_no.replace("/", "_")}).json()
-    assert len(rows) == len(files)
+    assert sorted(r["file_name"] for r in rows) == sorted([*files, added])
     assert {r["status"] for r in rows} == {"pushed"}
     assert {r["item_no"] for r in rows} == {item_no}
     # Blue: queue one file.

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from cpsync.control import automatic_sync_enabled
@@ -124,11 +125,15 @@ def test_the_images_procedure_ends_with_the_image_in_magento(
     _sign_in(page, served.url)
     page.get_by_role("button", name="Products").click()
     page.get_by_role("tab", name="Items", exact=True).click()
-    # The item goes up first (its gallery follows it once images are checked).
+    # The item goes up with the images its files imply.
     page.get_by_label("Item No").fill(item_no)
     page.get_by_role("button", name="Sync Item").click()
     expect(page.get_by_role("status")).to_contain_text(f"Items {item_no}: sent to Magento")
+    assert len(served.emulator.store.find_by_sku(item_no)["media_gallery_entries"]) == len(files)
 
+    # The merchant adds a photo of the item, then checks the item for new images.
+    added = "MUG_12^back.jpg"
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(served.runtime.settings.images_dir / added)
     page.get_by_role("tab", name="Images", exact=True).click()
     page.get_by_label("Item No").fill(item_no)
     page.get_by_label("Item No").press("Enter")
@@ -143,13 +148,13 @@ def test_the_images_procedure_ends_with_the_image_in_magento(
     page.get_by_label("File Name").fill(item_no.replace("/", "_"))
     page.get_by_label("File Name").press("Enter")
     rows = page.locator("[data-image-files] tbody tr")
-    expect(rows).to_have_count(len(files))
-    expect(page.get_by_role("button", name=f"Queue {files[0]}")).to_be_visible()
-    page.get_by_role("button", name=f"Sync {files[0]} now").click()
-    expect(page.get_by_role("status")).to_contain_text(f"Image {files[0]}: sent to Magento")
-    expect(rows.first).to_contain_text("pushed")
+    expect(rows).to_have_count(len(files) + 1)
+    expect(page.get_by_role("button", name=f"Queue {added}")).to_be_visible()
+    page.get_by_role("button", name=f"Sync {added} now").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Image {added}: sent to Magento")
+    expect(page.locator("[data-image-files] tbody tr", has_text=added)).to_contain_text("pushed")
     gallery = served.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
-    assert len(gallery) == len(files)
+    assert len(gallery) == len(files) + 1
     page.screenshot(path=str(shots / "images-tab.png"), full_page=True)
 
 

@@ -436,3 +436,27 @@ def test_checking_one_item_prepares_only_that_items_moved_files(
     _new_jpeg(folder / "MUG_12^2.jpg", (200, 9, 9))
     assert task.run(keys=[item]).queued == 1
     assert task.hashed == 1  # type: ignore[attr-defined]
+
+
+def test_a_new_item_goes_up_with_its_images_before_image_changes_ever_ran(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    folder, info = sample
+    rt = make_runtime(folder, tmp_path, emulator)
+    try:
+        # WHEN only Items runs (Image Changes is scheduled for midnight and has not run yet)
+        sync(rt, "items")
+        # THEN every new product already has the gallery its files imply
+        want = expected_uploads(info)
+        got = actual(emulator)
+        assert sum(len(entries) for entries in got.values()) > 30
+        for sku, entries in got.items():
+            assert entries == want.get(sku, []), sku
+        # ... and the next Image Changes run finds nothing new to prepare or send
+        task = rt.task("image_changes")
+        assert task.run().queued == 0
+    finally:
+        rt.close()

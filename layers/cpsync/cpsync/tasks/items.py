@@ -2,7 +2,9 @@
 
 Status is enabled only while the item is an e-commerce item (`IS_ECOMM_ITEM = 'Y'`) and
 active (`STAT = 'A'`); an item that leaves e-commerce, or is deleted, becomes disabled and is
-never deleted. A product new to Magento goes up complete, with its Price-1 and its stock.
+never deleted. A product new to Magento goes up complete, with its Price-1 and its stock, and
+with its images: when Image Changes has not seen a new item's files yet, this task looks them
+up for that item before queueing it (where the image folder can be read).
 
 A grid item (`TRK_METH = 'G'`) becomes a configurable parent (SKU = item number) with one
 simple child per cell (`cpsync.skus.child_sku`), one configurable option per dimension (the
@@ -15,6 +17,7 @@ Price-1 (Counterpoint's cell prices are not stored where the reference could fin
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import unicodedata
 from collections import defaultdict
@@ -33,13 +36,17 @@ from cpsync.counterpoint.queries import (
     price_1,
     quantities,
 )
-from cpsync.errors import DataError
+from cpsync.errors import ConfigurationError, DataError
 from cpsync.magento.configurable import GRID_DOC_KIND
 from cpsync.model import ConfigurableState, Desired, GridChild, GridOption, Kind, ProductState
 from cpsync.skus import UNUSED_DIMENSION, child_sku
 from cpsync.tasks.base import Task, Window
+from cpsync.tasks.image_changes import DESIRED_DOC, ImageChangesTask
 
 __all__ = ["ItemsTask", "attribute_code_for", "url_key_for"]
+
+
+logger = logging.getLogger(__name__)
 
 
 def _slug(text: str) -> str:
@@ -162,7 +169,28 @@ class ItemsTask(Task):
         for row in rows:
             if prices.get(row.ITEM_NO) is None:
                 prices[row.ITEM_NO] = row.PRC_1
+        self._find_images_of_new_items(selling)
         return _Extras(prices, qty, grids, categories)
+
+    def _find_images_of_new_items(self, item_nos: list[str]) -> None:
+        """Look up the image files of items never sent whose gallery is not known yet, so the
+        product writer uploads them right after creating the product."""
+        state = self.ctx.state
+        sent = state.get_sent(self.kind, item_nos) if item_nos else {}
+        new = [n for n in item_nos if n not in sent]
+        known = state.get_docs(DESIRED_DOC, new) if new else {}
+        unknown = [n for n in new if n not in known]
+        if not unknown:
+            return
+        try:
+            ImageChangesTask(self.ctx).run(keys=unknown)
+        except ConfigurationError as exc:
+            logger.warning(
+                "items: the images of %d new items were not looked up (%s); Image Changes "
+                "brings them",
+                len(unknown),
+                exc,
+            )
 
     def _grids(self, conn: Any, item_nos: list[str]) -> dict[str, _Grid]:
         grids: dict[str, _Grid] = defaultdict(_Grid)
