@@ -3,11 +3,15 @@
 For each size a sample Counterpoint database is generated (an hour in the past, so only
 what the benchmark touches looks changed), then, each in its own subprocess so peak memory
 is that run's alone:
-- a full Items run (first run: every item read, every product queued);
+- the floor: streaming the Items query's rows and nothing else (`read_only`);
+- a first full Items run with no image folder (`full_without_images`), the baseline for
+- a first full Items run that also looks up the image files of its new items (`full`; the
+  sample gives images to its first 300 items);
 - an incremental run after touching ~1% of the items (renamed, `RS_UTC_DT` moved to now).
 Printed per run: seconds, peak RSS (VmHWM of the subprocess, interpreter included),
-rows read and changes queued. Figures are written to `bench/results/tasks.json`; nothing is
-asserted. Magento is not involved: this measures reading Counterpoint and queueing.
+rows read and changes queued, and the ratios of the full run to the floor and to the
+baseline. Figures are written to `bench/results/tasks.json`; nothing is asserted. Magento is
+not involved: this measures reading Counterpoint and queueing.
 """
 
 from __future__ import annotations
@@ -47,28 +51,37 @@ def _peak_kb() -> int:
 
 def _child(sample_dir: Path, state_dir: Path, mode: str) -> None:
     """Run one Items detection and print its figures as JSON (runs in the subprocess)."""
+    from cpsync.counterpoint.queries import item_rows
     from cpsync.runtime import Runtime
     from cpsync.settings import load_settings
 
+    images = sample_dir / ("no-such-folder" if mode == "full_without_images" else "ItemImages")
     settings = load_settings(
         counterpoint_url=f"sqlite:///{sample_dir}/counterpoint.db",
         state_url=f"sqlite:///{state_dir}/state.db",
+        images_dir=images,
+        blobs_dir=state_dir / "blobs",
     )
     runtime = Runtime(settings)
     try:
         started = time.perf_counter()
-        result = runtime.task("items").run(full=mode == "full")
+        if mode == "read_only":
+            with runtime.context.counterpoint.connect() as conn:
+                rows = conn.execution_options(stream_results=True, yield_per=1000)
+                read = sum(1 for _ in rows.execute(item_rows()))
+            figures: dict[str, Any] = {"mode": mode, "rows_read": read}
+        else:
+            result = runtime.task("items").run(full=mode != "changed")
+            figures = {
+                "mode": mode,
+                "rows_read": result.read,
+                "changes_queued": result.queued,
+                "record_errors": len(result.errors),
+            }
         seconds = time.perf_counter() - started
     finally:
         runtime.close()
-    figures = {
-        "mode": result.mode,
-        "seconds": round(seconds, 2),
-        "peak_rss_mb": round(_peak_kb() / 1024, 1),
-        "rows_read": result.read,
-        "changes_queued": result.queued,
-        "record_errors": len(result.errors),
-    }
+    figures |= {"seconds": round(seconds, 2), "peak_rss_mb": round(_peak_kb() / 1024, 1)}
     print(json.dumps(figures))
 
 
@@ -111,13 +124,21 @@ def _one_size(items: int, workdir: Path) -> dict[str, Any]:
     started = time.perf_counter()
     generate(sample_dir, items=items, now=datetime.now(UTC) - timedelta(hours=1))
     generated = time.perf_counter() - started
+    floor = _measure(sample_dir, state_dir, "read_only")
+    baseline_state = workdir / f"baseline{items}"
+    baseline_state.mkdir()
+    baseline = _measure(sample_dir, baseline_state, "full_without_images")
     full = _measure(sample_dir, state_dir, "full")
     touched = _touch(sample_dir, 0.01)
     incremental = _measure(sample_dir, state_dir, "changed")
     return {
         "items": items,
         "generate_seconds": round(generated, 1),
+        "read_only": floor,
+        "full_without_images": baseline,
         "full": full,
+        "full_vs_read_only": round(full["seconds"] / max(floor["seconds"], 0.01), 1),
+        "full_vs_without_images": round(full["seconds"] / max(baseline["seconds"], 0.01), 2),
         "touched": touched,
         "incremental": incremental,
     }

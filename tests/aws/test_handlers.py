@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -210,17 +211,37 @@ def test_given_a_secret_when_the_function_starts_then_its_values_win_over_the_en
     assert settings.magento_store_code == "default"
 
 
-def test_the_api_function_answers_the_http_event_without_crashing(
+def test_the_api_function_answers_the_http_event(
     lambda_env, load_function, event, lambda_context
 ) -> None:
-    import importlib.util
-
     response = load_function("api").handler(event("api"), lambda_context)
-    if importlib.util.find_spec("cpsync.api") is None:  # the sync interface is another branch
-        assert response["statusCode"] == 503
-        assert "not installed" in json.loads(response["body"])["detail"]
-    else:
-        assert response["statusCode"] < 500
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"]) == {"status": "ok"}
+
+
+def test_under_a_path_prefix_the_page_its_files_and_the_api_answer(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    # GIVEN the API mapped under /cpsync on a custom domain
+    monkeypatch.setenv("CPSYNC_API_BASE_PATH", "/cpsync")
+    handler = load_function("api").handler
+
+    def get(path: str) -> dict[str, Any]:
+        request = event("api")
+        request["rawPath"] = request["requestContext"]["http"]["path"] = path
+        response: dict[str, Any] = handler(request, lambda_context)
+        return response
+
+    # WHEN the browser opens the page and fetches what it names, relative to the page
+    page = get("/cpsync/")
+    assert page["statusCode"] == 200
+    html = page["body"]
+    assert 'src="static/app.js"' in html and 'href="static/app.css"' in html
+    assert not re.search(r'(src|href)="/', html), "an absolute path would miss the prefix"
+    # THEN each of them answers under the prefix
+    assert get("/cpsync/static/app.js")["statusCode"] == 200
+    assert json.loads(get("/cpsync/api/health")["body"]) == {"status": "ok"}
+    assert get("/cpsync/api/dashboard")["statusCode"] == 401
 
 
 def test_given_a_change_too_big_for_sqs_when_the_updater_gets_it_then_it_is_read_from_s3_and_applied(

@@ -92,11 +92,12 @@ def runtime() -> Runtime:
 
 
 def reset() -> None:
-    """Forget the container's Runtime (tests; a changed secret)."""
-    global _runtime
+    """Forget the container's Runtime and API app (tests; a changed secret)."""
+    global _runtime, _api
     if _runtime is not None:
         _runtime.close()
     _runtime = None
+    _api = None
 
 
 # --- task functions -----------------------------------------------------------------------
@@ -295,5 +296,10 @@ def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
         stack = os.environ.get("CPSYNC_STACK_NAME")
         mover = EventBridgeScheduleMover(stack, client("scheduler")) if stack else None
-        _api = Mangum(api.create_app(runtime(), schedule_mover=mover), lifespan="off")
+        rt = runtime()
+        _api = Mangum(
+            api.create_app(rt, schedule_mover=mover),
+            lifespan="off",
+            api_gateway_base_path=rt.settings.api_base_path,
+        )
     return _api(event, context)

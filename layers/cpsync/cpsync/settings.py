@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     api_session_idle_seconds: int = Field(
         default=1800, ge=30, description="A session unused this long is signed out."
     )
+    api_base_path: str = Field(
+        default="/",
+        description="The path the API is reached under in AWS when it is not the root: an API "
+        "Gateway custom-domain mapping such as /cpsync (stripped before routing).",
+    )
     api_cookie_secure: bool = Field(
         default=True, description="Mark the session cookie Secure; false only for http://127.0.0.1."
     )

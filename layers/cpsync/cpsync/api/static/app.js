@@ -35,7 +35,8 @@ async function api(method, path, body) {
   }
   let response;
   try {
-    response = await fetch(path, options);
+    // Relative to the page, so the interface also works under a path prefix (/cpsync/).
+    response = await fetch(path.replace(/^\//, ""), options);
   } catch (e) {
     throw new ApiError(0, "cpsync did not answer. Is it running?");
   }
