@@ -71,6 +71,12 @@ def translate_body(body: Any, locale: str) -> Any:
     translated = dict(body)
     if isinstance(body.get("message"), str):
         translated["message"] = table.get(body["message"], body["message"])
+    # A rendered inner message passed as a parameter ("Could not save category: %1") is a
+    # translated phrase too in Magento.
+    if isinstance(body.get("parameters"), list):
+        translated["parameters"] = [
+            table.get(p, p) if isinstance(p, str) else p for p in body["parameters"]
+        ]
     if isinstance(body.get("errors"), list):
         translated["errors"] = [translate_body(error, locale) for error in body["errors"]]
     return translated

@@ -40,10 +40,13 @@ def _links(emulator: EmulatorHandle, sku: str) -> set[int]:
     return {int(x["category_id"]) for x in product["extension_attributes"]["category_links"]}
 
 
+@pytest.mark.parametrize("locale", ["en_US", "de_DE"])
 def test_given_a_hand_made_category_with_the_same_url_key_then_it_is_adopted_not_doubled(
-    runtime: Runtime, emulator: EmulatorHandle
+    runtime: Runtime, emulator: EmulatorHandle, locale: str
 ) -> None:
-    # GIVEN a store where someone already made "Kitchen" under the root by hand
+    # GIVEN a store (English, or German: its refusal is in German) where someone already made
+    # "Kitchen" under the root by hand
+    emulator.configure(locale=locale)
     with _http(emulator) as http:
         made = http.post(
             "/all/V1/categories",

@@ -67,8 +67,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_URL_KEY_TAKEN = "URL key for specified store already exists"
-
 
 class _Loose(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
@@ -366,7 +364,9 @@ class CategoryWriter(Writer):
         try:
             created = self.api.create(build_category_payload(state, parent_id=parent))
         except MagentoRecordError as exc:
-            if exc.status != 400 or _URL_KEY_TAKEN not in exc.magento_message:
+            # Magento says "URL key ... already exists" in the store's language: whether a
+            # category with this URL key is already there is asked, not read from the text.
+            if exc.status != 400:
                 raise
             existing = self._adoptable(state, parent)
             if existing is None:
