@@ -1,17 +1,21 @@
-"""Image benchmark: `python -m bench.images --items 1000 10000` (figures printed, not asserted).
+"""Image benchmark: `python -m bench.images --items 1000 10000 100000` (printed, not asserted).
 
 For each size: a sample database, and an ItemImages folder where every e-commerce item has a
 small main image (the sample itself gives images to its first 300 items only). Measured:
-- Image Changes, first run: every file listed, prepared, stored as a blob;
+- Image Changes, first run: every file listed, prepared, stored as a blob; next to its floor
+  from the same run, reading and hashing every file and nothing else;
 - Image Changes, unchanged rerun: files listed and compared with the scan memory, none hashed;
+  next to its floor, listing the folder with its sizes and times;
 - Image Changes after 1% of the files changed: only those hashed;
 - the pushes of the first run through the updater into the emulator, whose media cost grows
-  with the image size (products created first, without the create hook's uploads).
+  with the image size (products created first, without images); sizes over `--push-limit`
+  skip this part (minutes of HTTP at 100,000).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -26,7 +30,7 @@ from PIL import Image
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
+from emulator.server import EmulatorHandle, running_emulator
 from sample.generate import generate
 from sample.images import image_stem
 
@@ -44,7 +48,31 @@ def _fill_folder(folder: Path, item_nos: tuple[str, ...]) -> int:
     return written
 
 
-def run(items: int) -> dict[str, Any]:
+def _floors(folder: Path) -> dict[str, float]:
+    """What any scan must cost: listing with sizes and times, and reading + hashing each file."""
+    started = time.perf_counter()
+    with os.scandir(folder) as entries:
+        names = [(e.name, e.stat().st_size) for e in entries if e.is_file()]
+    listing = time.perf_counter() - started
+    started = time.perf_counter()
+    for name, _ in names:
+        hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    return {
+        "listing_seconds": round(listing, 3),
+        "read_and_hash_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _push(runtime: Runtime, emulator: EmulatorHandle) -> dict[str, Any]:
+    """Drain the queued galleries into the emulator."""
+    started = time.perf_counter()
+    drained = runtime.updater.drain(max_wait_seconds=5)
+    seconds = time.perf_counter() - started
+    media = {k: v for k, v in emulator.stats()["requests"].items() if k.startswith("media")}
+    return {"galleries": drained.applied, "seconds": round(seconds, 3), "media_requests": media}
+
+
+def run(items: int, push_limit: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         info = generate(root / "cp", items=items)
@@ -53,20 +81,25 @@ def run(items: int) -> dict[str, Any]:
         files = sorted(folder.iterdir())
         config = EmulatorConfig(costs_ms={"products.save": 0.0}, kb_costs_ms={"media.create": 0.02})
         with running_emulator(config) as emulator:
-            settings = load_settings(
-                counterpoint_url=info.database_url,
-                images_dir=folder,
-                state_url=f"sqlite:///{root}/state.db",
-                blobs_dir=root / "blobs",
-                magento_url=emulator.url,
-                magento_token=emulator.token,
-            )
-            runtime = Runtime(settings)
+            values: dict[str, Any] = {
+                "counterpoint_url": info.database_url,
+                "state_url": f"sqlite:///{root}/state.db",
+                "blobs_dir": root / "blobs",
+                "magento_url": emulator.url,
+                "magento_token": emulator.token,
+            }
+            # The products go up first, without images (no image folder for this runtime).
+            products = Runtime(load_settings(**values, images_dir=root / "no-images-yet"))
             try:
-                runtime.task("items").run()
-                runtime.writers["product"].on_created = None  # type: ignore[attr-defined]
-                runtime.updater.drain(max_wait_seconds=5)
+                products.task("items").run()
+                products.writers["product"].on_created = None  # type: ignore[attr-defined]
+                products.updater.drain(max_wait_seconds=5)
+            finally:
+                products.close()
+            runtime = Runtime(load_settings(**values, images_dir=folder))
+            try:
                 figures: dict[str, Any] = {"items": items, "image_files": len(files)}
+                figures["floors"] = _floors(folder)
                 task = runtime.task("image_changes")
                 for label, touch in (("first", 0), ("unchanged", 0), ("one_percent", 1)):
                     for path in files[: len(files) * touch // 100]:
@@ -79,17 +112,11 @@ def run(items: int) -> dict[str, Any]:
                         "queued": result.queued,
                         "files_prepared": task.hashed,  # type: ignore[attr-defined]
                     }
-                started = time.perf_counter()
-                drained = runtime.updater.drain(max_wait_seconds=5)
-                seconds = time.perf_counter() - started
-                media = {
-                    k: v for k, v in emulator.stats()["requests"].items() if k.startswith("media")
-                }
-                figures["push"] = {
-                    "galleries": drained.applied,
-                    "seconds": round(seconds, 3),
-                    "media_requests": media,
-                }
+                figures["push"] = (
+                    _push(runtime, emulator)
+                    if items <= push_limit
+                    else "skipped (over --push-limit)"
+                )
             finally:
                 runtime.close()
         figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
@@ -99,8 +126,9 @@ def run(items: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--items", type=int, nargs="+", default=[1000])
+    parser.add_argument("--push-limit", type=int, default=10_000)
     args = parser.parse_args()
-    results = [run(n) for n in args.items]
+    results = [run(n, args.push_limit) for n in args.items]
     print(json.dumps(results, indent=1))
     out = Path(__file__).parent / "results" / "images.json"
     # Keep the figures of other sizes from earlier runs; a size measured now replaces its own.
