@@ -162,3 +162,7 @@ def _print_summary(summary: dict[str, Any], console: Console) -> None:
             console.print(f"[yellow]{task} error[/] {error}")
     if summary["missing_products"]:
         console.print(f"[red]missing from Magento:[/] {', '.join(summary['missing_products'])}")
+        console.print(
+            "The demo keeps its state between runs in .demo/; after an upgrade an old .demo/ "
+            "can disagree with the emulator. Delete .demo/ (or run `make clean`) to start over."
+        )
