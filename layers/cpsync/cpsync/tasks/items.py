@@ -122,8 +122,10 @@ class ItemsTask(Task):
     title: ClassVar[str] = "Items"
     kind: ClassVar[Kind] = "product"
     schedule: ClassVar[str] = "rate(10 minutes)"
+    _images_unreadable: bool = False
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
+        self._images_unreadable = False  # tried again at every run
         if keys is not None:
             for start in range(0, len(keys), MAX_IN_LIST):
                 yield from self._query(None, keys[start : start + MAX_IN_LIST])
@@ -180,15 +182,15 @@ class ItemsTask(Task):
         new = [n for n in item_nos if n not in sent]
         known = state.get_docs(DESIRED_DOC, new) if new else {}
         unknown = [n for n in new if n not in known]
-        if not unknown:
+        if not unknown or self._images_unreadable:
             return
         try:
             ImageChangesTask(self.ctx).run(keys=unknown)
         except ConfigurationError as exc:
+            self._images_unreadable = True  # one warning per run, not one per batch
             logger.warning(
-                "items: the images of %d new items were not looked up (%s); Image Changes "
-                "brings them",
-                len(unknown),
+                "items: the images of new items are not looked up in this run (%s); "
+                "Image Changes brings them",
                 exc,
             )
 
