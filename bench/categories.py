@@ -3,7 +3,8 @@
 For each sample size: the first sync of categories, items and category items into the
 emulator (requests by endpoint), then the Category Items task alone, as its schedule runs it:
 a full read (every `CPSYNC_CATEGORY_ITEMS_FULL_EVERY_MINUTES`) and a changed read after 10
-items moved category. Time, peak Python memory (tracemalloc) and items read are printed and
+items moved category, next to a floor measured in the same run: streaming every EC_CATEG_ITEM
+row and nothing else. Time, peak Python memory (tracemalloc) and items read are printed and
 written to `bench/results/categories.json`; nothing is asserted.
 """
 
@@ -20,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
+from cpsync.counterpoint.schema import EC_CATEG_ITEM
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync.tasks.base import RunResult
@@ -89,6 +93,10 @@ def bench(items: int, work: Path) -> dict[str, Any]:
                 "requests": dict(sorted(runtime.magento.stats()["requests"].items())),
             }
             task = runtime.task("category_items")
+            started = time.perf_counter()
+            with runtime.context.counterpoint.connect() as conn:
+                rows = sum(1 for _ in conn.execute(select(EC_CATEG_ITEM)))
+            floor = {"rows": rows, "seconds": round(time.perf_counter() - started, 3)}
             full = _measured(lambda: task.run(full=True))
             _move_items(db, settings.zone, 10)
             changed = _measured(task.run)
@@ -100,7 +108,13 @@ def bench(items: int, work: Path) -> dict[str, Any]:
             }
         finally:
             runtime.close()
-    return {"items": items, "first_sync": first, "full_run": full, "changed_run": changed}
+    return {
+        "items": items,
+        "first_sync": first,
+        "floor_rows_only": floor,
+        "full_run": full,
+        "changed_run": changed,
+    }
 
 
 def main() -> None:
