@@ -20,6 +20,7 @@ import io
 import json
 import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import Any
 
 from PIL import Image
 
+from cpsync.ports import AppliedRecord
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from emulator.config import EmulatorConfig
@@ -46,6 +48,10 @@ def _fill_folder(folder: Path, item_nos: tuple[str, ...]) -> int:
         path.write_bytes(buf.getvalue())
         written += 1
     return written
+
+
+def _say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
 def _floors(folder: Path) -> dict[str, float]:
@@ -78,6 +84,7 @@ def run(items: int, push_limit: int) -> dict[str, Any]:
         info = generate(root / "cp", items=items)
         folder = info.image_dir
         _fill_folder(folder, info.ecommerce_item_nos)
+        _say(f"{items} items: sample and image folder ready")
         files = sorted(folder.iterdir())
         config = EmulatorConfig(costs_ms={"products.save": 0.0}, kb_costs_ms={"media.create": 0.02})
         with running_emulator(config) as emulator:
@@ -89,13 +96,21 @@ def run(items: int, push_limit: int) -> dict[str, Any]:
                 "magento_token": emulator.token,
             }
             # The products go up first, without images (no image folder for this runtime).
+            # Over --push-limit they are only recorded as online in state, as the product
+            # writer would (creating 100,000 products over HTTP is not what is measured here).
             products = Runtime(load_settings(**values, images_dir=root / "no-images-yet"))
             try:
                 products.task("items").run()
-                products.writers["product"].on_created = None  # type: ignore[attr-defined]
-                products.updater.drain(max_wait_seconds=5)
+                if items <= push_limit:
+                    products.writers["product"].on_created = None  # type: ignore[attr-defined]
+                    products.updater.drain(max_wait_seconds=5)
+                else:
+                    sent = products.state.get_sent("product")
+                    online = {k: AppliedRecord("bench", fp) for k, fp in sent.items()}
+                    products.state.put_applied("product", online)
             finally:
                 products.close()
+            _say(f"{items} items: products online")
             runtime = Runtime(load_settings(**values, images_dir=folder))
             try:
                 figures: dict[str, Any] = {"items": items, "image_files": len(files)}
@@ -106,6 +121,7 @@ def run(items: int, push_limit: int) -> dict[str, Any]:
                         os.utime(path, None)
                     started = time.perf_counter()
                     result = task.run()
+                    _say(f"{items} items: image changes {label} done")
                     figures[f"image_changes_{label}"] = {
                         "seconds": round(time.perf_counter() - started, 3),
                         "skus_read": result.read,
@@ -128,13 +144,15 @@ def main() -> None:
     parser.add_argument("--items", type=int, nargs="+", default=[1000])
     parser.add_argument("--push-limit", type=int, default=10_000)
     args = parser.parse_args()
-    results = [run(n, args.push_limit) for n in args.items]
-    print(json.dumps(results, indent=1))
     out = Path(__file__).parent / "results" / "images.json"
-    # Keep the figures of other sizes from earlier runs; a size measured now replaces its own.
-    earlier = json.loads(out.read_text()) if out.exists() else []
-    merged = {row["items"]: row for row in [*earlier, *results]}
-    out.write_text(json.dumps([merged[n] for n in sorted(merged)], indent=1) + "\n")
+    for items in args.items:
+        figures = run(items, args.push_limit)
+        print(json.dumps(figures, indent=1), flush=True)
+        # Keep the figures of other sizes from earlier runs; a size measured now replaces its
+        # own. Written after each size, so a long run keeps what it has measured.
+        earlier = json.loads(out.read_text()) if out.exists() else []
+        merged = {row["items"]: row for row in [*earlier, figures]}
+        out.write_text(json.dumps([merged[n] for n in sorted(merged)], indent=1) + "\n")
 
 
 if __name__ == "__main__":
