@@ -314,10 +314,11 @@ class StockWriter(Writer):
         if not old_by_sku:
             return
         try:
+            old_codes = {sku.lower(): codes for sku, codes in old_by_sku.items()}  # any case
             stale = [
                 (item.sku, item.source_code)
                 for item in self.api.source_items(sorted(old_by_sku))
-                if item.source_code in old_by_sku.get(item.sku, set())
+                if item.source_code in old_codes.get(item.sku.lower(), set())
             ]
             for start in range(0, len(stale), self.chunk_size):
                 self.api.delete_source_items(stale[start : start + self.chunk_size])
