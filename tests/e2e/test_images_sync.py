@@ -283,14 +283,11 @@ def test_a_new_colour_image_goes_to_exactly_the_children_of_that_colour(
 
 
 def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
-    sample: tuple[Path, SampleInfo],
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    make_runtime: Callable[..., Runtime],
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
 ) -> None:
     # GIVEN a store that applies some uploads but drops the answer (the client retries the
     # POST, which makes a second entry) and fails other media requests now and then
-    folder, info = sample
+    info = sample[1]
     emulator.set_faults(
         "media.create:drop:0.15:applied",
         "media.create:503:0.05",
@@ -298,103 +295,88 @@ def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
         "media.delete:429:0.05",
         seed=11,
     )
-    rt = make_runtime(folder, tmp_path, emulator)
-    try:
-        # WHEN everything is synced and the queue drained
-        sync(rt, "image_changes", "items", "images")
-        emulator.set_faults()
-        sync(rt, "images")
-        # THEN no image is missing and none is doubled
-        faults = emulator.stats()["faults"]
-        assert faults.get("media.create:drop", 0) > 0, faults
-        assert emulator.stats()["writes"].get("media.deleted", 0) > 0  # the doubles went
-        assert rt.queue.dead_letters() == []
-        want = expected_uploads(info)
-        for sku, entries in actual(emulator).items():
-            assert entries == want.get(sku, []), sku
-    finally:
-        rt.close()
+    rt = runtime
+    # WHEN everything is synced and the queue drained
+    sync(rt, "image_changes", "items", "images")
+    emulator.set_faults()
+    sync(rt, "images")
+    # THEN no image is missing and none is doubled
+    faults = emulator.stats()["faults"]
+    assert faults.get("media.create:drop", 0) > 0, faults
+    assert emulator.stats()["writes"].get("media.deleted", 0) > 0  # the doubles went
+    assert rt.queue.dead_letters() == []
+    want = expected_uploads(info)
+    for sku, entries in actual(emulator).items():
+        assert entries == want.get(sku, []), sku
 
 
 def test_pending_galleries_go_up_with_images_once_their_products_are_online(
-    sample: tuple[Path, SampleInfo],
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    make_runtime: Callable[..., Runtime],
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
 ) -> None:
-    folder, info = sample
-    rt = make_runtime(folder, tmp_path, emulator)
-    try:
-        # GIVEN images found before their products existed
-        found = rt.task("image_changes").run()
-        assert found.queued == 0 and rt.state.get_docs("image_pending")
-        # ... and products created by someone who does not upload images with them
-        rt.writers["product"].on_created = None  # type: ignore[attr-defined]
-        sync(rt, "items")
-        assert not any(entries for entries in actual(emulator).values())
-        # WHEN the Images task runs
-        result = sync(rt, "images")["images"]
-        # THEN every pending gallery of a product now online is queued, applied and forgotten
-        assert result.queued > 30
-        want = expected_uploads(info)
-        for sku, entries in actual(emulator).items():
-            assert entries == want.get(sku, []), sku
-        pending = rt.state.get_docs("image_pending")
-        assert not set(pending) & set(actual(emulator))
-        assert sync(rt, "images")["images"].queued == 0
-    finally:
-        rt.close()
+    info = sample[1]
+    rt = runtime
+    # GIVEN images found before their products existed
+    found = rt.task("image_changes").run()
+    assert found.queued == 0 and rt.state.get_docs("image_pending")
+    # ... and products created by someone who does not upload images with them
+    rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+    sync(rt, "items")
+    assert not any(entries for entries in actual(emulator).values())
+    # WHEN the Images task runs
+    result = sync(rt, "images")["images"]
+    # THEN every pending gallery of a product now online is queued, applied and forgotten
+    assert result.queued > 30
+    want = expected_uploads(info)
+    for sku, entries in actual(emulator).items():
+        assert entries == want.get(sku, []), sku
+    pending = rt.state.get_docs("image_pending")
+    assert not set(pending) & set(actual(emulator))
+    assert sync(rt, "images")["images"].queued == 0
 
 
 def test_sync_now_and_the_updater_at_once_upload_each_image_once(
-    sample: tuple[Path, SampleInfo],
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    make_runtime: Callable[..., Runtime],
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
 ) -> None:
     # GIVEN a product online without its images, and two writers of its gallery (the page's
     # "sync now" and the updater draining the queue) that both list the gallery at once
-    folder, info = sample
-    rt = make_runtime(folder, tmp_path, emulator)
+    info = sample[1]
+    rt = runtime
     item = info.special["slash_item"]
-    try:
-        rt.task("image_changes").run()
-        rt.writers["product"].on_created = None  # type: ignore[attr-defined]
-        sync(rt, "items")
-        assert actual(emulator)[item] == []
-        both_listed = threading.Barrier(2, timeout=1.0)
-        writers = [
-            ImageWriter(rt.magento, rt.state, rt.blobs),
-            ImageWriter(rt.magento, rt.state, rt.blobs),
-        ]
-        for writer in writers:
-            real_list = writer.api.list
+    rt.task("image_changes").run()
+    rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+    sync(rt, "items")
+    assert actual(emulator)[item] == []
+    both_listed = threading.Barrier(2, timeout=1.0)
+    writers = [
+        ImageWriter(rt.magento, rt.state, rt.blobs),
+        ImageWriter(rt.magento, rt.state, rt.blobs),
+    ]
+    for writer in writers:
+        real_list = writer.api.list
 
-            def list_together(sku: str, real_list: Any = real_list) -> Any:
-                gallery = real_list(sku)
-                # Broken: the other writer waits for this gallery's lock and lists later.
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    both_listed.wait()
-                return gallery
+        def list_together(sku: str, real_list: Any = real_list) -> Any:
+            gallery = real_list(sku)
+            # Broken: the other writer waits for this gallery's lock and lists later.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_listed.wait()
+            return gallery
 
-            writer.api.list = list_together  # type: ignore[method-assign]
-        outcomes: list[Any] = []
+        writer.api.list = list_together  # type: ignore[method-assign]
+    outcomes: list[Any] = []
 
-        # WHEN both write the gallery at the same moment
-        def write(writer: ImageWriter) -> None:
-            outcomes.append(sync_images_now(rt.state, writer, [item]))
+    # WHEN both write the gallery at the same moment
+    def write(writer: ImageWriter) -> None:
+        outcomes.append(sync_images_now(rt.state, writer, [item]))
 
-        threads = [threading.Thread(target=write, args=(w,)) for w in writers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
+    threads = [threading.Thread(target=write, args=(w,)) for w in writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
 
-        # THEN both report success and each image is in the gallery once
-        assert [o[item].applied for o in outcomes] == [True, True]
-        assert actual(emulator)[item] == expected_uploads(info)[item]
-    finally:
-        rt.close()
+    # THEN both report success and each image is in the gallery once
+    assert [o[item].applied for o in outcomes] == [True, True]
+    assert actual(emulator)[item] == expected_uploads(info)[item]
 
 
 def test_an_unmounted_or_emptied_image_share_changes_no_gallery(
@@ -439,24 +421,18 @@ def test_checking_one_item_prepares_only_that_items_moved_files(
 
 
 def test_a_new_item_goes_up_with_its_images_before_image_changes_ever_ran(
-    sample: tuple[Path, SampleInfo],
-    tmp_path: Path,
-    emulator: EmulatorHandle,
-    make_runtime: Callable[..., Runtime],
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
 ) -> None:
-    folder, info = sample
-    rt = make_runtime(folder, tmp_path, emulator)
-    try:
-        # WHEN only Items runs (Image Changes is scheduled for midnight and has not run yet)
-        sync(rt, "items")
-        # THEN every new product already has the gallery its files imply
-        want = expected_uploads(info)
-        got = actual(emulator)
-        assert sum(len(entries) for entries in got.values()) > 30
-        for sku, entries in got.items():
-            assert entries == want.get(sku, []), sku
-        # ... and the next Image Changes run finds nothing new to prepare or send
-        task = rt.task("image_changes")
-        assert task.run().queued == 0
-    finally:
-        rt.close()
+    info = sample[1]
+    rt = runtime
+    # WHEN only Items runs (Image Changes is scheduled for midnight and has not run yet)
+    sync(rt, "items")
+    # THEN every new product already has the gallery its files imply
+    want = expected_uploads(info)
+    got = actual(emulator)
+    assert sum(len(entries) for entries in got.values()) > 30
+    for sku, entries in got.items():
+        assert entries == want.get(sku, []), sku
+    # ... and the next Image Changes run finds nothing new to prepare or send
+    task = rt.task("image_changes")
+    assert task.run().queued == 0
