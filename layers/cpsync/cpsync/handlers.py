@@ -235,15 +235,7 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     queue = EventBatchQueue(rt.queue)
     records = list(event.get("Records", []))
     messages = _messages(queue, records)
-    ready = []
-    for message in messages:
-        if message.receive_count > queue.max_receives:
-            reason = f"gave up after {message.receive_count - 1} attempts"
-            if message.last_error:
-                reason += f": {message.last_error}"
-            queue._park(message, reason)
-        else:
-            ready.append(message)
+    ready = queue.park_exhausted(messages)
     updater = Updater(
         queue,
         rt.state,

@@ -142,9 +142,13 @@ class QueuePort(ABC):
 
     def receive(self, max_messages: int = 10) -> list[QueueMessage]:
         """Take up to `max_messages`; messages received too often are parked, not returned."""
-        taken = self._take(max_messages, self.visibility_seconds)
+        return self.park_exhausted(self._take(max_messages, self.visibility_seconds))
+
+    def park_exhausted(self, messages: Sequence[QueueMessage]) -> list[QueueMessage]:
+        """Park the messages received more than `max_receives` times (with their last error)
+        and return the others, to be applied."""
         ready = []
-        for message in taken:
+        for message in messages:
             if message.receive_count > self.max_receives:
                 reason = f"gave up after {message.receive_count - 1} attempts"
                 if message.last_error:
