@@ -43,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "chunks_for_limit",
     "search_params",
+    "sku_filters",
     "sku_path",
 ]
 
@@ -121,6 +122,14 @@ def search_params(
     if current_page is not None:
         params["searchCriteria[currentPage]"] = str(current_page)
     return params
+
+
+def sku_filters(skus: Sequence[str]) -> list[tuple[str, str, str]]:
+    """One filter group (OR) matching these SKUs: an `in` list, and an `eq` filter for each SKU
+    with a comma, which would split the `in` list."""
+    plain = [sku for sku in skus if "," not in sku]
+    group = [("sku", ",".join(plain), "in")] if plain else []
+    return group + [("sku", sku, "eq") for sku in skus if "," in sku]
 
 
 @dataclass(frozen=True)
@@ -359,13 +368,7 @@ class MagentoClient:
         found: dict[str, dict[str, Any]] = {}
         pending = list(dict.fromkeys(skus))
         for start in range(0, len(pending), chunk):
-            part = pending[start : start + chunk]
-            # A comma inside a SKU would split the `in` list, so such SKUs get an `eq` filter.
-            plain = [s for s in part if "," not in s]
-            filters: list[tuple[str, str, str]] = []
-            if plain:
-                filters.append(("sku", ",".join(plain), "in"))
-            filters += [("sku", s, "eq") for s in part if "," in s]
+            filters = sku_filters(pending[start : start + chunk])
             page, seen = 1, 0
             while True:
                 result = self.search_products(

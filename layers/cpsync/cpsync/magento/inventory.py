@@ -24,7 +24,13 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from cpsync.errors import ConfigurationError, RecordError, RetryableError
-from cpsync.magento.client import DEFAULT_MAX_ITEMS, MagentoClient, search_params, sku_path
+from cpsync.magento.client import (
+    DEFAULT_MAX_ITEMS,
+    MagentoClient,
+    search_params,
+    sku_filters,
+    sku_path,
+)
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, StockState
@@ -168,12 +174,7 @@ class InventoryApi:
         (never past the last page, which some stores repeat)."""
         found: list[SourceItem] = []
         for start in range(0, len(skus), chunk):
-            part = skus[start : start + chunk]
-            # A comma inside a SKU would split the `in` list: such SKUs get an `eq` filter.
-            plain = [sku for sku in part if "," not in sku]
-            group = [("sku", ",".join(plain), "in")] if plain else []
-            group += [("sku", sku, "eq") for sku in part if "," in sku]
-            found += self._search_source_items([group])
+            found += self._search_source_items([sku_filters(skus[start : start + chunk])])
         return found
 
     def count_source_items(self, source_code: str) -> int:
