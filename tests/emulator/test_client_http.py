@@ -308,3 +308,13 @@ def test_given_a_wrong_totp_secret_when_signing_in_then_auth_error_naming_the_se
     auth = AdminTokenAuth("admin", magento.config.admin_password, totp_secret="GEZDGNBVGY3TQOJQ")
     with pytest.raises(MagentoAuthError, match="CPSYNC_MAGENTO_ADMIN_TOTP_SECRET"):
         make_client(auth=auth).get_product("A")
+
+
+def test_given_a_sku_with_a_comma_when_finding_products_then_it_is_found_with_the_others(
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
+) -> None:
+    client = make_client()
+    for sku in ("MUG,BLUE", "MUG", "TEE"):
+        client.save_product({"sku": sku, "name": sku, "price": 1})
+    found = client.find_products(["MUG,BLUE", "TEE", "NONE"])
+    assert sorted(found) == ["mug,blue", "tee"]  # and not MUG, which the comma would split off
