@@ -70,6 +70,15 @@ def runtime(
 
 
 @pytest.fixture
-def make_runtime() -> Callable[..., Runtime]:
-    """Build a Runtime with extra settings: make_runtime(sample_dir, state_dir, emulator, **kw)."""
-    return _make_runtime
+def make_runtime() -> Iterator[Callable[..., Runtime]]:
+    """Build a Runtime with extra settings: make_runtime(sample_dir, state_dir, emulator, **kw);
+    every one built is closed when the test ends."""
+    built: list[Runtime] = []
+
+    def make(*args: Any, **kw: Any) -> Runtime:
+        built.append(_make_runtime(*args, **kw))
+        return built[-1]
+
+    yield make
+    for rt in built:
+        rt.close()

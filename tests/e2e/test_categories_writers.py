@@ -145,7 +145,6 @@ def test_given_lost_answers_and_errors_on_category_saves_then_the_tree_is_exact_
         )
     assert _names(emulator) == sorted(["Root Catalog", "Default Category", *expected])
     assert runtime.queue.dead_letters() == []
-    runtime.close()
 
 
 def test_given_the_api_then_reads_answer_typed_and_absent_things_are_none_or_false(
@@ -219,19 +218,16 @@ def test_given_bulk_product_saves_then_new_products_still_go_up_in_their_categor
     runtime = make_runtime(
         folder, tmp_path, emulator, magento_bulk_products=True, magento_bulk_min_batch=2
     )
-    try:
-        _sync(runtime)
-        assert emulator.stats()["requests"].get("bulk.submit", 0) >= 1
-        linked = [
-            sku
-            for sku, product in emulator.store.products_by_sku().items()
-            if product["extension_attributes"].get("category_links")
-        ]
-        assert len(linked) > 10
-        # the links came with the bulk creates: the Category Items task had nothing to add
-        assert "category_links.saved" not in emulator.stats()["writes"]
-    finally:
-        runtime.close()
+    _sync(runtime)
+    assert emulator.stats()["requests"].get("bulk.submit", 0) >= 1
+    linked = [
+        sku
+        for sku, product in emulator.store.products_by_sku().items()
+        if product["extension_attributes"].get("category_links")
+    ]
+    assert len(linked) > 10
+    # the links came with the bulk creates: the Category Items task had nothing to add
+    assert "category_links.saved" not in emulator.stats()["writes"]
 
 
 def test_given_a_store_that_merges_saved_links_then_an_item_move_still_ends_exact(

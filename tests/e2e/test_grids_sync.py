@@ -355,20 +355,16 @@ def test_with_a_stocking_location_only_cells_stocked_there_become_children(
     folder, info = sample
     item = info.special["grid_2d_item"]
     runtime = make_runtime(folder, tmp_path, emulator, grid_cells_location="WEB")
-    try:
-        with runtime.counterpoint.begin() as conn:
-            conn.execute(
-                text(
-                    "DELETE FROM IM_INV_CELL WHERE ITEM_NO = :i AND LOC_ID = 'WEB'"
-                    " AND DIM_2_UPR = 'XL'"
-                ),
-                {"i": item},
-            )
-        _sync(runtime)
-        children = [s for s in emulator.store.products_by_sku() if s.startswith(f"{item}|")]
-        assert children and not [s for s in children if s.endswith("|XL")]
-    finally:
-        runtime.close()
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(
+            text(
+                "DELETE FROM IM_INV_CELL WHERE ITEM_NO = :i AND LOC_ID = 'WEB' AND DIM_2_UPR = 'XL'"
+            ),
+            {"i": item},
+        )
+    _sync(runtime)
+    children = [s for s in emulator.store.products_by_sku() if s.startswith(f"{item}|")]
+    assert children and not [s for s in children if s.endswith("|XL")]
 
 
 def test_a_family_under_a_flaky_store_keeps_its_progress_between_attempts(
@@ -382,10 +378,7 @@ def test_a_family_under_a_flaky_store_keeps_its_progress_between_attempts(
     # one stopped.
     emulator.set_faults("products.save:503:0.25", seed=5)
     runtime = make_runtime(sample[0], tmp_path, emulator, magento_max_attempts=1)
-    try:
-        _sync(runtime)
-        assert runtime.queue.dead_letters() == []
-        _assert_catalog_matches(emulator, _expected(runtime.counterpoint))
-        assert emulator.stats()["faults"]
-    finally:
-        runtime.close()
+    _sync(runtime)
+    assert runtime.queue.dead_letters() == []
+    _assert_catalog_matches(emulator, _expected(runtime.counterpoint))
+    assert emulator.stats()["faults"]

@@ -121,8 +121,7 @@ def synced(
     rt = make_runtime(sample[0], tmp_path, emulator)
     results = sync(rt, "image_changes", "items", "images")
     rt.results = results  # type: ignore[attr-defined]
-    yield rt, sample[1], sample[0] / "ItemImages"
-    rt.close()
+    return rt, sample[1], sample[0] / "ItemImages"
 
 
 def test_after_a_full_sync_magento_has_exactly_the_galleries_the_folder_implies(

@@ -56,12 +56,9 @@ def test_given_503s_and_timeouts_when_draining_then_every_product_arrives_once(
         queue_visibility_seconds=30,
         queue_max_receives=40,
     )
-    try:
-        runtime.task("items").run()
-        result = runtime.updater.drain(max_wait_seconds=30)
-        failures = runtime.magento.stats()["failures"].get("products.save", 0)
-    finally:
-        runtime.close()
+    runtime.task("items").run()
+    result = runtime.updater.drain(max_wait_seconds=30)
+    failures = runtime.magento.stats()["failures"].get("products.save", 0)
     assert failures > 0, "the fault model injected nothing: this test proves nothing"
     assert result.dead == 0
     emulator.set_faults()

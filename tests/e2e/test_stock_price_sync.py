@@ -217,11 +217,8 @@ def test_per_location_sources_get_one_source_item_per_location(
         ),
         NOW,
     )
-    try:
-        _sync(runtime, "inventory")  # no Items run: every web SKU, grid cells included
-        assert _source_items(emulator) == pytest.approx(expected_stock(folder, per_location=True))
-    finally:
-        runtime.close()
+    _sync(runtime, "inventory")  # no Items run: every web SKU, grid cells included
+    assert _source_items(emulator) == pytest.approx(expected_stock(folder, per_location=True))
 
 
 def test_full_price_run_leaves_the_base_and_special_prices_with_dates(
@@ -367,13 +364,10 @@ def test_every_nth_inventory_run_is_a_full_reconciliation(
         ),
         NOW,
     )
-    try:
-        task = runtime.task("inventory")
-        reads = [task.run().read for _ in range(4)]
-        # first run: a snapshot; then incremental, incremental, full (3rd incremental)
-        assert reads[0] == reads[3] > max(reads[1], reads[2])
-    finally:
-        runtime.close()
+    task = runtime.task("inventory")
+    reads = [task.run().read for _ in range(4)]
+    # first run: a snapshot; then incremental, incremental, full (3rd incremental)
+    assert reads[0] == reads[3] > max(reads[1], reads[2])
 
 
 def test_queue_item_reads_only_the_named_sku_or_item(
@@ -412,27 +406,24 @@ def test_a_price_location_uses_its_im_prc_row_where_there_is_one(
 ) -> None:
     folder, info = sample
     runtime = _at(make_runtime(folder, tmp_path, emulator, price_location="WEB"), NOW)
-    try:
-        _sync(runtime, "items")
-        with emulator.store.lock:  # forget the prices products were created with
-            for product in emulator.store.products.values():
-                product["price"] = 0.0
-        _sync(runtime, "prices")
-        catalog = emulator.store.products_by_sku()
-        db = _db(folder)
+    _sync(runtime, "items")
+    with emulator.store.lock:  # forget the prices products were created with
+        for product in emulator.store.products.values():
+            product["price"] = 0.0
+    _sync(runtime, "prices")
+    catalog = emulator.store.products_by_sku()
+    db = _db(folder)
 
-        def price_at(item: str, loc: str) -> float:
-            row = db.execute(
-                "SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID=?", (item, loc)
-            ).fetchone()
-            return float(row[0])
+    def price_at(item: str, loc: str) -> float:
+        row = db.execute(
+            "SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID=?", (item, loc)
+        ).fetchone()
+        return float(row[0])
 
-        web_item = info.special["web_price_override_item"]
-        outlet_item = info.special["outlet_price_override_item"]
-        assert catalog[web_item]["price"] == price_at(web_item, "WEB") < price_at(web_item, "*")
-        assert catalog[outlet_item]["price"] == price_at(outlet_item, "*")  # OUTLET not ours
-    finally:
-        runtime.close()
+    web_item = info.special["web_price_override_item"]
+    outlet_item = info.special["outlet_price_override_item"]
+    assert catalog[web_item]["price"] == price_at(web_item, "WEB") < price_at(web_item, "*")
+    assert catalog[outlet_item]["price"] == price_at(outlet_item, "*")  # OUTLET not ours
 
 
 def test_grid_cells_follow_the_items_stocking_location(
@@ -450,13 +441,10 @@ def test_grid_cells_follow_the_items_stocking_location(
             (grid,),
         )
     runtime = _at(make_runtime(folder, tmp_path, emulator, grid_cells_location="WEB"), NOW)
-    try:
-        _sync(runtime, "items", "inventory", "prices")
-        products = set(emulator.store.products_by_sku())
-        stocked = {sku for sku, _ in _source_items(emulator)}
-        # THEN the cell Items leaves out gets neither stock nor price; its siblings get both
-        assert f"{grid}|RED|M" not in products | stocked
-        assert {f"{grid}|RED|S", f"{grid}|BLUE|M"} <= products & stocked
-        assert runtime.queue.dead_letters() == []
-    finally:
-        runtime.close()
+    _sync(runtime, "items", "inventory", "prices")
+    products = set(emulator.store.products_by_sku())
+    stocked = {sku for sku, _ in _source_items(emulator)}
+    # THEN the cell Items leaves out gets neither stock nor price; its siblings get both
+    assert f"{grid}|RED|M" not in products | stocked
+    assert {f"{grid}|RED|S", f"{grid}|BLUE|M"} <= products & stocked
+    assert runtime.queue.dead_letters() == []
