@@ -20,7 +20,8 @@ import shutil
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Table, create_engine, event
@@ -99,6 +100,21 @@ class SampleInfo:
     def database_url(self) -> str:
         """SQLAlchemy URL of the sample database."""
         return f"sqlite:///{self.db_path}"
+
+    def clock(self) -> Callable[[], datetime]:
+        """A clock that starts at the sample's `now` and ticks with real time.
+
+        Give it to the Runtime under test, so watermarks, versions and promotion dates follow
+        the sample's time and no test depends on the date it runs.
+        """
+        return self.clock_at(self.now_utc)
+
+    @staticmethod
+    def clock_at(now: datetime) -> Callable[[], datetime]:
+        """A clock that starts at `now` (naive means UTC) and ticks with real time."""
+        start = now if now.tzinfo else now.replace(tzinfo=UTC)
+        started = time.monotonic()
+        return lambda: start + timedelta(seconds=time.monotonic() - started)
 
 
 def generate(

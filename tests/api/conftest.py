@@ -122,7 +122,7 @@ def make_api(
             "api_keys": [API_KEY],
         }
         settings = load_settings(**(values | kw))
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
         clock = Clock()
         server, thread, url = serve_app(create_app(runtime, clock=clock))
         started.append((server, thread, runtime))

@@ -69,6 +69,14 @@ def lambda_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     handlers.reset()
+    clock, built = aws_sample[1].clock(), handlers.runtime
+
+    def on_sample_clock() -> Any:  # the sample's time, not today's
+        rt = built()
+        rt.clock = clock
+        return rt
+
+    monkeypatch.setattr(handlers, "runtime", on_sample_clock)
     yield SimpleNamespace(aws=aws, sample=aws_sample, emulator=emulator)
     handlers.reset()
 

@@ -38,7 +38,7 @@ def agent(aws: Any, aws_sample: tuple[Path, Any], tmp_path: Path) -> Iterator[Ag
         bucket=aws.bucket,
         command_queue_url=aws.command_queue_url,
     )
-    runtime = Runtime(settings)
+    runtime = Runtime(settings, clock=aws_sample[1].clock())
     yield Agent(runtime, clock=Clock())
     runtime.close()
 

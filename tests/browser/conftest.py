@@ -73,7 +73,7 @@ def served(sample_template: tuple[Path, SampleInfo], tmp_path: Path) -> Iterator
             queue_visibility_seconds=1,
             api_cookie_secure=False,
         )
-        runtime = Runtime(settings)
+        runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
         port = _free_port()
         service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
         service.start()

@@ -44,7 +44,8 @@ def emulator() -> Iterator[EmulatorHandle]:
 def _make_runtime(
     sample_dir: Path, state_dir: Path, emulator: EmulatorHandle, **kw: Any
 ) -> Runtime:
-    """A Runtime wired like production, pointed at the sample and the emulator."""
+    """A Runtime wired like production, pointed at the sample and the emulator, on the
+    sample's clock (NOW, ticking)."""
     values: dict[str, Any] = {
         "counterpoint_url": f"sqlite:///{sample_dir}/counterpoint.db",
         "images_dir": sample_dir / "ItemImages",
@@ -57,7 +58,7 @@ def _make_runtime(
         "queue_visibility_seconds": 1,
     }
     values.update(kw)
-    return Runtime(load_settings(**values))
+    return Runtime(load_settings(**values), clock=SampleInfo.clock_at(NOW))
 
 
 @pytest.fixture

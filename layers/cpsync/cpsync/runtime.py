@@ -6,7 +6,9 @@ and the Lambda handlers all run the same objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cached_property
 
 from sqlalchemy import Engine
@@ -26,6 +28,7 @@ from cpsync.magento.writer import Writer
 from cpsync.ports import BlobPort, QueuePort, StatePort
 from cpsync.settings import Settings
 from cpsync.tasks import TASKS, Task, TaskContext
+from cpsync.tasks.base import utc_now
 from cpsync.tasks.images import sync_images_now
 from cpsync.updater import Updater
 
@@ -37,6 +40,8 @@ class Runtime:
     """Lazily built collaborators for one Settings (nothing connects until it is used)."""
 
     settings: Settings
+    #: The tasks' clock; tests give it the sample's time so no test depends on today's date.
+    clock: Callable[[], datetime] = utc_now
 
     @cached_property
     def state_engine(self) -> Engine:
@@ -77,7 +82,9 @@ class Runtime:
 
     @cached_property
     def context(self) -> TaskContext:
-        return TaskContext(self.settings, self.counterpoint, self.state, self.queue)
+        return TaskContext(
+            self.settings, self.counterpoint, self.state, self.queue, clock=self.clock
+        )
 
     def task(self, name: str) -> Task:
         """The task called `name`.
