@@ -17,10 +17,10 @@ images (ItemImages), common (clocks and RNG helpers).
 from __future__ import annotations
 
 import shutil
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
