@@ -102,7 +102,7 @@ def run(items: int, push_limit: int) -> dict[str, Any]:
             try:
                 products.task("items").run()
                 if items <= push_limit:
-                    products.writers["product"].on_created = None  # type: ignore[attr-defined]
+                    products.writers["product"].galleries = None  # type: ignore[attr-defined]
                     products.updater.drain(max_wait_seconds=5)
                 else:
                     sent = products.state.get_sent("product")

@@ -141,7 +141,9 @@ def test_given_one_item_when_synced_then_it_is_in_magento_without_using_the_queu
     assert response.status_code == 200
     body = response.json()
     assert body["applied"] is True
-    assert body["outcomes"] == [{"kind": "product", "key": item, "applied": True, "error": None}]
+    assert body["outcomes"] == [
+        {"kind": "product", "key": item, "applied": True, "error": None, "queued": False}
+    ]
     assert api.emulator.store.find_by_sku(item) is not None
     assert api.runtime.queue.depth().visible == 0
     # Applied like the updater would: a later queued copy of the same state is a repeat.

@@ -97,3 +97,11 @@ def test_lock_is_exclusive_until_released_or_expired(state: StatePort, clock: An
     assert state.acquire_lock("task:items", "run-2", ttl_seconds=60)
     clock.advance(61)
     assert state.acquire_lock("task:items", "run-3", ttl_seconds=60)  # run-2 died holding it
+
+
+def test_the_holder_of_a_lock_is_known_until_it_expires(state: StatePort, clock: Any) -> None:
+    assert state.lock_holder("gallery:A") is None
+    assert state.acquire_lock("gallery:A", "host:12:ab", ttl_seconds=30)
+    assert state.lock_holder("gallery:A") == "host:12:ab"
+    clock.advance(31)
+    assert state.lock_holder("gallery:A") is None

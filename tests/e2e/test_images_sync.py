@@ -247,7 +247,7 @@ def test_entries_deleted_by_hand_or_duplicated_are_reconciled_and_hand_made_ones
         entries.append(dict(entries[0], id=99_002, file="/h/a/hand-made.jpg", types=[]))
     rt.state.delete_docs("image_entries", [item])  # and the state write was lost too
     outcomes = sync_images_now(rt.state, rt.image_writer, [item])
-    assert outcomes[item].applied
+    assert outcomes[item].done
     after = actual(emulator)[item]
     assert sorted(after) == sorted([*before, ("hand-made.jpg", [])])
     ids = [e["id"] for e in store.find_by_sku(item)["media_gallery_entries"]]
@@ -318,7 +318,7 @@ def test_pending_galleries_go_up_with_images_once_their_products_are_online(
     found = rt.task("image_changes").run()
     assert found.queued == 0 and rt.state.get_docs("image_pending")
     # ... and products created by someone who does not upload images with them
-    rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+    rt.writers["product"].galleries = None  # type: ignore[attr-defined]
     sync(rt, "items")
     assert not any(entries for entries in actual(emulator).values())
     # WHEN the Images task runs
@@ -342,7 +342,7 @@ def test_sync_now_and_the_updater_at_once_upload_each_image_once(
     rt = runtime
     item = info.special["slash_item"]
     rt.task("image_changes").run()
-    rt.writers["product"].on_created = None  # type: ignore[attr-defined]
+    rt.writers["product"].galleries = None  # type: ignore[attr-defined]
     sync(rt, "items")
     assert actual(emulator)[item] == []
     both_listed = threading.Barrier(2, timeout=1.0)
@@ -374,7 +374,7 @@ def test_sync_now_and_the_updater_at_once_upload_each_image_once(
         thread.join(timeout=30)
 
     # THEN both report success and each image is in the gallery once
-    assert [o[item].applied for o in outcomes] == [True, True]
+    assert [o[item].done for o in outcomes] == [True, True]
     assert actual(emulator)[item] == expected_uploads(info)[item]
 
 

@@ -321,8 +321,7 @@ class SqsQueue(QueuePort):
         """Public form of the note lookup, for messages that came in a Lambda event."""
         return self._with_notes(messages)
 
-    def forget_notes(self, messages: Sequence[QueueMessage]) -> None:
-        """Drop the last-error notes of messages that are finished."""
+    def _forget(self, messages: Sequence[QueueMessage]) -> None:
         self._forget_notes(messages)
 
     def _forget_notes(self, messages: Sequence[QueueMessage]) -> None:
@@ -784,6 +783,14 @@ class DynamoState(StatePort):
         except Exception as exc:
             if _error_code(exc) != "ConditionalCheckFailedException":
                 raise
+
+    def lock_holder(self, name: str) -> str | None:
+        item = self.db.get_item(
+            TableName=self.table, Key=self._key("lock", name), ConsistentRead=True
+        ).get("Item")
+        if not item or float(item["expires"]["N"]) <= self.clock():
+            return None
+        return str(item["owner"]["S"])
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -547,6 +547,14 @@ class SqliteState(StatePort):
         with self.engine.begin() as conn:
             conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
 
+    def lock_holder(self, name: str) -> str | None:
+        query = select(locks.c.owner).where(
+            and_(locks.c.name == name, locks.c.expires_at > self.clock())
+        )
+        with self.engine.connect() as conn:
+            owner = conn.scalar(query)
+        return None if owner is None else str(owner)
+
 
 class LocalBlobs(BlobPort):
     """Blobs as files named by digest in a folder (`<root>/<2 hex>/<digest>`)."""

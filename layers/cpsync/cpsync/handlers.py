@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -38,14 +38,13 @@ from pydantic import BaseModel, ConfigDict
 from cpsync.aws import SqsQueue
 from cpsync.control import TaskBusy, run_locked, run_scheduled
 from cpsync.errors import ConfigurationError
-from cpsync.ports import DeadLetter, QueueDepth, QueueMessage, QueuePort
+from cpsync.ports import Fate, QueueMessage
 from cpsync.runtime import Runtime
 from cpsync.settings import Settings, load_settings
 from cpsync.tasks import RunResult
-from cpsync.updater import Updater
+from cpsync.updater import BatchResult
 
 __all__ = [
-    "EventBatchQueue",
     "TaskEvent",
     "api_handler",
     "handle_task",
@@ -160,67 +159,18 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
 
 
 # --- updater --------------------------------------------------------------------------------
-class EventBatchQueue(QueuePort):
-    """The queue as seen from one Lambda SQS batch: records fates instead of deleting.
-
-    Acked and parked messages count as done (the event source mapping deletes them); a retry
-    sets the message's visibility to the backoff and marks it failed, so it is reported in
-    `batchItemFailures` and comes back after the delay.
-    """
-
-    def __init__(self, inner: SqsQueue) -> None:
-        super().__init__(inner.visibility_seconds, inner.max_receives)
-        self.inner = inner
-        self.done: set[str] = set()
-        self.failed: set[str] = set()
-
-    def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None:
-        self.inner._put(bodies, delay_seconds)
-
-    def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
-        raise NotImplementedError("a Lambda batch arrives in the event; nothing to receive")
-
-    def _delete(self, messages: Sequence[QueueMessage]) -> None:
-        self.done.update(m.id for m in messages)
-        self.inner.forget_notes(messages)
-
-    def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
-        self.inner._hide(message, seconds, error)
-        self.failed.add(message.id)
-
-    def _park(self, message: QueueMessage, reason: str) -> None:
-        self.inner.send_dead(message, reason)
-        self._delete([message])
-
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        return self.inner.dead_letters(limit)
-
-    def _unpark(self, ids: Sequence[str]) -> list[str]:
-        return self.inner._unpark(ids)
-
-    def discard_dead(self, ids: Sequence[str]) -> int:
-        return self.inner.discard_dead(ids)
-
-    def depth(self) -> QueueDepth:
-        return self.inner.depth()
-
-    def succeeded(self, message_id: str) -> bool:
-        """Whether the message is finished: acked or parked, and not waiting for a retry."""
-        return message_id in self.done and message_id not in self.failed
-
-
-def _messages(queue: EventBatchQueue, records: list[dict[str, Any]]) -> list[QueueMessage]:
+def _messages(queue: SqsQueue, records: list[dict[str, Any]]) -> list[QueueMessage]:
     """QueueMessages from the event; a record that cannot be read is parked with the reason."""
     messages: list[QueueMessage] = []
     for record in records:
         try:
-            messages.append(queue.inner.from_sqs(record))
+            messages.append(queue.from_sqs(record))
         except Exception as exc:  # an overflow body missing from S3, a bad attribute
             stub = QueueMessage(
                 record["messageId"], record["receiptHandle"], record.get("body", ""), 1, 0.0
             )
-            queue._park(stub, f"message {record['messageId']} cannot be read: {exc}")
-    return queue.inner.with_notes(messages)
+            queue.send_dead(stub, f"message {record['messageId']} cannot be read: {exc}")
+    return queue.with_notes(messages)
 
 
 def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -232,22 +182,26 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     rt = runtime()
     if not isinstance(rt.queue, SqsQueue):
         raise ConfigurationError("CPSYNC_QUEUE_URL: the updater function needs the SQS queue")
-    queue = EventBatchQueue(rt.queue)
-    records = list(event.get("Records", []))
-    messages = _messages(queue, records)
-    ready = queue.park_exhausted(messages)
-    updater = Updater(
-        queue,
-        rt.state,
-        rt.writers,
-        retry_base_seconds=rt.settings.retry_base_seconds,
-        retry_max_seconds=rt.settings.retry_max_seconds,
-    )
-    result = updater.process(ready) if ready else None
+    queue = rt.queue
+    messages = _messages(queue, list(event.get("Records", [])))
+    # The event source mapping deletes every message not reported as failed, so settle()
+    # does not delete; a parked message goes to the DLQ and counts as done.
+    ready = []
+    for message in messages:
+        if (reason := queue.exhausted(message)) is not None:
+            queue.send_dead(message, reason)
+        else:
+            ready.append(message)
+    settled = rt.updater.apply(ready) if ready else []
+    queue.settle(settled, rt.updater.delay_of, delete_done=False)
+    retried = {m.id for m, r in settled if r.fate is Fate.RETRY}
+    result = BatchResult()
+    for _, outcome in settled:
+        result.count(outcome)
     if messages:
         lag = max(0.0, time.time() - min(m.sent_at for m in messages))
         metrics.add_metric(name="QueueLagSeconds", unit=MetricUnit.Seconds, value=lag)
-    if result is not None:
+    if settled:
         metrics.add_metric(name="ChangesWritten", unit=MetricUnit.Count, value=result.applied)
         metrics.add_metric(name="ChangesRetried", unit=MetricUnit.Count, value=result.retried)
         metrics.add_metric(name="ChangesFailed", unit=MetricUnit.Count, value=result.dead)
@@ -255,7 +209,7 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
             logger.warning("dead-lettered: %s", error)
 
     def settle(record: SQSRecord) -> None:
-        if not queue.succeeded(record.message_id):
+        if record.message_id in retried:
             raise RuntimeError(f"message {record.message_id} waits for a retry")
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

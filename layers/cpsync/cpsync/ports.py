@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from cpsync.model import Change
@@ -21,7 +22,9 @@ __all__ = [
     "AppliedRecord",
     "BlobNotFound",
     "BlobPort",
+    "ChangeResult",
     "DeadLetter",
+    "Fate",
     "QueueDepth",
     "QueueMessage",
     "QueuePort",
@@ -44,6 +47,30 @@ class QueueMessage:
     receive_count: int
     sent_at: float
     last_error: str | None = None
+
+
+class Fate(StrEnum):
+    """What became of one Change."""
+
+    APPLIED = "applied"  # Magento holds it now
+    SKIPPED = "skipped"  # nothing to do: stale, a repeat, or a newer copy came in the same batch
+    RETRY = "retry"  # failed transiently: try again later
+    PARKED = "parked"  # cannot succeed as it is: a person must look (the reason says why)
+
+
+@dataclass(frozen=True)
+class ChangeResult:
+    """The result of one Change; `reason` names the record (`<kind> <key>: ...`)."""
+
+    fate: Fate
+    reason: str | None = None
+    #: For RETRY: how long Magento asked us to wait (Retry-After), else None.
+    retry_after: float | None = None
+
+    @property
+    def done(self) -> bool:
+        """Finished: nothing is left to do for this Change (applied or skipped)."""
+        return self.fate in (Fate.APPLIED, Fate.SKIPPED)
 
 
 @dataclass(frozen=True)
@@ -149,14 +176,19 @@ class QueuePort(ABC):
         and return the others, to be applied."""
         ready = []
         for message in messages:
-            if message.receive_count > self.max_receives:
-                reason = f"gave up after {message.receive_count - 1} attempts"
-                if message.last_error:
-                    reason += f": {message.last_error}"
+            reason = self.exhausted(message)
+            if reason is not None:
                 self._park(message, reason)
             else:
                 ready.append(message)
         return ready
+
+    def exhausted(self, message: QueueMessage) -> str | None:
+        """Why `message` is given up (received more than `max_receives` times), or None."""
+        if message.receive_count <= self.max_receives:
+            return None
+        reason = f"gave up after {message.receive_count - 1} attempts"
+        return f"{reason}: {message.last_error}" if message.last_error else reason
 
     def ack(self, messages: Sequence[QueueMessage]) -> None:
         """Remove messages that were handled (applied, stale or superseded)."""
@@ -171,6 +203,35 @@ class QueuePort(ABC):
         """Park a message that cannot succeed, with a reason a person can act on."""
         logger.warning("dead-lettered message %s: %s", message.id, reason)
         self._park(message, reason)
+
+    def settle(
+        self,
+        settled: Sequence[tuple[QueueMessage, ChangeResult]],
+        delay: Callable[[QueueMessage, ChangeResult], float],
+        delete_done: bool = True,
+    ) -> None:
+        """Turn the updater's results into queue operations: ack what is done, hide what is
+        retried for `delay(...)` seconds, park what cannot succeed (with its reason).
+
+        `delete_done=False` is for a Lambda batch, whose event source mapping deletes every
+        message not reported as failed: done messages then only lose their notes.
+        """
+        done = [m for m, r in settled if r.done]
+        if delete_done:
+            self.ack(done)
+        else:
+            self._forget(done)
+        for message, result in settled:
+            if result.fate is Fate.RETRY:
+                self.retry_later(
+                    message, result.reason or "transient failure", delay(message, result)
+                )
+            elif result.fate is Fate.PARKED:
+                self.dead_letter(message, result.reason or "refused")
+
+    def _forget(self, messages: Sequence[QueueMessage]) -> None:
+        """Drop what an adapter keeps about finished messages it does not delete itself."""
+        return None
 
     def redrive(self, ids: Sequence[str] | None = None) -> list[str]:
         """Put parked messages back on the queue (all of them when `ids` is None)."""
@@ -305,6 +366,10 @@ class StatePort(ABC):
     @abstractmethod
     def release_lock(self, name: str, owner: str) -> None:
         """Give the lock back; releasing a lock held by another owner does nothing."""
+
+    @abstractmethod
+    def lock_holder(self, name: str) -> str | None:
+        """The owner of the unexpired lock `name`, or None when nobody holds it."""
 
     # --- logic --------------------------------------------------------------------------
     def get_option(self, name: str, default: Any = None) -> Any:

@@ -6,7 +6,7 @@ and the Lambda handlers all run the same objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -25,12 +25,12 @@ from cpsync.magento.media import ImageWriter
 from cpsync.magento.products import ProductWriter
 from cpsync.magento.stock_price import stock_price_writers
 from cpsync.magento.writer import Writer
-from cpsync.ports import BlobPort, QueuePort, StatePort
+from cpsync.model import Change
+from cpsync.ports import BlobPort, ChangeResult, QueuePort, StatePort
 from cpsync.settings import Settings
 from cpsync.tasks import TASKS, Task, TaskContext
 from cpsync.tasks.base import utc_now
-from cpsync.tasks.images import sync_images_now
-from cpsync.updater import Updater
+from cpsync.updater import Updater, apply_changes
 
 __all__ = ["Runtime"]
 
@@ -105,7 +105,7 @@ class Runtime:
             self.state,
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
-            on_created=self._images_of_new_product,
+            galleries=self.image_writer,
             bulk=BulkRunner.from_settings(self.magento, self.settings)
             if self.settings.magento_bulk_products
             else None,
@@ -130,10 +130,6 @@ class Runtime:
             self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
         )
 
-    def _images_of_new_product(self, sku: str) -> None:
-        """A new product goes up complete: its gallery right after the create."""
-        sync_images_now(self.state, self.image_writer, [sku])
-
     @cached_property
     def updater(self) -> Updater:
         return Updater(
@@ -143,6 +139,10 @@ class Runtime:
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
         )
+
+    def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
+        """Apply Changes to Magento now (the one apply path; see `cpsync.updater`)."""
+        return apply_changes(changes, self.state, self.writers)
 
     def close(self) -> None:
         """Close the Magento client and the database engines."""

@@ -1,10 +1,16 @@
-"""The updater: drains Changes from the queue into Magento.
+"""The one apply path: Changes in, one result per Change out.
 
-For each batch: parse, keep only the newest version per (kind, key), skip versions not newer
-than what was applied, skip records whose applied fingerprint already matches (a repeat),
-group by kind, hand each group to that kind's writer, then per record: ack what was applied,
-retry what failed transiently (with backoff), dead-letter what failed for good with Magento's
-own message. Every message ends acked, retried or parked: nothing is dropped silently.
+`apply_changes()` is what the updater, "Sync Item", "Sync now" and new products all go
+through: keep only the newest version per (kind, key), skip versions not newer than what was
+applied and records whose applied fingerprint already matches (a repeat), group by kind, hand
+each group to that kind's writer, record what was applied, and return per Change: applied,
+skipped, retry (transient, with Magento's Retry-After when it gave one) or parked (for good,
+with Magento's own message). Everything a record needs in Magento (a new product's images
+included) is inside its writer, so it is retried and acknowledged with that record.
+
+`Updater.process()` reads queue messages, applies them, and lets the queue adapter's
+`settle()` turn the results into acks, visibility changes and dead letters. Every message ends
+acked, retried or parked: nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -19,9 +25,24 @@ from pydantic import ValidationError
 
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change
-from cpsync.ports import AppliedRecord, QueueMessage, QueuePort, StatePort
+from cpsync.ports import (
+    AppliedRecord,
+    ChangeResult,
+    Fate,
+    QueueMessage,
+    QueuePort,
+    StatePort,
+)
 
-__all__ = ["BatchResult", "DrainResult", "Updater", "backoff_seconds"]
+__all__ = [
+    "BatchResult",
+    "ChangeResult",
+    "DrainResult",
+    "Fate",
+    "Updater",
+    "apply_changes",
+    "backoff_seconds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +55,72 @@ def backoff_seconds(
         return min(max(retry_after, base), cap) if cap else retry_after
     ceiling = min(cap, base * 2 ** max(0, receive_count - 1))
     return random.uniform(ceiling / 2, ceiling) if ceiling else 0.0
+
+
+def _result_of(change: Change, outcome: Outcome) -> ChangeResult:
+    if outcome.applied:
+        return ChangeResult(Fate.APPLIED)
+    where = f"{change.kind} {change.key}"
+    if outcome.retryable:
+        error = outcome.error or "transient failure"
+        return ChangeResult(Fate.RETRY, f"{where}: {error}", outcome.retry_after)
+    return ChangeResult(Fate.PARKED, f"{where}: {outcome.error or 'refused by Magento'}")
+
+
+def apply_changes(
+    changes: Sequence[Change], state: StatePort, writers: Mapping[str, Writer]
+) -> list[ChangeResult]:
+    """Apply Changes to Magento; one result per Change, in the order given.
+
+    Raises:
+        ConfigurationError: Magento refused cpsync's credentials; no record is at fault.
+    """
+    results: list[ChangeResult | None] = [None] * len(changes)
+    newest: dict[tuple[str, str], int] = {}
+    for index, change in enumerate(changes):
+        slot = (change.kind, change.key)
+        current = newest.get(slot)
+        if current is None or change.version > changes[current].version:
+            if current is not None:
+                results[current] = ChangeResult(Fate.SKIPPED)
+            newest[slot] = index
+        else:
+            results[index] = ChangeResult(Fate.SKIPPED)
+    fresh, stale, repeats = state.split_applied([changes[i] for i in newest.values()])
+    _record_repeats(state, repeats)
+    for change in stale + repeats:
+        results[newest[(change.kind, change.key)]] = ChangeResult(Fate.SKIPPED)
+
+    by_kind: dict[str, list[Change]] = {}
+    for change in fresh:
+        by_kind.setdefault(change.kind, []).append(change)
+    for kind, group in by_kind.items():
+        writer = writers.get(kind)
+        if writer is None:
+            outcomes = {
+                c.key: Outcome(c.key, False, f"this cpsync has no writer for {kind!r} changes")
+                for c in group
+            }
+        else:
+            outcomes = writer.write(group)
+        applied = {
+            c.key: AppliedRecord(c.version, c.fingerprint) for c in group if outcomes[c.key].applied
+        }
+        if applied:
+            state.put_applied(kind, applied)
+        for change in group:
+            results[newest[(kind, change.key)]] = _result_of(change, outcomes[change.key])
+    return [r if r is not None else ChangeResult(Fate.SKIPPED) for r in results]
+
+
+def _record_repeats(state: StatePort, repeats: list[Change]) -> None:
+    """Move the applied version forward for repeats, so older copies count as stale."""
+    by_kind: dict[str, dict[str, AppliedRecord]] = {}
+    for change in repeats:
+        record = AppliedRecord(change.version, change.fingerprint)
+        by_kind.setdefault(change.kind, {})[change.key] = record
+    for kind, records in by_kind.items():
+        state.put_applied(kind, records)
 
 
 @dataclass
@@ -53,6 +140,17 @@ class BatchResult:
         self.dead += other.dead
         self.errors.extend(other.errors)
 
+    def count(self, result: ChangeResult) -> None:
+        if result.fate is Fate.APPLIED:
+            self.applied += 1
+        elif result.fate is Fate.SKIPPED:
+            self.skipped += 1
+        elif result.fate is Fate.RETRY:
+            self.retried += 1
+        else:
+            self.dead += 1
+            self.errors.append(result.reason or "parked")
+
 
 @dataclass
 class DrainResult(BatchResult):
@@ -63,7 +161,7 @@ class DrainResult(BatchResult):
 
 
 class Updater:
-    """Applies queued Changes with the writers.
+    """Applies queued Changes with the writers (through `apply_changes`).
 
     Args:
         queue: Where Changes wait.
@@ -87,94 +185,36 @@ class Updater:
         self.retry_base_seconds = retry_base_seconds
         self.retry_max_seconds = retry_max_seconds
 
-    def process(self, messages: Sequence[QueueMessage]) -> BatchResult:
-        """Handle one received batch; every message is acked, retried or parked."""
-        result = BatchResult()
-        newest: dict[tuple[str, str], tuple[Change, QueueMessage]] = {}
-        superseded: dict[tuple[str, str], list[QueueMessage]] = {}
+    def apply(self, messages: Sequence[QueueMessage]) -> list[tuple[QueueMessage, ChangeResult]]:
+        """Apply a received batch; one result per message (an unreadable one is parked)."""
+        readable: list[tuple[QueueMessage, Change]] = []
+        unreadable: list[tuple[QueueMessage, ChangeResult]] = []
         for message in messages:
             try:
-                change = Change.from_json(message.body)
+                readable.append((message, Change.from_json(message.body)))
             except ValidationError as exc:
-                self._park(message, f"unreadable message: {exc.errors()[0]['msg']}", result)
-                continue
-            slot = (change.kind, change.key)
-            current = newest.get(slot)
-            if current is None or change.version > current[0].version:
-                if current is not None:
-                    superseded.setdefault(slot, []).append(current[1])
-                newest[slot] = (change, message)
-            else:
-                superseded.setdefault(slot, []).append(message)
+                reason = f"unreadable message {message.id}: {exc.errors()[0]['msg']}"
+                unreadable.append((message, ChangeResult(Fate.PARKED, reason)))
+        results = apply_changes([c for _, c in readable], self.state, self.writers)
+        return unreadable + [(m, r) for (m, _), r in zip(readable, results, strict=True)]
 
-        fresh, stale, repeats = self.state.split_applied([c for c, _ in newest.values()])
-        self._record_repeats(repeats)
-        done = [newest[(c.kind, c.key)][1] for c in stale + repeats]
-        done += [m for ms in superseded.values() for m in ms]
-        self.queue.ack(done)
-        result.skipped += len(done)
+    def delay_of(self, message: QueueMessage, result: ChangeResult) -> float:
+        """The backoff before a retried message comes back."""
+        return backoff_seconds(
+            message.receive_count,
+            self.retry_base_seconds,
+            self.retry_max_seconds,
+            result.retry_after,
+        )
 
-        by_kind: dict[str, list[Change]] = {}
-        for change in fresh:
-            by_kind.setdefault(change.kind, []).append(change)
-        for kind, changes in by_kind.items():
-            writer = self.writers.get(kind)
-            if writer is None:
-                for change in changes:
-                    message = newest[(kind, change.key)][1]
-                    reason = f"{kind} {change.key}: this cpsync has no writer for {kind!r} changes"
-                    self._park(message, reason, result)
-                continue
-            outcomes = writer.write(changes)
-            self._settle(changes, outcomes, newest, result)
+    def process(self, messages: Sequence[QueueMessage]) -> BatchResult:
+        """Handle one received batch; every message is acked, retried or parked."""
+        settled = self.apply(messages)
+        self.queue.settle(settled, self.delay_of)
+        result = BatchResult()
+        for _, outcome in settled:
+            result.count(outcome)
         return result
-
-    def _record_repeats(self, repeats: list[Change]) -> None:
-        """Move the applied version forward for repeats, so older copies count as stale."""
-        by_kind: dict[str, dict[str, AppliedRecord]] = {}
-        for change in repeats:
-            record = AppliedRecord(change.version, change.fingerprint)
-            by_kind.setdefault(change.kind, {})[change.key] = record
-        for kind, records in by_kind.items():
-            self.state.put_applied(kind, records)
-
-    def _settle(
-        self,
-        changes: list[Change],
-        outcomes: dict[str, Outcome],
-        newest: dict[tuple[str, str], tuple[Change, QueueMessage]],
-        result: BatchResult,
-    ) -> None:
-        applied: dict[str, AppliedRecord] = {}
-        acks: list[QueueMessage] = []
-        for change in changes:
-            message = newest[(change.kind, change.key)][1]
-            outcome = outcomes[change.key]
-            if outcome.applied:
-                applied[change.key] = AppliedRecord(change.version, change.fingerprint)
-                acks.append(message)
-            elif outcome.retryable:
-                delay = backoff_seconds(
-                    message.receive_count,
-                    self.retry_base_seconds,
-                    self.retry_max_seconds,
-                    outcome.retry_after,
-                )
-                error = f"{change.kind} {change.key}: {outcome.error or 'transient failure'}"
-                self.queue.retry_later(message, error, delay)
-                result.retried += 1
-            else:
-                reason = f"{change.kind} {change.key}: {outcome.error or 'refused by Magento'}"
-                self._park(message, reason, result)
-        if applied:
-            self.state.put_applied(changes[0].kind, applied)
-        self.queue.ack(acks)
-        result.applied += len(acks)
-
-    def _park(self, message: QueueMessage, reason: str, result: BatchResult) -> None:
-        self.queue.dead_letter(message, reason)
-        result.dead += 1
-        result.errors.append(reason)
 
     def drain(
         self,

@@ -2,26 +2,23 @@
 
 Manual actions ignore the master switch and the task switch (an operator asked for them) but
 take the task's lock, so they never overlap a scheduled run (`cpsync.control.run_locked`).
-"Sync item" bypasses the queue: the task detects the one record with `force`, the Changes are
-captured instead of queued, and the writers apply them at once; the answer is the outcome.
+"Sync item" bypasses the queue: the task detects the one record with `force`, its Changes go
+straight to the one apply path (`Runtime.apply`), and the answer is the outcome.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cpsync.control import run_locked
-from cpsync.magento.writer import Outcome
 from cpsync.model import Change
-from cpsync.ports import AppliedRecord, DeadLetter, QueueDepth, QueueMessage, QueuePort
+from cpsync.ports import Fate
 from cpsync.runtime import Runtime
-from cpsync.tasks import TASKS, RunResult
+from cpsync.tasks import RunResult
 
 __all__ = [
-    "CaptureQueue",
     "ItemOutcome",
     "SyncResult",
     "apply_now",
@@ -29,41 +26,6 @@ __all__ = [
     "run_json",
     "sync_item",
 ]
-
-
-class CaptureQueue(QueuePort):
-    """A queue that only collects what is sent (sync item applies it directly)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[str] = []
-
-    def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None:
-        self.bodies.extend(bodies)
-
-    def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
-        return []
-
-    def _delete(self, messages: Sequence[QueueMessage]) -> None:
-        return None
-
-    def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
-        return None
-
-    def _park(self, message: QueueMessage, reason: str) -> None:
-        return None
-
-    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
-        return []
-
-    def _unpark(self, ids: Sequence[str]) -> list[str]:
-        return []
-
-    def discard_dead(self, ids: Sequence[str]) -> int:
-        return 0
-
-    def depth(self) -> QueueDepth:
-        return QueueDepth(len(self.bodies), 0, 0, 0, 0.0)
 
 
 def queue_run(runtime: Runtime, name: str, mode: str, key: str | None = None) -> RunResult:
@@ -91,6 +53,8 @@ class ItemOutcome:
     key: str
     applied: bool
     error: str | None = None
+    #: Failed transiently and queued: the updater tries it again.
+    queued: bool = False
 
 
 @dataclass
@@ -106,36 +70,32 @@ class SyncResult:
 
 
 def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
-    """Apply Changes with the writers directly, recording applied versions like the updater.
+    """Apply Changes at once through the one apply path (`Runtime.apply`).
 
-    A record that fails is forgotten by the fingerprint filter, so the next detection sends
-    it again instead of believing it arrived.
+    A record that failed transiently is queued, so the updater retries it like any other; a
+    record Magento refused is forgotten by the fingerprint filter, so the next detection sends
+    it again instead of believing it arrived. The answer says which.
     """
-    results: list[ItemOutcome] = []
-    by_kind: dict[str, list[Change]] = {}
-    for change in changes:
-        by_kind.setdefault(change.kind, []).append(change)
-    for kind, group in by_kind.items():
-        writer = runtime.writers.get(kind)
-        if writer is None:
-            outcomes = {
-                c.key: Outcome(c.key, False, f"this cpsync has no writer for {kind!r}")
-                for c in group
-            }
-        else:
-            outcomes = writer.write(group)
-        applied = {
-            c.key: AppliedRecord(c.version, c.fingerprint) for c in group if outcomes[c.key].applied
-        }
-        if applied:
-            runtime.state.put_applied(kind, applied)
-        failed = [c.key for c in group if not outcomes[c.key].applied]
-        if failed:
-            runtime.state.forget_sent(kind, failed)
-        results.extend(
-            ItemOutcome(kind, c.key, outcomes[c.key].applied, outcomes[c.key].error) for c in group
+    results = runtime.apply(changes)
+    retry = [c for c, r in zip(changes, results, strict=True) if r.fate is Fate.RETRY]
+    if retry:
+        runtime.queue.send(retry)
+    by_kind: dict[str, list[str]] = {}
+    for change, result in zip(changes, results, strict=True):
+        if result.fate is Fate.PARKED:
+            by_kind.setdefault(change.kind, []).append(change.key)
+    for kind, keys in by_kind.items():
+        runtime.state.forget_sent(kind, keys)
+    return [
+        ItemOutcome(
+            c.kind,
+            c.key,
+            r.done,
+            None if r.done else (r.reason or "failed").removeprefix(f"{c.kind} {c.key}: "),
+            queued=r.fate is Fate.RETRY,
         )
-    return results
+        for c, r in zip(changes, results, strict=True)
+    ]
 
 
 def sync_item(runtime: Runtime, name: str, key: str) -> SyncResult:
@@ -144,12 +104,12 @@ def sync_item(runtime: Runtime, name: str, key: str) -> SyncResult:
     Raises:
         TaskBusy: A run of the task is already going on.
     """
-    capture = CaptureQueue()
-    context = dataclasses.replace(runtime.context, queue=capture)
-    task = TASKS[name](context)
-    run = run_locked(runtime.state, task, lambda t: t.run(keys=[key], force=True))
-    changes = [Change.from_json(body) for body in capture.bodies]
-    return SyncResult(run, apply_now(runtime, changes))
+    found: list[Change] = []
+    task = runtime.task(name)
+    run = run_locked(
+        runtime.state, task, lambda t: t.run(keys=[key], force=True, emit=found.extend)
+    )
+    return SyncResult(run, apply_now(runtime, found))
 
 
 def run_json(result: RunResult) -> dict[str, Any]:

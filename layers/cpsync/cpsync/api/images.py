@@ -7,19 +7,18 @@ The naming rules and the image tasks belong to the images feature (`counterpoint
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from cpsync.api.actions import CaptureQueue, ItemOutcome, apply_now
+from cpsync.api.actions import ItemOutcome, apply_now
 from cpsync.control import run_locked
 from cpsync.counterpoint.image_queries import image_items
 from cpsync.counterpoint.images import FolderIndex
 from cpsync.errors import CpsyncError
 from cpsync.model import Change
 from cpsync.runtime import Runtime
-from cpsync.tasks import TASKS, RunResult
+from cpsync.tasks import RunResult
 from cpsync.tasks.image_changes import SCAN_DOC
 from cpsync.tasks.images import desired_galleries
 
@@ -191,10 +190,11 @@ class FolderImageActions:
         item_no = item_no or self._item(Path(name).stem.partition("^")[0])[0]
         state = self.runtime.state
         before = state.get_sent("image")
-        capture = CaptureQueue()
-        task = TASKS["image_changes"](dataclasses.replace(self.runtime.context, queue=capture))
-        result = run_locked(state, task, lambda t: t.run(keys=[item_no], force=True))
-        changes = [Change.from_json(body) for body in capture.bodies]
+        changes: list[Change] = []
+        task = self.runtime.task("image_changes")
+        result = run_locked(
+            state, task, lambda t: t.run(keys=[item_no], force=True, emit=changes.extend)
+        )
         chosen = _changes_with(changes, name)
         # Galleries captured but not sent keep their previous sent fingerprint.
         others = [c.key for c in changes if c not in chosen]

@@ -112,6 +112,7 @@ class RecordOutcome(BaseModel):
     key: str
     applied: bool
     error: str | None
+    queued: bool = False
 
 
 class SyncAnswer(BaseModel):

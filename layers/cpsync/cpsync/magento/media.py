@@ -15,30 +15,39 @@ an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 
 The five steps run under a lock per SKU (`gallery:<sku>` in state): "sync now" from the page
 and the updater draining the same gallery from the queue would otherwise both list an empty
-gallery and both upload every image.
+gallery and both upload every image. The lock names its owner (host, process) and expires
+within seconds unless the owner renews it after each request; a lock whose owner process is
+gone (killed on this machine) is taken over at once.
+
+A product's gallery is part of applying that product: the product writer calls
+`bring_due()` for every product it applied, so a failed upload fails (and retries) the product
+record itself. Uploads are idempotent: an entry already holding the same content tag is
+adopted, never added again.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
+import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from cpsync.documents import IMAGE_DESIRED, IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
 from cpsync.errors import DataError, RetryableError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, ImageEntry, ImageState, Kind
+from cpsync.model import Change, ImageEntry, ImageState, Kind, make_version
 from cpsync.ports import AppliedRecord, BlobNotFound, BlobPort, StatePort
 
 __all__ = [
-    "ENTRIES_DOC",
     "GalleryBusy",
     "ImageWriter",
     "MediaApi",
@@ -49,11 +58,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: State docs: SKU -> {"entries": [{"id", "digest", "file"}]} of the entries we uploaded.
-ENTRIES_DOC = "image_entries"
 _LIST_FIELDS = "id,media_type,label,position,disabled,types,file"
-#: A gallery write holds its SKU's lock at most this long (a crashed writer frees it then).
-GALLERY_LOCK_TTL_SECONDS = 300.0
+#: A gallery lock expires this long after its owner last renewed it (after every request).
+GALLERY_LOCK_TTL_SECONDS = 30.0
 #: How long a writer waits for another writer of the same gallery before giving up (retried).
 GALLERY_LOCK_WAIT_SECONDS = 20.0
 _TAG = re.compile(r"-cp([0-9a-f]{12})(?:_\d+)?\.[a-z0-9]+$")
@@ -168,7 +175,7 @@ class ImageWriter(Writer):
         self.lock_wait_seconds = GALLERY_LOCK_WAIT_SECONDS
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
-        entries: dict[str, list[dict[str, Any]]] = {}
+        entries: dict[str, list[EntryRef]] = {}
 
         def one(change: Change) -> None:
             desired = ImageState.model_validate(change.payload)
@@ -179,7 +186,7 @@ class ImageWriter(Writer):
         self._remember(entries)
         return outcomes
 
-    def sync(self, desired: ImageState, remember: bool = True) -> list[dict[str, Any]]:
+    def sync(self, desired: ImageState, remember: bool = True) -> list[EntryRef]:
         """Bring one SKU's gallery to `desired` (the five steps of the module docstring).
 
         Returns the entries now ours (id, digest, file); stored in state unless `remember`
@@ -191,14 +198,14 @@ class ImageWriter(Writer):
             MagentoError: Magento refused a request.
             GalleryBusy: Another writer kept the SKU's gallery for too long (retried later).
         """
-        with self._gallery_lock(desired.sku):
-            return self._sync(desired, remember)
+        with self._gallery_lock(desired.sku) as lease:
+            return self._sync(desired, remember, lease)
 
     @contextmanager
-    def _gallery_lock(self, sku: str) -> Iterator[None]:
-        name, owner = f"gallery:{sku}", uuid.uuid4().hex
+    def _gallery_lock(self, sku: str) -> Iterator[_Lease]:
+        lease = _Lease(self.state, f"gallery:{sku}")
         deadline = time.monotonic() + self.lock_wait_seconds
-        while not self.state.acquire_lock(name, owner, GALLERY_LOCK_TTL_SECONDS):
+        while not lease.take():
             if time.monotonic() >= deadline:
                 raise GalleryBusy(
                     f"image {sku}: another sync of this product's images is still running; "
@@ -206,11 +213,11 @@ class ImageWriter(Writer):
                 )
             time.sleep(0.1)
         try:
-            yield
+            yield lease
         finally:
-            self.state.release_lock(name, owner)
+            lease.give_back()
 
-    def _sync(self, desired: ImageState, remember: bool) -> list[dict[str, Any]]:
+    def _sync(self, desired: ImageState, remember: bool, lease: _Lease) -> list[EntryRef]:
         sku = desired.sku
         current = self.api.list(sku)
         if current is None:
@@ -231,11 +238,13 @@ class ImageWriter(Writer):
             else:
                 drop.append(entry_id)
         for entry_id in drop:
+            lease.renew()
             self.api.delete(sku, entry_id)
         ids: dict[str, int] = {}
         for tag, entry in keep.items():
             target = wanted[tag]
             ids[tag] = int(entry["id"])
+            lease.renew()
             if sorted(entry.get("types") or []) != sorted(target.roles) or int(
                 entry.get("position") or 0
             ) != int(target.position):
@@ -246,12 +255,13 @@ class ImageWriter(Writer):
         )
         retries_before = self.api.client.failures["media.create"]
         for image in missing:
+            lease.renew()
             payload = build_entry_payload(image, self._bytes(image))
             ids[image.digest[:12]] = self.api.add(sku, payload)
         if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
         ours = [
-            {"id": ids[e.digest[:12]], "digest": e.digest, "file": e.file}
+            EntryRef(id=ids[e.digest[:12]], digest=e.digest, file=e.file)
             for e in desired.images
             if e.digest[:12] in ids
         ]
@@ -277,31 +287,89 @@ class ImageWriter(Writer):
                 self.api.delete(sku, int(entry["id"]))
 
     def _known_ids(self, sku: str) -> set[int]:
-        doc = self.state.get_docs(ENTRIES_DOC, [sku]).get(sku) or {}
-        return {int(e["id"]) for e in doc.get("entries", [])}
+        doc = IMAGE_ENTRIES.get(self.state, [sku]).get(sku)
+        return {e.id for e in doc.entries} if doc else set()
 
-    def _remember(self, entries: dict[str, list[dict[str, Any]]]) -> None:
-        keep = {sku: {"entries": ours} for sku, ours in entries.items() if ours}
-        if keep:
-            self.state.put_docs(ENTRIES_DOC, keep)
-        empty = [sku for sku, ours in entries.items() if not ours]
-        if empty:
-            self.state.delete_docs(ENTRIES_DOC, empty)
+    def _remember(self, entries: dict[str, list[EntryRef]]) -> None:
+        keep = {sku: ImageEntries(entries=ours) for sku, ours in entries.items() if ours}
+        IMAGE_ENTRIES.put(self.state, keep)
+        IMAGE_ENTRIES.delete(self.state, [sku for sku, ours in entries.items() if not ours])
 
-    def push_now(
-        self, states: Sequence[ImageState], version: Callable[[], str]
-    ) -> dict[str, Outcome]:
-        """Write galleries outside the queue (a new product, "sync now") and record them as
-        sent and applied, so the Images task does not queue them again."""
-        outcomes: dict[str, Outcome] = {}
-        for desired in states:
+    def due(self, skus: Sequence[str]) -> dict[str, ImageState]:
+        """The galleries of these SKUs that Image Changes wants and Magento does not hold yet
+        (as far as cpsync applied them): two state reads for any number of SKUs."""
+        docs = IMAGE_DESIRED.get(self.state, skus) if skus else {}
+        if not docs:
+            return {}
+        applied = self.state.get_applied(self.kind, list(docs))
+        return {
+            sku: doc.image_state()
+            for sku, doc in docs.items()
+            if sku not in applied or applied[sku].fingerprint != doc.fingerprint
+        }
+
+    def bring(self, galleries: Sequence[ImageState]) -> None:
+        """Write these galleries now and record them as sent and applied, so the Images task
+        does not queue them again.
+
+        Raises:
+            Exception: The first gallery that failed (after the others were tried): the
+                caller's record fails with it and is retried or parked.
+        """
+        failed: Exception | None = None
+        for desired in galleries:
             try:
                 self.sync(desired)
-            except Exception as exc:  # reported per SKU, like write()
-                outcomes[desired.sku] = Outcome.from_exception(desired.sku, exc)
+            except Exception as exc:
+                failed = failed or exc
                 continue
-            outcomes[desired.sku] = Outcome.ok(desired.sku)
             print_ = desired.fingerprint()
-            self.state.put_sent("image", {desired.sku: print_})
-            self.state.put_applied("image", {desired.sku: AppliedRecord(version(), print_)})
-        return outcomes
+            self.state.put_sent(self.kind, {desired.sku: print_})
+            record = AppliedRecord(make_version(None), print_)
+            self.state.put_applied(self.kind, {desired.sku: record})
+            IMAGE_PENDING.delete(self.state, [desired.sku])
+        if failed is not None:
+            raise failed
+
+
+class _Lease:
+    """A gallery lock held by this process: owner `host:pid:random`, renewed as work goes on."""
+
+    def __init__(self, state: StatePort, name: str) -> None:
+        self.state = state
+        self.name = name
+        self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    def take(self) -> bool:
+        if self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS):
+            return True
+        holder = self.state.lock_holder(self.name)
+        if holder is not None and _owner_is_gone(holder):
+            logger.info("%s: taking over the lock of %s, a process that is gone", self.name, holder)
+            self.state.release_lock(self.name, holder)
+            return self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS)
+        return False
+
+    def renew(self) -> None:
+        self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS)
+
+    def give_back(self) -> None:
+        self.state.release_lock(self.name, self.owner)
+
+
+_HOST = socket.gethostname()
+
+
+def _owner_is_gone(owner: str) -> bool:
+    """Whether a lock owner is a process on this machine that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != _HOST or not pid_text.isdigit():
+        return False  # another machine's (or an old-style) lock: wait for its expiry
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

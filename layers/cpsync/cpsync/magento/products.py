@@ -2,12 +2,17 @@
 
 Changes of kind `product` carry either a simple product (ProductState) or a grid item
 (ConfigurableState, payload `type = "configurable"`), which `magento.configurable` applies.
+
+A product's images are part of applying it: after the save, every applied product whose
+gallery Image Changes wants and Magento does not hold yet (a new product, or one whose earlier
+upload failed or was cut off) gets it from the image writer, inside the same record. A failed
+upload fails the product record, which is then retried or parked like any other failure.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,6 +27,7 @@ from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
     from cpsync.magento.bulk import BulkRunner
+    from cpsync.magento.media import ImageWriter
 
 __all__ = ["ProductWriter", "build_product_payload", "plan_product_save"]
 
@@ -96,7 +102,7 @@ class ProductWriter(Writer):
         attribute_set_id: int = 4,
         concurrency: int = 4,
         bulk: BulkRunner | None = None,
-        on_created: Callable[[str], object] | None = None,
+        galleries: ImageWriter | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
@@ -108,8 +114,8 @@ class ProductWriter(Writer):
         self.configurable = ConfigurableSaver(
             client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
         )
-        # Called with the SKU of each product created, e.g. to upload its images at once.
-        self.on_created = on_created
+        # Brings each applied product's gallery when it is due (None: images are not synced).
+        self.galleries = galleries
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
@@ -132,10 +138,6 @@ class ProductWriter(Writer):
                 simple, states, existing, self.attribute_set_id, self.state
             )
             one_by_one = [c for c in changes if c.key in grids]
-            if self.on_created is not None:
-                for key, outcome in outcomes.items():
-                    if outcome.applied and key not in existing and states[key].enabled:
-                        self.on_created(key)
 
         creating = [s for key, s in states.items() if key not in existing]
         new_categories = new_product_categories(self.state, creating)
@@ -143,11 +145,7 @@ class ProductWriter(Writer):
         def save(change: Change) -> None:
             if change.key in grids:
                 grid = grids[change.key]
-                family = (grid.sku, *grid.child_skus())
-                created = grid.enabled and any(s not in existing for s in family)
                 self.configurable.apply(grid, existing)
-                if created and self.on_created is not None:
-                    self.on_created(change.key)  # the parent's and its children's images
                 return
             state = states[change.key]
             create = change.key not in existing
@@ -161,8 +159,42 @@ class ProductWriter(Writer):
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
             if create and state.category_ids:
                 remember_links(self.state, state.sku, categories)
-            if create and self.on_created is not None:
-                self.on_created(change.key)
 
         outcomes.update(self.map_records(one_by_one, save))
+        if self.galleries is not None:
+            self._bring_galleries(changes, grids, states, outcomes)
         return outcomes
+
+    def _bring_galleries(
+        self,
+        changes: Sequence[Change],
+        grids: dict[str, ConfigurableState],
+        states: dict[str, ProductState],
+        outcomes: dict[str, Outcome],
+    ) -> None:
+        """Upload the due galleries of the products just applied; a failure fails the product."""
+        assert self.galleries is not None
+        galleries = self.galleries
+        skus: dict[str, tuple[str, ...]] = {}
+        for change in changes:
+            if not outcomes[change.key].applied:
+                continue
+            grid = grids.get(change.key)
+            if grid is not None and grid.enabled:
+                skus[change.key] = (grid.sku, *grid.child_skus())
+            elif grid is None and states[change.key].enabled:
+                skus[change.key] = (change.key,)
+        due = galleries.due([s for family in skus.values() for s in family])
+        if not due:
+            return
+        owners = [c for c in changes if any(s in due for s in skus.get(c.key, ()))]
+
+        def bring(change: Change) -> None:
+            galleries.bring([due[s] for s in skus[change.key] if s in due])
+
+        for key, outcome in self.map_records(owners, bring).items():
+            if not outcome.applied:
+                error = f"the product is saved, but its images are not: {outcome.error}"
+                outcomes[key] = Outcome(
+                    key, False, error, outcome.retryable, retry_after=outcome.retry_after
+                )

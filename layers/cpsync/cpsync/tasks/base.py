@@ -147,6 +147,8 @@ class Task(ABC):
         self.settings = ctx.settings
         # Set per run: source times older than this do not version a Change (module rules).
         self._version_floor: datetime | None = None
+        # Set per run: where Changes go (the queue unless the caller applies them itself).
+        self._sink: Callable[[Sequence[Change]], object] | None = None
 
     # --- what a task implements -----------------------------------------------------------
     @abstractmethod
@@ -200,6 +202,7 @@ class Task(ABC):
         keys: Sequence[str] | None = None,
         force: bool = False,
         progress: Callable[[int], None] | None = None,
+        emit: Callable[[Sequence[Change]], object] | None = None,
     ) -> RunResult:
         """Detect changes and queue them; see the module docstring for the rules.
 
@@ -208,7 +211,9 @@ class Task(ABC):
             keys: Only these records (manual "queue item"); the watermark is left alone.
             force: Queue records even when their fingerprint did not change.
             progress: Called with the number of rows handled after each batch.
+            emit: Where the Changes go (default: the queue); "Sync Item" applies them at once.
         """
+        self._sink = emit
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
         stored = None if keys is not None else state.get_watermark(self.name)
@@ -332,7 +337,7 @@ class Task(ABC):
                     force=force,
                 )
             )
-        self.ctx.queue.send(changes)
+        (self._sink or self.ctx.queue.send)(changes)
         state.put_sent(self.kind, {c.key: c.fingerprint for c in changes})
         result.queued += len(changes)
 

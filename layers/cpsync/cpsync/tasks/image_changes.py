@@ -12,8 +12,8 @@ How the two image tasks split the work:
 - **Images** (`tasks/images.py`, every 15 minutes) turns pending galleries of products that
   have come online into Changes, and in a full run re-queues every gallery that differs from
   what was sent. It never reads the folder: only state, so it can run anywhere.
-- A product created by the product writer gets its gallery right after the create
-  (`ImageWriter.push_now`), so a new product goes up with its images.
+- A product the product writer applies gets its gallery in the same record when the gallery
+  is due (`ImageWriter.bring`), so a new product goes up with its images.
 
 An unreachable folder is an error, not an empty folder: a share that is not mounted must not
 read as "every image was removed" and empty every gallery online. For the same reason a
@@ -43,6 +43,7 @@ from cpsync.counterpoint.images import (
     plan_item_images,
 )
 from cpsync.counterpoint.queries import MAX_IN_LIST
+from cpsync.documents import IMAGE_DESIRED, IMAGE_PENDING
 from cpsync.errors import ConfigurationError, DataError
 from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
@@ -63,8 +64,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 SCAN_DOC = "image_scan"
-DESIRED_DOC = "image_desired"
-PENDING_DOC = "image_pending"
+DESIRED_DOC = IMAGE_DESIRED.kind
+PENDING_DOC = IMAGE_PENDING.kind
 
 
 @dataclass(frozen=True)

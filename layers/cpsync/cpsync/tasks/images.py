@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from cpsync.magento.media import ImageWriter
-from cpsync.magento.writer import Outcome
-from cpsync.model import ImageState, Kind, make_version
-from cpsync.ports import StatePort
+from cpsync.model import Change, ImageState, Kind, make_version, new_run_id
+from cpsync.ports import ChangeResult, StatePort
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
 from cpsync.tasks.image_changes import DESIRED_DOC, PENDING_DOC, online_skus
+from cpsync.updater import apply_changes
 
 __all__ = ["ImagesTask", "desired_galleries", "queue_images", "sync_images_now"]
 
@@ -92,17 +93,29 @@ def queue_images(ctx: TaskContext, keys: Sequence[str], force: bool = True) -> R
 
 def sync_images_now(
     state: StatePort, writer: ImageWriter, keys: Sequence[str]
-) -> dict[str, Outcome]:
-    """Write the galleries of these SKUs or item numbers to Magento now, bypassing the queue
-    (the sync interface's "sync now"); one Outcome per SKU, never an exception.
-
-    The product writer calls it right after creating a product, so a new product goes up
-    with its images (and its grid children's, when they exist already).
-    """
+) -> dict[str, ChangeResult]:
+    """Write the galleries of these SKUs or item numbers to Magento now, bypassing the queue,
+    through the one apply path; one result per SKU, never an exception."""
     docs = desired_galleries(state, keys)
-    states = [ImageState.model_validate(doc["state"]) for doc in docs.values()]
-    outcomes = writer.push_now(states, lambda: make_version(None))
-    applied = [key for key, outcome in outcomes.items() if outcome.applied]
-    if applied:
-        state.delete_docs(PENDING_DOC, applied)
-    return outcomes
+    changes = []
+    for sku, doc in docs.items():
+        desired = ImageState.model_validate(doc["state"])
+        changes.append(
+            Change(
+                kind="image",
+                key=sku,
+                version=make_version(None),
+                fingerprint=desired.fingerprint(),
+                payload=desired.payload(),
+                task=ImagesTask.name,
+                run_id=new_run_id("sync-now"),
+                detected_at=datetime.now(UTC),
+                force=True,
+            )
+        )
+    results = apply_changes(changes, state, {writer.kind: writer})
+    done = {c.key: c.fingerprint for c, r in zip(changes, results, strict=True) if r.done}
+    if done:
+        state.put_sent("image", done)
+        state.delete_docs(PENDING_DOC, list(done))
+    return {c.key: r for c, r in zip(changes, results, strict=True)}

@@ -298,7 +298,8 @@ function syncSummary(label, r) {
   if (!r.outcomes.length) return `${label}: nothing to send.`;
   const bad = r.outcomes.filter((o) => !o.applied);
   if (!bad.length) return `${label}: sent to Magento (${r.outcomes.length} record${r.outcomes.length === 1 ? "" : "s"}).`;
-  return `${label}: Magento did not take ${bad.map((o) => `${o.kind} ${o.key}: ${o.error}`).join("; ")}`;
+  const told = (o) => `${o.kind} ${o.key}: ${o.error}${o.queued ? " (queued: it is tried again automatically)" : ""}`;
+  return `${label}: Magento did not take ${bad.map(told).join("; ")}`;
 }
 
 async function loadQueue(pane) {

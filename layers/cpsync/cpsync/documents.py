@@ -1,0 +1,102 @@
+"""The state documents cpsync keeps between runs, one typed model per kind, in one place.
+
+`StatePort` stores small JSON documents per (kind, key). Reading them as plain dicts in many
+modules spread the shape of each one over its readers; a `DocKind` names the kind and its
+model, and reads and writes only validated models. Tasks and writers both import from here,
+so no task needs `magento/` to read what a writer stored (or the other way round).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cpsync.model import ImageState
+from cpsync.ports import StatePort
+
+__all__ = [
+    "IMAGE_DESIRED",
+    "IMAGE_ENTRIES",
+    "IMAGE_PENDING",
+    "DocKind",
+    "EntryRef",
+    "ImageDesired",
+    "ImageEntries",
+    "ImagePending",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ImageDesired(_Doc):
+    """The gallery Image Changes wants for one SKU (docs `image_desired`)."""
+
+    item_no: str
+    fingerprint: str
+    #: For an item's own SKU: the SKUs of its grid children (their galleries go with it).
+    children: list[str] = Field(default_factory=list)
+    state: dict[str, Any]
+
+    def image_state(self) -> ImageState:
+        return ImageState.model_validate(self.state)
+
+
+class ImagePending(_Doc):
+    """A gallery waiting for its product to be online (docs `image_pending`)."""
+
+    item_no: str
+    since: str = ""
+
+
+class EntryRef(_Doc):
+    """One gallery entry cpsync uploaded: Magento's id, the content digest, the source file."""
+
+    id: int
+    digest: str
+    file: str
+
+
+class ImageEntries(_Doc):
+    """The entries cpsync owns in one SKU's gallery (docs `image_entries`)."""
+
+    entries: list[EntryRef] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DocKind(Generic[M]):
+    """A kind of state document and its model."""
+
+    kind: str
+    model: type[M]
+
+    def get(self, state: StatePort, keys: Iterable[str] | None = None) -> dict[str, M]:
+        """The documents for `keys` (all when None); a document that no longer reads as its
+        model (written by an older cpsync) is left out, as if it were missing."""
+        found: dict[str, M] = {}
+        for key, raw in state.get_docs(self.kind, None if keys is None else list(keys)).items():
+            try:
+                found[key] = self.model.model_validate(raw)
+            except ValidationError:
+                continue
+        return found
+
+    def put(self, state: StatePort, docs: dict[str, M]) -> None:
+        if docs:
+            state.put_docs(self.kind, {k: d.model_dump(mode="json") for k, d in docs.items()})
+
+    def delete(self, state: StatePort, keys: Iterable[str]) -> None:
+        keys = list(keys)
+        if keys:
+            state.delete_docs(self.kind, keys)
+
+
+IMAGE_DESIRED = DocKind("image_desired", ImageDesired)
+IMAGE_PENDING = DocKind("image_pending", ImagePending)
+IMAGE_ENTRIES = DocKind("image_entries", ImageEntries)
