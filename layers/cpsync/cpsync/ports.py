@@ -306,6 +306,21 @@ class StatePort(ABC):
     def release_lock(self, name: str, owner: str) -> None:
         """Give the lock back; releasing a lock held by another owner does nothing."""
 
+    # --- counters -----------------------------------------------------------------------
+    @abstractmethod
+    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
+        """Add `delta` to the counter `name` in one atomic step and return the new value.
+
+        Parallel callers never lose an update, so a limit checked on the returned value holds
+        however many processes count at once (sign-in lockouts). A counter left unchanged for
+        `ttl_seconds` is forgotten: the next add starts again from `max(delta, 0)`. Every add
+        restarts that time.
+        """
+
+    @abstractmethod
+    def reset_counter(self, name: str) -> None:
+        """Forget the counter `name`; unknown names are ignored."""
+
     # --- logic --------------------------------------------------------------------------
     def get_option(self, name: str, default: Any = None) -> Any:
         """A persisted operator setting (task enabled, schedule, master switch)."""
