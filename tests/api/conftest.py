@@ -24,7 +24,7 @@ from emulator.server import EmulatorHandle, running_emulator
 from sample.generate import SampleInfo, generate
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-API_KEY = "test-api-key-0123456789"
+API_KEY = "test-api-key-0123456789abcdef"
 
 
 class Clock:
@@ -55,6 +55,7 @@ class ApiServer:
     clock: Clock
     emulator: EmulatorHandle
     sample: SampleInfo
+    api_key: str = API_KEY
 
     def client(self, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)

@@ -7,7 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-API_KEY = "test-api-key-0123456789"  # as in conftest.py
+API_KEY = "test-api-key-0123456789abcdef"  # as in conftest.py
 
 MAX_EXAMPLES = 6
 

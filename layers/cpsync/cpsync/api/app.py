@@ -23,8 +23,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from cpsync.api import image_routes, routes
-from cpsync.api.auth import COOKIE_NAME, AccessRules, Lockout, SessionSigner, magento_sign_in
-from cpsync.api.context import ApiContext, Ctx, User, set_session
+from cpsync.api.auth import (
+    COOKIE_NAME,
+    AccessRules,
+    Locked,
+    Lockout,
+    SessionSigner,
+    magento_sign_in,
+)
+from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answer, set_session
 from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
@@ -131,32 +138,24 @@ def _session_routes(app: FastAPI) -> None:
     def sign_in(body: SignIn, request: Request, response: Response, ctx: Ctx) -> dict[str, str]:
         host = request.client.host if request.client else "unknown"
         if body.api_key is not None:
-            user, label = f"(api key from {host})", "api key"
-        else:
-            if not body.username or not body.password:
-                raise HTTPException(422, "Enter the Magento admin user name and password.")
-            user, label = body.username.strip(), body.username.strip()
-        locked, what = ctx.lockout.locked_for(user, host)
-        if locked > 0:
-            minutes = max(1, round(locked / 60))
-            who = label if what == "user" else f"this address ({host})"
-            raise HTTPException(
-                429,
-                f"Too many failed sign-ins for {who}: wait {minutes} minute(s) and try again.",
-            )
-        if body.api_key is not None:
-            if not ctx.access.key_valid(body.api_key):
-                ctx.lockout.failed(user, host)
-                raise HTTPException(401, "This API key is not valid.")
-        else:
-            outcome = magento_sign_in(ctx.runtime.settings, user, body.password or "")
-            if not outcome.ok:
-                if outcome.reason == "bad_credentials":
-                    ctx.lockout.failed(user, host)
-                    raise HTTPException(401, outcome.message)
-                status = 403 if outcome.reason == "two_factor" else 503
-                raise HTTPException(status, outcome.message)
-        ctx.lockout.succeeded(user, host)
+            check_api_key(ctx, body.api_key, host)
+            set_session(response, ctx, "api key")
+            return {"user": "api key"}
+        if not body.username or not body.password:
+            raise HTTPException(422, "Enter the Magento admin user name and password.")
+        label = body.username.strip()
+        try:
+            attempt = ctx.lockout.reserve(label, host)
+        except Locked as exc:
+            raise locked_answer(exc, label, host) from None
+        outcome = magento_sign_in(ctx.runtime.settings, label, body.password)
+        if not outcome.ok:
+            if outcome.reason == "bad_credentials":
+                raise HTTPException(401, outcome.message)  # the reservation stays counted
+            ctx.lockout.not_checked(attempt)
+            status = 403 if outcome.reason == "two_factor" else 503
+            raise HTTPException(status, outcome.message)
+        ctx.lockout.succeeded(attempt)
         set_session(response, ctx, label)
         return {"user": label}
 
