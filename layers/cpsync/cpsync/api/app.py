@@ -233,7 +233,9 @@ def create_app(
         ),
         access=access,
         # A runtime that fires tasks elsewhere (EventBridge Scheduler) offers its own mover.
-        mover=schedule_mover or getattr(runtime, "schedule_mover", None) or EmbeddedScheduleMover(),
+        mover=schedule_mover
+        or getattr(runtime, "schedule_mover", None)
+        or EmbeddedScheduleMover(settings.zone),
         images=images or FolderImageActions(runtime),
         scheduler=scheduler,
         clock=clock,
