@@ -19,6 +19,7 @@ Environment variables read here: `CPSYNC_SECRET_ID` (through Settings) and Power
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +40,7 @@ from cpsync.aws import SqsQueue
 from cpsync.control import TaskBusy, run_locked, run_scheduled
 from cpsync.errors import ConfigurationError
 from cpsync.ports import DeadLetter, QueueDepth, QueueMessage, QueuePort
+from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.settings import Settings, load_settings
 from cpsync.tasks import RunResult
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 logger = Logger(service="cpsync")
+install_log_filter(logging.getLogger("cpsync"))  # the powertools handler
+install_log_filter()  # Lambda's own root handler
 metrics = Metrics(namespace="cpsync", service="cpsync")
 tracer = Tracer(service="cpsync")
 
@@ -219,7 +223,7 @@ def _messages(queue: EventBatchQueue, records: list[dict[str, Any]]) -> list[Que
             stub = QueueMessage(
                 record["messageId"], record["receiptHandle"], record.get("body", ""), 1, 0.0
             )
-            queue._park(stub, f"message {record['messageId']} cannot be read: {exc}")
+            queue._park(stub, f"message {record['messageId']} cannot be read: {describe(exc)}")
     return queue.inner.with_notes(messages)
 
 

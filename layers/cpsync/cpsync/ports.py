@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from cpsync.model import Change
+from cpsync.redact import redact
 
 __all__ = [
     "AppliedRecord",
@@ -165,10 +166,11 @@ class QueuePort(ABC):
 
     def retry_later(self, message: QueueMessage, error: str, delay_seconds: float) -> None:
         """Hide a message that failed transiently; it comes back after `delay_seconds`."""
-        self._hide(message, delay_seconds, error)
+        self._hide(message, delay_seconds, redact(error))
 
     def dead_letter(self, message: QueueMessage, reason: str) -> None:
         """Park a message that cannot succeed, with a reason a person can act on."""
+        reason = redact(reason)
         logger.warning("dead-lettered message %s: %s", message.id, reason)
         self._park(message, reason)
 

@@ -36,6 +36,7 @@ from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
 from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.settings import load_settings
@@ -66,7 +67,7 @@ def _words(exc: RequestValidationError) -> str:
 
 
 def _sentence(exc: Exception) -> str:
-    text = str(exc)
+    text = describe(exc)
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
@@ -85,15 +86,15 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConfigurationError)
     async def _config(_: Request, exc: ConfigurationError) -> JSONResponse:
-        logger.error("configuration problem: %s", exc)
+        logger.error("configuration problem: %s", describe(exc))
         return JSONResponse(
-            {"detail": f"cpsync is not set up right: {exc}. Tell whoever runs cpsync."},
+            {"detail": f"cpsync is not set up right: {describe(exc)}. Tell whoever runs cpsync."},
             status_code=503,
         )
 
     @app.exception_handler(OperationalError)
     async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-        logger.error("database did not answer: %s", exc)
+        logger.error("database did not answer: %s", describe(exc))
         return JSONResponse(
             {
                 "detail": "A database did not answer (Counterpoint, or cpsync's own state); "
@@ -104,7 +105,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CpsyncError)
     async def _cpsync(_: Request, exc: CpsyncError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": describe(exc)}, status_code=422)
 
 
 def _install_guard(app: FastAPI, access: AccessRules) -> None:

@@ -23,7 +23,9 @@ from cpsync.control import (
     update_task_control,
 )
 from cpsync.counterpoint.connection import ping
+from cpsync.errors import ConfigurationError
 from cpsync.ports import RunError, RunRecord
+from cpsync.redact import describe
 from cpsync.schedules import ScheduleError, next_run
 from cpsync.tasks import TASKS
 
@@ -156,7 +158,10 @@ def put_automatic_sync(body: Switch, ctx: Ctx) -> dict[str, bool]:
 
 @router.get("/counterpoint", summary="Counterpoint connection health", response_model=S.Health)
 def counterpoint_health(ctx: Ctx) -> dict[str, Any]:
-    health = ping(ctx.runtime.counterpoint)
+    try:
+        health = ping(ctx.runtime.counterpoint)
+    except ConfigurationError as exc:  # no driver, a URL that cannot be read: not healthy
+        return {"ok": False, "detail": describe(exc)}
     return {"ok": health.ok, "detail": health.detail}
 
 
