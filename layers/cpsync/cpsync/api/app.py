@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from cpsync.api import image_routes, routes
+from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
     AccessRules,
@@ -135,7 +136,11 @@ def _session_routes(app: FastAPI) -> None:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/session", summary="Sign in with the Magento admin user (or an API key)")
+    @app.post(
+        "/api/session",
+        summary="Sign in with the Magento admin user (or an API key)",
+        responses=S.ERRORS,
+    )
     def sign_in(body: SignIn, request: Request, response: Response, ctx: Ctx) -> dict[str, str]:
         host = request.client.host if request.client else "unknown"
         if body.api_key is not None:
@@ -160,11 +165,11 @@ def _session_routes(app: FastAPI) -> None:
         set_session(response, ctx, label)
         return {"user": label}
 
-    @app.get("/api/session", summary="Who is signed in")
+    @app.get("/api/session", summary="Who is signed in", responses=S.ERRORS)
     def who(user: User) -> dict[str, str]:
         return {"user": user}
 
-    @app.delete("/api/session", summary="Sign out")
+    @app.delete("/api/session", summary="Sign out", responses=S.ERRORS)
     def sign_out(request: Request, ctx: Ctx) -> JSONResponse:
         session = ctx.signer.read(request.cookies.get(COOKIE_NAME))
         if session is None or ctx.lockout.revoked(session.sid):

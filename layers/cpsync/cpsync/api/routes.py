@@ -31,7 +31,7 @@ from cpsync.tasks import TASKS
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_user)])
+router = APIRouter(prefix="/api", dependencies=[Depends(require_user)], responses=S.ERRORS)
 
 TaskName = Annotated[str, Depends(known_task)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
