@@ -71,7 +71,7 @@ def measure(items: int) -> dict[str, Any]:
                 state_url=f"sqlite:///{root}/state.db",
                 magento_url=emulator.url,
                 magento_token=emulator.token,
-                api_keys=["bench"],
+                api_keys=["bench-api-key-0123456789abcdef"],
             )
         )
         port = _port()
@@ -83,7 +83,9 @@ def measure(items: int) -> dict[str, Any]:
         while not server.started:
             time.sleep(0.01)
         client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": "bench"}, timeout=300
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"X-API-Key": "bench-api-key-0123456789abcdef"},
+            timeout=300,
         )
         item = info.special["slash_item"]
         try:

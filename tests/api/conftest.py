@@ -18,13 +18,14 @@ import uvicorn
 
 from cpsync.api import create_app
 from cpsync.runtime import Runtime
+from cpsync.scheduler import Scheduler
 from cpsync.settings import load_settings
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorHandle, running_emulator
 from sample.generate import SampleInfo, generate
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-API_KEY = "test-api-key-0123456789"
+API_KEY = "test-api-key-0123456789abcdef"
 
 
 class Clock:
@@ -55,6 +56,7 @@ class ApiServer:
     clock: Clock
     emulator: EmulatorHandle
     sample: SampleInfo
+    api_key: str = API_KEY
 
     def client(self, **kw: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)
@@ -101,10 +103,10 @@ def emulator() -> Iterator[EmulatorHandle]:
 def make_api(
     sample_template: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
 ) -> Iterator[Callable[..., ApiServer]]:
-    """Start the app with extra settings: make_api(**settings) -> ApiServer."""
+    """Start the app with extra settings: make_api(with_scheduler=False, **settings)."""
     started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
 
-    def make(**kw: Any) -> ApiServer:
+    def make(*, with_scheduler: bool = False, **kw: Any) -> ApiServer:
         folder, info = sample_template
         copy = tmp_path / f"cp{len(started)}"
         shutil.copytree(folder, copy)
@@ -124,7 +126,11 @@ def make_api(
         settings = load_settings(**(values | kw))
         runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
         clock = Clock()
-        server, thread, url = serve_app(create_app(runtime, clock=clock))
+        # `cpsync serve`'s scheduler (not ticking): the dashboard shows its next run times.
+        scheduler = (
+            Scheduler(runtime.state, runtime.task, settings.zone) if with_scheduler else None
+        )
+        server, thread, url = serve_app(create_app(runtime, clock=clock, scheduler=scheduler))
         started.append((server, thread, runtime))
         return ApiServer(url, runtime, clock, emulator, info)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from cpsync.api.auth import COOKIE_NAME
+from cpsync.errors import ConfigurationError
 
 OPEN = {("GET", "/api/health"), ("POST", "/api/session")}
 GOOD = {"username": "admin", "password": "admin123"}
@@ -65,8 +68,9 @@ def test_given_a_session_when_signing_out_then_it_no_longer_works(api) -> None:
 
 
 def test_given_six_failed_sign_ins_when_the_seventh_has_the_right_password_then_it_is_refused(
-    api,
+    make_api,
 ) -> None:
+    api = make_api(api_lockout_seconds=1)  # the counters run on real time: a short period
     api.emulator.configure(admin_lockout_failures=0)  # cpsync's own lock, not Magento's
     client = api.client()
     for _ in range(6):
@@ -81,7 +85,7 @@ def test_given_six_failed_sign_ins_when_the_seventh_has_the_right_password_then_
     assert (
         client.post("/api/session", json={"username": "other", "password": "x"}).status_code == 401
     )
-    api.clock.advance(api.runtime.settings.api_lockout_seconds + 1)
+    time.sleep(1.2)
     assert client.post("/api/session", json=GOOD).status_code == 200
 
 
@@ -131,9 +135,7 @@ def test_given_a_two_factor_store_when_signing_in_then_the_message_suggests_an_a
     for _ in range(7):
         assert api.client().post("/api/session", json=GOOD).status_code == 403
     client = api.client()
-    assert (
-        client.post("/api/session", json={"api_key": "test-api-key-0123456789"}).status_code == 200
-    )
+    assert client.post("/api/session", json={"api_key": api.api_key}).status_code == 200
     assert client.get("/api/dashboard").status_code == 200
 
 
@@ -173,3 +175,70 @@ def test_given_many_user_names_tried_from_one_address_then_the_address_is_locked
     refused = client.post("/api/session", json=GOOD)
     assert refused.status_code == 429
     assert "this address (127.0.0.1)" in refused.json()["detail"]
+
+
+def _token_requests(api) -> int:
+    return int(api.emulator.stats()["requests"].get("admin.token", 0))
+
+
+def test_given_40_parallel_wrong_passwords_then_at_most_6_reach_magento_and_the_user_is_locked(
+    api,
+) -> None:
+    api.emulator.configure(admin_lockout_failures=0)  # cpsync's own lock, not Magento's
+
+    def guess(n: int) -> int:
+        with api.client() as client:
+            body = {"username": "admin", "password": f"guess{n}"}
+            return client.post("/api/session", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(40)))
+    assert sorted(set(statuses)) == [401, 429]
+    assert statuses.count(401) <= 6
+    assert _token_requests(api) <= 6
+    # Locked afterwards, even with the right password, and Magento is not asked again.
+    asked = _token_requests(api)
+    assert api.client().post("/api/session", json=GOOD).status_code == 429
+    assert _token_requests(api) == asked
+
+
+def test_given_parallel_guesses_across_user_names_then_at_most_24_reach_magento(api) -> None:
+    def guess(n: int) -> int:
+        with api.client() as client:
+            body = {"username": f"user{n % 10}", "password": "x"}
+            return client.post("/api/session", json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(60)))
+    assert _token_requests(api) <= 24
+    assert statuses.count(401) <= 24 and 429 in statuses
+
+
+def test_given_parallel_wrong_api_keys_from_one_address_then_it_is_locked_at_24(api) -> None:
+    def guess(n: int) -> int:
+        headers = {"X-API-Key": f"wrong-key-{n:040d}"}
+        with api.client(headers=headers) as client:
+            return client.get("/api/session").status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(guess, range(40)))
+    assert statuses.count(401) == 24
+    assert statuses.count(429) == 16
+    # The address is locked: the right key is refused too, and so is a key sign-in.
+    locked = api.keyed().get("/api/dashboard")
+    assert locked.status_code == 429
+    assert "this address (127.0.0.1)" in locked.json()["detail"]
+    assert api.client().post("/api/session", json={"api_key": api.api_key}).status_code == 429
+
+
+def test_given_a_right_api_key_used_often_then_it_is_never_locked(api) -> None:
+    client = api.keyed()
+    for _ in range(30):  # more than the address limit: good keys give their attempt back
+        assert client.get("/api/session").status_code == 200
+
+
+def test_given_a_short_api_key_when_starting_then_the_setting_is_named(make_api) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        make_api(api_keys=["short"])
+    assert "CPSYNC_API_KEYS" in str(refused.value) and "24 characters" in str(refused.value)
+    assert "short" not in str(refused.value).replace("shorter", "")

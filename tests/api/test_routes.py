@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
-from cpsync.control import run_scheduled
+import pytest
+
+from cpsync.control import run_scheduled, update_task_control
 from cpsync.model import Change, make_version
 from sample.generate import SampleInfo
 
@@ -93,8 +95,55 @@ def test_given_a_new_schedule_when_valid_then_stored_and_invalid_then_refused(ap
     for bad in ["every day", "rate(0 minutes)", "cron(0 2 * * *)", "cron(99 2 * * ? *)"]:
         response = client.put("/api/tasks/items/schedule", json={"schedule": bad})
         assert response.status_code == 400, bad
-        assert "items" in response.json()["detail"]
+        assert response.json()["detail"].startswith("Items: ")
     assert client.get("/api/tasks/items/settings").json()["schedule"] == "cron(30 2 * * ? *)"
+
+
+@pytest.mark.parametrize(
+    ("expression", "says"),
+    [
+        ("at(9999-12-31T23:59:59)", "too far ahead"),
+        ("rate(3000000 days)", "too long"),
+        ("at(2020-01-01T00:00:00)", "has passed"),
+        ("cron(0 0 30 2 ? *)", "no run time"),  # 30 February
+        ("rate(10 fortnights)", "expected rate"),
+    ],
+)
+def test_given_a_schedule_the_scheduler_cannot_use_when_set_then_400_names_it_and_the_task(
+    make_api, expression: str, says: str
+) -> None:
+    # New York: the far-future at() is past the year 9999 once read in the store's zone.
+    api = make_api(timezone="America/New_York", with_scheduler=True)
+    client = api.keyed()
+    response = client.put("/api/tasks/prices/schedule", json={"schedule": expression})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert detail.startswith("Price Changes: ") and expression in detail and says in detail
+    assert client.get("/api/tasks/prices/settings").json()["schedule"] != expression
+    assert client.get("/api/dashboard").status_code == 200
+
+
+def test_given_a_bad_schedule_already_stored_then_the_dashboard_still_answers(make_api) -> None:
+    # GIVEN a schedule stored before it was checked (an older cpsync, or by hand)
+    api = make_api(timezone="America/New_York", with_scheduler=True)
+    update_task_control(api.runtime.state, "prices", schedule="at(9999-12-31T23:59:59)")
+    update_task_control(api.runtime.state, "inventory", schedule="nonsense")
+    client = api.keyed()
+    # WHEN the dashboard and the task pages are read THEN they answer, without a next run
+    dashboard = client.get("/api/dashboard")
+    assert dashboard.status_code == 200
+    tasks = {t["name"]: t for t in dashboard.json()["tasks"]}
+    assert tasks["prices"]["next_run"] is None and tasks["inventory"]["next_run"] is None
+    assert tasks["items"]["next_run"] is not None
+    assert client.get("/api/tasks/prices").status_code == 200
+    assert client.get("/api/tasks").status_code == 200
+    # Enabling says what is wrong; disabling still works, and a good schedule fixes it.
+    enabled = client.post("/api/tasks/inventory/enable")
+    assert enabled.status_code == 400 and enabled.json()["detail"].startswith("Inventory: ")
+    assert client.post("/api/tasks/inventory/disable").status_code == 200
+    fixed = client.put("/api/tasks/prices/schedule", json={"schedule": "rate(1 hour)"})
+    assert fixed.status_code == 200
+    assert client.get("/api/tasks/prices").json()["next_run"] is not None
 
 
 def test_given_new_items_when_queue_changed_then_the_answer_is_the_number_queued(api) -> None:

@@ -38,7 +38,7 @@ def _serving(
         CPSYNC_STATE_URL=f"sqlite:///{tmp_path}/state.db",
         CPSYNC_MAGENTO_URL=emulator.url,
         CPSYNC_MAGENTO_TOKEN=emulator.token,
-        CPSYNC_API_KEYS='["serve-test-key"]',
+        CPSYNC_API_KEYS='["serve-test-key-0123456789abcdef"]',
         CPSYNC_API_COOKIE_SECURE="false",
         **extra,
     )
@@ -52,7 +52,8 @@ def _serving(
     )
     try:
         client = httpx.Client(
-            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": "serve-test-key"}
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"X-API-Key": "serve-test-key-0123456789abcdef"},
         )
         deadline = time.monotonic() + 20
         while True:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -65,3 +67,67 @@ def test_the_default_runner_honours_the_master_switch(tmp_path: Path) -> None:
     clock.now += timedelta(minutes=11)
     assert scheduler.tick() == ["items"]
     assert ran == []
+
+
+BAD = {
+    "prices": "at(9999-12-31T23:59:59)",  # past the year 9999 once read in New York's zone
+    "inventory": "rate(3000000 days)",  # the next run after one would be past 9999
+    "categories": "every ten minutes please",
+}
+
+
+def test_given_bad_schedules_stored_then_the_other_tasks_still_run(tmp_path: Path) -> None:
+    # GIVEN three tasks with schedules the scheduler cannot use and one good one, in a zone
+    # west of UTC (where the far-future at() overflows).
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+    for name, expression in BAD.items():
+        update_task_control(state, name, schedule=expression)
+    update_task_control(state, "items", schedule="rate(1 minute)")
+    fired: list[str] = []
+    clock = _Clock()
+    scheduler = Scheduler(
+        state,
+        lambda name: name,  # type: ignore[arg-type,return-value]
+        NY,
+        names=[*BAD, "items"],
+        clock=clock,
+        run=lambda _state, task: fired.append(task),  # type: ignore[arg-type,func-returns-value]
+    )
+    # WHEN the dashboard asks for next runs and the scheduler ticks on
+    plan = scheduler.next_runs()
+    for _ in range(3):
+        clock.now += timedelta(minutes=1)
+        scheduler.tick()
+    # THEN the bad ones show no next run and never fire; the good one fires every minute.
+    assert plan == {"prices": None, "inventory": None, "categories": None, "items": plan["items"]}
+    assert plan["items"] == datetime(2026, 11, 27, 12, 1, tzinfo=UTC)
+    assert fired == ["items", "items", "items"]
+
+
+def test_given_a_bad_schedule_the_serve_thread_keeps_ticking(tmp_path: Path) -> None:
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+    update_task_control(state, "prices", schedule=BAD["prices"])
+    update_task_control(state, "items", schedule="rate(1 minute)")
+    fired: list[str] = []
+    moments = iter(datetime(2026, 11, 27, 12, m, tzinfo=UTC) for m in range(0, 59))
+    scheduler = Scheduler(
+        state,
+        lambda name: name,  # type: ignore[arg-type,return-value]
+        NY,
+        names=["prices", "items"],
+        clock=lambda: next(moments),
+        run=lambda _state, task: fired.append(task),  # type: ignore[arg-type,func-returns-value]
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run_forever, args=(stop, 0.01), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while len(fired) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    # Each tick reads the clock once or twice; once the minutes run out the clock raises
+    # StopIteration inside tick, and the thread must survive that too.
+    time.sleep(0.1)
+    assert thread.is_alive()
+    stop.set()
+    thread.join(timeout=5)
+    assert fired[:3] == ["items", "items", "items"] and "prices" not in fired

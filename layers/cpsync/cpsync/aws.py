@@ -26,6 +26,7 @@ DynamoDB layout (one table, `pk`/`sk` strings, on-demand, TTL attribute `ttl`):
     mid#<kind>         <key>                    v = Magento id (N)
     doc#<kind>         <key>                    v = JSON (options are kind "option")
     lock               <name>                   owner, expires (N)
+    counter            <name>                   n (N), expires (N), ttl
     run / run#<task>   <started ISO>#<run id>   body = JSON, ttl   (two copies: all / per task)
     err / err#<task>   <at ISO>#<uuid>          body = JSON, run_id, ttl
 
@@ -791,6 +792,55 @@ class DynamoState(StatePort):
         if not item or float(item["expires"]["N"]) <= self.clock():
             return None
         return str(item["owner"]["S"])
+
+    # --- counters -------------------------------------------------------------------------
+    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
+        # ADD on a live counter is atomic in DynamoDB. A missing or expired one (TTL deletion
+        # is lazy) is started by a conditional put; losing that race to another starter just
+        # means adding to the counter it made.
+        for _ in range(10):
+            now = self.clock()
+            expires = _n(now + ttl_seconds)
+            try:
+                item = self.db.update_item(
+                    TableName=self.table,
+                    Key=self._key("counter", name),
+                    UpdateExpression="ADD n :d SET expires = :e, #t = :t",
+                    ConditionExpression="expires > :now",
+                    ExpressionAttributeNames={"#t": "ttl"},
+                    ExpressionAttributeValues={
+                        ":d": _n(delta),
+                        ":e": expires,
+                        ":t": _n(int(now + ttl_seconds) + 1),
+                        ":now": _n(now),
+                    },
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+                return int(item["n"]["N"])
+            except Exception as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+            start = max(delta, 0)
+            try:
+                self.db.put_item(
+                    TableName=self.table,
+                    Item={
+                        **self._key("counter", name),
+                        "n": _n(start),
+                        "expires": expires,
+                        "ttl": _n(int(now + ttl_seconds) + 1),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR expires <= :now",
+                    ExpressionAttributeValues={":now": _n(now)},
+                )
+                return start
+            except Exception as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+        raise RetryableError(f"counter {name!r} kept changing under us; try again")
+
+    def reset_counter(self, name: str) -> None:
+        self.db.delete_item(TableName=self.table, Key=self._key("counter", name))
 
 
 # --- S3 -------------------------------------------------------------------------------------

@@ -17,10 +17,13 @@ from functools import partial
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from cpsync.errors import CpsyncError
+from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync.tasks import TASKS, RunResult
@@ -29,6 +32,7 @@ from cpsync.updater import BatchResult, DrainResult
 __all__ = ["main"]
 
 console = Console(stderr=True)
+logger = logging.getLogger(__name__)
 
 
 def _progress(quiet: bool) -> Progress:
@@ -257,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    install_log_filter()
     runtime = None
     try:
         if args.needs_runtime:
@@ -264,7 +269,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args, runtime)
         return code
     except CpsyncError as exc:
-        console.print(f"[red]cpsync:[/] {exc}", soft_wrap=True, markup=True)
+        console.print(f"[red]cpsync:[/] {escape(describe(exc))}", soft_wrap=True, markup=True)
+        return 2
+    except SQLAlchemyError as exc:
+        logger.debug("database error", exc_info=True)
+        console.print(
+            f"[red]cpsync:[/] a database did not answer: {escape(describe(exc))}",
+            soft_wrap=True,
+            markup=True,
+        )
         return 2
     finally:
         if runtime is not None:

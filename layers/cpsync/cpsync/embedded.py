@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     create_engine,
     delete,
     event,
@@ -91,6 +92,13 @@ locks = Table(
     _meta,
     Column("name", String(255), primary_key=True),
     Column("owner", String(255), nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+counters = Table(
+    "counters",
+    _meta,
+    Column("name", String(255), primary_key=True),
+    Column("value", Integer, nullable=False),
     Column("expires_at", Float, nullable=False),
 )
 watermarks = Table(
@@ -554,6 +562,32 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             owner = conn.scalar(query)
         return None if owner is None else str(owner)
+
+    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
+        # One upsert, then a read in the same transaction: the upsert holds SQLite's write
+        # lock until commit, so no other writer can slip in between.
+        now = self.clock()
+        start = max(delta, 0)
+        stmt = sqlite_insert(counters).values(name=name, value=start, expires_at=now + ttl_seconds)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={
+                "value": case(
+                    (counters.c.expires_at <= now, start), else_=counters.c.value + delta
+                ),
+                "expires_at": now + ttl_seconds,
+            },
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+            value = conn.execute(
+                select(counters.c.value).where(counters.c.name == name)
+            ).scalar_one()
+        return int(value)
+
+    def reset_counter(self, name: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(counters).where(counters.c.name == name))
 
 
 class LocalBlobs(BlobPort):

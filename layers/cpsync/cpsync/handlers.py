@@ -19,6 +19,7 @@ Environment variables read here: `CPSYNC_SECRET_ID` (through Settings) and Power
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from cpsync.aws import SqsQueue
 from cpsync.control import TaskBusy, run_locked, run_scheduled
 from cpsync.errors import ConfigurationError
 from cpsync.ports import Fate, QueueMessage
+from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.settings import Settings, load_settings
 from cpsync.tasks import RunResult
@@ -57,6 +59,8 @@ __all__ = [
 ]
 
 logger = Logger(service="cpsync")
+install_log_filter(logging.getLogger("cpsync"))  # the powertools handler
+install_log_filter()  # Lambda's own root handler
 metrics = Metrics(namespace="cpsync", service="cpsync")
 tracer = Tracer(service="cpsync")
 
@@ -169,7 +173,7 @@ def _messages(queue: SqsQueue, records: list[dict[str, Any]]) -> list[QueueMessa
             stub = QueueMessage(
                 record["messageId"], record["receiptHandle"], record.get("body", ""), 1, 0.0
             )
-            queue.send_dead(stub, f"message {record['messageId']} cannot be read: {exc}")
+            queue.send_dead(stub, f"message {record['messageId']} cannot be read: {describe(exc)}")
     return queue.with_notes(messages)
 
 

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from cpsync.model import Change
+from cpsync.redact import redact
 
 __all__ = [
     "AppliedRecord",
@@ -197,10 +198,11 @@ class QueuePort(ABC):
 
     def retry_later(self, message: QueueMessage, error: str, delay_seconds: float) -> None:
         """Hide a message that failed transiently; it comes back after `delay_seconds`."""
-        self._hide(message, delay_seconds, error)
+        self._hide(message, delay_seconds, redact(error))
 
     def dead_letter(self, message: QueueMessage, reason: str) -> None:
         """Park a message that cannot succeed, with a reason a person can act on."""
+        reason = redact(reason)
         logger.warning("dead-lettered message %s: %s", message.id, reason)
         self._park(message, reason)
 
@@ -370,6 +372,21 @@ class StatePort(ABC):
     @abstractmethod
     def lock_holder(self, name: str) -> str | None:
         """The owner of the unexpired lock `name`, or None when nobody holds it."""
+
+    # --- counters -----------------------------------------------------------------------
+    @abstractmethod
+    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
+        """Add `delta` to the counter `name` in one atomic step and return the new value.
+
+        Parallel callers never lose an update, so a limit checked on the returned value holds
+        however many processes count at once (sign-in lockouts). A counter left unchanged for
+        `ttl_seconds` is forgotten: the next add starts again from `max(delta, 0)`. Every add
+        restarts that time.
+        """
+
+    @abstractmethod
+    def reset_counter(self, name: str) -> None:
+        """Forget the counter `name`; unknown names are ignored."""
 
     # --- logic --------------------------------------------------------------------------
     def get_option(self, name: str, default: Any = None) -> Any:

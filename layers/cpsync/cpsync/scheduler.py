@@ -67,25 +67,34 @@ class Scheduler:
         planned = self._plan.get(name)
         if planned is not None and planned[0] == expression:
             return planned[1]
+        self._plan[name] = (expression, self._when(name, expression, now))
+        return self._plan[name][1]
+
+    def _when(self, name: str, expression: str, now: datetime) -> datetime | None:
+        """The next fire time, or None (logged) when the expression cannot run: one bad
+        schedule skips its own task and never stops the others."""
         try:
-            when = parse_schedule(expression, self.zone).next_after(now, last_run=now)
+            return parse_schedule(expression, self.zone).next_after(now, last_run=now)
         except ScheduleError as exc:
-            logger.error("task %s: schedule %r cannot run: %s", name, expression, exc)
-            when = None
-        self._plan[name] = (expression, when)
-        return when
+            logger.error("task %s not scheduled: %s", name, exc)
+        except Exception:
+            logger.exception("task %s not scheduled: schedule %r cannot run", name, expression)
+        return None
 
     def tick(self) -> list[str]:
         """Run every task that is due now; returns the names fired."""
         now = self.clock()
         fired = []
         for name in self.names:
-            when = self._next(name, now)
+            try:
+                when = self._next(name, now)
+            except Exception:  # state unreadable for this task: try again next tick
+                logger.exception("task %s: could not read its schedule", name)
+                continue
             if when is None or when > now:
                 continue
             expression = self._plan[name][0]
-            later = parse_schedule(expression, self.zone).next_after(now, last_run=now)
-            self._plan[name] = (expression, later)
+            self._plan[name] = (expression, self._when(name, expression, now))
             fired.append(name)
             try:
                 self.run(self.state, self.make_task(name))
@@ -94,7 +103,11 @@ class Scheduler:
         return fired
 
     def run_forever(self, stop: threading.Event, interval_seconds: float = 5.0) -> None:
-        """Tick until `stop` is set (the `cpsync serve` scheduler thread)."""
+        """Tick until `stop` is set (the `cpsync serve` scheduler thread); an error in one
+        tick is logged and the next tick goes on."""
         while not stop.is_set():
-            self.tick()
+            try:
+                self.tick()
+            except Exception:
+                logger.exception("scheduler tick failed; trying again in %s s", interval_seconds)
             stop.wait(interval_seconds)

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from cpsync.errors import ConfigurationError
 
-__all__ = ["Schedule", "ScheduleError", "parse_schedule"]
+__all__ = ["Schedule", "ScheduleError", "next_run", "parse_schedule"]
 
 
 class ScheduleError(ConfigurationError, ValueError):
@@ -98,7 +98,10 @@ class Schedule:
         if self.every is not None:
             if last_run is None:
                 return after
-            return max(last_run.astimezone(UTC) + self.every, after)
+            try:
+                return max(last_run.astimezone(UTC) + self.every, after)
+            except OverflowError:  # past the year 9999: it never comes
+                return None
         if self.at is not None:
             return self.at if self.at > after else None
         local = after.astimezone(self.zone)
@@ -143,14 +146,19 @@ def parse_schedule(expression: str, zone: ZoneInfo) -> Schedule:
             raise ScheduleError(
                 f"schedule {expression!r}: write '1 {unit}' for one, '{count} {unit}s' for more"
             )
-        seconds = _UNIT[unit] * count
-        return Schedule(text, zone, every=timedelta(seconds=seconds))
+        try:
+            every = timedelta(seconds=_UNIT[unit] * count)
+        except OverflowError:
+            raise ScheduleError(f"schedule {expression!r}: the rate is too long") from None
+        return Schedule(text, zone, every=every)
     if text.startswith("at(") and text.endswith(")"):
         try:
-            moment = datetime.fromisoformat(text[3:-1]).replace(tzinfo=zone)
+            moment = datetime.fromisoformat(text[3:-1]).replace(tzinfo=zone).astimezone(UTC)
+        except OverflowError:
+            raise ScheduleError(f"schedule {expression!r}: the time is too far ahead") from None
         except ValueError as exc:
             raise ScheduleError(f"schedule {expression!r}: {exc}") from None
-        return Schedule(text, zone, at=moment.astimezone(UTC))
+        return Schedule(text, zone, at=moment)
     if not (text.startswith("cron(") and text.endswith(")")):
         raise ScheduleError(
             f"schedule {expression!r}: expected rate(...), cron(...) or at(...), "
@@ -173,4 +181,26 @@ def parse_schedule(expression: str, zone: ZoneInfo) -> Schedule:
         months=_field(month, 1, 12, _MONTHS, "month"),
         weekdays=None if dow == "?" else _field(dow, 1, 7, _DAYS, "day-of-week"),
         years=None if year == "*" else _field(year, 1970, 2199, {}, "year"),
+    )
+
+
+def next_run(expression: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """When the scheduler would fire `expression` next, read in `zone`, counting from `now`.
+
+    The check the sync interface makes before storing a schedule: it reads the expression as
+    the scheduler does (`next_after(now, last_run=now)`), so what it accepts can run.
+
+    Raises:
+        ScheduleError: The expression cannot be read, or it would never fire.
+    """
+    schedule = parse_schedule(expression, zone)
+    when = schedule.next_after(now, last_run=now)
+    if when is not None:
+        return when
+    if schedule.at is not None:
+        raise ScheduleError(f"schedule {expression!r}: that time has passed (in {zone.key})")
+    if schedule.every is not None:
+        raise ScheduleError(f"schedule {expression!r}: the rate is too long")
+    raise ScheduleError(
+        f"schedule {expression!r}: it has no run time in the next {_SEARCH_DAYS // 366} years"
     )

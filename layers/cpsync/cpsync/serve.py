@@ -16,6 +16,7 @@ import uvicorn
 
 from cpsync.api.app import create_app
 from cpsync.errors import CpsyncError
+from cpsync.redact import install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 
@@ -58,6 +59,9 @@ class Service:
                 forwarded_allow_ips=runtime.settings.api_trusted_proxies,
             )
         )
+        # uvicorn set up its own handlers just now: mask passwords on them and on the root's.
+        for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+            install_log_filter(logging.getLogger(name))
         self.tick_seconds = tick_seconds
         self.drain_seconds = drain_seconds
         self.stopping = threading.Event()

@@ -17,9 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cpsync.errors import ConfigurationError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["MIN_API_KEY_LENGTH", "Settings", "load_settings"]
 
 DEMO_DIR = Path(".demo")
+MIN_API_KEY_LENGTH = 24
 
 
 class Settings(BaseSettings):
@@ -132,7 +133,8 @@ class Settings(BaseSettings):
     )
     api_keys: list[SecretStr] = Field(
         default_factory=list,
-        description="API keys for scripts, sent in the X-API-Key header (JSON list).",
+        description="API keys for scripts, sent in the X-API-Key header (JSON list); each at "
+        f"least {MIN_API_KEY_LENGTH} characters.",
     )
     serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
@@ -360,6 +362,20 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a regular expression: {exc}") from exc
         return value or None
+
+    @field_validator("api_keys")
+    @classmethod
+    def _long_keys(cls, value: list[SecretStr]) -> list[SecretStr]:
+        # A short key can be guessed even with the per-address lockout.
+        short = [
+            str(n) for n, k in enumerate(value, 1) if len(k.get_secret_value()) < MIN_API_KEY_LENGTH
+        ]
+        if short:
+            raise ValueError(
+                f"key number {', '.join(short)} is shorter than {MIN_API_KEY_LENGTH} characters; "
+                "use long random keys (such as the output of: openssl rand -hex 24)"
+            )
+        return value
 
     @field_validator("timezone", "price_dates_timezone")
     @classmethod

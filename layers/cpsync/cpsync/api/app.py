@@ -23,12 +23,21 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from cpsync.api import image_routes, routes
-from cpsync.api.auth import COOKIE_NAME, AccessRules, Lockout, SessionSigner, magento_sign_in
-from cpsync.api.context import ApiContext, Ctx, User, set_session
+from cpsync.api import schemas as S
+from cpsync.api.auth import (
+    COOKIE_NAME,
+    AccessRules,
+    Locked,
+    Lockout,
+    SessionSigner,
+    magento_sign_in,
+)
+from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answer, set_session
 from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
 from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.settings import load_settings
@@ -59,7 +68,7 @@ def _words(exc: RequestValidationError) -> str:
 
 
 def _sentence(exc: Exception) -> str:
-    text = str(exc)
+    text = describe(exc)
     return (text[:1].upper() + text[1:]).rstrip(".") + "."
 
 
@@ -78,15 +87,15 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ConfigurationError)
     async def _config(_: Request, exc: ConfigurationError) -> JSONResponse:
-        logger.error("configuration problem: %s", exc)
+        logger.error("configuration problem: %s", describe(exc))
         return JSONResponse(
-            {"detail": f"cpsync is not set up right: {exc}. Tell whoever runs cpsync."},
+            {"detail": f"cpsync is not set up right: {describe(exc)}. Tell whoever runs cpsync."},
             status_code=503,
         )
 
     @app.exception_handler(OperationalError)
     async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-        logger.error("database did not answer: %s", exc)
+        logger.error("database did not answer: %s", describe(exc))
         return JSONResponse(
             {
                 "detail": "A database did not answer (Counterpoint, or cpsync's own state); "
@@ -97,7 +106,7 @@ def _install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CpsyncError)
     async def _cpsync(_: Request, exc: CpsyncError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"detail": describe(exc)}, status_code=422)
 
 
 def _install_guard(app: FastAPI, access: AccessRules) -> None:
@@ -127,44 +136,40 @@ def _session_routes(app: FastAPI) -> None:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/session", summary="Sign in with the Magento admin user (or an API key)")
+    @app.post(
+        "/api/session",
+        summary="Sign in with the Magento admin user (or an API key)",
+        responses=S.ERRORS,
+    )
     def sign_in(body: SignIn, request: Request, response: Response, ctx: Ctx) -> dict[str, str]:
         host = request.client.host if request.client else "unknown"
         if body.api_key is not None:
-            user, label = f"(api key from {host})", "api key"
-        else:
-            if not body.username or not body.password:
-                raise HTTPException(422, "Enter the Magento admin user name and password.")
-            user, label = body.username.strip(), body.username.strip()
-        locked, what = ctx.lockout.locked_for(user, host)
-        if locked > 0:
-            minutes = max(1, round(locked / 60))
-            who = label if what == "user" else f"this address ({host})"
-            raise HTTPException(
-                429,
-                f"Too many failed sign-ins for {who}: wait {minutes} minute(s) and try again.",
-            )
-        if body.api_key is not None:
-            if not ctx.access.key_valid(body.api_key):
-                ctx.lockout.failed(user, host)
-                raise HTTPException(401, "This API key is not valid.")
-        else:
-            outcome = magento_sign_in(ctx.runtime.settings, user, body.password or "")
-            if not outcome.ok:
-                if outcome.reason == "bad_credentials":
-                    ctx.lockout.failed(user, host)
-                    raise HTTPException(401, outcome.message)
-                status = 403 if outcome.reason == "two_factor" else 503
-                raise HTTPException(status, outcome.message)
-        ctx.lockout.succeeded(user, host)
+            check_api_key(ctx, body.api_key, host)
+            set_session(response, ctx, "api key")
+            return {"user": "api key"}
+        if not body.username or not body.password:
+            raise HTTPException(422, "Enter the Magento admin user name and password.")
+        label = body.username.strip()
+        try:
+            attempt = ctx.lockout.reserve(label, host)
+        except Locked as exc:
+            raise locked_answer(exc, label, host) from None
+        outcome = magento_sign_in(ctx.runtime.settings, label, body.password)
+        if not outcome.ok:
+            if outcome.reason == "bad_credentials":
+                raise HTTPException(401, outcome.message)  # the reservation stays counted
+            ctx.lockout.not_checked(attempt)
+            status = 403 if outcome.reason == "two_factor" else 503
+            raise HTTPException(status, outcome.message)
+        ctx.lockout.succeeded(attempt)
         set_session(response, ctx, label)
         return {"user": label}
 
-    @app.get("/api/session", summary="Who is signed in")
+    @app.get("/api/session", summary="Who is signed in", responses=S.ERRORS)
     def who(user: User) -> dict[str, str]:
         return {"user": user}
 
-    @app.delete("/api/session", summary="Sign out")
+    @app.delete("/api/session", summary="Sign out", responses=S.ERRORS)
     def sign_out(request: Request, ctx: Ctx) -> JSONResponse:
         session = ctx.signer.read(request.cookies.get(COOKIE_NAME))
         if session is None or ctx.lockout.revoked(session.sid):
@@ -234,7 +239,9 @@ def create_app(
         ),
         access=access,
         # A runtime that fires tasks elsewhere (EventBridge Scheduler) offers its own mover.
-        mover=schedule_mover or getattr(runtime, "schedule_mover", None) or EmbeddedScheduleMover(),
+        mover=schedule_mover
+        or getattr(runtime, "schedule_mover", None)
+        or EmbeddedScheduleMover(settings.zone),
         images=images or FolderImageActions(runtime),
         scheduler=scheduler,
         clock=clock,

@@ -8,9 +8,11 @@
   request; it is re-issued on every request, so it expires after `api_session_idle_seconds`
   without use. It is HttpOnly, SameSite=Strict and Secure (configurable for http://127.0.0.1).
   Nothing is stored server-side, so every Lambda instance accepts it if they share the key.
-- Failed sign-ins are counted per user name in state: after `api_max_failed_signins` the user
-  is refused for `api_lockout_seconds`, even with the right password.
-- Scripts send one of `api_keys` in the `X-API-Key` header.
+- Attempts are counted per user name and per address in state before they are checked (see
+  `Lockout`): after `api_max_failed_signins` failures the user is refused for
+  `api_lockout_seconds`, even with the right password; an address after four times as many.
+- Scripts send one of `api_keys` in the `X-API-Key` header; wrong keys count against the
+  address like wrong passwords.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from cpsync.settings import Settings
 __all__ = [
     "COOKIE_NAME",
     "AccessRules",
+    "Attempt",
+    "Locked",
     "Lockout",
     "Session",
     "SessionSigner",
@@ -145,16 +149,39 @@ def magento_sign_in(
     )
 
 
-class Lockout:
-    """Counts failed sign-ins per user name and per address in state (shared by every process).
+class Locked(Exception):
+    """Too many failed attempts: `what` ("user" or "address") is refused for `seconds`."""
 
-    A user is locked after `max_failures`; an address after `ADDRESS_FACTOR` times as many,
-    whatever names it tries, so guessing across many user names is slowed down too.
+    def __init__(self, what: str, seconds: float) -> None:
+        super().__init__(f"{what} locked for {seconds:.0f} s")
+        self.what = what
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in or API-key attempt, counted before it is checked (see `Lockout.reserve`)."""
+
+    user: str | None
+    address: str
+
+
+class Lockout:
+    """Counts attempts per user name and per address in state (shared by every process).
+
+    An attempt is reserved (counted) *before* Magento or the key list is asked, with the
+    state's atomic counter, so however many arrive in parallel at most `max_failures` per user
+    and `ADDRESS_FACTOR` times as many per address are ever checked in one lockout period.
+    A success clears the user's count and gives the address its reservation back; an attempt
+    that could not be checked (Magento down, two-factor store) gives both back. A counter
+    forgets after `lock_seconds` without attempts, so a locked user waits that long after the
+    last try.
 
     Args:
-        state: Where the counters live (documents of kind `signin`).
-        max_failures: Failures that lock the user.
-        lock_seconds: How long the lock lasts.
+        state: Where the counters live (`signin:user:<name>`, `signin:address:<host>`).
+        max_failures: Failed sign-ins that lock the user.
+        lock_seconds: How long the lock lasts after the last attempt.
+        clock: Seconds since the epoch, for sign-outs (counters run on the state's clock).
     """
 
     KIND = "signin"
@@ -172,39 +199,39 @@ class Lockout:
         self.lock_seconds = lock_seconds
         self.clock = clock
 
-    @staticmethod
-    def _keys(user: str, host: str) -> dict[str, str]:
-        name = user.strip().lower()[:200] or "(empty)"
-        return {f"user:{name}": "user", f"address:{host}": "address"}
+    def _add(self, counter: str, delta: int) -> int:
+        return self.state.add_counter(f"{self.KIND}:{counter}", delta, self.lock_seconds)
 
-    def locked_for(self, user: str, host: str) -> tuple[float, str]:
-        """Seconds still locked (0 when free), and whether the user or the address is."""
-        keys = self._keys(user, host)
-        docs = self.state.get_docs(self.KIND, list(keys))
-        waits = [
-            (max(0.0, float(doc.get("locked_until", 0)) - self.clock()), keys[key])
-            for key, doc in docs.items()
-        ]
-        return max(waits, default=(0.0, "user"))
+    def reserve(self, user: str | None, host: str) -> Attempt:
+        """Count one attempt by `user` (None for an API key) from `host` before it is checked.
 
-    def failed(self, user: str, host: str) -> None:
-        """Count a failure; the one that reaches a limit locks the user or the address."""
-        keys = self._keys(user, host)
-        docs = self.state.get_docs(self.KIND, list(keys))
-        new: dict[str, dict[str, float]] = {}
-        for key, what in keys.items():
-            limit = self.max_failures * (self.ADDRESS_FACTOR if what == "address" else 1)
-            failures = int(docs.get(key, {}).get("failures", 0)) + 1
-            if failures >= limit:
-                logger.warning("sign-in: %s locked after %d failures", key, failures)
-                new[key] = {"failures": 0, "locked_until": self.clock() + self.lock_seconds}
-            else:
-                new[key] = {"failures": failures, "locked_until": 0}
-        self.state.put_docs(self.KIND, new)
+        Raises:
+            Locked: The address or the user has used up its attempts; nothing is asked.
+        """
+        address = f"address:{host}"
+        if self._add(address, 1) > self.max_failures * self.ADDRESS_FACTOR:
+            logger.warning("sign-in: %s is locked (too many failures)", address)
+            raise Locked("address", self.lock_seconds)
+        if user is None:
+            return Attempt(None, address)
+        name = f"user:{user.strip().lower()[:200] or '(empty)'}"
+        if self._add(name, 1) > self.max_failures:
+            self._add(address, -1)
+            logger.warning("sign-in: %s is locked (too many failures)", name)
+            raise Locked("user", self.lock_seconds)
+        return Attempt(name, address)
 
-    def succeeded(self, user: str, host: str) -> None:
-        """A good sign-in clears the counts."""
-        self.state.delete_docs(self.KIND, list(self._keys(user, host)))
+    def succeeded(self, attempt: Attempt) -> None:
+        """A good sign-in: the user starts over, the address gets its reservation back."""
+        if attempt.user is not None:
+            self.state.reset_counter(f"{self.KIND}:{attempt.user}")
+        self._add(attempt.address, -1)
+
+    def not_checked(self, attempt: Attempt) -> None:
+        """The attempt could not be checked (Magento down, two-factor): it does not count."""
+        if attempt.user is not None:
+            self._add(attempt.user, -1)
+        self._add(attempt.address, -1)
 
     # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
     # cookie could have expired anyway.

@@ -9,14 +9,24 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
 
-from cpsync.api.auth import COOKIE_NAME, AccessRules, Lockout, SessionSigner
+from cpsync.api.auth import COOKIE_NAME, AccessRules, Locked, Lockout, SessionSigner
 from cpsync.api.images import ImageActions
 from cpsync.api.schedules import ScheduleMover
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.tasks import TASKS
 
-__all__ = ["ApiContext", "Ctx", "User", "context", "known_task", "require_user", "set_session"]
+__all__ = [
+    "ApiContext",
+    "Ctx",
+    "User",
+    "check_api_key",
+    "context",
+    "known_task",
+    "locked_answer",
+    "require_user",
+    "set_session",
+]
 
 
 @dataclass
@@ -53,19 +63,42 @@ def set_session(response: Response, ctx: ApiContext, user: str, sid: str | None 
     )
 
 
+def locked_answer(exc: Locked, user: str, host: str) -> HTTPException:
+    """The 429 for a locked user or address, saying how long to wait."""
+    minutes = max(1, round(exc.seconds / 60))
+    who = user if exc.what == "user" else f"this address ({host})"
+    return HTTPException(
+        429, f"Too many failed sign-ins for {who}: wait {minutes} minute(s) and try again."
+    )
+
+
+def check_api_key(ctx: ApiContext, key: str, host: str) -> None:
+    """Accept `key`, counting the attempt against the address first (like a sign-in).
+
+    Raises:
+        HTTPException: 429 when the address is locked, 401 when the key is wrong.
+    """
+    try:
+        attempt = ctx.lockout.reserve(None, host)
+    except Locked as exc:
+        raise locked_answer(exc, "api key", host) from None
+    if not ctx.access.key_valid(key):
+        raise HTTPException(401, "This API key is not valid.")
+    ctx.lockout.succeeded(attempt)
+
+
 def require_user(
     request: Request, response: Response, ctx: Annotated[ApiContext, Depends(context)]
 ) -> str:
     """The caller: an API key (`X-API-Key`) or a live session; anyone else gets 401.
 
     Raises:
-        HTTPException: 401 without a valid key or session.
+        HTTPException: 401 without a valid key or session, 429 after too many wrong keys.
     """
     key = request.headers.get("x-api-key")
     if key is not None:
-        if ctx.access.key_valid(key):
-            return "api key"
-        raise HTTPException(401, "This API key is not valid.")
+        check_api_key(ctx, key, request.client.host if request.client else "unknown")
+        return "api key"
     session = ctx.signer.read(request.cookies.get(COOKIE_NAME))
     if session is None or ctx.lockout.revoked(session.sid):
         raise HTTPException(401, "Please sign in (your session may have expired).")

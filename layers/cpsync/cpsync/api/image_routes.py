@@ -15,7 +15,7 @@ from cpsync.api.images import check_file_name
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/images", dependencies=[Depends(require_user)])
+router = APIRouter(prefix="/api/images", dependencies=[Depends(require_user)], responses=S.ERRORS)
 
 
 def _clean(value: str) -> str:

@@ -23,12 +23,15 @@ from cpsync.control import (
     update_task_control,
 )
 from cpsync.counterpoint.connection import ping
+from cpsync.errors import ConfigurationError
 from cpsync.ports import RunError, RunRecord
+from cpsync.redact import describe
+from cpsync.schedules import ScheduleError, next_run
 from cpsync.tasks import TASKS
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", dependencies=[Depends(require_user)])
+router = APIRouter(prefix="/api", dependencies=[Depends(require_user)], responses=S.ERRORS)
 
 TaskName = Annotated[str, Depends(known_task)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -106,7 +109,7 @@ def _task_status(ctx: Ctx, name: str) -> dict[str, Any]:
     last = ctx.runtime.state.last_run(name)
     return {
         "name": name,
-        "title": task.title or name.replace("_", " ").title(),
+        "title": _title(name),
         "kind": task.kind,
         "enabled": control.enabled,
         "schedule": control.schedule,
@@ -155,7 +158,10 @@ def put_automatic_sync(body: Switch, ctx: Ctx) -> dict[str, bool]:
 
 @router.get("/counterpoint", summary="Counterpoint connection health", response_model=S.Health)
 def counterpoint_health(ctx: Ctx) -> dict[str, Any]:
-    health = ping(ctx.runtime.counterpoint)
+    try:
+        health = ping(ctx.runtime.counterpoint)
+    except ConfigurationError as exc:  # no driver, a URL that cannot be read: not healthy
+        return {"ok": False, "detail": describe(exc)}
     return {"ok": health.ok, "detail": health.detail}
 
 
@@ -179,9 +185,28 @@ def get_settings(name: TaskName, ctx: Ctx) -> dict[str, Any]:
     return asdict(task_control(ctx.runtime.state, name))
 
 
+def _title(name: str) -> str:
+    return TASKS[name].title or name.replace("_", " ").title()
+
+
+def _move(ctx: Ctx, name: str, schedule: str, enabled: bool) -> None:
+    """Check `schedule` as the scheduler reads it (store's zone) and move the real one.
+
+    Raises:
+        HTTPException: 400 naming the task and the expression when it cannot run.
+    """
+    try:
+        if enabled:
+            now = datetime.fromtimestamp(ctx.clock(), UTC)
+            next_run(schedule, ctx.runtime.settings.zone, now)
+        ctx.mover.move(name, schedule, enabled)
+    except ValueError as exc:  # ScheduleError is one
+        raise HTTPException(400, f"{_title(name)}: {exc}.") from exc
+
+
 def _switch(ctx: Ctx, name: str, enabled: bool) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
-    ctx.mover.move(name, current.schedule, enabled)
+    _move(ctx, name, current.schedule, enabled)
     return asdict(update_task_control(ctx.runtime.state, name, enabled=enabled))
 
 
@@ -208,10 +233,14 @@ def disable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
 )
 def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
+    # Checked even for a disabled task: enabling it later must not find a schedule that
+    # cannot run.
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
     try:
-        ctx.mover.move(name, body.schedule.strip(), current.enabled)
-    except ValueError as exc:
-        raise HTTPException(400, f"Task {name}: {exc}") from exc
+        next_run(body.schedule.strip(), ctx.runtime.settings.zone, now)
+    except ScheduleError as exc:
+        raise HTTPException(400, f"{_title(name)}: {exc}.") from exc
+    _move(ctx, name, body.schedule.strip(), current.enabled)
     return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
 
 

@@ -8,10 +8,11 @@ tick, so its mover only has to check that the expression can run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from cpsync.schedules import parse_schedule
+from cpsync.schedules import next_run
 
 __all__ = ["EmbeddedScheduleMover", "ScheduleMover"]
 
@@ -28,12 +29,21 @@ class ScheduleMover(Protocol):
 
 
 class EmbeddedScheduleMover:
-    """`cpsync serve`: the scheduler reads state each tick; only the expression is checked."""
+    """`cpsync serve`: the scheduler reads state each tick; only the expression is checked.
+
+    Args:
+        zone: The store's time zone, in which the scheduler reads expressions.
+    """
+
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
+        self.zone = zone or ZoneInfo("UTC")
 
     def move(self, task: str, schedule: str, enabled: bool) -> None:
-        """Check the expression (the embedded scheduler picks the change up by itself).
+        """Check an enabled task's expression as the scheduler will read it (the embedded
+        scheduler picks the change up by itself); a disabled task is never read.
 
         Raises:
-            ValueError: The expression is not a valid `rate()` or `cron()`.
+            ValueError: The expression cannot run (a `ScheduleError`).
         """
-        parse_schedule(schedule, ZoneInfo("UTC"))
+        if enabled:
+            next_run(schedule, self.zone, datetime.now(UTC))

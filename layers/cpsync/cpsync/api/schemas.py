@@ -7,9 +7,11 @@ from typing import Any
 from pydantic import BaseModel
 
 __all__ = [
+    "ERRORS",
     "Dashboard",
     "DeadLetterRow",
     "Discarded",
+    "ErrorAnswer",
     "Health",
     "ImageCheck",
     "ImageFile",
@@ -180,3 +182,24 @@ class ImageSync(BaseModel):
 class ImageQueued(BaseModel):
     file_name: str
     queued: int
+
+
+class ErrorAnswer(BaseModel):
+    """Every refusal: one sentence for a person (a 422 too: cpsync words validation errors)."""
+
+    detail: str
+
+
+#: The refusals a route may answer, for the OpenAPI document (`responses=` of the routers).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorAnswer, "description": words}
+    for status, words in {
+        400: "The request cannot be done as asked (a schedule that cannot run, a bad choice).",
+        401: "Not signed in, or a wrong API key.",
+        404: "No such task, record or dead letter.",
+        409: "A run of that task is already going on, or there is nothing to send.",
+        422: "A field of the request is missing or invalid.",
+        429: "Too many failed sign-ins: locked for a while.",
+        503: "A database or Magento did not answer, or cpsync is not set up right.",
+    }.items()
+}

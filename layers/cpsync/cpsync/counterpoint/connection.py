@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cpsync.counterpoint.schema import DB_CTL
 from cpsync.errors import ConfigurationError
+from cpsync.redact import describe, redact
 
 __all__ = ["Health", "counterpoint_engine", "ping"]
 
@@ -22,7 +23,9 @@ def counterpoint_engine(url: str) -> Engine:
     try:
         return create_engine(url, pool_pre_ping=True)
     except (SQLAlchemyError, ImportError, ValueError) as exc:
-        raise ConfigurationError(f"CPSYNC_COUNTERPOINT_URL: cannot use {url!r}: {exc}") from exc
+        raise ConfigurationError(
+            f"CPSYNC_COUNTERPOINT_URL: cannot use {redact(url)!r}: {describe(exc)}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -40,5 +43,5 @@ def ping(engine: Engine) -> Health:
             conn.execute(text("SELECT 1"))
             version = conn.execute(select(DB_CTL.c.DB_VER).limit(1)).scalar()
     except SQLAlchemyError as exc:
-        return Health(False, f"Counterpoint is not reachable: {exc.__class__.__name__}: {exc}")
+        return Health(False, f"Counterpoint is not reachable: {describe(exc)}")
     return Health(True, f"connected (DB_VER {version or 'unknown'})")

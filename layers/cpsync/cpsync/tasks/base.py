@@ -44,6 +44,7 @@ from sqlalchemy import Engine
 from cpsync.errors import DataError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
+from cpsync.redact import describe
 from cpsync.settings import Settings
 
 __all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
@@ -120,7 +121,7 @@ def _describe(exc: Exception) -> str:
             where = ".".join(str(p) for p in err["loc"]) or "record"
             parts.append(f"{where}: {err['msg']}")
         return "; ".join(parts)
-    return str(exc)
+    return describe(exc)
 
 
 def _not_before(when: datetime, applied_version: str | None) -> datetime:
