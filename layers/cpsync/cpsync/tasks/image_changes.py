@@ -335,6 +335,8 @@ class ImageChangesTask(Task):
             if row.state is None:
                 out.append(row)  # build() reports the error
                 continue
+            for problem in row.problems:  # online or pending, the file is named now
+                self.report(row.sku, f"image {row.sku}: {problem}; the other images sync")
             print_ = row.state.fingerprint()
             doc = stored.get(row.sku)
             moved = doc is None or (doc.get("fingerprint"), doc.get("children")) != (
@@ -364,8 +366,6 @@ class ImageChangesTask(Task):
     def build(self, row: _SkuRow, extra: Any) -> ImageState:
         if row.state is None:
             raise DataError(row.error or "no gallery")
-        for problem in row.problems:
-            self.report(row.sku, f"image {row.sku}: {problem}; the other images sync")
         return row.state
 
 
