@@ -70,6 +70,18 @@ def test_run_log_keeps_runs_and_per_record_errors(state: StatePort) -> None:
     assert state.last_run("prices") is None
 
 
+def test_run_log_entries_keep_their_level(state: StatePort) -> None:
+    now = datetime.now(UTC)
+    state.add_errors(
+        [
+            RunError("items-2", "items", "X1", "product X1: no name", now),
+            RunError("items-2", "items", "X2", "product X2: price looks high", now, "warning"),
+        ]
+    )
+    levels = {e.key: e.level for e in state.errors(task="items")}
+    assert levels == {"X1": "error", "X2": "warning"}
+
+
 def test_documents_round_trip_replace_and_delete(state: StatePort) -> None:
     state.put_docs("image_file", {"A^1.jpg": {"size": 10, "sha": "x"}, "B.jpg": {"size": 2}})
     state.put_docs("image_file", {"A^1.jpg": {"size": 11}})

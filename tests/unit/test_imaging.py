@@ -68,3 +68,26 @@ def test_a_bmp_becomes_png_because_magento_refuses_bmp() -> None:
     Image.new("RGB", (10, 10)).save(buf, "BMP")
     out = prepare_image(buf.getvalue(), "A.bmp", 2_000_000, 1_000_000)
     assert (out.mime, out.extension) == ("image/png", "png")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        ("EMPTY.jpg", b"", "empty"),
+        ("HALF.jpg", _jpeg((64, 64))[:300], "corrupt"),
+    ],
+)
+def test_empty_and_truncated_files_are_errors_naming_the_file(
+    name: str, data: bytes, words: str
+) -> None:
+    with pytest.raises(DataError, match=words) as caught:
+        prepare_image(data, name, 2_000_000, 1_000_000)
+    assert name in str(caught.value)
+
+
+def test_a_decompression_bomb_is_refused_before_its_pixels_are_decoded() -> None:
+    buf = io.BytesIO()
+    Image.new("1", (15000, 15000)).save(buf, "PNG")
+    assert len(buf.getvalue()) < 1_000_000  # small on disk, 225 M pixels decoded
+    with pytest.raises(DataError, match=r"BOMB\.png"):
+        prepare_image(buf.getvalue(), "BOMB.png", 2_000_000, 1_000_000)

@@ -31,6 +31,7 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "price-1 at a location": queries.price_1(["A"], "WEB"),
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
+    "every e-commerce item and grid cell (SKU collisions)": queries.sku_owners(),
     "categories, all": categories.category_rows(),
     "categories, by key": categories.category_rows(["2002092510211378"]),
     "category items, snapshot": categories.category_item_rows(),

@@ -688,6 +688,7 @@ class DynamoState(StatePort):
                     "key": e.key,
                     "message": e.message,
                     "at": e.at.isoformat(),
+                    "level": e.level,
                 }
             )
             values = {"body": _s(body), "run_id": _s(e.run_id), "ttl": self._ttl()}
@@ -728,7 +729,12 @@ class DynamoState(StatePort):
             d = json.loads(item["body"]["S"])
             found.append(
                 RunError(
-                    d["run_id"], d["task"], d["key"], d["message"], datetime.fromisoformat(d["at"])
+                    d["run_id"],
+                    d["task"],
+                    d["key"],
+                    d["message"],
+                    datetime.fromisoformat(d["at"]),
+                    d.get("level", "error"),
                 )
             )
             if len(found) >= limit:

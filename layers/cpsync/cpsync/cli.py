@@ -48,20 +48,39 @@ def _progress(quiet: bool) -> Progress:
 
 
 def run_tasks(
-    runtime: Runtime, names: Sequence[str], full: bool, items: Sequence[str] | None, quiet: bool
+    runtime: Runtime,
+    names: Sequence[str],
+    full: bool,
+    items: Sequence[str] | None,
+    quiet: bool,
+    failures: list[str] | None = None,
 ) -> list[RunResult]:
-    """Run detection tasks in order, with a progress bar per task."""
+    """Run detection tasks in order, with a progress bar per task.
+
+    Args:
+        failures: When given, a task that fails (Counterpoint unreachable, a table missing)
+            adds one line here and the next tasks still run; otherwise its error is raised.
+
+    Raises:
+        CpsyncError: A task failed and no `failures` list was given.
+    """
     results = []
     with _progress(quiet) as progress:
         for name in names:
             task = runtime.task(name)
             bar = progress.add_task(f"detect {name}", total=None)
-            result = task.run(
-                full=full,
-                keys=list(items) if items else None,
-                force=bool(items),
-                progress=partial(progress.advance, bar),
-            )
+            try:
+                result = task.run(
+                    full=full,
+                    keys=list(items) if items else None,
+                    force=bool(items),
+                    progress=partial(progress.advance, bar),
+                )
+            except CpsyncError as exc:
+                if failures is None:
+                    raise
+                failures.append(f"{name} failed: {exc}")
+                continue
             results.append(result)
     return results
 
@@ -84,7 +103,7 @@ def drain_queue(runtime: Runtime, quiet: bool, max_wait: float = 60.0) -> DrainR
 
 def _result_json(result: RunResult) -> dict[str, Any]:
     data = asdict(result)
-    data["errors"] = [{"key": e.key, "message": e.message} for e in result.errors]
+    data["errors"] = [{"key": e.key, "message": e.message, "level": e.level} for e in result.errors]
     data["watermark"] = result.watermark.isoformat() if result.watermark else None
     return data
 
@@ -107,7 +126,7 @@ def _print_runs(results: Sequence[RunResult]) -> None:
     console.print(table)
     for r in results:
         for error in r.errors[:20]:
-            console.print(f"[yellow]error[/] {error.message}")
+            console.print(f"[yellow]{error.level}[/] {escape(error.message)}")
         if len(r.errors) > 20:
             console.print(f"... and {len(r.errors) - 20} more errors (see `cpsync status`)")
 
@@ -140,12 +159,15 @@ def _cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
     names = list(TASKS) if args.all else [args.task]
     if not args.all and not args.task:
         raise CpsyncError("name a task or pass --all; tasks are: " + ", ".join(TASKS))
-    results = run_tasks(runtime, names, args.full, args.item, args.json)
+    failures: list[str] = []
+    results = run_tasks(runtime, names, args.full, args.item, args.json, failures)
     if args.json:
         print(json.dumps([_result_json(r) for r in results], indent=2))
     else:
         _print_runs(results)
-    return 0
+    for line in failures:
+        console.print(f"[red]cpsync:[/] {escape(line)}", soft_wrap=True)
+    return 1 if failures else 0
 
 
 def _cmd_drain(args: argparse.Namespace, runtime: Runtime) -> int:

@@ -32,6 +32,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     tuple_,
     update,
@@ -149,6 +150,7 @@ run_errors = Table(
     Column("key", String(255), nullable=False),
     Column("message", Text, nullable=False),
     Column("at", String(32), nullable=False),
+    Column("level", String(10), nullable=False, server_default="error"),
 )
 
 _CHUNK = 500
@@ -168,6 +170,12 @@ def sqlite_engine(url: str) -> Engine:
         cur.close()
 
     _meta.create_all(engine)
+    with engine.begin() as conn:  # files made before run errors had a level
+        names = {c["name"] for c in inspect(conn).get_columns("run_errors")}
+        if "level" not in names:
+            conn.exec_driver_sql(
+                "ALTER TABLE run_errors ADD COLUMN level VARCHAR(10) NOT NULL DEFAULT 'error'"
+            )
     return engine
 
 
@@ -479,6 +487,7 @@ class SqliteState(StatePort):
                 "key": e.key,
                 "message": e.message,
                 "at": _iso(e.at),
+                "level": e.level,
             }
             for e in errors
         ]
@@ -518,7 +527,8 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
         return [
-            RunError(r.run_id, r.task, r.key, r.message, datetime.fromisoformat(r.at)) for r in rows
+            RunError(r.run_id, r.task, r.key, r.message, datetime.fromisoformat(r.at), r.level)
+            for r in rows
         ]
 
     def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -145,7 +145,7 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
         metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
         return {"task": name, "ran": False, "reason": "switched off or already running"}
     metrics.add_metric(name="ChangesDetected", unit=MetricUnit.Count, value=result.queued)
-    metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=len(result.errors))
+    metrics.add_metric(name="RecordErrors", unit=MetricUnit.Count, value=len(result.failed))
     logger.info(
         "task run finished",
         extra={"run_id": result.run_id, "read": result.read, "queued": result.queued},

@@ -1,7 +1,9 @@
 """Image preparation: what a file from the ItemImages folder becomes before it goes to Magento.
 
-- The image is fully decoded, so a truncated or corrupt file is caught here and reported by
-  name instead of being uploaded (Pillow's `open` alone only reads the header).
+- The image is fully decoded, so a truncated, empty or corrupt file is caught here and reported
+  by name instead of being uploaded (Pillow's `open` alone only reads the header). A
+  decompression bomb (a small file that decodes to gigabytes, such as a 15,000 x 15,000 PNG)
+  is refused from its header, before any pixel is decoded.
 - EXIF orientation is applied: browsers and Magento's image cache ignore it, so a phone photo
   would show sideways.
 - An image over the byte or pixel limit is shrunk (CP-Commerce skips files over 2 MB; a
@@ -20,7 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from cpsync.errors import DataError
 
-__all__ = ["PreparedImage", "prepare_image"]
+__all__ = ["MAX_DECODE_PIXELS", "PreparedImage", "prepare_image"]
 
 _FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "GIF": ("image/gif", "gif")}
 _ORIENTATION = 0x0112
@@ -39,10 +41,23 @@ class PreparedImage:
     shrunk: bool
 
 
+#: Larger images are refused undecoded: ~1 GB of RGBA pixels (Pillow warns at 89 M pixels).
+MAX_DECODE_PIXELS = 100_000_000
+
+
 def _decode(data: bytes, name: str) -> Image.Image:
+    if not data:
+        raise DataError(f"image file {name} is empty (0 bytes)")
     try:
         image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_DECODE_PIXELS:
+            raise DataError(
+                f"image file {name} is {image.width} x {image.height} pixels, over"
+                f" {MAX_DECODE_PIXELS:,} (a decompression bomb?); save it smaller"
+            )
         image.load()
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"image file {name} is too large to decode ({exc})") from exc
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(f"image file {name} is corrupt or not an image ({exc})") from exc
     return image

@@ -271,6 +271,8 @@ class RunError:
     key: str
     message: str
     at: datetime
+    #: "error": the record (or a part of it) was not synced; "warning": it was, but look.
+    level: str = "error"
 
 
 class StatePort(ABC):

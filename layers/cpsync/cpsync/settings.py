@@ -8,6 +8,7 @@ over the environment, which wins over the default.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -241,6 +242,19 @@ class Settings(BaseSettings):
     )
     image_jpeg_quality: int = Field(
         default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
+    )
+
+    # --- Sanity warnings (tasks/_sanity.py): reported, never blocking.
+    price_max: Decimal = Field(
+        default=Decimal(100_000),
+        gt=0,
+        description="Prices above this are warned about in the run log (a typo, most often); "
+        "the product still syncs.",
+    )
+    weight_max: Decimal = Field(
+        default=Decimal(10_000),
+        gt=0,
+        description="Weights above this are warned about in the run log; the product still syncs.",
     )
 
     # --- Inventory and prices (tasks/inventory.py, tasks/prices.py, magento/inventory.py,

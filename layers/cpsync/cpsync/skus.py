@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from cpsync.errors import DataError
 
-__all__ = ["MAGENTO_SKU_MAX", "UNUSED_DIMENSION", "child_sku"]
+__all__ = ["MAGENTO_SKU_MAX", "UNUSED_DIMENSION", "child_sku", "record_key", "sku_fold"]
 
 MAGENTO_SKU_MAX = 64
 # Counterpoint fills the dimensions a grid does not use with '*'.
@@ -34,3 +34,16 @@ def child_sku(item_no: str, dimensions: Sequence[str | None], separator: str = "
             " CPSYNC_GRID_SKU_SEPARATOR to a shorter separator."
         )
     return sku
+
+
+def record_key(value: object) -> str:
+    """A Counterpoint key as cpsync uses it: text without the trailing spaces CHAR pads with.
+
+    NULL becomes "" (an empty key), never the text "None".
+    """
+    return "" if value is None else str(value).rstrip()
+
+
+def sku_fold(sku: str) -> str:
+    """What Magento compares SKUs by: case and trailing spaces do not count."""
+    return sku.rstrip().casefold()

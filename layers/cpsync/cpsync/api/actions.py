@@ -122,5 +122,5 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "queued": result.queued,
         "unchanged": result.unchanged,
         "removed": result.removed,
-        "errors": [{"key": e.key, "message": e.message} for e in result.errors],
+        "errors": [{"key": e.key, "message": e.message, "level": e.level} for e in result.errors],
     }

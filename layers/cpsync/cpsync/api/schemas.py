@@ -37,6 +37,8 @@ __all__ = [
 class RecordError(BaseModel):
     key: str
     message: str
+    #: "error" (the record, or part of it, is not synced) or "warning" (synced, but look).
+    level: str = "error"
 
 
 class RunSummary(BaseModel):

@@ -31,6 +31,7 @@ __all__ = [
     "item_rows",
     "price_1",
     "quantities",
+    "sku_owners",
 ]
 
 MAX_IN_LIST = 500
@@ -189,3 +190,20 @@ def quantities(
     if locations:
         stmt = stmt.where(IM_INV.c.LOC_ID.in_(list(locations)))
     return stmt
+
+
+def sku_owners() -> CompoundSelect[tuple[object, ...]]:
+    """Every e-commerce item number, and each grid cell with its dimensions (for collisions).
+
+    Rows are (ITEM_NO, DIM_1_UPR, DIM_2_UPR, DIM_3_UPR); an item's own row has NULL dimensions.
+    Only keys are read, so a whole-table read stays cheap.
+    """
+    item, cell = IM_ITEM.c, IM_INV_CELL.c
+    none = [literal(None, cell.DIM_1_UPR.type).label(f"DIM_{n}_UPR") for n in (1, 2, 3)]
+    return union_all(
+        select(item.ITEM_NO, *none).where(literal("Y") == item.IS_ECOMM_ITEM),
+        select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
+        .distinct()
+        .select_from(IM_INV_CELL.join(IM_ITEM, item.ITEM_NO == cell.ITEM_NO))
+        .where(literal("Y") == item.IS_ECOMM_ITEM, literal("G") == item.TRK_METH),
+    )

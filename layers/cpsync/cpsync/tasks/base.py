@@ -24,6 +24,12 @@ Watermark rules (each has a unit test in tests/unit/test_watermark.py):
   stamp reveals is never taken for older than what was applied. A version is also never
   older than the one already applied for its key (clocks of two machines may disagree), so
   a newly detected change is never skipped as stale.
+
+Every record on its own: any exception while building one row (or enriching its batch) is
+reported in the run log with the row's key and the run goes on. An empty key, or a key whose
+Magento SKU another record also claims (`_claims.py`), is reported and not written. Only
+Counterpoint itself failing (a broken connection, a missing table) stops the task, as one
+`RetryableError` or `ConfigurationError` naming the task.
 """
 
 from __future__ import annotations
@@ -40,12 +46,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, ProgrammingError, SQLAlchemyError
 
-from cpsync.errors import DataError
+from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
 from cpsync.redact import describe
 from cpsync.settings import Settings
+from cpsync.tasks._claims import SkuClaims, load_claims
 
 __all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
 
@@ -107,6 +115,15 @@ class RunResult:
     seconds: float = 0.0
     watermark: datetime | None = None
 
+    def report(self, key: str, message: str, level: str = "error") -> None:
+        """Add a run-log entry for one record (`level` "warning": the record still syncs)."""
+        self.errors.append(RunError(self.run_id, self.task, key, message, datetime.now(UTC), level))
+
+    @property
+    def failed(self) -> list[RunError]:
+        """The entries that are errors (a record, or part of one, not synced)."""
+        return [e for e in self.errors if e.level == "error"]
+
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(items)
@@ -122,6 +139,19 @@ def _describe(exc: Exception) -> str:
             parts.append(f"{where}: {err['msg']}")
         return "; ".join(parts)
     return describe(exc)
+
+
+# What stops a task: Counterpoint (or a setting) failing, not one record.
+_FATAL = (SQLAlchemyError, RetryableError, ConfigurationError)
+
+
+def _source_failure(task: str, exc: SQLAlchemyError) -> CpsyncError:
+    """One line naming the task and what Counterpoint said (the cause stays chained)."""
+    cause = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+    text = str(exc).lower()
+    if isinstance(exc, ProgrammingError) or "no such table" in text or "invalid object" in text:
+        return ConfigurationError(f"{task}: a Counterpoint table is missing ({cause})")
+    return RetryableError(f"{task}: Counterpoint cannot be read ({cause})")
 
 
 def _not_before(when: datetime, applied_version: str | None) -> datetime:
@@ -142,6 +172,8 @@ class Task(ABC):
     schedule: ClassVar[str] = "rate(10 minutes)"
     # What the sync interface calls the task.
     title: ClassVar[str] = ""
+    # Keys are Magento SKUs (or item numbers): checked for collisions before anything is queued.
+    sku_keyed: ClassVar[bool] = True
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
@@ -150,6 +182,18 @@ class Task(ABC):
         self._version_floor: datetime | None = None
         # Set per run: where Changes go (the queue unless the caller applies them itself).
         self._sink: Callable[[Sequence[Change]], object] | None = None
+        self._result: RunResult | None = None
+        self.claims: SkuClaims | None = None
+        self._given_claims: SkuClaims | None = None
+
+    def use_claims(self, claims: SkuClaims | None) -> None:
+        """Check keys against claims a calling task already read (not read again per run)."""
+        self._given_claims = claims
+
+    def report(self, key: str, message: str, level: str = "error") -> None:
+        """Add a run-log entry from `build` or a hook while the record itself goes on."""
+        if self._result is not None:
+            self._result.report(key, message, level)
 
     # --- what a task implements -----------------------------------------------------------
     @abstractmethod
@@ -233,12 +277,14 @@ class Task(ABC):
         record = RunRecord(run_id=run_id, task=self.name, started_at=datetime.now(UTC))
         state.start_run(record)
         seen: set[str] = set()
+        self._result = result
         try:
+            self.claims = self._given_claims or self._load_claims()
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 times: dict[str, datetime] = {}
                 desired = self._build_batch(batch, result, times)
                 # Rows that failed to build still exist: they must not look deleted below.
-                seen.update(self.key_of(row) for row in batch)
+                seen.update(self._key(row) for row in batch)
                 self._emit(desired, result, run_id, force, times)
                 result.read += len(batch)
                 if progress:
@@ -255,13 +301,17 @@ class Task(ABC):
                 result.watermark = upper
             if snapshot:
                 state.set_watermark(f"{self.name}:full", upper)
-        except BaseException:
+        except BaseException as exc:
             record.status = "failed"
             record.counts = self._counts(result)
             state.finish_run(record)
+            if isinstance(exc, SQLAlchemyError):
+                raise _source_failure(self.name, exc) from exc
             raise
+        finally:
+            self._result = None
         result.seconds = time.monotonic() - started
-        record.status = "ok" if not result.errors else "ok_with_errors"
+        record.status = "ok" if not result.failed else "ok_with_errors"
         record.counts = self._counts(result)
         record.finished_at = datetime.now(UTC)
         state.finish_run(record)
@@ -275,24 +325,55 @@ class Task(ABC):
         )
         return result
 
+    def _load_claims(self) -> SkuClaims | None:
+        if not self.sku_keyed:
+            return None
+        sent = self.ctx.state.get_sent("product")
+        with self.ctx.counterpoint.connect() as conn:
+            return load_claims(conn, sent, self.settings.grid_sku_separator)
+
+    def _key(self, row: Any) -> str:
+        try:
+            return self.key_of(row)
+        except Exception:  # reported by _build_batch
+            return ""
+
     def _build_batch(
         self, batch: list[Any], result: RunResult, times: dict[str, datetime]
     ) -> list[Desired]:
-        extra = self.enrich(batch)
+        """Desired states of the rows that build; every other row is reported by key."""
+        try:
+            extra = self.enrich(batch)
+        except _FATAL:
+            raise
+        except Exception as exc:
+            if len(batch) > 1:
+                # One row broke the batch's lookups: each row on its own finds which.
+                return [d for row in batch for d in self._build_batch([row], result, times)]
+            key = self._key(batch[0])
+            result.report(key, f"{self.kind} {key}: {_describe(exc)}")
+            return []
         built: list[Desired] = []
         floor = self._version_floor
         for row in batch:
-            key = self.key_of(row)
+            key = self._key(row)
+            if not key:
+                result.report("", f"{self.kind}: the record's key is empty, and Magento needs one")
+                continue
+            clash = self.claims.clash(key) if self.claims is not None else None
+            if clash is not None:
+                result.report(key, f"{self.kind} {key}: {clash}")
+                continue
             try:
                 built.append(self.build(row, extra))
                 when = self.changed_at(row, extra)
                 if when is not None and (floor is None or when >= floor):
                     times[key] = when
-            except (DataError, ValidationError, ValueError, ArithmeticError) as exc:
-                message = f"{self.kind} {key}: {_describe(exc)}"
-                result.errors.append(
-                    RunError(result.run_id, self.name, key, message, datetime.now(UTC))
-                )
+            except _FATAL:
+                raise
+            except Exception as exc:
+                logger.debug("%s %s not built", self.kind, key, exc_info=True)
+                result.report(key, f"{self.kind} {key}: {_describe(exc)}")
         return built
 
     def _emit(
@@ -350,5 +431,6 @@ class Task(ABC):
             "queued": result.queued,
             "unchanged": result.unchanged,
             "removed": result.removed,
-            "errors": len(result.errors),
+            "errors": len(result.failed),
+            "warnings": len(result.errors) - len(result.failed),
         }

@@ -17,17 +17,26 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
+
+from sqlalchemy import Connection
 
 from cpsync.counterpoint.categories import ROOT_CATEG_ID, category_rows
 from cpsync.errors import DataError
 from cpsync.model import CategoryState, Kind
 from cpsync.tasks.base import Task, Window
 
-__all__ = ["CategoriesTask", "CategoryRow", "CategoryTree", "category_slug"]
+__all__ = [
+    "CategoriesTask",
+    "CategoryRow",
+    "CategoryTree",
+    "category_slug",
+    "linkable",
+    "load_category_tree",
+]
 
 
 def category_slug(text: str) -> str:
@@ -117,6 +126,35 @@ def _row(raw: Any) -> CategoryRow:
     )
 
 
+def load_category_tree(conn: Connection) -> CategoryTree:
+    """The whole EC_CATEG tree (small: read at once), without the root row."""
+    rows = [_row(raw) for raw in conn.execute(category_rows())]
+    return CategoryTree([r for r in rows if r.categ_id != ROOT_CATEG_ID])
+
+
+def linkable(
+    task: Task, key: str, categ_ids: Iterable[str], tree: CategoryTree | None
+) -> Iterator[str]:
+    """The category ids of `key` that can exist in Magento; each other link is reported.
+
+    A category missing from EC_CATEG, or one the Categories task refuses (a cycle, its own
+    parent, an orphan), can never be created, so waiting for it would hold the product's
+    valid links for nothing. A category in EC_CATEG not yet in Magento is kept: the writer
+    retries it until the Categories task has created it.
+    """
+    for raw in categ_ids:
+        categ_id = str(raw).strip()
+        if tree is None or categ_id in tree.depth:
+            yield categ_id
+            continue
+        why = tree.problem.get(categ_id, "it is not in EC_CATEG")
+        task.report(
+            key,
+            f"{task.kind} {key}: the link to category {categ_id} is left out ({why}); "
+            "the other links sync",
+        )
+
+
 class CategoriesTask(Task):
     """EC_CATEG -> Magento categories: added, renamed, moved, deactivated."""
 
@@ -124,6 +162,7 @@ class CategoriesTask(Task):
     title: ClassVar[str] = "Categories"
     kind: ClassVar[Kind] = "category"
     schedule: ClassVar[str] = "rate(1 hour)"
+    sku_keyed: ClassVar[bool] = False  # CATEG_IDs are not SKUs
 
     _tree: CategoryTree | None = None
 
@@ -133,8 +172,7 @@ class CategoriesTask(Task):
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[CategoryRow]:
         with self.ctx.counterpoint.connect() as conn:
-            rows = [_row(raw) for raw in conn.execute(category_rows())]
-        self._tree = CategoryTree([r for r in rows if r.categ_id != ROOT_CATEG_ID])
+            self._tree = load_category_tree(conn)
         wanted = None if keys is None else set(keys)
         for row in self._tree.rows.values():
             if wanted is None or row.categ_id in wanted:

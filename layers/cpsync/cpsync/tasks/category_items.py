@@ -21,7 +21,9 @@ from typing import Any, ClassVar
 from cpsync.counterpoint.categories import category_item_rows
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.model import CategoryLinksState, Kind
+from cpsync.skus import record_key
 from cpsync.tasks.base import Task, Window
+from cpsync.tasks.categories import CategoryTree, linkable, load_category_tree
 
 __all__ = ["CategoryItemsTask", "ItemCategories"]
 
@@ -41,12 +43,14 @@ class CategoryItemsTask(Task):
     title: ClassVar[str] = "Category Items"
     kind: ClassVar[Kind] = "category_links"
     schedule: ClassVar[str] = "rate(10 minutes)"
+    _tree: CategoryTree | None = None
 
     def full_every(self) -> timedelta:
         """Deleted rows are only seen by a full read; see the module docstring."""
         return timedelta(minutes=self.settings.category_items_full_every_minutes)
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[ItemCategories]:
+        self._tree = None  # EC_CATEG is read again at every run
         if keys is not None:
             # A named item with no rows left is in no category (as a full run would find).
             for start in range(0, len(keys), MAX_IN_LIST):
@@ -66,7 +70,7 @@ class CategoryItemsTask(Task):
     def _query(self, stmt: Any) -> Iterator[ItemCategories]:
         with self.ctx.counterpoint.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
-            for item_no, rows in groupby(result, key=lambda r: str(r.ITEM_NO)):
+            for item_no, rows in groupby(result, key=lambda r: record_key(r.ITEM_NO)):
                 yield ItemCategories(item_no, tuple(str(r.CATEG_ID) for r in rows))
 
     def key_of(self, row: ItemCategories) -> str:
@@ -74,11 +78,15 @@ class CategoryItemsTask(Task):
 
     def enrich(self, rows: Sequence[ItemCategories]) -> set[str]:
         """Which of these items the Items task has sent as products (see CategoryLinksState)."""
+        if self._tree is None:
+            with self.ctx.counterpoint.connect() as conn:
+                self._tree = load_category_tree(conn)
         return set(self.ctx.state.get_sent("product", [r.item_no for r in rows]))
 
     def build(self, row: ItemCategories, extra: set[str]) -> CategoryLinksState:
+        ids = tuple(linkable(self, row.item_no, row.category_ids, self._tree))
         return CategoryLinksState(
-            sku=row.item_no, category_ids=row.category_ids, is_product=row.item_no in extra
+            sku=row.item_no, category_ids=ids, is_product=row.item_no in extra
         )
 
     def gone(self, key: str) -> CategoryLinksState:

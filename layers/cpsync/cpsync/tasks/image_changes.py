@@ -49,7 +49,7 @@ from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
 from cpsync.settings import Settings
-from cpsync.skus import child_sku
+from cpsync.skus import child_sku, record_key
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
 
 __all__ = [
@@ -149,6 +149,8 @@ class _Scanner:
             doc["error"] = str(exc)
         except OSError as exc:
             doc["error"] = f"image file {name} cannot be read ({exc})"
+        except Exception as exc:  # one odd file must not stop the scan (MemoryError too)
+            doc["error"] = f"image file {name} cannot be prepared ({type(exc).__name__}: {exc})"
         else:
             doc.update(
                 digest=self.blobs.put(image.data),
@@ -169,19 +171,23 @@ class _Scanner:
             self.dirty = {}
 
 
-def gallery_of(sku: str, planned: Sequence[PlannedImage], scanner: _Scanner) -> ImageState:
-    """The desired gallery of one SKU from its planned files.
+def gallery_of(
+    sku: str, planned: Sequence[PlannedImage], scanner: _Scanner
+) -> tuple[ImageState, list[str]]:
+    """The desired gallery of one SKU from its good files, and why each other file is left out.
 
     Raises:
-        DataError: A file of the gallery is corrupt; it names the file, and the SKU's gallery
-            is left as it is in Magento until the file is fixed.
+        DataError: Every file of the gallery is bad (corrupt, truncated, empty, a bomb); the
+            SKU's gallery is left as it is in Magento until a file is fixed.
     """
     entries: list[ImageEntry] = []
+    problems: list[str] = []
     seen: set[str] = set()
     for image in planned:
         doc = scanner.prepared(image.file)
         if "error" in doc:
-            raise DataError(str(doc["error"]))
+            problems.append(str(doc["error"]))
+            continue
         if doc["digest"] in seen:
             continue  # the same picture twice would be a duplicate entry
         seen.add(doc["digest"])
@@ -196,7 +202,9 @@ def gallery_of(sku: str, planned: Sequence[PlannedImage], scanner: _Scanner) -> 
                 roles=image.roles,
             )
         )
-    return ImageState(sku=sku, images=tuple(entries))
+    if problems and not entries:
+        raise DataError("; ".join(problems))
+    return ImageState(sku=sku, images=tuple(entries)), problems
 
 
 def online_skus(state: StatePort, skus: dict[str, str]) -> set[str]:
@@ -217,6 +225,8 @@ class _SkuRow:
     state: ImageState | None
     error: str | None = None
     children: list[str] = field(default_factory=list)
+    # Files left out of an otherwise good gallery (reported, the rest syncs).
+    problems: list[str] = field(default_factory=list)
 
 
 class ImageChangesTask(Task):
@@ -286,25 +296,29 @@ class ImageChangesTask(Task):
         grid = [str(r.ITEM_NO) for r in chunk if r.TRK_METH == "G"]
         cells = self._cells(grid)
         plans = []
+        out: list[_SkuRow] = []
         for row in chunk:
-            item_no = str(row.ITEM_NO)
-            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(item_no, ())))
-            plans.append((item_no, plan_item_images(item, scanner.index)))
+            item_no = record_key(row.ITEM_NO)
+            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(str(row.ITEM_NO), ())))
+            try:
+                plans.append((item_no, plan_item_images(item, scanner.index)))
+            except Exception as exc:  # the item is reported, the chunk goes on
+                out.append(_SkuRow(item_no, item_no, None, f"its image files: {exc}"))
         scanner.recall(
             [i.file for _, plan in plans for planned in plan.by_sku.values() for i in planned]
         )
-        out: list[_SkuRow] = []
         for item_no, plan in plans:
             children = [sku for sku in plan.by_sku if sku != item_no]
             for sku, planned in plan.by_sku.items():
+                problems: list[str] = []
                 try:
-                    desired: ImageState | None = gallery_of(sku, planned, scanner)
+                    desired: ImageState | None
+                    desired, problems = gallery_of(sku, planned, scanner)
                     error = None
-                except DataError as exc:
+                except Exception as exc:
                     desired, error = None, f"{exc}; the gallery of {sku} is left as it is"
-                out.append(
-                    _SkuRow(item_no, sku, desired, error, children if sku == item_no else [])
-                )
+                mine = children if sku == item_no else []
+                out.append(_SkuRow(item_no, sku, desired, error, mine, problems))
         return out
 
     def _route(self, rows: list[_SkuRow]) -> list[_SkuRow]:
@@ -322,6 +336,8 @@ class ImageChangesTask(Task):
             if row.state is None:
                 out.append(row)  # build() reports the error
                 continue
+            for problem in row.problems:  # online or pending, the file is named now
+                self.report(row.sku, f"image {row.sku}: {problem}; the other images sync")
             print_ = row.state.fingerprint()
             doc = stored.get(row.sku)
             moved = doc is None or (doc.get("fingerprint"), doc.get("children")) != (

@@ -29,7 +29,7 @@ from cpsync.counterpoint.stock_queries import (
 )
 from cpsync.errors import DataError
 from cpsync.model import Kind, SourceQuantity, StockState
-from cpsync.skus import child_sku
+from cpsync.skus import child_sku, record_key
 from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
@@ -118,13 +118,13 @@ class InventoryTask(Task):
         with self.ctx.counterpoint.connect() as conn:
             options = conn.execution_options(stream_results=True, yield_per=2000)
             plain = options.execute(quantity_rows(item_nos, locations))
-            for item_no, rows in groupby(plain, key=lambda r: str(r.ITEM_NO)):
+            for item_no, rows in groupby(plain, key=lambda r: record_key(r.ITEM_NO)):
                 yield StockRow(item_no, item_no, {r.LOC_ID: _quantity(r, which) for r in rows})
             stmt = cell_quantity_rows(item_nos, locations, self.settings.grid_cells_location)
             cells = options.execute(stmt)
 
             def cell_of(r: Any) -> tuple[str, str, str, str]:
-                return (str(r.ITEM_NO), r.DIM_1_UPR, r.DIM_2_UPR, r.DIM_3_UPR)
+                return (record_key(r.ITEM_NO), r.DIM_1_UPR, r.DIM_2_UPR, r.DIM_3_UPR)
 
             separator = self.settings.grid_sku_separator
             for (item_no, *dims), rows in groupby(cells, key=cell_of):

@@ -39,8 +39,10 @@ from cpsync.counterpoint.queries import (
 from cpsync.errors import ConfigurationError, DataError
 from cpsync.magento.configurable import GRID_DOC_KIND
 from cpsync.model import ConfigurableState, Desired, GridChild, GridOption, Kind, ProductState
-from cpsync.skus import UNUSED_DIMENSION, child_sku
+from cpsync.skus import UNUSED_DIMENSION, child_sku, record_key
+from cpsync.tasks._sanity import sanity_warnings
 from cpsync.tasks.base import Task, Window
+from cpsync.tasks.categories import CategoryTree, linkable, load_category_tree
 from cpsync.tasks.image_changes import DESIRED_DOC, ImageChangesTask
 
 __all__ = ["ItemsTask", "attribute_code_for", "url_key_for"]
@@ -123,9 +125,11 @@ class ItemsTask(Task):
     kind: ClassVar[Kind] = "product"
     schedule: ClassVar[str] = "rate(10 minutes)"
     _images_unreadable: bool = False
+    _tree: CategoryTree | None = None  # EC_CATEG, read once per run
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
         self._images_unreadable = False  # tried again at every run
+        self._tree = None
         if keys is not None:
             for start in range(0, len(keys), MAX_IN_LIST):
                 yield from self._query(None, keys[start : start + MAX_IN_LIST])
@@ -142,7 +146,7 @@ class ItemsTask(Task):
             yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
 
     def key_of(self, row: Any) -> str:
-        return str(row.ITEM_NO)
+        return record_key(row.ITEM_NO)
 
     # --- what a batch needs besides its rows ---------------------------------------------
     def enrich(self, rows: Sequence[Any]) -> _Extras:
@@ -154,6 +158,7 @@ class ItemsTask(Task):
         qty: dict[str, Decimal] = {}
         grids: dict[str, _Grid] = {}
         categories: dict[str, tuple[str, ...]] = {}
+        tree: CategoryTree | None = None
         with self.ctx.counterpoint.connect() as conn:
             if selling:
                 for row in conn.execute(price_1(selling, location)):
@@ -166,26 +171,40 @@ class ItemsTask(Task):
                 qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
             if selling:
                 categories = categories_of_items(conn, selling)
+                tree = self._category_tree(conn)
             if grid_nos:
                 grids = self._grids(conn, grid_nos)
         for row in rows:
             if prices.get(row.ITEM_NO) is None:
                 prices[row.ITEM_NO] = row.PRC_1
-        self._find_images_of_new_items(selling)
-        return _Extras(prices, qty, grids, categories)
+        self._find_images_of_new_items([self.key_of(r) for r in rows if r.IS_ECOMM_ITEM == "Y"])
+        linked = {
+            record_key(item_no): tuple(linkable(self, record_key(item_no), ids, tree))
+            for item_no, ids in categories.items()
+        }
+        return _Extras(prices, qty, grids, linked)
+
+    def _category_tree(self, conn: Any) -> CategoryTree:
+        if self._tree is None:
+            self._tree = load_category_tree(conn)
+        return self._tree
 
     def _find_images_of_new_items(self, item_nos: list[str]) -> None:
         """Look up the image files of items never sent whose gallery is not known yet, so the
         product writer uploads them right after creating the product."""
         state = self.ctx.state
+        claims = self.claims
+        item_nos = [n for n in item_nos if n and (claims is None or claims.clash(n) is None)]
         sent = state.get_sent(self.kind, item_nos) if item_nos else {}
         new = [n for n in item_nos if n not in sent]
         known = state.get_docs(DESIRED_DOC, new) if new else {}
         unknown = [n for n in new if n not in known]
         if not unknown or self._images_unreadable:
             return
+        finder = ImageChangesTask(self.ctx)
+        finder.use_claims(claims)
         try:
-            ImageChangesTask(self.ctx).run(keys=unknown)
+            finder.run(keys=unknown)  # its run log names any bad file
         except ConfigurationError as exc:
             self._images_unreadable = True  # one warning per run, not one per batch
             logger.warning(
@@ -225,7 +244,7 @@ class ItemsTask(Task):
     def build(self, row: Any, extra: _Extras) -> Desired:
         if _is_grid(row):
             return self._build_grid(row, extra)
-        sku = str(row.ITEM_NO)
+        sku = self.key_of(row)
         if row.IS_ECOMM_ITEM != "Y":
             return ProductState.disabled(sku)
         common = self._common(row, extra)
@@ -233,19 +252,21 @@ class ItemsTask(Task):
             sku=sku,
             **common,
             price=self._price(row, extra),
-            qty=extra.quantities.get(sku, Decimal(0)),
+            qty=extra.quantities.get(row.ITEM_NO, Decimal(0)),
             category_ids=extra.categories.get(sku, ()),
         )
 
     def _common(self, row: Any, extra: _Extras) -> dict[str, Any]:
         """The fields simple and configurable products share, checked."""
-        sku = str(row.ITEM_NO)
+        sku = self.key_of(row)
         name = _text(row.DESCR)
         if name is None:
             raise DataError("DESCR is empty, and Magento needs a product name")
         weight = row.WEIGHT
         if weight is not None and Decimal(str(weight)) < 0:
             raise DataError(f"WEIGHT is negative ({weight})")
+        for warning in sanity_warnings(self.settings, name, weight, extra.prices.get(row.ITEM_NO)):
+            self.report(sku, f"product {sku}: {warning}", "warning")
         taxable = row.IS_TXBL != "N"
         return {
             "enabled": row.STAT == "A",
@@ -263,7 +284,7 @@ class ItemsTask(Task):
 
     @staticmethod
     def _price(row: Any, extra: _Extras) -> Decimal:
-        price = extra.prices.get(str(row.ITEM_NO))
+        price = extra.prices.get(row.ITEM_NO)
         if price is None:
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if Decimal(str(price)) < 0:
@@ -274,8 +295,8 @@ class ItemsTask(Task):
         return child_sku(item_no, cell, self.settings.grid_sku_separator)
 
     def _build_grid(self, row: Any, extra: _Extras) -> ConfigurableState:
-        sku = str(row.ITEM_NO)
-        grid = extra.grids.get(sku, _Grid())
+        sku = self.key_of(row)
+        grid = extra.grids.get(row.ITEM_NO, _Grid())
         if row.IS_ECOMM_ITEM != "Y":
             return ConfigurableState.disabled(sku, self._known_children(sku, grid))
         common = self._common(row, extra)
@@ -344,7 +365,7 @@ class ItemsTask(Task):
             _local_to_utc(row.LST_MAINT_DT, zone) if row.RS_UTC_DT is None else None,
             _local_to_utc(row.DESCR_LST_MAINT_DT, zone),
         ]
-        grid = extra.grids.get(str(row.ITEM_NO))
+        grid = extra.grids.get(row.ITEM_NO)
         if grid is not None:
             stamps.append(grid.changed)
         known = [s for s in stamps if isinstance(s, datetime)]

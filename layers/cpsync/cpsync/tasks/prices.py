@@ -44,7 +44,7 @@ from cpsync.counterpoint.stock_queries import (
 )
 from cpsync.errors import DataError
 from cpsync.model import Kind, PriceState, SpecialPrice
-from cpsync.skus import child_sku
+from cpsync.skus import child_sku, record_key
 from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
@@ -143,7 +143,10 @@ class PricesTask(Task):
             rows = self._stream(price_item_rows(location))
             if self.settings.sync_published_products_only:
                 rows = published_only(
-                    rows, lambda r: r.sku, self.ctx.state, item_of=lambda r: str(r.item["ITEM_NO"])
+                    rows,
+                    lambda r: r.sku,
+                    self.ctx.state,
+                    item_of=lambda r: record_key(r.item["ITEM_NO"]),
                 )
             yield from rows
             return
@@ -174,7 +177,7 @@ class PricesTask(Task):
             if basis["1"] is None:
                 basis["1"] = _decimal(data.get("PRC_1"))
             item = {c.name: data.get(c.name) for c in IM_ITEM.c}
-            item_no = str(item["ITEM_NO"])
+            item_no = record_key(item["ITEM_NO"])
             if item.get("TRK_METH") != "G":
                 yield PriceRow(item_no, item, basis)
                 continue
@@ -191,7 +194,7 @@ class PricesTask(Task):
         cells: dict[str, list[tuple[str, str | None]]] = {}
         with self.ctx.counterpoint.connect() as conn:
             for row in conn.execute(grid_cells(item_nos, self.settings.grid_cells_location)):
-                item_no = str(row.ITEM_NO)
+                item_no = record_key(row.ITEM_NO)
                 dims = [str(d) for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR) if d]
                 entry: tuple[str, str | None]
                 try:
