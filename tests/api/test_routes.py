@@ -199,6 +199,24 @@ def test_given_one_item_when_synced_then_it_is_in_magento_without_using_the_queu
     assert api.runtime.state.get_applied("product", [item])
 
 
+def test_given_magento_busy_when_syncing_one_item_then_it_is_queued_for_a_retry(
+    make_api,
+) -> None:
+    # GIVEN a store answering every product save with 503 (maintenance)
+    api = make_api(magento_max_attempts=1)
+    item = _simple_items(api.sample)[0]
+    api.emulator.set_faults("products.save:503:1.0")
+    # WHEN the item is synced now
+    body = api.keyed().post("/api/tasks/items/sync-item", json={"key": item}).json()
+    # THEN the answer says it was not taken but is queued, and the updater brings it later
+    (outcome,) = body["outcomes"]
+    assert (outcome["applied"], outcome["queued"]) == (False, True)
+    assert api.runtime.queue.depth().visible == 1
+    api.emulator.set_faults()
+    api.runtime.updater.drain(max_wait_seconds=5)
+    assert api.emulator.store.find_by_sku(item) is not None
+
+
 def _steal_url_key(api, item: str) -> None:
     """Another product takes the item's url_key, so Magento refuses the item (400)."""
     store = api.emulator.store

@@ -36,7 +36,7 @@ from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answ
 from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
-from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
@@ -100,6 +100,17 @@ def _install_handlers(app: FastAPI) -> None:
             {
                 "detail": "A database did not answer (Counterpoint, or cpsync's own state); "
                 "check the connection on the dashboard and try again in a minute."
+            },
+            status_code=503,
+        )
+
+    @app.exception_handler(RetryableError)
+    async def _unreachable(_: Request, exc: RetryableError) -> JSONResponse:
+        logger.error("a task could not read Counterpoint: %s", describe(exc))
+        return JSONResponse(
+            {
+                "detail": f"{describe(exc)}. Counterpoint did not answer; check the connection "
+                "on the dashboard and try again in a minute."
             },
             status_code=503,
         )
