@@ -33,6 +33,19 @@ def test_given_an_item_named_like_a_grid_cell_then_item_parent_and_cell_clash() 
     assert claims.clash("TSHIRT-GRID|RED|S") and claims.clash("TSHIRT-GRID")
 
 
+def test_the_stored_clashes_refuse_the_same_keys_as_the_full_claims() -> None:
+    claims = SkuClaims()
+    claims.add("TSHIRT-GRID", "TSHIRT-GRID", "item 'TSHIRT-GRID'")
+    claims.add("TSHIRT-GRID", "TSHIRT-GRID|RED|S", "grid cell RED/S of item 'TSHIRT-GRID'")
+    claims.add("TSHIRT-GRID|RED|S", "TSHIRT-GRID|RED|S", "item 'TSHIRT-GRID|RED|S'")
+    for raw in ("case1", "CASE1", "OK1", "OK2"):
+        claims.add(raw, raw, f"item {raw!r}")
+    stored = SkuClaims.from_clashing(claims.clashing())
+    assert len(claims.clashing()) == 2  # only the clashes are kept, not every claim
+    for key in ("TSHIRT-GRID", "TSHIRT-GRID|RED|S", "tshirt-grid|red|s", "case1", "CASE1", "OK1"):
+        assert stored.clash(key) == claims.clash(key), key
+
+
 def test_control_and_bidi_override_characters_are_named() -> None:
     assert suspicious_characters("a\u202eb\x07c\u2066") == ["U+202E", "U+0007", "U+2066"]
     assert suspicious_characters("Caf\u00e9 \u2615") == []

@@ -21,11 +21,13 @@ __all__ = [
     "IMAGE_DESIRED",
     "IMAGE_ENTRIES",
     "IMAGE_PENDING",
+    "SKU_CLASHES",
     "DocKind",
     "EntryRef",
     "ImageDesired",
     "ImageEntries",
     "ImagePending",
+    "SkuClashes",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -69,6 +71,13 @@ class ImageEntries(_Doc):
     entries: list[EntryRef] = Field(default_factory=list)
 
 
+class SkuClashes(_Doc):
+    """Magento SKUs two or more Counterpoint records claim, as the Items task last found them
+    (docs `sku_clashes`, key `all`): folded SKU -> claimant key -> how it claims the SKU."""
+
+    owners: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class DocKind(Generic[M]):
     """A kind of state document and its model."""
@@ -100,3 +109,4 @@ class DocKind(Generic[M]):
 IMAGE_DESIRED = DocKind("image_desired", ImageDesired)
 IMAGE_PENDING = DocKind("image_pending", ImagePending)
 IMAGE_ENTRIES = DocKind("image_entries", ImageEntries)
+SKU_CLASHES = DocKind("sku_clashes", SkuClashes)

@@ -2,16 +2,18 @@
 
 Magento compares SKUs without case and trailing spaces, so `case1` and `CASE1`, `BAD5 ` and
 `BAD5`, or an item named like a grid cell's SKU (`TSHIRT-GRID|RED|S`) would silently be one
-product, the later write winning. The claims are read once per run, before anything is
-queued: every e-commerce item and grid cell in Counterpoint (so a changed run sees what a full
-run sees), plus every product key already sent (a product another key owns in Magento). A key
-in a collision is reported with every other claimant, and none of them is written.
+product, the later write winning. The Items task, which creates the products, reads the claims
+once per run before anything is queued: every e-commerce item and grid cell in Counterpoint (so
+a changed run sees what a full run sees), plus every product key already sent (a product another
+key owns in Magento), and stores the clashes it found. The other tasks read only those stored
+clashes (one small state document), not the whole catalog, on every run. A key in a collision is
+reported with every other claimant, and none of them is written.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection
 
@@ -35,6 +37,19 @@ class SkuClaims:
         """Record that the record `raw_key` (as Counterpoint holds it) writes `sku`."""
         self._owners[sku_fold(sku)][raw_key] = label
         self._folds[record_key(raw_key)].add(sku_fold(sku))
+
+    @classmethod
+    def from_clashing(cls, owners: Mapping[str, Mapping[str, str]]) -> SkuClaims:
+        """Claims rebuilt from `clashing()`: `clash()` answers as the full claims did."""
+        claims = cls()
+        for folded, claimants in owners.items():
+            for raw, label in claimants.items():
+                claims.add(raw, folded, label)
+        return claims
+
+    def clashing(self) -> dict[str, dict[str, str]]:
+        """The SKUs two or more records claim (folded SKU -> claimant -> how it claims it)."""
+        return {folded: dict(o) for folded, o in self._owners.items() if len(o) > 1}
 
     def owns(self, key: str) -> bool:
         """Whether some claim already comes from this (normalised) key."""

@@ -48,6 +48,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, ProgrammingError, SQLAlchemyError
 
+from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
@@ -174,6 +175,8 @@ class Task(ABC):
     title: ClassVar[str] = ""
     # Keys are Magento SKUs (or item numbers): checked for collisions before anything is queued.
     sku_keyed: ClassVar[bool] = True
+    # This task creates the products: it reads every SKU claim and stores the clashes it finds.
+    owns_skus: ClassVar[bool] = False
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
@@ -326,11 +329,22 @@ class Task(ABC):
         return result
 
     def _load_claims(self) -> SkuClaims | None:
+        """The SKU claims this run checks keys against (see `_claims.py`).
+
+        The task that creates products reads every claimant and stores the clashes; the others
+        read only the stored clashes, so their frequent changed runs stay O(changed rows).
+        """
         if not self.sku_keyed:
             return None
-        sent = self.ctx.state.get_sent("product")
+        state = self.ctx.state
+        if not self.owns_skus:
+            stored = SKU_CLASHES.get(state, ["all"]).get("all")
+            return SkuClaims.from_clashing(stored.owners if stored else {})
+        sent = state.get_sent("product")
         with self.ctx.counterpoint.connect() as conn:
-            return load_claims(conn, sent, self.settings.grid_sku_separator)
+            claims = load_claims(conn, sent, self.settings.grid_sku_separator)
+        SKU_CLASHES.put(state, {"all": SkuClashes(owners=claims.clashing())})
+        return claims
 
     def _key(self, row: Any) -> str:
         try:

@@ -124,6 +124,7 @@ class ItemsTask(Task):
     title: ClassVar[str] = "Items"
     kind: ClassVar[Kind] = "product"
     schedule: ClassVar[str] = "rate(10 minutes)"
+    owns_skus: ClassVar[bool] = True
     _images_unreadable: bool = False
     _tree: CategoryTree | None = None  # EC_CATEG, read once per run
 
