@@ -16,13 +16,14 @@ an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 The five steps run under a lock per SKU (`gallery:<sku>` in state): "sync now" from the page
 and the updater draining the same gallery from the queue would otherwise both list an empty
 gallery and both upload every image. The lock names its owner (host, process) and expires
-within seconds unless the owner renews it after each request; a lock whose owner process is
-gone (killed on this machine) is taken over at once.
+within seconds unless the owner renews it while it works (before a request, once a third of
+the expiry has passed); a lock whose owner process is gone (killed on this machine) is taken
+over at once.
 
-A product's gallery is part of applying that product: the product writer calls
-`bring_due()` for every product it applied, so a failed upload fails (and retries) the product
-record itself. Uploads are idempotent: an entry already holding the same content tag is
-adopted, never added again.
+A product's gallery is part of applying that product: the product writer asks `due()` which
+galleries of the products it applied Magento does not hold yet and `bring()`s them, so a failed
+upload fails (and retries) the product record itself. Uploads are idempotent: an entry
+already holding the same content tag is adopted, never added again.
 """
 
 from __future__ import annotations
@@ -244,10 +245,10 @@ class ImageWriter(Writer):
         for tag, entry in keep.items():
             target = wanted[tag]
             ids[tag] = int(entry["id"])
-            lease.renew()
             if sorted(entry.get("types") or []) != sorted(target.roles) or int(
                 entry.get("position") or 0
             ) != int(target.position):
+                lease.renew()
                 self.api.update(sku, int(entry["id"]), build_entry_payload(target, None))
         missing = sorted(
             (e for tag, e in wanted.items() if tag not in keep),
@@ -317,17 +318,20 @@ class ImageWriter(Writer):
                 caller's record fails with it and is retried or parked.
         """
         failed: Exception | None = None
+        written: dict[str, str] = {}
         for desired in galleries:
             try:
                 self.sync(desired)
             except Exception as exc:
                 failed = failed or exc
                 continue
-            print_ = desired.fingerprint()
-            self.state.put_sent(self.kind, {desired.sku: print_})
-            record = AppliedRecord(make_version(None), print_)
-            self.state.put_applied(self.kind, {desired.sku: record})
-            IMAGE_PENDING.delete(self.state, [desired.sku])
+            written[desired.sku] = desired.fingerprint()
+        if written:
+            version = make_version(None)
+            self.state.put_sent(self.kind, written)
+            applied = {sku: AppliedRecord(version, print_) for sku, print_ in written.items()}
+            self.state.put_applied(self.kind, applied)
+            IMAGE_PENDING.delete(self.state, written)
         if failed is not None:
             raise failed
 
@@ -339,19 +343,29 @@ class _Lease:
         self.state = state
         self.name = name
         self.owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.renewed = 0.0  # time.monotonic() of the last take or renewal
+
+    def _acquire(self) -> bool:
+        if not self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS):
+            return False
+        self.renewed = time.monotonic()
+        return True
 
     def take(self) -> bool:
-        if self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS):
+        if self._acquire():
             return True
         holder = self.state.lock_holder(self.name)
         if holder is not None and _owner_is_gone(holder):
             logger.info("%s: taking over the lock of %s, a process that is gone", self.name, holder)
             self.state.release_lock(self.name, holder)
-            return self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS)
+            return self._acquire()
         return False
 
     def renew(self) -> None:
-        self.state.acquire_lock(self.name, self.owner, GALLERY_LOCK_TTL_SECONDS)
+        """Extend the lock before a request, once a third of its expiry has passed (one state
+        write per ten seconds of work, not one per request)."""
+        if time.monotonic() - self.renewed >= GALLERY_LOCK_TTL_SECONDS / 3:
+            self._acquire()
 
     def give_back(self) -> None:
         self.state.release_lock(self.name, self.owner)

@@ -162,19 +162,18 @@ class ProductWriter(Writer):
 
         outcomes.update(self.map_records(one_by_one, save))
         if self.galleries is not None:
-            self._bring_galleries(changes, grids, states, outcomes)
+            self._bring_galleries(self.galleries, changes, grids, states, outcomes)
         return outcomes
 
     def _bring_galleries(
         self,
+        galleries: ImageWriter,
         changes: Sequence[Change],
         grids: dict[str, ConfigurableState],
         states: dict[str, ProductState],
         outcomes: dict[str, Outcome],
     ) -> None:
         """Upload the due galleries of the products just applied; a failure fails the product."""
-        assert self.galleries is not None
-        galleries = self.galleries
         skus: dict[str, tuple[str, ...]] = {}
         for change in changes:
             if not outcomes[change.key].applied:
