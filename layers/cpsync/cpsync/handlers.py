@@ -188,20 +188,13 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         raise ConfigurationError("CPSYNC_QUEUE_URL: the updater function needs the SQS queue")
     queue = rt.queue
     messages = _messages(queue, list(event.get("Records", [])))
-    # The event source mapping deletes every message not reported as failed, so settle()
-    # does not delete; a parked message goes to the DLQ and counts as done.
-    ready = []
-    for message in messages:
-        if (reason := queue.exhausted(message)) is not None:
-            queue.send_dead(message, reason)
-        else:
-            ready.append(message)
+    ready = queue.park_exhausted(messages)
     settled = rt.updater.apply(ready) if ready else []
+    # The event source mapping deletes every message not reported as failed, so settle()
+    # does not delete what is done; a retried message is reported below.
     queue.settle(settled, rt.updater.delay_of, delete_done=False)
     retried = {m.id for m, r in settled if r.fate is Fate.RETRY}
-    result = BatchResult()
-    for _, outcome in settled:
-        result.count(outcome)
+    result = BatchResult.of(settled)
     if messages:
         lag = max(0.0, time.time() - min(m.sent_at for m in messages))
         metrics.add_metric(name="QueueLagSeconds", unit=MetricUnit.Seconds, value=lag)

@@ -177,19 +177,14 @@ class QueuePort(ABC):
         and return the others, to be applied."""
         ready = []
         for message in messages:
-            reason = self.exhausted(message)
-            if reason is not None:
+            if message.receive_count > self.max_receives:
+                reason = f"gave up after {message.receive_count - 1} attempts"
+                if message.last_error:
+                    reason += f": {message.last_error}"
                 self._park(message, reason)
             else:
                 ready.append(message)
         return ready
-
-    def exhausted(self, message: QueueMessage) -> str | None:
-        """Why `message` is given up (received more than `max_receives` times), or None."""
-        if message.receive_count <= self.max_receives:
-            return None
-        reason = f"gave up after {message.receive_count - 1} attempts"
-        return f"{reason}: {message.last_error}" if message.last_error else reason
 
     def ack(self, messages: Sequence[QueueMessage]) -> None:
         """Remove messages that were handled (applied, stale or superseded)."""

@@ -75,21 +75,15 @@ def apply_changes(
     Raises:
         ConfigurationError: Magento refused cpsync's credentials; no record is at fault.
     """
-    results: list[ChangeResult | None] = [None] * len(changes)
+    # Superseded copies, stale versions and repeats stay SKIPPED; the writers decide the rest.
+    results = [ChangeResult(Fate.SKIPPED)] * len(changes)
     newest: dict[tuple[str, str], int] = {}
     for index, change in enumerate(changes):
-        slot = (change.kind, change.key)
-        current = newest.get(slot)
+        current = newest.get((change.kind, change.key))
         if current is None or change.version > changes[current].version:
-            if current is not None:
-                results[current] = ChangeResult(Fate.SKIPPED)
-            newest[slot] = index
-        else:
-            results[index] = ChangeResult(Fate.SKIPPED)
-    fresh, stale, repeats = state.split_applied([changes[i] for i in newest.values()])
+            newest[(change.kind, change.key)] = index
+    fresh, _, repeats = state.split_applied([changes[i] for i in newest.values()])
     _record_repeats(state, repeats)
-    for change in stale + repeats:
-        results[newest[(change.kind, change.key)]] = ChangeResult(Fate.SKIPPED)
 
     by_kind: dict[str, list[Change]] = {}
     for change in fresh:
@@ -110,7 +104,7 @@ def apply_changes(
             state.put_applied(kind, applied)
         for change in group:
             results[newest[(kind, change.key)]] = _result_of(change, outcomes[change.key])
-    return [r if r is not None else ChangeResult(Fate.SKIPPED) for r in results]
+    return results
 
 
 def _record_repeats(state: StatePort, repeats: list[Change]) -> None:
@@ -139,6 +133,14 @@ class BatchResult:
         self.retried += other.retried
         self.dead += other.dead
         self.errors.extend(other.errors)
+
+    @classmethod
+    def of(cls, settled: Sequence[tuple[QueueMessage, ChangeResult]]) -> BatchResult:
+        """The counts of a settled batch."""
+        result = cls()
+        for _, outcome in settled:
+            result.count(outcome)
+        return result
 
     def count(self, result: ChangeResult) -> None:
         if result.fate is Fate.APPLIED:
@@ -211,10 +213,7 @@ class Updater:
         """Handle one received batch; every message is acked, retried or parked."""
         settled = self.apply(messages)
         self.queue.settle(settled, self.delay_of)
-        result = BatchResult()
-        for _, outcome in settled:
-            result.count(outcome)
-        return result
+        return BatchResult.of(settled)
 
     def drain(
         self,
