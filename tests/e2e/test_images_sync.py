@@ -24,9 +24,12 @@ from PIL import Image
 
 from cpsync.errors import ConfigurationError
 from cpsync.magento.media import ImageWriter
+from cpsync.model import Change
+from cpsync.ports import ChangeResult
 from cpsync.runtime import Runtime
 from cpsync.tasks.image_changes import check_item_images
-from cpsync.tasks.images import queue_images, sync_images_now
+from cpsync.tasks.images import queue_images
+from cpsync.updater import apply_changes
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
 
@@ -103,6 +106,14 @@ def sync(rt: Runtime, *tasks: str) -> dict[str, Any]:
     results = {name: rt.task(name).run() for name in tasks}
     rt.updater.drain(max_wait_seconds=5)
     return results
+
+
+def sync_images_now(rt: Runtime, writer: ImageWriter, item: str) -> dict[str, ChangeResult]:
+    """The sync interface's "sync now": the Images task for one item, applied at once."""
+    found: list[Change] = []
+    rt.task("images").run(keys=[item], force=True, emit=found.extend)
+    results = apply_changes(found, rt.state, {writer.kind: writer})
+    return {c.key: r for c, r in zip(found, results, strict=True)}
 
 
 def media_requests(emulator: EmulatorHandle) -> Counter[str]:
@@ -246,7 +257,7 @@ def test_entries_deleted_by_hand_or_duplicated_are_reconciled_and_hand_made_ones
         entries.append(dict(entries[0], id=99_001))  # a retried POST whose answer was lost
         entries.append(dict(entries[0], id=99_002, file="/h/a/hand-made.jpg", types=[]))
     rt.state.delete_docs("image_entries", [item])  # and the state write was lost too
-    outcomes = sync_images_now(rt.state, rt.image_writer, [item])
+    outcomes = sync_images_now(rt, rt.image_writer, item)
     assert outcomes[item].done
     after = actual(emulator)[item]
     assert sorted(after) == sorted([*before, ("hand-made.jpg", [])])
@@ -365,7 +376,7 @@ def test_sync_now_and_the_updater_at_once_upload_each_image_once(
 
     # WHEN both write the gallery at the same moment
     def write(writer: ImageWriter) -> None:
-        outcomes.append(sync_images_now(rt.state, writer, [item]))
+        outcomes.append(sync_images_now(rt, writer, item))
 
     threads = [threading.Thread(target=write, args=(w,)) for w in writers]
     for thread in threads:

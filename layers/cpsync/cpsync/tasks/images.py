@@ -9,25 +9,23 @@ never the folder or Counterpoint:
   Magento's own gallery list, so entries deleted by hand come back;
 - a run for keys (SKUs or item numbers) queues those galleries.
 
-Entry points for the sync interface: `queue_images(ctx, keys)` ("queue", blue) and
-`sync_images_now(ctx, writer, keys)` ("sync now", green).
+Entry point for the sync interface: `queue_images(ctx, keys)` ("queue", blue). "Sync now"
+(green) runs this task for the keys with `emit=` and applies the Changes at once through the one
+apply path (`Runtime.apply`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from cpsync.magento.media import ImageWriter
-from cpsync.model import Change, ImageState, Kind, make_version, new_run_id
-from cpsync.ports import ChangeResult, StatePort
+from cpsync.model import ImageState, Kind
+from cpsync.ports import StatePort
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
 from cpsync.tasks.image_changes import DESIRED_DOC, PENDING_DOC, online_skus
-from cpsync.updater import apply_changes
 
-__all__ = ["ImagesTask", "desired_galleries", "queue_images", "sync_images_now"]
+__all__ = ["ImagesTask", "desired_galleries", "queue_images"]
 
 
 @dataclass(frozen=True)
@@ -89,33 +87,3 @@ def queue_images(ctx: TaskContext, keys: Sequence[str], force: bool = True) -> R
     them with Magento's gallery list.
     """
     return ImagesTask(ctx).run(keys=list(keys), force=force)
-
-
-def sync_images_now(
-    state: StatePort, writer: ImageWriter, keys: Sequence[str]
-) -> dict[str, ChangeResult]:
-    """Write the galleries of these SKUs or item numbers to Magento now, bypassing the queue,
-    through the one apply path; one result per SKU, never an exception."""
-    docs = desired_galleries(state, keys)
-    changes = []
-    for sku, doc in docs.items():
-        desired = ImageState.model_validate(doc["state"])
-        changes.append(
-            Change(
-                kind="image",
-                key=sku,
-                version=make_version(None),
-                fingerprint=desired.fingerprint(),
-                payload=desired.payload(),
-                task=ImagesTask.name,
-                run_id=new_run_id("sync-now"),
-                detected_at=datetime.now(UTC),
-                force=True,
-            )
-        )
-    results = apply_changes(changes, state, {writer.kind: writer})
-    done = {c.key: c.fingerprint for c, r in zip(changes, results, strict=True) if r.done}
-    if done:
-        state.put_sent("image", done)
-        state.delete_docs(PENDING_DOC, list(done))
-    return {c.key: r for c, r in zip(changes, results, strict=True)}
