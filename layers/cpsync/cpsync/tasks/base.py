@@ -46,7 +46,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
@@ -148,7 +148,7 @@ _FATAL = (SQLAlchemyError, RetryableError, ConfigurationError)
 
 def _source_failure(task: str, exc: SQLAlchemyError) -> CpsyncError:
     """One line naming the task and what Counterpoint said (the cause stays chained)."""
-    cause = str(exc.orig if isinstance(exc, DBAPIError) else exc).splitlines()[0]
+    cause = describe(exc)
     text = str(exc).lower()
     if isinstance(exc, ProgrammingError) or "no such table" in text or "invalid object" in text:
         return ConfigurationError(f"{task}: a Counterpoint table is missing ({cause})")
