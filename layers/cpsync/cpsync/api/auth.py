@@ -160,9 +160,9 @@ class Locked(Exception):
 
 @dataclass(frozen=True)
 class Attempt:
-    """A sign-in or API-key attempt, counted before it is checked (see `Lockout.reserve`)."""
+    """A sign-in attempt, counted before it is checked (see `Lockout.reserve`)."""
 
-    user: str | None
+    user: str
     address: str
 
 
@@ -202,18 +202,19 @@ class Lockout:
     def _add(self, counter: str, delta: int) -> int:
         return self.state.add_counter(f"{self.KIND}:{counter}", delta, self.lock_seconds)
 
-    def reserve(self, user: str | None, host: str) -> Attempt:
-        """Count one attempt by `user` (None for an API key) from `host` before it is checked.
+    def _count_address(self, address: str, delta: int) -> None:
+        if self._add(address, delta) > self.max_failures * self.ADDRESS_FACTOR:
+            logger.warning("sign-in: %s is locked (too many failures)", address)
+            raise Locked("address", self.lock_seconds)
+
+    def reserve(self, user: str, host: str) -> Attempt:
+        """Count one sign-in by `user` from `host` before Magento is asked.
 
         Raises:
             Locked: The address or the user has used up its attempts; nothing is asked.
         """
         address = f"address:{host}"
-        if self._add(address, 1) > self.max_failures * self.ADDRESS_FACTOR:
-            logger.warning("sign-in: %s is locked (too many failures)", address)
-            raise Locked("address", self.lock_seconds)
-        if user is None:
-            return Attempt(None, address)
+        self._count_address(address, 1)
         name = f"user:{user.strip().lower()[:200] or '(empty)'}"
         if self._add(name, 1) > self.max_failures:
             self._add(address, -1)
@@ -223,15 +224,25 @@ class Lockout:
 
     def succeeded(self, attempt: Attempt) -> None:
         """A good sign-in: the user starts over, the address gets its reservation back."""
-        if attempt.user is not None:
-            self.state.reset_counter(f"{self.KIND}:{attempt.user}")
+        self.state.reset_counter(f"{self.KIND}:{attempt.user}")
         self._add(attempt.address, -1)
 
     def not_checked(self, attempt: Attempt) -> None:
         """The attempt could not be checked (Magento down, two-factor): it does not count."""
-        if attempt.user is not None:
-            self._add(attempt.user, -1)
+        self._add(attempt.user, -1)
         self._add(attempt.address, -1)
+
+    def api_key(self, host: str, valid: bool) -> None:
+        """Count an API key from `host` in one counter call: a wrong key counts like a failed
+        sign-in, a right one only reads whether the address is locked. The key is checked
+        locally (nothing is asked of Magento), and each call gets its own count from the
+        atomic counter, so however many arrive at once at most `ADDRESS_FACTOR` times
+        `max_failures` wrong keys are answered with anything but 429.
+
+        Raises:
+            Locked: The address has used up its attempts.
+        """
+        self._count_address(f"address:{host}", 0 if valid else 1)
 
     # Signed-out sessions: the cookie is stateless, so sign-out records its id until the
     # cookie could have expired anyway.

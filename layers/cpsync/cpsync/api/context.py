@@ -73,18 +73,18 @@ def locked_answer(exc: Locked, user: str, host: str) -> HTTPException:
 
 
 def check_api_key(ctx: ApiContext, key: str, host: str) -> None:
-    """Accept `key`, counting the attempt against the address first (like a sign-in).
+    """Accept `key`; a wrong one counts against the address like a failed sign-in.
 
     Raises:
         HTTPException: 429 when the address is locked, 401 when the key is wrong.
     """
+    valid = ctx.access.key_valid(key)
     try:
-        attempt = ctx.lockout.reserve(None, host)
+        ctx.lockout.api_key(host, valid)
     except Locked as exc:
         raise locked_answer(exc, "api key", host) from None
-    if not ctx.access.key_valid(key):
+    if not valid:
         raise HTTPException(401, "This API key is not valid.")
-    ctx.lockout.succeeded(attempt)
 
 
 def require_user(
