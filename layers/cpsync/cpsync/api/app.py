@@ -250,9 +250,7 @@ def create_app(
         ),
         access=access,
         # A runtime that fires tasks elsewhere (EventBridge Scheduler) offers its own mover.
-        mover=schedule_mover
-        or getattr(runtime, "schedule_mover", None)
-        or EmbeddedScheduleMover(settings.zone),
+        mover=schedule_mover or getattr(runtime, "schedule_mover", None) or EmbeddedScheduleMover(),
         images=images or FolderImageActions(runtime),
         scheduler=scheduler,
         clock=clock,

@@ -26,7 +26,7 @@ from cpsync.counterpoint.connection import ping
 from cpsync.errors import ConfigurationError
 from cpsync.ports import RunError, RunRecord
 from cpsync.redact import describe
-from cpsync.schedules import ScheduleError, next_run
+from cpsync.schedules import next_run
 from cpsync.tasks import TASKS
 
 __all__ = ["router"]
@@ -189,16 +189,16 @@ def _title(name: str) -> str:
     return TASKS[name].title or name.replace("_", " ").title()
 
 
-def _move(ctx: Ctx, name: str, schedule: str, enabled: bool) -> None:
-    """Check `schedule` as the scheduler reads it (store's zone) and move the real one.
+def _move(ctx: Ctx, name: str, schedule: str, enabled: bool, check: bool) -> None:
+    """Move the real schedule; with `check`, first read `schedule` as the scheduler will (in
+    the store's zone), so what is stored can run.
 
     Raises:
         HTTPException: 400 naming the task and the expression when it cannot run.
     """
     try:
-        if enabled:
-            now = datetime.fromtimestamp(ctx.clock(), UTC)
-            next_run(schedule, ctx.runtime.settings.zone, now)
+        if check:
+            next_run(schedule, ctx.runtime.settings.zone, datetime.fromtimestamp(ctx.clock(), UTC))
         ctx.mover.move(name, schedule, enabled)
     except ValueError as exc:  # ScheduleError is one
         raise HTTPException(400, f"{_title(name)}: {exc}.") from exc
@@ -206,7 +206,7 @@ def _move(ctx: Ctx, name: str, schedule: str, enabled: bool) -> None:
 
 def _switch(ctx: Ctx, name: str, enabled: bool) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
-    _move(ctx, name, current.schedule, enabled)
+    _move(ctx, name, current.schedule, enabled, check=enabled)
     return asdict(update_task_control(ctx.runtime.state, name, enabled=enabled))
 
 
@@ -235,12 +235,7 @@ def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
     # Checked even for a disabled task: enabling it later must not find a schedule that
     # cannot run.
-    now = datetime.fromtimestamp(ctx.clock(), UTC)
-    try:
-        next_run(body.schedule.strip(), ctx.runtime.settings.zone, now)
-    except ScheduleError as exc:
-        raise HTTPException(400, f"{_title(name)}: {exc}.") from exc
-    _move(ctx, name, body.schedule.strip(), current.enabled)
+    _move(ctx, name, body.schedule.strip(), current.enabled, check=True)
     return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
 
 

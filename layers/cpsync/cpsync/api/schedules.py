@@ -3,16 +3,13 @@
 The switches and schedules live in state (`cpsync.control`); a `ScheduleMover` also moves
 whatever actually fires the task. In AWS that is an EventBridge Scheduler schedule (the AWS
 adapter implements this port); on one machine the embedded scheduler re-reads state on every
-tick, so its mover only has to check that the expression can run.
+tick, so its mover has nothing to move. The routes check every expression as the scheduler
+reads it (`cpsync.schedules.next_run`, in the store's zone) before any mover sees it.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Protocol
-from zoneinfo import ZoneInfo
-
-from cpsync.schedules import next_run
 
 __all__ = ["EmbeddedScheduleMover", "ScheduleMover"]
 
@@ -29,21 +26,7 @@ class ScheduleMover(Protocol):
 
 
 class EmbeddedScheduleMover:
-    """`cpsync serve`: the scheduler reads state each tick; only the expression is checked.
-
-    Args:
-        zone: The store's time zone, in which the scheduler reads expressions.
-    """
-
-    def __init__(self, zone: ZoneInfo | None = None) -> None:
-        self.zone = zone or ZoneInfo("UTC")
+    """`cpsync serve`: the scheduler reads state each tick, so nothing is moved."""
 
     def move(self, task: str, schedule: str, enabled: bool) -> None:
-        """Check an enabled task's expression as the scheduler will read it (the embedded
-        scheduler picks the change up by itself); a disabled task is never read.
-
-        Raises:
-            ValueError: The expression cannot run (a `ScheduleError`).
-        """
-        if enabled:
-            next_run(schedule, self.zone, datetime.now(UTC))
+        """Nothing to do: the embedded scheduler picks the change up by itself."""
