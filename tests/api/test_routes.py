@@ -289,10 +289,14 @@ def test_given_runs_when_reading_the_log_then_runs_and_record_errors_show(api) -
 
 
 def test_given_counterpoint_when_checked_then_health_says_connected_or_why_not(make_api) -> None:
-    good = make_api().keyed().get("/api/counterpoint").json()
+    client = make_api().keyed()
+    assert client.get("/api/counterpoint").json()["ok"] is None  # not checked yet
+    good = client.post("/api/counterpoint/check").json()
     assert good["ok"] is True and "connected" in good["detail"]
+    # The dashboard shows the latest check at once, with when it was made.
+    assert client.get("/api/counterpoint").json() == good and good["checked_at"]
     bad = make_api(counterpoint_url="sqlite:////nonexistent/folder/cp.db").keyed()
-    health = bad.get("/api/counterpoint").json()
+    health = bad.post("/api/counterpoint/check").json()
     assert health["ok"] is False and "not reachable" in health["detail"]
 
 

@@ -14,6 +14,7 @@ import pytest
 from cpsync.agent import Agent, submit_command
 from cpsync.aws import S3Blobs
 from cpsync.control import set_automatic_sync, update_task_control
+from cpsync.jobs import AgentJobs, JobRequest, Jobs, LambdaJobs
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
@@ -88,46 +89,67 @@ def test_given_the_operator_moves_a_schedule_or_switches_off_then_the_agent_foll
     assert agent.run_due() == []
 
 
-def test_given_commands_on_the_command_queue_then_the_agent_answers_them_in_state(
+def _job(agent: Agent, aws: Any, **request: Any) -> str:
+    """What the API does in agent mode: store the job, send it to the command queue."""
+    job = Jobs(agent.runtime.state).create(JobRequest.model_validate(request), "agent", 1200)
+    AgentJobs(aws.client("sqs"), aws.command_queue_url).start(job)
+    return job.id
+
+
+def test_given_jobs_on_the_command_queue_then_the_agent_runs_them_and_stores_the_outcome(
     agent: Agent, aws: Any
 ) -> None:
     agent.run_due()
     _queued(agent)
     sqs = aws.client("sqs")
     item_no = next(iter(agent.runtime.state.get_sent("product")))
-    queue_item = submit_command(
-        sqs, aws.command_queue_url, {"command": "queue_item", "item_no": item_no}
-    )
-    run_task = submit_command(sqs, aws.command_queue_url, {"command": "run_task", "task": "items"})
+    queue_item = _job(agent, aws, action="queue_item", task="items", key=item_no)
+    unknown = _job(agent, aws, action="queue_item", task="items", key="NOPE-1")
+    changed = _job(agent, aws, action="queue_changed", task="items")
+    ping = submit_command(sqs, aws.command_queue_url, {"command": "ping"})
     sqs.send_message(
         QueueUrl=aws.command_queue_url, MessageBody='{"id": "bad", "command": "reboot"}'
     )
 
     answers = agent.handle_commands(wait_seconds=0)
 
-    assert len(answers) == 3
+    assert len(answers) == 5
+    jobs = Jobs(agent.runtime.state)
+    done = jobs.get(queue_item)
+    assert done is not None and done.status == "done" and done.worker == f"agent:{agent.host}"
+    assert (done.result["mode"], done.result["queued"]) == ("item", 1)
+    missing = jobs.get(unknown)
+    assert missing is not None and missing.error is not None and missing.error.status == 404
+    nothing_new = jobs.get(changed)
+    assert nothing_new is not None and nothing_new.result["queued"] == 0
     docs = agent.runtime.state.get_docs("agent_command")
-    assert docs[queue_item]["status"] == "done"
-    by_task = {r["task"]: r for r in docs[queue_item]["results"]}
-    assert {"items", "inventory", "prices"} <= set(by_task)  # every task keyed by the item
-    assert (by_task["items"]["mode"], by_task["items"]["queued"]) == ("item", 1)
-    assert docs[run_task]["status"] == "done" and docs[run_task]["results"][0]["queued"] == 0
+    assert docs[ping]["status"] == "done"
     assert docs["bad"]["status"] == "failed" and "reboot" in docs["bad"]["error"]
     resent = _queued(agent)
     assert [(c.key, c.force) for c in resent if c.kind == "product"] == [(item_no, True)]
     assert sqs.receive_message(QueueUrl=aws.command_queue_url).get("Messages") is None
 
 
-def test_given_a_busy_task_when_a_command_asks_for_it_then_the_answer_says_busy(
+def test_given_a_job_delivered_twice_then_it_runs_once(agent: Agent, aws: Any) -> None:
+    job = _job(agent, aws, action="queue_all", task="categories")
+    AgentJobs(aws.client("sqs"), aws.command_queue_url).start(
+        Jobs(agent.runtime.state).get(job)  # type: ignore[arg-type]
+    )
+    agent.handle_commands(0)
+    found = Jobs(agent.runtime.state).get(job)
+    assert found is not None and found.status == "done"
+    assert agent.runtime.queue.depth().visible == found.result["queued"] > 0
+
+
+def test_given_a_busy_task_when_a_job_asks_for_it_then_it_fails_saying_busy(
     agent: Agent, aws: Any
 ) -> None:
     agent.runtime.state.acquire_lock("task:items", "a-lambda", 900)
-    command = submit_command(
-        aws.client("sqs"), aws.command_queue_url, {"command": "run_task", "task": "items"}
-    )
+    job = _job(agent, aws, action="queue_changed", task="items")
     agent.handle_commands(0)
-    answer = agent.runtime.state.get_docs("agent_command", [command])[command]
-    assert answer["status"] == "busy" and "already running" in answer["error"]
+    answer = Jobs(agent.runtime.state).get(job)
+    assert answer is not None and answer.error is not None
+    assert answer.error.status == 409 and "already running" in answer.error.detail
 
 
 def test_given_an_image_in_the_store_then_the_agent_uploads_its_blob_to_s3(
@@ -162,26 +184,11 @@ def test_once_mode_on_the_cli_runs_what_is_due_and_prints_json(
     assert any(r.get("task") == "items" and r["queued"] > 0 for r in printed)
 
 
-def test_given_agent_mode_when_the_cloud_asks_for_a_run_then_the_agent_does_it_and_answers(
+def test_given_direct_mode_when_a_job_starts_then_the_task_function_is_invoked_with_it(
     agent: Agent, aws: Any
-) -> None:
-    from cpsync.agent import request_run
-
-    settings = agent.runtime.settings.model_copy(update={"connection_mode": "agent"})
-    asked = request_run(settings, "items", keys=["NOPE-1"], sqs=aws.client("sqs"))
-    assert asked["via"] == "agent"
-    agent.handle_commands(0)
-    answer = agent.runtime.state.get_docs("agent_command", [asked["id"]])[asked["id"]]
-    assert answer["status"] == "done" and answer["results"][0]["mode"] == "item"
-
-
-def test_given_direct_mode_when_the_cloud_asks_for_a_run_then_the_task_function_is_invoked(
-    agent: Agent, aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import io
     import zipfile
-
-    from cpsync.agent import request_run
 
     iam = aws.client("iam")
     role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
@@ -196,11 +203,12 @@ def test_given_direct_mode_when_the_cloud_asks_for_a_run_then_the_task_function_
         Handler="app.handler",
         Code={"ZipFile": code.getvalue()},
     )
-    monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
-    asked = request_run(agent.runtime.settings, "category_items", full=True, lambda_client=lam)
-    assert asked == {"via": "lambda", "function": "cpsync-category-items"}
-    with pytest.raises(Exception, match="unknown task"):
-        request_run(agent.runtime.settings, "nope", lambda_client=lam)
-    monkeypatch.setenv("CPSYNC_STACK_NAME", "another-stack")  # the invoke really looks it up
+    jobs = Jobs(agent.runtime.state)
+    job = jobs.create(JobRequest(action="queue_all", task="category_items"), "lambda", 960)
+    runner = LambdaJobs("cpsync", lam)
+    assert runner.function_of(job) == "cpsync-category-items"
+    runner.start(job)  # accepted by Lambda (an unknown function would raise)
+    image = jobs.create(JobRequest(action="image_sync", key="A.jpg"), "lambda", 960)
+    assert runner.function_of(image) == "cpsync-image-changes"
     with pytest.raises(Exception, match=r"ResourceNotFound|not found"):
-        request_run(agent.runtime.settings, "category_items", lambda_client=lam)
+        LambdaJobs("another-stack", lam).start(job)

@@ -297,3 +297,86 @@ def test_the_eventbridge_schedule_mover_changes_the_real_schedule_and_its_switch
 
     with pytest.raises(ValueError, match="6 fields"):
         mover.move("category_items", "cron(0 2 * *)", enabled=True)
+
+
+def test_the_eventbridge_schedule_mover_in_agent_mode_never_enables_the_cloud_schedule(
+    aws,
+) -> None:
+    from cpsync.aws import EventBridgeScheduleMover
+
+    scheduler = aws.client("scheduler")
+    scheduler.create_schedule(
+        Name="cpsync-inventory",
+        ScheduleExpression="rate(10 minutes)",
+        State="DISABLED",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:us-east-1:123456789012:function:cpsync-inventory",
+            "RoleArn": "arn:aws:iam::123456789012:role/cpsync-x",
+        },
+    )
+    # The agent runs the tasks: enabling one in the interface must not also run it in AWS.
+    EventBridgeScheduleMover("cpsync", scheduler, cloud_runs=False).move(
+        "inventory", "rate(5 minutes)", enabled=True
+    )
+    moved = scheduler.get_schedule(Name="cpsync-inventory")
+    assert (moved["ScheduleExpression"], moved["State"]) == ("rate(5 minutes)", "DISABLED")
+
+
+API_KEY = "test-api-key-0123456789abcdef"
+
+
+def _http(event: Any, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    request = event("api")
+    request["rawPath"] = request["requestContext"]["http"]["path"] = path
+    request["requestContext"]["http"]["method"] = method
+    request["headers"] = {**request["headers"], "x-api-key": API_KEY}
+    if body is not None:
+        request["headers"]["content-type"] = "application/json"
+        request["body"] = json.dumps(body)
+    return request
+
+
+def test_given_agent_mode_when_the_api_function_starts_a_job_then_the_agent_runs_it(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    from cpsync.agent import Agent
+
+    monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
+    monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
+    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
+    monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
+    api = load_function("api").handler
+    handlers.runtime().task("items").run(full=True)
+    key = sorted(handlers.runtime().state.get_sent("product"))[0]
+
+    started = api(_http(event, "POST", "/api/tasks/items/queue-item", {"key": key}), lambda_context)
+    assert started["statusCode"] == 202, started["body"]
+    job = json.loads(started["body"])["job"]
+    assert job["runner"] == "agent" and job["status"] == "queued"
+    # Nothing ran in the API function: the job waits on the command queue for the agent.
+    polled = api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)
+    assert json.loads(polled["body"])["status"] == "queued"
+
+    Agent(handlers.runtime()).handle_commands(0)
+
+    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    assert done["status"] == "done" and done["worker"].startswith("agent:")
+    assert (done["result"]["mode"], done["result"]["queued"]) == ("item", 1)
+
+
+def test_given_a_job_in_state_when_the_task_function_is_invoked_with_it_then_it_runs_it(
+    lambda_env, load_function, lambda_context
+) -> None:
+    from cpsync.jobs import JobRequest, Jobs
+
+    jobs = Jobs(handlers.runtime().state)
+    job = jobs.create(JobRequest(action="queue_all", task="categories"), "lambda", 960)
+    answer = load_function("categories").handler({"job": job.id}, lambda_context)
+    assert answer == {"task": "categories", "job": job.id, "status": "done"}
+    done = jobs.get(job.id)
+    assert done is not None and done.worker == "lambda:categories"
+    assert done.result["queued"] == handlers.runtime().queue.depth().visible > 0
+    # Lambda may deliver an asynchronous invoke twice: the second does nothing.
+    again = load_function("categories").handler({"job": job.id}, lambda_context)
+    assert again["status"] == "skipped"

@@ -4,16 +4,15 @@ When SQL Server cannot be reached from AWS, the agent does the detecting: it run
 on its schedule (the operator's stored schedule, in the store's time zone, the same
 EventBridge expressions the cloud uses), sends the Changes to the SQS queue, stores image
 blobs in S3 (the runtime's blob port), and keeps state in the stack's DynamoDB table. It also
-long-polls the command queue, so the sync interface can ask for a run now:
+long-polls the command queue, where the sync interface's manual actions arrive as jobs
+(`cpsync.jobs`: the API stored the job in state, the agent runs it and stores its outcome):
 
-    {"id": "c1", "command": "run_task", "task": "items", "full": false, "keys": null}
-    {"id": "c2", "command": "queue_item", "item_no": "ITEM-1"}
+    {"id": "<job id>", "command": "job"}
     {"id": "c3", "command": "ping"}
 
-Each answer is written to state as a document of kind `agent_command` under the command id
-(`status` done / failed / busy, the run results or the error), where the API reads it. The
-agent's heartbeat is the document `agent`/<host>. Only outbound HTTPS to SQS, DynamoDB and S3
-is used; the stack's `AgentPolicy` grants exactly that.
+Each command's answer is also written to state as a document of kind `agent_command` under
+its id (`status` done / failed). The agent's heartbeat is the document `agent`/<host>. Only
+outbound HTTPS to SQS, DynamoDB and S3 is used; the stack's `AgentPolicy` grants exactly that.
 
 Environment variables: the `CPSYNC_*` settings (`CPSYNC_QUEUE_URL`, `CPSYNC_TABLE_NAME`,
 `CPSYNC_BUCKET`, `CPSYNC_COMMAND_QUEUE_URL`, `CPSYNC_COUNTERPOINT_URL`, `CPSYNC_TIMEZONE`) and
@@ -25,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import socket
 import threading
 import time
@@ -38,19 +36,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpsync.aws import client
-from cpsync.control import TaskBusy, run_locked, run_scheduled, task_control
+from cpsync.control import TaskBusy, run_scheduled, task_control
 from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.jobs import run_job
 from cpsync.runtime import Runtime
 from cpsync.schedules import Schedule, ScheduleError, parse_schedule
-from cpsync.settings import Settings
-from cpsync.tasks import TASKS, RunResult, Task
+from cpsync.tasks import TASKS, RunResult
 
-__all__ = ["Agent", "AgentCommand", "add_agent_parser", "request_run", "submit_command"]
+__all__ = ["Agent", "AgentCommand", "add_agent_parser", "submit_command"]
 
 logger = logging.getLogger(__name__)
 
-# Kinds whose key is the item's SKU: what "queue item" re-sends.
-ITEM_KINDS = ("product", "stock", "price", "category_links", "image")
 LONG_POLL_SECONDS = 20
 HEARTBEAT_SECONDS = 60
 
@@ -61,11 +57,7 @@ class AgentCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    command: Literal["run_task", "queue_item", "ping"]
-    task: str | None = None
-    full: bool = False
-    keys: list[str] | None = None
-    item_no: str | None = None
+    command: Literal["job", "ping"]
 
 
 def submit_command(sqs: Any, command_queue_url: str, command: dict[str, Any]) -> str:
@@ -205,30 +197,12 @@ class Agent:
         return answer
 
     def _execute(self, command: AgentCommand) -> list[dict[str, Any]]:
-        state = self.runtime.state
         if command.command == "ping":
             return []
-        if command.command == "run_task":
-            if command.task is None:
-                raise ConfigurationError("run_task needs a task")
-            task = self.runtime.task(command.task)
-            keys, full = command.keys, command.full
-            result = run_locked(
-                state, task, lambda t: t.run(full=full, keys=keys, force=bool(keys))
-            )
-            return [_summary(result)]
-        if not command.item_no:
-            raise ConfigurationError("queue_item needs an item_no")
-        keys = [command.item_no]
-
-        def resend(task: Task) -> RunResult:
-            return task.run(keys=keys, force=True)
-
-        return [
-            _summary(run_locked(state, self.runtime.task(name), resend))
-            for name, cls in sorted(TASKS.items())
-            if cls.kind in ITEM_KINDS
-        ]
+        job = run_job(self.runtime, command.id, worker=f"agent:{self.host}")
+        if job is None:
+            return []  # already run (a command delivered twice) or failed for its deadline
+        return [{"job": job.id, "status": job.status}]
 
     def _store(self, command_id: str, answer: dict[str, Any]) -> None:
         answer = {**answer, "agent": self.host, "finished_at": self.clock().isoformat()}
@@ -307,38 +281,3 @@ def add_agent_parser(sub: Any) -> None:
         "--once", action="store_true", help="run what is due and pending commands, then exit"
     )
     agent.set_defaults(func=_cmd_agent, needs_runtime=True)
-
-
-def request_run(
-    settings: Settings,
-    task: str,
-    full: bool = False,
-    keys: list[str] | None = None,
-    lambda_client: Any = None,
-    sqs: Any = None,
-) -> dict[str, Any]:
-    """Ask AWS for a manual run of `task` now (what the sync interface calls in AWS).
-
-    Direct mode invokes the task's function asynchronously (`<stack>-<task>`); agent mode
-    puts a command on the agent's queue, whose answer appears in state under the returned id.
-
-    Raises:
-        ConfigurationError: The stack name or the command queue is not configured.
-    """
-    if task not in TASKS:
-        raise ConfigurationError(f"unknown task {task!r}; tasks are: {', '.join(sorted(TASKS))}")
-    if settings.connection_mode == "agent":
-        if not settings.command_queue_url:
-            raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: agent mode needs the command queue")
-        command = {"command": "run_task", "task": task, "full": full, "keys": keys}
-        command_id = submit_command(sqs or client("sqs"), settings.command_queue_url, command)
-        return {"via": "agent", "id": command_id}
-    stack = os.environ.get("CPSYNC_STACK_NAME")
-    if not stack:
-        raise ConfigurationError("CPSYNC_STACK_NAME: set by the stack; needed to find the task")
-    function = f"{stack}-{task.replace('_', '-')}"
-    payload = {"manual": True, "full": full, "keys": keys}
-    (lambda_client or client("lambda")).invoke(
-        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
-    )
-    return {"via": "lambda", "function": function}

@@ -12,9 +12,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Response
+
+from cpsync.api.context import ApiContext
 from cpsync.control import run_locked
+from cpsync.jobs import JobError, JobRequest, Jobs
 from cpsync.model import Change
 from cpsync.ports import Fate
+from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.tasks import RunResult
 
@@ -24,6 +29,7 @@ __all__ = [
     "apply_now",
     "queue_run",
     "run_json",
+    "start_job",
     "sync_item",
 ]
 
@@ -124,3 +130,17 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "removed": result.removed,
         "errors": [{"key": e.key, "message": e.message, "level": e.level} for e in result.errors],
     }
+
+
+def start_job(ctx: ApiContext, response: Response, request: JobRequest) -> dict[str, Any]:
+    """Store the job, hand it to the runtime's runner and answer 202 at once."""
+    jobs = Jobs(ctx.runtime.state, ctx.clock)
+    job = jobs.create(request, ctx.jobs.runner, ctx.jobs.timeout)
+    try:
+        ctx.jobs.start(job)
+    except Exception as exc:  # the invoke or the command could not be sent
+        job = jobs.finish(
+            job, error=JobError(status=503, detail=f"The action could not start: {describe(exc)}.")
+        )
+    response.status_code = 202
+    return {"job": job.public(ctx.clock())}

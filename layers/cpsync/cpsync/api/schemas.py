@@ -17,6 +17,8 @@ __all__ = [
     "ImageFile",
     "ImageQueued",
     "ImageSync",
+    "JobInfo",
+    "JobStarted",
     "Log",
     "QueueDepth",
     "QueueList",
@@ -107,8 +109,45 @@ class SwitchState(BaseModel):
 
 
 class Health(BaseModel):
-    ok: bool
+    #: None until the first check has run.
+    ok: bool | None
     detail: str
+    checked_at: str | None = None
+
+
+class JobFailure(BaseModel):
+    """Why a job failed: the status the action refused with and a sentence for a person."""
+
+    status: int
+    detail: str
+
+
+class JobInfo(BaseModel):
+    """A manual action started by the API; poll `GET /api/jobs/{id}` until it is finished.
+
+    `result` is what the action answered (the shape named by the route that started it:
+    RunSummary, SyncAnswer, ImageCheck, ImageSync, ImageQueued, a list of ImageFile, Health).
+    """
+
+    id: str
+    action: str
+    task: str | None
+    key: str | None
+    status: str  # queued, running, done, failed
+    runner: str  # local, lambda, agent
+    worker: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    elapsed_seconds: float
+    result: Any = None
+    error: JobFailure | None = None
+
+
+class JobStarted(BaseModel):
+    """202: the action runs as a job."""
+
+    job: JobInfo
 
 
 class RecordOutcome(BaseModel):

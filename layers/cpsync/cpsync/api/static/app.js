@@ -46,7 +46,31 @@ async function api(method, path, body) {
     if (response.status === 401 && path !== "/api/session") showSignIn(detail);
     throw new ApiError(response.status, detail);
   }
+  if (response.status === 202 && data.job) return followJob(data.job);
   return data;
+}
+
+// A manual action answers 202 with a job at once; the job runs where Counterpoint is (this
+// server, the task's Lambda, or the agent in the store). Poll it, say it is still working
+// when it takes a while, and answer as the action itself would have.
+const RUNNERS = { local: "cpsync", lambda: "the task's function in AWS", agent: "the agent in the store" };
+async function followJob(job) {
+  const started = Date.now();
+  let delay = 250;
+  while (job.status === "queued" || job.status === "running") {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 1.5, 2000);
+    job = await api("GET", `/api/jobs/${encodeURIComponent(job.id)}`);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    if (seconds >= 3 && !["done", "failed"].includes(job.status)) {
+      say(`Working (${seconds} s): ${job.status === "queued" ? "waiting for" : "running on"} ${RUNNERS[job.runner] || job.runner}…`, "info");
+    }
+  }
+  if (job.status === "failed") {
+    const error = job.error || {};
+    throw new ApiError(error.status || 500, error.detail || "The action failed.");
+  }
+  return job.result;
 }
 
 async function act(button, work) {
@@ -141,10 +165,15 @@ async function loadDashboard() {
     el("td", {}, t.recent_errors.length ? t.recent_errors.map((e) => e.message).join("; ") : "none"),
   )));
   await loadDeadLetters();
-  api("GET", "/api/counterpoint").then((h) => {
+  const health = (h) => {
+    if (h.ok === null) { $("#cp-status").textContent = "Checking…"; $("#cp-status").className = ""; return; }
     $("#cp-status").textContent = h.ok ? h.detail.replace(/^connected/, "Connected") : h.detail;
     $("#cp-status").className = h.ok ? "ok" : "bad";
-  }).catch((e) => { $("#cp-status").textContent = e.message; });
+  };
+  // The latest check at once, then a new one (a job: it runs where Counterpoint is).
+  api("GET", "/api/counterpoint").then(health).catch(() => {});
+  api("POST", "/api/counterpoint/check").then(health)
+    .catch((e) => { $("#cp-status").textContent = e.message; $("#cp-status").className = "bad"; });
 }
 
 async function loadDeadLetters() {
