@@ -15,6 +15,7 @@ from cpsync import handlers
 from cpsync.control import set_automatic_sync
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change
+from cpsync.runtime import Runtime
 
 
 def _receive_all(env: Any) -> list[dict[str, Any]]:
@@ -380,3 +381,65 @@ def test_given_a_job_in_state_when_the_task_function_is_invoked_with_it_then_it_
     # Lambda may deliver an asynchronous invoke twice: the second does nothing.
     again = load_function("categories").handler({"job": job.id}, lambda_context)
     assert again["status"] == "skipped"
+
+
+def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_the_cloud_pushes(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    """The agent has no Magento credentials: it reads the file, stores the blob in S3 and
+    sends the gallery; the updater (the cloud) pushes it, and the job answers the outcome."""
+    import threading
+    import time
+
+    from PIL import Image
+
+    from cpsync.agent import Agent
+
+    monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
+    monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
+    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
+    api = load_function("api").handler
+    rt = handlers.runtime()
+    item_no = lambda_env.sample[1].special["slash_item"]  # MUG/12: files MUG_12*.jpg
+    rt.task("items").run(keys=[item_no], force=True)
+    rt.updater.drain(max_wait_seconds=5)
+    before = len(lambda_env.emulator.store.find_by_sku(item_no)["media_gallery_entries"])
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(
+        rt.settings.images_dir / "MUG_12^back.jpg", "JPEG"
+    )
+
+    stop = threading.Event()
+
+    def cloud_updater() -> None:  # the updater Lambda, fed by the queue
+        while not stop.is_set():
+            messages = rt.queue.receive(10)
+            if messages:
+                rt.updater.process(messages)
+            else:
+                time.sleep(0.2)
+
+    started = api(
+        _http(event, "POST", "/api/images/sync", {"file_name": "MUG_12^back.jpg"}),
+        lambda_context,
+    )
+    assert started["statusCode"] == 202, started["body"]
+    job = json.loads(started["body"])["job"]
+    worker = threading.Thread(target=cloud_updater, daemon=True)
+    worker.start()
+    agent_runtime = Runtime(rt.settings, clock=rt.clock, writes_magento=False)
+    try:
+        begun = time.monotonic()
+        Agent(agent_runtime).handle_commands(0)
+        took = time.monotonic() - begun
+    finally:
+        stop.set()
+        worker.join(10)
+
+    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    assert done["status"] == "done", done
+    assert done["result"]["applied"] is True, done["result"]
+    assert took < 15
+    gallery = lambda_env.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
+    assert len(gallery) == before + 1
+    # The agent itself never spoke to Magento.
+    assert "magento" not in agent_runtime.__dict__

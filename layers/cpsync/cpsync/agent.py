@@ -263,6 +263,8 @@ def _cmd_agent(args: argparse.Namespace, runtime: Runtime) -> int:
             "CPSYNC_QUEUE_URL and CPSYNC_TABLE_NAME: the agent sends to the stack's queue and "
             "keeps state in its table (see the stack outputs)"
         )
+    # Only the cloud's updater writes Magento: "sync now" goes through the queue.
+    runtime.writes_magento = False
     agent = Agent(runtime)
     if args.once:
         done = agent.run_due()

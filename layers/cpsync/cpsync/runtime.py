@@ -42,6 +42,9 @@ class Runtime:
     settings: Settings
     #: The tasks' clock; tests give it the sample's time so no test depends on today's date.
     clock: Callable[[], datetime] = utc_now
+    #: False in the agent: only the cloud's updater writes Magento (the agent has no Magento
+    #: credentials), so "sync now" sends through the queue and waits for the outcome.
+    writes_magento: bool = True
 
     @cached_property
     def state_engine(self) -> Engine:
