@@ -115,6 +115,12 @@ def test_direct_mode_a_queue_item_job_runs_in_the_task_lambda_and_the_product_ar
     ministack.wait_for(
         lambda: item_no in emulator.store.products_by_sku(), 120, "the updater to write it"
     )
+    # Sync Item: detected in the task Lambda, written by the updater (the one writer to
+    # Magento in AWS), answered when the updater has noted the outcome.
+    other = sorted(set(info.ecommerce_item_nos) - set(info.grid_item_nos) - {item_no})[-1]
+    synced = api.job("POST", "/api/tasks/items/sync-item", {"key": other})
+    assert synced["status"] == "done" and synced["result"]["applied"] is True, synced
+    assert other in emulator.store.products_by_sku()
     # An unknown item: the job fails with the route's 404 in words.
     missing = api.job("POST", "/api/tasks/items/queue-item", {"key": "NOPE-404"})
     assert missing["status"] == "failed" and missing["error"]["status"] == 404

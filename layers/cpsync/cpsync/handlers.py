@@ -125,6 +125,9 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
         from cpsync.jobs import run_job
 
         logger.append_keys(task=name, job=command.job)
+        # In AWS only the updater writes Magento (a task function may sit in a VPC without a
+        # route to the store): "sync now" sends through the queue and waits for its outcome.
+        rt.writes_magento = False
         job = run_job(rt, command.job, worker=f"lambda:{name}")
         return {"task": name, "job": command.job, "status": job.status if job else "skipped"}
     task = rt.task(name)
