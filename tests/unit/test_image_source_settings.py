@@ -39,3 +39,10 @@ def test_an_s3_url_without_a_bucket_stops_start_up_naming_the_setting(
     monkeypatch.setenv(name, "s3:///ItemImages/")
     with pytest.raises(ConfigurationError, match=name):
         load_settings()
+
+
+def test_an_empty_images_dir_as_the_stack_passes_it_means_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CPSYNC_IMAGES_DIR", "")
+    assert load_settings().images_dir == Path(".demo/ItemImages")

@@ -26,9 +26,11 @@ MIN_API_KEY_LENGTH = 24
 
 def _folder_or_s3(value: object) -> object:
     """Keep an `s3://bucket/prefix/` URL as text (a Path would fold its `//`); other text is
-    a folder."""
+    a folder, and empty text (the stack's empty `ImagesDir`) means unset."""
     if isinstance(value, str):
         text = value.strip()
+        if not text:
+            return DEMO_DIR / "ItemImages"
         if text.lower().startswith("s3://"):
             if not text[5:].split("/", 1)[0]:
                 raise ValueError(f"{value!r} names no bucket; write s3://bucket/prefix/")
