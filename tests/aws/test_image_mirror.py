@@ -140,3 +140,32 @@ def test_the_mirror_images_command_needs_the_prefix(
 ) -> None:
     monkeypatch.delenv("CPSYNC_IMAGES_MIRROR_URL", raising=False)
     assert main(["mirror-images", "--once"]) == 2
+
+
+def test_the_agent_with_mirror_images_mirrors_once_beside_its_turn(
+    aws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cpsync.aws import DynamoState
+    from cpsync.control import set_automatic_sync
+
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    folder = tmp_path / "ItemImages"
+    folder.mkdir()
+    _save(folder, "ITEM-9.jpg", b"nine", 1_700_000_000)
+    set_automatic_sync(DynamoState(aws.table, aws.client("dynamodb")), False)  # no task is due
+    for name, value in {
+        "CPSYNC_QUEUE_URL": aws.queue_url,
+        "CPSYNC_TABLE_NAME": aws.table,
+        "CPSYNC_BUCKET": aws.bucket,
+        "CPSYNC_IMAGES_DIR": str(folder),
+        "CPSYNC_IMAGES_MIRROR_URL": f"s3://{BUCKET}/{PREFIX}",
+        "CPSYNC_IMAGES_MIRROR_STATE": str(tmp_path / "mirror.json"),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    assert main(["agent", "--once", "--mirror-images"]) == 0
+
+    done = json.loads(capsys.readouterr().out)
+    assert done == [{"mirror_images": {"uploaded": 1, "deleted": 0, "unchanged": 0, "failed": {}}}]
+    assert _in_s3(s3) == {"ITEM-9.jpg": b"nine"}
