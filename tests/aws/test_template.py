@@ -102,11 +102,16 @@ def test_no_policy_grants_every_action_on_every_resource(cfn) -> None:
     def listed(value: Any) -> list[Any]:
         return value if isinstance(value, list) else [value]
 
+    def branches(statement: dict[str, Any]) -> list[dict[str, Any]]:
+        """A statement, or both sides of a conditional one (`!If [cond, stmt, NoValue]`)."""
+        sides = statement.get("Fn::If", [None, statement])[1:]
+        return [s for s in sides if s != {"Ref": "AWS::NoValue"}]
+
     checked = 0
     for kind in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy"):
         for name, resource in _of_type(cfn, kind).items():
             for doc in documents(resource):
-                for statement in listed(doc["Statement"]):
+                for statement in [b for s in listed(doc["Statement"]) for b in branches(s)]:
                     checked += 1
                     if statement["Effect"] != "Allow":
                         continue

@@ -38,9 +38,11 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from cpsync.aws import client
 from cpsync.control import TaskBusy, run_scheduled, task_control
 from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.image_mirror import mirror_forever, mirror_from_settings
 from cpsync.jobs import run_job
 from cpsync.runtime import Runtime
 from cpsync.schedules import Schedule, ScheduleError, parse_schedule
+from cpsync.settings import load_settings
 from cpsync.tasks import TASKS, RunResult
 
 __all__ = ["Agent", "AgentCommand", "add_agent_parser", "submit_command"]
@@ -265,21 +267,52 @@ def _cmd_agent(args: argparse.Namespace, runtime: Runtime) -> int:
         )
     # Only the cloud's updater writes Magento: "sync now" goes through the queue.
     runtime.writes_magento = False
+    mirror = mirror_from_settings(settings) if args.mirror_images else None
     agent = Agent(runtime)
     if args.once:
         done = agent.run_due()
         if settings.command_queue_url:
             done += agent.handle_commands(0)
+        if mirror is not None:
+            done.append({"mirror_images": mirror.run().summary()})
         print(json.dumps(done, indent=2, default=str))  # noqa: T201
         return 0
+    if mirror is not None:
+        minutes = settings.images_mirror_minutes
+        threading.Thread(
+            target=mirror_forever, args=(mirror, minutes), name="image-mirror", daemon=True
+        ).start()
     agent.run_forever()
     return 0
 
 
+def _cmd_mirror_images(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    """`cpsync mirror-images`: only the mirror (a direct-mode store needs no agent)."""
+    settings = load_settings()
+    mirror = mirror_from_settings(settings)
+    if args.once:
+        print(json.dumps(mirror.run().summary(), indent=2))  # noqa: T201
+        return 0
+    mirror_forever(mirror, settings.images_mirror_minutes)
+    return 0
+
+
 def add_agent_parser(sub: Any) -> None:
-    """Register `cpsync agent` on the CLI's subparsers."""
+    """Register `cpsync agent` and `cpsync mirror-images` on the CLI's subparsers."""
     agent = sub.add_parser("agent", help="run the tasks in the store and answer cloud commands")
     agent.add_argument(
         "--once", action="store_true", help="run what is due and pending commands, then exit"
     )
+    agent.add_argument(
+        "--mirror-images",
+        action="store_true",
+        help="also mirror CPSYNC_IMAGES_DIR into CPSYNC_IMAGES_MIRROR_URL (every "
+        "CPSYNC_IMAGES_MIRROR_MINUTES)",
+    )
     agent.set_defaults(func=_cmd_agent, needs_runtime=True)
+    mirror = sub.add_parser(
+        "mirror-images",
+        help="mirror the image folder into the S3 prefix the direct-mode functions read",
+    )
+    mirror.add_argument("--once", action="store_true", help="mirror once, then exit")
+    mirror.set_defaults(func=_cmd_mirror_images, needs_runtime=False)

@@ -18,6 +18,7 @@ from cpsync.blobs import blob_store
 from cpsync.counterpoint.connection import counterpoint_engine
 from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
+from cpsync.image_source import ImageSource, image_source
 from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
 from cpsync.magento.client import MagentoClient
@@ -74,6 +75,12 @@ class Runtime:
     def blobs(self) -> BlobPort:
         """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
         return blob_store(self.settings)
+
+    @cached_property
+    def images(self) -> ImageSource:
+        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix (the Image
+        Changes task builds the same from the settings)."""
+        return image_source(self.settings)
 
     @cached_property
     def counterpoint(self) -> Engine:
