@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -88,7 +89,8 @@ def update_task_control(
 
 
 def _owner() -> str:
-    return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """`host:pid:random`, the form gallery locks use too (portable: no `os.uname`)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def run_locked(state: StatePort, task: Task, run: Callable[[Task], RunResult]) -> RunResult:
