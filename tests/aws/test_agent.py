@@ -422,9 +422,12 @@ def test_the_agent_reads_its_settings_file_and_logs_to_a_rotating_file(
     assert not any(
         getattr(h, "baseFilename", None) == str(log) for h in logging.getLogger().handlers
     )
-    # AND a missing settings file is named
-    assert main(["agent", "--once", "--env-file", str(tmp_path / "nope.env")]) == 2
+    # AND a missing settings file is named, on the console and in the log (a service has no
+    # console)
+    missing = ["--env-file", str(tmp_path / "nope.env"), "--log-file", str(log)]
+    assert main(["agent", "--once", *missing]) == 2
     assert "no settings file at" in capsys.readouterr().err
+    assert "cpsync agent stopped: --env-file: no settings file at" in log.read_text("utf-8")
 
 
 def test_the_log_file_rotates_at_10_mb_keeps_5_and_masks_passwords(tmp_path: Path) -> None:

@@ -414,6 +414,9 @@ def _cmd_agent(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     log_file = log_to_file(Path(args.log_file)) if args.log_file else None
     try:
         return _run_agent(args)
+    except CpsyncError as exc:  # a service has no console: say it in the log too
+        logger.error("cpsync agent stopped: %s", describe(exc))
+        raise
     finally:
         if log_file is not None:
             logging.getLogger().removeHandler(log_file)
