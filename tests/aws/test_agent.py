@@ -364,16 +364,28 @@ def test_given_cloudwatch_refuses_when_the_agent_beats_then_it_logs_once_and_goe
 
     agent._cloudwatch = _unreachable("cloudwatch")
     caplog.set_level(logging.WARNING, logger="cpsync")
-    for minute in range(3):  # three beats, a minute apart
+    tries = []
+    refusing = agent.cloudwatch
+
+    class Counting:
+        def put_metric_data(self, **kw: Any) -> None:
+            tries.append(kw)
+            refusing.put_metric_data(**kw)
+
+    agent._cloudwatch = Counting()
+    for minute in range(12):  # twelve beats, a minute apart
         monkeypatch.setattr(agent_module.time, "monotonic", lambda m=minute: 1000.0 + 61 * m)
         agent.clock.now += timedelta(seconds=61)
         agent.heartbeat()
+    # THEN every beat wrote the heartbeat doc, the metric was tried again after 10 minutes
     assert agent.runtime.state.get_docs("agent")[agent.host]["seen_at"] == agent.clock().isoformat()
+    assert len(tries) == 2
+    # AND the trouble was logged once
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and lines[0].startswith("heartbeat metric not sent")
     assert "cloudwatch:PutMetricData" in lines[0]
     agent._cloudwatch = aws.client("cloudwatch")  # allowed again
-    monkeypatch.setattr(agent_module.time, "monotonic", lambda: 2000.0)
+    monkeypatch.setattr(agent_module.time, "monotonic", lambda: 5000.0)
     agent.heartbeat()
     assert caplog.records[-1].getMessage() == "heartbeat metric sent again"
 
@@ -433,14 +445,15 @@ def test_the_agent_reads_its_settings_file_and_logs_to_a_rotating_file(
 def test_the_log_file_rotates_at_10_mb_keeps_5_and_masks_passwords(tmp_path: Path) -> None:
     from cpsync.agent import log_to_file
 
-    handler = log_to_file(tmp_path / "agent.log")
-    try:
-        assert (handler.maxBytes, handler.backupCount) == (10 * 1024 * 1024, 5)  # type: ignore[attr-defined]
+    root = logging.getLogger()
+    before = root.level, list(root.handlers)
+    with log_to_file(tmp_path / "agent.log") as handler:
+        assert (handler.maxBytes, handler.backupCount) == (10 * 1024 * 1024, 5)
+        logging.getLogger("cpsync.test").info("the agent's INFO lines reach the file")
         logging.getLogger("cpsync.test").warning(
             "cannot reach mssql+pymssql://cpsync_reader:S3cret!@10.20.0.5:1433/DEMOGOLF"
         )
-    finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
     text = (tmp_path / "agent.log").read_text(encoding="utf-8")
+    assert "the agent's INFO lines reach the file" in text
     assert "cpsync_reader:***@10.20.0.5" in text and "S3cret" not in text
+    assert (root.level, root.handlers) == before  # as it was once the agent stops

@@ -37,7 +37,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from logging.handlers import RotatingFileHandler
@@ -75,6 +76,7 @@ LONG_POLL_SECONDS = 20
 HEARTBEAT_SECONDS = 60
 HEARTBEAT_NAMESPACE = "cpsync"
 HEARTBEAT_METRIC = "AgentHeartbeat"
+METRIC_RETRY_SECONDS = 600
 
 
 class AgentCommand(BaseModel):
@@ -137,6 +139,7 @@ class Agent:
     _cloudwatch: Any = None
     _beat: float | None = None  # time.monotonic() of the last heartbeat; None: never
     _metric_failing: bool = False
+    _metric_paused_until: float = 0.0  # time.monotonic(): after a failure, try again later
 
     # --- schedules -------------------------------------------------------------------------
     def refresh_plans(self, now: datetime) -> None:
@@ -292,17 +295,22 @@ class Agent:
         return self._cloudwatch
 
     def _put_heartbeat_metric(self) -> None:
-        """One data point; a failure is logged once and never stops the agent."""
+        """One data point; a failure is logged once and never stops the agent. After a
+        failure the metric waits 10 minutes, so an endpoint the store's firewall drops
+        (each try waits out its timeouts) does not hold up the tasks every minute."""
+        if time.monotonic() < self._metric_paused_until:
+            return
         try:
             self.cloudwatch.put_metric_data(**heartbeat_metric(self.runtime.settings))
         except Exception as exc:  # the metric is a convenience: the doc above was written
             if not self._metric_failing:
                 logger.warning(
                     "heartbeat metric not sent (the heartbeat alarm may fire; the agent's "
-                    "credentials need cloudwatch:PutMetricData): %s",
+                    "credentials need cloudwatch:PutMetricData and HTTPS to CloudWatch): %s",
                     describe(exc),
                 )
             self._metric_failing = True
+            self._metric_paused_until = time.monotonic() + METRIC_RETRY_SECONDS
             return
         if self._metric_failing:
             logger.warning("heartbeat metric sent again")
@@ -383,9 +391,10 @@ def read_env_file(path: Path) -> None:
         raise ConfigurationError(f"--env-file: {path} cannot be read ({exc})") from exc
 
 
-def log_to_file(path: Path) -> logging.Handler:
-    """Log INFO and above to a rotating file (10 MB x 5), passwords masked; the console keeps
-    its own level.
+@contextmanager
+def log_to_file(path: Path) -> Iterator[RotatingFileHandler]:
+    """Also log INFO and above to a rotating file (10 MB x 5), passwords masked, while the
+    block runs; the console keeps its own level, and all is as before afterwards.
 
     Raises:
         ConfigurationError: The file cannot be opened.
@@ -400,27 +409,32 @@ def log_to_file(path: Path) -> logging.Handler:
         raise ConfigurationError(f"--log-file: {path} cannot be opened ({exc})") from exc
     handler.setLevel(logging.INFO)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = root.level, {h: h.level for h in root.handlers}
     for console in root.handlers:  # the console keeps the level it had
         if console.level == logging.NOTSET:
-            console.setLevel(root.level)
+            console.setLevel(root.getEffectiveLevel())
     root.addHandler(handler)
-    if root.getEffectiveLevel() > logging.INFO:
-        root.setLevel(logging.INFO)
+    root.setLevel(min(root.getEffectiveLevel(), logging.INFO))
     install_log_filter(root)
-    return handler
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(saved[0])
+        for console, level in saved[1].items():
+            console.setLevel(level)
 
 
 def _cmd_agent(args: argparse.Namespace, _runtime: Runtime | None) -> int:
-    log_file = log_to_file(Path(args.log_file)) if args.log_file else None
-    try:
-        return _run_agent(args)
-    except CpsyncError as exc:  # a service has no console: say it in the log too
-        logger.error("cpsync agent stopped: %s", describe(exc))
-        raise
-    finally:
-        if log_file is not None:
-            logging.getLogger().removeHandler(log_file)
-            log_file.close()
+    with ExitStack() as stack:
+        if args.log_file:
+            stack.enter_context(log_to_file(Path(args.log_file)))
+        try:
+            return _run_agent(args)
+        except CpsyncError as exc:  # a service has no console: say it in the log too
+            logger.error("cpsync agent stopped: %s", describe(exc))
+            raise
 
 
 def _run_agent(args: argparse.Namespace) -> int:
