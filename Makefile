@@ -74,7 +74,7 @@ lint: install
 
 # The wheel the store agent installs (cpsync is not on PyPI): dist/cpsync-<version>-py3-none-any.whl.
 # Built with the dev venv's setuptools (--no-isolation), so it needs no network.
-dist: install
+dist: $(STAMP)
 	rm -rf build/lib build/bdist.* dist/cpsync-*.whl
 	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 
