@@ -91,7 +91,9 @@ def test_the_deployed_stack_keeps_failures_and_alarms_reach_the_topic(
     assert {"requestId", "ip", "status"} <= set(json.loads(logs["Format"]))
 
     # Every alarm of the stack tells the topic when it fires and when it clears.
-    alarms = ministack.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    # (Every page: the session's other stacks have alarms too.)
+    pages = ministack.client("cloudwatch").get_paginator("describe_alarms").paginate(MaxRecords=100)
+    alarms = [a for page in pages for a in page["MetricAlarms"]]
     ours = [a for a in alarms if topic in a["AlarmActions"]]
     # 10 before + task failures, missed schedules, commands, 5xx, updater throttles, heartbeat
     assert len(ours) >= 16

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from cpsync.api import schemas as S
 from cpsync.api.actions import start_job
+from cpsync.api.agent_status import agent_status
 from cpsync.api.context import Ctx, known_task, require_user
 from cpsync.control import (
     automatic_sync_enabled,
@@ -136,6 +137,9 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
         "automatic_sync": automatic_sync_enabled(runtime.state),
         "tasks": [_task_status(ctx, name) for name in TASKS],
         "queue": asdict(runtime.queue.depth()),
+        "agent": agent_status(
+            runtime.state, runtime.settings.zone, datetime.fromtimestamp(ctx.clock(), UTC)
+        ),
     }
 
 

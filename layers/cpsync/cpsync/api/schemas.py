@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 __all__ = [
     "ERRORS",
+    "AgentStatus",
     "Dashboard",
     "DeadLetterRow",
     "Discarded",
@@ -98,10 +99,23 @@ class QueueDepth(BaseModel):
     oldest_age_seconds: float
 
 
+class AgentStatus(BaseModel):
+    """The store agent's newest heartbeat (agent mode)."""
+
+    host: str
+    seen_at: str
+    age_seconds: float
+    #: Older than this is shown red: 3 x the shortest enabled task interval, at most 30 min.
+    stale_after_seconds: float
+    stale: bool
+
+
 class Dashboard(BaseModel):
     automatic_sync: bool
     tasks: list[TaskStatus]
     queue: QueueDepth
+    #: None when no agent ever beat (direct mode, `cpsync serve`).
+    agent: AgentStatus | None = None
 
 
 class SwitchState(BaseModel):

@@ -145,6 +145,22 @@ function counts(run) {
   return `read ${c.read ?? 0}, queued ${c.queued ?? 0}, unchanged ${c.unchanged ?? 0}`;
 }
 
+function ago(seconds) {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+// The store agent's heartbeat (agent mode only): "seen 40 s ago on HOST", red when stale.
+function showAgent(agent) {
+  $("#agent-card").hidden = !agent;
+  if (!agent) return;
+  const status = $("#agent-status");
+  status.textContent = `seen ${ago(agent.age_seconds)} ago on ${agent.host}` +
+    (agent.stale ? ` (more than ${ago(agent.stale_after_seconds)}: is the agent running?)` : "");
+  status.className = agent.stale ? "bad" : "ok";
+}
+
 async function loadDashboard() {
   const data = await api("GET", "/api/dashboard");
   state.tasks = data.tasks;
@@ -155,6 +171,7 @@ async function loadDashboard() {
   const q = data.queue;
   $("#queue-depth").textContent = `${q.visible} waiting, ${q.in_flight} in progress, ${q.delayed} retrying later, ${q.dead} dead letters` +
     (q.oldest_age_seconds ? `; oldest ${Math.round(q.oldest_age_seconds)} s` : "");
+  showAgent(data.agent);
   const body = $("#task-table tbody");
   body.replaceChildren(...data.tasks.map((t) => el("tr", {},
     el("th", { scope: "row" }, t.title),
