@@ -29,6 +29,14 @@ class StackApi:
     def __init__(self, ministack: Any, function: str) -> None:
         self.lam = ministack.client("lambda")
         self.function = function
+        self.cookie: str | None = None
+
+    def sign_in(self) -> None:
+        """Sign in with the API key as a person would on the page; later calls send the
+        session cookie instead of the key."""
+        status, answer = self.call("POST", "/api/session", {"api_key": API_KEY})
+        assert status == 200, answer
+        assert self.cookie and self.cookie.startswith("cpsync_session="), self.cookie
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         path, _, query = path.partition("?")
@@ -37,7 +45,7 @@ class StackApi:
             "routeKey": "$default",
             "rawPath": path,
             "rawQueryString": query,
-            "headers": {"accept": "application/json", "x-api-key": API_KEY},
+            "headers": {"accept": "application/json"},
             "requestContext": {
                 "accountId": "000000000000",
                 "apiId": "api",
@@ -57,12 +65,20 @@ class StackApi:
             },
             "isBase64Encoded": False,
         }
+        headers: dict[str, str] = event["headers"]  # type: ignore[assignment]
+        if self.cookie:
+            headers["cookie"] = self.cookie
+        elif path != "/api/session":
+            headers["x-api-key"] = API_KEY
         if body is not None:
-            event["headers"]["content-type"] = "application/json"
+            headers["content-type"] = "application/json"
             event["body"] = json.dumps(body)
         invoked = self.lam.invoke(FunctionName=self.function, Payload=json.dumps(event))
         answer = json.loads(invoked["Payload"].read())
         assert "FunctionError" not in invoked, answer
+        for cookie in answer.get("cookies", []):  # HTTP API payload 2.0: Set-Cookie values
+            if cookie.startswith("cpsync_session="):
+                self.cookie = cookie.split(";", 1)[0]
         text = answer.get("body", "")
         if answer.get("isBase64Encoded"):
             text = base64.b64decode(text).decode()
@@ -105,6 +121,7 @@ def test_direct_mode_a_queue_item_job_runs_in_the_task_lambda_and_the_product_ar
     outputs = ministack.deploy(emulator, tmp_path, stack="cpsync-e2e-jobs")
     _configure(ministack, outputs, folder, emulator)
     api = StackApi(ministack, "cpsync-e2e-jobs-api")
+    api.sign_in()
     item_no = info.special["slash_item"]
 
     job = api.job("POST", "/api/tasks/items/queue-item", {"key": item_no})
