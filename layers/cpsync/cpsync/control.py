@@ -14,11 +14,14 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpsync.errors import CpsyncError
 from cpsync.ports import StatePort
-from cpsync.tasks import TASKS, RunResult, Task
+from cpsync.tasks import TASKS
+
+if TYPE_CHECKING:
+    from cpsync.tasks.base import RunResult, Task
 
 __all__ = [
     "AUTOMATIC_SYNC",

@@ -45,7 +45,6 @@ from cpsync.counterpoint.images import (
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.documents import IMAGE_DESIRED, IMAGE_PENDING
 from cpsync.errors import ConfigurationError, DataError
-from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
 from cpsync.settings import Settings
@@ -137,6 +136,13 @@ class _Scanner:
             return doc
         self.hashed += 1
         doc = {"size": stat.size, "mtime_ns": stat.mtime_ns}
+        try:  # Pillow loads only in a run that prepares a file
+            from cpsync.imaging import prepare_image
+        except ImportError as exc:  # stops the run: no file is marked bad for it
+            raise ConfigurationError(
+                f"image files cannot be prepared without Pillow ({exc}); in AWS the function "
+                "needs the imaging layer"
+            ) from exc
         try:
             image = prepare_image(
                 (self.folder / name).read_bytes(),
