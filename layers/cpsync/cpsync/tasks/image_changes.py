@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
 from cpsync.counterpoint.image_queries import grid_cells, image_items
@@ -50,6 +50,9 @@ from cpsync.ports import BlobPort, StatePort
 from cpsync.settings import Settings
 from cpsync.skus import child_sku, record_key
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
+
+if TYPE_CHECKING:
+    from cpsync.imaging import PreparedImage
 
 __all__ = [
     "DESIRED_DOC",
@@ -73,6 +76,22 @@ class _FileStat:
     mtime_ns: int
 
 
+def _image_preparer() -> Callable[..., PreparedImage]:
+    """`prepare_image`, imported here so that Pillow loads only in runs that scan image files.
+
+    Raises:
+        ConfigurationError: Pillow is not installed (in AWS: the imaging layer is missing).
+    """
+    try:
+        from cpsync.imaging import prepare_image
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"image files cannot be prepared without Pillow ({exc}); in AWS the function "
+            "needs the imaging layer. No image was changed"
+        ) from exc
+    return prepare_image
+
+
 class _Scanner:
     """The folder listing against the scan memory; prepares a file only when it moved."""
 
@@ -92,8 +111,10 @@ class _Scanner:
                 one item costs the state reads of that item's files only.
 
         Raises:
-            ConfigurationError: The folder cannot be read (no gallery is touched).
+            ConfigurationError: The folder cannot be read, or Pillow is missing (no gallery
+                is touched).
         """
+        self.prepare_image = _image_preparer()
         self.folder = folder
         self.state = state
         self.blobs = blobs
@@ -136,15 +157,8 @@ class _Scanner:
             return doc
         self.hashed += 1
         doc = {"size": stat.size, "mtime_ns": stat.mtime_ns}
-        try:  # Pillow loads only in a run that prepares a file
-            from cpsync.imaging import prepare_image
-        except ImportError as exc:  # stops the run: no file is marked bad for it
-            raise ConfigurationError(
-                f"image files cannot be prepared without Pillow ({exc}); in AWS the function "
-                "needs the imaging layer"
-            ) from exc
         try:
-            image = prepare_image(
+            image = self.prepare_image(
                 (self.folder / name).read_bytes(),
                 name,
                 self.settings.image_max_bytes,
