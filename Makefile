@@ -18,7 +18,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 SAM    := SAM_CLI_TELEMETRY=0 $(TOOLS)/bin/sam
 STACK  ?= cpsync
 
-.PHONY: install tools demo test lint format bench clean chromium build deploy e2e-aws
+.PHONY: install tools demo test lint format bench clean chromium build deploy e2e-aws dist
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -71,6 +71,12 @@ lint: install
 	$(SAM) validate --lint --template template.yaml
 	$(BIN)/python tools/translate_template.py template.yaml build/template.cfn.json
 	$(BIN)/cfn-lint build/template.cfn.json
+
+# The wheel the store agent installs (cpsync is not on PyPI): dist/cpsync-<version>-py3-none-any.whl.
+# Built with the dev venv's setuptools (--no-isolation), so it needs no network.
+dist: $(STAMP)
+	rm -rf build/lib build/bdist.* dist/cpsync-*.whl
+	$(BIN)/python -m build --wheel --no-isolation --outdir dist .
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from cpsync.api import create_app
+from cpsync.jobs import JobRunner
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.settings import load_settings
@@ -47,6 +48,37 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class FollowJobs(httpx.HTTPTransport):
+    """Answers a started job (202) with its outcome, as the page does: polls
+    `GET /api/jobs/{id}` and gives back the result (200) or the failure's status and detail.
+    The job protocol itself is tested with `ApiServer.client(follow_jobs=False)`."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if response.status_code != 202:
+            return response
+        response.read()
+        job = response.json()["job"]
+        deadline = time.monotonic() + 60
+        while job["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, f"job {job['id']} did not finish"
+            time.sleep(0.02)
+            poll = httpx.Request(
+                "GET",
+                request.url.copy_with(path=f"/api/jobs/{job['id']}", query=None),
+                headers={
+                    k: v for k, v in request.headers.items() if k.lower() in ("x-api-key", "cookie")
+                },
+            )
+            answer = super().handle_request(poll)
+            answer.read()
+            assert answer.status_code == 200, answer.text
+            job = answer.json()
+        if job["status"] == "failed":
+            return httpx.Response(job["error"]["status"], json={"detail": job["error"]["detail"]})
+        return httpx.Response(200, json=job["result"])
+
+
 @dataclass
 class ApiServer:
     """The app under uvicorn on 127.0.0.1, its runtime, clock and a signed-out client."""
@@ -58,8 +90,9 @@ class ApiServer:
     sample: SampleInfo
     api_key: str = API_KEY
 
-    def client(self, **kw: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kw)
+    def client(self, follow_jobs: bool = True, **kw: Any) -> httpx.Client:
+        transport = FollowJobs() if follow_jobs else httpx.HTTPTransport()
+        return httpx.Client(base_url=self.url, timeout=30, transport=transport, **kw)
 
     def keyed(self) -> httpx.Client:
         return self.client(headers={"X-API-Key": API_KEY})
@@ -103,10 +136,16 @@ def emulator() -> Iterator[EmulatorHandle]:
 def make_api(
     sample_template: tuple[Path, SampleInfo], tmp_path: Path, emulator: EmulatorHandle
 ) -> Iterator[Callable[..., ApiServer]]:
-    """Start the app with extra settings: make_api(with_scheduler=False, **settings)."""
+    """Start the app with extra settings: make_api(with_scheduler=False, jobs=None, **settings)
+    (`jobs` builds the job runner from the runtime; default: this process's threads)."""
     started: list[tuple[uvicorn.Server, threading.Thread, Runtime]] = []
 
-    def make(*, with_scheduler: bool = False, **kw: Any) -> ApiServer:
+    def make(
+        *,
+        with_scheduler: bool = False,
+        jobs: Callable[[Runtime], JobRunner] | None = None,
+        **kw: Any,
+    ) -> ApiServer:
         folder, info = sample_template
         copy = tmp_path / f"cp{len(started)}"
         shutil.copytree(folder, copy)
@@ -130,7 +169,11 @@ def make_api(
         scheduler = (
             Scheduler(runtime.state, runtime.task, settings.zone) if with_scheduler else None
         )
-        server, thread, url = serve_app(create_app(runtime, clock=clock, scheduler=scheduler))
+        server, thread, url = serve_app(
+            create_app(
+                runtime, clock=clock, scheduler=scheduler, jobs=jobs(runtime) if jobs else None
+            )
+        )
         started.append((server, thread, runtime))
         return ApiServer(url, runtime, clock, emulator, info)
 

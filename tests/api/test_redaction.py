@@ -19,7 +19,7 @@ def test_given_a_url_with_a_password_when_routes_fail_then_no_answer_carries_it(
     api = make_api(counterpoint_url=URL)
     client = api.keyed()
     answers = [
-        client.get("/api/counterpoint"),
+        client.post("/api/counterpoint/check"),
         client.post("/api/tasks/items/queue-changed"),
         client.post("/api/tasks/items/sync-item", json={"key": "ITEM-1"}),
         client.post("/api/tasks/prices/queue-all"),

@@ -289,10 +289,14 @@ def test_given_runs_when_reading_the_log_then_runs_and_record_errors_show(api) -
 
 
 def test_given_counterpoint_when_checked_then_health_says_connected_or_why_not(make_api) -> None:
-    good = make_api().keyed().get("/api/counterpoint").json()
+    client = make_api().keyed()
+    assert client.get("/api/counterpoint").json()["ok"] is None  # not checked yet
+    good = client.post("/api/counterpoint/check").json()
     assert good["ok"] is True and "connected" in good["detail"]
+    # The dashboard shows the latest check at once, with when it was made.
+    assert client.get("/api/counterpoint").json() == good and good["checked_at"]
     bad = make_api(counterpoint_url="sqlite:////nonexistent/folder/cp.db").keyed()
-    health = bad.get("/api/counterpoint").json()
+    health = bad.post("/api/counterpoint/check").json()
     assert health["ok"] is False and "not reachable" in health["detail"]
 
 
@@ -331,3 +335,35 @@ def test_given_counterpoint_unreachable_when_a_button_is_pressed_then_503_in_wor
     assert "did not answer" in response.json()["detail"]
     images = api.keyed().get("/api/images", params={"item_no": "10042"})
     assert images.status_code == 503
+
+
+def test_the_dashboard_shows_the_agents_newest_heartbeat_and_when_it_is_too_old(api) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    client = api.keyed()
+    # GIVEN no agent ever beat (one machine, direct mode): no agent on the dashboard
+    assert client.get("/api/dashboard").json()["agent"] is None
+    # GIVEN two agents' heartbeats, the newest 40 s ago
+    now = datetime.fromtimestamp(api.clock(), UTC)
+    api.runtime.state.put_docs(
+        "agent",
+        {
+            "old-pc": {"seen_at": (now - timedelta(days=3)).isoformat(), "tasks": {}},
+            "STORE-SRV": {"seen_at": (now - timedelta(seconds=40)).isoformat(), "tasks": {}},
+        },
+    )
+    # WHEN the dashboard is read THEN it names the newest, its age, and it is not stale
+    agent = client.get("/api/dashboard").json()["agent"]
+    assert agent["host"] == "STORE-SRV" and agent["age_seconds"] == 40
+    # 3 x the shortest enabled interval (rate(10 minutes)), at most 30 minutes
+    assert agent["stale_after_seconds"] == 1800 and agent["stale"] is False
+    # WHEN the 10-minute tasks are switched off, the shortest is Images' 15 minutes: still 30 min
+    for name in ("items", "category_items", "inventory"):
+        assert client.post(f"/api/tasks/{name}/disable").status_code == 200
+    api.clock.advance(31 * 60)
+    agent = client.get("/api/dashboard").json()["agent"]
+    assert agent["age_seconds"] == 40 + 31 * 60 and agent["stale"] is True
+    # AND a task every 2 minutes makes 6 minutes the limit
+    client.put("/api/tasks/items/schedule", json={"schedule": "rate(2 minutes)"})
+    client.post("/api/tasks/items/enable")
+    assert client.get("/api/dashboard").json()["agent"]["stale_after_seconds"] == 360

@@ -15,6 +15,7 @@ from cpsync import handlers
 from cpsync.control import set_automatic_sync
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change
+from cpsync.runtime import Runtime
 
 
 def _receive_all(env: Any) -> list[dict[str, Any]]:
@@ -297,3 +298,148 @@ def test_the_eventbridge_schedule_mover_changes_the_real_schedule_and_its_switch
 
     with pytest.raises(ValueError, match="6 fields"):
         mover.move("category_items", "cron(0 2 * *)", enabled=True)
+
+
+def test_the_eventbridge_schedule_mover_in_agent_mode_never_enables_the_cloud_schedule(
+    aws,
+) -> None:
+    from cpsync.aws import EventBridgeScheduleMover
+
+    scheduler = aws.client("scheduler")
+    scheduler.create_schedule(
+        Name="cpsync-inventory",
+        ScheduleExpression="rate(10 minutes)",
+        State="DISABLED",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": "arn:aws:lambda:us-east-1:123456789012:function:cpsync-inventory",
+            "RoleArn": "arn:aws:iam::123456789012:role/cpsync-x",
+        },
+    )
+    # The agent runs the tasks: enabling one in the interface must not also run it in AWS.
+    EventBridgeScheduleMover("cpsync", scheduler, cloud_runs=False).move(
+        "inventory", "rate(5 minutes)", enabled=True
+    )
+    moved = scheduler.get_schedule(Name="cpsync-inventory")
+    assert (moved["ScheduleExpression"], moved["State"]) == ("rate(5 minutes)", "DISABLED")
+
+
+API_KEY = "test-api-key-0123456789abcdef"
+
+
+def _http(event: Any, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    request = event("api")
+    request["rawPath"] = request["requestContext"]["http"]["path"] = path
+    request["requestContext"]["http"]["method"] = method
+    request["headers"] = {**request["headers"], "x-api-key": API_KEY}
+    if body is not None:
+        request["headers"]["content-type"] = "application/json"
+        request["body"] = json.dumps(body)
+    return request
+
+
+def test_given_agent_mode_when_the_api_function_starts_a_job_then_the_agent_runs_it(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    from cpsync.agent import Agent
+
+    monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
+    monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
+    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
+    monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
+    api = load_function("api").handler
+    handlers.runtime().task("items").run(full=True)
+    key = sorted(handlers.runtime().state.get_sent("product"))[0]
+
+    started = api(_http(event, "POST", "/api/tasks/items/queue-item", {"key": key}), lambda_context)
+    assert started["statusCode"] == 202, started["body"]
+    job = json.loads(started["body"])["job"]
+    assert job["runner"] == "agent" and job["status"] == "queued"
+    # Nothing ran in the API function: the job waits on the command queue for the agent.
+    polled = api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)
+    assert json.loads(polled["body"])["status"] == "queued"
+
+    Agent(handlers.runtime()).handle_commands(0)
+
+    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    assert done["status"] == "done" and done["worker"].startswith("agent:")
+    assert (done["result"]["mode"], done["result"]["queued"]) == ("item", 1)
+
+
+def test_given_a_job_in_state_when_the_task_function_is_invoked_with_it_then_it_runs_it(
+    lambda_env, load_function, lambda_context
+) -> None:
+    from cpsync.jobs import JobRequest, Jobs
+
+    jobs = Jobs(handlers.runtime().state)
+    job = jobs.create(JobRequest(action="queue_all", task="categories"), "lambda", 960)
+    answer = load_function("categories").handler({"job": job.id}, lambda_context)
+    assert answer == {"task": "categories", "job": job.id, "status": "done"}
+    done = jobs.get(job.id)
+    assert done is not None and done.worker == "lambda:categories"
+    assert done.result["queued"] == handlers.runtime().queue.depth().visible > 0
+    # Lambda may deliver an asynchronous invoke twice: the second does nothing.
+    again = load_function("categories").handler({"job": job.id}, lambda_context)
+    assert again["status"] == "skipped"
+
+
+def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_the_cloud_pushes(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    """The agent has no Magento credentials: it reads the file, stores the blob in S3 and
+    sends the gallery; the updater (the cloud) pushes it, and the job answers the outcome."""
+    import threading
+    import time
+
+    from PIL import Image
+
+    from cpsync.agent import Agent
+
+    monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
+    monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
+    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
+    api = load_function("api").handler
+    rt = handlers.runtime()
+    item_no = lambda_env.sample[1].special["slash_item"]  # MUG/12: files MUG_12*.jpg
+    rt.task("items").run(keys=[item_no], force=True)
+    rt.updater.drain(max_wait_seconds=5)
+    before = len(lambda_env.emulator.store.find_by_sku(item_no)["media_gallery_entries"])
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(
+        rt.settings.images_dir / "MUG_12^back.jpg", "JPEG"
+    )
+
+    stop = threading.Event()
+
+    def cloud_updater() -> None:  # the updater Lambda, fed by the queue
+        while not stop.is_set():
+            messages = rt.queue.receive(10)
+            if messages:
+                rt.updater.process(messages)
+            else:
+                time.sleep(0.2)
+
+    started = api(
+        _http(event, "POST", "/api/images/sync", {"file_name": "MUG_12^back.jpg"}),
+        lambda_context,
+    )
+    assert started["statusCode"] == 202, started["body"]
+    job = json.loads(started["body"])["job"]
+    worker = threading.Thread(target=cloud_updater, daemon=True)
+    worker.start()
+    agent_runtime = Runtime(rt.settings, clock=rt.clock, writes_magento=False)
+    try:
+        begun = time.monotonic()
+        Agent(agent_runtime).handle_commands(0)
+        took = time.monotonic() - begun
+    finally:
+        stop.set()
+        worker.join(10)
+
+    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    assert done["status"] == "done", done
+    assert done["result"]["applied"] is True, done["result"]
+    assert took < 15
+    gallery = lambda_env.emulator.store.find_by_sku(item_no)["media_gallery_entries"]
+    assert len(gallery) == before + 1
+    # The agent itself never spoke to Magento.
+    assert "magento" not in agent_runtime.__dict__

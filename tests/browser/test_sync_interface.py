@@ -176,3 +176,26 @@ def test_item_caret_value_lists_only_that_grid_values_images(page: Page, served)
     page.get_by_label("File Name").fill("../secret")
     page.get_by_label("File Name").press("Enter")
     expect(page.get_by_role("status")).to_contain_text("may not contain")
+
+
+def test_the_dashboard_shows_when_the_store_agent_was_last_seen(page: Page, served) -> None:
+    from datetime import timedelta
+
+    _sign_in(page, served.url)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator("#agent-card")).to_be_hidden()  # no agent on one machine
+    # GIVEN the store agent beat 40 s ago
+    now = datetime.now(UTC)
+    seen = (now - timedelta(seconds=40)).isoformat()
+    served.runtime.state.put_docs("agent", {"STORE-SRV": {"seen_at": seen, "tasks": {}}})
+    page.get_by_role("button", name="Refresh").click()
+    status = page.locator("#agent-status")
+    expect(status).to_have_text(re.compile(r"^seen 4\d s ago on STORE-SRV$"))
+    expect(status).to_have_class("ok")
+    # WHEN it has not beaten for two hours THEN the card turns red and says what to check
+    seen = (now - timedelta(hours=2)).isoformat()
+    served.runtime.state.put_docs("agent", {"STORE-SRV": {"seen_at": seen, "tasks": {}}})
+    page.get_by_role("button", name="Refresh").click()
+    expect(status).to_contain_text("seen 2 h ago on STORE-SRV")
+    expect(status).to_contain_text("is the agent running?")
+    expect(status).to_have_class("bad")

@@ -80,9 +80,16 @@ def test_serve_answers_the_api_and_its_updater_applies_what_a_button_queued(
 ) -> None:
     with _serving(sample, tmp_path, emulator) as (client, port):
         assert httpx.get(f"http://127.0.0.1:{port}/api/dashboard").status_code == 401
-        queued = client.post("/api/tasks/items/queue-changed").json()["queued"]
-        assert queued > 0
+        # The button starts a job and is answered at once; the page polls the job.
+        started = client.post("/api/tasks/items/queue-changed")
+        assert started.status_code == 202, started.text
+        job = started.json()["job"]
         deadline = time.monotonic() + 30
+        while job["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline, "the job did not finish"
+            time.sleep(0.1)
+            job = client.get(f"/api/jobs/{job['id']}").json()
+        assert job["status"] == "done" and job["result"]["queued"] > 0
         while len(emulator.store.products_by_sku()) < 10:
             assert time.monotonic() < deadline, "the updater loop applied nothing"
             time.sleep(0.1)

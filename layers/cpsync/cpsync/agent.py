@@ -4,16 +4,23 @@ When SQL Server cannot be reached from AWS, the agent does the detecting: it run
 on its schedule (the operator's stored schedule, in the store's time zone, the same
 EventBridge expressions the cloud uses), sends the Changes to the SQS queue, stores image
 blobs in S3 (the runtime's blob port), and keeps state in the stack's DynamoDB table. It also
-long-polls the command queue, so the sync interface can ask for a run now:
+long-polls the command queue, where the sync interface's manual actions arrive as jobs
+(`cpsync.jobs`: the API stored the job in state, the agent runs it and stores its outcome):
 
-    {"id": "c1", "command": "run_task", "task": "items", "full": false, "keys": null}
-    {"id": "c2", "command": "queue_item", "item_no": "ITEM-1"}
+    {"id": "<job id>", "command": "job"}
     {"id": "c3", "command": "ping"}
 
-Each answer is written to state as a document of kind `agent_command` under the command id
-(`status` done / failed / busy, the run results or the error), where the API reads it. The
-agent's heartbeat is the document `agent`/<host>. Only outbound HTTPS to SQS, DynamoDB and S3
-is used; the stack's `AgentPolicy` grants exactly that.
+Each command's answer is also written to state as a document of kind `agent_command` under
+its id (`status` done / failed). The
+agent's heartbeat, every minute, is the document `agent`/<host> (the dashboard shows its age)
+and the CloudWatch metric `cpsync`/`AgentHeartbeat` (dimension `StateTable`), on which the
+stack alarms. A failing turn (the network, throttling, Counterpoint down) is retried with
+capped exponential backoff and logged once per outage (`cpsync.outage`). Only outbound HTTPS
+to SQS, DynamoDB, S3 and CloudWatch is used; the stack's `AgentPolicy` grants exactly that.
+
+It runs on Linux and on the store's Windows server alike (no POSIX-only call in the
+library; see `deploy/windows/install-agent.ps1`). `--env-file` reads the settings from a
+`NAME=value` file, `--log-file` logs to a rotating file.
 
 Environment variables: the `CPSYNC_*` settings (`CPSYNC_QUEUE_URL`, `CPSYNC_TABLE_NAME`,
 `CPSYNC_BUCKET`, `CPSYNC_COMMAND_QUEUE_URL`, `CPSYNC_COUNTERPOINT_URL`, `CPSYNC_TIMEZONE`) and
@@ -25,34 +32,49 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpsync.aws import client
-from cpsync.control import TaskBusy, run_locked, run_scheduled, task_control
+from cpsync.control import TaskBusy, run_scheduled, task_control
 from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.image_mirror import mirror_forever, mirror_from_settings
+from cpsync.jobs import run_job
+from cpsync.outage import Backoff, Outage
+from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.schedules import Schedule, ScheduleError, parse_schedule
-from cpsync.settings import Settings
-from cpsync.tasks import TASKS, RunResult, Task
+from cpsync.settings import Settings, load_settings
+from cpsync.tasks import TASKS, RunResult
 
-__all__ = ["Agent", "AgentCommand", "add_agent_parser", "request_run", "submit_command"]
+__all__ = [
+    "Agent",
+    "AgentCommand",
+    "add_agent_parser",
+    "heartbeat_metric",
+    "log_to_file",
+    "read_env_file",
+    "submit_command",
+]
 
 logger = logging.getLogger(__name__)
 
-# Kinds whose key is the item's SKU: what "queue item" re-sends.
-ITEM_KINDS = ("product", "stock", "price", "category_links", "image")
 LONG_POLL_SECONDS = 20
 HEARTBEAT_SECONDS = 60
+HEARTBEAT_NAMESPACE = "cpsync"
+HEARTBEAT_METRIC = "AgentHeartbeat"
+METRIC_RETRY_SECONDS = 600
 
 
 class AgentCommand(BaseModel):
@@ -61,11 +83,7 @@ class AgentCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str
-    command: Literal["run_task", "queue_item", "ping"]
-    task: str | None = None
-    full: bool = False
-    keys: list[str] | None = None
-    item_no: str | None = None
+    command: Literal["job", "ping"]
 
 
 def submit_command(sqs: Any, command_queue_url: str, command: dict[str, Any]) -> str:
@@ -107,8 +125,15 @@ class Agent:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     host: str = field(default_factory=socket.gethostname)
     plans: dict[str, _Plan] = field(default_factory=dict)
+    #: Sleeps between turns when no command queue is long-polled; injected by tests.
+    pause: Callable[[float], object] = time.sleep
+    backoff: Backoff = field(default_factory=Backoff)
+    outage: Outage = field(default_factory=Outage)
     _sqs: Any = None
-    _beat: float = 0.0
+    _cloudwatch: Any = None
+    _beat: float | None = None  # time.monotonic() of the last heartbeat; None: never
+    _metric_failing: bool = False
+    _metric_paused_until: float = 0.0  # time.monotonic(): after a failure, try again later
 
     # --- schedules -------------------------------------------------------------------------
     def refresh_plans(self, now: datetime) -> None:
@@ -136,7 +161,13 @@ class Agent:
         for name, plan in sorted(self.plans.items()):
             if plan.due is None or plan.due > now:
                 continue
-            result = run_scheduled(self.runtime.state, self.runtime.task(name))
+            try:
+                result = run_scheduled(self.runtime.state, self.runtime.task(name))
+            except CpsyncError as exc:
+                # A task that cannot run (its folder missing, a table absent) must not hold
+                # up the others, nor run again every turn: its next time is the retry.
+                logger.error("task %s failed: %s", name, describe(exc))
+                result = None
             plan.last_run = now
             plan.due = plan.schedule.next_after(now, now)
             if result is not None:
@@ -205,30 +236,12 @@ class Agent:
         return answer
 
     def _execute(self, command: AgentCommand) -> list[dict[str, Any]]:
-        state = self.runtime.state
         if command.command == "ping":
             return []
-        if command.command == "run_task":
-            if command.task is None:
-                raise ConfigurationError("run_task needs a task")
-            task = self.runtime.task(command.task)
-            keys, full = command.keys, command.full
-            result = run_locked(
-                state, task, lambda t: t.run(full=full, keys=keys, force=bool(keys))
-            )
-            return [_summary(result)]
-        if not command.item_no:
-            raise ConfigurationError("queue_item needs an item_no")
-        keys = [command.item_no]
-
-        def resend(task: Task) -> RunResult:
-            return task.run(keys=keys, force=True)
-
-        return [
-            _summary(run_locked(state, self.runtime.task(name), resend))
-            for name, cls in sorted(TASKS.items())
-            if cls.kind in ITEM_KINDS
-        ]
+        job = run_job(self.runtime, command.id, worker=f"agent:{self.host}")
+        if job is None:
+            return []  # already run (a command delivered twice) or failed for its deadline
+        return [{"job": job.id, "status": job.status}]
 
     def _store(self, command_id: str, answer: dict[str, Any]) -> None:
         answer = {**answer, "agent": self.host, "finished_at": self.clock().isoformat()}
@@ -236,8 +249,10 @@ class Agent:
 
     # --- the loop --------------------------------------------------------------------------
     def heartbeat(self) -> None:
-        """Tell the cloud this agent is alive and what it plans to run next."""
-        if time.monotonic() - self._beat < HEARTBEAT_SECONDS:
+        """Tell the cloud this agent is alive and what it plans to run next: the state doc
+        `agent`/<host> (the dashboard shows its age) and the CloudWatch metric
+        `cpsync/AgentHeartbeat` (the stack's alarm fires when it stops)."""
+        if self._beat is not None and time.monotonic() - self._beat < HEARTBEAT_SECONDS:
             return
         self._beat = time.monotonic()
         plans = {
@@ -247,6 +262,35 @@ class Agent:
         self.runtime.state.put_docs(
             "agent", {self.host: {"seen_at": self.clock().isoformat(), "tasks": plans}}
         )
+        self._put_heartbeat_metric()
+
+    @property
+    def cloudwatch(self) -> Any:
+        if self._cloudwatch is None:
+            self._cloudwatch = client("cloudwatch")
+        return self._cloudwatch
+
+    def _put_heartbeat_metric(self) -> None:
+        """One data point; a failure is logged once and never stops the agent. After a
+        failure the metric waits 10 minutes, so an endpoint the store's firewall drops
+        (each try waits out its timeouts) does not hold up the tasks every minute."""
+        if time.monotonic() < self._metric_paused_until:
+            return
+        try:
+            self.cloudwatch.put_metric_data(**heartbeat_metric(self.runtime.settings))
+        except Exception as exc:  # the metric is a convenience: the doc above was written
+            if not self._metric_failing:
+                logger.warning(
+                    "heartbeat metric not sent (the heartbeat alarm may fire; the agent's "
+                    "credentials need cloudwatch:PutMetricData and HTTPS to CloudWatch): %s",
+                    describe(exc),
+                )
+            self._metric_failing = True
+            self._metric_paused_until = time.monotonic() + METRIC_RETRY_SECONDS
+            return
+        if self._metric_failing:
+            logger.warning("heartbeat metric sent again")
+        self._metric_failing = False
 
     def step(self, commands: bool = True) -> None:
         """One turn: due tasks, heartbeat, then wait for commands until the next due time."""
@@ -256,21 +300,40 @@ class Agent:
         if commands and self.runtime.settings.command_queue_url:
             self.handle_commands(wait)
         else:
-            time.sleep(wait)
+            self.pause(wait)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Turn until `stop` is set; an error in one turn is logged and the next turn comes."""
+        """Turn until `stop` is set. A failing turn (the network, AWS throttling, Counterpoint
+        down) waits with capped exponential backoff and jitter, and is logged once per outage
+        (see `cpsync.outage`); the service itself never stops."""
         stop = stop or threading.Event()
         logger.info("cpsync agent on %s started", self.host)
         while not stop.is_set():
             try:
                 self.step()
-            except CpsyncError as exc:
-                logger.error("%s", exc)
-                stop.wait(5)
-            except Exception:  # the network, AWS throttling: keep the service alive
-                logger.exception("agent turn failed; retrying")
-                stop.wait(5)
+            except Exception as exc:  # keep the service alive whatever a turn met
+                delay = self.backoff.next()
+                self.outage.failed(exc, delay)
+                stop.wait(delay)
+                continue
+            self.outage.recovered()
+            self.backoff.reset()
+
+
+def heartbeat_metric(settings: Settings) -> dict[str, Any]:
+    """The PutMetricData arguments of one heartbeat: `cpsync/AgentHeartbeat` = 1 per beat,
+    dimension `StateTable` (the stack's alarm watches exactly this metric)."""
+    return {
+        "Namespace": HEARTBEAT_NAMESPACE,
+        "MetricData": [
+            {
+                "MetricName": HEARTBEAT_METRIC,
+                "Dimensions": [{"Name": "StateTable", "Value": settings.table_name or "-"}],
+                "Value": 1.0,
+                "Unit": "Count",
+            }
+        ],
+    }
 
 
 def _id_of(body: str) -> str:
@@ -282,63 +345,147 @@ def _id_of(body: str) -> str:
 
 
 # --- CLI ------------------------------------------------------------------------------------
-def _cmd_agent(args: argparse.Namespace, runtime: Runtime) -> int:
-    settings = runtime.settings
+LOG_FILE_BYTES = 10 * 1024 * 1024
+LOG_FILE_COUNT = 5
+
+
+def read_env_file(path: Path) -> None:
+    """Put the `NAME=value` lines of a settings file into the environment, as systemd's
+    `EnvironmentFile` does (`CPSYNC_*` and boto3's `AWS_*` alike). A variable already set
+    in the environment wins over the file.
+
+    Raises:
+        ConfigurationError: The file cannot be read.
+    """
+    from dotenv import load_dotenv  # pydantic-settings' own .env reader
+
+    if not path.is_file():
+        raise ConfigurationError(f"--env-file: no settings file at {path}")
+    try:
+        load_dotenv(path, override=False, encoding="utf-8-sig")  # Notepad may add a BOM
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"--env-file: {path} cannot be read ({exc})") from exc
+
+
+@contextmanager
+def log_to_file(path: Path) -> Iterator[RotatingFileHandler]:
+    """Also log INFO and above to a rotating file (10 MB x 5), passwords masked, while the
+    block runs; the console keeps its own level, and all is as before afterwards.
+
+    Raises:
+        ConfigurationError: The file cannot be opened.
+    """
+    root = logging.getLogger()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            path, maxBytes=LOG_FILE_BYTES, backupCount=LOG_FILE_COUNT, encoding="utf-8"
+        )
+    except OSError as exc:
+        raise ConfigurationError(f"--log-file: {path} cannot be opened ({exc})") from exc
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = root.level, {h: h.level for h in root.handlers}
+    for console in root.handlers:  # the console keeps the level it had
+        if console.level == logging.NOTSET:
+            console.setLevel(root.getEffectiveLevel())
+    root.addHandler(handler)
+    root.setLevel(min(root.getEffectiveLevel(), logging.INFO))
+    install_log_filter(root)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        root.setLevel(saved[0])
+        for console, level in saved[1].items():
+            console.setLevel(level)
+
+
+def _cmd_agent(args: argparse.Namespace, _runtime: Runtime | None) -> int:
+    with ExitStack() as stack:
+        if args.log_file:
+            stack.enter_context(log_to_file(Path(args.log_file)))
+        try:
+            return _run_agent(args)
+        except CpsyncError as exc:  # a service has no console: say it in the log too
+            logger.error("cpsync agent stopped: %s", describe(exc))
+            raise
+
+
+def _run_agent(args: argparse.Namespace) -> int:
+    if args.env_file:
+        read_env_file(Path(args.env_file))
+    settings = load_settings()
     if not (settings.queue_url and settings.table_name):
         raise ConfigurationError(
             "CPSYNC_QUEUE_URL and CPSYNC_TABLE_NAME: the agent sends to the stack's queue and "
             "keeps state in its table (see the stack outputs)"
         )
-    agent = Agent(runtime)
-    if args.once:
-        done = agent.run_due()
-        if settings.command_queue_url:
-            done += agent.handle_commands(0)
-        print(json.dumps(done, indent=2, default=str))  # noqa: T201
+    runtime = Runtime(settings)
+    # Only the cloud's updater writes Magento: "sync now" goes through the queue.
+    runtime.writes_magento = False
+    mirror = mirror_from_settings(settings) if args.mirror_images else None
+    try:
+        agent = Agent(runtime)
+        if args.once:
+            done = agent.run_due()
+            if settings.command_queue_url:
+                done += agent.handle_commands(0)
+            if mirror is not None:
+                done.append({"mirror_images": mirror.run().summary()})
+            print(json.dumps(done, indent=2, default=str))  # noqa: T201
+            return 0
+        if mirror is not None:
+            minutes = settings.images_mirror_minutes
+            threading.Thread(
+                target=mirror_forever, args=(mirror, minutes), name="image-mirror", daemon=True
+            ).start()
+        agent.run_forever()
         return 0
-    agent.run_forever()
+    finally:
+        runtime.close()
+
+
+def _cmd_mirror_images(args: argparse.Namespace, runtime: Runtime | None) -> int:
+    """`cpsync mirror-images`: only the mirror (a direct-mode store needs no agent)."""
+    settings = load_settings()
+    mirror = mirror_from_settings(settings)
+    if args.once:
+        print(json.dumps(mirror.run().summary(), indent=2))  # noqa: T201
+        return 0
+    mirror_forever(mirror, settings.images_mirror_minutes)
     return 0
 
 
 def add_agent_parser(sub: Any) -> None:
-    """Register `cpsync agent` on the CLI's subparsers."""
+    """Register `cpsync agent` and `cpsync mirror-images` on the CLI's subparsers."""
     agent = sub.add_parser("agent", help="run the tasks in the store and answer cloud commands")
     agent.add_argument(
         "--once", action="store_true", help="run what is due and pending commands, then exit"
     )
-    agent.set_defaults(func=_cmd_agent, needs_runtime=True)
-
-
-def request_run(
-    settings: Settings,
-    task: str,
-    full: bool = False,
-    keys: list[str] | None = None,
-    lambda_client: Any = None,
-    sqs: Any = None,
-) -> dict[str, Any]:
-    """Ask AWS for a manual run of `task` now (what the sync interface calls in AWS).
-
-    Direct mode invokes the task's function asynchronously (`<stack>-<task>`); agent mode
-    puts a command on the agent's queue, whose answer appears in state under the returned id.
-
-    Raises:
-        ConfigurationError: The stack name or the command queue is not configured.
-    """
-    if task not in TASKS:
-        raise ConfigurationError(f"unknown task {task!r}; tasks are: {', '.join(sorted(TASKS))}")
-    if settings.connection_mode == "agent":
-        if not settings.command_queue_url:
-            raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: agent mode needs the command queue")
-        command = {"command": "run_task", "task": task, "full": full, "keys": keys}
-        command_id = submit_command(sqs or client("sqs"), settings.command_queue_url, command)
-        return {"via": "agent", "id": command_id}
-    stack = os.environ.get("CPSYNC_STACK_NAME")
-    if not stack:
-        raise ConfigurationError("CPSYNC_STACK_NAME: set by the stack; needed to find the task")
-    function = f"{stack}-{task.replace('_', '-')}"
-    payload = {"manual": True, "full": full, "keys": keys}
-    (lambda_client or client("lambda")).invoke(
-        FunctionName=function, InvocationType="Event", Payload=json.dumps(payload).encode()
+    agent.add_argument(
+        "--mirror-images",
+        action="store_true",
+        help="also mirror CPSYNC_IMAGES_DIR into CPSYNC_IMAGES_MIRROR_URL (every "
+        "CPSYNC_IMAGES_MIRROR_MINUTES)",
     )
-    return {"via": "lambda", "function": function}
+    agent.add_argument(
+        "--env-file",
+        metavar="PATH",
+        help="read settings (CPSYNC_*, AWS_*) from this NAME=value file, e.g. "
+        r"C:\ProgramData\cpsync\agent.env; the environment wins over it",
+    )
+    agent.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also log to this file, rotated at 10 MB, 5 kept (INFO and above)",
+    )
+    # The runtime is built in _run_agent, after --env-file is read.
+    agent.set_defaults(func=_cmd_agent, needs_runtime=False)
+    mirror = sub.add_parser(
+        "mirror-images",
+        help="mirror the image folder into the S3 prefix the direct-mode functions read",
+    )
+    mirror.add_argument("--once", action="store_true", help="mirror once, then exit")
+    mirror.set_defaults(func=_cmd_mirror_images, needs_runtime=False)

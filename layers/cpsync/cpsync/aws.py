@@ -936,11 +936,14 @@ class EventBridgeScheduleMover:
     Args:
         stack: The stack name (`CPSYNC_STACK_NAME`, set by the template).
         scheduler: A boto3 EventBridge Scheduler client.
+        cloud_runs: False in agent mode: the agent runs the tasks on the stored schedules, so
+            the cloud schedule takes the expression but always stays disabled.
     """
 
-    def __init__(self, stack: str, scheduler: Any) -> None:
+    def __init__(self, stack: str, scheduler: Any, cloud_runs: bool = True) -> None:
         self.stack = stack
         self.scheduler = scheduler
+        self.cloud_runs = cloud_runs
 
     def move(self, task: str, schedule: str, enabled: bool) -> None:
         """Apply the expression and the switch to the real schedule (time zone kept).
@@ -963,6 +966,6 @@ class EventBridgeScheduleMover:
         self.scheduler.update_schedule(
             Name=name,
             ScheduleExpression=schedule,
-            State="ENABLED" if enabled else "DISABLED",
+            State="ENABLED" if enabled and self.cloud_runs else "DISABLED",
             **update,
         )

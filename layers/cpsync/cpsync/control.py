@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +32,7 @@ __all__ = [
     "TaskBusy",
     "TaskControl",
     "automatic_sync_enabled",
+    "lock_owner",
     "run_locked",
     "run_scheduled",
     "set_automatic_sync",
@@ -90,8 +94,21 @@ def update_task_control(
     return new
 
 
+_OWNER: ContextVar[str | None] = ContextVar("cpsync_lock_owner", default=None)
+
+
+@contextmanager
+def lock_owner(owner: str) -> Iterator[None]:
+    """Task locks taken inside are owned by `owner` (a job: whoever finds it dead frees them)."""
+    token = _OWNER.set(owner)
+    try:
+        yield
+    finally:
+        _OWNER.reset(token)
+
+
 def _owner() -> str:
-    return f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    return _OWNER.get() or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def run_locked(state: StatePort, task: Task, run: Callable[[Task], RunResult]) -> RunResult:

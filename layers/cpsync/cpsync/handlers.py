@@ -113,12 +113,23 @@ class TaskEvent(BaseModel):
     keys: list[str] | None = None
     force: bool = False
     manual: bool = False
+    #: A manual action the API stored (`cpsync.jobs`): run it and store its outcome.
+    job: str | None = None
 
 
 def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
     """Run task `name` for one invoke; returns what it did (or why it did not run)."""
     rt = runtime()
     command = TaskEvent.model_validate(event or {})
+    if command.job is not None:
+        from cpsync.jobs import run_job
+
+        logger.append_keys(task=name, job=command.job)
+        # In AWS only the updater writes Magento (a task function may sit in a VPC without a
+        # route to the store): "sync now" sends through the queue and waits for its outcome.
+        rt.writes_magento = False
+        job = run_job(rt, command.job, worker=f"lambda:{name}")
+        return {"task": name, "job": command.job, "status": job.status if job else "skipped"}
     task = rt.task(name)
     logger.append_keys(task=name)
     result: RunResult | None
@@ -242,12 +253,26 @@ def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from mangum import Mangum
 
         from cpsync.aws import EventBridgeScheduleMover, client
+        from cpsync.jobs import AgentJobs, JobRunner, LambdaJobs
 
-        stack = os.environ.get("CPSYNC_STACK_NAME")
-        mover = EventBridgeScheduleMover(stack, client("scheduler")) if stack else None
         rt = runtime()
+        stack = os.environ.get("CPSYNC_STACK_NAME")
+        agent_mode = rt.settings.connection_mode == "agent"
+        # In agent mode the agent runs the tasks: the cloud schedules stay disabled.
+        mover = (
+            EventBridgeScheduleMover(stack, client("scheduler"), cloud_runs=not agent_mode)
+            if stack
+            else None
+        )
+        jobs: JobRunner | None = None
+        if agent_mode:
+            if not rt.settings.command_queue_url:
+                raise ConfigurationError("CPSYNC_COMMAND_QUEUE_URL: agent mode needs it")
+            jobs = AgentJobs(client("sqs"), rt.settings.command_queue_url)
+        elif stack:
+            jobs = LambdaJobs(stack, client("lambda"))
         _api = Mangum(
-            api.create_app(rt, schedule_mover=mover),
+            api.create_app(rt, schedule_mover=mover, jobs=jobs),
             lifespan="off",
             api_gateway_base_path=rt.settings.api_base_path,
         )

@@ -112,6 +112,8 @@ class Change(BaseModel):
     detected_at: datetime
     # A manual "queue item" / "queue all": apply even if Magento already has this fingerprint.
     force: bool = False
+    #: A "sync now" that waits for the updater (the agent): the outcome is noted under this id.
+    reply: str | None = None
 
     def to_json(self) -> str:
         """Serialise for a queue message body."""

@@ -26,6 +26,7 @@ from cpsync.updater import Updater, apply_changes
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from cpsync.image_source import ImageSource
     from cpsync.magento.client import MagentoClient
     from cpsync.magento.media import ImageWriter
     from cpsync.magento.writer import Writer
@@ -41,6 +42,9 @@ class Runtime:
     settings: Settings
     #: The tasks' clock; tests give it the sample's time so no test depends on today's date.
     clock: Callable[[], datetime] = utc_now
+    #: False in the agent: only the cloud's updater writes Magento (the agent has no Magento
+    #: credentials), so "sync now" sends through the queue and waits for the outcome.
+    writes_magento: bool = True
 
     @cached_property
     def state_engine(self) -> Engine:
@@ -82,6 +86,14 @@ class Runtime:
         from cpsync.blobs import blob_store
 
         return blob_store(self.settings)
+
+    @cached_property
+    def images(self) -> ImageSource:
+        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix (the Image
+        Changes task builds the same from the settings)."""
+        from cpsync.image_source import image_source
+
+        return image_source(self.settings)
 
     @cached_property
     def counterpoint(self) -> Engine:

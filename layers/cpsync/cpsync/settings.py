@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cpsync.errors import ConfigurationError
@@ -22,6 +22,25 @@ __all__ = ["MIN_API_KEY_LENGTH", "Settings", "load_settings"]
 
 DEMO_DIR = Path(".demo")
 MIN_API_KEY_LENGTH = 24
+
+
+def _folder_or_s3(value: object) -> object:
+    """Keep an `s3://bucket/prefix/` URL as text (a Path would fold its `//`); other text is
+    a folder, and empty text (the stack's empty `ImagesDir`) means unset."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return DEMO_DIR / "ItemImages"
+        if text.lower().startswith("s3://"):
+            if not text[5:].split("/", 1)[0]:
+                raise ValueError(f"{value!r} names no bucket; write s3://bucket/prefix/")
+            return text
+        return Path(text)
+    return value
+
+
+#: A folder, or an S3 prefix as `s3://bucket/prefix/` text.
+FolderOrS3 = Annotated[Path | str, BeforeValidator(_folder_or_s3)]
 
 
 class Settings(BaseSettings):
@@ -34,9 +53,10 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the Counterpoint database, "
         "e.g. mssql+pymssql://user:pass@server/DEMOGOLF.",
     )
-    images_dir: Path = Field(
+    images_dir: FolderOrS3 = Field(
         default=DEMO_DIR / "ItemImages",
-        description="The Counterpoint ItemImages folder (or its mirror).",
+        description="The Counterpoint ItemImages folder (or its mirror), or an S3 prefix "
+        "s3://bucket/prefix/ the store fills (direct mode in AWS).",
     )
     magento_url: str = Field(
         default="http://127.0.0.1:8081",
@@ -93,6 +113,12 @@ class Settings(BaseSettings):
     )
     queue_max_receives: int = Field(
         default=8, ge=1, description="Receives before a message is dead-lettered."
+    )
+    sync_now_wait_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long the agent's (or a task function's) Sync Item / Sync now waits "
+        'for the cloud\'s updater to apply what it sent before answering "queued".',
     )
     retry_base_seconds: float = Field(
         default=5.0, ge=0, description="First backoff of a transiently failed record."
@@ -243,6 +269,18 @@ class Settings(BaseSettings):
     image_jpeg_quality: int = Field(
         default=85, ge=30, le=100, description="JPEG quality of re-encoded (rotated/shrunk) images."
     )
+    images_mirror_url: str | None = Field(
+        default=None,
+        description="S3 prefix s3://bucket/prefix/ that `cpsync agent --mirror-images` fills "
+        "from CPSYNC_IMAGES_DIR (the stack's ImagesDir, for direct mode).",
+    )
+    images_mirror_minutes: float = Field(
+        default=10, gt=0, description="Minutes between two mirrors of the image folder."
+    )
+    images_mirror_state: Path = Field(
+        default=DEMO_DIR / "image-mirror.json",
+        description="File where the mirror remembers the size and mtime it uploaded per file.",
+    )
 
     # --- Sanity warnings (tasks/_sanity.py): reported, never blocking.
     price_max: Decimal = Field(
@@ -376,6 +414,15 @@ class Settings(BaseSettings):
             except re.error as exc:
                 raise ValueError(f"not a regular expression: {exc}") from exc
         return value or None
+
+    @field_validator("images_mirror_url")
+    @classmethod
+    def _s3_prefix(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            value.strip().lower().startswith("s3://") and value.strip()[5:].split("/", 1)[0]
+        ):
+            raise ValueError(f"{value!r} is not an S3 prefix; write s3://bucket/prefix/")
+        return value.strip() if value else value
 
     @field_validator("api_keys")
     @classmethod

@@ -162,6 +162,14 @@ class DrainResult(BatchResult):
     seconds: float = 0.0
 
 
+REPLY_DOC = "reply"
+
+
+def reply_key(change: Change) -> str:
+    """Where the outcome of a Change with a `reply` id is noted."""
+    return f"{change.reply}:{change.kind}:{change.key}"
+
+
 class Updater:
     """Applies queued Changes with the writers (through `apply_changes`).
 
@@ -198,7 +206,19 @@ class Updater:
                 reason = f"unreadable message {message.id}: {exc.errors()[0]['msg']}"
                 unreadable.append((message, ChangeResult(Fate.PARKED, reason)))
         results = apply_changes([c for _, c in readable], self.state, self.writers)
+        self._note_replies([c for _, c in readable], results)
         return unreadable + [(m, r) for (m, _), r in zip(readable, results, strict=True)]
+
+    def _note_replies(self, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
+        """Note the outcome of Changes someone waits for (`Change.reply`: the agent's "sync
+        now", answered by this updater because only the cloud writes Magento)."""
+        notes = {
+            reply_key(c): {"fate": r.fate.value, "reason": r.reason}
+            for c, r in zip(changes, results, strict=True)
+            if c.reply
+        }
+        if notes:
+            self.state.put_docs(REPLY_DOC, notes)
 
     def delay_of(self, message: QueueMessage, result: ChangeResult) -> float:
         """The backoff before a retried message comes back."""

@@ -8,15 +8,23 @@ straight to the one apply path (`Runtime.apply`), and the answer is the outcome.
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Response
+
+from cpsync.api.context import ApiContext
 from cpsync.control import run_locked
+from cpsync.jobs import JobError, JobRequest, Jobs
 from cpsync.model import Change
 from cpsync.ports import Fate
+from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.tasks import RunResult
+from cpsync.updater import REPLY_DOC, reply_key
 
 __all__ = [
     "ItemOutcome",
@@ -24,6 +32,7 @@ __all__ = [
     "apply_now",
     "queue_run",
     "run_json",
+    "start_job",
     "sync_item",
 ]
 
@@ -76,6 +85,8 @@ def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
     record Magento refused is forgotten by the fingerprint filter, so the next detection sends
     it again instead of believing it arrived. The answer says which.
     """
+    if not runtime.writes_magento:
+        return _apply_through_queue(runtime, changes)
     results = runtime.apply(changes)
     retry = [c for c, r in zip(changes, results, strict=True) if r.fate is Fate.RETRY]
     if retry:
@@ -96,6 +107,41 @@ def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
         )
         for c, r in zip(changes, results, strict=True)
     ]
+
+
+def _apply_through_queue(
+    runtime: Runtime, changes: Sequence[Change], poll_seconds: float = 0.5
+) -> list[ItemOutcome]:
+    """The agent's "apply now": send the Changes with a reply id and wait (up to
+    `sync_now_wait_seconds`) for the cloud's updater to note what became of each."""
+    reply = uuid.uuid4().hex
+    tagged = [c.model_copy(update={"reply": reply}) for c in changes]
+    runtime.queue.send(tagged)
+    keys = {reply_key(c): c for c in tagged}
+    notes: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + runtime.settings.sync_now_wait_seconds
+    while True:
+        found = runtime.state.get_docs(REPLY_DOC, list(keys))
+        notes = {k: v for k, v in found.items() if v.get("fate") != Fate.RETRY.value}
+        if len(notes) == len(keys) or time.monotonic() >= deadline:
+            break
+        time.sleep(poll_seconds)
+    runtime.state.delete_docs(REPLY_DOC, list(notes))
+    outcomes = []
+    for key, change in keys.items():
+        note = notes.get(key) or found.get(key)
+        fate = note.get("fate") if note else None
+        if fate in (Fate.APPLIED.value, Fate.SKIPPED.value):
+            outcomes.append(ItemOutcome(change.kind, change.key, True))
+            continue
+        reason = str((note or {}).get("reason") or "")
+        reason = reason.removeprefix(f"{change.kind} {change.key}: ")
+        if fate == Fate.PARKED.value:
+            outcomes.append(ItemOutcome(change.kind, change.key, False, reason or "refused"))
+        else:
+            waiting = reason or "sent; the updater has not applied it yet"
+            outcomes.append(ItemOutcome(change.kind, change.key, False, waiting, queued=True))
+    return outcomes
 
 
 def sync_item(runtime: Runtime, name: str, key: str) -> SyncResult:
@@ -124,3 +170,17 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "removed": result.removed,
         "errors": [{"key": e.key, "message": e.message, "level": e.level} for e in result.errors],
     }
+
+
+def start_job(ctx: ApiContext, response: Response, request: JobRequest) -> dict[str, Any]:
+    """Store the job, hand it to the runtime's runner and answer 202 at once."""
+    jobs = Jobs(ctx.runtime.state, ctx.clock)
+    job = jobs.create(request, ctx.jobs.runner, ctx.jobs.timeout)
+    try:
+        ctx.jobs.start(job)
+    except Exception as exc:  # the invoke or the command could not be sent
+        job = jobs.finish(
+            job, error=JobError(status=503, detail=f"The action could not start: {describe(exc)}.")
+        )
+    response.status_code = 202
+    return {"job": job.public(ctx.clock())}

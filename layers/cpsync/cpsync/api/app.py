@@ -33,10 +33,11 @@ from cpsync.api.auth import (
     magento_sign_in,
 )
 from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answer, set_session
-from cpsync.api.images import FolderImageActions, ImageActions, NothingToSend
+from cpsync.api.images import NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
 from cpsync.control import TaskBusy
-from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
+from cpsync.errors import ConfigurationError, CpsyncError
+from cpsync.jobs import JobRunner, LocalJobs, error_of
 from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
@@ -77,47 +78,13 @@ def _install_handlers(app: FastAPI) -> None:
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _words(exc)}, status_code=422)
 
-    @app.exception_handler(TaskBusy)
-    async def _busy(_: Request, exc: TaskBusy) -> JSONResponse:
-        return JSONResponse({"detail": _sentence(exc)}, status_code=409)
+    async def _refused(_: Request, exc: Exception) -> JSONResponse:
+        # One mapping for routes and jobs (`cpsync.jobs.error_of`).
+        error = error_of(exc)
+        return JSONResponse({"detail": error.detail}, status_code=error.status)
 
-    @app.exception_handler(NothingToSend)
-    async def _nothing(_: Request, exc: NothingToSend) -> JSONResponse:
-        return JSONResponse({"detail": _sentence(exc)}, status_code=409)
-
-    @app.exception_handler(ConfigurationError)
-    async def _config(_: Request, exc: ConfigurationError) -> JSONResponse:
-        logger.error("configuration problem: %s", describe(exc))
-        return JSONResponse(
-            {"detail": f"cpsync is not set up right: {describe(exc)}. Tell whoever runs cpsync."},
-            status_code=503,
-        )
-
-    @app.exception_handler(OperationalError)
-    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-        logger.error("database did not answer: %s", describe(exc))
-        return JSONResponse(
-            {
-                "detail": "A database did not answer (Counterpoint, or cpsync's own state); "
-                "check the connection on the dashboard and try again in a minute."
-            },
-            status_code=503,
-        )
-
-    @app.exception_handler(RetryableError)
-    async def _unreachable(_: Request, exc: RetryableError) -> JSONResponse:
-        logger.error("a task could not read Counterpoint: %s", describe(exc))
-        return JSONResponse(
-            {
-                "detail": f"{describe(exc)}. Counterpoint did not answer; check the connection "
-                "on the dashboard and try again in a minute."
-            },
-            status_code=503,
-        )
-
-    @app.exception_handler(CpsyncError)
-    async def _cpsync(_: Request, exc: CpsyncError) -> JSONResponse:
-        return JSONResponse({"detail": describe(exc)}, status_code=422)
+    for kind in (TaskBusy, NothingToSend, OperationalError, CpsyncError):
+        app.add_exception_handler(kind, _refused)
 
 
 def _install_guard(app: FastAPI, access: AccessRules) -> None:
@@ -199,7 +166,7 @@ def create_app(
     runtime: Runtime | None = None,
     *,
     schedule_mover: ScheduleMover | None = None,
-    images: ImageActions | None = None,
+    jobs: JobRunner | None = None,
     scheduler: Scheduler | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
@@ -209,7 +176,7 @@ def create_app(
         runtime: The wiring to act on (default: from the environment).
         schedule_mover: Moves real schedules (default: the runtime's `schedule_mover`
             attribute if it has one, else the embedded scheduler's).
-        images: The Images tab's actions (default: folder listing + image tasks).
+        jobs: Runs the manual actions (default: threads of this process).
         scheduler: The embedded scheduler, to show next run times (`cpsync serve`).
         clock: Seconds since the epoch, for sessions and lockouts (tests move it).
 
@@ -251,7 +218,7 @@ def create_app(
         access=access,
         # A runtime that fires tasks elsewhere (EventBridge Scheduler) offers its own mover.
         mover=schedule_mover or getattr(runtime, "schedule_mover", None) or EmbeddedScheduleMover(),
-        images=images or FolderImageActions(runtime),
+        jobs=jobs or LocalJobs(runtime),
         scheduler=scheduler,
         clock=clock,
     )

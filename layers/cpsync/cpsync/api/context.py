@@ -10,8 +10,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, Response
 
 from cpsync.api.auth import COOKIE_NAME, AccessRules, Locked, Lockout, SessionSigner
-from cpsync.api.images import ImageActions
 from cpsync.api.schedules import ScheduleMover
+from cpsync.jobs import JobRunner
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.tasks import TASKS
@@ -31,14 +31,14 @@ __all__ = [
 
 @dataclass
 class ApiContext:
-    """The collaborators of one app: runtime, auth pieces, schedule mover, image actions."""
+    """The collaborators of one app: runtime, auth pieces, schedule mover, job runner."""
 
     runtime: Runtime
     signer: SessionSigner
     lockout: Lockout
     access: AccessRules
     mover: ScheduleMover
-    images: ImageActions
+    jobs: JobRunner
     scheduler: Scheduler | None = None
     clock: Callable[[], float] = time.time
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field, field_validator
 
 from cpsync.api import schemas as S
-from cpsync.api.actions import run_json
+from cpsync.api.actions import start_job
 from cpsync.api.context import Ctx, require_user
 from cpsync.api.images import check_file_name
+from cpsync.jobs import JobRequest
 
 __all__ = ["router"]
 
@@ -87,39 +87,52 @@ def _item_or_none(value: str | None) -> str | None:
     return text if text and ".." not in text and all(ord(c) >= 32 for c in text) else None
 
 
+def _job(
+    ctx: Ctx, response: Response, action: str, key: str, item_no: str | None = None
+) -> dict[str, Any]:
+    request = JobRequest.model_validate({"action": action, "key": key, "item_no": item_no})
+    return start_job(ctx, response, request)
+
+
 @router.get(
     "",
-    summary="Image files of an item, or of one grid value (`12345^YELLOW`)",
-    response_model=list[S.ImageFile],
+    summary="Image files of an item, or of one grid value (`12345^YELLOW`) (a job; its result "
+    "is a list of ImageFile)",
+    response_model=S.JobStarted,
+    status_code=202,
 )
-def search(q: Annotated[str, Depends(_search_text)], ctx: Ctx) -> list[dict[str, Any]]:
-    return [asdict(row) for row in ctx.images.search(q)]
+def search(
+    q: Annotated[str, Depends(_search_text)], ctx: Ctx, response: Response
+) -> dict[str, Any]:
+    return _job(ctx, response, "image_search", q)
 
 
 @router.post(
     "/check",
-    summary="Look for new or changed images of one item and queue them",
-    response_model=S.ImageCheck,
+    summary="Look for new or changed images of one item and queue them (a job; its result is "
+    "an ImageCheck)",
+    response_model=S.JobStarted,
+    status_code=202,
 )
-def check(body: ItemNo, ctx: Ctx) -> dict[str, Any]:
-    return {"item_no": body.item_no, **run_json(ctx.images.check(body.item_no))}
+def check(body: ItemNo, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _job(ctx, response, "image_check", body.item_no)
 
 
-@router.post("/sync", summary="Send one image to Magento now", response_model=S.ImageSync)
-def sync(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    name = _file_name(body)
-    outcomes = ctx.images.sync(name, _item_or_none(body.item_no))
-    if not outcomes:
-        raise HTTPException(404, f"Image {name}: nothing to send (is the file there?).")
-    return {
-        "file_name": name,
-        "applied": all(o.applied for o in outcomes),
-        "outcomes": [asdict(o) for o in outcomes],
-    }
+@router.post(
+    "/sync",
+    summary="Send one image to Magento now (a job; its result is an ImageSync)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def sync(body: FileName, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _job(ctx, response, "image_sync", _file_name(body), _item_or_none(body.item_no))
 
 
-@router.post("/queue", summary="Queue one image", response_model=S.ImageQueued)
-def queue(body: FileName, ctx: Ctx) -> dict[str, Any]:
-    name = _file_name(body)
-    queued = ctx.images.queue(name, _item_or_none(body.item_no))
-    return {"file_name": name, "queued": queued}
+@router.post(
+    "/queue",
+    summary="Queue one image (a job; its result is an ImageQueued)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def queue(body: FileName, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _job(ctx, response, "image_queue", _file_name(body), _item_or_none(body.item_no))

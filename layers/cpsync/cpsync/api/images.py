@@ -16,6 +16,7 @@ from cpsync.control import run_locked
 from cpsync.counterpoint.image_queries import image_items
 from cpsync.counterpoint.images import FolderIndex
 from cpsync.errors import CpsyncError
+from cpsync.image_source import ImageFile
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks import RunResult
@@ -91,7 +92,8 @@ def _changes_with(changes: list[Change], file_name: str) -> list[Change]:
 
 
 class FolderImageActions:
-    """`ImageActions` over the ItemImages folder and the Image Changes task.
+    """`ImageActions` over the image source (the ItemImages folder or its S3 prefix, through
+    `Runtime.images`) and the Image Changes task.
 
     Statuses: `new` (never sent for its product), `changed` (the file moved since it was
     scanned, or its product's gallery differs from what Magento has), `pushed` (Magento has
@@ -103,21 +105,22 @@ class FolderImageActions:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    @property
-    def folder(self) -> Path:
-        return Path(self.runtime.settings.images_dir)
+    def _listing(self) -> dict[str, ImageFile]:
+        """The image source's files (the folder or the S3 prefix); none when unreadable."""
+        try:
+            return self.runtime.images.list()
+        except CpsyncError:
+            return {}
 
-    def _index(self) -> FolderIndex:
-        names = (
-            [p.name for p in self.folder.iterdir() if p.is_file()] if self.folder.is_dir() else []
-        )
-        return FolderIndex(names)
+    def _index(self, listing: dict[str, ImageFile] | None = None) -> FolderIndex:
+        return FolderIndex(self._listing() if listing is None else listing)
 
     def search(self, text: str) -> list[ImageRow]:
         text = text.strip()
         if not text or ".." in text or "\\" in text:
             raise ValueError(f"{text!r} is not an item number or image file name")
-        index = self._index()
+        listing = self._listing()
+        index = self._index(listing)
         exact = index.find(text) if "." in text else None
         typed, _, suffix = (Path(exact).stem if exact else text).partition("^")
         item_no, custom = self._item(typed)
@@ -130,7 +133,7 @@ class FolderImageActions:
         extra = index.find(custom) if custom and not suffix and not exact else None
         if extra and extra not in files:
             files.append(extra)
-        return self._rows(item_no, files)
+        return self._rows(item_no, files, listing)
 
     def _item(self, typed: str) -> tuple[str, str | None]:
         """The Counterpoint item number for what was typed (an item number, or a file stem
@@ -147,7 +150,9 @@ class FolderImageActions:
                 return candidate, custom
         return typed, None
 
-    def _rows(self, item_no: str, files: list[str]) -> list[ImageRow]:
+    def _rows(
+        self, item_no: str, files: list[str], listing: dict[str, ImageFile]
+    ) -> list[ImageRow]:
         if not files:
             return []
         state = self.runtime.state
@@ -161,11 +166,9 @@ class FolderImageActions:
         applied = state.get_applied("image", list(desired))
         rows = []
         for name in files:
-            stat = (self.folder / name).stat()
+            entry = listing[name]
             scan = scans.get(name)
-            moved = scan is not None and (
-                scan.get("size") != stat.st_size or scan.get("mtime_ns") != stat.st_mtime_ns
-            )
+            moved = scan is not None and not self.runtime.images.unchanged(entry, scan)
             sku = owner.get(name)
             done = applied.get(sku) if sku else None
             if scan is not None and not moved and scan.get("error"):
@@ -176,7 +179,7 @@ class FolderImageActions:
                 status, detail = "changed", ""
             else:
                 status, detail = "pushed", f"in the gallery of {sku}"
-            rows.append(ImageRow(item_no, name, status, detail, stat.st_size))
+            rows.append(ImageRow(item_no, name, status, detail, entry.size))
         return rows
 
     def check(self, item_no: str) -> RunResult:

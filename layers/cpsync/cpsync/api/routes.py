@@ -10,11 +10,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field, field_validator
 
 from cpsync.api import schemas as S
-from cpsync.api.actions import queue_run, run_json, sync_item
+from cpsync.api.actions import start_job
+from cpsync.api.agent_status import agent_status
 from cpsync.api.context import Ctx, known_task, require_user
 from cpsync.control import (
     automatic_sync_enabled,
@@ -22,10 +23,8 @@ from cpsync.control import (
     task_control,
     update_task_control,
 )
-from cpsync.counterpoint.connection import ping
-from cpsync.errors import ConfigurationError
+from cpsync.jobs import COUNTERPOINT_HEALTH, JobRequest, Jobs
 from cpsync.ports import RunError, RunRecord
-from cpsync.redact import describe
 from cpsync.schedules import next_run
 from cpsync.tasks import TASKS
 
@@ -138,6 +137,9 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
         "automatic_sync": automatic_sync_enabled(runtime.state),
         "tasks": [_task_status(ctx, name) for name in TASKS],
         "queue": asdict(runtime.queue.depth()),
+        "agent": agent_status(
+            runtime.state, runtime.settings.zone, datetime.fromtimestamp(ctx.clock(), UTC)
+        ),
     }
 
 
@@ -156,13 +158,36 @@ def put_automatic_sync(body: Switch, ctx: Ctx) -> dict[str, bool]:
     return {"enabled": body.enabled}
 
 
-@router.get("/counterpoint", summary="Counterpoint connection health", response_model=S.Health)
+@router.get(
+    "/counterpoint",
+    summary="Counterpoint connection health, as the latest check found it",
+    response_model=S.Health,
+)
 def counterpoint_health(ctx: Ctx) -> dict[str, Any]:
-    try:
-        health = ping(ctx.runtime.counterpoint)
-    except ConfigurationError as exc:  # no driver, a URL that cannot be read: not healthy
-        return {"ok": False, "detail": describe(exc)}
-    return {"ok": health.ok, "detail": health.detail}
+    found = ctx.runtime.state.get_option(COUNTERPOINT_HEALTH)
+    if not isinstance(found, dict):
+        return {"ok": None, "detail": "not checked yet", "checked_at": None}
+    return found
+
+
+@router.post(
+    "/counterpoint/check",
+    summary="Check the Counterpoint connection (a job; its result is a Health)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def check_counterpoint(ctx: Ctx, response: Response) -> dict[str, Any]:
+    return start_job(ctx, response, JobRequest(action="counterpoint"))
+
+
+@router.get(
+    "/jobs/{ident}", summary="A manual action's progress and outcome", response_model=S.JobInfo
+)
+def get_job(ident: Annotated[str, Path(max_length=64)], ctx: Ctx) -> dict[str, Any]:
+    job = Jobs(ctx.runtime.state, ctx.clock).get(ident)
+    if job is None:
+        raise HTTPException(404, f"There is no job {ident!r}.")
+    return job.public(ctx.clock())
 
 
 # --- tasks -----------------------------------------------------------------------------------
@@ -239,56 +264,53 @@ def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
 
 
-@router.post(
-    "/tasks/{name}/queue-changed",
-    summary="Queue what changed; answers how many",
-    response_model=S.RunSummary,
-)
-def queue_changed(name: TaskName, ctx: Ctx) -> dict[str, Any]:
-    return run_json(queue_run(ctx.runtime, name, "changed"))
-
-
-@router.post(
-    "/tasks/{name}/queue-all", summary="Queue every record of the task", response_model=S.RunSummary
-)
-def queue_all(name: TaskName, ctx: Ctx) -> dict[str, Any]:
-    return run_json(queue_run(ctx.runtime, name, "all"))
-
-
-def _not_found(name: str, key: str) -> HTTPException:
-    task = TASKS[name]
-    what = "category" if task.kind == "category" else "item"
-    return HTTPException(
-        404,
-        f"{task.title or name} found nothing for {key!r} in Counterpoint "
-        f"(check the number, and that the {what} is set up for e-commerce).",
+def _task_job(
+    ctx: Ctx, response: Response, action: str, name: str, key: str | None = None
+) -> dict[str, Any]:
+    return start_job(
+        ctx, response, JobRequest.model_validate({"action": action, "task": name, "key": key})
     )
 
 
 @router.post(
-    "/tasks/{name}/queue-item", summary="Queue one record (forced)", response_model=S.RunSummary
+    "/tasks/{name}/queue-changed",
+    summary="Queue what changed (a job; its result is a RunSummary)",
+    response_model=S.JobStarted,
+    status_code=202,
 )
-def queue_item(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
-    result = queue_run(ctx.runtime, name, "item", body.key)
-    if result.read == 0:
-        raise _not_found(name, body.key)
-    return run_json(result)
+def queue_changed(name: TaskName, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _task_job(ctx, response, "queue_changed", name)
+
+
+@router.post(
+    "/tasks/{name}/queue-all",
+    summary="Queue every record of the task (a job; its result is a RunSummary)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def queue_all(name: TaskName, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _task_job(ctx, response, "queue_all", name)
+
+
+@router.post(
+    "/tasks/{name}/queue-item",
+    summary="Queue one record, forced (a job; its result is a RunSummary, 404 when unknown)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def queue_item(name: TaskName, body: ItemBody, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _task_job(ctx, response, "queue_item", name, body.key)
 
 
 @router.post(
     "/tasks/{name}/sync-item",
-    summary="Send one record to Magento now, bypassing the queue",
-    response_model=S.SyncAnswer,
+    summary="Send one record to Magento now, bypassing the queue (a job; its result is a "
+    "SyncAnswer, 404 when unknown)",
+    response_model=S.JobStarted,
+    status_code=202,
 )
-def sync_one(name: TaskName, body: ItemBody, ctx: Ctx) -> dict[str, Any]:
-    result = sync_item(ctx.runtime, name, body.key)
-    if result.run.read == 0:
-        raise _not_found(name, body.key)
-    return {
-        "applied": result.applied,
-        "outcomes": [asdict(o) for o in result.outcomes],
-        "run": run_json(result.run),
-    }
+def sync_one(name: TaskName, body: ItemBody, ctx: Ctx, response: Response) -> dict[str, Any]:
+    return _task_job(ctx, response, "sync_item", name, body.key)
 
 
 @router.get("/tasks/{name}/log", summary="One task's runs and errors", response_model=S.Log)

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 __all__ = [
     "ERRORS",
+    "AgentStatus",
     "Dashboard",
     "DeadLetterRow",
     "Discarded",
@@ -17,6 +18,8 @@ __all__ = [
     "ImageFile",
     "ImageQueued",
     "ImageSync",
+    "JobInfo",
+    "JobStarted",
     "Log",
     "QueueDepth",
     "QueueList",
@@ -96,10 +99,23 @@ class QueueDepth(BaseModel):
     oldest_age_seconds: float
 
 
+class AgentStatus(BaseModel):
+    """The store agent's newest heartbeat (agent mode)."""
+
+    host: str
+    seen_at: str
+    age_seconds: float
+    #: Older than this is shown red: 3 x the shortest enabled task interval, at most 30 min.
+    stale_after_seconds: float
+    stale: bool
+
+
 class Dashboard(BaseModel):
     automatic_sync: bool
     tasks: list[TaskStatus]
     queue: QueueDepth
+    #: None when no agent ever beat (direct mode, `cpsync serve`).
+    agent: AgentStatus | None = None
 
 
 class SwitchState(BaseModel):
@@ -107,8 +123,45 @@ class SwitchState(BaseModel):
 
 
 class Health(BaseModel):
-    ok: bool
+    #: None until the first check has run.
+    ok: bool | None
     detail: str
+    checked_at: str | None = None
+
+
+class JobFailure(BaseModel):
+    """Why a job failed: the status the action refused with and a sentence for a person."""
+
+    status: int
+    detail: str
+
+
+class JobInfo(BaseModel):
+    """A manual action started by the API; poll `GET /api/jobs/{id}` until it is finished.
+
+    `result` is what the action answered (the shape named by the route that started it:
+    RunSummary, SyncAnswer, ImageCheck, ImageSync, ImageQueued, a list of ImageFile, Health).
+    """
+
+    id: str
+    action: str
+    task: str | None
+    key: str | None
+    status: str  # queued, running, done, failed
+    runner: str  # local, lambda, agent
+    worker: str | None
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    elapsed_seconds: float
+    result: Any = None
+    error: JobFailure | None = None
+
+
+class JobStarted(BaseModel):
+    """202: the action runs as a job."""
+
+    job: JobInfo
 
 
 class RecordOutcome(BaseModel):

@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from cpsync._process import process_state
 from cpsync.documents import IMAGE_DESIRED, IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
 from cpsync.errors import DataError, RetryableError
 from cpsync.magento.client import MagentoClient
@@ -380,10 +381,4 @@ def _owner_is_gone(owner: str) -> bool:
     pid_text = rest.partition(":")[0]
     if host != _HOST or not pid_text.isdigit():
         return False  # another machine's (or an old-style) lock: wait for its expiry
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return process_state(int(pid_text)) == "gone"  # "unknown" waits for the expiry

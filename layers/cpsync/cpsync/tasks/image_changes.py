@@ -1,8 +1,9 @@
 """The Image Changes task (find): which products' galleries the ItemImages folder changed.
 
 How the two image tasks split the work:
-- **Image Changes** (this module, daily at 00:00) lists the folder (name, size, mtime), and
-  prepares only files whose size or mtime moved since the last scan (scan memory in state docs
+- **Image Changes** (this module, daily at 00:00) lists the image source (`image_source.py`:
+  the folder, or an S3 prefix in direct mode; name, size, mtime or ETag), and prepares only
+  files whose size or version moved since the last scan (scan memory in state docs
   `image_scan`): decode (a corrupt file is reported by name), EXIF orientation, shrink, then the
   bytes go to the blob store under their sha256. It matches files to items by Counterpoint's
   rules (`counterpoint/images.py`) and computes each SKU's desired gallery (`ImageState`,
@@ -26,11 +27,9 @@ Entry points for the sync interface: `check_item_images(ctx, item_no)`.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
@@ -45,6 +44,7 @@ from cpsync.counterpoint.images import (
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.documents import IMAGE_DESIRED, IMAGE_PENDING
 from cpsync.errors import ConfigurationError, DataError
+from cpsync.image_source import ImageFile, ImageSource, image_source
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
 from cpsync.settings import Settings
@@ -70,12 +70,6 @@ DESIRED_DOC = IMAGE_DESIRED.kind
 PENDING_DOC = IMAGE_PENDING.kind
 
 
-@dataclass(frozen=True)
-class _FileStat:
-    size: int
-    mtime_ns: int
-
-
 def _image_preparer() -> Callable[..., PreparedImage]:
     """`prepare_image`, imported here so that Pillow loads only in runs that scan image files.
 
@@ -93,17 +87,17 @@ def _image_preparer() -> Callable[..., PreparedImage]:
 
 
 class _Scanner:
-    """The folder listing against the scan memory; prepares a file only when it moved."""
+    """The source's listing against the scan memory; prepares a file only when it moved."""
 
     def __init__(
         self,
-        folder: Path,
+        source: ImageSource,
         state: StatePort,
         blobs: BlobPort,
         settings: Settings,
         whole_memory: bool = True,
     ) -> None:
-        """List the folder.
+        """List the image source.
 
         Args:
             whole_memory: Read the scan memory of every file now (a whole-folder run);
@@ -111,26 +105,16 @@ class _Scanner:
                 one item costs the state reads of that item's files only.
 
         Raises:
-            ConfigurationError: The folder cannot be read, or Pillow is missing (no gallery
-                is touched).
+            ConfigurationError: The folder or prefix cannot be read, or Pillow is missing (no
+                gallery is touched).
+            RetryableError: The S3 prefix cannot be listed now.
         """
         self.prepare_image = _image_preparer()
-        self.folder = folder
+        self.source = source
         self.state = state
         self.blobs = blobs
         self.settings = settings
-        self.listing: dict[str, _FileStat] = {}
-        try:
-            with os.scandir(folder) as entries:
-                for item in entries:
-                    if item.is_file():
-                        stat = item.stat()
-                        self.listing[item.name] = _FileStat(stat.st_size, stat.st_mtime_ns)
-        except OSError as exc:
-            raise ConfigurationError(
-                f"the image folder {folder} cannot be read ({exc.strerror or exc}); is the "
-                "share mounted and CPSYNC_IMAGES_DIR right? No image was changed"
-            ) from exc
+        self.listing: dict[str, ImageFile] = source.list()
         self.index = FolderIndex(self.listing)
         self.memory = state.get_docs(SCAN_DOC) if whole_memory else {}
         self.whole_memory = whole_memory
@@ -151,15 +135,15 @@ class _Scanner:
 
     def prepared(self, name: str) -> dict[str, Any]:
         """The scan doc of a file: its digest and format, or the error that stops it."""
-        stat = self.listing[name]
+        entry = self.listing[name]
         doc = self.dirty.get(name) or self.memory.get(name)
-        if doc and doc.get("size") == stat.size and doc.get("mtime_ns") == stat.mtime_ns:
+        if doc and self.source.unchanged(entry, doc):
             return doc
         self.hashed += 1
-        doc = {"size": stat.size, "mtime_ns": stat.mtime_ns}
+        doc = self.source.stamp(entry)
         try:
             image = self.prepare_image(
-                (self.folder / name).read_bytes(),
+                self.source.read(name),
                 name,
                 self.settings.image_max_bytes,
                 self.settings.image_max_pixels,
@@ -258,14 +242,17 @@ class ImageChangesTask(Task):
     schedule: ClassVar[str] = "cron(0 0 * * ? *)"
     batch_size: ClassVar[int] = 200
 
-    def __init__(self, ctx: TaskContext, blobs: BlobPort | None = None) -> None:
+    def __init__(
+        self, ctx: TaskContext, blobs: BlobPort | None = None, images: ImageSource | None = None
+    ) -> None:
         super().__init__(ctx)
         self.blobs = blobs if blobs is not None else blob_store(ctx.settings)
+        self.images = images if images is not None else image_source(ctx.settings)
         self.hashed = 0
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
         scanner = _Scanner(
-            self.settings.images_dir,
+            self.images,
             self.ctx.state,
             self.blobs,
             self.settings,
@@ -273,9 +260,10 @@ class ImageChangesTask(Task):
         )
         if keys is None and window is not None and not scanner.listing and scanner.memory:
             raise ConfigurationError(
-                f"the image folder {scanner.folder} is empty, but held {len(scanner.memory)} "
-                "image files at the last scan; is the share mounted? No image was changed. "
-                "If every image was removed on purpose, run Image Changes with Queue All"
+                f"the image folder {scanner.source.location} is empty, but held "
+                f"{len(scanner.memory)} image files at the last scan; is the share mounted? "
+                "No image was changed. If every image was removed on purpose, run Image "
+                "Changes with Queue All"
             )
         if keys is None:
             scanner.forget_missing()

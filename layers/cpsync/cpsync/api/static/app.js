@@ -46,7 +46,31 @@ async function api(method, path, body) {
     if (response.status === 401 && path !== "/api/session") showSignIn(detail);
     throw new ApiError(response.status, detail);
   }
+  if (response.status === 202 && data.job) return followJob(data.job);
   return data;
+}
+
+// A manual action answers 202 with a job at once; the job runs where Counterpoint is (this
+// server, the task's Lambda, or the agent in the store). Poll it, say it is still working
+// when it takes a while, and answer as the action itself would have.
+const RUNNERS = { local: "cpsync", lambda: "the task's function in AWS", agent: "the agent in the store" };
+async function followJob(job) {
+  const started = Date.now();
+  let delay = 250;
+  while (job.status === "queued" || job.status === "running") {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    delay = Math.min(delay * 1.5, 2000);
+    job = await api("GET", `/api/jobs/${encodeURIComponent(job.id)}`);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    if (seconds >= 3 && !["done", "failed"].includes(job.status)) {
+      say(`Working (${seconds} s): ${job.status === "queued" ? "waiting for" : "running on"} ${RUNNERS[job.runner] || job.runner}…`, "info");
+    }
+  }
+  if (job.status === "failed") {
+    const error = job.error || {};
+    throw new ApiError(error.status || 500, error.detail || "The action failed.");
+  }
+  return job.result;
 }
 
 async function act(button, work) {
@@ -121,6 +145,22 @@ function counts(run) {
   return `read ${c.read ?? 0}, queued ${c.queued ?? 0}, unchanged ${c.unchanged ?? 0}`;
 }
 
+function ago(seconds) {
+  if (seconds < 120) return `${Math.round(seconds)} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+// The store agent's heartbeat (agent mode only): "seen 40 s ago on HOST", red when stale.
+function showAgent(agent) {
+  $("#agent-card").hidden = !agent;
+  if (!agent) return;
+  const status = $("#agent-status");
+  status.textContent = `seen ${ago(agent.age_seconds)} ago on ${agent.host}` +
+    (agent.stale ? ` (more than ${ago(agent.stale_after_seconds)}: is the agent running?)` : "");
+  status.className = agent.stale ? "bad" : "ok";
+}
+
 async function loadDashboard() {
   const data = await api("GET", "/api/dashboard");
   state.tasks = data.tasks;
@@ -131,6 +171,7 @@ async function loadDashboard() {
   const q = data.queue;
   $("#queue-depth").textContent = `${q.visible} waiting, ${q.in_flight} in progress, ${q.delayed} retrying later, ${q.dead} dead letters` +
     (q.oldest_age_seconds ? `; oldest ${Math.round(q.oldest_age_seconds)} s` : "");
+  showAgent(data.agent);
   const body = $("#task-table tbody");
   body.replaceChildren(...data.tasks.map((t) => el("tr", {},
     el("th", { scope: "row" }, t.title),
@@ -141,10 +182,15 @@ async function loadDashboard() {
     el("td", {}, t.recent_errors.length ? t.recent_errors.map((e) => e.message).join("; ") : "none"),
   )));
   await loadDeadLetters();
-  api("GET", "/api/counterpoint").then((h) => {
+  const health = (h) => {
+    if (h.ok === null) { $("#cp-status").textContent = "Checking…"; $("#cp-status").className = ""; return; }
     $("#cp-status").textContent = h.ok ? h.detail.replace(/^connected/, "Connected") : h.detail;
     $("#cp-status").className = h.ok ? "ok" : "bad";
-  }).catch((e) => { $("#cp-status").textContent = e.message; });
+  };
+  // The latest check at once, then a new one (a job: it runs where Counterpoint is).
+  api("GET", "/api/counterpoint").then(health).catch(() => {});
+  api("POST", "/api/counterpoint/check").then(health)
+    .catch((e) => { $("#cp-status").textContent = e.message; $("#cp-status").className = "bad"; });
 }
 
 async function loadDeadLetters() {

@@ -1,0 +1,457 @@
+"""Manual actions as jobs: the API starts one and answers at once; the page polls it.
+
+Every button that reads Counterpoint or the image files (queue changed / all / item, sync
+item, the Images tab, the Counterpoint check) is a job, because the process that serves the
+API is not always the one that can reach them, and because API Gateway cuts a call at 30 s:
+
+- `cpsync serve` runs jobs in its own threads (`LocalJobs`);
+- direct mode (AWS) invokes the task's Lambda asynchronously with `{"job": id}` (`LambdaJobs`);
+- agent mode sends `{"command": "job", "id": id}` to the command queue (`AgentJobs`).
+
+All three store the job in state (documents of kind `job`) and run it with `run_job`, so the
+answer is the same JSON whichever ran it: `result` as the synchronous route answered, or
+`error` with the HTTP status and sentence the route would have refused with. A job that dies
+(the Lambda timed out, the agent is gone) is found by `Jobs.get` after its deadline: it ends
+as failed with the reason, and the task lock it held (owned by `job:<id>`) is freed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import OperationalError
+
+from cpsync.control import TaskBusy, lock_owner
+from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
+from cpsync.ports import StatePort
+from cpsync.redact import describe
+from cpsync.runtime import Runtime
+from cpsync.tasks import TASKS
+
+__all__ = [
+    "AgentJobs",
+    "Job",
+    "JobError",
+    "JobRequest",
+    "JobRunner",
+    "Jobs",
+    "LambdaJobs",
+    "LocalJobs",
+    "NotFound",
+    "error_of",
+    "execute",
+    "run_job",
+]
+
+logger = logging.getLogger(__name__)
+
+Action = Literal[
+    "queue_changed",
+    "queue_all",
+    "queue_item",
+    "sync_item",
+    "image_search",
+    "image_check",
+    "image_sync",
+    "image_queue",
+    "counterpoint",
+]
+Status = Literal["queued", "running", "done", "failed"]
+Runner = Literal["local", "lambda", "agent"]
+
+#: The Image tab's actions run Image Changes; the Counterpoint check needs any task function.
+IMAGE_ACTIONS = frozenset({"image_search", "image_check", "image_sync", "image_queue"})
+#: How long an agent job may wait unclaimed when no agent has been seen lately.
+AGENT_SILENCE_SECONDS = 300.0
+COUNTERPOINT_HEALTH = "counterpoint_health"
+
+
+class NotFound(CpsyncError):
+    """The record the action names is not in Counterpoint (the route's 404)."""
+
+
+class JobRequest(BaseModel):
+    """What to do: an action, its task, and the record (item number, file name, search)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    task: str | None = None
+    key: str | None = Field(default=None, max_length=255)
+    item_no: str | None = Field(default=None, max_length=255)
+
+    @property
+    def lock_task(self) -> str | None:
+        """The task whose lock the job takes (freed when the job dies)."""
+        if self.action in IMAGE_ACTIONS and self.action != "image_search":
+            return "image_changes"
+        return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint"} else None
+
+    @property
+    def function_task(self) -> str:
+        """The task whose function runs the job in direct mode."""
+        if self.action in IMAGE_ACTIONS:
+            return "image_changes"
+        return self.task or "items"
+
+
+class JobError(BaseModel):
+    """Why a job failed: the HTTP status the action refuses with, and a sentence."""
+
+    status: int
+    detail: str
+
+
+class Job(BaseModel):
+    """One manual action and its outcome (state documents of kind `job`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    request: JobRequest
+    status: Status = "queued"
+    runner: Runner
+    created_at: float
+    deadline: float
+    started_at: float | None = None
+    finished_at: float | None = None
+    worker: str | None = None
+    result: Any = None
+    error: JobError | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    def public(self, now: float) -> dict[str, Any]:
+        """The job as `GET /api/jobs/{id}` answers it."""
+        end = self.finished_at or now
+        return {
+            "id": self.id,
+            "action": self.request.action,
+            "task": self.request.task,
+            "key": self.request.key,
+            "status": self.status,
+            "runner": self.runner,
+            "worker": self.worker,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "elapsed_seconds": round(max(0.0, end - self.created_at), 3),
+            "result": self.result,
+            "error": self.error.model_dump() if self.error else None,
+        }
+
+
+def _iso(value: float | None) -> str | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC).isoformat()
+
+
+def _sentence(text: str) -> str:
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."
+
+
+def error_of(exc: Exception) -> JobError:
+    """The status and sentence an action that raised `exc` answers (the API's own handlers
+    use this too, so a job and a synchronous route refuse alike)."""
+    if isinstance(exc, NotFound):
+        return JobError(status=404, detail=_sentence(str(exc)))
+    if isinstance(exc, TaskBusy):
+        return JobError(status=409, detail=_sentence(describe(exc)))
+    if isinstance(exc, ConfigurationError):
+        logger.error("configuration problem: %s", describe(exc))
+        return JobError(
+            status=503,
+            detail=f"cpsync is not set up right: {describe(exc)}. Tell whoever runs cpsync.",
+        )
+    if isinstance(exc, OperationalError):
+        logger.error("database did not answer: %s", describe(exc))
+        return JobError(
+            status=503,
+            detail="A database did not answer (Counterpoint, or cpsync's own state); "
+            "check the connection on the dashboard and try again in a minute.",
+        )
+    if isinstance(exc, RetryableError):
+        logger.error("a task could not read Counterpoint: %s", describe(exc))
+        return JobError(
+            status=503,
+            detail=f"{describe(exc)}. Counterpoint did not answer; check the connection "
+            "on the dashboard and try again in a minute.",
+        )
+    if isinstance(exc, CpsyncError):
+        # NothingToSend and the like: the request was understood and cannot be done.
+        status = 409 if type(exc).__name__ == "NothingToSend" else 422
+        return JobError(status=status, detail=_sentence(describe(exc)))
+    if isinstance(exc, ValueError):
+        return JobError(status=400, detail=_sentence(describe(exc)))
+    logger.exception("job failed")
+    return JobError(status=500, detail=f"The action failed: {describe(exc)}.")
+
+
+# --- what a job does ---------------------------------------------------------------------------
+def _not_found(name: str, key: str) -> NotFound:
+    task = TASKS[name]
+    what = "category" if task.kind == "category" else "item"
+    return NotFound(
+        f"{task.title or name} found nothing for {key!r} in Counterpoint "
+        f"(check the number, and that the {what} is set up for e-commerce)"
+    )
+
+
+def execute(runtime: Runtime, request: JobRequest) -> Any:
+    """Do the action now, in this process; returns the JSON the route answers.
+
+    Raises:
+        CpsyncError: The action cannot be done (`error_of` says how it is answered).
+    """
+    # Imported here: the API's modules are not needed by a task function that runs no job.
+    from cpsync.api.actions import queue_run, run_json, sync_item
+    from cpsync.api.images import FolderImageActions
+    from cpsync.counterpoint.connection import ping
+
+    action, key = request.action, request.key or ""
+    if action == "counterpoint":
+        try:
+            health = ping(runtime.counterpoint)
+            ok, detail = health.ok, health.detail
+        except ConfigurationError as exc:  # no driver, a URL that cannot be read: not healthy
+            ok, detail = False, describe(exc)
+        answer = {"ok": ok, "detail": detail, "checked_at": _iso(time.time())}
+        runtime.state.set_option(COUNTERPOINT_HEALTH, answer)
+        return answer
+    if action in IMAGE_ACTIONS:
+        images = FolderImageActions(runtime)
+        item_no = request.item_no
+        if action == "image_search":
+            return [asdict(row) for row in images.search(key)]
+        if action == "image_check":
+            return {"item_no": key, **run_json(images.check(key))}
+        if action == "image_queue":
+            return {"file_name": key, "queued": images.queue(key, item_no)}
+        outcomes = images.sync(key, item_no)
+        if not outcomes:
+            raise NotFound(f"image {key}: nothing to send (is the file there?)")
+        return {
+            "file_name": key,
+            "applied": all(o.applied for o in outcomes),
+            "outcomes": [asdict(o) for o in outcomes],
+        }
+    name = request.task or ""
+    if name not in TASKS:
+        raise ConfigurationError(f"unknown task {name!r}")
+    if action == "sync_item":
+        synced = sync_item(runtime, name, key)
+        if synced.run.read == 0:
+            raise _not_found(name, key)
+        return {
+            "applied": synced.applied,
+            "outcomes": [asdict(o) for o in synced.outcomes],
+            "run": run_json(synced.run),
+        }
+    mode = {"queue_changed": "changed", "queue_all": "all", "queue_item": "item"}[action]
+    result = queue_run(runtime, name, mode, key if mode == "item" else None)
+    if mode == "item" and result.read == 0:
+        raise _not_found(name, key)
+    return run_json(result)
+
+
+# --- where jobs are kept -----------------------------------------------------------------------
+class Jobs:
+    """The job documents in state: create, read (finding dead ones), claim, finish."""
+
+    KIND = "job"
+
+    def __init__(self, state: StatePort, clock: Callable[[], float] = time.time) -> None:
+        self.state = state
+        self.clock = clock
+
+    def _put(self, job: Job) -> None:
+        self.state.put_docs(self.KIND, {job.id: job.model_dump(mode="json")})
+
+    def _read(self, job_id: str) -> Job | None:
+        raw = self.state.get_docs(self.KIND, [job_id]).get(job_id)
+        return None if raw is None else Job.model_validate(raw)
+
+    def create(self, request: JobRequest, runner: Runner, timeout: float) -> Job:
+        now = self.clock()
+        job = Job(
+            id=uuid.uuid4().hex,
+            request=request,
+            runner=runner,
+            created_at=now,
+            deadline=now + timeout,
+        )
+        self._put(job)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """The job; one that outlived its deadline (or waits for an absent agent) is failed
+        here, with the reason, and its task lock is freed."""
+        job = self._read(job_id)
+        if job is None or job.finished:
+            return job
+        reason = self._dead(job)
+        if reason is None:
+            return job
+        if job.request.lock_task:
+            self.state.release_lock(f"task:{job.request.lock_task}", f"job:{job.id}")
+        return self.finish(job, error=JobError(status=504, detail=reason))
+
+    def _dead(self, job: Job) -> str | None:
+        now = self.clock()
+        waited = round(now - job.created_at)
+        if job.runner == "agent" and job.status == "queued":
+            seen = self._agent_seen()
+            if (seen is None or now - seen > AGENT_SILENCE_SECONDS) and waited > 60:
+                when = "never" if seen is None else f"{round((now - seen) / 60)} minutes ago"
+                return (
+                    f"No agent took the job in {waited} s: the cpsync agent in the store was "
+                    f"last seen {when}. Start it (see the agent's log), then try again"
+                )
+        if now <= job.deadline:
+            return None
+        if job.runner == "agent":
+            return (
+                f"The agent did not finish the job in {waited} s (it stopped, or lost its "
+                "connection); its task lock is freed. Try again"
+            )
+        if job.runner == "lambda":
+            return (
+                f"The task function did not finish the job in {waited} s (it timed out or "
+                "failed; see its log); its task lock is freed. Try again"
+            )
+        return f"The job did not finish in {waited} s (cpsync stopped while it ran). Try again"
+
+    def _agent_seen(self) -> float | None:
+        seen = []
+        for doc in self.state.get_docs("agent").values():
+            try:
+                seen.append(datetime.fromisoformat(str(doc.get("seen_at"))).timestamp())
+            except (TypeError, ValueError):
+                continue
+        return max(seen) if seen else None
+
+    def claim(self, job_id: str, worker: str) -> Job | None:
+        """Take a queued job to run it; None when it is unknown, taken or finished (a
+        command or an invoke delivered twice runs once)."""
+        job = self._read(job_id)
+        if job is None or job.status != "queued":
+            return None
+        ttl = max(60.0, job.deadline - self.clock() + 60)
+        if not self.state.acquire_lock(f"job:{job_id}", worker, ttl):
+            return None
+        job = job.model_copy(update={"status": "running", "started_at": self.clock()})
+        job.worker = worker
+        self._put(job)
+        return job
+
+    def finish(self, job: Job, result: Any = None, error: JobError | None = None) -> Job:
+        # A job the API already failed for its deadline keeps that answer.
+        current = self._read(job.id)
+        if current is not None and current.finished:
+            return current
+        done = job.model_copy(
+            update={
+                "status": "failed" if error else "done",
+                "finished_at": self.clock(),
+                "result": None if error else result,
+                "error": error,
+            }
+        )
+        self._put(done)
+        return done
+
+
+def run_job(runtime: Runtime, job_id: str, worker: str) -> Job | None:
+    """Claim job `job_id`, do it, store the outcome; None when there was nothing to run."""
+    jobs = Jobs(runtime.state)
+    job = jobs.claim(job_id, worker)
+    if job is None:
+        logger.info("job %s: already taken or finished", job_id)
+        return None
+    try:
+        with lock_owner(f"job:{job.id}"):
+            result = execute(runtime, job.request)
+    except Exception as exc:
+        return jobs.finish(job, error=error_of(exc))
+    # The result crosses JSON (DynamoDB, the page): make sure it does now, not on read.
+    return jobs.finish(job, result=json.loads(json.dumps(result, default=str)))
+
+
+# --- who runs them -----------------------------------------------------------------------------
+class JobRunner(Protocol):
+    """Hands a stored job to whatever runs it."""
+
+    runner: Runner
+    #: Seconds after which a job that has not finished is failed.
+    timeout: float
+
+    def start(self, job: Job) -> None:
+        """Have `job` run (soon); never waits for it."""
+
+
+class LocalJobs:
+    """`cpsync serve` and tests: jobs run in this process's threads."""
+
+    runner: Runner = "local"
+    timeout = 1800.0
+
+    def __init__(self, runtime: Runtime, workers: int = 2) -> None:
+        self.runtime = runtime
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cpsync-job")
+        self.worker = f"{socket.gethostname()}:local"
+
+    def start(self, job: Job) -> None:
+        self.pool.submit(self._run, job.id)
+
+    def _run(self, job_id: str) -> None:
+        try:
+            run_job(self.runtime, job_id, self.worker)
+        except Exception:  # state unreachable: the job's deadline fails it
+            logger.exception("job %s could not be run", job_id)
+
+
+class LambdaJobs:
+    """Direct mode: the task's function (`<stack>-<task>`) is invoked asynchronously."""
+
+    runner: Runner = "lambda"
+    timeout = 960.0  # the functions' 900 s limit and a minute
+
+    def __init__(self, stack: str, lambda_client: Any) -> None:
+        self.stack = stack
+        self.client = lambda_client
+
+    def function_of(self, job: Job) -> str:
+        return f"{self.stack}-{job.request.function_task.replace('_', '-')}"
+
+    def start(self, job: Job) -> None:
+        self.client.invoke(
+            FunctionName=self.function_of(job),
+            InvocationType="Event",
+            Payload=json.dumps({"job": job.id}).encode(),
+        )
+
+
+class AgentJobs:
+    """Agent mode: the job goes to the agent in the store through the command queue."""
+
+    runner: Runner = "agent"
+    timeout = 1200.0  # a Queue All of a big catalog on a busy agent
+
+    def __init__(self, sqs: Any, command_queue_url: str) -> None:
+        self.sqs = sqs
+        self.url = command_queue_url
+
+    def start(self, job: Job) -> None:
+        body = {"id": job.id, "command": "job"}
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=json.dumps(body))
