@@ -86,7 +86,8 @@ bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.magento_client
 
-# sam build runs pip for the python3.12 Lambda runtime: it needs a python3.12 that runs.
+# sam build runs the layers' Makefiles (layers/*/Makefile): pip for the python3.12 Lambda
+# runtime and bytecode for it, so they need a python3.12 that runs.
 build: install
 	@if [ -z "$(PYTHON312)" ]; then \
 	  echo "make build: sam build needs python3.12 (the Lambda runtime). Install it (e.g." \

@@ -4,6 +4,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from cpsync.handlers import handle_task, logger, metrics, tracer
 
+tracer.patch(["sqlalchemy_core"])  # X-Ray: the Counterpoint queries (only tasks import SQLAlchemy)
+
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @tracer.capture_lambda_handler

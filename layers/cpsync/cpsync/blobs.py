@@ -6,7 +6,6 @@ here, chosen by its own setting.
 
 from __future__ import annotations
 
-from cpsync.embedded import LocalBlobs
 from cpsync.ports import BlobPort
 from cpsync.settings import Settings
 
@@ -20,4 +19,6 @@ def blob_store(settings: Settings) -> BlobPort:
         from cpsync.aws import blobs_from_settings
 
         return blobs_from_settings(settings)
+    from cpsync.embedded import LocalBlobs  # with the SQLite adapters, not needed in AWS
+
     return LocalBlobs(settings.blobs_dir)

@@ -17,11 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpsync.errors import CpsyncError
 from cpsync.ports import StatePort
-from cpsync.tasks import TASKS, RunResult, Task
+from cpsync.tasks import TASKS
+
+if TYPE_CHECKING:
+    from cpsync.tasks.base import RunResult, Task
 
 __all__ = [
     "AUTOMATIC_SYNC",

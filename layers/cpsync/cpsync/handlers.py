@@ -23,17 +23,11 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import BaseModel, ConfigDict
 
 from cpsync.aws import SqsQueue
@@ -43,8 +37,12 @@ from cpsync.ports import Fate, QueueMessage
 from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.settings import Settings, load_settings
-from cpsync.tasks import RunResult
 from cpsync.updater import BatchResult
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from cpsync.tasks.base import RunResult
 
 __all__ = [
     "TaskEvent",
@@ -62,7 +60,9 @@ logger = Logger(service="cpsync")
 install_log_filter(logging.getLogger("cpsync"))  # the powertools handler
 install_log_filter()  # Lambda's own root handler
 metrics = Metrics(namespace="cpsync", service="cpsync")
-tracer = Tracer(service="cpsync")
+# X-Ray patches the calls every function makes (AWS, Magento); not `patch_all`, which imports
+# SQLAlchemy and more into the updater and the API. The task functions add SQLAlchemy in app.py.
+tracer = Tracer(service="cpsync", patch_modules=["botocore", "httpx"])
 
 _runtime: Runtime | None = None
 
@@ -219,6 +219,12 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     def settle(record: SQSRecord) -> None:
         if record.message_id in retried:
             raise RuntimeError(f"message {record.message_id} waits for a retry")
+
+    from aws_lambda_powertools.utilities.batch import (
+        BatchProcessor,
+        EventType,
+        process_partial_response,
+    )
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     return dict(

@@ -37,6 +37,7 @@ __all__ = [
     "fingerprint",
     "make_version",
     "new_run_id",
+    "utc_now",
 ]
 
 Kind = Literal["product", "category", "category_links", "stock", "price", "image"]
@@ -84,6 +85,11 @@ def make_version(source_time: datetime | None, now: datetime | None = None) -> s
     if when.tzinfo is not None:
         when = when.astimezone(UTC).replace(tzinfo=None)
     return f"{when:%Y-%m-%dT%H:%M:%S.%f}/{seq:020d}"
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the default clock of tasks and the runtime)."""
+    return datetime.now(UTC)
 
 
 def new_run_id(task: str) -> str:

@@ -2,6 +2,10 @@
 
 This is the only place that decides which adapter backs which port, so the CLI, the API
 and the Lambda handlers all run the same objects.
+
+Each collaborator imports its modules when it is first built: a Lambda function builds only
+what its job uses, so the updater never imports SQLAlchemy or a task, and a task function
+never imports the Magento writers (cold starts; see `bench/cold_start.py`).
 """
 
 from __future__ import annotations
@@ -10,28 +14,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
-
-from cpsync import aws
-from cpsync.blobs import blob_store
-from cpsync.counterpoint.connection import counterpoint_engine
-from cpsync.embedded import SqliteQueue, SqliteState, sqlite_engine
 from cpsync.errors import ConfigurationError
-from cpsync.image_source import ImageSource, image_source
-from cpsync.magento.bulk import BulkRunner
-from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
-from cpsync.magento.client import MagentoClient
-from cpsync.magento.media import ImageWriter
-from cpsync.magento.products import ProductWriter
-from cpsync.magento.stock_price import stock_price_writers
-from cpsync.magento.writer import Writer
-from cpsync.model import Change
+from cpsync.model import Change, utc_now
 from cpsync.ports import BlobPort, ChangeResult, QueuePort, StatePort
 from cpsync.settings import Settings
-from cpsync.tasks import TASKS, Task, TaskContext
-from cpsync.tasks.base import utc_now
+from cpsync.tasks import TASKS
 from cpsync.updater import Updater, apply_changes
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from cpsync.image_source import ImageSource
+    from cpsync.magento.client import MagentoClient
+    from cpsync.magento.media import ImageWriter
+    from cpsync.magento.writer import Writer
+    from cpsync.tasks.base import Task, TaskContext
 
 __all__ = ["Runtime"]
 
@@ -53,18 +52,28 @@ class Runtime:
             raise ConfigurationError(
                 "CPSYNC_STATE_URL: only sqlite:/// state is supported on one machine"
             )
+        from cpsync.embedded import sqlite_engine
+
         return sqlite_engine(self.settings.state_url)
 
     @cached_property
     def state(self) -> StatePort:
         if self.settings.table_name:  # AWS mode (cpsync.aws)
+            from cpsync import aws
+
             return aws.state_from_settings(self.settings)
+        from cpsync.embedded import SqliteState
+
         return SqliteState(self.state_engine)
 
     @cached_property
     def queue(self) -> QueuePort:
         if self.settings.queue_url:  # AWS mode (cpsync.aws)
+            from cpsync import aws
+
             return aws.queue_from_settings(self.settings, self.state)
+        from cpsync.embedded import SqliteQueue
+
         return SqliteQueue(
             self.state_engine,
             visibility_seconds=self.settings.queue_visibility_seconds,
@@ -74,24 +83,34 @@ class Runtime:
     @cached_property
     def blobs(self) -> BlobPort:
         """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
+        from cpsync.blobs import blob_store
+
         return blob_store(self.settings)
 
     @cached_property
     def images(self) -> ImageSource:
         """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix (the Image
         Changes task builds the same from the settings)."""
+        from cpsync.image_source import image_source
+
         return image_source(self.settings)
 
     @cached_property
     def counterpoint(self) -> Engine:
+        from cpsync.counterpoint.connection import counterpoint_engine
+
         return counterpoint_engine(self.settings.counterpoint_url)
 
     @cached_property
     def magento(self) -> MagentoClient:
+        from cpsync.magento.client import MagentoClient
+
         return MagentoClient.from_settings(self.settings)
 
     @cached_property
     def context(self) -> TaskContext:
+        from cpsync.tasks.base import TaskContext
+
         return TaskContext(
             self.settings, self.counterpoint, self.state, self.queue, clock=self.clock
         )
@@ -110,6 +129,11 @@ class Runtime:
 
     @cached_property
     def writers(self) -> dict[str, Writer]:
+        from cpsync.magento.bulk import BulkRunner
+        from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.products import ProductWriter
+        from cpsync.magento.stock_price import stock_price_writers
+
         products = ProductWriter(
             self.magento,
             self.state,
@@ -136,6 +160,8 @@ class Runtime:
 
     @cached_property
     def image_writer(self) -> ImageWriter:
+        from cpsync.magento.media import ImageWriter
+
         return ImageWriter(
             self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
         )

@@ -50,7 +50,7 @@ from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
 from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
-from cpsync.model import Change, Desired, Kind, make_version, new_run_id
+from cpsync.model import Change, Desired, Kind, make_version, new_run_id, utc_now
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
 from cpsync.redact import describe
 from cpsync.settings import Settings
@@ -59,11 +59,6 @@ from cpsync.tasks._claims import SkuClaims, load_claims
 __all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
 
 logger = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass

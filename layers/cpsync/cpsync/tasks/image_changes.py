@@ -27,10 +27,10 @@ Entry points for the sync interface: `check_item_images(ctx, item_no)`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
 from cpsync.counterpoint.image_queries import grid_cells, image_items
@@ -45,12 +45,14 @@ from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.documents import IMAGE_DESIRED, IMAGE_PENDING
 from cpsync.errors import ConfigurationError, DataError
 from cpsync.image_source import ImageFile, ImageSource, image_source
-from cpsync.imaging import prepare_image
 from cpsync.model import ImageEntry, ImageState, Kind
 from cpsync.ports import BlobPort, StatePort
 from cpsync.settings import Settings
 from cpsync.skus import child_sku, record_key
 from cpsync.tasks.base import RunResult, Task, TaskContext, Window
+
+if TYPE_CHECKING:
+    from cpsync.imaging import PreparedImage
 
 __all__ = [
     "DESIRED_DOC",
@@ -66,6 +68,22 @@ logger = logging.getLogger(__name__)
 SCAN_DOC = "image_scan"
 DESIRED_DOC = IMAGE_DESIRED.kind
 PENDING_DOC = IMAGE_PENDING.kind
+
+
+def _image_preparer() -> Callable[..., PreparedImage]:
+    """`prepare_image`, imported here so that Pillow loads only in runs that scan image files.
+
+    Raises:
+        ConfigurationError: Pillow is not installed (in AWS: the imaging layer is missing).
+    """
+    try:
+        from cpsync.imaging import prepare_image
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"image files cannot be prepared without Pillow ({exc}); in AWS the function "
+            "needs the imaging layer. No image was changed"
+        ) from exc
+    return prepare_image
 
 
 class _Scanner:
@@ -87,9 +105,11 @@ class _Scanner:
                 one item costs the state reads of that item's files only.
 
         Raises:
-            ConfigurationError: The folder or prefix cannot be read (no gallery is touched).
+            ConfigurationError: The folder or prefix cannot be read, or Pillow is missing (no
+                gallery is touched).
             RetryableError: The S3 prefix cannot be listed now.
         """
+        self.prepare_image = _image_preparer()
         self.source = source
         self.state = state
         self.blobs = blobs
@@ -122,7 +142,7 @@ class _Scanner:
         self.hashed += 1
         doc = self.source.stamp(entry)
         try:
-            image = prepare_image(
+            image = self.prepare_image(
                 self.source.read(name),
                 name,
                 self.settings.image_max_bytes,
