@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from cpsync.aws import DynamoState
 from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
 
 
@@ -142,8 +146,38 @@ def test_counter_is_forgotten_after_its_ttl_without_changes(state: StatePort, cl
     assert state.add_counter("c", -1, ttl_seconds=60) == 0  # a late release never goes below 0
 
 
+@contextmanager
+def _serial_moto(state: StatePort) -> Iterator[StatePort]:
+    """DynamoDB's ADD is atomic; moto's threaded server is not (two requests may read the same
+    value), which this test would blame on the adapter. A second, one-request-at-a-time moto
+    server over the same in-process backends gives the adapter an atomic DynamoDB."""
+    if not isinstance(state, DynamoState):
+        yield state
+        return
+    import boto3
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    app = DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", 0, app, False, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield DynamoState(
+            state.table, boto3.client("dynamodb", endpoint_url=url), clock=state.clock
+        )
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
 def test_parallel_adds_never_lose_an_update(state: StatePort) -> None:
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with _serial_moto(state) as state, ThreadPoolExecutor(max_workers=8) as pool:
         values = list(pool.map(lambda _: state.add_counter("burst", 1, ttl_seconds=60), range(40)))
     # Every caller saw a different value: a limit checked on it lets exactly `limit` through.
     assert sorted(values) == list(range(1, 41))
