@@ -98,7 +98,7 @@ class Settings(BaseSettings):
         default=60.0,
         ge=0,
         description="How long the agent's (or a task function's) Sync Item / Sync now waits "
-        "for the cloud's updater to apply what it sent before answering \"queued\".",
+        'for the cloud\'s updater to apply what it sent before answering "queued".',
     )
     retry_base_seconds: float = Field(
         default=5.0, ge=0, description="First backoff of a transiently failed record."

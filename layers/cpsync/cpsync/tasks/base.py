@@ -48,6 +48,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
+from cpsync.counterpoint.columns import Catalog, CatalogCache, Need, missing_required
 from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id
@@ -75,6 +76,15 @@ class TaskContext:
     state: StatePort
     queue: QueuePort
     clock: Callable[[], datetime] = utc_now
+    catalogs: CatalogCache = field(default_factory=CatalogCache)
+
+    def catalog(self) -> Catalog:
+        """The columns Counterpoint has, read once and shared by the runs of the next minute.
+
+        Raises:
+            SQLAlchemyError: Counterpoint cannot be read.
+        """
+        return self.catalogs.get(self.counterpoint)
 
 
 @dataclass(frozen=True)
@@ -177,6 +187,9 @@ class Task(ABC):
     sku_keyed: ClassVar[bool] = True
     # This task creates the products: it reads every SKU claim and stores the clashes it finds.
     owns_skus: ClassVar[bool] = False
+    # The Counterpoint columns the task reads (counterpoint/columns.py): a required one missing
+    # stops the task with one line; an optional one missing means its fallback.
+    needs: ClassVar[tuple[Need, ...]] = ()
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
@@ -188,6 +201,8 @@ class Task(ABC):
         self._result: RunResult | None = None
         self.claims: SkuClaims | None = None
         self._given_claims: SkuClaims | None = None
+        # Set per run: the columns Counterpoint has (None outside a run: all declared ones).
+        self.catalog: Catalog | None = None
 
     def use_claims(self, claims: SkuClaims | None) -> None:
         """Check keys against claims a calling task already read (not read again per run)."""
@@ -282,6 +297,7 @@ class Task(ABC):
         seen: set[str] = set()
         self._result = result
         try:
+            self.catalog = self._read_catalog()
             self.claims = self._given_claims or self._load_claims()
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 times: dict[str, datetime] = {}
@@ -309,7 +325,11 @@ class Task(ABC):
             record.counts = self._counts(result)
             state.finish_run(record)
             if isinstance(exc, SQLAlchemyError):
-                raise _source_failure(self.name, exc) from exc
+                failure = _source_failure(self.name, exc)
+                state.add_errors([RunError(run_id, self.name, "", str(failure), datetime.now(UTC))])
+                raise failure from exc
+            if isinstance(exc, CpsyncError):
+                state.add_errors([RunError(run_id, self.name, "", str(exc), datetime.now(UTC))])
             raise
         finally:
             self._result = None
@@ -327,6 +347,23 @@ class Task(ABC):
             len(result.errors),
         )
         return result
+
+    def _read_catalog(self) -> Catalog:
+        """The database's columns, checked against `needs`.
+
+        Raises:
+            ConfigurationError: A required table or column is missing (one line names them).
+            SQLAlchemyError: Counterpoint cannot be read.
+        """
+        catalog = self.ctx.catalog()
+        problems = missing_required(catalog, self.needs)
+        if problems:
+            raise ConfigurationError(
+                f"{self.name}: Counterpoint has {', '.join(problems)}; this task needs "
+                f"{'it' if len(problems) == 1 else 'them'} and does not run "
+                "(`cpsync check` lists every column)"
+            )
+        return catalog
 
     def _load_claims(self) -> SkuClaims | None:
         """The SKU claims this run checks keys against (see `_claims.py`).

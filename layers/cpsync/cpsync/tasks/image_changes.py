@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from cpsync.blobs import blob_store
+from cpsync.counterpoint import needs
+from cpsync.counterpoint.columns import Need
 from cpsync.counterpoint.image_queries import grid_cells, image_items
 from cpsync.counterpoint.images import (
     FolderIndex,
@@ -237,6 +239,7 @@ class ImageChangesTask(Task):
     kind: ClassVar[Kind] = "image"
     schedule: ClassVar[str] = "cron(0 0 * * ? *)"
     batch_size: ClassVar[int] = 200
+    needs: ClassVar[tuple[Need, ...]] = needs.IMAGE_ITEMS
 
     def __init__(self, ctx: TaskContext, blobs: BlobPort | None = None) -> None:
         super().__init__(ctx)
@@ -272,7 +275,7 @@ class ImageChangesTask(Task):
             parts = [keys[i : i + MAX_IN_LIST] for i in range(0, len(keys), MAX_IN_LIST)]
         with self.ctx.counterpoint.connect() as conn:
             for part in parts:
-                stmt = image_items(part)
+                stmt = image_items(part, self.catalog)
                 yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
 
     def _cells(self, item_nos: list[str]) -> dict[str, list[GridCell]]:
@@ -293,7 +296,7 @@ class ImageChangesTask(Task):
         return cells
 
     def _plan_chunk(self, chunk: list[Any], scanner: _Scanner) -> list[_SkuRow]:
-        grid = [str(r.ITEM_NO) for r in chunk if r.TRK_METH == "G"]
+        grid = [str(r.ITEM_NO) for r in chunk if str(r.TRK_METH or "").strip() == "G"]
         cells = self._cells(grid)
         plans = []
         out: list[_SkuRow] = []

@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cpsync.counterpoint import needs
 from cpsync.counterpoint.categories import categories_of_items
+from cpsync.counterpoint.columns import Need
 from cpsync.counterpoint.queries import (
     MAX_IN_LIST,
     grid_cells,
@@ -114,7 +116,12 @@ class _Extras:
 
 
 def _is_grid(row: Any) -> bool:
-    return bool(row.TRK_METH == "G")
+    return _code(row.TRK_METH) == "G"
+
+
+def _code(value: object) -> str:
+    """A code without the spaces a CHAR column pads it with."""
+    return "" if value is None else str(value).strip()
 
 
 class ItemsTask(Task):
@@ -125,6 +132,18 @@ class ItemsTask(Task):
     kind: ClassVar[Kind] = "product"
     schedule: ClassVar[str] = "rate(10 minutes)"
     owns_skus: ClassVar[bool] = True
+    needs: ClassVar[tuple[Need, ...]] = (
+        *needs.WEB_ITEM,
+        *needs.ITEM_CHANGES,
+        *needs.ITEM_FIELDS,
+        *needs.PRICE_1,
+        *needs.STOCK,
+        *needs.GRID_CELLS,
+        *needs.GRID_VALUES,
+        *needs.CATEGORY_LINKS,
+        *needs.CATEGORY_TREE,
+        *needs.IMAGE_ITEMS,
+    )
     _images_unreadable: bool = False
     _tree: CategoryTree | None = None  # EC_CATEG, read once per run
 
@@ -142,6 +161,7 @@ class ItemsTask(Task):
             since_utc=window.since_utc if window else None,
             since_local=window.since_local if window else None,
             keys=keys,
+            catalog=self.catalog,
         )
         with self.ctx.counterpoint.connect() as conn:
             yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
@@ -163,7 +183,8 @@ class ItemsTask(Task):
         with self.ctx.counterpoint.connect() as conn:
             if selling:
                 for row in conn.execute(price_1(selling, location)):
-                    if location == row.LOC_ID or row.ITEM_NO not in prices:
+                    at_location = location is not None and location.strip() == _code(row.LOC_ID)
+                    if at_location or row.ITEM_NO not in prices:
                         prices[row.ITEM_NO] = row.PRC_1
             if simple:
                 stmt = quantities(
@@ -187,7 +208,7 @@ class ItemsTask(Task):
 
     def _category_tree(self, conn: Any) -> CategoryTree:
         if self._tree is None:
-            self._tree = load_category_tree(conn)
+            self._tree = load_category_tree(conn, self.catalog)
         return self._tree
 
     def _find_images_of_new_items(self, item_nos: list[str]) -> None:
@@ -229,6 +250,7 @@ class ItemsTask(Task):
             self.settings.stock_locations,
             self.settings.stock_quantity,
             self.settings.grid_cells_location,
+            self.catalog,
         )
         for row in conn.execute(stmt):
             grid = grids[row.ITEM_NO]
