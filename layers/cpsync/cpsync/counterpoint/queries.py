@@ -76,8 +76,8 @@ def changed_rows(
     if has_utc:
         selects.append(select(c.ITEM_NO).where(c.RS_UTC_DT >= since_utc))
     if has_local:
-        local = select(c.ITEM_NO).where(c.LST_MAINT_DT >= since_local)
-        selects.append(local.where(c.RS_UTC_DT.is_(None)) if has_utc else local)
+        by_local = select(c.ITEM_NO).where(c.LST_MAINT_DT >= since_local)
+        selects.append(by_local.where(c.RS_UTC_DT.is_(None)) if has_utc else by_local)
     return selects
 
 
