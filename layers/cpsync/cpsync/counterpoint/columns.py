@@ -29,7 +29,9 @@ from sqlalchemy import (
     column,
     func,
     inspect,
+    literal,
     null,
+    or_,
     select,
     table,
 )
@@ -95,7 +97,8 @@ def or_null(table_: Table, name: str, catalog: Catalog | None) -> ColumnElement[
 
 
 def catalog_query(names: Sequence[str]) -> Select[tuple[object, ...]]:
-    """SQL Server: the columns of these tables in the login's default schema."""
+    """SQL Server: the columns of these tables where cpsync's unqualified names find them
+    (the login's default schema, then dbo)."""
     columns = table(
         "COLUMNS",
         column("TABLE_SCHEMA"),
@@ -104,7 +107,8 @@ def catalog_query(names: Sequence[str]) -> Select[tuple[object, ...]]:
         schema="INFORMATION_SCHEMA",
     )
     return select(columns.c.TABLE_NAME, columns.c.COLUMN_NAME).where(
-        columns.c.TABLE_NAME.in_(list(names)), columns.c.TABLE_SCHEMA == func.schema_name()
+        columns.c.TABLE_NAME.in_(list(names)),
+        or_(columns.c.TABLE_SCHEMA == func.schema_name(), columns.c.TABLE_SCHEMA == literal("dbo")),
     )
 
 
