@@ -236,3 +236,25 @@ def test_given_a_store_filter_then_it_is_evaluated_for_the_web_store(
     _sync(synced, "prices")
     # THEN the web store's rule wins; another store's rule is skipped and PROMO-NOW applies
     assert _specials(emulator)[item] == (20.0 if wins else 32.0)
+
+
+def test_given_a_rule_on_the_merchants_own_column_then_it_is_read_and_honoured(
+    sample: tuple[Path, SampleInfo], synced: Runtime, emulator: EmulatorHandle
+) -> None:
+    # GIVEN a merchant column cpsync does not declare (USR_BRAND), set on the promoted item,
+    # and a first rule (50% off) on it
+    folder, info = sample
+    item = info.special["promo_item"]
+    _sql(
+        folder,
+        "ALTER TABLE IM_ITEM ADD COLUMN USR_BRAND VARCHAR(10)",
+        f"UPDATE IM_ITEM SET USR_BRAND = 'ACME' WHERE ITEM_NO = '{item}'",
+    )
+    _first_group(folder, "IM_ITEM.USR_BRAND = 'acme'")
+    # WHEN prices sync
+    _sync(synced, "prices")
+    # THEN the rule applies to that item only; the others keep their own promotions
+    specials = _specials(emulator)
+    assert specials[item] == 20.0
+    assert specials[info.special["promo_fixed_item"]] == 9.99
+    assert "rule FIRST/1" not in _log(synced, "prices")

@@ -9,7 +9,6 @@ from sqlalchemy import create_engine, text
 
 from cpsync.counterpoint.columns import (
     Catalog,
-    CatalogCache,
     fallbacks_in_use,
     missing_required,
     read_catalog,
@@ -68,21 +67,3 @@ def test_every_task_declares_what_it_reads_and_the_sample_has_all_of_it() -> Non
             assert task.needs, name
         assert missing_required(declared, task.needs) == [], name
         assert fallbacks_in_use(declared, task.needs) == [], name
-
-
-def test_given_a_cache_then_the_catalog_is_read_once_per_age(
-    database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    engine = create_engine(database)
-    reads: list[int] = []
-    import cpsync.counterpoint.columns as columns
-
-    real = columns.read_catalog
-    monkeypatch.setattr(columns, "read_catalog", lambda conn: reads.append(1) or real(conn))
-    cache = CatalogCache(max_age_seconds=60)
-    first = cache.get(engine)
-    assert cache.get(engine) is first and len(reads) == 1
-    cache.clear()
-    cache.get(engine)
-    assert len(reads) == 2
-    engine.dispose()

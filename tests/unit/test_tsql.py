@@ -84,7 +84,7 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     ),
     "bare: image items": image_queries.image_items(["A"], BARE),
     "bare: prices, items and filter columns": stock_queries.price_item_rows(
-        "WEB", ["A"], ["CATEG_COD", "PROF_COD_1"], BARE
+        "WEB", ["A"], ["CATEG_COD", "PROF_COD_1", "USR_BRAND"], BARE
     ),
     "bare: prices, groups": stock_queries.price_groups(BARE),
     "bare: prices, rules": stock_queries.price_rules(BARE),
@@ -129,6 +129,7 @@ def test_a_query_on_a_database_without_a_column_never_names_it() -> None:
     assert "PRC_4]" not in prices.replace("AS [ALL_PRC_4]", "").replace("AS [LOC_PRC_4]", "")
     assert "[IM_ITEM].[DESCR]" not in prices  # only the columns the filters name
     assert "[IM_ITEM].[PROF_COD_1]" in prices
+    assert "IM_ITEM.USR_BRAND AS [USR_BRAND]" in prices  # a merchant's own column
     assert "SAL_FILT]" not in sql["bare: prices, rules"].replace("AS [SAL_FILT]", "")
 
 

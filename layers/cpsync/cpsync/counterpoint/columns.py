@@ -3,27 +3,24 @@
 Why: Counterpoint versions and installs differ (reference §8: no per-version column list was
 found; merchants add columns; some columns cpsync reads are only *assumed*). A query naming a
 column the database lacks fails whole, so every task reads the catalog once per run
-(`read_catalog`, cached by `CatalogCache`), stops with one line naming table and column when a
-*required* one is missing (`missing_required`), and builds its queries from what exists: an
-*optional* column that is absent is replaced by its documented fallback (`fallbacks_in_use`
-lists them for `cpsync check`).
+(`read_catalog`; a task started inside another's run uses its caller's), stops with one line
+naming table and column when a *required* one is missing (`missing_required`), and builds its
+queries from what exists: an *optional* column that is absent is replaced by its documented
+fallback (`fallbacks_in_use` lists them for `cpsync check`).
 
 SQL Server's catalog is `INFORMATION_SCHEMA.COLUMNS` (one query for every table, in the
-login's default schema); other dialects (the SQLite sample) use SQLAlchemy's inspector.
+login's default schema and dbo); other dialects (the SQLite sample) use SQLAlchemy's inspector.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from threading import Lock
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Engine,
     Select,
     Table,
     column,
@@ -41,7 +38,6 @@ from cpsync.counterpoint.schema import metadata
 
 __all__ = [
     "Catalog",
-    "CatalogCache",
     "Need",
     "catalog_query",
     "fallbacks_in_use",
@@ -134,38 +130,6 @@ def read_catalog(conn: Connection, names: Iterable[str] | None = None) -> Catalo
             except NoSuchTableError:
                 continue
     return Catalog({name: frozenset(cols) for name, cols in found.items() if cols})
-
-
-@dataclass
-class CatalogCache:
-    """The catalog of one engine, read at most once per `max_age_seconds` (one run --all,
-    one scheduled round), so a column added in Counterpoint is seen a few minutes later."""
-
-    max_age_seconds: float = 60.0
-    _value: Catalog | None = None
-    _engine_id: int | None = None
-    _read_at: float = 0.0
-    _lock: Lock = field(default_factory=Lock)
-
-    def get(self, engine: Engine) -> Catalog:
-        """The cached catalog of `engine`, read again when old or for another engine.
-
-        Raises:
-            SQLAlchemyError: Counterpoint cannot be read.
-        """
-        with self._lock:
-            fresh = time.monotonic() - self._read_at < self.max_age_seconds
-            if self._value is not None and self._engine_id == id(engine) and fresh:
-                return self._value
-            with engine.connect() as conn:
-                self._value = read_catalog(conn)
-            self._engine_id, self._read_at = id(engine), time.monotonic()
-            return self._value
-
-    def clear(self) -> None:
-        """Forget the catalog: the next run reads it again."""
-        with self._lock:
-            self._value = None
 
 
 @dataclass(frozen=True)

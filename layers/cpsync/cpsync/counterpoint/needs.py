@@ -9,6 +9,14 @@ optional here.
 from __future__ import annotations
 
 from cpsync.counterpoint.columns import Need, optional, required
+from cpsync.counterpoint.stock_queries import (
+    BREAK_COLUMNS,
+    BREAK_OPTIONAL,
+    GROUP_COLUMNS,
+    GROUP_OPTIONAL,
+    RULE_COLUMNS,
+    RULE_OPTIONAL,
+)
 
 __all__ = [
     "CATEGORY_LINKS",
@@ -126,22 +134,15 @@ IMAGE_ITEMS = (
     *required("IM_INV_CELL", "ITEM_NO", "DIM_1_UPR", "DIM_2_UPR", "DIM_3_UPR"),
 )
 
-#: Promotional price rules (the IM_ITEM columns their filters name are checked per rule).
+#: Promotional price rules (the IM_ITEM columns their filters name are checked per rule);
+#: the queries read exactly these (stock_queries.py).
 PRICE_RULES = (
-    *required("IM_PRC_GRP", "GRP_TYP", "GRP_COD", "GRP_SEQ_NO", "ENABLED", "BEG_DAT", "END_DAT"),
-    *optional("IM_PRC_GRP", "BEG_DT", "a promotion begins at the start of its BEG_DAT"),
-    *optional("IM_PRC_GRP", "END_DT", "a promotion lasts to the end of its END_DAT"),
-    *optional("IM_PRC_GRP", "NO_BEG_DAT", "a NULL BEG_DAT means no begin date"),
-    *optional("IM_PRC_GRP", "NO_END_DAT", "a NULL END_DAT means no end date"),
-    *optional("IM_PRC_GRP", "CUST_FILT", "no group is limited to some customers"),
-    *required("IM_PRC_RUL", "GRP_TYP", "GRP_COD", "RUL_SEQ_NO", "ITEM_FILT"),
-    *optional("IM_PRC_RUL", "CUST_FILT", "no rule is limited to some customers"),
-    *optional("IM_PRC_RUL", "SAL_FILT", "no rule is limited to some stores"),
-    *optional("IM_PRC_RUL", "MIN_QTY", "a rule needs no minimum quantity"),
-    *required(
-        "IM_PRC_RUL_BRK", "GRP_TYP", "GRP_COD", "RUL_SEQ_NO", "MIN_QTY", "PRC_METH", "AMT_OR_PCT"
-    ),
-    *optional("IM_PRC_RUL_BRK", "PRC_BASIS", "every break is based on Price-1"),
+    *required("IM_PRC_GRP", *GROUP_COLUMNS),
+    *(Need("IM_PRC_GRP", c, fallback) for c, fallback in GROUP_OPTIONAL.items()),
+    *required("IM_PRC_RUL", *RULE_COLUMNS),
+    *(Need("IM_PRC_RUL", c, fallback) for c, fallback in RULE_OPTIONAL.items()),
+    *required("IM_PRC_RUL_BRK", *BREAK_COLUMNS),
+    *(Need("IM_PRC_RUL_BRK", c, fallback) for c, fallback in BREAK_OPTIONAL.items()),
     *(
         Need("IM_PRC", f"PRC_{n}", f"a rule based on Price-{n} gives no special price (reported)")
         for n in (2, 3, 4, 5, 6)
@@ -151,9 +152,12 @@ PRICE_RULES = (
         "STR_ID",
         "rules with a store filter (SAL_FILT) are skipped unless CPSYNC_PRICE_LOCATION is set",
     ),
-    *optional(
-        "PS_STR_CFG_PS",
-        "PRC_LOC_ID",
-        "rules with a store filter (SAL_FILT) are skipped unless CPSYNC_PRICE_LOCATION is set",
+    *(
+        Need(
+            "PS_STR_CFG_PS",
+            column,
+            "rules with a store filter (SAL_FILT) are skipped unless CPSYNC_PRICE_LOCATION is set",
+        )
+        for column in ("STR_ID", "STK_LOC_ID", "PRC_LOC_ID")
     ),
 )

@@ -6,6 +6,7 @@ Grid items (`TRK_METH = 'G'`) are read per cell from IM_INV_CELL, other items fr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -17,6 +18,7 @@ from sqlalchemy import (
     and_,
     exists,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -42,6 +44,7 @@ __all__ = [
     "cell_quantity_rows",
     "changed_stock_items",
     "grid_cells",
+    "item_column",
     "location_ids",
     "price_groups",
     "price_item_rows",
@@ -165,6 +168,24 @@ PRICE_LEVELS = ("PRC_1", "PRC_2", "PRC_3", "PRC_4", "PRC_5", "PRC_6")
 PRICE_ITEM_COLUMNS = ("ITEM_NO", "TRK_METH", "PRC_1")
 
 
+#: A column name cpsync may put in a query without quoting it (a merchant's own IM_ITEM column).
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
+
+
+def item_column(name: str) -> ColumnElement[Any]:
+    """An IM_ITEM column by name: a declared one, or a merchant's own (`USR_*`, found in the
+    database's catalog) named as `IM_ITEM.<name>`.
+
+    Raises:
+        ValueError: The name is not a plain identifier (it is never put in SQL then).
+    """
+    if name in IM_ITEM.c:
+        return IM_ITEM.c[name]
+    if not PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a plain column name")
+    return literal_column(f"IM_ITEM.{name}").label(name)
+
+
 def price_item_rows(
     location: str | None,
     keys: Sequence[str] | None = None,
@@ -180,7 +201,7 @@ def price_item_rows(
     every = IM_PRC.alias("prc_all")
     at_loc = IM_PRC.alias("prc_loc")
     names = list(dict.fromkeys([*PRICE_ITEM_COLUMNS, *item_columns]))
-    columns: list[ColumnElement[Any]] = [IM_ITEM.c[name] for name in names]
+    columns: list[ColumnElement[Any]] = [item_column(name) for name in names]
 
     def level(alias: Any, name: str, prefix: str) -> ColumnElement[Any]:
         if catalog is None or catalog.has("IM_PRC", name):

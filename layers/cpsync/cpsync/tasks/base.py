@@ -48,7 +48,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
-from cpsync.counterpoint.columns import Catalog, CatalogCache, Need, missing_required
+from cpsync.counterpoint.columns import Catalog, Need, missing_required, read_catalog
 from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id
@@ -76,15 +76,15 @@ class TaskContext:
     state: StatePort
     queue: QueuePort
     clock: Callable[[], datetime] = utc_now
-    catalogs: CatalogCache = field(default_factory=CatalogCache)
 
     def catalog(self) -> Catalog:
-        """The columns Counterpoint has, read once and shared by the runs of the next minute.
+        """The columns Counterpoint has now (one catalog query; a run reads it once).
 
         Raises:
             SQLAlchemyError: Counterpoint cannot be read.
         """
-        return self.catalogs.get(self.counterpoint)
+        with self.counterpoint.connect() as conn:
+            return read_catalog(conn)
 
 
 @dataclass(frozen=True)
@@ -203,10 +203,15 @@ class Task(ABC):
         self._given_claims: SkuClaims | None = None
         # Set per run: the columns Counterpoint has (None outside a run: all declared ones).
         self.catalog: Catalog | None = None
+        self._given_catalog: Catalog | None = None
 
     def use_claims(self, claims: SkuClaims | None) -> None:
         """Check keys against claims a calling task already read (not read again per run)."""
         self._given_claims = claims
+
+    def use_catalog(self, catalog: Catalog | None) -> None:
+        """Use the columns a calling task already read in its run (not read again)."""
+        self._given_catalog = catalog
 
     def report(self, key: str, message: str, level: str = "error") -> None:
         """Add a run-log entry from `build` or a hook while the record itself goes on."""
@@ -355,7 +360,7 @@ class Task(ABC):
             ConfigurationError: A required table or column is missing (one line names them).
             SQLAlchemyError: Counterpoint cannot be read.
         """
-        catalog = self.ctx.catalog()
+        catalog = self._given_catalog or self.ctx.catalog()
         problems = missing_required(catalog, self.needs)
         if problems:
             raise ConfigurationError(

@@ -292,7 +292,7 @@ class ImageChangesTask(Task):
                     sku = child_sku(str(row.ITEM_NO), dims, separator)
                 except DataError:
                     continue  # the Items task reports an over-long child SKU
-                cells.setdefault(str(row.ITEM_NO), []).append(GridCell(sku, values))
+                cells.setdefault(record_key(row.ITEM_NO), []).append(GridCell(sku, values))
         return cells
 
     def _plan_chunk(self, chunk: list[Any], scanner: _Scanner) -> list[_SkuRow]:
@@ -302,7 +302,7 @@ class ImageChangesTask(Task):
         out: list[_SkuRow] = []
         for row in chunk:
             item_no = record_key(row.ITEM_NO)
-            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(str(row.ITEM_NO), ())))
+            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(item_no, ())))
             try:
                 plans.append((item_no, plan_item_images(item, scanner.index)))
             except Exception as exc:  # the item is reported, the chunk goes on

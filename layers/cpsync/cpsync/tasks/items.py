@@ -184,21 +184,21 @@ class ItemsTask(Task):
             if selling:
                 for row in conn.execute(price_1(selling, location)):
                     at_location = location is not None and location.strip() == _code(row.LOC_ID)
-                    if at_location or row.ITEM_NO not in prices:
-                        prices[row.ITEM_NO] = row.PRC_1
+                    if at_location or record_key(row.ITEM_NO) not in prices:
+                        prices[record_key(row.ITEM_NO)] = row.PRC_1
             if simple:
                 stmt = quantities(
                     simple, self.settings.stock_locations, self.settings.stock_quantity
                 )
-                qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
+                qty = {record_key(r.ITEM_NO): Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
             if selling:
                 categories = categories_of_items(conn, selling)
                 tree = self._category_tree(conn)
             if grid_nos:
                 grids = self._grids(conn, grid_nos)
         for row in rows:
-            if prices.get(row.ITEM_NO) is None:
-                prices[row.ITEM_NO] = row.PRC_1
+            if prices.get(self.key_of(row)) is None:
+                prices[self.key_of(row)] = row.PRC_1
         self._find_images_of_new_items([self.key_of(r) for r in rows if r.IS_ECOMM_ITEM == "Y"])
         linked = {
             record_key(item_no): tuple(linkable(self, record_key(item_no), ids, tree))
@@ -225,6 +225,7 @@ class ItemsTask(Task):
             return
         finder = ImageChangesTask(self.ctx)
         finder.use_claims(claims)
+        finder.use_catalog(self.catalog)
         try:
             finder.run(keys=unknown)  # its run log names any bad file
         except ConfigurationError as exc:
@@ -242,7 +243,9 @@ class ItemsTask(Task):
             value, upper = _text(row.VALUE), _text(row.VALUE_UPR)
             if upper is None:
                 continue
-            ordered[(row.ITEM_NO, int(row.DIM))].append((row.SEQ_NO or 0, value or upper, upper))
+            ordered[(record_key(row.ITEM_NO), int(row.DIM))].append(
+                (row.SEQ_NO or 0, value or upper, upper)
+            )
         for (item_no, dim), values in ordered.items():
             grids[item_no].values[dim] = [(v, u) for _, v, u in sorted(values)]
         stmt = grid_cells(
@@ -253,7 +256,7 @@ class ItemsTask(Task):
             self.catalog,
         )
         for row in conn.execute(stmt):
-            grid = grids[row.ITEM_NO]
+            grid = grids[record_key(row.ITEM_NO)]
             cell = tuple(
                 str(d or UNUSED_DIMENSION).strip()
                 for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR)
@@ -275,7 +278,7 @@ class ItemsTask(Task):
             sku=sku,
             **common,
             price=self._price(row, extra),
-            qty=extra.quantities.get(row.ITEM_NO, Decimal(0)),
+            qty=extra.quantities.get(self.key_of(row), Decimal(0)),
             category_ids=extra.categories.get(sku, ()),
         )
 
@@ -288,7 +291,9 @@ class ItemsTask(Task):
         weight = row.WEIGHT
         if weight is not None and Decimal(str(weight)) < 0:
             raise DataError(f"WEIGHT is negative ({weight})")
-        for warning in sanity_warnings(self.settings, name, weight, extra.prices.get(row.ITEM_NO)):
+        for warning in sanity_warnings(
+            self.settings, name, weight, extra.prices.get(self.key_of(row))
+        ):
             self.report(sku, f"product {sku}: {warning}", "warning")
         taxable = row.IS_TXBL != "N"
         return {
@@ -307,7 +312,7 @@ class ItemsTask(Task):
 
     @staticmethod
     def _price(row: Any, extra: _Extras) -> Decimal:
-        price = extra.prices.get(row.ITEM_NO)
+        price = extra.prices.get(record_key(row.ITEM_NO))
         if price is None:
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if Decimal(str(price)) < 0:
@@ -319,7 +324,7 @@ class ItemsTask(Task):
 
     def _build_grid(self, row: Any, extra: _Extras) -> ConfigurableState:
         sku = self.key_of(row)
-        grid = extra.grids.get(row.ITEM_NO, _Grid())
+        grid = extra.grids.get(self.key_of(row), _Grid())
         if row.IS_ECOMM_ITEM != "Y":
             return ConfigurableState.disabled(sku, self._known_children(sku, grid))
         common = self._common(row, extra)
@@ -388,7 +393,7 @@ class ItemsTask(Task):
             _local_to_utc(row.LST_MAINT_DT, zone) if row.RS_UTC_DT is None else None,
             _local_to_utc(row.DESCR_LST_MAINT_DT, zone),
         ]
-        grid = extra.grids.get(row.ITEM_NO)
+        grid = extra.grids.get(self.key_of(row))
         if grid is not None:
             stamps.append(grid.changed)
         known = [s for s in stamps if isinstance(s, datetime)]

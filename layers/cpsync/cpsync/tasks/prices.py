@@ -39,6 +39,7 @@ from cpsync.counterpoint.pricing import (
 )
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.stock_queries import (
+    PLAIN_NAME,
     PRICE_ITEM_COLUMNS,
     PRICE_LEVELS,
     grid_cells,
@@ -147,7 +148,9 @@ def load_groups(
         problem: str | None = None
         try:
             columns = filter_columns(r.ITEM_FILT)
-            missing = columns - item_columns if item_columns is not None else frozenset()
+            missing = frozenset(c for c in columns if not PLAIN_NAME.fullmatch(c))
+            if item_columns is not None:
+                missing |= columns - item_columns
             matches = compile_filter(r.ITEM_FILT, missing=missing)
             if missing:
                 problem = (
