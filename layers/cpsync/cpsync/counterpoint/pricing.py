@@ -576,8 +576,9 @@ def promo_price(
         methods: The method letters.
 
     Raises:
-        ValueError: The matching rule's basis price is not set (the message names group and
-            rule); an unknown method letter is the rule's `problem`, found before.
+        ValueError: The matching rule cannot be applied (an unknown method letter, a basis
+            price not set); the message names group and rule. Callers that load rules mark
+            unknown letters as the rule's `problem` first, so only a basis is left to fail.
     """
     for group in groups:
         if not group.active_at(moment):
@@ -588,11 +589,10 @@ def promo_price(
             matched = rule.matches(item)
             if matched is not True and matched is not MAYBE:
                 continue
-            if matched is MAYBE or rule.problem is not None or rule.customer_filter:
+            undecided = rule.problem is not None or rule.customer_filter or group.customer_filter
+            if matched is MAYBE or undecided:
                 # It may be Counterpoint's first match, and cpsync cannot say what it gives
                 # (reported once per rule by the caller): no later rule may win instead.
-                return None
-            if group.customer_filter:
                 return None
             brk = rule.first_break
             if brk is None:
