@@ -353,13 +353,16 @@ class Task(ABC):
         )
         return result
 
-    def _read_catalog(self) -> Catalog:
-        """The database's columns, checked against `needs`.
+    def _read_catalog(self) -> Catalog | None:
+        """The database's columns, checked against `needs` (None: the task reads no column,
+        so it never reaches for Counterpoint).
 
         Raises:
             ConfigurationError: A required table or column is missing (one line names them).
             SQLAlchemyError: Counterpoint cannot be read.
         """
+        if not self.needs:
+            return None
         catalog = self._given_catalog or self.ctx.catalog()
         problems = missing_required(catalog, self.needs)
         if problems:
