@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Table, create_engine, event
+from sqlalchemy import MetaData, String, Table, create_engine, event
 from sqlalchemy.engine import Connection
 
 from cpsync.counterpoint import schema
@@ -224,6 +224,18 @@ class _Writer:
             self.flush(table)
 
 
+def _sample_metadata() -> MetaData:
+    """cpsync's table definitions, with the padded codes compared as SQL Server does."""
+    copy = MetaData()
+    for table in schema.metadata.sorted_tables:
+        created = table.to_metadata(copy)
+        for table_name, column_name in tables.PADDED:
+            if table_name == table.name:
+                column = created.c[column_name]
+                column.type = String(getattr(column.type, "length", None), collation="RTRIM")
+    return copy
+
+
 def _write_database(db_path: Path, sources: Iterable[Iterable[tuple[Table, Row]]]) -> None:
     """Create the tables, then insert everything in one transaction with batched executemany.
 
@@ -242,7 +254,7 @@ def _write_database(db_path: Path, sources: Iterable[Iterable[tuple[Table, Row]]
         cursor.close()
 
     try:
-        schema.metadata.create_all(engine)
+        _sample_metadata().create_all(engine)
         with engine.begin() as conn:
             writer = _Writer(conn)
             for source in sources:

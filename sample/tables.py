@@ -22,9 +22,11 @@ from sample.items import ItemSpec, cells, upc
 
 __all__ = [
     "CATEGORY_TREE",
+    "PADDED",
     "barcode_rows",
     "categories",
     "category_item_rows",
+    "char",
     "control_rows",
     "grid_rows",
     "inventory_rows",
@@ -48,6 +50,27 @@ _ON_PO = (0, 0, 0, 6, 12)
 _CENTS = Decimal("0.01")
 
 
+#: (table, column) stored padded like SQL Server's CHAR(10); the sample declares them with
+#: SQLite's RTRIM collation, so SQL compares them as SQL Server does (trailing spaces ignored).
+PADDED = (
+    ("IM_ITEM", "CATEG_COD"),
+    ("IM_LOC", "LOC_ID"),
+    ("EC_CTL", "STR_ID"),
+    ("PS_STR_CFG_PS", "STR_ID"),
+    ("PS_STR_CFG_PS", "STK_LOC_ID"),
+    ("PS_STR_CFG_PS", "PRC_LOC_ID"),
+)
+
+
+def char(value: str, width: int = 10) -> str:
+    """`value` as SQL Server returns a CHAR(width) column: padded with spaces.
+
+    Some codes (`PADDED`) are stored so every test sees what a real install sends, and every
+    reader has to trim them; item numbers never are (their identity stays the same).
+    """
+    return value.ljust(width)
+
+
 def _stamp_cols(stamp: Stamp) -> Row:
     return {"LST_MAINT_DT": stamp[0], "RS_UTC_DT": stamp[1]}
 
@@ -63,7 +86,7 @@ def control_rows(clock: Clock) -> Rows:
         yield (
             schema.IM_LOC,
             {
-                "LOC_ID": loc,
+                "LOC_ID": char(loc),
                 "DESCR": names[loc],
                 "DESCR_UPR": names[loc].upper(),
                 "LST_MAINT_USR_ID": "MGR",
@@ -76,13 +99,14 @@ def control_rows(clock: Clock) -> Rows:
         {
             "KEY_ID": 1,
             "USE_ECOMM": "Y",
-            "STR_ID": WEB_LOCATION,
+            "STR_ID": char(WEB_LOCATION),
             "ITEM_PRC_CUST_NO": "CASH",
             "LST_MAINT_DT": setup[0],
         },
     )
     for str_id in ("MAIN", WEB_LOCATION):
-        yield schema.PS_STR_CFG_PS, {"STR_ID": str_id, "STK_LOC_ID": str_id, "PRC_LOC_ID": str_id}
+        padded = char(str_id)
+        yield schema.PS_STR_CFG_PS, {"STR_ID": padded, "STK_LOC_ID": padded, "PRC_LOC_ID": padded}
     yield schema.DB_CTL, {"KEY_ID": 1, "DB_VER": "29.35", "SHARED_DIR": r"C:\CPSQL.1\TopLevel\DEMO"}
 
 
@@ -107,7 +131,7 @@ def item_rows(specs: list[ItemSpec], clock: Clock, rng: random.Random) -> Rows:
                 "ITEM_TYP": spec.item_typ,
                 "STAT": spec.stat,
                 "TRK_METH": "G" if spec.dims else "N",
-                "CATEG_COD": spec.categ_cod,
+                "CATEG_COD": char(spec.categ_cod),
                 "ITEM_VEND_NO": f"V{between(rng, 100, 140)}",
                 "STK_UNIT": "EA",
                 "PRC_1": spec.prc_1,

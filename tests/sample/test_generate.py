@@ -400,11 +400,20 @@ def test_category_links(info: SampleInfo, conn: Connection) -> None:
 
 
 def test_settings_point_at_the_web_location(info: SampleInfo, conn: Connection) -> None:
-    assert sql(conn, "SELECT KEY_ID, USE_ECOMM, STR_ID FROM EC_CTL") == [(1, "Y", "WEB")]
-    store = sql(conn, "SELECT STK_LOC_ID, PRC_LOC_ID FROM PS_STR_CFG_PS WHERE STR_ID='WEB'")
-    assert store == [("WEB", "WEB")]
-    assert set(sql(conn, "SELECT LOC_ID FROM IM_LOC")) == {"MAIN", "WEB", "OUTLET"}
+    # Codes come padded like SQL Server's CHAR(10): readers must trim them.
+    assert sql(conn, "SELECT KEY_ID, USE_ECOMM, STR_ID FROM EC_CTL") == [(1, "Y", "WEB       ")]
+    store = sql(conn, "SELECT STK_LOC_ID, PRC_LOC_ID FROM PS_STR_CFG_PS WHERE RTRIM(STR_ID)='WEB'")
+    assert store == [("WEB       ", "WEB       ")]
+    assert set(sql(conn, "SELECT RTRIM(LOC_ID) FROM IM_LOC")) == {"MAIN", "WEB", "OUTLET"}
     assert len(sql(conn, "SELECT DB_VER FROM DB_CTL")) == 1
+
+
+def test_some_codes_are_padded_as_sql_server_char_columns_send_them(conn: Connection) -> None:
+    codes = sql(conn, "SELECT DISTINCT CATEG_COD FROM IM_ITEM")
+    assert codes and all(len(c) == 10 and c == c.rstrip().ljust(10) for c in codes)
+    assert all(len(loc) == 10 for loc in sql(conn, "SELECT LOC_ID FROM IM_LOC"))
+    # item numbers keep their identity: never padded
+    assert all(n == n.rstrip() for n in sql(conn, "SELECT ITEM_NO FROM IM_ITEM"))
 
 
 # --- promotions ---------------------------------------------------------------------------------

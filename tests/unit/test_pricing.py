@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from cpsync.counterpoint.pricing import (
+    MAYBE,
     Break,
     FilterError,
     Group,
@@ -15,6 +16,8 @@ from cpsync.counterpoint.pricing import (
     Rule,
     Segment,
     compile_filter,
+    compile_sale_filter,
+    filter_columns,
     promo_price,
     special_window,
 )
@@ -148,9 +151,75 @@ def test_given_other_method_letters_as_a_setting_then_they_are_used() -> None:
     assert found is not None and found.price == Decimal("5.00")
 
 
-def test_given_a_rule_with_an_unreadable_filter_then_it_is_skipped() -> None:
-    broken = Rule(seq=1, matches=lambda row: True, breaks=(), error="cannot read")
-    groups = [group("G", 1, broken, rule("", (0, "D", "10"), seq=2))]
+def test_given_a_rule_that_cannot_be_applied_then_no_later_rule_wins_instead() -> None:
+    # GIVEN a first rule cpsync cannot apply (unreadable filter, unknown method letter...)
+    broken = Rule(seq=1, matches=lambda row: MAYBE, breaks=(), problem="cannot read")
+    unknown_method = Rule(
+        seq=1, matches=compile_filter(""), breaks=(), problem="price method 'Z' is unknown"
+    )
+    later = rule("", (0, "D", "10"), seq=2)
+    for first in (broken, unknown_method):
+        # WHEN an item reaches it THEN the search stops there: no special price at all
+        assert promo_price([group("G", 1, first, later)], ITEM, BASIS, NOW, METHODS) is None
+
+
+def test_given_a_filter_naming_a_missing_column_then_only_items_it_could_match_stop() -> None:
+    # GIVEN a rule on a merchant column this database lacks, AND'ed with a category
+    text = "IM_ITEM.CATEG_COD = 'MUGS' AND IM_ITEM.USR_BRAND = 'ACME'"
+    maybe = Rule(seq=1, matches=compile_filter(text, missing=["USR_BRAND"]), breaks=(),
+                 problem="names IM_ITEM.USR_BRAND")  # fmt: skip
+    groups = [group("G", 1, maybe, rule("", (0, "D", "10"), seq=2))]
+    # WHEN a mug (which could match) and a tea (which cannot) are priced
+    tea = {**ITEM, "CATEG_COD": "TEA"}
+    # THEN the mug gets no special price, the tea goes on to the later rule
+    assert promo_price(groups, ITEM, BASIS, NOW, METHODS) is None
+    found = promo_price(groups, tea, BASIS, NOW, METHODS)
+    assert found is not None and found.rule == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("IM_ITEM.USR_X = 'A'", MAYBE),
+        ("NOT IM_ITEM.USR_X = 'A'", MAYBE),
+        ("IM_ITEM.USR_X IS NULL", MAYBE),
+        ("IM_ITEM.USR_X = 'A' AND IM_ITEM.CATEG_COD = 'TEA'", False),
+        ("NOT (IM_ITEM.USR_X = 'A' AND IM_ITEM.CATEG_COD = 'TEA')", True),
+        ("IM_ITEM.USR_X = 'A' OR IM_ITEM.CATEG_COD = 'MUGS'", True),
+        ("IM_ITEM.USR_X LIKE 'A%' OR IM_ITEM.CATEG_COD = 'TEA'", MAYBE),
+        ("IM_ITEM.USR_X IN ('A') AND IM_ITEM.SUBCAT_COD = 'X'", MAYBE),
+    ],
+)
+def test_given_a_missing_column_then_a_filter_says_maybe_only_where_it_decides(
+    text: str, expected: object
+) -> None:
+    assert compile_filter(text, missing=["USR_X"])(ITEM) is expected
+
+
+def test_given_a_filter_then_the_columns_it_names_are_known_before_reading_items() -> None:
+    text = "[IM_ITEM].[CATEG_COD] = 'MUGS' OR (PROF_COD_1 LIKE 'A%' AND IM_ITEM.PRC_1 > 5)"
+    assert filter_columns(text) == {"CATEG_COD", "PROF_COD_1", "PRC_1"}
+    assert filter_columns(None) == frozenset()
+
+
+def test_given_a_rule_with_a_customer_filter_then_items_it_matches_get_no_special() -> None:
+    customers = Rule(seq=1, matches=compile_filter("CATEG_COD = 'MUGS'"),
+                     breaks=(Break(Decimal(0), "D", "1", Decimal(50)),), customer_filter=True)  # fmt: skip
+    groups = [group("G", 1, customers, rule("", (0, "D", "10"), seq=2))]
+    assert promo_price(groups, ITEM, BASIS, NOW, METHODS) is None
+    found = promo_price(groups, {**ITEM, "CATEG_COD": "TEA"}, BASIS, NOW, METHODS)
+    assert found is not None and found.rule == 2
+
+
+def test_given_a_rule_for_another_store_then_it_is_skipped_and_the_next_rule_wins() -> None:
+    web = {"STR_ID": "WEB", "LOC_ID": "WEB", "PRC_LOC_ID": "WEB", "STK_LOC_ID": "WEB"}
+    assert compile_sale_filter("(PS_DOC_HDR.STR_ID = 'WEB')")(web) is True
+    assert compile_sale_filter("STR_ID IN ('MAIN', 'OUTLET')")(web) is False
+    assert compile_sale_filter("")(web) is True
+    with pytest.raises(FilterError):
+        compile_sale_filter("PS_DOC_HDR.CUST_NO = 'X'")
+    elsewhere = Rule(seq=1, matches=compile_filter(""), breaks=(), online=False)
+    groups = [group("G", 1, elsewhere, rule("", (0, "D", "10"), seq=2))]
     found = promo_price(groups, ITEM, BASIS, NOW, METHODS)
     assert found is not None and found.rule == 2
 

@@ -12,9 +12,22 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import CompoundSelect, Select
 
-from cpsync.counterpoint import categories, image_queries, queries, stock_queries
+from cpsync.counterpoint import categories, columns, image_queries, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
+# A database without the optional columns: every query must still be valid T-SQL without them.
+BARE = (
+    columns.Catalog.declared()
+    .without("IM_INV_CELL", "RS_UTC_DT", "LST_MAINT_DT")
+    .without("IM_ITEM", "RS_UTC_DT", "ECOMM_IMG_FILE", "WEIGHT", "URL")
+    .without("EC_ITEM_DESCR", "LST_MAINT_DT")
+    .without("EC_CATEG", "PARENT_ID", "HTML_DESCR", "DISP_SEQ_NO")
+    .without("EC_CATEG_ITEM", "LST_MAINT_DT")
+    .without("IM_PRC", "PRC_4", "PRC_5", "PRC_6")
+    .without("IM_PRC_GRP", "BEG_DT", "END_DT", "NO_BEG_DAT", "NO_END_DAT", "CUST_FILT")
+    .without("IM_PRC_RUL", "SAL_FILT", "CUST_FILT", "MIN_QTY")
+    .without("IM_PRC_RUL_BRK", "PRC_BASIS")
+)
 
 CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]] = {
     "items, snapshot": queries.item_rows(),
@@ -60,6 +73,24 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "image items, all": image_queries.image_items(),
     "image items, by key": image_queries.image_items(["MUG/12"]),
     "grid cells of items": image_queries.grid_cells(["TSHIRT-GRID", "BOOT-GRID"]),
+    # the database's own catalog, and every query on a database without optional columns
+    "columns of the tables (INFORMATION_SCHEMA)": columns.catalog_query(["IM_ITEM", "IM_INV"]),
+    "bare: items, changed": queries.item_rows(since_utc=WHEN, since_local=WHEN, catalog=BARE),
+    "bare: grid cells": queries.grid_cells(["A"], [], "available", catalog=BARE),
+    "bare: stock, changed items": stock_queries.changed_stock_items(WHEN, WHEN, BARE),
+    "bare: categories": categories.category_rows(catalog=BARE),
+    "bare: category items, changed": categories.category_item_rows(
+        since_local=WHEN, since_utc=WHEN, catalog=BARE
+    ),
+    "bare: image items": image_queries.image_items(["A"], BARE),
+    "bare: prices, items and filter columns": stock_queries.price_item_rows(
+        "WEB", ["A"], ["CATEG_COD", "PROF_COD_1", "USR_BRAND"], BARE
+    ),
+    "bare: prices, groups": stock_queries.price_groups(BARE),
+    "bare: prices, rules": stock_queries.price_rules(BARE),
+    "bare: prices, breaks": stock_queries.price_rule_breaks(BARE),
+    "prices, the web store and its locations": stock_queries.web_store(),
+    "prices, the web store alone": stock_queries.web_store(False),
 }
 
 
@@ -81,6 +112,25 @@ def test_the_changed_items_filter_is_a_union_not_an_or() -> None:
     where = sql.upper().split("WHERE", 1)[1]
     assert where.count("UNION") == 3
     assert " OR " not in where
+
+
+def test_a_query_on_a_database_without_a_column_never_names_it() -> None:
+    # GIVEN a database without the optional columns; WHEN the queries are compiled
+    sql = {name: _tsql(stmt) for name, stmt in CASES.items() if name.startswith("bare:")}
+    # THEN none of the missing columns appears (a NULL stands in where a value is read)
+    assert "[IM_INV_CELL].[RS_UTC_DT]" not in sql["bare: items, changed"]
+    assert "[IM_INV].[RS_UTC_DT]" in sql["bare: items, changed"]  # the location's stamps
+    assert "[IM_ITEM].[RS_UTC_DT]" not in sql["bare: items, changed"]
+    assert "[IM_INV_CELL].[RS_UTC_DT]" not in sql["bare: stock, changed items"]
+    assert "PARENT_ID" not in sql["bare: categories"].replace("NULL AS [PARENT_ID]", "")
+    assert "[EC_CATEG_ITEM].[LST_MAINT_DT]" not in sql["bare: category items, changed"]
+    assert "RECENT" not in sql["bare: category items, changed"]
+    prices = sql["bare: prices, items and filter columns"]
+    assert "PRC_4]" not in prices.replace("AS [ALL_PRC_4]", "").replace("AS [LOC_PRC_4]", "")
+    assert "[IM_ITEM].[DESCR]" not in prices  # only the columns the filters name
+    assert "[IM_ITEM].[PROF_COD_1]" in prices
+    assert "IM_ITEM.USR_BRAND AS [USR_BRAND]" in prices  # a merchant's own column
+    assert "SAL_FILT]" not in sql["bare: prices, rules"].replace("AS [SAL_FILT]", "")
 
 
 def test_the_parser_does_reject_what_sql_server_would() -> None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, literal, or_, select
 
+from cpsync.counterpoint.columns import Catalog, or_null
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.schema import EC_CATEG, EC_CATEG_ITEM, IM_ITEM
 
@@ -27,12 +28,17 @@ __all__ = [
 ROOT_CATEG_ID = "0"
 
 
-def category_rows(keys: Sequence[str] | None = None) -> Select[tuple[object, ...]]:
-    """EC_CATEG rows (all, or `keys`), ordered by CATEG_ID; the root row is included."""
+def category_rows(
+    keys: Sequence[str] | None = None, catalog: Catalog | None = None
+) -> Select[tuple[object, ...]]:
+    """EC_CATEG rows (all, or `keys`), ordered by CATEG_ID; the root row is included.
+
+    PARENT_ID (absent from NCR's sample, reference §2), HTML_DESCR and DISP_SEQ_NO read as
+    NULL where the database lacks them.
+    """
     c = EC_CATEG.c
-    stmt = select(
-        c.CATEG_ID, c.PARENT_ID, c.DESCR, c.HTML_DESCR, c.DISP_SEQ_NO, c.LST_MAINT_DT
-    ).order_by(c.CATEG_ID)
+    optional = [or_null(EC_CATEG, n, catalog) for n in ("PARENT_ID", "HTML_DESCR", "DISP_SEQ_NO")]
+    stmt = select(c.CATEG_ID, c.DESCR, *optional).order_by(c.CATEG_ID)
     if keys is not None:
         stmt = stmt.where(c.CATEG_ID.in_(list(keys)))
     return stmt
@@ -47,12 +53,15 @@ def category_item_rows(
     since_local: object | None = None,
     keys: Sequence[str] | None = None,
     since_utc: object | None = None,
+    catalog: Catalog | None = None,
 ) -> Select[tuple[object, ...]]:
     """(ITEM_NO, CATEG_ID) of linkable items, ordered by item: all, changed, or for `keys`.
 
     A changed run takes *every* row of each item that has at least one row maintained at or
     after `since_local`, so the item's whole set travels, not just the new row; with
     `since_utc` also of each item whose IM_ITEM row moved (an item back on e-commerce).
+    Without `EC_CATEG_ITEM.LST_MAINT_DT` only the items themselves date a change (the periodic
+    full read finds the rest).
     """
     link, item = EC_CATEG_ITEM.c, IM_ITEM.c
     stmt = (
@@ -64,16 +73,31 @@ def category_item_rows(
     if keys is not None:
         stmt = stmt.where(link.ITEM_NO.in_(list(keys)))
     if since_local is not None:
-        recent = EC_CATEG_ITEM.alias("RECENT")
-        touched = select(recent.c.ITEM_NO).where(since_local <= recent.c.LST_MAINT_DT).distinct()
-        changed: list[ColumnElement[bool]] = [link.ITEM_NO.in_(touched)]
+        changed: list[ColumnElement[bool]] = []
+        if catalog is None or catalog.has("EC_CATEG_ITEM", "LST_MAINT_DT"):
+            recent = EC_CATEG_ITEM.alias("RECENT")
+            touched = select(recent.c.ITEM_NO).where(since_local <= recent.c.LST_MAINT_DT)
+            changed.append(link.ITEM_NO.in_(touched.distinct()))
         if since_utc is not None:
-            changed += [
-                since_utc <= item.RS_UTC_DT,
-                and_(item.RS_UTC_DT.is_(None), since_local <= item.LST_MAINT_DT),
-            ]
-        stmt = stmt.where(or_(*changed))
+            changed += _item_changed(since_utc, since_local, catalog)
+        stmt = stmt.where(or_(*changed) if changed else literal(1) == literal(0))
     return stmt
+
+
+def _item_changed(
+    since_utc: object, since_local: object, catalog: Catalog | None
+) -> list[ColumnElement[bool]]:
+    """The IM_ITEM row moved, by the stamps it has."""
+    item = IM_ITEM.c
+    has_utc = catalog is None or catalog.has("IM_ITEM", "RS_UTC_DT")
+    has_local = catalog is None or catalog.has("IM_ITEM", "LST_MAINT_DT")
+    changed: list[ColumnElement[bool]] = []
+    if has_utc:
+        changed.append(since_utc <= item.RS_UTC_DT)
+    if has_local:
+        local = since_local <= item.LST_MAINT_DT
+        changed.append(and_(item.RS_UTC_DT.is_(None), local) if has_utc else local)
+    return changed
 
 
 def item_categories(item_nos: Sequence[str]) -> Select[tuple[object, ...]]:

@@ -10,16 +10,20 @@ from collections.abc import Sequence
 
 from sqlalchemy import Select, literal, select
 
+from cpsync.counterpoint.columns import Catalog, or_null
 from cpsync.counterpoint.schema import IM_INV_CELL, IM_ITEM
 
 __all__ = ["grid_cells", "image_items"]
 
 
-def image_items(keys: Sequence[str] | None = None) -> Select[tuple[object, ...]]:
-    """E-commerce items with their `ECOMM_IMG_FILE` and tracking method, by item number."""
+def image_items(
+    keys: Sequence[str] | None = None, catalog: Catalog | None = None
+) -> Select[tuple[object, ...]]:
+    """E-commerce items with their `ECOMM_IMG_FILE` (NULL where the column does not exist:
+    the default `<ITEM_NO>.jpg` naming) and tracking method, by item number."""
     item = IM_ITEM
     stmt = (
-        select(item.c.ITEM_NO, item.c.ECOMM_IMG_FILE, item.c.TRK_METH)
+        select(item.c.ITEM_NO, or_null(item, "ECOMM_IMG_FILE", catalog), item.c.TRK_METH)
         .where(literal("Y") == item.c.IS_ECOMM_ITEM)
         .order_by(item.c.ITEM_NO)
     )

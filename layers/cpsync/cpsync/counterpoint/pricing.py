@@ -5,7 +5,7 @@ that matches, even when a later rule would be cheaper. For the web shopper cpsyn
 promotional part of that search:
 
 - groups of type `'P'` only (contract groups need a customer; special prices have no known code),
-  `ENABLED = 'Y'`, without a customer filter (a web shopper is no particular customer);
+  `ENABLED = 'Y'`;
 - a group applies at a moment when `BEG_DT <= moment <= END_DT` in the Counterpoint server's
   local time (`NO_BEG_DAT` / `NO_END_DAT = 'Y'` leave that side open; `BEG_DAT`/`END_DAT`
   stand in when the date-time column is NULL, the end then lasting the whole day);
@@ -19,8 +19,18 @@ promotional part of that search:
 The method letters are a setting (`PriceMethods`) because sources disagree (`F` or `O` for a
 fixed price). `ITEM_FILT` is evaluated here, in Python, by a small SQL-predicate evaluator
 (comparisons, LIKE, IN, BETWEEN, IS NULL, AND/OR/NOT, parentheses; case-insensitive like SQL
-Server's default collation), so one query of items serves every rule and nothing from a data
-column is ever run as SQL. A filter outside that grammar raises `FilterError` naming the rule.
+Server's default collation, trailing spaces of CHAR values ignored), so one query of items
+serves every rule and nothing from a data column is ever run as SQL. A filter outside that
+grammar raises `FilterError` naming the rule.
+
+What cpsync cannot decide never lets a later rule win: Counterpoint's first match wins, so a
+rule that *could* match an item but cannot be applied (its filter is unreadable or names a
+column this database lacks, it has a customer filter, its method letter is not a configured
+one) stops the search for that item: no special price, the regular price still syncs. A filter
+naming a missing column is evaluated with that column unknown (`MAYBE`), so items the rest of
+the filter rules out go on to the next rule. `SAL_FILT` (the store a sale happens in) is
+evaluated against the e-commerce store and price location (`compile_sale_filter`); a rule whose
+store filter holds elsewhere is skipped.
 """
 
 from __future__ import annotations
@@ -30,9 +40,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 __all__ = [
+    "MAYBE",
     "Break",
     "FilterError",
     "Group",
@@ -41,6 +52,8 @@ __all__ = [
     "Rule",
     "Segment",
     "compile_filter",
+    "compile_sale_filter",
+    "filter_columns",
     "promo_price",
     "special_window",
 ]
@@ -66,10 +79,28 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"AND", "OR", "NOT", "IN", "LIKE", "IS", "NULL", "BETWEEN"}
 
+
+class _Maybe:
+    """A filter's answer when a column it names is not in this database: it could be True."""
+
+    def __repr__(self) -> str:
+        return "MAYBE"
+
+
+MAYBE: Final = _Maybe()
+_UNKNOWN_VALUE = object()  # the value of a column this database lacks
+
 Row = Mapping[str, Any]
-Truth = bool | None  # SQL's three values: True, False, unknown (None)
+# SQL's three values, True, False, unknown (None), and MAYBE (a missing column could make it
+# anything). MAYBE is absorbing under NOT and beats None in AND/OR, which over-approximates
+# "could be True" and never says False or None where True is possible.
+Truth = bool | None | _Maybe
 Predicate = Callable[[Row], Truth]
 Operand = Callable[[Row], Any]
+
+
+def _maybe_in(*values: Any) -> bool:
+    return any(v is _UNKNOWN_VALUE for v in values)
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -150,10 +181,19 @@ _COMPARE_OPS: dict[str, Callable[[int], bool]] = {
 class _Parser:
     """Recursive descent over the tokens of one filter; builds closures over a row."""
 
-    def __init__(self, text: str, columns: frozenset[str] | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        columns: frozenset[str] | None,
+        missing: frozenset[str] = frozenset(),
+        table: str | None = "IM_ITEM",
+    ) -> None:
         self.tokens = _tokens(text)
         self.index = 0
         self.columns = columns
+        self.missing = missing
+        self.table = table
+        self.named: set[str] = set()
 
     def peek(self, offset: int = 0) -> tuple[str, str]:
         at = self.index + offset
@@ -187,7 +227,11 @@ class _Parser:
 
         def any_of(row: Row) -> Truth:
             values = [p(row) for p in parts]
-            return True if True in values else (None if None in values else False)
+            if any(v is True for v in values):
+                return True
+            if any(v is MAYBE for v in values):
+                return MAYBE
+            return None if any(v is None for v in values) else False
 
         return any_of
 
@@ -200,14 +244,17 @@ class _Parser:
 
         def all_of(row: Row) -> Truth:
             values = [p(row) for p in parts]
-            return False if False in values else (None if None in values else True)
+            if any(v is False for v in values):
+                return False
+            if any(v is MAYBE for v in values):
+                return MAYBE
+            return None if any(v is None for v in values) else True
 
         return all_of
 
     def negation(self) -> Predicate:
         if self.accept("kw", "NOT"):
-            inner = self.negation()
-            return lambda row: None if (v := inner(row)) is None else not v
+            return self._maybe_not(True, self.negation())
         return self.predicate()
 
     def _is_group(self) -> bool:
@@ -244,7 +291,15 @@ class _Parser:
         if kind == "op" and value in _COMPARE_OPS and not negate:
             self.index += 1
             right, test = self.operand(), _COMPARE_OPS[value]
-            return lambda row: None if (c := _compare(left(row), right(row))) is None else test(c)
+
+            def compare(row: Row) -> Truth:
+                a, b = left(row), right(row)
+                if _maybe_in(a, b):
+                    return MAYBE
+                c = _compare(a, b)
+                return None if c is None else test(c)
+
+            return compare
         if self.accept("kw", "IN"):
             return self._maybe_not(negate, self._in_list(left))
         if self.accept("kw", "LIKE"):
@@ -255,6 +310,8 @@ class _Parser:
             high = self.operand()
 
             def between(row: Row) -> Truth:
+                if _maybe_in(left(row), low(row), high(row)):
+                    return MAYBE
                 a, b = _compare(left(row), low(row)), _compare(left(row), high(row))
                 return None if a is None or b is None else a >= 0 and b <= 0
 
@@ -262,14 +319,24 @@ class _Parser:
         if not negate and self.accept("kw", "IS"):
             is_not = self.accept("kw", "NOT")
             self.take("kw", "NULL")
-            return lambda row: (left(row) is None) != is_not
+
+            def is_null(row: Row) -> Truth:
+                value = left(row)
+                return MAYBE if _maybe_in(value) else (value is None) != is_not
+
+            return is_null
         raise FilterError(f"expected a comparison but found {value or 'the end'!r}")
 
     @staticmethod
     def _maybe_not(negate: bool, inner: Predicate) -> Predicate:
         if not negate:
             return inner
-        return lambda row: None if (v := inner(row)) is None else not v
+
+        def negated(row: Row) -> Truth:
+            value = inner(row)
+            return value if value is None or value is MAYBE else not value
+
+        return negated
 
     def _in_list(self, left: Operand) -> Predicate:
         self.take("op", "(")
@@ -279,6 +346,8 @@ class _Parser:
         self.take("op", ")")
 
         def within(row: Row) -> Truth:
+            if _maybe_in(left(row), *(v(row) for v in values)):
+                return MAYBE
             results = [_compare(left(row), v(row)) for v in values]
             return True if 0 in results else (None if None in results else False)
 
@@ -293,6 +362,8 @@ class _Parser:
 
         def like(row: Row) -> Truth:
             value = left(row)
+            if _maybe_in(value):
+                return MAYBE
             return None if value is None else regex.fullmatch(str(value).rstrip()) is not None
 
         return like
@@ -310,16 +381,21 @@ class _Parser:
             return lambda row: None
         if kind == "name":
             column = self._column(value)
+            if column in self.missing:
+                return lambda row: _UNKNOWN_VALUE
             return lambda row: row.get(column)
         raise FilterError(f"expected a column or a value but found {value or 'the end'!r}")
 
     def _column(self, name: str) -> str:
         parts = [p.strip("[]").upper() for p in name.split(".")]
-        if len(parts) > 2 or (len(parts) == 2 and parts[0] != "IM_ITEM"):
-            raise FilterError(f"{name} is not a column of IM_ITEM")
+        if len(parts) > 2 or (
+            len(parts) == 2 and self.table is not None and parts[0] != self.table
+        ):
+            raise FilterError(f"{name} is not a column of {self.table}")
         column = parts[-1]
-        if self.columns is not None and column not in self.columns:
-            raise FilterError(f"IM_ITEM.{column} is not read by cpsync")
+        if column not in self.missing and self.columns is not None and column not in self.columns:
+            raise FilterError(f"{name} is not known for a sale at the web store")
+        self.named.add(column)
         return column
 
 
@@ -327,10 +403,13 @@ def _unquote(token: str) -> str:
     return token.lstrip("N")[1:-1].replace("''", "'")
 
 
-def compile_filter(text: str | None, columns: Iterable[str] | None = None) -> Predicate:
+def compile_filter(
+    text: str | None, columns: Iterable[str] | None = None, missing: Iterable[str] = ()
+) -> Predicate:
     """A predicate over an IM_ITEM row (upper-case column names) for an `ITEM_FILT`.
 
-    An empty filter matches every item. Unknown (NULL) counts as no match.
+    An empty filter matches every item. Unknown (NULL) counts as no match. A column in
+    `missing` (not in this database) is unknown: where it decides, the answer is `MAYBE`.
 
     Raises:
         FilterError: The text is outside the supported grammar or names another table.
@@ -338,7 +417,38 @@ def compile_filter(text: str | None, columns: Iterable[str] | None = None) -> Pr
     if text is None or not text.strip():
         return lambda row: True
     known = frozenset(c.upper() for c in columns) if columns is not None else None
-    return _Parser(text, known).parse()
+    return _Parser(text, known, frozenset(c.upper() for c in missing)).parse()
+
+
+def filter_columns(text: str | None) -> frozenset[str]:
+    """The IM_ITEM columns an `ITEM_FILT` names (upper-case), so only those are read.
+
+    Raises:
+        FilterError: The text is outside the supported grammar or names another table.
+    """
+    if text is None or not text.strip():
+        return frozenset()
+    parser = _Parser(text, None)
+    parser.parse()
+    return frozenset(parser.named)
+
+
+#: What a sale at the web store is known by when its `SAL_FILT` is evaluated.
+SALE_COLUMNS = frozenset({"STR_ID", "LOC_ID", "PRC_LOC_ID", "STK_LOC_ID"})
+
+
+def compile_sale_filter(text: str | None) -> Predicate:
+    """A predicate for a rule's `SAL_FILT` over the web store's row (see `SALE_COLUMNS`).
+
+    Any table prefix is accepted (the filter is written over the ticket's tables), but only
+    the store and location columns can be known for a web sale.
+
+    Raises:
+        FilterError: The text is outside the grammar or names a column a web sale lacks.
+    """
+    if text is None or not text.strip():
+        return lambda row: True
+    return _Parser(text, SALE_COLUMNS, table=None).parse()
 
 
 # --- groups, rules, breaks ---------------------------------------------------------------
@@ -365,14 +475,19 @@ class Break:
 
 @dataclass(frozen=True)
 class Rule:
-    """One rule of a group (IM_PRC_RUL), with its compiled item filter and its breaks."""
+    """One rule of a group (IM_PRC_RUL), with its compiled item filter and its breaks.
+
+    `problem` says why the rule cannot price an item it matches (then the search stops there:
+    no special price); `online` is False when its store filter rules out the web store.
+    """
 
     seq: int
     matches: Predicate
     breaks: tuple[Break, ...]
     customer_filter: bool = False
-    error: str | None = None
+    problem: str | None = None
     min_qty: Decimal = Decimal(0)  # IM_PRC_RUL.MIN_QTY: the rule needs this many units
+    online: bool = True
 
     @property
     def first_break(self) -> Break | None:
@@ -394,7 +509,7 @@ class Group:
 
     def active_at(self, moment: datetime) -> bool:
         """Whether the group applies at `moment` (naive server-local time), ends included."""
-        if not self.enabled or self.customer_filter:
+        if not self.enabled:
             return False
         return (self.begin is None or self.begin <= moment) and (
             self.end is None or moment <= self.end
@@ -461,18 +576,24 @@ def promo_price(
         methods: The method letters.
 
     Raises:
-        ValueError: The matching rule cannot be applied (its message names group and rule).
+        ValueError: The matching rule cannot be applied (an unknown method letter, a basis
+            price not set); the message names group and rule. Callers that load rules mark
+            unknown letters as the rule's `problem` first, so only a basis is left to fail.
     """
     for group in groups:
         if not group.active_at(moment):
             continue
         for rule in group.rules:
-            if rule.customer_filter:
+            if not rule.online:
+                continue  # its store filter rules out the web store
+            matched = rule.matches(item)
+            if matched is not True and matched is not MAYBE:
                 continue
-            if rule.error is not None:
-                continue  # an unreadable filter: reported once by the caller, never guessed
-            if rule.matches(item) is not True:
-                continue
+            undecided = rule.problem is not None or rule.customer_filter or group.customer_filter
+            if matched is MAYBE or undecided:
+                # It may be Counterpoint's first match, and cpsync cannot say what it gives
+                # (reported once per rule by the caller): no later rule may win instead.
+                return None
             brk = rule.first_break
             if brk is None:
                 continue  # a rule without breaks prices nothing

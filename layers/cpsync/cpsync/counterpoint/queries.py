@@ -9,9 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, case, func, literal, or_, select, union, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Select,
+    Table,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union,
+    union_all,
+)
 
+from cpsync.counterpoint.columns import Catalog, or_null
 from cpsync.counterpoint.schema import (
     EC_ITEM_DESCR,
     IM_GRID_DIM_1,
@@ -26,6 +40,7 @@ from cpsync.counterpoint.schema import (
 __all__ = [
     "MAX_IN_LIST",
     "changed_items",
+    "changed_rows",
     "grid_cells",
     "grid_values",
     "item_rows",
@@ -37,22 +52,76 @@ __all__ = [
 MAX_IN_LIST = 500
 
 
-def changed_items(since_utc: object, since_local: object) -> CompoundSelect[tuple[object, ...]]:
+def changed_rows(
+    table: Table,
+    since_utc: object,
+    since_local: object,
+    catalog: Catalog | None = None,
+    local: bool = True,
+) -> list[Select[tuple[object, ...]]]:
+    """Item numbers of `table` rows changed since the bounds, by the stamps the table has.
+
+    `RS_UTC_DT` (UTC, indexed) where it is set, `LST_MAINT_DT` (server-local time) where it is
+    NULL, or only the one of the two that exists; no select when the table has neither.
+    `local=False` reads `RS_UTC_DT` alone.
+    """
+    c = table.c
+
+    def has(name: str) -> bool:
+        declared = name in c
+        return declared and (catalog is None or catalog.has(table.name, name))
+
+    has_utc, has_local = has("RS_UTC_DT"), local and has("LST_MAINT_DT")
+    selects = []
+    if has_utc:
+        selects.append(select(c.ITEM_NO).where(c.RS_UTC_DT >= since_utc))
+    if has_local:
+        by_local = select(c.ITEM_NO).where(c.LST_MAINT_DT >= since_local)
+        selects.append(by_local.where(c.RS_UTC_DT.is_(None)) if has_utc else by_local)
+    return selects
+
+
+def changed_items(
+    since_utc: object, since_local: object, catalog: Catalog | None = None
+) -> CompoundSelect[tuple[object, ...]]:
     """Item numbers changed since the bounds: a UNION of selects that each can seek an index.
 
     One OR across tables would scan IM_ITEM on SQL Server; each branch here filters one
     column of one table. An item changed when its `RS_UTC_DT` moved, or (where that is NULL,
     on rows not touched since replication stamps existed) its `LST_MAINT_DT`; when its
     EC_ITEM_DESCR row moved (Counterpoint does not touch the item then); or when one of its
-    grid cells moved (a cell added to a grid).
+    grid cells moved (a cell added to a grid). Without `IM_INV_CELL.RS_UTC_DT` (the references
+    never saw it there) the item's stock rows per location (IM_INV) date its cells.
     """
-    item, descr, cell = IM_ITEM.c, EC_ITEM_DESCR.c, IM_INV_CELL.c
-    return union(
-        select(item.ITEM_NO).where(item.RS_UTC_DT >= since_utc),
-        select(item.ITEM_NO).where(item.RS_UTC_DT.is_(None), item.LST_MAINT_DT >= since_local),
-        select(descr.ITEM_NO).where(descr.LST_MAINT_DT >= since_local),
-        select(cell.ITEM_NO).where(cell.RS_UTC_DT >= since_utc),
-    )
+    branches = [
+        *changed_rows(IM_ITEM, since_utc, since_local, catalog),
+        *changed_rows(EC_ITEM_DESCR, since_utc, since_local, catalog),
+        *changed_rows(IM_INV_CELL, since_utc, since_local, catalog, local=False),
+    ]
+    if catalog is not None and not catalog.has("IM_INV_CELL", "RS_UTC_DT"):
+        branches += changed_rows(IM_INV, since_utc, since_local, catalog)
+    return union(*branches)
+
+
+#: The IM_ITEM columns the Items task reads; those also in ITEM_OPTIONAL may be missing.
+ITEM_COLUMNS = (
+    "ITEM_NO",
+    "DESCR",
+    "LONG_DESCR",
+    "SHORT_DESCR",
+    "STAT",
+    "TRK_METH",
+    "WEIGHT",
+    "PRC_1",
+    "IS_TXBL",
+    "IS_ECOMM_ITEM",
+    "URL",
+    "GRID_DIM_1_TAG",
+    "GRID_DIM_2_TAG",
+    "GRID_DIM_3_TAG",
+    "RS_UTC_DT",
+    "LST_MAINT_DT",
+)
 
 
 def item_rows(
@@ -60,7 +129,8 @@ def item_rows(
     since_local: object | None = None,
     keys: Sequence[str] | None = None,
     grid: bool | None = None,
-) -> Select[tuple[object, ...]]:
+    catalog: Catalog | None = None,
+) -> Select[Any]:
     """Items with their e-commerce HTML description, ordered by item number.
 
     Args:
@@ -68,29 +138,19 @@ def item_rows(
         since_local: The same bound in the Counterpoint server's local time.
         keys: Only these item numbers.
         grid: True for grid items only, False for the others, None for both.
+        catalog: The columns that exist; a missing one reads as NULL (None: all declared).
     """
     item, descr = IM_ITEM, EC_ITEM_DESCR
+    descr_stamp = (
+        descr.c.LST_MAINT_DT
+        if catalog is None or catalog.has("EC_ITEM_DESCR", "LST_MAINT_DT")
+        else null()
+    )
     stmt = (
         select(
-            item.c.ITEM_NO,
-            item.c.DESCR,
-            item.c.LONG_DESCR,
-            item.c.SHORT_DESCR,
-            item.c.ADDL_DESCR_1,
-            item.c.STAT,
-            item.c.TRK_METH,
-            item.c.WEIGHT,
-            item.c.PRC_1,
-            item.c.IS_TXBL,
-            item.c.IS_ECOMM_ITEM,
-            item.c.URL,
-            item.c.GRID_DIM_1_TAG,
-            item.c.GRID_DIM_2_TAG,
-            item.c.GRID_DIM_3_TAG,
-            item.c.RS_UTC_DT,
-            item.c.LST_MAINT_DT,
+            *(or_null(item, name, catalog) for name in ITEM_COLUMNS),
             descr.c.HTML_DESCR,
-            descr.c.LST_MAINT_DT.label("DESCR_LST_MAINT_DT"),
+            descr_stamp.label("DESCR_LST_MAINT_DT"),
         )
         .select_from(item.outerjoin(descr, descr.c.ITEM_NO == item.c.ITEM_NO))
         .order_by(item.c.ITEM_NO)
@@ -101,7 +161,7 @@ def item_rows(
     if keys is not None:
         stmt = stmt.where(item.c.ITEM_NO.in_(list(keys)))
     if since_utc is not None and since_local is not None:
-        stmt = stmt.where(item.c.ITEM_NO.in_(changed_items(since_utc, since_local)))
+        stmt = stmt.where(item.c.ITEM_NO.in_(changed_items(since_utc, since_local, catalog)))
     return stmt
 
 
@@ -130,15 +190,17 @@ def grid_cells(
     locations: Sequence[str],
     quantity: str,
     cells_location: str | None = None,
+    catalog: Catalog | None = None,
 ) -> Select[tuple[object, ...]]:
     """The cells of grid items with their quantity over the counted locations.
 
     A cell exists when IM_INV_CELL has a row for it at any location, or at `cells_location`
     when that is given; its quantity sums only the counted locations (all when `locations`
     is empty), on hand minus committed for `available`. CHANGED is the newest `RS_UTC_DT`
-    of the cell's rows.
+    of the cell's rows (NULL where the column does not exist).
     """
     cell = IM_INV_CELL.c
+    stamp = or_null(IM_INV_CELL, "RS_UTC_DT", catalog)
     on_hand = func.coalesce(cell.QTY_ON_HND, literal(Decimal(0)))
     committed = func.coalesce(cell.QTY_COMMIT, literal(Decimal(0)))
     amount = on_hand - committed if quantity == "available" else on_hand
@@ -151,7 +213,7 @@ def grid_cells(
             cell.DIM_2_UPR,
             cell.DIM_3_UPR,
             func.sum(amount).label("QTY"),
-            func.max(cell.RS_UTC_DT).label("CHANGED"),
+            (func.max(stamp) if stamp is cell.RS_UTC_DT else null()).label("CHANGED"),
         )
         .where(cell.ITEM_NO.in_(list(item_nos)))
         .group_by(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)

@@ -6,7 +6,8 @@ Grid items (`TRK_METH = 'G'`) are read per cell from IM_INV_CELL, other items fr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -17,12 +18,17 @@ from sqlalchemy import (
     and_,
     exists,
     literal,
+    literal_column,
+    null,
     or_,
     select,
     union,
 )
 
+from cpsync.counterpoint.columns import Catalog, or_null
+from cpsync.counterpoint.queries import changed_rows
 from cpsync.counterpoint.schema import (
+    EC_CTL,
     IM_INV,
     IM_INV_CELL,
     IM_ITEM,
@@ -31,12 +37,14 @@ from cpsync.counterpoint.schema import (
     IM_PRC_GRP,
     IM_PRC_RUL,
     IM_PRC_RUL_BRK,
+    PS_STR_CFG_PS,
 )
 
 __all__ = [
     "cell_quantity_rows",
     "changed_stock_items",
     "grid_cells",
+    "item_column",
     "location_ids",
     "price_groups",
     "price_item_rows",
@@ -44,6 +52,7 @@ __all__ = [
     "price_rules",
     "quantity_rows",
     "web_items",
+    "web_store",
 ]
 
 
@@ -56,31 +65,22 @@ def _is_grid() -> ColumnElement[bool]:
     return literal("G") == IM_ITEM.c.TRK_METH
 
 
-def _changed_item_nos(
-    table: Table, since_utc: datetime, since_local: datetime
-) -> list[Select[tuple[object, ...]]]:
-    """Two seeks per table: on the indexed RS_UTC_DT, and LST_MAINT_DT where RS_UTC_DT is NULL."""
-    columns = table.c
-    return [
-        select(columns.ITEM_NO).where(since_utc <= columns.RS_UTC_DT),
-        select(columns.ITEM_NO).where(
-            columns.RS_UTC_DT.is_(None), since_local <= columns.LST_MAINT_DT
-        ),
-    ]
-
-
-def changed_stock_items(since_utc: datetime, since_local: datetime) -> Select[tuple[object, ...]]:
+def changed_stock_items(
+    since_utc: datetime, since_local: datetime, catalog: Catalog | None = None
+) -> Select[tuple[object, ...]]:
     """Item numbers whose stock rows (or the item itself) changed since the window began.
 
     A UNION of range seeks (RS_UTC_DT is indexed; LST_MAINT_DT only where it is NULL, on rows
     untouched since replication stamps existed), joined to the web items, so the cost follows
     the number of changed rows, not the size of the tables. The item itself counts because an
-    item that just joined e-commerce needs its stock sent.
+    item that just joined e-commerce needs its stock sent. A table without one of the stamps
+    is read by the other (`changed_rows`); without `IM_INV_CELL.RS_UTC_DT` a grid cell's
+    change is seen through its item's row per location (IM_INV), which holds the cells' totals.
     """
     branches = [
         branch
         for table in (IM_INV, IM_INV_CELL, IM_ITEM)
-        for branch in _changed_item_nos(table, since_utc, since_local)
+        for branch in changed_rows(table, since_utc, since_local, catalog)
     ]
     changed = union(*branches).subquery("changed")
     return (
@@ -164,23 +164,56 @@ def cell_quantity_rows(
 # --- prices --------------------------------------------------------------------------------
 
 PRICE_LEVELS = ("PRC_1", "PRC_2", "PRC_3", "PRC_4", "PRC_5", "PRC_6")
+#: IM_ITEM columns Price Changes reads for itself; rule filters may add others.
+PRICE_ITEM_COLUMNS = ("ITEM_NO", "TRK_METH", "PRC_1")
 
 
-def price_item_rows(location: str | None, keys: Sequence[str] | None = None) -> Select[Any]:
-    """Every web item with all its IM_ITEM columns (rule filters may name any) and its prices.
+#: A column name cpsync may put in a query without quoting it (a merchant's own IM_ITEM column).
+PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
+
+
+def item_column(name: str) -> ColumnElement[Any]:
+    """An IM_ITEM column by name: a declared one, or a merchant's own (`USR_*`, found in the
+    database's catalog) named as `IM_ITEM.<name>`.
+
+    Raises:
+        ValueError: The name is not a plain identifier (it is never put in SQL then).
+    """
+    if name in IM_ITEM.c:
+        return IM_ITEM.c[name]
+    if not PLAIN_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a plain column name")
+    return literal_column(f"IM_ITEM.{name}").label(name)
+
+
+def price_item_rows(
+    location: str | None,
+    keys: Sequence[str] | None = None,
+    item_columns: Sequence[str] = PRICE_ITEM_COLUMNS,
+    catalog: Catalog | None = None,
+) -> Select[Any]:
+    """Every web item with the IM_ITEM columns named (its own and the rule filters') and prices.
 
     Prices come from the `'*'` IM_PRC row (`ALL_PRC_n`) and, when a price location is set, from
-    that location's row (`LOC_PRC_n`); the caller prefers the location row.
+    that location's row (`LOC_PRC_n`); the caller prefers the location row. A price level the
+    database lacks (Price-4..6 are assumed, reference §4.1) reads as NULL.
     """
     every = IM_PRC.alias("prc_all")
     at_loc = IM_PRC.alias("prc_loc")
-    columns: list[ColumnElement[object]] = list(IM_ITEM.c)
-    columns += [every.c[name].label(f"ALL_{name}") for name in PRICE_LEVELS]
+    names = list(dict.fromkeys([*PRICE_ITEM_COLUMNS, *item_columns]))
+    columns: list[ColumnElement[Any]] = [item_column(name) for name in names]
+
+    def level(alias: Any, name: str, prefix: str) -> ColumnElement[Any]:
+        if catalog is None or catalog.has("IM_PRC", name):
+            return cast("ColumnElement[Any]", alias.c[name].label(f"{prefix}{name}"))
+        return null().label(f"{prefix}{name}")
+
+    columns += [level(every, name, "ALL_") for name in PRICE_LEVELS]
     joined = IM_ITEM.outerjoin(
         every, and_(every.c.ITEM_NO == IM_ITEM.c.ITEM_NO, every.c.LOC_ID == literal("*"))
     )
     if location is not None:
-        columns += [at_loc.c[name].label(f"LOC_{name}") for name in PRICE_LEVELS]
+        columns += [level(at_loc, name, "LOC_") for name in PRICE_LEVELS]
         joined = joined.outerjoin(
             at_loc, and_(at_loc.c.ITEM_NO == IM_ITEM.c.ITEM_NO, at_loc.c.LOC_ID == location)
         )
@@ -193,29 +226,64 @@ def price_item_rows(location: str | None, keys: Sequence[str] | None = None) -> 
     return stmt
 
 
-def price_groups() -> Select[tuple[object, ...]]:
+#: Columns of the price-rule tables: required ones, then (name, fallback) of optional ones.
+GROUP_COLUMNS = ("GRP_TYP", "GRP_COD", "GRP_SEQ_NO", "ENABLED", "BEG_DAT", "END_DAT")
+GROUP_OPTIONAL = {
+    "BEG_DT": "a promotion begins at the start of its BEG_DAT",
+    "END_DT": "a promotion lasts to the end of its END_DAT",
+    "NO_BEG_DAT": "a NULL BEG_DAT means no begin date",
+    "NO_END_DAT": "a NULL END_DAT means no end date",
+    "CUST_FILT": "no group is limited to some customers",
+}
+RULE_COLUMNS = ("GRP_TYP", "GRP_COD", "RUL_SEQ_NO", "ITEM_FILT")
+RULE_OPTIONAL = {
+    "CUST_FILT": "no rule is limited to some customers",
+    "SAL_FILT": "no rule is limited to some stores",
+    "MIN_QTY": "a rule needs no minimum quantity",
+}
+BREAK_COLUMNS = ("GRP_TYP", "GRP_COD", "RUL_SEQ_NO", "MIN_QTY", "PRC_METH", "AMT_OR_PCT")
+BREAK_OPTIONAL = {"PRC_BASIS": "every break is based on Price-1"}
+
+
+def _rule_table_select(
+    table: Table, names: Sequence[str], optional: Mapping[str, str], catalog: Catalog | None
+) -> Select[tuple[object, ...]]:
+    columns = [table.c[n] for n in names] + [or_null(table, n, catalog) for n in optional]
+    return select(*columns).where(literal("P") == table.c.GRP_TYP)
+
+
+def price_groups(catalog: Catalog | None = None) -> Select[tuple[object, ...]]:
     """Promotional price groups (GRP_TYP 'P') in Counterpoint's order."""
     grp = IM_PRC_GRP
-    return (
-        select(grp).where(literal("P") == grp.c.GRP_TYP).order_by(grp.c.GRP_SEQ_NO, grp.c.GRP_COD)
+    return _rule_table_select(grp, GROUP_COLUMNS, GROUP_OPTIONAL, catalog).order_by(
+        grp.c.GRP_SEQ_NO, grp.c.GRP_COD
     )
 
 
-def price_rules() -> Select[tuple[object, ...]]:
+def price_rules(catalog: Catalog | None = None) -> Select[tuple[object, ...]]:
     """Rules of promotional groups, in group and rule order."""
     rul = IM_PRC_RUL
-    return (
-        select(rul).where(literal("P") == rul.c.GRP_TYP).order_by(rul.c.GRP_COD, rul.c.RUL_SEQ_NO)
+    return _rule_table_select(rul, RULE_COLUMNS, RULE_OPTIONAL, catalog).order_by(
+        rul.c.GRP_COD, rul.c.RUL_SEQ_NO
     )
 
 
-def price_rule_breaks() -> Select[tuple[object, ...]]:
+def price_rule_breaks(catalog: Catalog | None = None) -> Select[tuple[object, ...]]:
     """Quantity breaks of promotional rules."""
     brk = IM_PRC_RUL_BRK
-    return (
-        select(brk)
-        .where(literal("P") == brk.c.GRP_TYP)
-        .order_by(brk.c.GRP_COD, brk.c.RUL_SEQ_NO, brk.c.MIN_QTY)
+    return _rule_table_select(brk, BREAK_COLUMNS, BREAK_OPTIONAL, catalog).order_by(
+        brk.c.GRP_COD, brk.c.RUL_SEQ_NO, brk.c.MIN_QTY
+    )
+
+
+def web_store(with_locations: bool = True) -> Select[tuple[object, ...]]:
+    """The e-commerce store (EC_CTL.STR_ID) with its stocking and pricing locations
+    (PS_STR_CFG_PS; NULL without `with_locations`, where that table is not as expected)."""
+    ctl, cfg = EC_CTL.c, PS_STR_CFG_PS.c
+    if not with_locations:
+        return select(ctl.STR_ID, null().label("STK_LOC_ID"), null().label("PRC_LOC_ID"))
+    return select(ctl.STR_ID, cfg.STK_LOC_ID, cfg.PRC_LOC_ID).select_from(
+        EC_CTL.outerjoin(PS_STR_CFG_PS, cfg.STR_ID == ctl.STR_ID)
     )
 
 

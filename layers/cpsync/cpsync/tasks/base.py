@@ -48,6 +48,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 
+from cpsync.counterpoint.columns import Catalog, Need, missing_required, read_catalog
 from cpsync.documents import SKU_CLASHES, SkuClashes
 from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
 from cpsync.model import Change, Desired, Kind, make_version, new_run_id, utc_now
@@ -70,6 +71,15 @@ class TaskContext:
     state: StatePort
     queue: QueuePort
     clock: Callable[[], datetime] = utc_now
+
+    def catalog(self) -> Catalog:
+        """The columns Counterpoint has now (one catalog query; a run reads it once).
+
+        Raises:
+            SQLAlchemyError: Counterpoint cannot be read.
+        """
+        with self.counterpoint.connect() as conn:
+            return read_catalog(conn)
 
 
 @dataclass(frozen=True)
@@ -172,6 +182,9 @@ class Task(ABC):
     sku_keyed: ClassVar[bool] = True
     # This task creates the products: it reads every SKU claim and stores the clashes it finds.
     owns_skus: ClassVar[bool] = False
+    # The Counterpoint columns the task reads (counterpoint/columns.py): a required one missing
+    # stops the task with one line; an optional one missing means its fallback.
+    needs: ClassVar[tuple[Need, ...]] = ()
 
     def __init__(self, ctx: TaskContext) -> None:
         self.ctx = ctx
@@ -183,10 +196,17 @@ class Task(ABC):
         self._result: RunResult | None = None
         self.claims: SkuClaims | None = None
         self._given_claims: SkuClaims | None = None
+        # Set per run: the columns Counterpoint has (None outside a run: all declared ones).
+        self.catalog: Catalog | None = None
+        self._given_catalog: Catalog | None = None
 
     def use_claims(self, claims: SkuClaims | None) -> None:
         """Check keys against claims a calling task already read (not read again per run)."""
         self._given_claims = claims
+
+    def use_catalog(self, catalog: Catalog | None) -> None:
+        """Use the columns a calling task already read in its run (not read again)."""
+        self._given_catalog = catalog
 
     def report(self, key: str, message: str, level: str = "error") -> None:
         """Add a run-log entry from `build` or a hook while the record itself goes on."""
@@ -277,6 +297,7 @@ class Task(ABC):
         seen: set[str] = set()
         self._result = result
         try:
+            self.catalog = self._read_catalog()
             self.claims = self._given_claims or self._load_claims()
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 times: dict[str, datetime] = {}
@@ -304,7 +325,11 @@ class Task(ABC):
             record.counts = self._counts(result)
             state.finish_run(record)
             if isinstance(exc, SQLAlchemyError):
-                raise _source_failure(self.name, exc) from exc
+                failure = _source_failure(self.name, exc)
+                state.add_errors([RunError(run_id, self.name, "", str(failure), datetime.now(UTC))])
+                raise failure from exc
+            if isinstance(exc, CpsyncError):
+                state.add_errors([RunError(run_id, self.name, "", str(exc), datetime.now(UTC))])
             raise
         finally:
             self._result = None
@@ -322,6 +347,26 @@ class Task(ABC):
             len(result.errors),
         )
         return result
+
+    def _read_catalog(self) -> Catalog | None:
+        """The database's columns, checked against `needs` (None: the task reads no column,
+        so it never reaches for Counterpoint).
+
+        Raises:
+            ConfigurationError: A required table or column is missing (one line names them).
+            SQLAlchemyError: Counterpoint cannot be read.
+        """
+        if not self.needs:
+            return None
+        catalog = self._given_catalog or self.ctx.catalog()
+        problems = missing_required(catalog, self.needs)
+        if problems:
+            raise ConfigurationError(
+                f"{self.name}: Counterpoint has {', '.join(problems)}; this task needs "
+                f"{'it' if len(problems) == 1 else 'them'} and does not run "
+                "(`cpsync check` lists every column)"
+            )
+        return catalog
 
     def _load_claims(self) -> SkuClaims | None:
         """The SKU claims this run checks keys against (see `_claims.py`).

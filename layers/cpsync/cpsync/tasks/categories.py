@@ -24,7 +24,9 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 
+from cpsync.counterpoint import needs
 from cpsync.counterpoint.categories import ROOT_CATEG_ID, category_rows
+from cpsync.counterpoint.columns import Catalog, Need
 from cpsync.errors import DataError
 from cpsync.model import CategoryState, Kind
 from cpsync.tasks.base import Task, Window
@@ -126,9 +128,9 @@ def _row(raw: Any) -> CategoryRow:
     )
 
 
-def load_category_tree(conn: Connection) -> CategoryTree:
+def load_category_tree(conn: Connection, catalog: Catalog | None = None) -> CategoryTree:
     """The whole EC_CATEG tree (small: read at once), without the root row."""
-    rows = [_row(raw) for raw in conn.execute(category_rows())]
+    rows = [_row(raw) for raw in conn.execute(category_rows(catalog=catalog))]
     return CategoryTree([r for r in rows if r.categ_id != ROOT_CATEG_ID])
 
 
@@ -163,6 +165,7 @@ class CategoriesTask(Task):
     kind: ClassVar[Kind] = "category"
     schedule: ClassVar[str] = "rate(1 hour)"
     sku_keyed: ClassVar[bool] = False  # CATEG_IDs are not SKUs
+    needs: ClassVar[tuple[Need, ...]] = needs.CATEGORY_TREE
 
     _tree: CategoryTree | None = None
 
@@ -172,7 +175,7 @@ class CategoriesTask(Task):
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[CategoryRow]:
         with self.ctx.counterpoint.connect() as conn:
-            self._tree = load_category_tree(conn)
+            self._tree = load_category_tree(conn, self.catalog)
         wanted = None if keys is None else set(keys)
         for row in self._tree.rows.values():
             if wanted is None or row.categ_id in wanted:

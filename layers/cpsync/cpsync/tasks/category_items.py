@@ -18,7 +18,9 @@ from datetime import timedelta
 from itertools import groupby
 from typing import Any, ClassVar
 
+from cpsync.counterpoint import needs
 from cpsync.counterpoint.categories import category_item_rows
+from cpsync.counterpoint.columns import Need
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.model import CategoryLinksState, Kind
 from cpsync.skus import record_key
@@ -43,6 +45,12 @@ class CategoryItemsTask(Task):
     title: ClassVar[str] = "Category Items"
     kind: ClassVar[Kind] = "category_links"
     schedule: ClassVar[str] = "rate(10 minutes)"
+    needs: ClassVar[tuple[Need, ...]] = (
+        *needs.CATEGORY_LINKS,
+        *needs.WEB_ITEM,
+        *needs.ITEM_CHANGES,
+        *needs.CATEGORY_TREE,
+    )
     _tree: CategoryTree | None = None
 
     def full_every(self) -> timedelta:
@@ -55,23 +63,25 @@ class CategoryItemsTask(Task):
             # A named item with no rows left is in no category (as a full run would find).
             for start in range(0, len(keys), MAX_IN_LIST):
                 part = keys[start : start + MAX_IN_LIST]
-                found = list(self._query(category_item_rows(keys=part)))
+                found = list(self._query(category_item_rows(keys=part, catalog=self.catalog)))
                 yield from found
                 seen = {row.item_no for row in found}
                 yield from (ItemCategories(k, ()) for k in dict.fromkeys(part) if k not in seen)
             return
         if window is None:
-            yield from self._query(category_item_rows())
+            yield from self._query(category_item_rows(catalog=self.catalog))
             return
         yield from self._query(
-            category_item_rows(since_local=window.since_local, since_utc=window.since_utc)
+            category_item_rows(
+                since_local=window.since_local, since_utc=window.since_utc, catalog=self.catalog
+            )
         )
 
     def _query(self, stmt: Any) -> Iterator[ItemCategories]:
         with self.ctx.counterpoint.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
             for item_no, rows in groupby(result, key=lambda r: record_key(r.ITEM_NO)):
-                yield ItemCategories(item_no, tuple(str(r.CATEG_ID) for r in rows))
+                yield ItemCategories(item_no, tuple(str(r.CATEG_ID).strip() for r in rows))
 
     def key_of(self, row: ItemCategories) -> str:
         return row.item_no
@@ -80,7 +90,7 @@ class CategoryItemsTask(Task):
         """Which of these items the Items task has sent as products (see CategoryLinksState)."""
         if self._tree is None:
             with self.ctx.counterpoint.connect() as conn:
-                self._tree = load_category_tree(conn)
+                self._tree = load_category_tree(conn, self.catalog)
         return set(self.ctx.state.get_sent("product", [r.item_no for r in rows]))
 
     def build(self, row: ItemCategories, extra: set[str]) -> CategoryLinksState:

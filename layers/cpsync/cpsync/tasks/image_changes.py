@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
+from cpsync.counterpoint import needs
+from cpsync.counterpoint.columns import Need
 from cpsync.counterpoint.image_queries import grid_cells, image_items
 from cpsync.counterpoint.images import (
     FolderIndex,
@@ -241,6 +243,7 @@ class ImageChangesTask(Task):
     kind: ClassVar[Kind] = "image"
     schedule: ClassVar[str] = "cron(0 0 * * ? *)"
     batch_size: ClassVar[int] = 200
+    needs: ClassVar[tuple[Need, ...]] = needs.IMAGE_ITEMS
 
     def __init__(
         self, ctx: TaskContext, blobs: BlobPort | None = None, images: ImageSource | None = None
@@ -280,7 +283,7 @@ class ImageChangesTask(Task):
             parts = [keys[i : i + MAX_IN_LIST] for i in range(0, len(keys), MAX_IN_LIST)]
         with self.ctx.counterpoint.connect() as conn:
             for part in parts:
-                stmt = image_items(part)
+                stmt = image_items(part, self.catalog)
                 yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
 
     def _cells(self, item_nos: list[str]) -> dict[str, list[GridCell]]:
@@ -297,17 +300,17 @@ class ImageChangesTask(Task):
                     sku = child_sku(str(row.ITEM_NO), dims, separator)
                 except DataError:
                     continue  # the Items task reports an over-long child SKU
-                cells.setdefault(str(row.ITEM_NO), []).append(GridCell(sku, values))
+                cells.setdefault(record_key(row.ITEM_NO), []).append(GridCell(sku, values))
         return cells
 
     def _plan_chunk(self, chunk: list[Any], scanner: _Scanner) -> list[_SkuRow]:
-        grid = [str(r.ITEM_NO) for r in chunk if r.TRK_METH == "G"]
+        grid = [str(r.ITEM_NO) for r in chunk if str(r.TRK_METH or "").strip() == "G"]
         cells = self._cells(grid)
         plans = []
         out: list[_SkuRow] = []
         for row in chunk:
             item_no = record_key(row.ITEM_NO)
-            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(str(row.ITEM_NO), ())))
+            item = ItemImages(item_no, row.ECOMM_IMG_FILE, tuple(cells.get(item_no, ())))
             try:
                 plans.append((item_no, plan_item_images(item, scanner.index)))
             except Exception as exc:  # the item is reported, the chunk goes on

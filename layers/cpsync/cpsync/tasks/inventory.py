@@ -20,6 +20,8 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any, ClassVar
 
+from cpsync.counterpoint import needs
+from cpsync.counterpoint.columns import Need, required
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.stock_queries import (
     cell_quantity_rows,
@@ -53,6 +55,11 @@ class StockRow:
     error: str | None = None  # the cell's SKU could not be built
 
 
+def _code(value: Any) -> str:
+    """A location or dimension code without the spaces a CHAR column pads it with."""
+    return "" if value is None else str(value).strip()
+
+
 def _quantity(row: Any, which: str) -> Decimal:
     on_hand = Decimal(str(row.QTY_ON_HND or 0))
     if which == "on_hand":
@@ -67,6 +74,13 @@ class InventoryTask(Task):
     title: ClassVar[str] = "Inventory"
     kind: ClassVar[Kind] = "stock"
     schedule: ClassVar[str] = "rate(10 minutes)"
+    needs: ClassVar[tuple[Need, ...]] = (
+        *needs.WEB_ITEM,
+        *needs.ITEM_CHANGES,
+        *needs.STOCK,
+        *needs.GRID_CELLS,
+        *required("IM_LOC", "LOC_ID"),
+    )
 
     # --- reading -----------------------------------------------------------------------
     # Per-location sources: every counted location, so a location whose row went away is
@@ -74,10 +88,10 @@ class InventoryTask(Task):
     _locations: tuple[str, ...] = ()
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:
-        self._locations = tuple(self.settings.stock_locations)
+        self._locations = tuple(loc.strip() for loc in self.settings.stock_locations)
         if not self._locations and self.settings.stock_sources == "per_location":
             with self.ctx.counterpoint.connect() as conn:
-                self._locations = tuple(str(r.LOC_ID) for r in conn.execute(location_ids()))
+                self._locations = tuple(_code(r.LOC_ID) for r in conn.execute(location_ids()))
         rows = self._rows(window, keys)
         if keys is None and self.settings.sync_published_products_only:
             rows = published_only(
@@ -97,7 +111,7 @@ class InventoryTask(Task):
             yield from self._read(None)
             return
         with self.ctx.counterpoint.connect() as conn:
-            stmt = changed_stock_items(window.since_utc, window.since_local)
+            stmt = changed_stock_items(window.since_utc, window.since_local, self.catalog)
             changed = [str(r.ITEM_NO) for r in conn.execute(stmt)]
         yield from self._chunks(changed)
 
@@ -119,16 +133,19 @@ class InventoryTask(Task):
             options = conn.execution_options(stream_results=True, yield_per=2000)
             plain = options.execute(quantity_rows(item_nos, locations))
             for item_no, rows in groupby(plain, key=lambda r: record_key(r.ITEM_NO)):
-                yield StockRow(item_no, item_no, {r.LOC_ID: _quantity(r, which) for r in rows})
+                yield StockRow(
+                    item_no, item_no, {_code(r.LOC_ID): _quantity(r, which) for r in rows}
+                )
             stmt = cell_quantity_rows(item_nos, locations, self.settings.grid_cells_location)
             cells = options.execute(stmt)
 
             def cell_of(r: Any) -> tuple[str, str, str, str]:
-                return (record_key(r.ITEM_NO), r.DIM_1_UPR, r.DIM_2_UPR, r.DIM_3_UPR)
+                dims = (_code(r.DIM_1_UPR), _code(r.DIM_2_UPR), _code(r.DIM_3_UPR))
+                return (record_key(r.ITEM_NO), *dims)
 
             separator = self.settings.grid_sku_separator
             for (item_no, *dims), rows in groupby(cells, key=cell_of):
-                quantities = {r.LOC_ID: _quantity(r, which) for r in rows}
+                quantities = {_code(r.LOC_ID): _quantity(r, which) for r in rows}
                 try:
                     yield StockRow(item_no, child_sku(item_no, dims, separator), quantities)
                 except DataError as exc:

@@ -27,7 +27,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cpsync.counterpoint import needs
 from cpsync.counterpoint.categories import categories_of_items
+from cpsync.counterpoint.columns import Need
 from cpsync.counterpoint.queries import (
     MAX_IN_LIST,
     grid_cells,
@@ -114,7 +116,12 @@ class _Extras:
 
 
 def _is_grid(row: Any) -> bool:
-    return bool(row.TRK_METH == "G")
+    return _code(row.TRK_METH) == "G"
+
+
+def _code(value: object) -> str:
+    """A code without the spaces a CHAR column pads it with."""
+    return "" if value is None else str(value).strip()
 
 
 class ItemsTask(Task):
@@ -125,6 +132,18 @@ class ItemsTask(Task):
     kind: ClassVar[Kind] = "product"
     schedule: ClassVar[str] = "rate(10 minutes)"
     owns_skus: ClassVar[bool] = True
+    needs: ClassVar[tuple[Need, ...]] = (
+        *needs.WEB_ITEM,
+        *needs.ITEM_CHANGES,
+        *needs.ITEM_FIELDS,
+        *needs.PRICE_1,
+        *needs.STOCK,
+        *needs.GRID_CELLS,
+        *needs.GRID_VALUES,
+        *needs.CATEGORY_LINKS,
+        *needs.CATEGORY_TREE,
+        *needs.IMAGE_ITEMS,
+    )
     _images_unreadable: bool = False
     _tree: CategoryTree | None = None  # EC_CATEG, read once per run
 
@@ -142,6 +161,7 @@ class ItemsTask(Task):
             since_utc=window.since_utc if window else None,
             since_local=window.since_local if window else None,
             keys=keys,
+            catalog=self.catalog,
         )
         with self.ctx.counterpoint.connect() as conn:
             yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
@@ -163,21 +183,22 @@ class ItemsTask(Task):
         with self.ctx.counterpoint.connect() as conn:
             if selling:
                 for row in conn.execute(price_1(selling, location)):
-                    if location == row.LOC_ID or row.ITEM_NO not in prices:
-                        prices[row.ITEM_NO] = row.PRC_1
+                    at_location = location is not None and location.strip() == _code(row.LOC_ID)
+                    if at_location or record_key(row.ITEM_NO) not in prices:
+                        prices[record_key(row.ITEM_NO)] = row.PRC_1
             if simple:
                 stmt = quantities(
                     simple, self.settings.stock_locations, self.settings.stock_quantity
                 )
-                qty = {r.ITEM_NO: Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
+                qty = {record_key(r.ITEM_NO): Decimal(str(r.QTY or 0)) for r in conn.execute(stmt)}
             if selling:
                 categories = categories_of_items(conn, selling)
                 tree = self._category_tree(conn)
             if grid_nos:
                 grids = self._grids(conn, grid_nos)
         for row in rows:
-            if prices.get(row.ITEM_NO) is None:
-                prices[row.ITEM_NO] = row.PRC_1
+            if prices.get(self.key_of(row)) is None:
+                prices[self.key_of(row)] = row.PRC_1
         self._find_images_of_new_items([self.key_of(r) for r in rows if r.IS_ECOMM_ITEM == "Y"])
         linked = {
             record_key(item_no): tuple(linkable(self, record_key(item_no), ids, tree))
@@ -187,7 +208,7 @@ class ItemsTask(Task):
 
     def _category_tree(self, conn: Any) -> CategoryTree:
         if self._tree is None:
-            self._tree = load_category_tree(conn)
+            self._tree = load_category_tree(conn, self.catalog)
         return self._tree
 
     def _find_images_of_new_items(self, item_nos: list[str]) -> None:
@@ -204,6 +225,7 @@ class ItemsTask(Task):
             return
         finder = ImageChangesTask(self.ctx)
         finder.use_claims(claims)
+        finder.use_catalog(self.catalog)
         try:
             finder.run(keys=unknown)  # its run log names any bad file
         except ConfigurationError as exc:
@@ -221,7 +243,9 @@ class ItemsTask(Task):
             value, upper = _text(row.VALUE), _text(row.VALUE_UPR)
             if upper is None:
                 continue
-            ordered[(row.ITEM_NO, int(row.DIM))].append((row.SEQ_NO or 0, value or upper, upper))
+            ordered[(record_key(row.ITEM_NO), int(row.DIM))].append(
+                (row.SEQ_NO or 0, value or upper, upper)
+            )
         for (item_no, dim), values in ordered.items():
             grids[item_no].values[dim] = [(v, u) for _, v, u in sorted(values)]
         stmt = grid_cells(
@@ -229,9 +253,10 @@ class ItemsTask(Task):
             self.settings.stock_locations,
             self.settings.stock_quantity,
             self.settings.grid_cells_location,
+            self.catalog,
         )
         for row in conn.execute(stmt):
-            grid = grids[row.ITEM_NO]
+            grid = grids[record_key(row.ITEM_NO)]
             cell = tuple(
                 str(d or UNUSED_DIMENSION).strip()
                 for d in (row.DIM_1_UPR, row.DIM_2_UPR, row.DIM_3_UPR)
@@ -253,7 +278,7 @@ class ItemsTask(Task):
             sku=sku,
             **common,
             price=self._price(row, extra),
-            qty=extra.quantities.get(row.ITEM_NO, Decimal(0)),
+            qty=extra.quantities.get(self.key_of(row), Decimal(0)),
             category_ids=extra.categories.get(sku, ()),
         )
 
@@ -266,7 +291,9 @@ class ItemsTask(Task):
         weight = row.WEIGHT
         if weight is not None and Decimal(str(weight)) < 0:
             raise DataError(f"WEIGHT is negative ({weight})")
-        for warning in sanity_warnings(self.settings, name, weight, extra.prices.get(row.ITEM_NO)):
+        for warning in sanity_warnings(
+            self.settings, name, weight, extra.prices.get(self.key_of(row))
+        ):
             self.report(sku, f"product {sku}: {warning}", "warning")
         taxable = row.IS_TXBL != "N"
         return {
@@ -285,7 +312,7 @@ class ItemsTask(Task):
 
     @staticmethod
     def _price(row: Any, extra: _Extras) -> Decimal:
-        price = extra.prices.get(row.ITEM_NO)
+        price = extra.prices.get(record_key(row.ITEM_NO))
         if price is None:
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if Decimal(str(price)) < 0:
@@ -297,7 +324,7 @@ class ItemsTask(Task):
 
     def _build_grid(self, row: Any, extra: _Extras) -> ConfigurableState:
         sku = self.key_of(row)
-        grid = extra.grids.get(row.ITEM_NO, _Grid())
+        grid = extra.grids.get(self.key_of(row), _Grid())
         if row.IS_ECOMM_ITEM != "Y":
             return ConfigurableState.disabled(sku, self._known_children(sku, grid))
         common = self._common(row, extra)
@@ -366,7 +393,7 @@ class ItemsTask(Task):
             _local_to_utc(row.LST_MAINT_DT, zone) if row.RS_UTC_DT is None else None,
             _local_to_utc(row.DESCR_LST_MAINT_DT, zone),
         ]
-        grid = extra.grids.get(row.ITEM_NO)
+        grid = extra.grids.get(self.key_of(row))
         if grid is not None:
             stamps.append(grid.changed)
         known = [s for s in stamps if isinstance(s, datetime)]

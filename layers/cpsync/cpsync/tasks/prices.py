@@ -17,30 +17,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from cpsync.counterpoint import needs
+from cpsync.counterpoint.columns import Catalog, Need, required
 from cpsync.counterpoint.pricing import (
+    MAYBE,
     Break,
     FilterError,
     Group,
     PriceMethods,
     Rule,
     compile_filter,
+    compile_sale_filter,
+    filter_columns,
     special_window,
 )
 from cpsync.counterpoint.queries import MAX_IN_LIST
-from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.counterpoint.stock_queries import (
+    PLAIN_NAME,
+    PRICE_ITEM_COLUMNS,
     PRICE_LEVELS,
     grid_cells,
     price_groups,
     price_item_rows,
     price_rule_breaks,
     price_rules,
+    web_store,
 )
 from cpsync.errors import DataError
 from cpsync.model import Kind, PriceState, SpecialPrice
@@ -48,7 +55,7 @@ from cpsync.skus import child_sku, record_key
 from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
-__all__ = ["PriceRow", "PricesTask", "load_groups"]
+__all__ = ["PriceRow", "PriceRules", "PricesTask", "load_groups"]
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -69,59 +76,180 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def load_groups(conn: Any) -> list[Group]:
-    """Promotional groups with their rules and breaks, in Counterpoint's order (small tables)."""
-    columns = [c.name for c in IM_ITEM.c]
+@dataclass(frozen=True)
+class PriceRules:
+    """The promotional groups of a run, the IM_ITEM columns their filters name, and what
+    is wrong with some rules ((rule, message) pairs, for the run log)."""
+
+    groups: list[Group]
+    item_columns: tuple[str, ...]
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _breaks(conn: Any, catalog: Catalog | None) -> dict[tuple[str, int], list[Break]]:
     breaks: dict[tuple[str, int], list[Break]] = {}
-    for b in conn.execute(price_rule_breaks()):
-        breaks.setdefault((b.GRP_COD, int(b.RUL_SEQ_NO)), []).append(
+    for b in conn.execute(price_rule_breaks(catalog)):
+        breaks.setdefault((_text(b.GRP_COD), int(b.RUL_SEQ_NO)), []).append(
             Break(
                 min_qty=Decimal(str(b.MIN_QTY or 0)),
-                method=str(b.PRC_METH or "").strip(),
-                basis=str(b.PRC_BASIS or "1").strip(),
+                method=_text(b.PRC_METH),
+                basis=_text(b.PRC_BASIS) or "1",
                 amount=Decimal(str(b.AMT_OR_PCT or 0)),
             )
         )
+    return breaks
+
+
+def _method_problem(breaks: Sequence[Break], methods: PriceMethods) -> tuple[str | None, str]:
+    """(why the rule's first break cannot be applied, a warning about any unknown letter)."""
+    known = {methods.percent_off, methods.amount_off, methods.fixed}
+    unknown = sorted({b.method for b in breaks if b.method not in known})
+    if not unknown:
+        return None, ""
+    letters = ", ".join(repr(m) for m in unknown)
+    text = (
+        f"price method {letters} is not one of the configured letters "
+        f"({', '.join(sorted(known))}; CPSYNC_PRICE_METHOD_*)"
+    )
+    first = min(breaks, key=lambda b: b.min_qty)
+    return (text if first.method not in known else None), text
+
+
+def load_groups(
+    conn: Any,
+    catalog: Catalog | None = None,
+    methods: PriceMethods | None = None,
+    web_sale: Mapping[str, Any] | None = None,
+) -> PriceRules:
+    """Promotional groups with their rules and breaks, in Counterpoint's order (small tables).
+
+    Args:
+        conn: A Counterpoint connection.
+        catalog: The columns that exist (None: every declared one).
+        methods: The configured method letters (default D, A, F).
+        web_sale: The web store's STR_ID / LOC_ID for store filters (None: unknown).
+    """
+    methods = methods or PriceMethods()
+    breaks = _breaks(conn, catalog)
+    item_columns = catalog.columns("IM_ITEM") if catalog is not None else None
+    group_rows = list(conn.execute(price_groups(catalog)))
+    enabled = {_text(g.GRP_COD) for g in group_rows if _text(g.ENABLED) == "Y"}
     rules: dict[str, list[Rule]] = {}
-    for r in conn.execute(price_rules()):
-        seq = int(r.RUL_SEQ_NO)
+    named: set[str] = set()
+    problems: list[tuple[str, str]] = []
+    for r in conn.execute(price_rules(catalog)):
+        code, seq = _text(r.GRP_COD), int(r.RUL_SEQ_NO)
+        rule_key = f"rule {code}/{seq}"
+        rule_breaks = tuple(breaks.get((code, seq), ()))
+        problem: str | None = None
         try:
-            matches, error = compile_filter(r.ITEM_FILT, columns), None
+            columns = filter_columns(r.ITEM_FILT)
+            missing = frozenset(c for c in columns if not PLAIN_NAME.fullmatch(c))
+            if item_columns is not None:
+                missing |= columns - item_columns
+            matches = compile_filter(r.ITEM_FILT, missing=missing)
+            if missing:
+                problem = (
+                    f"ITEM_FILT {_text(r.ITEM_FILT)!r} names "
+                    f"{', '.join('IM_ITEM.' + c for c in sorted(missing))}, which this "
+                    "Counterpoint database does not have"
+                )
+            if code in enabled:
+                named |= columns - missing
         except FilterError as exc:
-            matches, error = (lambda row: False), f"ITEM_FILT {r.ITEM_FILT!r}: {exc}"
-            logger.warning(
-                "price rule %s/%s is skipped: %s; fix the rule's item filter in Counterpoint",
-                r.GRP_COD,
-                seq,
-                error,
-            )
-        rules.setdefault(r.GRP_COD, []).append(
+            matches = _could_match_anything
+            problem = f"ITEM_FILT {_text(r.ITEM_FILT)!r} cannot be read by cpsync: {exc}"
+        stop, method_warning = _method_problem(rule_breaks, methods)
+        problem = problem or stop
+        online, sale_warning = _online(r.SAL_FILT, web_sale)
+        customer = bool(_text(r.CUST_FILT))
+        if code in enabled:
+            if problem is not None:
+                problems.append(
+                    (
+                        rule_key,
+                        f"price rule {code}/{seq}: {problem}; items it could match get no "
+                        "special price (Counterpoint's first matching rule wins, so no later "
+                        "rule is used instead); their regular price still syncs",
+                    )
+                )
+            if method_warning and method_warning != problem:
+                problems.append((rule_key, f"price rule {code}/{seq}: {method_warning}"))
+            if sale_warning:
+                problems.append((rule_key, f"price rule {code}/{seq} is skipped: {sale_warning}"))
+            if customer and online:
+                problems.append(
+                    (
+                        rule_key,
+                        f"price rule {code}/{seq} has a customer filter (CUST_FILT), which "
+                        "cpsync cannot evaluate for a web shopper: items it matches get no "
+                        "special price",
+                    )
+                )
+        rules.setdefault(code, []).append(
             Rule(
                 seq=seq,
                 matches=matches,
-                breaks=tuple(breaks.get((r.GRP_COD, seq), ())),
-                customer_filter=bool((r.CUST_FILT or "").strip()),
-                error=error,
+                breaks=rule_breaks,
+                customer_filter=customer,
+                problem=problem,
                 min_qty=Decimal(str(r.MIN_QTY or 0)),
+                online=online,
             )
         )
     groups = []
-    for g in conn.execute(price_groups()):
+    for g in group_rows:
+        code = _text(g.GRP_COD)
         begin, end = Group.window(
-            g.NO_BEG_DAT, g.BEG_DT, g.BEG_DAT, g.NO_END_DAT, g.END_DT, g.END_DAT
+            _text(g.NO_BEG_DAT), g.BEG_DT, g.BEG_DAT, _text(g.NO_END_DAT), g.END_DT, g.END_DAT
         )
+        customer = bool(_text(g.CUST_FILT))
+        if customer and code in enabled:
+            problems.append(
+                (
+                    f"group {code}",
+                    f"price group {code} has a customer filter (CUST_FILT), which cpsync cannot "
+                    "evaluate for a web shopper: items its rules match get no special price",
+                )
+            )
         groups.append(
             Group(
-                code=g.GRP_COD,
+                code=code,
                 seq=int(g.GRP_SEQ_NO or 0),
                 begin=begin,
                 end=end,
-                enabled=g.ENABLED == "Y",
-                rules=tuple(sorted(rules.get(g.GRP_COD, []), key=lambda r: r.seq)),
-                customer_filter=bool((g.CUST_FILT or "").strip()),
+                enabled=code in enabled,
+                rules=tuple(sorted(rules.get(code, []), key=lambda r: r.seq)),
+                customer_filter=customer,
             )
         )
-    return groups
+    return PriceRules(groups, tuple(sorted(named)), problems)
+
+
+def _could_match_anything(row: Mapping[str, Any]) -> Any:
+    return MAYBE
+
+
+def _online(sal_filt: Any, web_sale: Mapping[str, Any] | None) -> tuple[bool, str]:
+    """Whether a rule's store filter holds for a sale at the web store, and a warning when
+    that cannot be known (the rule is then skipped)."""
+    text = _text(sal_filt)
+    if not text:
+        return True, ""
+    if web_sale is None:
+        return False, (
+            f"its store filter SAL_FILT {text!r} cannot be evaluated: the e-commerce store is "
+            "unknown (EC_CTL.STR_ID, PS_STR_CFG_PS.PRC_LOC_ID or CPSYNC_PRICE_LOCATION)"
+        )
+    try:
+        holds = compile_sale_filter(text)(web_sale)
+    except FilterError as exc:
+        return False, f"its store filter SAL_FILT {text!r} cannot be evaluated: {exc}"
+    return holds is True, ""
 
 
 class PricesTask(Task):
@@ -131,16 +259,57 @@ class PricesTask(Task):
     title: ClassVar[str] = "Price Changes"
     kind: ClassVar[Kind] = "price"
     schedule: ClassVar[str] = "cron(0 1 * * ? *)"
+    needs: ClassVar[tuple[Need, ...]] = (
+        *needs.WEB_ITEM,
+        *required("IM_ITEM", "PRC_1"),
+        *needs.PRICE_1,
+        *needs.PRICE_RULES,
+        *required("IM_INV_CELL", "ITEM_NO", "LOC_ID", "DIM_1_UPR", "DIM_2_UPR", "DIM_3_UPR"),
+    )
     _groups: Sequence[Group] = ()  # loaded at the start of each run
+    _item_columns: tuple[str, ...] = ()  # the IM_ITEM columns the rules' filters name
 
     # --- reading -----------------------------------------------------------------------
+    def _methods(self) -> PriceMethods:
+        return PriceMethods(
+            percent_off=self.settings.price_method_percent_off,
+            amount_off=self.settings.price_method_amount_off,
+            fixed=self.settings.price_method_fixed,
+        )
+
+    def _web_sale(self, conn: Any) -> dict[str, Any] | None:
+        """What a sale at the web store is known by, for store filters (SAL_FILT).
+
+        The store is EC_CTL.STR_ID (reference §3.4); its price location CPSYNC_PRICE_LOCATION,
+        else the store's PS_STR_CFG_PS.PRC_LOC_ID. None when neither store nor location is known.
+        """
+        catalog = self.catalog
+        store = stock = None
+        price = self.settings.price_location
+        if catalog is None or catalog.has("EC_CTL", "STR_ID"):
+            has_cfg = catalog is None or all(
+                catalog.has("PS_STR_CFG_PS", c) for c in ("STR_ID", "STK_LOC_ID", "PRC_LOC_ID")
+            )
+            for row in conn.execute(web_store(has_cfg)):
+                store = _text(row.STR_ID) or None
+                stock = _text(row.STK_LOC_ID) or None
+                price = price or _text(row.PRC_LOC_ID) or None
+                break
+        if store is None and price is None:
+            return None
+        return {"STR_ID": store, "LOC_ID": price, "PRC_LOC_ID": price, "STK_LOC_ID": stock}
+
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[PriceRow]:
         """Every web item, always: promotions change prices without any row moving."""
         location = self.settings.price_location
         with self.ctx.counterpoint.connect() as conn:
-            self._groups = load_groups(conn)
+            loaded = load_groups(conn, self.catalog, self._methods(), self._web_sale(conn))
+        self._groups, self._item_columns = loaded.groups, loaded.item_columns
+        for key, message in loaded.problems:
+            logger.warning("%s", message)
+            self.report(key, message, "warning")
         if keys is None:
-            rows = self._stream(price_item_rows(location))
+            rows = self._stream(self._item_query(location))
             if self.settings.sync_published_products_only:
                 rows = published_only(
                     rows,
@@ -154,9 +323,13 @@ class PricesTask(Task):
         items = sorted({k.split(separator)[0] for k in keys})
         wanted = set(keys)
         for start in range(0, len(items), MAX_IN_LIST):
-            for row in self._stream(price_item_rows(location, items[start : start + MAX_IN_LIST])):
+            part = items[start : start + MAX_IN_LIST]
+            for row in self._stream(self._item_query(location, part)):
                 if row.sku in wanted or row.sku.split(separator)[0] in wanted:
                     yield row
+
+    def _item_query(self, location: str | None, keys: Sequence[str] | None = None) -> Any:
+        return price_item_rows(location, keys, self._item_columns, self.catalog)
 
     def _stream(self, stmt: Any) -> Iterator[PriceRow]:
         """Item rows in batches; the cells of a batch's grid items in one query beside it."""
@@ -167,7 +340,7 @@ class PricesTask(Task):
 
     def _priced(self, batch: Sequence[Any]) -> Iterator[PriceRow]:
         located = self.settings.price_location is not None
-        grids = [str(r.ITEM_NO) for r in batch if r.TRK_METH == "G"]
+        grids = [str(r.ITEM_NO) for r in batch if _text(r.TRK_METH) == "G"]
         cells = self._cells(grids) if grids else {}
         for row in batch:
             data = dict(row._mapping)
@@ -176,9 +349,9 @@ class PricesTask(Task):
             basis = {n[-1]: _decimal(data.get(f"{prefix}{n}")) for n in PRICE_LEVELS}
             if basis["1"] is None:
                 basis["1"] = _decimal(data.get("PRC_1"))
-            item = {c.name: data.get(c.name) for c in IM_ITEM.c}
+            item = {name: data.get(name) for name in (*PRICE_ITEM_COLUMNS, *self._item_columns)}
             item_no = record_key(item["ITEM_NO"])
-            if item.get("TRK_METH") != "G":
+            if _text(item.get("TRK_METH")) != "G":
                 yield PriceRow(item_no, item, basis)
                 continue
             for sku, error in cells.get(item_no, []):
@@ -200,7 +373,7 @@ class PricesTask(Task):
                 try:
                     entry = (child_sku(item_no, dims, separator), None)
                 except DataError as exc:
-                    used = [d for d in dims if d != "*"]
+                    used = [d.strip() for d in dims if d.strip() != "*"]
                     entry = (separator.join([item_no, *used]), str(exc))
                 cells.setdefault(item_no, []).append(entry)
         return cells
@@ -230,19 +403,20 @@ class PricesTask(Task):
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if price < 0:
             raise DataError(f"Price-1 is negative ({price})")
-        methods = PriceMethods(
-            percent_off=self.settings.price_method_percent_off,
-            amount_off=self.settings.price_method_amount_off,
-            fixed=self.settings.price_method_fixed,
-        )
-        segment = special_window(
-            self._groups,
-            row.item,
-            row.basis,
-            self._now_local(),
-            timedelta(days=self.settings.price_promo_horizon_days),
-            methods,
-        )
+        try:
+            segment = special_window(
+                self._groups,
+                row.item,
+                row.basis,
+                self._now_local(),
+                timedelta(days=self.settings.price_promo_horizon_days),
+                self._methods(),
+            )
+        except ValueError as exc:
+            # The winning rule cannot be applied to this item (its basis price is not set):
+            # no special price, and the regular price still syncs.
+            self.report(row.sku, f"price {row.sku}: no special price: {exc}", "warning")
+            segment = None
         special = None
         if segment is not None:
             special = SpecialPrice(
