@@ -205,22 +205,26 @@ INTERFACES: dict[str, dict[str, Member]] = {
         price_to="string",
         extension_attributes="any",
     ),
-    "CategoryInterface": _members(
-        id="int",
-        parent_id="int",
-        name="string",
-        is_active="bool",
-        position="int",
-        level="int",
-        children="string",
-        created_at="string",
-        updated_at="string",
-        path="string",
-        available_sort_by="string[]",
-        include_in_menu="bool",
-        extension_attributes="any",
-        custom_attributes="custom",
-    ),
+    "CategoryInterface": {
+        **_members(
+            id="int",
+            parent_id="int",
+            name="string",
+            is_active="bool",
+            position="int",
+            level="int",
+            created_at="string",
+            updated_at="string",
+            path="string",
+            available_sort_by="string[]",
+            include_in_menu="bool",
+            extension_attributes="any",
+            custom_attributes="custom",
+        ),
+        # getChildren() has no setter: a category read back and saved keeps working only
+        # while the list of children is empty.
+        "children": Member("string", settable=False),
+    },
     "CategoryProductLinkInterface": _members(
         sku="string", position="int", category_id="string", extension_attributes="any"
     ),

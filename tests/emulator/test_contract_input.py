@@ -224,3 +224,31 @@ def test_empty_values_and_members_outside_the_method_are_accepted(
     """Known members may be null; a top-level member that is not a parameter is ignored."""
     body = {**product("P-1", weight=None, extension_attributes={}), "comment": "ignored"}
     assert client.post("/V1/products", json=body).status_code == 200
+
+
+def test_a_category_read_back_with_children_cannot_be_saved_as_is(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    """``getChildren()`` has no setter: a GET body saved back fails once the category has one."""
+    magento.configure(unsupported_field_status=400)
+    parent = client.post("/all/V1/categories", json={"category": {"name": "Kitchen"}}).json()
+    leaf = {"category": {"name": "Mugs", "parent_id": parent["id"]}}
+    assert client.post("/all/V1/categories", json=leaf).is_success
+    read = client.get(f"/all/V1/categories/{parent['id']}").json()
+    assert read["children"]
+    response = client.put(f"/all/V1/categories/{parent['id']}", json={"category": read})
+    assert (response.status_code, response.json()["parameters"]) == (
+        400,
+        {"fieldName": "Children"},
+    )
+
+
+def test_a_product_read_back_can_be_saved_as_is(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    """Every member a product GET shows has a setter (the stock item's read-only flag is false)."""
+    magento.configure(unsupported_field_status=400)
+    stock = {"stock_item": {"qty": 3, "is_in_stock": True}}
+    assert client.post("/V1/products", json=product("P-1", extension_attributes=stock)).is_success
+    read = client.get("/V1/products/P-1").json()
+    assert client.put("/V1/products/P-1", json={"product": read}).status_code == 200
