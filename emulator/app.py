@@ -51,6 +51,7 @@ from emulator.i18n import translate_body
 from emulator.inputs import check_array_limits, check_async_inputs
 from emulator.routing import RestPath, RestRequest, Route, parse_rest_path
 from emulator.runtime import Emulator
+from emulator.schema import check_service_input
 from emulator.stats import UNMATCHED
 
 __all__ = [
@@ -260,7 +261,9 @@ class RestDispatcher:
             if config.input_limit_enabled:
                 check_array_limits(route, body, ASYNC_ARRAY_LIMIT if path.mode else None)
             if path.mode:
-                check_async_inputs(route, path, body)
+                check_async_inputs(route, path, body, config.unsupported_field_status)
+            else:
+                check_service_input(route.endpoint, body, config.unsupported_field_status)
             # Accepting a bulk costs per item too (issue #36276: 5k products accept slowly).
             records = len(body) if isinstance(body, list) else record_count(route, body)
             await emulator.delay(config.cost_seconds(endpoint, records, size))

@@ -27,6 +27,7 @@ from emulator.errors import (
     product_not_found,
     required_field,
 )
+from emulator.references import check_category_attributes
 from emulator.routing import RestRequest, Route
 from emulator.search import parse_search_criteria, run_search, snake
 
@@ -180,6 +181,7 @@ def save_category(request: RestRequest) -> dict[str, Any]:
     under the store root; an update ignores ``parent_id`` and ``level`` (moves use ``/move``).
     """
     fields = _fields(request.body_param("category"))
+    check_category_attributes(fields)
     if "id" in request.params:
         fields["id"] = request.params["id"]
     emulator = request.emulator

@@ -44,6 +44,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "locale",
         "retry_after_seconds",
         "category_links_on_save",
+        "unsupported_field_status",
     }
 )
 
@@ -177,6 +178,12 @@ class EmulatorConfig(BaseModel):
         default="replace",
         description="What category_links in a product save do to an existing product's links: "
         "replace them, or merge into them (stores differ; the reference does not say).",
+    )
+
+    unsupported_field_status: Literal[500, 400] = Field(
+        default=500,
+        description="A body member the data interface has no setter for: 500 'Internal Error' "
+        "(production mode up to 2.4.6) or 400 'is not supported' (2.4.7+, patch ACSD-51846).",
     )
 
     locale: str = Field(

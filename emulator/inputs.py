@@ -11,6 +11,7 @@ from typing import Any
 
 from emulator.errors import ARRAY_ITEMS_MAX, MagentoError, required_field
 from emulator.routing import RestPath, RestRequest, Route
+from emulator.schema import check_service_input
 
 __all__ = [
     "INPUT_ARRAY_LIMIT",
@@ -76,11 +77,17 @@ def _snake_name(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
+def check_async_inputs(
+    route: Route, path: RestPath, body: Any, unsupported_status: int = 500
+) -> None:
     """Resolve every async item's input before accepting any (issue #36881).
 
+    Each item goes through the input processor (:mod:`emulator.schema`) as a synchronous
+    request would.
+
     Raises:
-        MagentoError: 400 ``"%fieldName" is required`` naming the first missing parameter.
+        MagentoError: 400 ``"%fieldName" is required`` naming the first missing parameter;
+            the input processor's errors.
     """
     items = body if path.mode == "async/bulk" and isinstance(body, list) else [body]
     for item in items:
@@ -90,6 +97,7 @@ def check_async_inputs(route: Route, path: RestPath, body: Any) -> None:
         for name in route.body:
             if _loose(name) not in present:
                 raise required_field(name)
+        check_service_input(route.endpoint, item, unsupported_status)
 
 
 def _loose(name: str) -> str:

@@ -14,6 +14,7 @@ from emulator.category_data import merge_saved_links
 from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
 from emulator.media import apply_saved_gallery
 from emulator.product_data import build_product, product_field
+from emulator.references import check_product_references
 from emulator.routing import RestRequest, Route
 from emulator.search import parse_search_criteria, run_search, snake
 
@@ -62,6 +63,12 @@ def save_product(request: RestRequest) -> dict[str, Any]:
     emulator = request.emulator
     store = emulator.store
     with store.lock:
+        check_product_references(
+            raw,
+            store_attributes=emulator.attributes.attributes,
+            website_ids=store.topology.website_ids,
+            category_ids=store.categories.categories,
+        )
         existing = store.find_by_sku(str(body["sku"] or ""))
         view = request.view
         product = build_product(

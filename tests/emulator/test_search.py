@@ -24,7 +24,10 @@ CATALOG = [
 
 @pytest.fixture
 def catalog(client: httpx.Client, product: ProductFactory) -> httpx.Client:
-    """Five products, created in the order above (ids 1 to 5)."""
+    """Five products, created in the order above (ids 1 to 5), in categories 3 to 5."""
+    for name in ("Three", "Four", "Five"):
+        created = client.post("/all/V1/categories", json={"category": {"name": name}})
+        assert created.status_code == 200
     for sku, price, status, categories in CATALOG:
         links = [{"position": 0, "category_id": c} for c in categories]
         body = product(

@@ -60,6 +60,7 @@ __all__ = [
     "CategoryProductLink",
     "CategoryWriter",
     "build_category_payload",
+    "create_in_categories",
     "current_category_ids",
     "new_product_categories",
     "remember_links",
@@ -503,6 +504,43 @@ def new_product_categories(
     wanted = sorted({c for p in products for c in p.category_ids})
     known = state.get_magento_ids("category", wanted) if wanted else {}
     return {p.sku: [known[c] for c in p.category_ids if c in known] for p in products}
+
+
+def create_in_categories(
+    client: MagentoClient, payload: dict[str, Any], category_ids: Sequence[int]
+) -> tuple[dict[str, Any], list[int]]:
+    """Create a product in its categories; the saved product and the categories it got.
+
+    A category deleted in Magento since cpsync created it keeps its id in state, and Magento
+    refuses the whole save when a `category_links` entry names a category that is gone (400
+    "The product was unable to be saved"). Then each category is looked up once, and the
+    product is created in those that exist: the Category Items task deals with the rest.
+
+    Raises:
+        MagentoRecordError: the save was refused and every category still exists (or the
+            second save was refused too).
+    """
+    try:
+        return client.save_product(payload), list(category_ids)
+    except MagentoRecordError as exc:
+        if exc.status != 400 or not category_ids:
+            raise
+        api = CategoryApi(client)
+        present = [i for i in category_ids if api.get(i) is not None]
+        if len(present) == len(category_ids):
+            raise
+        missing = sorted(set(category_ids) - set(present))
+        logger.warning(
+            "product %s: Magento has no category %s any more (deleted in Magento?); "
+            "creating it without",
+            payload.get("sku"),
+            ", ".join(map(str, missing)),
+        )
+    extension = dict(payload.get("extension_attributes") or {})
+    extension.pop("category_links", None)
+    if present:
+        extension["category_links"] = [{"position": 0, "category_id": str(i)} for i in present]
+    return client.save_product({**payload, "extension_attributes": extension}), present
 
 
 def remember_links(state: StatePort, sku: str, category_ids: Iterable[int]) -> None:

@@ -25,7 +25,11 @@ from decimal import Decimal
 from typing import Any
 
 from cpsync.errors import RecordError
-from cpsync.magento.categories import new_product_categories, remember_links
+from cpsync.magento.categories import (
+    create_in_categories,
+    new_product_categories,
+    remember_links,
+)
 from cpsync.magento.client import MagentoClient, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.product_fields import (
@@ -369,7 +373,9 @@ class ConfigurableSaver:
             body = build_parent_payload(
                 state, True, self.attribute_set_id, options_body, child_ids, categories
             )
-            self.state.put_magento_ids("product", {state.sku: self._save(body)})
+            with self.slots:
+                saved, categories = create_in_categories(self.client, body, categories)
+            self.state.put_magento_ids("product", {state.sku: int(saved["id"])})
             if state.category_ids:
                 remember_links(self.state, state.sku, categories)
         else:

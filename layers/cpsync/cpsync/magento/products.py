@@ -17,7 +17,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import DataError
-from cpsync.magento.categories import new_product_categories, remember_links
+from cpsync.magento.categories import (
+    create_in_categories,
+    new_product_categories,
+    remember_links,
+)
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.product_fields import VISIBILITY_CATALOG_SEARCH, owned_fields
@@ -154,7 +158,10 @@ class ProductWriter(Writer):
             if payload is None:
                 return
             with self.slots:
-                saved = self.client.save_product(payload)
+                if create:
+                    saved, categories = create_in_categories(self.client, payload, categories)
+                else:
+                    saved = self.client.save_product(payload)
             if create and "id" in saved:
                 self.state.put_magento_ids("product", {change.key: int(saved["id"])})
             if create and state.category_ids:
