@@ -12,6 +12,7 @@ import sqlglot
 from sqlalchemy.dialects import mssql
 from sqlalchemy.sql import CompoundSelect, Select
 
+from cpsync.check import counterpoint as check
 from cpsync.counterpoint import categories, columns, image_queries, queries, stock_queries
 
 WHEN = datetime(2026, 11, 27, 8, 0)
@@ -91,6 +92,13 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "bare: prices, breaks": stock_queries.price_rule_breaks(BARE),
     "prices, the web store and its locations": stock_queries.web_store(),
     "prices, the web store alone": stock_queries.web_store(False),
+    # cpsync check (check/counterpoint.py)
+    "check: read rights (TOP 0)": check.probe_query("IM_ITEM"),
+    "check: the server's clock and offset": check.clock_query(),
+    "check: leading index columns": check.index_query(["IM_ITEM", "IM_INV"]),
+    "check: grid tags": check.grid_tags_query(),
+    "check: image names": check.image_names_query(True),
+    "check: image names without ECOMM_IMG_FILE": check.image_names_query(False),
 }
 
 
@@ -131,6 +139,15 @@ def test_a_query_on_a_database_without_a_column_never_names_it() -> None:
     assert "[IM_ITEM].[PROF_COD_1]" in prices
     assert "IM_ITEM.USR_BRAND AS [USR_BRAND]" in prices  # a merchant's own column
     assert "SAL_FILT]" not in sql["bare: prices, rules"].replace("AS [SAL_FILT]", "")
+
+
+def test_the_checks_read_rights_without_reading_a_row_and_sql_servers_own_catalogs() -> None:
+    assert _tsql(check.probe_query("IM_ITEM")) == "SELECT TOP 0 1 \nFROM [IM_ITEM]"
+    clock = _tsql(check.clock_query())
+    assert "sysutcdatetime()" in clock and "datepart(TZOFFSET, sysdatetimeoffset())" in clock
+    indexes = _tsql(check.index_query(["IM_ITEM"]))
+    assert "JOIN sys.index_columns AS k" in indexes and "k.key_ordinal = 1" in indexes
+    assert "schema_name(t.schema_id) = schema_name()" in indexes
 
 
 def test_the_parser_does_reject_what_sql_server_would() -> None:

@@ -1,4 +1,4 @@
-"""`cpsync` on the command line: demo, run, drain, status, redrive.
+"""`cpsync` on the command line: demo, run, drain, status, redrive, check.
 
 Output for people uses Rich (progress bars, tables); `--json` prints one JSON document for
 scripts instead. `run` and `drain` work against whatever Counterpoint and Magento the settings
@@ -215,6 +215,39 @@ def _cmd_redrive(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace, runtime: Runtime) -> int:
+    from cpsync.check import run_check
+
+    report = run_check(runtime)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+        return report.exit_code
+    marks = {
+        "ok": "[green]ok[/]      ",
+        "warning": "[yellow]warning[/] ",
+        "blocking": "[red]blocking[/]",
+    }
+    out = Console()
+    for finding in report.findings:
+        out.print(
+            f"{marks[finding.level]} {finding.area:<12} {escape(finding.sentence)}",
+            soft_wrap=True,
+        )
+        if finding.fix and finding.level != "ok":
+            out.print(f"{'':22}fix: {escape(finding.fix)}", soft_wrap=True)
+    blocking = len(report.blocking)
+    warnings = sum(1 for f in report.findings if f.level == "warning")
+    out.print(
+        f"{blocking} blocking, {warnings} warnings: "
+        + (
+            "nothing blocks a sync."
+            if report.ok
+            else "fix the blocking findings, then check again."
+        )
+    )
+    return report.exit_code
+
+
 def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     from cpsync.demo import run_demo
 
@@ -264,6 +297,10 @@ def build_parser() -> argparse.ArgumentParser:
     redrive.add_argument("--id", action="append", help="only this dead letter (repeatable)")
     redrive.add_argument("--discard", action="store_true", help="delete the --id dead letters")
     redrive.set_defaults(func=_cmd_redrive, needs_runtime=True)
+
+    check = sub.add_parser("check", help="what in this store differs from what cpsync needs")
+    check.add_argument("--json", action="store_true", help="print the findings as JSON")
+    check.set_defaults(func=_cmd_check, needs_runtime=True)
 
     serve = sub.add_parser("serve", help="scheduler + updater + sync interface in one process")
     serve.add_argument("--host", help="address to listen on (CPSYNC_SERVE_HOST)")
