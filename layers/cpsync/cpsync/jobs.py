@@ -65,6 +65,7 @@ Action = Literal[
     "image_sync",
     "image_queue",
     "counterpoint",
+    "check",
 ]
 Status = Literal["queued", "running", "done", "failed"]
 Runner = Literal["local", "lambda", "agent"]
@@ -95,7 +96,7 @@ class JobRequest(BaseModel):
         """The task whose lock the job takes (freed when the job dies)."""
         if self.action in IMAGE_ACTIONS and self.action != "image_search":
             return "image_changes"
-        return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint"} else None
+        return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint", "check"} else None
 
     @property
     def function_task(self) -> str:
@@ -220,6 +221,12 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
     from cpsync.counterpoint.connection import ping
 
     action, key = request.action, request.key or ""
+    if action == "check":  # cpsync check: the latest report is kept for GET /api/check
+        from cpsync.check import CHECK_REPORT, run_check
+
+        report = run_check(runtime).to_json()
+        runtime.state.set_option(CHECK_REPORT, report)
+        return report
     if action == "counterpoint":
         try:
             health = ping(runtime.counterpoint)

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from cpsync.api import image_routes, routes
+from cpsync.api import check_routes, image_routes, routes
 from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
@@ -227,6 +227,7 @@ def create_app(
     _session_routes(app)
     app.include_router(routes.router)
     app.include_router(image_routes.router)
+    app.include_router(check_routes.router)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

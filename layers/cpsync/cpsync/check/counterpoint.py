@@ -377,9 +377,9 @@ def _indexes(conn: Connection, catalog: Catalog) -> list[Finding]:
                 "warning",
                 f"No index starts with {table_name}.{column_name}: the 10-minute runs of {who} "
                 "read the whole table to find what changed.",
-                f"Ask the database administrator to consider: "
-                f"{create_index_statement(table_name, column_name)} (cpsync never changes "
-                "Counterpoint).",
+                f"Ask the database administrator to consider "
+                f"{create_index_statement(table_name, column_name)} cpsync never changes "
+                "Counterpoint.",
             )
         )
     if not found:

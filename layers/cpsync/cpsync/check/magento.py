@@ -44,6 +44,15 @@ def _client(settings: Settings) -> MagentoClient:
 def check_magento(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
     """Every Magento finding."""
     settings = runtime.settings
+    if not runtime.writes_magento:
+        return [
+            Finding(
+                _AREA,
+                "ok",
+                "Magento was not checked here: the store agent has no Magento credentials "
+                "(run `cpsync check` with the cloud's settings for Magento).",
+            )
+        ]
     try:
         client = _client(settings)
     except ConfigurationError as exc:

@@ -172,6 +172,7 @@ async function loadDashboard() {
   $("#queue-depth").textContent = `${q.visible} waiting, ${q.in_flight} in progress, ${q.delayed} retrying later, ${q.dead} dead letters` +
     (q.oldest_age_seconds ? `; oldest ${Math.round(q.oldest_age_seconds)} s` : "");
   showAgent(data.agent);
+  api("GET", "/api/check").then(showCheck).catch(() => {});
   const body = $("#task-table tbody");
   body.replaceChildren(...data.tasks.map((t) => el("tr", {},
     el("th", { scope: "row" }, t.title),
@@ -445,6 +446,38 @@ async function loadImageFiles(box, text) {
           say(`Image ${r.file_name}: ${res.queued} change${res.queued === 1 ? "" : "s"} queued.`);
         }) }, "+ Queue")))));
 }
+
+// --- setup check (cpsync check): findings that need a fix first, the passed ones folded --------
+const CHECK_MARKS = { blocking: ["bad", "Blocking"], warning: ["warn", "Warning"], ok: ["ok", "OK"] };
+function finding(f) {
+  const [cls, word] = CHECK_MARKS[f.level];
+  return el("li", { class: cls },
+    el("strong", {}, `${word} (${f.area}): `), f.sentence,
+    f.fix && f.level !== "ok" ? el("span", { class: "hint fix" }, ` Fix: ${f.fix}`) : "");
+}
+function showCheck(report) {
+  const summary = $("#check-summary");
+  if (report.ok === null) { summary.textContent = "Not checked yet."; summary.className = ""; return; }
+  const c = report.counts;
+  summary.textContent = (report.ok ? "Nothing blocks a sync" : `${c.blocking} blocking`) +
+    ` (${c.warning} warnings), checked ${when(report.checked_at)}.`;
+  summary.className = report.ok ? "ok" : "bad";
+  const open = report.findings.filter((f) => f.level !== "ok");
+  const passed = report.findings.filter((f) => f.level === "ok");
+  $("#check-findings").replaceChildren(...open.map(finding));
+  const fold = $("#check-passed");
+  fold.hidden = !passed.length;
+  $("summary", fold).textContent = `${passed.length} checks passed`;
+  $("ul", fold).replaceChildren(...passed.map(finding));
+}
+$("#check-run").addEventListener("click", (ev) => act(ev.target, async () => {
+  $("#check-summary").textContent = "Checking…";
+  $("#check-summary").className = "";
+  const report = await api("POST", "/api/check");
+  showCheck(report);
+  say(report.ok ? "Setup check: nothing blocks a sync." : "Setup check: fix the blocking findings first.",
+    report.ok ? "ok" : "error");
+}));
 
 // --- start ----------------------------------------------------------------------------------------
 (async () => {
