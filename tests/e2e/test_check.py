@@ -115,6 +115,31 @@ def test_given_a_source_magento_lacks_when_checked_then_it_blocks_naming_the_sou
     assert "Stores > Inventory > Sources" in blocking.fix
 
 
+def test_given_a_store_code_magento_does_not_know_when_checked_then_it_blocks(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_store_code="shop_fr")
+    (blocking,) = _level(run_check(runtime), "blocking")
+    assert "no store view 'shop_fr'" in blocking.sentence
+    assert "CPSYNC_MAGENTO_STORE_CODE" in blocking.fix
+
+
+def test_given_bulk_saves_on_when_checked_then_the_consumer_is_said_not_checked(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_bulk_products=True)
+    report = run_check(runtime)
+    assert report.exit_code == 0
+    (bulk,) = [f for f in _level(report, "warning", "magento") if "bulk" in f.sentence]
+    assert "not checked" in bulk.sentence and "queue:consumers:list" in bulk.fix
+
+
 def test_given_input_limits_on_when_checked_then_a_warning_gives_the_limit(
     runtime: Runtime, emulator: EmulatorHandle
 ) -> None:

@@ -113,15 +113,18 @@ def _sign_in(client: MagentoClient, settings: Settings) -> Finding | None:
 
 
 def _refused(settings: Settings, exc: MagentoError) -> str:
+    said = f"{exc.status}: {exc.magento_message.rstrip('.')}"
     if settings.magento_auth == "token":
         return (
-            f"Magento refused the integration token ({exc.status}: {exc.magento_message}). "
+            f"Magento refused the integration token ({said}). "
             "Since Magento 2.4.4 an integration token is refused as a Bearer token unless "
             "'Allow OAuth Access Tokens to be used as standalone Bearer tokens' is on."
         )
     if settings.magento_auth == "admin":
-        return f"Magento refused the admin sign-in ({exc.status}: {exc.magento_message})."
-    return f"Magento refused the OAuth signature ({exc.status}: {exc.magento_message})."
+        return (
+            f"Magento refused the admin sign-in ({exc.status}: {exc.magento_message.rstrip('.')})."
+        )
+    return f"Magento refused the OAuth signature ({said})."
 
 
 def _sign_in_fix(settings: Settings) -> str:
@@ -363,7 +366,7 @@ def _attribute_set(
                 Finding(
                     _AREA,
                     "ok",
-                    f"Grid attributes {', '.join(codes)} are global dropdowns (their place in "
+                    f"{_attributes(codes)} global dropdowns (their place in "
                     f"attribute set {set_id} was not checked: this Magento does not list sets).",
                 )
             ]
@@ -391,9 +394,15 @@ def _attribute_set(
         Finding(
             _AREA,
             "ok",
-            f"Grid attributes {', '.join(codes)} are global dropdowns in attribute set {set_id}.",
+            f"{_attributes(codes)} global dropdowns in attribute set {set_id}.",
         )
     ]
+
+
+def _attributes(codes: list[str]) -> str:
+    if len(codes) == 1:
+        return f"Grid attribute {codes[0]} is a"
+    return f"Grid attributes {', '.join(codes)} are"
 
 
 def _input_limits(client: MagentoClient, settings: Settings) -> list[Finding]:
