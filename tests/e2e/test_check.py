@@ -181,6 +181,35 @@ def test_given_a_required_column_dropped_when_checked_then_it_blocks_naming_it(
     assert report.exit_code == 1
 
 
+def test_given_a_missing_column_only_a_switched_off_task_reads_when_checked_then_a_warning(
+    sample: tuple[Path, SampleInfo], runtime: Runtime
+) -> None:
+    # GIVEN a Counterpoint without price rules' breaks, and Price Changes switched off
+    from cpsync.control import update_task_control
+
+    _drop(sample[0], "IM_PRC_RUL_BRK", "AMT_OR_PCT")
+    update_task_control(runtime.state, "prices", enabled=False)
+    # WHEN checked
+    report = run_check(runtime)
+    # THEN nothing blocks: the finding says the task could not run, and that it is off
+    assert report.exit_code == 0, _text(report.blocking)
+    (off,) = [f for f in _level(report, "warning") if "IM_PRC_RUL_BRK.AMT_OR_PCT" in f.sentence]
+    assert "Price Changes could not run (switched off" in off.sentence
+
+
+def test_given_the_store_agent_when_checked_then_magento_is_left_to_the_cloud(
+    runtime: Runtime,
+) -> None:
+    # GIVEN the agent's runtime (it has no Magento credentials)
+    runtime.writes_magento = False
+    # WHEN checked (a dashboard check in agent mode runs there)
+    report = run_check(runtime)
+    # THEN Counterpoint and the images are checked, Magento is said to be checked elsewhere
+    (magento,) = [f for f in report.findings if f.area == "magento"]
+    assert magento.level == "ok" and "not checked here" in magento.sentence
+    assert report.exit_code == 0
+
+
 def test_given_an_optional_column_dropped_when_checked_then_a_warning_names_the_fallback(
     sample: tuple[Path, SampleInfo], runtime: Runtime
 ) -> None:

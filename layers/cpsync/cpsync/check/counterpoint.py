@@ -164,10 +164,26 @@ def create_index_statement(table_name: str, column_name: str) -> str:
 
 
 # --- the checks -------------------------------------------------------------------------------
-def _all_needs() -> dict[str, tuple[str, tuple[Need, ...]]]:
+@dataclass(frozen=True)
+class _TaskNeeds:
+    title: str
+    enabled: bool
+    needs: tuple[Need, ...]
+
+
+def _all_needs(runtime: Runtime) -> dict[str, _TaskNeeds]:
+    """Each task's columns, and whether it is switched on (a task that is off blocks nothing)."""
+    from cpsync.control import task_control
     from cpsync.tasks import TASKS
 
-    return {name: (task.title or name, tuple(task.needs)) for name, task in TASKS.items()}
+    found = {}
+    for name, task in TASKS.items():
+        try:
+            enabled = task_control(runtime.state, name).enabled
+        except Exception:  # cpsync's own state unreadable: every task counts
+            enabled = True
+        found[name] = _TaskNeeds(task.title or name, enabled, tuple(task.needs))
+    return found
 
 
 def check_counterpoint(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
@@ -177,7 +193,7 @@ def check_counterpoint(runtime: Runtime, facts: CounterpointFacts) -> list[Findi
         engine = runtime.counterpoint
         with engine.connect() as conn:
             conn.execute(select(literal(1))).scalar()
-            return _with_connection(conn, settings.zone, facts)
+            return _with_connection(conn, settings.zone, _all_needs(runtime), facts)
     except SQLAlchemyError as exc:
         return [
             Finding(
@@ -191,9 +207,10 @@ def check_counterpoint(runtime: Runtime, facts: CounterpointFacts) -> list[Findi
         ]
 
 
-def _with_connection(conn: Connection, zone: ZoneInfo, facts: CounterpointFacts) -> list[Finding]:
-    needs = _all_needs()
-    tables = sorted({n.table for _, task_needs in needs.values() for n in task_needs})
+def _with_connection(
+    conn: Connection, zone: ZoneInfo, needs: dict[str, _TaskNeeds], facts: CounterpointFacts
+) -> list[Finding]:
+    tables = sorted({n.table for task in needs.values() for n in task.needs})
     found = [Finding(_AREA, "ok", f"Connected to Counterpoint ({conn.dialect.name}).")]
     catalog = _read_catalog(conn, tables)
     found += _columns(catalog, needs)
@@ -210,28 +227,38 @@ def _read_catalog(conn: Connection, tables: Sequence[str]) -> Catalog:
     return read_catalog(conn, tables)
 
 
-def _columns(catalog: Catalog, needs: dict[str, tuple[str, tuple[Need, ...]]]) -> list[Finding]:
-    """Required columns missing (blocking, with the tasks that stop), optional ones (warning)."""
-    stopped: dict[str, list[str]] = {}
-    for title, task_needs in needs.values():
-        for problem in missing_required(catalog, task_needs):
-            stopped.setdefault(problem, []).append(title)
+def _columns(catalog: Catalog, needs: dict[str, _TaskNeeds]) -> list[Finding]:
+    """Required columns missing (blocking, with the tasks that stop; a warning when only tasks
+    that are switched off read them), optional ones missing (warning, with the fallback)."""
+    stopped: dict[str, list[_TaskNeeds]] = {}
+    for task in needs.values():
+        for problem in missing_required(catalog, task.needs):
+            stopped.setdefault(problem, []).append(task)
     found: list[Finding] = []
-    for problem, titles in stopped.items():
+    for problem, tasks in stopped.items():
         what = problem.removeprefix("no table ").removeprefix("no column ")
         table_name = what.split(".", 1)[0]
+        on = [t.title for t in tasks if t.enabled]
+        off = [t.title for t in tasks if not t.enabled]
+        if on:
+            sentence = f"Counterpoint has {problem}: {', '.join(on)} cannot run."
+        else:
+            sentence = (
+                f"Counterpoint has {problem}: {', '.join(off)} could not run (switched off, "
+                "so nothing stops now)."
+            )
         found.append(
             Finding(
                 _AREA,
-                "blocking",
-                f"Counterpoint has {problem}: {', '.join(titles)} cannot run.",
+                "blocking" if on else "warning",
+                sentence,
                 f"Check that CPSYNC_COUNTERPOINT_URL names the company database, and that the "
                 f"login may read {table_name} (GRANT SELECT ON dbo.{table_name} TO <login>; a "
                 "table the login cannot read looks missing). cpsync cannot work without "
                 f"{what}.",
             )
         )
-    every = [n for _, task_needs in needs.values() for n in task_needs]
+    every = [n for task in needs.values() for n in task.needs]
     fallbacks: dict[tuple[str, str], list[str]] = {}
     for need in fallbacks_in_use(catalog, every):
         if catalog.has_table(need.table):
@@ -248,13 +275,18 @@ def _columns(catalog: Catalog, needs: dict[str, tuple[str, tuple[Need, ...]]]) -
             )
         )
     columns = {(n.table, n.column) for n in every}
-    if not stopped:
+    if not any(t.enabled for tasks in stopped.values() for t in tasks):
         found.append(
             Finding(
                 _AREA,
                 "ok",
-                f"Every required column is there ({len(columns)} columns read by "
-                f"{len(needs)} tasks; {len(fallbacks)} optional ones missing).",
+                (
+                    "Every required column is there"
+                    if not stopped
+                    else "Every column the switched-on tasks require is there"
+                )
+                + f" ({len(columns)} columns read by {len(needs)} tasks; "
+                f"{len(fallbacks)} optional ones missing).",
             )
         )
     return found
