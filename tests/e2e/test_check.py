@@ -82,6 +82,23 @@ def test_given_integration_bearer_refused_when_checked_then_the_oauth_setting_is
     assert "Stores > Configuration > Services > OAuth > Consumer Settings" in blocking.fix
 
 
+def test_given_admin_sign_in_when_checked_then_a_wrong_password_blocks_and_the_right_one_works(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    admin = {"magento_auth": "admin", "magento_admin_username": "admin"}
+    wrong = make_runtime(sample[0], tmp_path, emulator, magento_admin_password="nope", **admin)
+    (blocking,) = _level(run_check(wrong), "blocking")
+    assert "refused the admin sign-in (401" in blocking.sentence
+    assert "CPSYNC_MAGENTO_ADMIN_PASSWORD" in blocking.fix
+    right = make_runtime(sample[0], tmp_path, emulator, magento_admin_password="admin123", **admin)
+    report = run_check(right)
+    assert report.exit_code == 0
+    assert "signed in with the admin user" in _text(_level(report, "ok", "magento"))
+
+
 def test_given_a_store_without_the_color_attribute_when_checked_then_it_blocks(
     sample: tuple[Path, SampleInfo],
     tmp_path: Path,

@@ -198,27 +198,34 @@ def _acl(client: MagentoClient, settings: Settings, sku: str | None) -> list[Fin
             probes.append(
                 ("Stores > Inventory (legacy stock)", "GET", f"stockItems/{sku_path(sku)}", {})
             )
-    who = "the admin user's role" if settings.magento_auth == "admin" else "the integration"
     found: list[Finding] = []
     for label, method, path, kw in probes:
         refused = _probe(client, method, path, **kw)
         if refused is not None:
-            found.append(
-                Finding(
-                    _AREA,
-                    "blocking",
-                    f"Magento refused {method} /V1/{path} ({refused.status}): {who} lacks the "
-                    f"resource {label}.",
-                    f"Grant {label} to {who} (System > Extensions > Integrations > API, or "
-                    "System > Permissions > User Roles > Role Resources), then check again.",
-                )
-            )
+            found.append(_denied(settings, method, path, refused, label))
     if not found:
+        who = _who(settings)
         tail = "" if sku else " (prices and images not probed: Magento has no product yet)"
         found.append(
             Finding(_AREA, "ok", f"{who.capitalize()} may read what the writers need{tail}.")
         )
     return found
+
+
+def _who(settings: Settings) -> str:
+    return "the admin user's role" if settings.magento_auth == "admin" else "the integration"
+
+
+def _denied(settings: Settings, method: str, path: str, exc: MagentoError, label: str) -> Finding:
+    """A read the sign-in may not make: the ACL resource to grant."""
+    who = _who(settings)
+    return Finding(
+        _AREA,
+        "blocking",
+        f"Magento refused {method} /V1/{path} ({exc.status}): {who} lacks the resource {label}.",
+        f"Grant {label} to {who} (System > Extensions > Integrations > API, or "
+        "System > Permissions > User Roles > Role Resources), then check again.",
+    )
 
 
 def _store(client: MagentoClient, settings: Settings) -> list[Finding]:
@@ -249,8 +256,8 @@ def _inventory(client: MagentoClient, settings: Settings) -> list[Finding]:
         answer = client.request(
             "GET", "inventory/sources", endpoint="check.sources", params=search_params([], 200)
         )
-    except MagentoAuthError:
-        return []  # the ACL finding says it
+    except MagentoAuthError as exc:
+        return [_denied(settings, "GET", "inventory/sources", exc, "Stores > Inventory > Sources")]
     except MagentoError as exc:
         if exc.status != 404:
             raise
@@ -326,8 +333,9 @@ def _grid_attributes(
             attribute = client.request(
                 "GET", f"products/attributes/{sku_path(code)}", endpoint="check.attribute"
             )
-        except MagentoAuthError:
-            return []
+        except MagentoAuthError as exc:
+            path = f"products/attributes/{code}"
+            return [_denied(settings, "GET", path, exc, "Stores > Attributes > Product")]
         except MagentoError as exc:
             if exc.status != 404:
                 raise
