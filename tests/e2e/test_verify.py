@@ -13,18 +13,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, update
 
+from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
 from cpsync.verify import KIND_ORDER, desired_changes, verify
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
+
+NOW = datetime(2026, 11, 27, 14, 0)  # the sample's clock (tests/e2e/conftest.py), naive UTC
 
 
 def _sync(runtime: Runtime) -> None:
@@ -164,3 +169,30 @@ def test_the_command_exits_1_when_magento_differs_and_0_once_repaired(
     assert cpsync("drain").returncode == 0
     again = cpsync("verify")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_counterpoint_change_verify_sees_is_still_queued_by_the_next_run(
+    runtime: Runtime, sample: tuple[Path, SampleInfo]
+) -> None:
+    # GIVEN a synced store and an item renamed in Counterpoint since
+    _sync(runtime)
+    want, _ = desired_changes(runtime)
+    item = _first(want["product"], lambda p: p["enabled"] and "type" not in p, set()).key
+    engine = create_engine(f"sqlite:///{sample[0]}/counterpoint.db")
+    with engine.begin() as conn:
+        renamed = update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item)
+        conn.execute(renamed.values(DESCR="Renamed in Counterpoint", RS_UTC_DT=NOW))
+    engine.dispose()
+
+    # WHEN verify runs THEN it reports the new name as asked for and not yet in Magento
+    found = verify(runtime)
+    (difference,) = found.kinds["product"].differences
+    assert difference.key == item
+    assert difference.fields["name"][1] == "Renamed in Counterpoint"
+
+    # AND the next scheduled run still queues it: verify moved no watermark or fingerprint
+    assert runtime.queue.depth().visible == 0
+    run = runtime.task("items").run()
+    assert run.queued == 1
+    runtime.updater.drain(max_wait_seconds=10)
+    assert verify(runtime).to_json()["ok"]
