@@ -196,3 +196,21 @@ def test_a_counterpoint_change_verify_sees_is_still_queued_by_the_next_run(
     assert run.queued == 1
     runtime.updater.drain(max_wait_seconds=10)
     assert verify(runtime).to_json()["ok"]
+
+
+def test_a_store_with_more_products_than_cpsyncs_verifies_clean_with_sku_filters(
+    runtime: Runtime, magento: httpx.Client
+) -> None:
+    # GIVEN a synced store where most products are not cpsync's (added by hand)
+    _sync(runtime)
+    owned = len(runtime.state.get_sent("stock")) + len(runtime.state.get_sent("product"))
+    for n in range(owned * 2):
+        other = {"sku": f"HAND-{n}", "name": f"Hand {n}", "price": 1, "attribute_set_id": 4}
+        assert magento.post("products", json={"product": other}).is_success
+
+    # WHEN verified THEN clean, and the products were read with SKU filters, not whole pages
+    before = runtime.magento.stats()["requests"].get("products.search", 0)
+    report = verify(runtime)
+    assert report.to_json()["ok"], report.to_json()
+    searches = runtime.magento.stats()["requests"]["products.search"] - before
+    assert searches == 2  # the count probe, then one filtered page of the sample's SKUs

@@ -4,8 +4,9 @@ Two sides, each read in bulk:
 - Counterpoint: every task runs full and forced with `emit=`, on a read-only view of state
   (`ReadOnlyState`), so nothing is queued and no watermark, sent fingerprint, run log or
   document moves: a regular run afterwards behaves as if verify never ran.
-- Magento: product search pages (SKU `in` filters, 300 a page; galleries and legacy stock come
-  with each product), source-item search pages, base and special price information for lists
+- Magento: product search pages (300 a page, SKU `in` filters, or whole pages when the SKUs
+  are most of the catalog; galleries and legacy stock come with each product), source-item
+  search pages (the same way), base and special price information for lists
   of SKUs, category search pages and one product list per managed category.
 
 Compared by kind, only what cpsync owns: products (status, name, weight, description, short
@@ -297,6 +298,31 @@ def _search(
             page += 1
 
 
+def _rows(
+    client: MagentoClient, path: str, endpoint: str, skus: Sequence[str]
+) -> Iterator[dict[str, Any]]:
+    """The rows of these SKUs: SKU `in` filters, or whole pages when the SKUs are most of
+    what the endpoint holds (one probe for its count), which spares the store the filter."""
+    probe = search_params([], page_size=1, current_page=1)
+    total = int(
+        (client.request("GET", path, endpoint=endpoint, params=probe) or {}).get("total_count", 0)
+    )
+    if len(skus) * 2 < total:
+        yield from _search(client, path, endpoint, skus, PAGE_SIZE)
+        return
+    wanted = {sku.lower() for sku in skus}
+    page, seen = 1, 0
+    while True:
+        params = search_params([], page_size=PAGE_SIZE, current_page=page)
+        result = client.request("GET", path, endpoint=endpoint, params=params) or {}
+        rows = result.get("items") or []
+        yield from (row for row in rows if str(row.get("sku", "")).lower() in wanted)
+        seen += len(rows)
+        if not rows or seen >= int(result.get("total_count", 0)):
+            return
+        page += 1
+
+
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -392,12 +418,8 @@ def _compare_stock(ctx: _Context, report: KindReport) -> None:
     current: dict[str, dict[str, tuple[float, int]]] = {}
     if settings.stock_mode == "msi" and records:
         skus = [state.key() for _, state in records]
-        for row in _search(
-            ctx.client,
-            "inventory/source-items",
-            "inventory.source_items.search",
-            skus,
-            PAGE_SIZE,
+        for row in _rows(
+            ctx.client, "inventory/source-items", "inventory.source_items.search", skus
         ):
             sku = str(row["sku"]).lower()
             entry = (float(row.get("quantity") or 0), int(row.get("status") or 0))
@@ -591,7 +613,7 @@ def _read_products(client: MagentoClient, desired: dict[str, dict[str, Change]])
             skus.add(str(getattr(state, "sku", change.key)))
             if isinstance(state, ConfigurableState):
                 skus.update(state.child_skus())
-    rows = _search(client, "products", "products.search", sorted(skus), PAGE_SIZE)
+    rows = _rows(client, "products", "products.search", sorted(skus))
     return {str(p["sku"]).lower(): p for p in rows}
 
 
