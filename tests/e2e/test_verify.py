@@ -3,7 +3,7 @@
 The sample syncs into the emulator; then the store is edited through Magento's own REST API,
 the way an admin or another extension would: a product renamed, a quantity set, a gallery
 entry deleted, a link added by hand to a managed category, a special price removed and a
-category renamed: one edit per kind, so a kind verify ignores fails the test.
+category renamed, and a grid cell renamed: one edit per kind, so a kind verify ignores fails the test.
 """
 
 from __future__ import annotations
@@ -82,6 +82,12 @@ def test_given_edits_behind_cpsyncs_back_when_verify_then_exactly_those_differ_a
     assert magento.post(
         "products", json={"product": {"sku": renamed, "name": "Renamed by hand"}}
     ).is_success
+    grid = _first(want["product"], lambda p: p["enabled"] and p.get("type"), used)
+    used.add(grid.key)
+    cell = grid.payload["children"][0]["sku"]
+    assert magento.post(
+        "products", json={"product": {"sku": cell, "name": "Cell by hand"}}
+    ).is_success
     counted = _first(want["stock"], lambda p: len(p["sources"]) == 1, used)
     used.add(counted.key)
     source = counted.payload["sources"][0]["source_code"]
@@ -108,23 +114,27 @@ def test_given_edits_behind_cpsyncs_back_when_verify_then_exactly_those_differ_a
     found = verify(runtime)
     differ = {k: [d.key for d in part.differences] for k, part in found.kinds.items()}
     assert differ == {
-        "product": [renamed],
+        "product": sorted([renamed, grid.key]),
         "stock": [counted.key],
         "price": [promoted],
         "category_links": [linked.key],
         "image": [pictured],
         "category": [category.key],
     }
-    assert found.kinds["product"].differences[0].fields["name"][0] == "Renamed by hand"
+    fields = {d.key: d.fields for d in found.kinds["product"].differences}
+    assert fields[renamed]["name"][0] == "Renamed by hand"
+    assert fields[grid.key] == {
+        f"{cell}.name": ("Cell by hand", grid.payload["children"][0]["name"])
+    }
     assert found.kinds["stock"].differences[0].fields[source][0]["quantity"] == 999
     assert found.kinds["price"].differences[0].fields["special_price"][0] is None
     assert _state_snapshot(runtime) == before
 
     # WHEN repaired and drained THEN Magento holds what Counterpoint asks for again
     repaired = verify(runtime, repair=True)
-    assert repaired.repaired == 6
+    assert repaired.repaired == 7
     drained = runtime.updater.drain(max_wait_seconds=10)
-    assert drained.applied == 6 and drained.dead == 0, drained.errors
+    assert drained.applied == 7 and drained.dead == 0, drained.errors
     after = verify(runtime)
     assert after.to_json()["ok"], after.to_json()
     assert runtime.magento.get_product(renamed)["name"] != "Renamed by hand"  # type: ignore[index]
