@@ -199,3 +199,15 @@ def test_the_dashboard_shows_when_the_store_agent_was_last_seen(page: Page, serv
     expect(status).to_contain_text("seen 2 h ago on STORE-SRV")
     expect(status).to_contain_text("is the agent running?")
     expect(status).to_have_class("bad")
+
+
+def test_verify_shows_what_differs_and_queue_repairs_queues_it(page: Page, served) -> None:
+    # Nothing synced yet: Magento lacks every product Counterpoint has.
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Verify", exact=True).click()
+    status = page.locator("#verify-status")
+    expect(status).to_contain_text(re.compile(r"product: \d+ of \d+ differ"))
+    expect(status).to_have_class("bad")
+    page.get_by_role("button", name="Queue repairs").click()
+    expect(page.get_by_role("status")).to_contain_text("queued with their Counterpoint state")
+    expect(page.get_by_role("button", name="Queue repairs")).to_be_hidden()

@@ -255,6 +255,42 @@ def _cmd_demo(args: argparse.Namespace, _runtime: Runtime | None) -> int:
     return code
 
 
+def _cmd_verify(args: argparse.Namespace, runtime: Runtime) -> int:
+    from cpsync.verify import verify
+
+    report = verify(runtime, repair=args.repair)
+    data = report.to_json(examples=args.examples)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        _print_verify(data)
+    return 1 if report.differs else (2 if report.errors else 0)
+
+
+def _print_verify(data: dict[str, Any]) -> None:
+    table = Table("kind", "checked", "differ", "example: Magento has -> Counterpoint asks")
+    for kind, part in data["kinds"].items():
+        if part["skipped"]:
+            table.add_row(kind, "-", "-", escape(f"not compared: {part['skipped']}"))
+            continue
+        shown = [
+            f"{ex['key']}: "
+            + "; ".join(
+                f"{f} {v['magento']!r} -> {v['counterpoint']!r}" for f, v in ex["fields"].items()
+            )
+            for ex in part["examples"]
+        ]
+        table.add_row(kind, str(part["checked"]), str(part["differ"]), escape("\n".join(shown)))
+    console.print(table)
+    console.print(f"{data['requests']} Magento requests in {data['seconds']:.2f} s")
+    if data["repaired"]:
+        console.print(f"queued {data['repaired']} forced changes; run `cpsync drain` to apply them")
+    elif data["differ"]:
+        console.print(
+            "`cpsync verify --repair` queues a forced change for each record that differs"
+        )
+
+
 def _cmd_serve(args: argparse.Namespace, runtime: Runtime) -> int:
     from cpsync.serve import Service
 
@@ -306,6 +342,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (CPSYNC_SERVE_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (CPSYNC_SERVE_PORT)")
     serve.set_defaults(func=_cmd_serve, needs_runtime=True)
+
+    verify = sub.add_parser("verify", help="compare Magento with what Counterpoint asks for")
+    verify.add_argument("--repair", action="store_true", help="queue what differs (forced)")
+    verify.add_argument("--examples", type=int, default=5, help="records shown per kind")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=_cmd_verify, needs_runtime=True)
 
     from cpsync.agent import add_agent_parser  # the store agent (AWS)
 

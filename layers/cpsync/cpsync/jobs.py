@@ -66,6 +66,7 @@ Action = Literal[
     "image_queue",
     "counterpoint",
     "check",
+    "verify",
 ]
 Status = Literal["queued", "running", "done", "failed"]
 Runner = Literal["local", "lambda", "agent"]
@@ -75,6 +76,8 @@ IMAGE_ACTIONS = frozenset({"image_search", "image_check", "image_sync", "image_q
 #: How long an agent job may wait unclaimed when no agent has been seen lately.
 AGENT_SILENCE_SECONDS = 300.0
 COUNTERPOINT_HEALTH = "counterpoint_health"
+#: Records per kind a verify job shows (the command's --examples).
+VERIFY_EXAMPLES = 5
 
 
 class NotFound(CpsyncError):
@@ -96,6 +99,8 @@ class JobRequest(BaseModel):
         """The task whose lock the job takes (freed when the job dies)."""
         if self.action in IMAGE_ACTIONS and self.action != "image_search":
             return "image_changes"
+        if self.action == "verify":  # reads only; its repair goes through the queue
+            return None
         return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint", "check"} else None
 
     @property
@@ -227,6 +232,10 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
         report = run_check(runtime).to_json()
         runtime.state.set_option(CHECK_REPORT, report)
         return report
+    if action == "verify":  # `cpsync verify`; key "repair" queues what differs
+        from cpsync.verify import verify
+
+        return verify(runtime, repair=key == "repair").to_json(examples=VERIFY_EXAMPLES)
     if action == "counterpoint":
         try:
             health = ping(runtime.counterpoint)

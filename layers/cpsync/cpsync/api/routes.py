@@ -180,6 +180,17 @@ def check_counterpoint(ctx: Ctx, response: Response) -> dict[str, Any]:
     return start_job(ctx, response, JobRequest(action="counterpoint"))
 
 
+@router.post(
+    "/verify",
+    summary="Compare Magento with what Counterpoint asks for (a job; `repair` queues what differs)",
+    response_model=S.JobStarted,
+    status_code=202,
+)
+def start_verify(ctx: Ctx, response: Response, repair: bool = False) -> dict[str, Any]:
+    request = JobRequest(action="verify", key="repair" if repair else None)
+    return start_job(ctx, response, request)
+
+
 @router.get(
     "/jobs/{ident}", summary="A manual action's progress and outcome", response_model=S.JobInfo
 )

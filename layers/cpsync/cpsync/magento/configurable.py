@@ -318,17 +318,24 @@ class ConfigurableSaver:
             raise
         return created
 
-    def apply(self, state: ConfigurableState, known: dict[str, int] | None = None) -> None:
+    def apply(
+        self, state: ConfigurableState, known: dict[str, int] | None = None, force: bool = False
+    ) -> None:
         """Bring Magento to `state` (see the module docstring for the order).
 
         Args:
             state: The grid item as Magento should show it.
             known: Magento ids already looked up for a batch (saves one search per item).
+            force: Save the parent and every child and check options and links against
+                Magento, whatever was written last ("queue all", `cpsync verify --repair`:
+                a family edited in Magento is put right).
         """
         doc = doc_of(self.state, state.sku)
         if not state.enabled:
             self._disable(state, doc)
             return
+        if force:
+            doc = {}
         skus = [state.sku, *(c.sku for c in state.children)]
         existing = (
             {s: known[s] for s in skus if s in known} if known is not None else self.existing(skus)

@@ -149,7 +149,7 @@ class ProductWriter(Writer):
         def save(change: Change) -> None:
             if change.key in grids:
                 grid = grids[change.key]
-                self.configurable.apply(grid, existing)
+                self.configurable.apply(grid, existing, force=change.force)
                 return
             state = states[change.key]
             create = change.key not in existing

@@ -231,6 +231,26 @@ $("#master-switch").addEventListener("change", (ev) => act(ev.target, async () =
   await loadDashboard();
 }));
 
+// --- verify: Magento against what Counterpoint asks for (a job, `cpsync verify`) ------------
+function showVerify(report) {
+  const differ = Object.entries(report.kinds).filter(([, k]) => k.differ);
+  const status = $("#verify-status");
+  const lines = differ.map(([kind, k]) =>
+    `${kind}: ${k.differ} of ${k.checked} differ (${k.examples.map((e) => e.key).join(", ")})`);
+  status.textContent = [
+    ...(report.ok ? [`Magento holds what Counterpoint asks for (${report.requests} requests).`] : lines),
+    ...report.errors,
+  ].join("; ");
+  status.className = report.ok ? "ok" : "bad";
+  $("#verify-repair").hidden = !differ.length || report.repaired > 0;
+  if (report.repaired) say(`${report.repaired} records queued with their Counterpoint state; the updater applies them.`);
+}
+
+$("#verify").addEventListener("click", (ev) => act(ev.target, async () =>
+  showVerify(await api("POST", "/api/verify"))));
+$("#verify-repair").addEventListener("click", (ev) => act(ev.target, async () =>
+  showVerify(await api("POST", "/api/verify?repair=true"))));
+
 // --- products: a tab per task ----------------------------------------------------------------
 async function loadProducts() {
   state.tasks = await api("GET", "/api/tasks");
