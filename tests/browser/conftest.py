@@ -104,7 +104,26 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # A UTC browser and a New York store (the sample's zone): the page must show store time.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, timezone_id="UTC", locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A 375 px wide phone screen (UTC browser, New York store)."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 740},
+        timezone_id="UTC",
+        locale="en-US",
+        is_mobile=True,
+        has_touch=True,
+    )
     context.set_default_timeout(15_000)
     tab = context.new_page()
     yield tab

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cpsync.schedules import ScheduleError, parse_schedule
+from cpsync.schedules import ScheduleError, from_unix_cron, parse_schedule, upcoming
 
 NY = ZoneInfo("America/New_York")
 
@@ -97,3 +97,47 @@ def test_every_fifteen_minutes_from_a_step() -> None:
     every_15 = parse_schedule("cron(0/15 * * * ? *)", ZoneInfo("UTC"))
     start = datetime(2026, 11, 27, 12, 7, tzinfo=UTC)
     assert every_15.next_after(start) == datetime(2026, 11, 27, 12, 15, tzinfo=UTC)
+
+
+# --- what people type: Unix cron, and the preview of the next runs ----------------------------
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("0 1 * * *", "cron(0 1 * * ? *)"),
+        ("cron(0 1 * * *)", "cron(0 1 * * ? *)"),
+        ("*/15 * * * *", "cron(*/15 * * * ? *)"),
+        ("30 6 * * 1-5", "cron(30 6 ? * 2-6 *)"),  # Unix MON-FRI is EventBridge 2-6
+        ("0 9 * * 0,6", "cron(0 9 ? * 1,7 *)"),  # Sunday and Saturday
+        ("0 9 * * 1-7", "cron(0 9 ? * 2-7,1 *)"),  # 7 is Sunday too
+        ("0 9 * * MON,FRI", "cron(0 9 ? * MON,FRI *)"),
+        ("0 2 1 * *", "cron(0 2 1 * ? *)"),
+        ("cron(0 2 * * ? *)", "cron(0 2 * * ? *)"),  # EventBridge already: unchanged
+        (" rate(10 minutes) ", "rate(10 minutes)"),
+    ],
+)
+def test_given_a_unix_cron_when_converted_then_eventbridge_runs_it_at_the_same_times(
+    typed: str, stored: str
+) -> None:
+    assert from_unix_cron(typed) == stored
+    parse_schedule(stored, NY)  # and the scheduler reads it
+
+
+def test_given_a_unix_cron_with_both_day_fields_then_it_is_refused_with_a_reason() -> None:
+    with pytest.raises(ScheduleError, match="not both"):
+        from_unix_cron("0 1 15 * MON")
+
+
+def test_given_a_daily_schedule_when_previewed_then_three_runs_at_that_store_time() -> None:
+    now = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # 9:00 in New York
+    runs = upcoming("cron(0 1 * * ? *)", NY, now)
+    assert [r.astimezone(NY).strftime("%d %H:%M %Z") for r in runs] == [
+        "28 01:00 EST",
+        "29 01:00 EST",
+        "30 01:00 EST",
+    ]
+
+
+def test_given_a_rate_when_previewed_then_runs_are_one_interval_apart() -> None:
+    now = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    runs = upcoming("rate(10 minutes)", NY, now)
+    assert [int((r - now).total_seconds()) for r in runs] == [600, 1200, 1800]

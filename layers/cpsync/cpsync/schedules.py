@@ -9,6 +9,9 @@ and the embedded scheduler, so all run a task at the same times:
   (daylight saving included): `*`, `?`, numbers, `a-b`, lists, `*/n` and `a/n`, month and day
   names (JAN, SUN); day-of-week 1-7 is SUN-SAT as in EventBridge. `L`, `W` and `#` are refused;
 - `at(yyyy-mm-ddThh:mm:ss)`: once.
+
+People also type the 5-field Unix form (`0 1 * * *`); `from_unix_cron` turns it into the
+EventBridge one, and `upcoming` lists the next run times for a preview before saving.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from zoneinfo import ZoneInfo
 
 from cpsync.errors import ConfigurationError
 
-__all__ = ["Schedule", "ScheduleError", "next_run", "parse_schedule"]
+__all__ = [
+    "Schedule",
+    "ScheduleError",
+    "from_unix_cron",
+    "next_run",
+    "parse_schedule",
+    "upcoming",
+]
 
 
 class ScheduleError(ConfigurationError, ValueError):
@@ -204,3 +214,76 @@ def next_run(expression: str, zone: ZoneInfo, now: datetime) -> datetime:
     raise ScheduleError(
         f"schedule {expression!r}: it has no run time in the next {_SEARCH_DAYS // 366} years"
     )
+
+
+def _unix_weekdays(text: str) -> str:
+    """Unix day-of-week numbers (0 or 7 = Sunday) as EventBridge's (1 = Sunday); names stay.
+
+    Raises:
+        ScheduleError: A number outside 0-7.
+    """
+
+    def one(part: str) -> str:
+        if not part.isdigit():
+            return part
+        value = int(part)
+        if not 0 <= value <= 7:
+            raise ScheduleError(f"day-of-week {part!r} is not in 0-7")
+        return str(value % 7 + 1)
+
+    out = []
+    for item in text.split(","):
+        base, slash, step = item.partition("/")
+        ends = base.split("-", 1)
+        if len(ends) == 2 and ends[1] == "7" and not slash:  # "1-7": MON-SAT, then SUN
+            out.append(f"{one(ends[0])}-7")
+            out.append("1")
+            continue
+        out.append("-".join(one(e) for e in ends) + slash + step)
+    return ",".join(dict.fromkeys(out))
+
+
+def from_unix_cron(expression: str) -> str:
+    """`expression` in EventBridge syntax: a 5-field Unix cron (`0 1 * * *`, also inside
+    `cron(...)`) becomes `cron(0 1 * * ? *)`; anything else is returned stripped, unchanged.
+
+    Raises:
+        ScheduleError: Unix cron that restricts both day-of-month and day-of-week (EventBridge
+            cannot say "either"), or a day-of-week number outside 0-7.
+    """
+    text = expression.strip()
+    inner = text[5:-1] if text.startswith("cron(") and text.endswith(")") else text
+    parts = inner.split()
+    if len(parts) != 5 or inner.startswith(("rate(", "at(")):
+        return text
+    minute, hour, dom, month, dow = parts
+    if dow in ("*", "?"):
+        dow = "?"
+        dom = "*" if dom == "?" else dom
+    elif dom in ("*", "?"):
+        dom = "?"
+        dow = _unix_weekdays(dow)
+    else:
+        raise ScheduleError(
+            f"schedule {expression!r}: give either a day of the month or days of the week, "
+            "not both (EventBridge cannot run on either)"
+        )
+    return f"cron({minute} {hour} {dom} {month} {dow} *)"
+
+
+def upcoming(expression: str, zone: ZoneInfo, now: datetime, count: int = 3) -> list[datetime]:
+    """The next `count` run times of `expression` (fewer for an `at()`), read as the
+    scheduler reads it: the first as `next_run` gives it, each next one after the previous.
+
+    Raises:
+        ScheduleError: The expression cannot be read, or it would never fire.
+    """
+    first = next_run(expression, zone, now)
+    schedule = parse_schedule(expression, zone)
+    times = [first]
+    while len(times) < count:
+        later = schedule.next_after(times[-1], last_run=times[-1])
+        if later is None:
+            break
+        times.append(later)
+    return times

@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from cpsync.api import check_routes, image_routes, routes
+from cpsync.api import check_routes, image_routes, routes, schedule_routes
 from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
@@ -124,7 +124,7 @@ def _session_routes(app: FastAPI) -> None:
         if body.api_key is not None:
             check_api_key(ctx, body.api_key, host)
             set_session(response, ctx, "api key")
-            return {"user": "api key"}
+            return {"user": "api key", "zone": ctx.runtime.settings.zone.key}
         if not body.username or not body.password:
             raise HTTPException(422, "Enter the Magento admin user name and password.")
         label = body.username.strip()
@@ -141,11 +141,11 @@ def _session_routes(app: FastAPI) -> None:
             raise HTTPException(status, outcome.message)
         ctx.lockout.succeeded(attempt)
         set_session(response, ctx, label)
-        return {"user": label}
+        return {"user": label, "zone": ctx.runtime.settings.zone.key}
 
     @app.get("/api/session", summary="Who is signed in", responses=S.ERRORS)
-    def who(user: User) -> dict[str, str]:
-        return {"user": user}
+    def who(user: User, ctx: Ctx) -> dict[str, str]:
+        return {"user": user, "zone": ctx.runtime.settings.zone.key}
 
     @app.delete("/api/session", summary="Sign out", responses=S.ERRORS)
     def sign_out(request: Request, ctx: Ctx) -> JSONResponse:
@@ -228,6 +228,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(image_routes.router)
     app.include_router(check_routes.router)
+    app.include_router(schedule_routes.router)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -9,6 +9,7 @@ import json
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, Field, field_validator
@@ -25,7 +26,7 @@ from cpsync.control import (
 )
 from cpsync.jobs import COUNTERPOINT_HEALTH, JobRequest, Jobs
 from cpsync.ports import RunError, RunRecord
-from cpsync.schedules import next_run
+from cpsync.schedules import from_unix_cron, next_run
 from cpsync.tasks import TASKS
 
 __all__ = ["router"]
@@ -78,26 +79,32 @@ def _time(value: datetime | float | None) -> str | None:
     return value.isoformat()
 
 
-def _run(run: RunRecord | None) -> dict[str, Any] | None:
+def _local(value: datetime | float | None, zone: ZoneInfo | None) -> str | None:
+    """ISO 8601 with the offset of the store's zone (UTC when no zone is given)."""
+    text = _time(value)
+    return datetime.fromisoformat(text).astimezone(zone).isoformat() if text and zone else text
+
+
+def _run(run: RunRecord | None, zone: ZoneInfo | None = None) -> dict[str, Any] | None:
     if run is None:
         return None
     return {
         "run_id": run.run_id,
         "task": run.task,
         "status": run.status,
-        "started_at": _time(run.started_at),
-        "finished_at": _time(run.finished_at),
+        "started_at": _local(run.started_at, zone),
+        "finished_at": _local(run.finished_at, zone),
         "counts": run.counts,
     }
 
 
-def _error(error: RunError) -> dict[str, Any]:
+def _error(error: RunError, zone: ZoneInfo | None = None) -> dict[str, Any]:
     return {
         "run_id": error.run_id,
         "task": error.task,
         "key": error.key,
         "message": error.message,
-        "at": _time(error.at),
+        "at": _local(error.at, zone),
     }
 
 
@@ -106,15 +113,16 @@ def _task_status(ctx: Ctx, name: str) -> dict[str, Any]:
     control = task_control(ctx.runtime.state, name)
     next_run = ctx.scheduler.next_runs().get(name) if ctx.scheduler else None
     last = ctx.runtime.state.last_run(name)
+    zone = ctx.runtime.settings.zone
     return {
         "name": name,
         "title": _title(name),
         "kind": task.kind,
         "enabled": control.enabled,
         "schedule": control.schedule,
-        "next_run": _time(next_run),
-        "last_run": _run(last),
-        "recent_errors": [_error(e) for e in ctx.runtime.state.errors(task=name, limit=5)],
+        "next_run": _local(next_run, zone),
+        "last_run": _run(last, zone),
+        "recent_errors": [_error(e, zone) for e in ctx.runtime.state.errors(task=name, limit=5)],
     }
 
 
@@ -135,6 +143,7 @@ def dashboard(ctx: Ctx) -> dict[str, Any]:
     runtime = ctx.runtime
     return {
         "automatic_sync": automatic_sync_enabled(runtime.state),
+        "zone": runtime.settings.zone.key,
         "tasks": [_task_status(ctx, name) for name in TASKS],
         "queue": asdict(runtime.queue.depth()),
         "agent": agent_status(
@@ -269,10 +278,14 @@ def disable_task(name: TaskName, ctx: Ctx) -> dict[str, Any]:
 )
 def reschedule(name: TaskName, body: ScheduleBody, ctx: Ctx) -> dict[str, Any]:
     current = task_control(ctx.runtime.state, name)
+    try:
+        schedule = from_unix_cron(body.schedule)
+    except ValueError as exc:  # ScheduleError is one
+        raise HTTPException(400, f"{_title(name)}: {exc}.") from exc
     # Checked even for a disabled task: enabling it later must not find a schedule that
     # cannot run.
-    _move(ctx, name, body.schedule.strip(), current.enabled, check=True)
-    return asdict(update_task_control(ctx.runtime.state, name, schedule=body.schedule.strip()))
+    _move(ctx, name, schedule, current.enabled, check=True)
+    return asdict(update_task_control(ctx.runtime.state, name, schedule=schedule))
 
 
 def _task_job(

@@ -30,6 +30,7 @@ __all__ = [
     "RunLine",
     "RunLogError",
     "RunSummary",
+    "SchedulePreview",
     "SwitchState",
     "SyncAnswer",
     "TaskSettings",
@@ -112,10 +113,23 @@ class AgentStatus(BaseModel):
 
 class Dashboard(BaseModel):
     automatic_sync: bool
+    #: The store's time zone (IANA name): every time on the page is shown in it.
+    zone: str
     tasks: list[TaskStatus]
     queue: QueueDepth
     #: None when no agent ever beat (direct mode, `cpsync serve`).
     agent: AgentStatus | None = None
+
+
+class SchedulePreview(BaseModel):
+    """What a schedule would store and when it would run next."""
+
+    #: The EventBridge expression that would be stored (a Unix cron is converted).
+    expression: str
+    #: The store's time zone, in which the schedule is read.
+    zone: str
+    #: The next run times, ISO 8601 in the store's zone (with its offset).
+    next_runs: list[str]
 
 
 class SwitchState(BaseModel):

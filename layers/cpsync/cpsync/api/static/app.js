@@ -3,7 +3,7 @@
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-const state = { tasks: [], current: null, page: "dashboard" };
+const state = { tasks: [], current: null, page: "dashboard", zone: undefined };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -80,7 +80,15 @@ async function act(button, work) {
   finally { if (button) button.disabled = false; }
 }
 
-function when(iso) { return iso ? new Date(iso).toLocaleString() : "never"; }
+// Every time in the store's zone, the zone named ("Nov 27, 1:00 AM EST"): a manager in
+// another zone (or a UTC browser) reads the store's clock, as the schedules do.
+function when(iso, withDate = true) {
+  if (!iso) return "never";
+  const parts = { hour: "numeric", minute: "2-digit", timeZoneName: "short", timeZone: state.zone };
+  if (withDate) Object.assign(parts, { weekday: "short", month: "short", day: "numeric" });
+  try { return new Intl.DateTimeFormat(undefined, parts).format(new Date(iso)); }
+  catch (e) { return new Date(iso).toLocaleString(); }  // an unknown zone: the browser's clock
+}
 
 // --- sign-in ----------------------------------------------------------------------------
 function showSignIn(detail) {
@@ -91,10 +99,11 @@ function showSignIn(detail) {
   $("#username").focus();
 }
 
-async function signedIn(user) {
+async function signedIn(session) {
+  state.zone = session.zone || state.zone;
   $("#signin").hidden = true;
   $("#nav").hidden = false;
-  $("#who").textContent = "Signed in: " + user;
+  $("#who").textContent = "Signed in: " + session.user;
   say("");
   await show(state.page);
 }
@@ -105,7 +114,7 @@ $("#signin-form").addEventListener("submit", (ev) => {
   act(button, async () => {
     const data = await api("POST", "/api/session", { username: $("#username").value, password: $("#password").value });
     $("#password").value = "";
-    await signedIn(data.user);
+    await signedIn(data);
   });
 });
 
@@ -114,7 +123,7 @@ $("#apikey-form").addEventListener("submit", (ev) => {
   act($("button", ev.target), async () => {
     const data = await api("POST", "/api/session", { api_key: $("#api-key").value });
     $("#api-key").value = "";
-    await signedIn(data.user);
+    await signedIn(data);
   });
 });
 
@@ -164,6 +173,7 @@ function showAgent(agent) {
 async function loadDashboard() {
   const data = await api("GET", "/api/dashboard");
   state.tasks = data.tasks;
+  state.zone = data.zone;
   const sw = $("#master-switch");
   sw.checked = data.automatic_sync;
   sw.setAttribute("aria-checked", String(data.automatic_sync));
@@ -292,7 +302,7 @@ function renderPanel() {
   panel.replaceChildren($("#panel-template").content.cloneNode(true));
   $(".task-meta", panel).textContent = `${task.enabled ? "Runs" : "Disabled; would run"} on ${task.schedule}. Last run: ` +
     (task.last_run ? `${when(task.last_run.started_at)} (${task.last_run.status}; ${counts(task.last_run)})` : "never") + ".";
-  $("[data-schedule]", panel).value = task.schedule;
+  wirePicker($("[data-schedule-form]", panel), task.schedule);
   if (task.kind === "category") $("[data-key-label]", panel).textContent = "Category ID";
   $("[data-action=toggle-task]", panel).textContent = task.enabled ? "Disable task" : "Enable task";
   for (const b of $$("[data-view]", panel)) b.addEventListener("click", () => showView(b.dataset.view));
@@ -349,16 +359,87 @@ function wireActions(panel, task) {
     say(syncSummary(`${task.title} ${key}`, r), r.applied ? "ok" : "error");
   });
   on("reschedule", async () => {
-    const schedule = $("[data-schedule]", panel).value;
+    const schedule = pickedExpression($("[data-schedule-form]", panel));
+    if (!schedule) { say(`${task.title}: enter a schedule first.`, "error"); return; }
     const r = await api("PUT", `/api/tasks/${task.name}/schedule`, { schedule });
-    say(`${task.title} now runs on ${r.schedule}.`);
     await loadProducts();
+    const now = state.tasks.find((t) => t.name === task.name);
+    say(`${task.title} now runs on ${r.schedule}` + (now?.next_run ? `; next ${when(now.next_run)}.` : "."));
   });
   on("toggle-task", async () => {
     const r = await api("POST", `/api/tasks/${task.name}/${task.enabled ? "disable" : "enable"}`);
     say(`${task.title} is ${r.enabled ? "enabled" : "disabled"}.`);
     await loadProducts();
   });
+}
+
+// --- the schedule picker: plain choices that write the EventBridge expression ----------------
+const WEEKDAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+const pad = (n) => String(n).padStart(2, "0");
+
+function pickedExpression(form) {
+  const kind = $("[data-pick]", form).value;
+  const [hh, mm] = ($("[data-time]", form).value || "00:00").split(":").map(Number);
+  if (kind === "minutes") {
+    const n = Math.max(1, Math.round(Number($("[data-every]", form).value) || 1));
+    return `rate(${n} minute${n === 1 ? "" : "s"})`;
+  }
+  if (kind === "hourly") return `cron(${Math.round(Number($("[data-minute]", form).value) || 0)} * * * ? *)`;
+  if (kind === "daily") return `cron(${mm} ${hh} * * ? *)`;
+  if (kind === "weekly") {
+    const days = $$("[data-day]:checked", form).map((b) => b.value);
+    return `cron(${mm} ${hh} ? * ${(days.length ? days : ["MON"]).join(",")} *)`;
+  }
+  return $("[data-schedule]", form).value.trim();
+}
+
+// The task's expression into the picker when it is one of the plain forms, else "advanced".
+function readPicker(form, expression) {
+  const pick = (kind) => { $("[data-pick]", form).value = kind; };
+  let m;
+  if ((m = /^rate\((\d+) minutes?\)$/.exec(expression))) { pick("minutes"); $("[data-every]", form).value = m[1]; }
+  else if ((m = /^cron\((\d+) \* \* \* \? \*\)$/.exec(expression))) { pick("hourly"); $("[data-minute]", form).value = m[1]; }
+  else if ((m = /^cron\((\d+) (\d+) \* \* \? \*\)$/.exec(expression))) {
+    pick("daily"); $("[data-time]", form).value = `${pad(m[2])}:${pad(m[1])}`;
+  } else if ((m = /^cron\((\d+) (\d+) \? \* ([A-Z,]+) \*\)$/.exec(expression)) && m[3].split(",").every((d) => WEEKDAYS.includes(d))) {
+    pick("weekly"); $("[data-time]", form).value = `${pad(m[2])}:${pad(m[1])}`;
+    for (const box of $$("[data-day]", form)) box.checked = m[3].split(",").includes(box.value);
+  } else pick("advanced");
+  $("[data-schedule]", form).value = expression;
+}
+
+let previewSeq = 0;
+function showPicked(form) {
+  const kind = $("[data-pick]", form).value;
+  for (const part of $$("[data-for]", form)) part.hidden = !part.dataset.for.split(" ").includes(kind);
+  const expression = pickedExpression(form);
+  if (kind !== "advanced") $("[data-schedule]", form).value = expression;
+  $("[data-expression]", form).textContent = expression || "(none)";
+  const out = $("[data-preview]", form);
+  const seq = ++previewSeq;
+  clearTimeout(form.previewTimer);
+  if (!expression) { out.textContent = ""; return; }
+  form.previewTimer = setTimeout(async () => {
+    try {
+      const r = await api("GET", `/api/schedules/preview?expression=${encodeURIComponent(expression)}`);
+      if (seq !== previewSeq) return;
+      if (r.expression !== expression) $("[data-expression]", form).textContent = `${r.expression} (from ${expression})`;
+      out.textContent = "Next runs: " + r.next_runs.map((t) => when(t)).join("; ") + ".";
+      out.className = "preview";
+    } catch (e) {
+      if (seq !== previewSeq) return;
+      out.textContent = e.message;
+      out.className = "bad";
+    }
+  }, 200);
+}
+
+function wirePicker(form, expression) {
+  readPicker(form, expression);
+  $("[data-zone-note]", form).textContent = state.zone ? `(times in the store's zone, ${state.zone})` : "";
+  form.addEventListener("input", () => showPicked(form));
+  form.addEventListener("change", () => showPicked(form));
+  showPicked(form);
 }
 
 function syncSummary(label, r) {
@@ -503,7 +584,7 @@ $("#check-run").addEventListener("click", (ev) => act(ev.target, async () => {
 (async () => {
   try {
     const me = await api("GET", "/api/session");
-    await signedIn(me.user);
+    await signedIn(me);
   } catch (e) {
     showSignIn("");
   }
