@@ -92,7 +92,9 @@ def test_given_a_new_schedule_when_valid_then_stored_and_invalid_then_refused(ap
     response = client.put("/api/tasks/items/schedule", json={"schedule": "cron(30 2 * * ? *)"})
     assert response.status_code == 200
     assert client.get("/api/tasks/items/settings").json()["schedule"] == "cron(30 2 * * ? *)"
-    for bad in ["every day", "rate(0 minutes)", "cron(0 2 * * *)", "cron(99 2 * * ? *)"]:
+    # A 5-field Unix cron is converted (tests/api/test_schedule_preview.py); one that names
+    # both a day of the month and days of the week cannot be.
+    for bad in ["every day", "rate(0 minutes)", "cron(0 2 15 * 1)", "cron(99 2 * * ? *)"]:
         response = client.put("/api/tasks/items/schedule", json={"schedule": bad})
         assert response.status_code == 400, bad
         assert response.json()["detail"].startswith("Items: ")

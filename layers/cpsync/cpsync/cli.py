@@ -301,6 +301,27 @@ def _cmd_serve(args: argparse.Namespace, runtime: Runtime) -> int:
     return 0
 
 
+def _cmd_hash_password(args: argparse.Namespace, _runtime: Runtime | None) -> int:
+    """Print `user:<hash>` for CPSYNC_API_LOCAL_ADMIN; the password is read without echo (or
+    from stdin when it is not a terminal)."""
+    import getpass
+
+    from cpsync.api.auth import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            console.print("[red]cpsync:[/] the passwords differ.")
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 12:
+        console.print("[red]cpsync:[/] use at least 12 characters.")
+        return 2
+    print(f"{args.user}:{hash_password(password)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="cpsync", description=__doc__.splitlines()[0])
@@ -348,6 +369,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--examples", type=int, default=5, help="records shown per kind")
     verify.add_argument("--json", action="store_true")
     verify.set_defaults(func=_cmd_verify, needs_runtime=True)
+
+    hashed = sub.add_parser(
+        "hash-password",
+        help="make CPSYNC_API_LOCAL_ADMIN (user:<hash>) for sign-in without Magento",
+    )
+    hashed.add_argument("--user", default="admin", help="the local admin's user name")
+    hashed.set_defaults(func=_cmd_hash_password, needs_runtime=False)
 
     from cpsync.agent import add_agent_parser  # the store agent (AWS)
 

@@ -135,7 +135,7 @@ def run_scheduled(state: StatePort, task: Task) -> RunResult | None:
         logger.info("task %s is disabled: not run", task.name)
         return None
     try:
-        return run_locked(state, task, lambda t: t.run())
+        return run_locked(state, task, lambda t: t.run(trigger="schedule"))
     except TaskBusy as exc:
         logger.warning("%s", exc)
         return None

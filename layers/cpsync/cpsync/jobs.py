@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
@@ -37,6 +37,9 @@ from cpsync.ports import StatePort
 from cpsync.redact import describe
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
+
+if TYPE_CHECKING:
+    from cpsync.tasks.base import RunResult
 
 __all__ = [
     "AgentJobs",
@@ -209,9 +212,26 @@ def _not_found(name: str, key: str) -> NotFound:
     task = TASKS[name]
     what = "category" if task.kind == "category" else "item"
     return NotFound(
-        f"{task.title or name} found nothing for {key!r} in Counterpoint "
+        f"No such {what}: {task.title or name} found nothing for {key!r} in Counterpoint "
         f"(check the number, and that the {what} is set up for e-commerce)"
     )
+
+
+def _one_record(name: str, key: str, run: Callable[[str], RunResult]) -> tuple[str, RunResult]:
+    """Run a one-record action for `key`, then for `KEY` when nothing matched: Counterpoint's
+    item numbers are upper case, and a person types `mug/12`.
+
+    Raises:
+        NotFound: Neither spelling is in Counterpoint.
+    """
+    typed = key
+    result = run(key)
+    if result.read == 0 and key.upper() != key:
+        key = key.upper()
+        result = run(key)
+    if result.read == 0:
+        raise _not_found(name, typed)
+    return key, result
 
 
 def execute(runtime: Runtime, request: JobRequest) -> Any:
@@ -221,7 +241,7 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
         CpsyncError: The action cannot be done (`error_of` says how it is answered).
     """
     # Imported here: the API's modules are not needed by a task function that runs no job.
-    from cpsync.api.actions import queue_run, run_json, sync_item
+    from cpsync.api.actions import SyncResult, queue_run, run_json, sync_item
     from cpsync.api.images import FolderImageActions
     from cpsync.counterpoint.connection import ping
 
@@ -266,19 +286,23 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
     if name not in TASKS:
         raise ConfigurationError(f"unknown task {name!r}")
     if action == "sync_item":
-        synced = sync_item(runtime, name, key)
-        if synced.run.read == 0:
-            raise _not_found(name, key)
+        tries: dict[str, SyncResult] = {}
+
+        def sync(k: str) -> RunResult:
+            tries[k] = sync_item(runtime, name, k)
+            return tries[k].run
+
+        found, _ = _one_record(name, key, sync)
+        synced = tries[found]
         return {
             "applied": synced.applied,
             "outcomes": [asdict(o) for o in synced.outcomes],
             "run": run_json(synced.run),
         }
     mode = {"queue_changed": "changed", "queue_all": "all", "queue_item": "item"}[action]
-    result = queue_run(runtime, name, mode, key if mode == "item" else None)
-    if mode == "item" and result.read == 0:
-        raise _not_found(name, key)
-    return run_json(result)
+    if mode == "item":
+        return run_json(_one_record(name, key, lambda k: queue_run(runtime, name, "item", k))[1])
+    return run_json(queue_run(runtime, name, mode))
 
 
 # --- where jobs are kept -----------------------------------------------------------------------

@@ -163,6 +163,11 @@ class Settings(BaseSettings):
         description="API keys for scripts, sent in the X-API-Key header (JSON list); each at "
         f"least {MIN_API_KEY_LENGTH} characters.",
     )
+    api_local_admin: SecretStr | None = Field(
+        default=None,
+        description="A local admin who signs in without Magento (works when Magento is "
+        "down): `user:<hash>`, the hash made by `cpsync hash-password`; None = none.",
+    )
     serve_host: str = Field(default="127.0.0.1", description="Address `cpsync serve` listens on.")
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
 
@@ -423,6 +428,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError(f"{value!r} is not an S3 prefix; write s3://bucket/prefix/")
         return value.strip() if value else value
+
+    @field_validator("api_local_admin")
+    @classmethod
+    def _local_admin_form(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        user, _, stored = value.get_secret_value().partition(":")
+        if not user.strip() or not stored.startswith("scrypt$") or stored.count("$") != 5:
+            raise ValueError("write user:<hash>, the hash made by `cpsync hash-password`")
+        return value
 
     @field_validator("api_keys")
     @classmethod

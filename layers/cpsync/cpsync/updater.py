@@ -11,6 +11,10 @@ included) is inside its writer, so it is retried and acknowledged with that reco
 `Updater.process()` reads queue messages, applies them, and lets the queue adapter's
 `settle()` turn the results into acks, visibility changes and dead letters. Every message ends
 acked, retried or parked: nothing is dropped silently.
+
+What reached Magento is tallied per detection run (`run_tally`): one atomic counter per run and
+fate, added to once per batch, so the dashboard can say "applied 12, 3 parked" for a task's last
+run and not only what detection queued.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
@@ -35,6 +41,7 @@ from cpsync.ports import (
 )
 
 __all__ = [
+    "LAST_WRITE",
     "BatchResult",
     "ChangeResult",
     "DrainResult",
@@ -42,9 +49,13 @@ __all__ = [
     "Updater",
     "apply_changes",
     "backoff_seconds",
+    "run_tally",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The option holding when a write to Magento last succeeded (ISO, UTC): the Magento card's.
+LAST_WRITE = "magento_last_write"
 
 
 def backoff_seconds(
@@ -85,6 +96,7 @@ def apply_changes(
     fresh, _, repeats = state.split_applied([changes[i] for i in newest.values()])
     _record_repeats(state, repeats)
 
+    wrote = False
     by_kind: dict[str, list[Change]] = {}
     for change in fresh:
         by_kind.setdefault(change.kind, []).append(change)
@@ -102,8 +114,11 @@ def apply_changes(
         }
         if applied:
             state.put_applied(kind, applied)
+            wrote = True
         for change in group:
             results[newest[(kind, change.key)]] = _result_of(change, outcomes[change.key])
+    if wrote:  # one small write per batch, for the dashboard's Magento card
+        state.set_option(LAST_WRITE, datetime.now(UTC).isoformat())
     return results
 
 
@@ -163,6 +178,30 @@ class DrainResult(BatchResult):
 
 
 REPLY_DOC = "reply"
+#: How long a run's tally is kept after its last change (the log shows older runs without it).
+TALLY_SECONDS = 30 * 86400
+_TALLIED = (Fate.APPLIED, Fate.SKIPPED, Fate.RETRY, Fate.PARKED)
+
+
+def _tally_name(run_id: str, fate: Fate) -> str:
+    return f"tally:{run_id}:{fate.value}"
+
+
+def run_tally(state: StatePort, run_id: str) -> dict[str, int]:
+    """What became of the Changes a run queued so far: applied, skipped, retry (attempts
+    that failed transiently) and parked."""
+    return {f.value: state.add_counter(_tally_name(run_id, f), 0, TALLY_SECONDS) for f in _TALLIED}
+
+
+def _tally(state: StatePort, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
+    """Add a batch's results to the tallies of the runs that queued them (a few counter adds
+    per batch). A failure here is logged, never raised: the records are already in Magento."""
+    counts = Counter((c.run_id, r.fate) for c, r in zip(changes, results, strict=True) if c.run_id)
+    try:
+        for (run_id, fate), n in counts.items():
+            state.add_counter(_tally_name(run_id, fate), n, TALLY_SECONDS)
+    except Exception:  # the batch is done: a lost tally only dims the dashboard
+        logger.warning("could not tally a batch's outcomes", exc_info=True)
 
 
 def reply_key(change: Change) -> str:
@@ -205,8 +244,10 @@ class Updater:
             except ValidationError as exc:
                 reason = f"unreadable message {message.id}: {exc.errors()[0]['msg']}"
                 unreadable.append((message, ChangeResult(Fate.PARKED, reason)))
-        results = apply_changes([c for _, c in readable], self.state, self.writers)
-        self._note_replies([c for _, c in readable], results)
+        changes = [c for _, c in readable]
+        results = apply_changes(changes, self.state, self.writers)
+        self._note_replies(changes, results)
+        _tally(self.state, changes, results)
         return unreadable + [(m, r) for (m, _), r in zip(readable, results, strict=True)]
 
     def _note_replies(self, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:

@@ -46,12 +46,16 @@ def queue_run(runtime: Runtime, name: str, mode: str, key: str | None = None) ->
     """
     task = runtime.task(name)
     if mode == "all":
-        return run_locked(runtime.state, task, lambda t: t.run(full=True, force=True))
+        return run_locked(
+            runtime.state, task, lambda t: t.run(full=True, force=True, trigger="queue_all")
+        )
     if mode == "item":
         if key is None:
             raise ValueError("queue item needs a key")
-        return run_locked(runtime.state, task, lambda t: t.run(keys=[key], force=True))
-    return run_locked(runtime.state, task, lambda t: t.run())
+        return run_locked(
+            runtime.state, task, lambda t: t.run(keys=[key], force=True, trigger="queue_item")
+        )
+    return run_locked(runtime.state, task, lambda t: t.run(trigger="queue_changed"))
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,9 @@ def sync_item(runtime: Runtime, name: str, key: str) -> SyncResult:
     found: list[Change] = []
     task = runtime.task(name)
     run = run_locked(
-        runtime.state, task, lambda t: t.run(keys=[key], force=True, emit=found.extend)
+        runtime.state,
+        task,
+        lambda t: t.run(keys=[key], force=True, emit=found.extend, trigger="sync_item"),
     )
     return SyncResult(run, apply_now(runtime, found))
 

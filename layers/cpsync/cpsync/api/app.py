@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from cpsync.api import check_routes, image_routes, routes, schedule_routes
+from cpsync.api import check_routes, image_routes, magento_health, routes, schedule_routes
 from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
@@ -30,6 +30,7 @@ from cpsync.api.auth import (
     Locked,
     Lockout,
     SessionSigner,
+    local_admin_sign_in,
     magento_sign_in,
 )
 from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answer, set_session
@@ -132,6 +133,13 @@ def _session_routes(app: FastAPI) -> None:
             attempt = ctx.lockout.reserve(label, host)
         except Locked as exc:
             raise locked_answer(exc, label, host) from None
+        local = local_admin_sign_in(ctx.runtime.settings, label, body.password)
+        if local is not None:  # the local admin: Magento is not asked (it may be down)
+            if not local:
+                raise HTTPException(401, "The user name or password is not right for this store.")
+            ctx.lockout.succeeded(attempt)
+            set_session(response, ctx, label)
+            return {"user": label, "zone": ctx.runtime.settings.zone.key}
         outcome = magento_sign_in(ctx.runtime.settings, label, body.password)
         if not outcome.ok:
             if outcome.reason == "bad_credentials":
@@ -229,6 +237,7 @@ def create_app(
     app.include_router(image_routes.router)
     app.include_router(check_routes.router)
     app.include_router(schedule_routes.router)
+    app.include_router(magento_health.router)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

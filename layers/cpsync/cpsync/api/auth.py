@@ -13,6 +13,10 @@
   `api_lockout_seconds`, even with the right password; an address after four times as many.
 - Scripts send one of `api_keys` in the `X-API-Key` header; wrong keys count against the
   address like wrong passwords.
+- An optional local admin (`api_local_admin`, `user:<hash>` made by `cpsync hash-password`)
+  signs in without asking Magento, so the page works when Magento is down. The hash is scrypt
+  with a random salt, compared in constant time, and the attempts count against the same
+  lockout as every other sign-in.
 """
 
 from __future__ import annotations
@@ -41,7 +45,10 @@ __all__ = [
     "Session",
     "SessionSigner",
     "SignInOutcome",
+    "hash_password",
+    "local_admin_sign_in",
     "magento_sign_in",
+    "verify_password",
 ]
 
 logger = logging.getLogger(__name__)
@@ -106,6 +113,49 @@ class SignInOutcome:
     # "bad_credentials", "two_factor", "unreachable" when not ok
     reason: str = ""
     message: str = ""
+
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """`scrypt$n$r$p$<salt b64>$<hash b64>` for `password`, with a random 16-byte salt."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    b64 = base64.urlsafe_b64encode
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a `hash_password` result (constant-time; False if malformed)."""
+    try:
+        name, n, r, p, salt, digest = stored.split("$")
+        if name != "scrypt":
+            return False
+        expected = base64.urlsafe_b64decode(digest)
+        found = hashlib.scrypt(
+            password.encode(),
+            salt=base64.urlsafe_b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(found, expected)
+
+
+def local_admin_sign_in(settings: Settings, username: str, password: str) -> bool | None:
+    """None when `username` is not the local admin (ask Magento), else whether the password
+    is right."""
+    if settings.api_local_admin is None:
+        return None
+    user, _, stored = settings.api_local_admin.get_secret_value().partition(":")
+    if not hmac.compare_digest(username.encode(), user.encode()):
+        return None
+    return verify_password(password, stored)
 
 
 def magento_sign_in(

@@ -28,6 +28,7 @@ from cpsync.jobs import COUNTERPOINT_HEALTH, JobRequest, Jobs
 from cpsync.ports import RunError, RunRecord
 from cpsync.schedules import from_unix_cron, next_run
 from cpsync.tasks import TASKS
+from cpsync.updater import run_tally
 
 __all__ = ["router"]
 
@@ -92,9 +93,32 @@ def _run(run: RunRecord | None, zone: ZoneInfo | None = None) -> dict[str, Any] 
         "run_id": run.run_id,
         "task": run.task,
         "status": run.status,
+        "trigger": run.counts.get("trigger"),
         "started_at": _local(run.started_at, zone),
         "finished_at": _local(run.finished_at, zone),
         "counts": run.counts,
+    }
+
+
+def _last_run(ctx: Ctx, name: str) -> RunRecord | None:
+    """The task's newest run that was not a one-item lookup (those would hide the last real
+    run's outcome); the newest of any kind when there is no other."""
+    runs = ctx.runtime.state.runs(task=name, limit=20)
+    return next((r for r in runs if r.counts.get("mode") != "item"), runs[0] if runs else None)
+
+
+def _magento(ctx: Ctx, run: RunRecord | None) -> dict[str, int] | None:
+    """What reached Magento of what `run` queued: applied, parked, retries and still waiting."""
+    if run is None or not run.counts.get("queued"):
+        return None
+    tally = run_tally(ctx.runtime.state, run.run_id)
+    done = tally["applied"] + tally["skipped"] + tally["parked"]
+    return {
+        "applied": tally["applied"],
+        "unchanged": tally["skipped"],
+        "parked": tally["parked"],
+        "retries": tally["retry"],
+        "waiting": max(0, int(run.counts["queued"]) - done),
     }
 
 
@@ -112,8 +136,11 @@ def _task_status(ctx: Ctx, name: str) -> dict[str, Any]:
     task = TASKS[name]
     control = task_control(ctx.runtime.state, name)
     next_run = ctx.scheduler.next_runs().get(name) if ctx.scheduler else None
-    last = ctx.runtime.state.last_run(name)
+    last = _last_run(ctx, name)
     zone = ctx.runtime.settings.zone
+    # The latest run's errors only, each message once.
+    errors = ctx.runtime.state.errors(task=name, run_id=last.run_id, limit=50) if last else []
+    once = {e.message: e for e in reversed(errors)}
     return {
         "name": name,
         "title": _title(name),
@@ -122,7 +149,8 @@ def _task_status(ctx: Ctx, name: str) -> dict[str, Any]:
         "schedule": control.schedule,
         "next_run": _local(next_run, zone),
         "last_run": _run(last, zone),
-        "recent_errors": [_error(e, zone) for e in ctx.runtime.state.errors(task=name, limit=5)],
+        "magento": _magento(ctx, last),
+        "recent_errors": [_error(e, zone) for e in list(once.values())[::-1][:5]],
     }
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "JobInfo",
     "JobStarted",
     "Log",
+    "MagentoHealth",
+    "MagentoTally",
     "QueueDepth",
     "QueueList",
     "QueuedRow",
@@ -61,7 +63,10 @@ class RunSummary(BaseModel):
 class RunLine(BaseModel):
     run_id: str
     task: str
+    #: "running", "ok", "ok_with_errors" (some records could not be read) or "failed".
     status: str
+    #: How it started: schedule, queue_changed, queue_all, queue_item, sync_item (None: unsaid).
+    trigger: str | None = None
     started_at: str | None
     finished_at: str | None
     counts: dict[str, Any]
@@ -75,6 +80,20 @@ class RunLogError(BaseModel):
     at: str | None
 
 
+class MagentoTally(BaseModel):
+    """What became of the Changes a run queued, as the updater applied them."""
+
+    applied: int
+    #: Already in Magento as sent (a repeat or a superseded copy).
+    unchanged: int
+    #: Refused for good: dead letters a person must look at.
+    parked: int
+    #: Attempts that failed transiently (the record is tried again).
+    retries: int
+    #: Queued and not yet applied or parked.
+    waiting: int
+
+
 class TaskStatus(BaseModel):
     name: str
     title: str
@@ -83,6 +102,9 @@ class TaskStatus(BaseModel):
     schedule: str
     next_run: str | None
     last_run: RunLine | None
+    #: What reached Magento of what the last run queued (None: it queued nothing).
+    magento: MagentoTally | None = None
+    #: The last run's errors, each message once.
     recent_errors: list[RunLogError]
 
 
@@ -119,6 +141,21 @@ class Dashboard(BaseModel):
     queue: QueueDepth
     #: None when no agent ever beat (direct mode, `cpsync serve`).
     agent: AgentStatus | None = None
+
+
+class MagentoHealth(BaseModel):
+    """The Magento card: None where it was not checked (an agent without Magento access)."""
+
+    ok: bool | None
+    reachable: bool | None
+    signed_in: bool | None
+    detail: str
+    checked_at: str
+    #: When a write to Magento last succeeded (ISO, store zone); None: not since state began.
+    last_write: str | None
+    #: Changes waiting, in progress or retrying, and the age of the oldest.
+    waiting: int
+    oldest_age_seconds: float
 
 
 class SchedulePreview(BaseModel):

@@ -120,6 +120,9 @@ class RunResult:
     removed: int = 0
     seconds: float = 0.0
     watermark: datetime | None = None
+    #: How the run started: "schedule", "queue_changed", "queue_all", "queue_item",
+    #: "sync_item"; None when not said (the CLI).
+    trigger: str | None = None
 
     def report(self, key: str, message: str, level: str = "error") -> None:
         """Add a run-log entry for one record (`level` "warning": the record still syncs)."""
@@ -266,6 +269,7 @@ class Task(ABC):
         force: bool = False,
         progress: Callable[[int], None] | None = None,
         emit: Callable[[Sequence[Change]], object] | None = None,
+        trigger: str | None = None,
     ) -> RunResult:
         """Detect changes and queue them; see the module docstring for the rules.
 
@@ -275,6 +279,7 @@ class Task(ABC):
             force: Queue records even when their fingerprint did not change.
             progress: Called with the number of rows handled after each batch.
             emit: Where the Changes go (default: the queue); "Sync Item" applies them at once.
+            trigger: How the run started, kept in the run log ("schedule", "queue_all", ...).
         """
         self._sink = emit
         state, started = self.ctx.state, time.monotonic()
@@ -291,7 +296,7 @@ class Task(ABC):
         snapshot = keys is None and window is None
         mode = "item" if keys is not None else ("full" if snapshot else "changed")
         run_id = new_run_id(self.name)
-        result = RunResult(task=self.name, run_id=run_id, mode=mode)
+        result = RunResult(task=self.name, run_id=run_id, mode=mode, trigger=trigger)
         record = RunRecord(run_id=run_id, task=self.name, started_at=datetime.now(UTC))
         state.start_run(record)
         seen: set[str] = set()
@@ -481,6 +486,7 @@ class Task(ABC):
     def _counts(result: RunResult) -> dict[str, Any]:
         return {
             "mode": result.mode,
+            **({"trigger": result.trigger} if result.trigger else {}),
             "read": result.read,
             "queued": result.queued,
             "unchanged": result.unchanged,

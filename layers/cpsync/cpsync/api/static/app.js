@@ -73,11 +73,30 @@ async function followJob(job) {
   return job.result;
 }
 
+// How to find a button again after the page re-rendered it (to give focus back).
+function findAgain(button) {
+  if (button.id) return "#" + CSS.escape(button.id);
+  if (button.dataset.action) return `#task-panel [data-action="${button.dataset.action}"]`;
+  const label = button.getAttribute("aria-label");
+  return label ? `button[aria-label="${CSS.escape(label)}"]` : null;
+}
+
+// Run an action from a button: a spinner on it while it works (aria-busy), the error said in
+// words, and focus back on the button (or its re-rendered twin) when it is done.
 async function act(button, work) {
-  if (button) button.disabled = true;
+  const again = button && findAgain(button);
+  if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
   try { return await work(); }
   catch (e) { say(e instanceof ApiError ? e.message : String(e), "error"); }
-  finally { if (button) button.disabled = false; }
+  finally {
+    if (button) {
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      const target = button.isConnected ? button : again && $(again);
+      const lost = !document.activeElement || document.activeElement === document.body || document.activeElement === button;
+      if (target && lost && !target.closest("[hidden]")) target.focus();
+    }
+  }
 }
 
 // Every time in the store's zone, the zone named ("Nov 27, 1:00 AM EST"): a manager in
@@ -139,6 +158,7 @@ for (const button of $$("#nav [data-page]")) {
 }
 
 async function show(page) {
+  if (page !== state.page) say("");  // a banner belongs to the page it was said on
   state.page = page;
   for (const b of $$("#nav [data-page]")) b.toggleAttribute("aria-current", b.dataset.page === page);
   $("#dashboard").hidden = page !== "dashboard";
@@ -148,10 +168,42 @@ async function show(page) {
 }
 
 // --- dashboard ----------------------------------------------------------------------------
+const TRIGGERS = { schedule: "Schedule", queue_changed: "Queue Changed", queue_all: "Queue All",
+  queue_item: "Queue Item", sync_item: "Sync Item" };
 function counts(run) {
   if (!run) return "";
   const c = run.counts || {};
-  return `read ${c.read ?? 0}, queued ${c.queued ?? 0}, unchanged ${c.unchanged ?? 0}`;
+  const how = TRIGGERS[run.trigger || c.trigger];
+  return (how ? `${how}: ` : "") + `read ${c.read ?? 0}, queued ${c.queued ?? 0}, unchanged ${c.unchanged ?? 0}`;
+}
+
+// A run's status in words; "ok_with_errors" is never shown as is.
+const STATUS_WORDS = { ok: "finished", ok_with_errors: "finished, some records could not be read",
+  failed: "failed", running: "running" };
+function statusWords(run) { return STATUS_WORDS[run.status] || run.status; }
+
+// What reached Magento of what the last run queued: the updater's tally, not detection's.
+function inMagento(task) {
+  const m = task.magento;
+  if (!m) return task.last_run ? "nothing queued" : "";
+  const parts = [`${m.applied} applied`];
+  if (m.unchanged) parts.push(`${m.unchanged} already there`);
+  if (m.waiting) parts.push(`${m.waiting} waiting` + (m.retries ? ` (${m.retries} retries)` : ""));
+  if (m.parked) parts.push(`${m.parked} refused (see Dead letters)`);
+  return parts.join(", ");
+}
+
+function lastRunText(task) {
+  const run = task.last_run;
+  if (!run) return "never";
+  const refused = task.magento?.parked ? `; Magento refused ${task.magento.parked}` : "";
+  return `${when(run.started_at)}: ${statusWords(run)}${refused}`;
+}
+
+function errorsText(task) {
+  const said = task.recent_errors.map((e) => (e.key ? `${e.key}: ` : "") + e.message);
+  if (task.magento?.parked) said.push(`${task.magento.parked} record${task.magento.parked === 1 ? "" : "s"} refused by Magento`);
+  return said.length ? said.join("; ") : "none";
 }
 
 function ago(seconds) {
@@ -184,14 +236,20 @@ async function loadDashboard() {
   showAgent(data.agent);
   api("GET", "/api/check").then(showCheck).catch(() => {});
   const body = $("#task-table tbody");
-  body.replaceChildren(...data.tasks.map((t) => el("tr", {},
-    el("th", { scope: "row" }, t.title),
-    el("td", {}, t.enabled ? "yes" : "no"),
-    el("td", {}, t.schedule + (t.next_run ? ` (next ${when(t.next_run)})` : "")),
-    el("td", {}, t.last_run ? `${when(t.last_run.started_at)}: ${t.last_run.status}` : "never"),
-    el("td", {}, counts(t.last_run)),
-    el("td", {}, t.recent_errors.length ? t.recent_errors.map((e) => e.message).join("; ") : "none"),
-  )));
+  body.replaceChildren(...data.tasks.map((t) => {
+    const bad = Boolean(t.magento?.parked) || t.last_run?.status === "failed";
+    const warn = !bad && (t.recent_errors.length > 0 || t.last_run?.status === "ok_with_errors");
+    return el("tr", { "data-task": t.name },
+      el("th", { scope: "row" }, t.title),
+      el("td", {}, t.enabled ? "yes" : "no"),
+      el("td", {}, t.schedule + (t.next_run ? ` (next ${when(t.next_run)})` : "")),
+      el("td", { class: bad ? "bad" : warn ? "warn" : "" }, lastRunText(t)),
+      el("td", {}, counts(t.last_run)),
+      el("td", { class: t.magento?.parked ? "bad" : "" }, inMagento(t)),
+      el("td", { class: bad || warn ? "bad" : "" }, errorsText(t)));
+  }));
+  api("GET", "/api/magento").then(showMagento)
+    .catch((e) => { $("#magento-status").textContent = e.message; $("#magento-status").className = "bad"; });
   await loadDeadLetters();
   const health = (h) => {
     if (h.ok === null) { $("#cp-status").textContent = "Checking…"; $("#cp-status").className = ""; return; }
@@ -202,6 +260,21 @@ async function loadDashboard() {
   api("GET", "/api/counterpoint").then(health).catch(() => {});
   api("POST", "/api/counterpoint/check").then(health)
     .catch((e) => { $("#cp-status").textContent = e.message; $("#cp-status").className = "bad"; });
+}
+
+// The Magento card: reachable, cpsync's sign-in, the last successful write, the queue's age.
+function showMagento(h) {
+  const status = $("#magento-status");
+  status.textContent = h.detail;
+  status.className = h.ok === null ? "" : h.ok ? "ok" : "bad";
+  const yes = (v) => (v === null ? "not checked" : v ? "yes" : "no");
+  const stale = h.waiting && h.oldest_age_seconds > 900;
+  $("#magento-facts").replaceChildren(
+    el("li", {}, `Reachable: ${yes(h.reachable)}`),
+    el("li", {}, `Sign-in working: ${yes(h.signed_in)}`),
+    el("li", {}, `Last successful write: ${h.last_write ? when(h.last_write) : "none yet"}`),
+    el("li", { class: stale ? "bad" : "" }, h.waiting ?
+      `Queue: ${h.waiting} waiting, oldest ${ago(h.oldest_age_seconds)}` : "Queue: nothing waiting"));
 }
 
 async function loadDeadLetters() {
@@ -275,6 +348,7 @@ async function loadProducts() {
 }
 
 function selectTab(name) {
+  if (name !== state.current) say("");
   state.current = name;
   for (const b of $$("#task-tabs [role=tab]")) {
     const on = b.id === "tab-" + name;
@@ -300,8 +374,7 @@ function renderPanel() {
   if (!task) { panel.replaceChildren("No tasks."); return; }
   panel.setAttribute("aria-labelledby", "tab-" + task.name);
   panel.replaceChildren($("#panel-template").content.cloneNode(true));
-  $(".task-meta", panel).textContent = `${task.enabled ? "Runs" : "Disabled; would run"} on ${task.schedule}. Last run: ` +
-    (task.last_run ? `${when(task.last_run.started_at)} (${task.last_run.status}; ${counts(task.last_run)})` : "never") + ".";
+  $(".task-meta", panel).textContent = taskMeta(task);
   wirePicker($("[data-schedule-form]", panel), task.schedule);
   if (task.kind === "category") $("[data-key-label]", panel).textContent = "Category ID";
   $("[data-action=toggle-task]", panel).textContent = task.enabled ? "Disable task" : "Enable task";
@@ -314,6 +387,21 @@ function renderPanel() {
     box.replaceChildren($("#images-template").content.cloneNode(true));
     wireImages(box);
   }
+}
+
+function taskMeta(task) {
+  const run = task.last_run;
+  return `${task.enabled ? "Runs" : "Disabled; would run"} on ${task.schedule}` +
+    (task.next_run ? ` (next ${when(task.next_run)})` : "") + ". Last run: " +
+    (run ? `${when(run.started_at)} (${statusWords(run)}; ${counts(run)}). In Magento: ${inMagento(task)}.` : "never.");
+}
+
+// After an action, the task's "Last run" line says what it did (no re-render: the count stays).
+async function refreshMeta(panel, task) {
+  const fresh = await api("GET", `/api/tasks/${task.name}`);
+  state.tasks = state.tasks.map((t) => (t.name === fresh.name ? fresh : t));
+  const meta = $(".task-meta", panel);
+  if (meta) meta.textContent = taskMeta(fresh);
 }
 
 function showView(view) {
@@ -342,11 +430,16 @@ function wireActions(panel, task) {
     const r = await api("POST", `/api/tasks/${task.name}/queue-changed`);
     $("[data-count]", panel).textContent = `${r.queued} queued`;
     say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+    await refreshMeta(panel, task);
   });
   on("queue-all", async () => {
+    const known = state.tasks.find((t) => t.name === task.name)?.last_run?.counts?.read;
+    const many = known ? `all ${known.toLocaleString()} records` : "every record";
+    if (!confirm(`Queue ${many} of ${task.title}? Each is sent to Magento again, even if unchanged.`)) return;
     const r = await api("POST", `/api/tasks/${task.name}/queue-all`);
     $("[data-count]", panel).textContent = `${r.queued} queued`;
     say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+    await refreshMeta(panel, task);
   });
   on("queue-item", async () => {
     const key = itemKey(panel); if (!key) return;
@@ -465,7 +558,7 @@ async function loadLog(pane) {
   const data = await api("GET", `/api/tasks/${state.current}/log`);
   pane.replaceChildren(
     el("h3", {}, "Runs"),
-    table(["Started", "Status", "Counts"], data.runs.map((r) => [when(r.started_at), r.status, counts(r)])),
+    table(["Started", "Status", "Counts"], data.runs.map((r) => [when(r.started_at), statusWords(r), counts(r)])),
     el("h3", {}, "Errors"),
     table(["When", "Record", "Message"], data.errors.map((e) => [when(e.at), e.key, e.message])),
   );
