@@ -10,12 +10,15 @@ import os
 import shutil
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from cpsync.api.auth import hash_password
 from cpsync.runtime import Runtime
 from cpsync.serve import Service
 from cpsync.settings import load_settings
@@ -24,6 +27,9 @@ from emulator.server import EmulatorHandle, running_emulator
 from sample.generate import SampleInfo, generate
 
 CHROMIUM = Path("/usr/bin/chromium")
+API_KEY = "browser-test-api-key-0123456789"
+LOCAL_ADMIN = "manager"
+LOCAL_PASSWORD = "correct horse battery"
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -55,33 +61,67 @@ def sample_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Sam
     return folder, generate(folder, items=60, now=NOW.replace(tzinfo=None))
 
 
-@pytest.fixture
-def served(sample_template: tuple[Path, SampleInfo], tmp_path: Path) -> Iterator[Served]:
+@contextmanager
+def _serving(
+    sample_template: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    magento_url: str | None = None,
+    **extra: Any,
+) -> Iterator[Served]:
     folder, info = sample_template
     copy = tmp_path / "cp"
     shutil.copytree(folder, copy)
+    settings = load_settings(
+        counterpoint_url=f"sqlite:///{copy}/counterpoint.db",
+        images_dir=copy / "ItemImages",
+        blobs_dir=tmp_path / "blobs",
+        state_url=f"sqlite:///{tmp_path}/state.db",
+        magento_url=magento_url or emulator.url,
+        magento_token=emulator.token,
+        retry_base_seconds=0.01,
+        retry_max_seconds=0.05,
+        queue_visibility_seconds=1,
+        api_cookie_secure=False,
+        **extra,
+    )
+    runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
+    port = _free_port()
+    service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
+    service.start()
+    try:
+        yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
+    finally:
+        service.stop()
+        runtime.close()
+
+
+@pytest.fixture
+def served(sample_template: tuple[Path, SampleInfo], tmp_path: Path) -> Iterator[Served]:
+    with (
+        running_emulator(EmulatorConfig()) as emulator,
+        _serving(sample_template, tmp_path, emulator) as served,
+    ):
+        yield served
+
+
+@pytest.fixture
+def served_without_magento(
+    sample_template: tuple[Path, SampleInfo], tmp_path: Path
+) -> Iterator[Served]:
+    """`cpsync serve` whose Magento is stopped (a closed port), with an API key and a local
+    admin (`LOCAL_ADMIN` / `LOCAL_PASSWORD`)."""
     with running_emulator(EmulatorConfig()) as emulator:
-        settings = load_settings(
-            counterpoint_url=f"sqlite:///{copy}/counterpoint.db",
-            images_dir=copy / "ItemImages",
-            blobs_dir=tmp_path / "blobs",
-            state_url=f"sqlite:///{tmp_path}/state.db",
-            magento_url=emulator.url,
-            magento_token=emulator.token,
-            retry_base_seconds=0.01,
-            retry_max_seconds=0.05,
-            queue_visibility_seconds=1,
-            api_cookie_secure=False,
-        )
-        runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
-        port = _free_port()
-        service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
-        service.start()
-        try:
-            yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
-        finally:
-            service.stop()
-            runtime.close()
+        closed = f"http://127.0.0.1:{_free_port()}"
+        with _serving(
+            sample_template,
+            tmp_path,
+            emulator,
+            magento_url=closed,
+            api_keys=[API_KEY],
+            api_local_admin=f"{LOCAL_ADMIN}:{hash_password(LOCAL_PASSWORD)}",
+        ) as served:
+            yield served
 
 
 @pytest.fixture(scope="session")

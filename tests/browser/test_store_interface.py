@@ -4,10 +4,17 @@ person can set, health, feedback, a phone screen. A UTC browser and a New York s
 from __future__ import annotations
 
 import re
+import time
+import uuid
+from pathlib import Path
 
+import httpx
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
 from cpsync.control import task_control
+from cpsync.counterpoint.schema import IM_ITEM
+from tests.browser.conftest import API_KEY, LOCAL_ADMIN, LOCAL_PASSWORD
 
 
 def _sign_in(page: Page, url: str) -> None:
@@ -16,6 +23,20 @@ def _sign_in(page: Page, url: str) -> None:
     page.get_by_label("Password", exact=True).fill("admin123")
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+
+def _clash_url_key(served, item_no: str) -> None:
+    """Give `item_no` a URL key another Magento product holds: Magento refuses it for good."""
+    taken = f"taken-{uuid.uuid4().hex[:8]}"
+    with served.runtime.counterpoint.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item_no).values(URL=taken))
+    other = {"sku": f"OTHER-{taken}", "name": "Other", "price": 1, "attribute_set_id": 4}
+    other["custom_attributes"] = [{"attribute_code": "url_key", "value": taken}]
+    httpx.post(
+        f"{served.emulator.url}/rest/all/V1/products",
+        json={"product": other},
+        headers={"Authorization": f"Bearer {served.emulator.token}"},
+    ).raise_for_status()
 
 
 def _open_task(page: Page, title: str) -> None:
@@ -68,3 +89,133 @@ def test_the_advanced_field_takes_a_unix_cron_and_errors_name_the_task(page: Pag
     page.get_by_label("Expression").press("Enter")
     expect(page.get_by_role("status")).to_contain_text("Price Changes: schedule 'every night'")
     expect(page.get_by_role("status")).not_to_contain_text("prices")
+
+
+def _wait_for(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_with_magento_stopped_the_card_is_red_and_key_and_local_admin_sign_in_work(
+    page: Page, served_without_magento
+) -> None:
+    served = served_without_magento
+    page.goto(served.url)
+    # The Magento admin cannot sign in: Magento is asked, and it does not answer.
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password", exact=True).fill("admin123")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("did not answer")
+    # The API key field on the sign-in page gets in.
+    page.get_by_text("Sign in with an API key instead").click()
+    page.get_by_label("API key").fill(API_KEY)
+    page.get_by_role("button", name="Sign in with key").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    card = page.locator("#magento-card")
+    expect(page.locator("#magento-status")).to_have_class("bad")
+    expect(card).to_contain_text("Magento does not answer")
+    expect(card).to_contain_text("Reachable: no")
+    expect(card).not_to_contain_text("Errno")
+    # The local admin gets in too, without Magento.
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("User name").fill(LOCAL_ADMIN)
+    page.get_by_label("Password", exact=True).fill(LOCAL_PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator("#who")).to_have_text(f"Signed in: {LOCAL_ADMIN}")
+    expect(page.locator("#magento-status")).to_have_class("bad")
+
+
+def test_refused_records_show_on_the_task_not_ok_and_the_log_says_how_the_run_started(
+    page: Page, served, shots: Path
+) -> None:
+    item_no = served.sample.special["slash_item"]
+    _clash_url_key(served, item_no)
+    _sign_in(page, served.url)
+    expect(page.locator("#magento-status")).to_have_class("ok")
+    _open_task(page, "Items")
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.get_by_role("button", name="Queue All").click()
+    expect(page.locator("[data-count]")).to_have_text(re.compile(r"^\d+ queued$"))
+    assert asked and "Items" in asked[0]
+    _wait_for(lambda: served.runtime.queue.depth().dead >= 1)
+    _wait_for(
+        lambda: served.runtime.queue.depth().visible + served.runtime.queue.depth().in_flight == 0
+    )
+    page.get_by_role("button", name="Dashboard").click()
+    row = page.locator("#task-table tr[data-task=items]")
+    expect(row).to_contain_text("refused")
+    expect(row).not_to_contain_text("Errors: none")
+    expect(row.locator("td").nth(5)).not_to_have_text("none")
+    expect(row).to_contain_text("Queue All:")
+    expect(row).to_contain_text(re.compile(r"\d+ applied"))
+    expect(page.locator("#magento-facts")).to_contain_text("Last successful write:")
+    expect(page.locator("#magento-facts")).not_to_contain_text("none yet")
+    expect(page.locator("#cp-status")).to_have_class("ok")
+    page.screenshot(path=str(shots / "dashboard-refused.png"), full_page=True)
+    # The task's Log names how each run started, in words and in store time.
+    _open_task(page, "Items")
+    page.get_by_role("button", name="Log").click()
+    log = page.locator("[data-pane=log]")
+    expect(log).to_contain_text("Queue All: read")
+    expect(log).to_contain_text(re.compile(r"(EST|EDT)"))
+    expect(log).not_to_contain_text("ok_with_errors")
+    page.screenshot(path=str(shots / "task-log.png"), full_page=True)
+
+
+def test_an_unknown_item_says_no_such_item_and_focus_returns_to_the_button(
+    page: Page, served
+) -> None:
+    _sign_in(page, served.url)
+    _open_task(page, "Items")
+    page.get_by_label("Item No").fill("nope-123")
+    button = page.get_by_role("button", name="Sync Item")
+    button.click()
+    expect(page.get_by_role("status")).to_contain_text("No such item")
+    expect(page.get_by_role("status")).not_to_contain_text("sent to Magento")
+    expect(button).to_be_focused()
+    # A lower-case item number is found (Counterpoint's are upper case).
+    page.get_by_label("Item No").fill(served.sample.special["slash_item"].lower())
+    page.get_by_role("button", name="Queue Item").click()
+    expect(page.get_by_role("status")).to_contain_text("1 change queued")
+    # The banner belongs to the page it was said on.
+    page.get_by_role("button", name="Dashboard").click()
+    expect(page.get_by_role("status")).to_be_hidden()
+
+
+def _fits(page: Page, where: str) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"{where}: the page is {width} px wide at 375 px"
+
+
+def test_at_375_px_nothing_overflows_and_sign_out_is_reachable(
+    phone: Page, served, shots: Path
+) -> None:
+    served.runtime.task("items").run()
+    _sign_in(phone, served.url)
+    expect(phone.locator("#task-table")).to_contain_text("Items")
+    expect(phone.locator("#magento-status")).to_have_class("ok")
+    expect(phone.locator("#cp-status")).to_have_class("ok")
+    _fits(phone, "dashboard")
+    sign_out = phone.get_by_role("button", name="Sign out")
+    expect(sign_out).to_be_in_viewport()
+    phone.screenshot(path=str(shots / "dashboard-375.png"), full_page=True)
+    _open_task(phone, "Items")
+    _fits(phone, "products")
+    for name in ("Queue Changed", "Queue All", "Sync Item", "Save schedule"):
+        box = phone.get_by_role("button", name=name).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, name
+    phone.get_by_role("button", name="Log").click()
+    expect(phone.locator("[data-pane=log]")).to_contain_text("Runs")
+    _fits(phone, "log")
+    phone.screenshot(path=str(shots / "task-log-375.png"), full_page=True)
+    phone.get_by_role("tab", name="Images", exact=True).click()
+    with_images = next(i for i in sorted(served.sample.image_files) if "/" not in i)
+    phone.locator("#image-file-name").fill(with_images)
+    phone.get_by_role("button", name="Find images").click()
+    expect(phone.locator("[data-image-files] tbody tr").first).to_be_visible()
+    _fits(phone, "images")
+    phone.screenshot(path=str(shots / "images-375.png"), full_page=True)
