@@ -133,14 +133,20 @@ def test_refused_records_show_on_the_task_not_ok_and_the_log_says_how_the_run_st
 ) -> None:
     item_no = served.sample.special["slash_item"]
     _clash_url_key(served, item_no)
+    served.runtime.task("items").run()  # a first run: Queue All then knows the record count
     _sign_in(page, served.url)
     expect(page.locator("#magento-status")).to_have_class("ok")
     _open_task(page, "Items")
     asked: list[str] = []
     page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
-    page.get_by_role("button", name="Queue All").click()
+    queue_all = page.get_by_role("button", name="Queue All")
+    queue_all.click()
+    # The running job shows a spinner on its button (aria-busy), and focus comes back to it.
+    expect(queue_all).to_have_attribute("aria-busy", "true")
     expect(page.locator("[data-count]")).to_have_text(re.compile(r"^\d+ queued$"))
-    assert asked and "Items" in asked[0]
+    expect(queue_all).not_to_have_attribute("aria-busy", "true")
+    expect(queue_all).to_be_focused()
+    assert asked and re.search(r"Queue all \d+ records of Items\?", asked[0]), asked
     _wait_for(lambda: served.runtime.queue.depth().dead >= 1)
     _wait_for(
         lambda: served.runtime.queue.depth().visible + served.runtime.queue.depth().in_flight == 0
