@@ -119,7 +119,8 @@ def run_locked(state: StatePort, task: Task, run: Callable[[Task], RunResult]) -
     """
     name, owner = f"task:{task.name}", _owner()
     if not state.acquire_lock(name, owner, LOCK_TTL_SECONDS):
-        raise TaskBusy(f"task {task.name} is already running; try again when it has finished")
+        title = task.title or task.name  # people read it: the task's title, not its id
+        raise TaskBusy(f"{title} is already running; try again when it has finished")
     try:
         return run(task)
     finally:
