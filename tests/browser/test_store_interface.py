@@ -69,6 +69,29 @@ def test_a_schedule_set_with_the_picker_previews_three_runs_in_store_time_and_en
     expect(row).to_contain_text("1:00 AM EST")
 
 
+def test_the_weekday_picker_writes_the_days_and_previews_only_those_days(
+    page: Page, served
+) -> None:
+    _sign_in(page, served.url)
+    _open_task(page, "Inventory")
+    page.get_by_label("Runs").select_option("weekly")
+    page.get_by_label("at", exact=True).fill("06:30")
+    page.get_by_label("Mon", exact=True).check()
+    page.get_by_label("Fri", exact=True).check()
+    expect(page.locator("[data-expression]")).to_have_text("cron(30 6 ? * MON,FRI *)")
+    preview = page.locator("[data-preview]")
+    expect(preview).to_contain_text("6:30 AM EST")
+    days = re.findall(r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), ", preview.inner_text())
+    assert len(days) == 3 and set(days) <= {"Mon", "Fri"}, preview.inner_text()
+    page.get_by_role("button", name="Save schedule").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Inventory now runs on cron(30 6 ? * MON,FRI *)"
+    )
+    # Back on the tab, the picker shows the saved choice, not the advanced field.
+    expect(page.get_by_label("Runs")).to_have_value("weekly")
+    expect(page.get_by_label("Fri", exact=True)).to_be_checked()
+
+
 def test_the_advanced_field_takes_a_unix_cron_and_errors_name_the_task(page: Page, served) -> None:
     _sign_in(page, served.url)
     _open_task(page, "Price Changes")

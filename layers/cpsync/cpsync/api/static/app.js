@@ -232,7 +232,7 @@ async function loadDashboard() {
   $("#master-label").textContent = data.automatic_sync ? "On: tasks run on their schedules" : "Off: no scheduled runs";
   const q = data.queue;
   $("#queue-depth").textContent = `${q.visible} waiting, ${q.in_flight} in progress, ${q.delayed} retrying later, ${q.dead} dead letters` +
-    (q.oldest_age_seconds ? `; oldest ${Math.round(q.oldest_age_seconds)} s` : "");
+    (q.oldest_age_seconds ? `; oldest ${ago(q.oldest_age_seconds)}` : "");
   showAgent(data.agent);
   api("GET", "/api/check").then(showCheck).catch(() => {});
   const body = $("#task-table tbody");
