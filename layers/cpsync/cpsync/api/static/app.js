@@ -201,7 +201,7 @@ function lastRunText(task) {
 }
 
 function errorsText(task) {
-  const said = task.recent_errors.map((e) => (e.key ? `${e.key}: ` : "") + e.message);
+  const said = task.recent_errors.map((e) => e.message);  // each message names its record
   if (task.magento?.parked) said.push(`${task.magento.parked} record${task.magento.parked === 1 ? "" : "s"} refused by Magento`);
   return said.length ? said.join("; ") : "none";
 }
