@@ -67,6 +67,7 @@ Action = Literal[
     "counterpoint",
     "check",
     "verify",
+    "retry_dead",
 ]
 Status = Literal["queued", "running", "done", "failed"]
 Runner = Literal["local", "lambda", "agent"]
@@ -93,13 +94,16 @@ class JobRequest(BaseModel):
     task: str | None = None
     key: str | None = Field(default=None, max_length=255)
     item_no: str | None = Field(default=None, max_length=255)
+    #: retry_dead: the dead letters chosen by id (None: by the filter `task`, `group`, `key`).
+    ids: list[str] | None = Field(default=None, max_length=10_000)
+    group: str | None = Field(default=None, max_length=40)
 
     @property
     def lock_task(self) -> str | None:
         """The task whose lock the job takes (freed when the job dies)."""
         if self.action in IMAGE_ACTIONS and self.action != "image_search":
             return "image_changes"
-        if self.action == "verify":  # reads only; its repair goes through the queue
+        if self.action in ("verify", "retry_dead"):  # verify reads only; a retry locks per task
             return None
         return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint", "check"} else None
 
@@ -236,6 +240,12 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
         from cpsync.verify import verify
 
         return verify(runtime, repair=key == "repair").to_json(examples=VERIFY_EXAMPLES)
+    if action == "retry_dead":  # re-read the parked records from Counterpoint
+        from cpsync.deadletters import DeadFilter, choose, retry_from_counterpoint
+
+        where = DeadFilter(request.ids, request.task, request.group, request.key)
+        chosen = choose(runtime.queue.parked(), where)
+        return retry_from_counterpoint(runtime, chosen).to_json()
     if action == "counterpoint":
         try:
             health = ping(runtime.counterpoint)
