@@ -466,7 +466,7 @@ def dead_letters(
 
 class DeadLetterChoice(BaseModel):
     """Dead letters to act on: by `ids`, or every one the filter (task, reason, key) selects;
-    nothing given means all of them."""
+    nothing given retries all of them (discard needs `all`)."""
 
     ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=10_000
@@ -474,6 +474,8 @@ class DeadLetterChoice(BaseModel):
     task: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=40)
     key: str | None = Field(default=None, max_length=255)
+    #: Discard needs a choice: ids, a filter, or `all` said out loud.
+    all: bool = False
 
 
 def _retry_job(ctx: Ctx, response: Response, choice: DeadLetterChoice) -> dict[str, Any]:
@@ -498,8 +500,8 @@ def retry_dead(body: DeadLetterChoice, ctx: Ctx, response: Response) -> dict[str
     "/dead-letters/discard", summary="Delete dead letters for good", response_model=S.Discarded
 )
 def discard_dead(body: DeadLetterChoice, ctx: Ctx) -> dict[str, int]:
-    if body.ids is None and not (body.task or body.reason or body.key):
-        raise HTTPException(400, "Name the dead letters to discard (ids, or a filter).")
+    if body.ids is None and not (body.task or body.reason or body.key or body.all):
+        raise HTTPException(400, "Name the dead letters to discard (ids, a filter, or all).")
     where = DeadFilter(body.ids, body.task, body.reason, body.key)
     ids = [d.id for d in choose(ctx.runtime.queue.parked(), where)]
     return {"discarded": ctx.runtime.queue.discard_dead(ids) if ids else 0}
