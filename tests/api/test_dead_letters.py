@@ -129,3 +129,15 @@ def test_given_a_long_queue_and_log_when_paged_then_totals_and_filters_hold(api)
     assert log["total"] == 3 and len(log["runs"]) == 2
     rest = client.get("/api/log", params={"task": "prices", "limit": 2, "offset": 2}).json()
     assert len(rest["runs"]) == 1 and rest["total"] == 3
+
+
+def test_given_a_dead_letter_when_its_record_is_synced_since_then_it_leaves_the_list(api) -> None:
+    client = api.keyed()
+    item = sorted(set(api.sample.ecommerce_item_nos) - set(api.sample.grid_item_nos))[0]
+    old = _change(item).model_copy(update={"version": make_version(datetime(2020, 1, 1))})
+    park(api.runtime.queue, [old], "answered 400: refused then")
+    assert client.get("/api/dead-letters").json()["total"] == 1
+    synced = client.post("/api/tasks/items/sync-item", json={"key": item}).json()
+    assert synced["applied"] is True
+    assert client.get("/api/dead-letters").json()["total"] == 0
+    assert api.runtime.queue.depth().dead == 0

@@ -9,25 +9,26 @@ says so.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cpsync.control import run_locked
 from cpsync.magento.refusals import group_of
 from cpsync.model import Change
-from cpsync.ports import DeadLetter, record_of
+from cpsync.ports import DeadLetter, QueuePort, StatePort, record_of
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS, RunResult, Task
 
-__all__ = ["DeadFilter", "RetryOutcome", "choose", "retry_from_counterpoint"]
+__all__ = ["DeadFilter", "RetryOutcome", "choose", "current", "retry_from_counterpoint"]
 
 
 @dataclass(frozen=True)
 class DeadFilter:
     """Which dead letters: by id, or by task, reason group and key (case-insensitive part)."""
 
-    ids: Sequence[str] | None = None
+    ids: Collection[str] | None = None
     task: str | None = None
     group: str | None = None
     key: str | None = None
@@ -45,7 +46,36 @@ class DeadFilter:
 
 def choose(letters: Sequence[DeadLetter], where: DeadFilter) -> list[DeadLetter]:
     """The letters `where` selects, in their order."""
+    if where.ids is not None and not isinstance(where.ids, frozenset):
+        where = replace(where, ids=frozenset(where.ids))
     return [d for d in letters if where.matches(d)]
+
+
+def current(queue: QueuePort, state: StatePort) -> list[DeadLetter]:
+    """The dead letters a person still has to look at, oldest first, one per record.
+
+    A letter whose record Magento has received since in a newer version (a Sync Item, a later
+    Change that went through) has nothing left to fix: it is discarded here.
+    """
+    letters = queue.parked()
+    pointers: dict[str, list[tuple[str, str, str]]] = {}  # kind: (letter id, key, version)
+    for letter in letters:
+        try:
+            data = json.loads(letter.body)
+            pointer = (letter.id, str(data["key"]), str(data["version"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+        pointers.setdefault(str(data["kind"]), []).append(pointer)
+    settled: set[str] = set()
+    for kind, found in pointers.items():
+        applied = state.get_applied(kind, {key for _, key, _ in found})
+        for ident, key, version in found:
+            done = applied.get(key)
+            if done is not None and done.version > version:
+                settled.add(ident)
+    if settled:
+        queue.discard_dead(sorted(settled))
+    return [d for d in letters if d.id not in settled]
 
 
 @dataclass

@@ -241,10 +241,10 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
 
         return verify(runtime, repair=key == "repair").to_json(examples=VERIFY_EXAMPLES)
     if action == "retry_dead":  # re-read the parked records from Counterpoint
-        from cpsync.deadletters import DeadFilter, choose, retry_from_counterpoint
+        from cpsync.deadletters import DeadFilter, choose, current, retry_from_counterpoint
 
         where = DeadFilter(request.ids, request.task, request.group, request.key)
-        chosen = choose(runtime.queue.parked(), where)
+        chosen = choose(current(runtime.queue, runtime.state), where)
         return retry_from_counterpoint(runtime, chosen).to_json()
     if action == "counterpoint":
         try:

@@ -24,7 +24,7 @@ from cpsync.control import (
     task_control,
     update_task_control,
 )
-from cpsync.deadletters import DeadFilter, choose
+from cpsync.deadletters import DeadFilter, choose, current
 from cpsync.jobs import COUNTERPOINT_HEALTH, JobRequest, Jobs
 from cpsync.magento.client import search_params
 from cpsync.magento.refusals import GROUP_TITLES, explain, group_of
@@ -445,7 +445,7 @@ def dead_letters(
     reason: ReasonFilter = None,
     key: KeyFilter = None,
 ) -> dict[str, Any]:
-    letters = ctx.runtime.queue.parked()
+    letters = current(ctx.runtime.queue, ctx.runtime.state)
     # Groups count what the task and key filters leave, so a group's count is what its
     # Retry all would take.
     narrowed = choose(letters, DeadFilter(task=task, key=key))
@@ -503,12 +503,12 @@ def discard_dead(body: DeadLetterChoice, ctx: Ctx) -> dict[str, int]:
     if body.ids is None and not (body.task or body.reason or body.key or body.all):
         raise HTTPException(400, "Name the dead letters to discard (ids, a filter, or all).")
     where = DeadFilter(body.ids, body.task, body.reason, body.key)
-    ids = [d.id for d in choose(ctx.runtime.queue.parked(), where)]
+    ids = [d.id for d in choose(current(ctx.runtime.queue, ctx.runtime.state), where)]
     return {"discarded": ctx.runtime.queue.discard_dead(ids) if ids else 0}
 
 
 def _one_dead(ctx: Ctx, ident: str) -> list[str]:
-    found = [d.id for d in ctx.runtime.queue.parked() if d.id == ident]
+    found = [d.id for d in current(ctx.runtime.queue, ctx.runtime.state) if d.id == ident]
     if not found:
         raise HTTPException(
             404, f"There is no dead letter {ident!r} (it may have been retried or discarded)."
