@@ -95,7 +95,7 @@ class JobRequest(BaseModel):
     key: str | None = Field(default=None, max_length=255)
     item_no: str | None = Field(default=None, max_length=255)
     #: retry_dead: the dead letters chosen by id (None: by the filter `task`, `group`, `key`).
-    ids: list[str] | None = Field(default=None, max_length=10_000)
+    ids: list[str] | None = Field(default=None, max_length=1000)
     group: str | None = Field(default=None, max_length=40)
 
     @property

@@ -466,10 +466,11 @@ def dead_letters(
 
 class DeadLetterChoice(BaseModel):
     """Dead letters to act on: by `ids`, or every one the filter (task, reason, key) selects;
-    nothing given retries all of them (discard needs `all`)."""
+    nothing given retries all of them (discard needs `all`). At most 1,000 ids (a retry is a
+    job, stored in one state document); a larger choice is a filter."""
 
     ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        default=None, max_length=10_000
+        default=None, max_length=1000
     )
     task: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=40)
