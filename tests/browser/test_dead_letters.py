@@ -171,3 +171,13 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
     )
     expect(pager).to_contain_text("1\u2013100 of 2,478")
     assert queue.depth().dead == 2478
+
+    # The whole URL-key group at once: none of these records is in Counterpoint.
+    groups.get_by_role("button", name=re.compile(r"^URL key already used")).click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Retry these 2,478").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "2,478 no longer in Counterpoint for e-commerce, discarded"
+    )
+    expect(page.locator("#dead-table")).to_contain_text("No dead letters.")
+    assert queue.depth().dead == 0

@@ -105,11 +105,11 @@ class RetryOutcome:
         if self.gone:
             shown = ", ".join(self.gone[:5]) + (" …" if len(self.gone) > 5 else "")
             parts.append(
-                f"{len(self.gone)} no longer in Counterpoint for e-commerce, discarded ({shown})"
+                f"{len(self.gone):,} no longer in Counterpoint for e-commerce, discarded ({shown})"
             )
         if self.failed:
             parts.append(
-                f"{len(self.failed)} could not be read: "
+                f"{len(self.failed):,} could not be read: "
                 + "; ".join(f["error"] for f in self.failed[:3])
             )
         return ("; ".join(parts) or "Nothing to retry") + "."
