@@ -98,10 +98,8 @@ class RetryOutcome:
         parts = []
         if self.queued:
             n = len(self.queued)
-            named = f" ({self.queued[0]})" if n == 1 else ""
-            parts.append(
-                f"{n} record{'s' if n != 1 else ''}{named} read again from Counterpoint and queued"
-            )
+            what = f"1 record ({self.queued[0]})" if n == 1 else f"{n:,} records"
+            parts.append(f"{what} read again from Counterpoint and queued")
         if self.gone:
             shown = ", ".join(self.gone[:5]) + (" …" if len(self.gone) > 5 else "")
             parts.append(
