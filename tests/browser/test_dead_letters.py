@@ -115,7 +115,7 @@ def test_a_url_key_dead_letter_fixed_in_counterpoint_and_retried_is_applied(
 
 
 def test_2500_dead_letters_are_paged_and_retried_by_group(
-    page: Page, served, monkeypatch: pytest.MonkeyPatch
+    page: Page, served, monkeypatch: pytest.MonkeyPatch, shots: Path
 ) -> None:
     queue = served.runtime.queue
     real = _buildable(served, 20)
@@ -149,6 +149,8 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
 
     groups = page.locator("#dead-groups")
     expect(groups).to_contain_text("URL key already used (2,480)")
+    page.locator("#dead-title").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "dead-letters-paged.png"))
     groups.get_by_role("button", name=re.compile(r"^Magento refused a value \(20\)")).click()
     expect(pager).to_contain_text("1\u201320 of 20")
     page.once("dialog", lambda dialog: dialog.accept())
