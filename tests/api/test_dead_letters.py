@@ -13,7 +13,7 @@ def _change(key: str, task: str = "items", kind: str = "product", url_key: str =
     return Change(
         kind=kind,  # type: ignore[arg-type]
         key=key,
-        version=make_version(None, now),
+        version=make_version(datetime(2020, 1, 1)),  # Counterpoint's change time first
         fingerprint="f",
         payload={"sku": key, "enabled": True, "name": key, "url_key": url_key or key.lower()},
         task=task,

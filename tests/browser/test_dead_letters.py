@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from cpsync.model import Change, ProductState, make_version
+from cpsync.updater import DrainResult
 
 
 def _sign_in(page: Page, url: str) -> None:
@@ -30,6 +31,7 @@ def _wait_for(predicate, seconds: float = 15.0) -> None:
 
 
 def _product_change(sku: str, url_key: str) -> Change:
+    """A Change as a task made it (its version starts with Counterpoint's change time)."""
     product = ProductState(
         sku=sku, enabled=True, name=f"Tee {sku}", url_key=url_key, price=Decimal("19.99")
     )
@@ -37,7 +39,7 @@ def _product_change(sku: str, url_key: str) -> Change:
     return Change(
         kind="product",
         key=sku,
-        version=make_version(None, now),
+        version=make_version(datetime(2020, 1, 1)),
         fingerprint=product.fingerprint(),
         payload=product.payload(),
         task="items",
@@ -123,7 +125,7 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
     # Park them through the queue port, with the updater held for the moment so it does not
     # take any of them first.
     with monkeypatch.context() as held:
-        held.setattr(served.runtime.updater, "drain", lambda **_: None)
+        held.setattr(served.runtime.updater, "drain", lambda **_: DrainResult())
         time.sleep(0.5)  # a drain that had started ends
         queue.send([_product_change(k, k.lower()) for k in fake + real])
         for message in queue.receive(2500):

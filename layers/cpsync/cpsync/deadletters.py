@@ -2,9 +2,15 @@
 
 A parked Change is only a pointer to a record (kind, key, task). Retrying it re-detects the
 record with its task, forced, so what is queued is what Counterpoint holds now (the item the
-user just fixed), not the parked body; the dead letters it replaced are then discarded. A
-record Counterpoint no longer has (or no longer for e-commerce) is discarded, and the outcome
-says so.
+user just fixed), not the parked body. A record Counterpoint no longer has (or no longer for
+e-commerce) is dropped, and the outcome says so.
+
+The retry runs where Counterpoint is (this process, the task's Lambda, the agent in the store),
+and the agent may not touch the dead-letter queue. So the API chooses the letters and hands the
+job only their records (task and keys); the job leaves a *mark* per record in state (the
+version it queued, or "now" for a record that is gone), and `current`, which runs where the
+dead letters are listed, discards every letter older than its record's mark, or older than
+what Magento has applied since.
 """
 
 from __future__ import annotations
@@ -12,16 +18,28 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from cpsync.control import run_locked
 from cpsync.magento.refusals import group_of
-from cpsync.model import Change
+from cpsync.model import Change, make_version
 from cpsync.ports import DeadLetter, QueuePort, StatePort, record_of
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS, RunResult, Task
 
-__all__ = ["DeadFilter", "RetryOutcome", "choose", "current", "retry_from_counterpoint"]
+__all__ = [
+    "RETRY_MARK",
+    "DeadFilter",
+    "RetryOutcome",
+    "choose",
+    "current",
+    "records_of",
+    "retry_from_counterpoint",
+]
+
+#: State documents (kind) a retry leaves per record: "<kind>:<key>" -> {"version": ...}.
+RETRY_MARK = "dead_retry"
 
 
 @dataclass(frozen=True)
@@ -54,8 +72,9 @@ def choose(letters: Sequence[DeadLetter], where: DeadFilter) -> list[DeadLetter]
 def current(queue: QueuePort, state: StatePort) -> list[DeadLetter]:
     """The dead letters a person still has to look at, oldest first, one per record.
 
-    A letter whose record Magento has received since in a newer version (a Sync Item, a later
-    Change that went through) has nothing left to fix: it is discarded here.
+    A letter is settled, and discarded here, when its record was queued again since (a retry's
+    mark, newer than the letter), was found gone by a retry, or reached Magento in a newer
+    version (a Sync Item, a later Change that went through).
     """
     letters = queue.parked()
     pointers: dict[str, list[tuple[str, str, str]]] = {}  # kind: (letter id, key, version)
@@ -67,15 +86,34 @@ def current(queue: QueuePort, state: StatePort) -> list[DeadLetter]:
             continue
         pointers.setdefault(str(data["kind"]), []).append(pointer)
     settled: set[str] = set()
+    used_marks: set[str] = set()
     for kind, found in pointers.items():
-        applied = state.get_applied(kind, {key for _, key, _ in found})
+        keys = {key for _, key, _ in found}
+        applied = state.get_applied(kind, keys)
+        marks = state.get_docs(RETRY_MARK, [f"{kind}:{k}" for k in keys])
         for ident, key, version in found:
             done = applied.get(key)
-            if done is not None and done.version > version:
+            mark = marks.get(f"{kind}:{key}")
+            if mark is not None and str(mark.get("version", "")) > version:
+                settled.add(ident)
+                used_marks.add(f"{kind}:{key}")
+            elif done is not None and done.version > version:
                 settled.add(ident)
     if settled:
         queue.discard_dead(sorted(settled))
+    if used_marks:
+        state.delete_docs(RETRY_MARK, sorted(used_marks))
     return [d for d in letters if d.id not in settled]
+
+
+def records_of(letters: Sequence[DeadLetter]) -> dict[str, list[str]]:
+    """The records of `letters` by task (keys once each), as a retry job takes them."""
+    found: dict[str, dict[str, None]] = {}
+    for letter in letters:
+        record = record_of(letter.body)
+        if record is not None and record[2] in TASKS:
+            found.setdefault(record[2], {})[record[1]] = None
+    return {task: list(keys) for task, keys in found.items()}
 
 
 @dataclass
@@ -113,27 +151,20 @@ class RetryOutcome:
         return ("; ".join(parts) or "Nothing to retry") + "."
 
 
-def retry_from_counterpoint(runtime: Runtime, letters: Sequence[DeadLetter]) -> RetryOutcome:
-    """Re-detect the records of `letters` with their tasks (forced), queue what Counterpoint
-    holds now, and discard the letters that were replaced or whose record is gone.
+def retry_from_counterpoint(runtime: Runtime, records: dict[str, list[str]]) -> RetryOutcome:
+    """Re-detect `records` (keys by task) with their tasks, forced, queue what Counterpoint
+    holds now, and mark each record so its older dead letters are discarded where they are
+    listed (`current`).
 
     Raises:
         TaskBusy: A task of these records is running; nothing of that task was retried.
     """
     outcome = RetryOutcome()
-    by_task: dict[str, dict[str, list[DeadLetter]]] = {}
-    for letter in letters:
-        record = record_of(letter.body)
-        if record is None or record[2] not in TASKS:
-            outcome.failed.append(
-                {"record": letter.id, "error": f"dead letter {letter.id} names no known task"}
-            )
+    for name, keys in records.items():
+        if name not in TASKS:
+            outcome.failed.append({"record": name, "error": f"there is no task {name!r}"})
             continue
-        kind, key, task = record
-        by_task.setdefault(task, {}).setdefault(key, []).append(letter)
-    for name, by_key in by_task.items():
         found: list[Change] = []
-        keys = list(by_key)
         kind = TASKS[name].kind
 
         def detect(task: Task, keys: list[str] = keys, found: list[Change] = found) -> RunResult:
@@ -142,19 +173,19 @@ def retry_from_counterpoint(runtime: Runtime, letters: Sequence[DeadLetter]) -> 
         result = run_locked(runtime.state, runtime.task(name), detect)
         if found:
             runtime.queue.send(found)
-        present = {c.key for c in found}
+        queued = {c.key: c.version for c in found}
         errors = {e.key: e.message for e in result.errors if e.level == "error"}
-        done: list[str] = []
-        for key, replaced in by_key.items():
+        gone_version = make_version(None, datetime.now(UTC))
+        marks: dict[str, dict[str, Any]] = {}
+        for key in keys:
             label = f"{kind} {key}"
-            if key in present:
+            if key in queued:
                 outcome.queued.append(label)
+                marks[f"{kind}:{key}"] = {"version": queued[key]}
             elif key in errors:
                 outcome.failed.append({"record": label, "error": errors[key]})
-                continue
             else:
                 outcome.gone.append(label)
-            done.extend(d.id for d in replaced)
-        if done:
-            runtime.queue.discard_dead(done)
+                marks[f"{kind}:{key}"] = {"version": gone_version}
+        runtime.state.put_docs(RETRY_MARK, marks)
     return outcome

@@ -94,9 +94,9 @@ class JobRequest(BaseModel):
     task: str | None = None
     key: str | None = Field(default=None, max_length=255)
     item_no: str | None = Field(default=None, max_length=255)
-    #: retry_dead: the dead letters chosen by id (None: by the filter `task`, `group`, `key`).
-    ids: list[str] | None = Field(default=None, max_length=1000)
-    group: str | None = Field(default=None, max_length=40)
+    #: retry_dead: the records to read again, keys by task (the API chose them: the job's
+    #: runner, the agent among them, need not reach the dead-letter queue).
+    records: dict[str, list[str]] | None = None
 
     @property
     def lock_task(self) -> str | None:
@@ -241,11 +241,9 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
 
         return verify(runtime, repair=key == "repair").to_json(examples=VERIFY_EXAMPLES)
     if action == "retry_dead":  # re-read the parked records from Counterpoint
-        from cpsync.deadletters import DeadFilter, choose, current, retry_from_counterpoint
+        from cpsync.deadletters import retry_from_counterpoint
 
-        where = DeadFilter(request.ids, request.task, request.group, request.key)
-        chosen = choose(current(runtime.queue, runtime.state), where)
-        return retry_from_counterpoint(runtime, chosen).to_json()
+        return retry_from_counterpoint(runtime, request.records or {}).to_json()
     if action == "counterpoint":
         try:
             health = ping(runtime.counterpoint)

@@ -24,7 +24,7 @@ from cpsync.control import (
     task_control,
     update_task_control,
 )
-from cpsync.deadletters import DeadFilter, choose, current
+from cpsync.deadletters import DeadFilter, choose, current, records_of
 from cpsync.jobs import COUNTERPOINT_HEALTH, JobRequest, Jobs
 from cpsync.magento.client import search_params
 from cpsync.magento.refusals import GROUP_TITLES, explain, group_of
@@ -466,11 +466,10 @@ def dead_letters(
 
 class DeadLetterChoice(BaseModel):
     """Dead letters to act on: by `ids`, or every one the filter (task, reason, key) selects;
-    nothing given retries all of them (discard needs `all`). At most 1,000 ids (a retry is a
-    job, stored in one state document); a larger choice is a filter."""
+    nothing given retries all of them (discard needs `all`)."""
 
     ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
-        default=None, max_length=1000
+        default=None, max_length=10_000
     )
     task: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=40)
@@ -479,10 +478,25 @@ class DeadLetterChoice(BaseModel):
     all: bool = False
 
 
+#: Most records one retry job takes (its request is one state document, under 400 KB).
+RETRY_MAX = 20_000
+
+
 def _retry_job(ctx: Ctx, response: Response, choice: DeadLetterChoice) -> dict[str, Any]:
-    request = JobRequest(
-        action="retry_dead", ids=choice.ids, task=choice.task, group=choice.reason, key=choice.key
-    )
+    """Choose the letters here, where the dead-letter queue is, and start a job that reads
+    their records again where Counterpoint is (see `cpsync.deadletters`)."""
+    where = DeadFilter(choice.ids, choice.task, choice.reason, choice.key)
+    records = records_of(choose(current(ctx.runtime.queue, ctx.runtime.state), where))
+    count = sum(len(keys) for keys in records.values())
+    if count > RETRY_MAX:
+        raise HTTPException(
+            400,
+            f"That is {count:,} records; retry at most {RETRY_MAX:,} at once "
+            "(filter by task or reason).",
+        )
+    # The job runs in the function of the records' task when there is one task.
+    task = next(iter(records)) if len(records) == 1 else None
+    request = JobRequest(action="retry_dead", task=task, records=records)
     return start_job(ctx, response, request)
 
 
