@@ -32,7 +32,9 @@ def _change(key: str) -> Change:
 
 def _dead_letter(api, key: str, reason: str) -> str:
     queue = api.runtime.queue
-    queue.send([_change(key)])
+    # Parked long ago, as Counterpoint's change time in its version says.
+    old = make_version(datetime(2020, 1, 1))
+    queue.send([_change(key).model_copy(update={"version": old})])
     [message] = queue.receive(1)
     queue.dead_letter(message, reason)
     return queue.dead_letters()[-1].id
@@ -251,17 +253,26 @@ def test_given_queued_changes_when_listing_the_queue_then_depth_and_records_show
 
 def test_given_dead_letters_when_listed_retried_and_discarded_then_the_queue_follows(api) -> None:
     client = api.keyed()
-    first = _dead_letter(api, "SKU-1", "product SKU-1: The value of attribute is invalid")
-    second = _dead_letter(api, "SKU-2", "product SKU-2: URL key for specified store already exists")
-    rows = client.get("/api/dead-letters").json()
-    assert [(r["key"], r["reason"]) for r in rows] == [
-        ("SKU-1", "product SKU-1: The value of attribute is invalid"),
-        ("SKU-2", "product SKU-2: URL key for specified store already exists"),
+    one, two, three = _simple_items(api.sample)[:3]
+    first = _dead_letter(api, one, f"product {one}: The value of attribute is invalid")
+    second = _dead_letter(api, two, f"product {two}: URL key for specified store already exists")
+    page = client.get("/api/dead-letters").json()
+    assert page["total"] == 2
+    assert [(r["key"], r["group"]) for r in page["items"]] == [
+        (one, "validation"),
+        (two, "url_key"),
     ]
-    assert client.post(f"/api/dead-letters/{first}/retry").json() == {"retried": [first]}
+    assert page["items"][1]["reason"].endswith("URL key for specified store already exists")
+    assert "IM_ITEM.URL" in page["items"][1]["next_step"]
+    # Retry re-reads the record from Counterpoint: what is queued is today's record.
+    retried = client.post(f"/api/dead-letters/{first}/retry").json()
+    assert retried["queued"] == [f"product {one}"]
     assert api.runtime.queue.depth().visible == 1
+    (message,) = api.runtime.queue.peek()
+    assert '"run_id":"r"' not in message.body  # not the parked body
+    api.runtime.queue.ack(api.runtime.queue.receive(10))
     assert client.delete(f"/api/dead-letters/{second}").json() == {"discarded": 1}
-    assert client.get("/api/dead-letters").json() == []
+    assert client.get("/api/dead-letters").json()["items"] == []
     for method, path in [
         ("POST", f"/api/dead-letters/{first}/retry"),
         ("DELETE", "/api/dead-letters/abc"),
@@ -269,12 +280,13 @@ def test_given_dead_letters_when_listed_retried_and_discarded_then_the_queue_fol
         response = client.request(method, path)
         assert response.status_code == 404
         assert "no dead letter" in response.json()["detail"]
-    third = _dead_letter(api, "SKU-3", "product SKU-3: bad")
+    _dead_letter(api, three, f"product {three}: bad")
     assert client.post("/api/dead-letters/discard", json={"ids": ["999", "x"]}).json() == {
         "discarded": 0
     }
     assert client.post("/api/dead-letters/discard", json={}).status_code == 400
-    assert client.post("/api/dead-letters/retry", json={"ids": None}).json() == {"retried": [third]}
+    retried = client.post("/api/dead-letters/retry", json={}).json()
+    assert retried["queued"] == [f"product {three}"]
 
 
 def test_given_runs_when_reading_the_log_then_runs_and_record_errors_show(api) -> None:

@@ -100,24 +100,6 @@ def _product_change(sku: str, url_key: str) -> Change:
     )
 
 
-def test_a_dead_letter_is_retried_from_the_page(page: Page, served) -> None:
-    store, queue = served.emulator.store, served.runtime.queue
-    # Magento refuses RETRY-1 for good: another product already has its URL key.
-    queue.send([_product_change("OTHER-1", "shared-tee")])
-    _wait_for(lambda: store.find_by_sku("OTHER-1") is not None)
-    queue.send([_product_change("RETRY-1", "shared-tee")])
-    _wait_for(lambda: queue.depth().dead == 1)
-    _sign_in(page, served.url)
-    row = page.locator("#dead-table tbody tr", has_text="RETRY-1")
-    expect(row).to_contain_text("URL key")
-    # The merchant fixes it in Magento, then retries from the page.
-    store.delete_product(store.find_by_sku("OTHER-1")["id"])
-    page.get_by_role("button", name="Retry product RETRY-1").click()
-    expect(page.get_by_role("status")).to_contain_text("product RETRY-1 is back on the queue")
-    expect(page.locator("#dead-table")).to_contain_text("No dead letters.")
-    _wait_for(lambda: store.find_by_sku("RETRY-1") is not None)
-
-
 def test_the_images_procedure_ends_with_the_image_in_magento(
     page: Page, served, shots: Path
 ) -> None:

@@ -111,3 +111,21 @@ def test_peek_lists_waiting_messages_without_receiving_them(
     assert len(queue.peek(2)) == 2
     assert len(queue.receive(10)) == 2  # B and C were not hidden by peeking
     assert queue.depth().in_flight == 3
+
+
+def test_a_record_parked_again_keeps_one_dead_letter_the_newest(
+    queue: QueuePort, make_change
+) -> None:
+    for reason in ("first refusal", "second refusal"):
+        queue.send([make_change("A")])
+        (message,) = queue.receive()
+        queue.dead_letter(message, reason)
+    queue.send([make_change("B")])
+    (other,) = queue.receive()
+    queue.dead_letter(other, "another record")
+    parked = queue.parked()
+    assert [(Change.from_json(d.body).key, d.reason) for d in parked] == [
+        ("A", "second refusal"),
+        ("B", "another record"),
+    ]
+    assert queue.depth().dead == 2

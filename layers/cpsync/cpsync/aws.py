@@ -58,6 +58,7 @@ from cpsync.ports import (
     RunError,
     RunRecord,
     StatePort,
+    newest_per_record,
 )
 from cpsync.settings import Settings
 
@@ -422,6 +423,15 @@ class SqsQueue(QueuePort):
         found = self._scan_dead()
         self._release([r for _, r in found])
         return [d for d, _ in found[:limit]]
+
+    def parked(self) -> list[DeadLetter]:
+        """One scan: the newest dead letter of each record is released, older copies deleted."""
+        found = self._scan_dead()
+        receipts = {d.id: r for d, r in found}
+        kept, older = newest_per_record([d for d, _ in found])
+        self._release([receipts[d.id] for d in kept])
+        self._delete_dead([receipts[d.id] for d in older])
+        return kept
 
     def _unpark(self, ids: Sequence[str]) -> list[str]:
         wanted = set(ids)

@@ -52,6 +52,7 @@ from cpsync.ports import (
     RunRecord,
     StatePort,
     WaitingMessage,
+    record_of,
 )
 
 __all__ = ["LocalBlobs", "SqliteQueue", "SqliteState", "sqlite_engine"]
@@ -193,6 +194,11 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+def _json_field(column: Any, path: str) -> Any:
+    """A field of a JSON column, NULL for a body that is not JSON (json_extract would fail)."""
+    return case((func.json_valid(column) == 1, func.json_extract(column, path)), else_=None)
+
+
 class SqliteQueue(QueuePort):
     """The queue port on a SQLite table (see module docstring)."""
 
@@ -273,6 +279,18 @@ class SqliteQueue(QueuePort):
         with self.engine.begin() as conn:
             gone = conn.execute(delete(queue_messages).where(_received(message))).rowcount
             if gone:
+                # One dead letter per record: the newest replaces older ones (SQLite can find
+                # them by the body's kind and key; SQS does it when listing, see `parked`).
+                record = record_of(message.body)
+                if record is not None:
+                    conn.execute(
+                        delete(dead_letters).where(
+                            and_(
+                                _json_field(dead_letters.c.body, "$.kind") == record[0],
+                                _json_field(dead_letters.c.body, "$.key") == record[1],
+                            )
+                        )
+                    )
                 conn.execute(
                     insert(dead_letters).values(
                         body=message.body,

@@ -70,6 +70,7 @@ Action = Literal[
     "counterpoint",
     "check",
     "verify",
+    "retry_dead",
 ]
 Status = Literal["queued", "running", "done", "failed"]
 Runner = Literal["local", "lambda", "agent"]
@@ -96,13 +97,16 @@ class JobRequest(BaseModel):
     task: str | None = None
     key: str | None = Field(default=None, max_length=255)
     item_no: str | None = Field(default=None, max_length=255)
+    #: retry_dead: the records to read again, keys by task (the API chose them: the job's
+    #: runner, the agent among them, need not reach the dead-letter queue).
+    records: dict[str, list[str]] | None = None
 
     @property
     def lock_task(self) -> str | None:
         """The task whose lock the job takes (freed when the job dies)."""
         if self.action in IMAGE_ACTIONS and self.action != "image_search":
             return "image_changes"
-        if self.action == "verify":  # reads only; its repair goes through the queue
+        if self.action in ("verify", "retry_dead"):  # verify reads only; a retry locks per task
             return None
         return self.task if self.action not in IMAGE_ACTIONS | {"counterpoint", "check"} else None
 
@@ -256,6 +260,10 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
         from cpsync.verify import verify
 
         return verify(runtime, repair=key == "repair").to_json(examples=VERIFY_EXAMPLES)
+    if action == "retry_dead":  # re-read the parked records from Counterpoint
+        from cpsync.deadletters import retry_from_counterpoint
+
+        return retry_from_counterpoint(runtime, request.records or {}).to_json()
     if action == "counterpoint":
         try:
             health = ping(runtime.counterpoint)

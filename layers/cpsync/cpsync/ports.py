@@ -8,6 +8,7 @@ contract test suite runs against every adapter.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,8 @@ __all__ = [
     "RunRecord",
     "StatePort",
     "WaitingMessage",
+    "newest_per_record",
+    "record_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,38 @@ class DeadLetter:
     reason: str
     receive_count: int
     failed_at: float
+
+
+def record_of(body: str) -> tuple[str, str, str] | None:
+    """(kind, key, task) of a queued Change body, or None when it cannot be read."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not data.get("kind") or not data.get("key"):
+        return None
+    return str(data["kind"]), str(data["key"]), str(data.get("task") or "")
+
+
+def newest_per_record(
+    found: Sequence[DeadLetter],
+) -> tuple[list[DeadLetter], list[DeadLetter]]:
+    """(kept, older): the newest dead letter of each (kind, key), oldest first, and the
+    older copies. Letters whose body cannot be read are all kept."""
+    newest: dict[tuple[str, str], DeadLetter] = {}
+    kept: list[DeadLetter] = []
+    older: list[DeadLetter] = []
+    for letter in sorted(found, key=lambda d: (d.failed_at, d.id)):
+        record = record_of(letter.body)
+        if record is None:
+            kept.append(letter)
+            continue
+        before = newest.get(record[:2])
+        if before is not None:
+            older.append(before)
+        newest[record[:2]] = letter
+    kept.extend(newest.values())
+    return sorted(kept, key=lambda d: (d.failed_at, d.id)), older
 
 
 @dataclass(frozen=True)
@@ -229,6 +264,19 @@ class QueuePort(ABC):
     def _forget(self, messages: Sequence[QueueMessage]) -> None:
         """Drop what an adapter keeps about finished messages it does not delete itself."""
         return None
+
+    def parked(self) -> list[DeadLetter]:
+        """Every dead letter, oldest first, one per record.
+
+        A record parked again (each Queue All sends it anew) leaves older copies behind: here
+        the newest stays and the older ones are discarded. This is done when listing rather
+        than when parking because SQS cannot find a record's dead letter without scanning the
+        whole DLQ, and listing scans it anyway; SqsQueue overrides this to do it in that scan.
+        """
+        kept, older = newest_per_record(self.dead_letters(limit=1_000_000))
+        if older:
+            self.discard_dead([d.id for d in older])
+        return kept
 
     def redrive(self, ids: Sequence[str] | None = None) -> list[str]:
         """Put parked messages back on the queue (all of them when `ids` is None)."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = [
     "ERRORS",
     "AgentStatus",
     "Dashboard",
+    "DeadLetterGroup",
+    "DeadLetterPage",
     "DeadLetterRow",
     "Discarded",
     "ErrorAnswer",
@@ -242,6 +244,9 @@ class QueuedRow(BaseModel):
 class QueueList(BaseModel):
     depth: QueueDepth
     messages: list[QueuedRow]
+    total: int = Field(description="Messages the filter selects (all pages).")
+    limit: int
+    offset: int
 
 
 class DeadLetterRow(BaseModel):
@@ -249,13 +254,36 @@ class DeadLetterRow(BaseModel):
     kind: str | None
     key: str | None
     task: str | None
-    reason: str
+    reason: str = Field(description="What Magento (or cpsync) said, word for word.")
+    group: str = Field(description="The reason's group: url_key, missing_attribute, ...")
+    title: str
+    cause: str
+    next_step: str
     receive_count: int
     failed_at: str | None
 
 
+class DeadLetterGroup(BaseModel):
+    group: str
+    title: str
+    count: int
+
+
+class DeadLetterPage(BaseModel):
+    total: int = Field(description="Dead letters the filter selects (all pages).")
+    limit: int
+    offset: int
+    items: list[DeadLetterRow]
+    groups: list[DeadLetterGroup] = Field(description="Counts by reason (task, key filters on).")
+
+
 class Retried(BaseModel):
-    retried: list[str]
+    """A retry job's result: records re-read and queued, gone from Counterpoint, unreadable."""
+
+    queued: list[str]
+    gone: list[str]
+    failed: list[dict[str, str]]
+    summary: str
 
 
 class Discarded(BaseModel):
@@ -264,7 +292,11 @@ class Discarded(BaseModel):
 
 class Log(BaseModel):
     runs: list[RunLine]
+    total: int = Field(description="Runs in the log (all pages, up to 10,000).")
+    limit: int
+    offset: int
     errors: list[RunLogError]
+    errors_total: int
 
 
 class ImageFile(BaseModel):

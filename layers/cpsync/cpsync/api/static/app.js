@@ -277,23 +277,96 @@ function showMagento(h) {
       `Queue: ${h.waiting} waiting, oldest ${ago(h.oldest_age_seconds)}` : "Queue: nothing waiting"));
 }
 
-async function loadDeadLetters() {
-  const rows = await api("GET", "/api/dead-letters");
+// --- dead letters: one per record, grouped by reason, paged, filtered, retried from Counterpoint --
+const dead = { offset: 0, limit: 100, task: "", reason: "", key: "", total: 0, selected: new Set() };
+
+function number(n) { return Number(n).toLocaleString(); }
+
+// "1–100 of 2,413" with Previous/Next; `go(offset)` loads another page.
+function pager(label, page, go) {
+  const from = page.total ? page.offset + 1 : 0;
+  const to = Math.min(page.offset + page.limit, page.total);
+  return el("div", { class: "pager", role: "navigation", "aria-label": `${label} pages` },
+    el("span", { class: "range", "aria-live": "polite" }, page.total ? `${number(from)}–${number(to)} of ${number(page.total)}` : "none"),
+    el("button", { type: "button", disabled: page.offset === 0, "aria-label": `Previous ${label} page`,
+      onclick: (ev) => act(ev.target, () => go(Math.max(0, page.offset - page.limit))) }, "Previous"),
+    el("button", { type: "button", disabled: to >= page.total, "aria-label": `Next ${label} page`,
+      onclick: (ev) => act(ev.target, () => go(page.offset + page.limit)) }, "Next"));
+}
+
+function deadFilter() {
+  const f = {};
+  if (dead.task) f.task = dead.task;
+  if (dead.reason) f.reason = dead.reason;
+  if (dead.key) f.key = dead.key;
+  return f;
+}
+
+function deadReason(d) {
+  return el("td", { class: "reason" },
+    el("strong", {}, d.title), " ",
+    el("span", { class: "cause" }, d.cause),
+    el("span", { class: "next" }, d.next_step),
+    el("details", {}, el("summary", {}, "Magento's message"), el("code", {}, d.reason)));
+}
+
+function retried(result) {
+  say(result.summary, result.failed.length ? "warn" : "ok");
+}
+
+async function retryDead(button, body) {
+  await act(button, async () => {
+    retried(await api("POST", "/api/dead-letters/retry", body));
+    dead.selected.clear();
+    await loadDashboard();
+  });
+}
+
+async function loadDeadLetters(offset = dead.offset) {
+  const query = new URLSearchParams({ limit: String(dead.limit), offset: String(offset), ...deadFilter() });
+  const page = await api("GET", `/api/dead-letters?${query}`);
+  if (page.total && offset >= page.total) return loadDeadLetters(Math.max(0, Math.floor((page.total - 1) / dead.limit) * dead.limit));
+  if (dead.reason && !page.total && !page.groups.some((g) => g.group === dead.reason)) {
+    dead.reason = "";  // the group was retried or discarded: back to every reason
+    return loadDeadLetters(0);
+  }
+  dead.offset = page.offset;
+  dead.total = page.total;
+  const all = page.groups.reduce((n, g) => n + g.count, 0);
+  const chip = (value, text) => el("button", { type: "button", "aria-pressed": String(dead.reason === value),
+    onclick: (ev) => act(ev.target, async () => { dead.reason = value; dead.offset = 0; dead.selected.clear(); await loadDeadLetters(0); }) }, text);
+  $("#dead-groups").replaceChildren(...(all ? [chip("", `All reasons (${number(all)})`), ...page.groups.map((g) => chip(g.group, `${g.title} (${number(g.count)})`))] : []));
+  const taskSelect = $("#dead-task");
+  if (taskSelect.options.length === 1) taskSelect.append(...state.tasks.map((t) => el("option", { value: t.name }, t.title)));
+  const filtered = Object.keys(deadFilter()).length > 0;
+  $("#dead-retry-all").textContent = page.total ? `Retry ${filtered ? "these" : "all"} ${number(page.total)}` : "Retry all";
+  $("#dead-discard-all").textContent = page.total ? `Discard ${filtered ? "these" : "all"} ${number(page.total)}` : "Discard all";
+  $("#dead-retry-all").disabled = $("#dead-discard-all").disabled = !page.total;
+  $("#dead-pager").replaceChildren(pager("dead letter", page, loadDeadLetters));
+  const selectedButton = () => {
+    $("#dead-retry-selected").disabled = !dead.selected.size;
+    $("#dead-retry-selected").textContent = dead.selected.size ? `Retry ${number(dead.selected.size)} selected` : "Retry selected";
+  };
+  selectedButton();
   const body = $("#dead-table tbody");
-  if (!rows.length) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, "No dead letters.")));
+  $("#dead-select-page").checked = false;
+  if (!page.items.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "5" }, filtered ? "No dead letters match." : "No dead letters.")));
     return;
   }
-  body.replaceChildren(...rows.map((d) => {
+  body.replaceChildren(...page.items.map((d) => {
     const label = `${d.kind ?? "?"} ${d.key ?? d.id}`;
-    return el("tr", { "data-dead": d.id },
+    const box = el("input", { type: "checkbox", "aria-label": `Select ${label}`, checked: dead.selected.has(d.id),
+      onchange: (ev) => { ev.target.checked ? dead.selected.add(d.id) : dead.selected.delete(d.id); selectedButton(); } });
+    return el("tr", { "data-dead": d.id, "data-group": d.group },
+      el("td", {}, box),
       el("th", { scope: "row" }, label),
-      el("td", {}, d.reason),
+      deadReason(d),
       el("td", {}, when(d.failed_at)),
       el("td", {},
         el("button", { type: "button", "aria-label": `Retry ${label}`, onclick: (ev) => act(ev.target, async () => {
-          await api("POST", `/api/dead-letters/${encodeURIComponent(d.id)}/retry`);
-          say(`${label} is back on the queue.`);
+          retried(await api("POST", `/api/dead-letters/${encodeURIComponent(d.id)}/retry`));
+          dead.selected.delete(d.id);
           await loadDashboard();
         }) }, "Retry"),
         " ",
@@ -301,10 +374,41 @@ async function loadDeadLetters() {
           if (!confirm(`Discard ${label} for good?`)) return;
           await api("DELETE", `/api/dead-letters/${encodeURIComponent(d.id)}`);
           say(`${label} discarded.`);
+          dead.selected.delete(d.id);
           await loadDashboard();
         }) }, "Discard")));
   }));
 }
+
+$("#dead-select-page").addEventListener("change", (ev) => {
+  for (const box of $$("#dead-table tbody input[type=checkbox]")) {
+    box.checked = ev.target.checked;
+    box.dispatchEvent(new Event("change"));
+  }
+});
+
+$("#dead-filter").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  dead.task = $("#dead-task").value;
+  dead.key = $("#dead-key").value.trim();
+  dead.offset = 0;
+  dead.selected.clear();
+  act(ev.submitter, () => loadDeadLetters(0));
+});
+
+$("#dead-retry-selected").addEventListener("click", (ev) => retryDead(ev.target, { ids: [...dead.selected] }));
+$("#dead-retry-all").addEventListener("click", (ev) => {
+  if (!confirm(`Read ${number(dead.total)} record${dead.total === 1 ? "" : "s"} again from Counterpoint and queue them?`)) return;
+  retryDead(ev.target, deadFilter());
+});
+$("#dead-discard-all").addEventListener("click", (ev) => act(ev.target, async () => {
+  if (!confirm(`Discard ${number(dead.total)} dead letter${dead.total === 1 ? "" : "s"} for good?`)) return;
+  const filter = deadFilter();
+  const data = await api("POST", "/api/dead-letters/discard", Object.keys(filter).length ? filter : { all: true });
+  say(`${number(data.discarded)} dead letter${data.discarded === 1 ? "" : "s"} discarded.`);
+  dead.selected.clear();
+  await loadDashboard();
+}));
 
 $("#refresh").addEventListener("click", (ev) => act(ev.target, loadDashboard));
 
@@ -543,23 +647,52 @@ function syncSummary(label, r) {
   return `${label}: Magento did not take ${bad.map(told).join("; ")}`;
 }
 
-async function loadQueue(pane) {
-  const data = await api("GET", "/api/queue");
-  const task = state.current;
-  const mine = data.messages.filter((m) => m.task === task);
+// The task's Queue and Log views page on the server; the key filter narrows to one record.
+const lists = { queue: { offset: 0, key: "", task: null }, log: { offset: 0, key: "", task: null } };
+
+// Another task's tab starts at its first page, unfiltered.
+function listFor(which, offset) {
+  if (lists[which].task !== state.current) lists[which] = { offset: 0, key: "", task: state.current };
+  return offset ?? lists[which].offset;
+}
+
+function keyFilter(which, pane, load) {
+  const input = el("input", { type: "search", id: `${which}-key`, value: lists[which].key, placeholder: "Item number", autocomplete: "off" });
+  return el("form", { class: "row", role: "search", "aria-label": `Filter the ${which}`, onsubmit: (ev) => {
+    ev.preventDefault();
+    lists[which] = { offset: 0, key: input.value.trim(), task: state.current };
+    act(ev.submitter, () => load(pane));
+  } }, el("label", { for: `${which}-key` }, "Record"), input, el("button", { type: "submit" }, "Filter"));
+}
+
+async function loadQueue(pane, offset) {
+  offset = listFor("queue", offset);
+  const query = new URLSearchParams({ task: state.current, limit: "100", offset: String(offset) });
+  if (lists.queue.key) query.set("key", lists.queue.key);
+  const data = await api("GET", `/api/queue?${query}`);
+  lists.queue.offset = data.offset;
   const d = data.depth;
   pane.replaceChildren(
-    el("p", {}, `${d.visible} waiting, ${d.in_flight} in progress, ${d.delayed} retrying later; oldest ${Math.round(d.oldest_age_seconds)} s. This task: ${mine.length} listed.`),
-    table(["Record", "Tries", "Queued", "Last error"], mine.map((m) => [`${m.kind} ${m.key}`, m.receive_count, when(m.sent_at), m.last_error || ""])),
+    el("p", {}, `${number(d.visible)} waiting, ${number(d.in_flight)} in progress, ${number(d.delayed)} retrying later; oldest ${Math.round(d.oldest_age_seconds)} s. This task: ${number(data.total)} listed.`),
+    keyFilter("queue", pane, loadQueue),
+    pager("queue", data, (o) => loadQueue(pane, o)),
+    table(["Record", "Tries", "Queued", "Last error"], data.messages.map((m) => [`${m.kind} ${m.key}`, m.receive_count, when(m.sent_at), m.last_error || ""])),
   );
 }
 
-async function loadLog(pane) {
-  const data = await api("GET", `/api/tasks/${state.current}/log`);
+async function loadLog(pane, offset) {
+  offset = listFor("log", offset);
+  const query = new URLSearchParams({ limit: "20", offset: String(offset) });
+  if (lists.log.key) query.set("key", lists.log.key);
+  const data = await api("GET", `/api/tasks/${state.current}/log?${query}`);
+  lists.log.offset = data.offset;
   pane.replaceChildren(
+    keyFilter("log", pane, loadLog),
     el("h3", {}, "Runs"),
+    pager("run", data, (o) => loadLog(pane, o)),
     table(["Started", "Status", "Counts"], data.runs.map((r) => [when(r.started_at), statusWords(r), counts(r)])),
     el("h3", {}, "Errors"),
+    el("p", { class: "hint" }, data.errors_total ? `${number(Math.min(data.errors.length, data.errors_total))} shown of ${number(data.errors_total)}.` : ""),
     table(["When", "Record", "Message"], data.errors.map((e) => [when(e.at), e.key, e.message])),
   );
 }
