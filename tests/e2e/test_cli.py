@@ -113,8 +113,21 @@ def test_a_dead_letter_is_put_back_and_applied_after_the_cause_is_fixed(
     (dead,) = json.loads(_cpsync(["status", "--json"], env, tmp_path).stdout)["dead_letters"]
     assert "URL key for specified store already exists." in dead["reason"]
 
-    shop.delete("/products/OTHER").raise_for_status()  # the merchant fixes the clash
-    assert _cpsync(["redrive"], env, tmp_path).returncode == 0
+    # The merchant fixes the clash in Counterpoint: the retry reads the item again (resending
+    # the parked Change would only be refused once more).
+    engine = create_engine(f"sqlite:///{sample[0]}/counterpoint.db")
+    with engine.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item).values(URL="fixed-url"))
+    engine.dispose()
+    redriven = _cpsync(["redrive"], env, tmp_path)
+    assert redriven.returncode == 0, redriven.stdout + redriven.stderr
+    assert "read again from Counterpoint and queued" in redriven.stdout + redriven.stderr
     assert _cpsync(["drain"], env, tmp_path).returncode == 0
     assert item in emulator.store.products_by_sku()
+    url = [
+        a["value"]
+        for a in emulator.store.products_by_sku()[item]["custom_attributes"]
+        if a["attribute_code"] == "url_key"
+    ]
+    assert url == ["fixed-url"]
     assert json.loads(_cpsync(["status", "--json"], env, tmp_path).stdout)["dead_letters"] == []

@@ -210,9 +210,22 @@ def _cmd_redrive(args: argparse.Namespace, runtime: Runtime) -> int:
         count = runtime.queue.discard_dead(args.id or [])
         console.print(f"discarded {count} dead letters")
         return 0
-    moved = runtime.queue.redrive(args.id or None)
-    console.print(f"put {len(moved)} dead letters back on the queue; run `cpsync drain`")
-    return 0
+    if args.as_parked:
+        moved = runtime.queue.redrive(args.id or None)
+        console.print(f"put {len(moved)} dead letters back on the queue; run `cpsync drain`")
+        return 0
+    # As the page's Retry: read the records again from Counterpoint (the parked Change may be
+    # stale: the merchant fixed the item), queue what is true now; older letters are discarded.
+    from cpsync.deadletters import current, records_of, retry_from_counterpoint
+
+    letters = current(runtime.queue, runtime.state)
+    if args.id:
+        wanted = set(args.id)
+        letters = [d for d in letters if d.id in wanted]
+    outcome = retry_from_counterpoint(runtime, records_of(letters))
+    current(runtime.queue, runtime.state)  # settles the letters the retry replaced
+    console.print(f"{outcome.summary()} Run `cpsync drain`.")
+    return 1 if outcome.failed else 0
 
 
 def _cmd_check(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -350,9 +363,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_cmd_status, needs_runtime=True)
 
-    redrive = sub.add_parser("redrive", help="put dead letters back on the queue (after a fix)")
+    redrive = sub.add_parser(
+        "redrive",
+        help="retry dead letters after a fix: their records are read again from Counterpoint",
+    )
     redrive.add_argument("--id", action="append", help="only this dead letter (repeatable)")
     redrive.add_argument("--discard", action="store_true", help="delete the --id dead letters")
+    redrive.add_argument(
+        "--as-parked",
+        action="store_true",
+        help="resend the parked Changes as they are, without reading Counterpoint again",
+    )
     redrive.set_defaults(func=_cmd_redrive, needs_runtime=True)
 
     check = sub.add_parser("check", help="what in this store differs from what cpsync needs")
