@@ -185,3 +185,36 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
     )
     expect(page.locator("#dead-table")).to_contain_text("No dead letters.")
     assert queue.depth().dead == 0
+
+
+def test_at_375_px_the_dead_letters_fit_and_their_buttons_are_on_screen(
+    phone: Page, served, monkeypatch: pytest.MonkeyPatch, shots: Path
+) -> None:
+    queue = served.runtime.queue
+    keys = ["GONE-0001", "GONE-0002", "A-LONG-ITEM-NUMBER-WITH-A-GRID^YELLOW-XL"]
+    with monkeypatch.context() as held:
+        held.setattr(served.runtime.updater, "drain", lambda **_: DrainResult())
+        time.sleep(0.5)  # a drain that had started ends
+        queue.send([_product_change(k, k.lower()) for k in keys])
+        for message in queue.receive(10):
+            key = Change.from_json(message.body).key
+            queue.dead_letter(
+                message,
+                f"product {key}: Magento POST /rest/all/V1/products answered 400: URL key for "
+                "specified store already exists.",
+            )
+    assert queue.depth().dead == 3
+
+    _sign_in(phone, served.url)
+    expect(phone.locator("#dead-table tbody tr")).to_have_count(3)
+    expect(phone.locator("#dead-pager")).to_contain_text("1\u20133 of 3")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the dead letters make the page {width} px wide at 375 px"
+    outside_the_table = (
+        "#dead-groups button, #dead-filter button, #dead-bulk button, #dead-pager button"
+    )
+    for button in phone.locator(outside_the_table).all():
+        box = button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375, button.inner_text()
+    phone.locator("#dead-title").scroll_into_view_if_needed()
+    phone.screenshot(path=str(shots / "dead-letters-375.png"))

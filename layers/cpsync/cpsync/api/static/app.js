@@ -448,10 +448,15 @@ async function loadProducts() {
     "aria-selected": String(t.name === state.current), tabindex: t.name === state.current ? "0" : "-1",
     onclick: () => selectTab(t.name),
   }, t.title)));
+  $("#task-menu").replaceChildren(...state.tasks.map((t) => el("option", { value: t.name }, t.title)));
+  $("#task-menu").value = state.current;
   renderPanel();
 }
 
-function selectTab(name) {
+// At phone width the tabs are hidden and the "Task" menu picks the task; both show the same one.
+$("#task-menu").addEventListener("change", (ev) => selectTab(ev.target.value, false));
+
+function selectTab(name, focusTab = true) {
   if (name !== state.current) say("");
   state.current = name;
   for (const b of $$("#task-tabs [role=tab]")) {
@@ -459,7 +464,8 @@ function selectTab(name) {
     b.setAttribute("aria-selected", String(on));
     b.tabIndex = on ? 0 : -1;
   }
-  $("#tab-" + name).focus();
+  $("#task-menu").value = name;
+  if (focusTab) $("#tab-" + name).focus();
   renderPanel();
 }
 
