@@ -47,6 +47,18 @@ def test_given_item_caret_value_when_searched_then_only_that_grid_values_images(
     assert len(every) > len(rows)
 
 
+def test_a_paged_search_answers_one_page_and_the_total(api) -> None:
+    item_no, files = _item_with_images(api.sample)
+    assert len(files) >= 2
+    every = api.keyed().get("/api/images", params={"item_no": item_no}).json()
+    page = api.keyed().get("/api/images", params={"item_no": item_no, "offset": 1, "limit": 1})
+    assert page.json() == {"rows": every[1:2], "total": len(files), "offset": 1, "limit": 1}
+    first = api.keyed().get("/api/images", params={"item_no": item_no, "offset": 0}).json()
+    assert (first["limit"], first["rows"]) == (100, every)  # 100 a page when not said
+    too_many = api.keyed().get("/api/images", params={"item_no": item_no, "limit": 1001})
+    assert too_many.status_code == 422
+
+
 def test_given_a_path_in_the_file_name_then_400_and_nothing_happens(api) -> None:
     client = api.keyed()
     for bad in ["../counterpoint.db", "..\\\\x.jpg", "a/b.jpg", "/etc/passwd", ""]:

@@ -193,3 +193,28 @@ def test_verify_shows_what_differs_and_queue_repairs_queues_it(page: Page, serve
     page.get_by_role("button", name="Queue repairs").click()
     expect(page.get_by_role("status")).to_contain_text("queued with their Counterpoint state")
     expect(page.get_by_role("button", name="Queue repairs")).to_be_hidden()
+
+
+def test_an_item_with_many_image_files_lists_them_100_a_page(page: Page, served) -> None:
+    item_no, files = _simple_with_images(served.sample)
+    folder = served.runtime.settings.images_dir
+    stem = item_no.replace("/", "_")
+    Image.new("RGB", (8, 8), (30, 30, 200)).save(folder / f"{stem}^p000.jpg")
+    photo = (folder / f"{stem}^p000.jpg").read_bytes()
+    for i in range(1, 105 - len(files)):
+        (folder / f"{stem}^p{i:03}.jpg").write_bytes(photo)
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Images", exact=True).click()
+    page.get_by_label("File Name").fill(stem)
+    page.get_by_label("File Name").press("Enter")
+    pager = page.get_by_role("navigation", name="image file pages")
+    expect(pager).to_contain_text("1\u2013100 of 105")
+    rows = page.locator("[data-image-files] tbody tr")
+    expect(rows).to_have_count(100)
+    pager.get_by_role("button", name="Next image file page").click()
+    expect(pager).to_contain_text("101\u2013105 of 105")
+    expect(rows).to_have_count(5)
+    expect(pager.get_by_role("button", name="Next image file page")).to_be_disabled()
+    pager.get_by_role("button", name="Previous image file page").click()
+    expect(pager).to_contain_text("1\u2013100 of 105")

@@ -77,6 +77,8 @@ Runner = Literal["local", "lambda", "agent"]
 
 #: The Image tab's actions run Image Changes; the Counterpoint check needs any task function.
 IMAGE_ACTIONS = frozenset({"image_search", "image_check", "image_sync", "image_queue"})
+#: Image files per page of a paged image search (at most 1000).
+IMAGE_PAGE = 100
 #: How long an agent job may wait unclaimed when no agent has been seen lately.
 AGENT_SILENCE_SECONDS = 300.0
 COUNTERPOINT_HEALTH = "counterpoint_health"
@@ -100,6 +102,9 @@ class JobRequest(BaseModel):
     #: retry_dead: the records to read again, keys by task (the API chose them: the job's
     #: runner, the agent among them, need not reach the dead-letter queue).
     records: dict[str, list[str]] | None = None
+    #: image_search: one page of the files (`rows` with `total`); none given, the whole list.
+    offset: int | None = Field(default=None, ge=0)
+    limit: int | None = Field(default=None, ge=1, le=1000)
 
     @property
     def lock_task(self) -> str | None:
@@ -277,7 +282,16 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
         images = FolderImageActions(runtime)
         item_no = request.item_no
         if action == "image_search":
-            return [asdict(row) for row in images.search(key)]
+            rows = [asdict(row) for row in images.search(key)]
+            if request.offset is None and request.limit is None:
+                return rows  # the whole list, as before paging (the item count reads it)
+            offset, limit = request.offset or 0, request.limit or IMAGE_PAGE
+            return {
+                "rows": rows[offset : offset + limit],
+                "total": len(rows),
+                "offset": offset,
+                "limit": limit,
+            }
         if action == "image_check":
             return {"item_no": key, **run_json(images.check(key))}
         if action == "image_queue":

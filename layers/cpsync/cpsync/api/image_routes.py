@@ -88,23 +88,36 @@ def _item_or_none(value: str | None) -> str | None:
 
 
 def _job(
-    ctx: Ctx, response: Response, action: str, key: str, item_no: str | None = None
+    ctx: Ctx,
+    response: Response,
+    action: str,
+    key: str,
+    item_no: str | None = None,
+    **page: int | None,
 ) -> dict[str, Any]:
-    request = JobRequest.model_validate({"action": action, "key": key, "item_no": item_no})
+    request = JobRequest.model_validate({"action": action, "key": key, "item_no": item_no, **page})
     return start_job(ctx, response, request)
 
 
 @router.get(
     "",
     summary="Image files of an item, or of one grid value (`12345^YELLOW`) (a job; its result "
-    "is a list of ImageFile)",
+    "is a list of ImageFile, or with offset or limit one page: rows, total, offset, limit)",
     response_model=S.JobStarted,
     status_code=202,
 )
 def search(
-    q: Annotated[str, Depends(_search_text)], ctx: Ctx, response: Response
+    q: Annotated[str, Depends(_search_text)],
+    ctx: Ctx,
+    response: Response,
+    offset: Annotated[
+        int | None, Query(ge=0, description="First file of the page (paged when given)")
+    ] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=1000, description="Files per page (100 when only offset)")
+    ] = None,
 ) -> dict[str, Any]:
-    return _job(ctx, response, "image_search", q)
+    return _job(ctx, response, "image_search", q, offset=offset, limit=limit)
 
 
 @router.post(

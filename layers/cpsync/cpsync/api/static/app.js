@@ -754,8 +754,11 @@ function wireImages(box) {
   });
 }
 
-async function loadImageFiles(box, text) {
-  const rows = await api("GET", `/api/images?file_name=${encodeURIComponent(text)}`);
+// One page of the files found (100 a page: a folder can hold thousands of one item's images).
+async function loadImageFiles(box, text, offset = 0) {
+  const page = await api("GET", `/api/images?file_name=${encodeURIComponent(text)}&offset=${offset}&limit=100`);
+  const rows = page.rows;
+  $("[data-image-pager]", box).replaceChildren(page.total ? pager("image file", page, (o) => loadImageFiles(box, text, o)) : "");
   const body = $("[data-image-files] tbody", box);
   if (!rows.length) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: "4" }, `No image files found for ${text}.`)));
@@ -770,7 +773,7 @@ async function loadImageFiles(box, text) {
         onclick: (e) => act(e.currentTarget, async () => {
           const res = await api("POST", "/api/images/sync", { file_name: r.file_name, item_no: r.item_no });
           say(syncSummary(`Image ${r.file_name}`, res), res.applied ? "ok" : "error");
-          await loadImageFiles(box, text);
+          await loadImageFiles(box, text, page.offset);
         }) }, "↻ Sync now"),
       " ",
       el("button", { type: "button", class: "queue", "aria-label": `Queue ${r.file_name}`, title: "Queue",
