@@ -6,8 +6,10 @@ import copy
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine, update
 
 from cpsync.control import run_scheduled, update_task_control
+from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change, make_version
 from sample.generate import SampleInfo
 
@@ -172,6 +174,25 @@ def test_given_one_item_when_queued_then_exactly_it_is_queued(api) -> None:
     assert response.json()["queued"] == 1
     [message] = api.keyed().get("/api/queue").json()["messages"]
     assert message["key"] == item and message["kind"] == "product"
+
+
+def test_given_an_item_leaving_e_commerce_when_queued_then_the_answer_says_it_is_disabled(
+    api,
+) -> None:
+    item = _simple_items(api.sample)[0]
+    client = api.keyed()
+    assert client.post("/api/tasks/items/sync-item", json={"key": item}).json()["applied"]
+    engine = create_engine(api.runtime.settings.counterpoint_url)
+    with engine.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item).values(IS_ECOMM_ITEM="N"))
+    engine.dispose()
+    answer = client.post("/api/tasks/items/queue-item", json={"key": item}).json()
+    assert answer["queued"] == 1 and answer["disabled"] == 1
+    [message] = client.get("/api/queue").json()["messages"]
+    assert message["key"] == item
+    # A product still for e-commerce is not counted as a disable.
+    other = _simple_items(api.sample)[1]
+    assert client.post("/api/tasks/items/queue-item", json={"key": other}).json()["disabled"] == 0
 
 
 def test_given_an_empty_or_unknown_item_when_queued_then_4xx_and_nothing_queued(api) -> None:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, update
 
 from cpsync.control import automatic_sync_enabled
+from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change, ProductState, make_version
 
 
@@ -81,6 +83,34 @@ def test_queue_changed_shows_the_number_of_changes(page: Page, served) -> None:
     assert queued > 0
     expect(count).to_have_text(f"{queued} queued")
     expect(page.get_by_role("status")).to_contain_text(f"Items: {queued} changes queued")
+
+
+def test_queue_all_result_stays_beside_the_buttons_and_a_disable_is_named(
+    page: Page, served
+) -> None:
+    _sign_in(page, served.url)
+    page.get_by_role("button", name="Products").click()
+    page.get_by_role("tab", name="Items", exact=True).click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Queue All").click()
+    last = page.locator("[data-last-action]")
+    expect(last).to_contain_text(re.compile(r"Last action: Queue All at .+: \d+ changes queued"))
+    queued_all = last.inner_text()
+
+    # The item leaves e-commerce in Counterpoint; queuing it says it is a disable.
+    item = sorted(set(served.sample.ecommerce_item_nos) - set(served.sample.grid_item_nos))[0]
+    engine = create_engine(served.runtime.settings.counterpoint_url)
+    with engine.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item).values(IS_ECOMM_ITEM="N"))
+    engine.dispose()
+    disabled = "1 change queued: 1 product disabled (no longer for e-commerce)"
+    page.get_by_label("Item No").fill(item)
+    page.get_by_role("button", name="Queue Item").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Items {item}: {disabled}")
+    # The panel's line now holds this action (it replaced Queue All's, not the banner only).
+    expect(last).to_contain_text(f"Last action: Queue Item {item} at")
+    expect(last).to_contain_text(disabled)
+    assert queued_all not in last.inner_text()
 
 
 def _product_change(sku: str, url_key: str) -> Change:

@@ -112,6 +112,12 @@ def test_a_dead_letter_is_put_back_and_applied_after_the_cause_is_fixed(
     assert _cpsync(["drain"], env, tmp_path).returncode == 0
     (dead,) = json.loads(_cpsync(["status", "--json"], env, tmp_path).stdout)["dead_letters"]
     assert "URL key for specified store already exists." in dead["reason"]
+    assert dead["group"] == "url_key" and dead["key"] == item
+    # The operator reads the cause and what to do, not Magento's raw answer.
+    shown = _cpsync(["status"], env, tmp_path)
+    told = shown.stdout + shown.stderr
+    assert f"(product {item}): URL key already used" in told
+    assert "IM_ITEM.URL" in told and "answered 400" not in told
 
     # The merchant fixes the clash in Counterpoint: the retry reads the item again (resending
     # the parked Change would only be refused once more).

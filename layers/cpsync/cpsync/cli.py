@@ -23,6 +23,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from cpsync.errors import CpsyncError
+from cpsync.magento.refusals import explain
+from cpsync.ports import DeadLetter, record_of
 from cpsync.redact import describe, install_log_filter
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
@@ -148,11 +150,26 @@ def status_data(runtime: Runtime) -> dict[str, Any]:
                 "counts": run.counts,
             }
         )
-    dead = [
-        {"id": d.id, "reason": d.reason, "receive_count": d.receive_count}
-        for d in runtime.queue.dead_letters(limit=50)
-    ]
+    dead = [_dead_json(d) for d in runtime.queue.dead_letters(limit=50)]
     return {"queue": asdict(depth), "dead_letters": dead, "last_runs": last}
+
+
+def _dead_json(letter: DeadLetter) -> dict[str, Any]:
+    """A dead letter with its raw reason and, from the refusal table, cause and next step."""
+    told = explain(letter.reason)
+    kind, key, task = record_of(letter.body) or (None, None, None)
+    return {
+        "id": letter.id,
+        "kind": kind,
+        "key": key,
+        "task": task,
+        "reason": letter.reason,
+        "group": told.group,
+        "title": told.title,
+        "cause": told.cause,
+        "next_step": told.next_step,
+        "receive_count": letter.receive_count,
+    }
 
 
 def _cmd_run(args: argparse.Namespace, runtime: Runtime) -> int:
@@ -201,7 +218,15 @@ def _cmd_status(args: argparse.Namespace, runtime: Runtime) -> int:
         else:
             console.print(f"{name}: {run['status']} at {run['started_at']} {run['counts']}")
     for dead in data["dead_letters"]:
-        console.print(f"[red]dead letter {dead['id']}[/] {dead['reason']}")
+        record = f" ({dead['kind']} {dead['key']})" if dead["key"] else ""
+        console.print(
+            f"[red]dead letter {dead['id']}[/]{escape(record)}: {escape(dead['title'])}",
+            soft_wrap=True,
+        )
+        console.print(f"  cause: {escape(dead['cause'])}", soft_wrap=True)
+        console.print(f"  next step: {escape(dead['next_step'])}", soft_wrap=True)
+    if data["dead_letters"]:
+        console.print("The raw reasons: `cpsync status --json`; retry: `cpsync redrive`.")
     return 0
 
 

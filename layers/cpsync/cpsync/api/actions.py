@@ -174,6 +174,7 @@ def run_json(result: RunResult) -> dict[str, Any]:
         "queued": result.queued,
         "unchanged": result.unchanged,
         "removed": result.removed,
+        "disabled": result.disabled,
         "errors": [{"key": e.key, "message": e.message, "level": e.level} for e in result.errors],
     }
 

@@ -59,6 +59,7 @@ class RunSummary(BaseModel):
     queued: int
     unchanged: int
     removed: int
+    disabled: int = Field(0, description="Of the queued: products disabled (left e-commerce).")
     errors: list[RecordError]
 
 

@@ -118,6 +118,8 @@ class RunResult:
     unchanged: int = 0
     errors: list[RunError] = field(default_factory=list)
     removed: int = 0
+    #: Changes queued that disable a product (it left e-commerce or was deleted).
+    disabled: int = 0
     seconds: float = 0.0
     watermark: datetime | None = None
     #: How the run started: "schedule", "queue_changed", "queue_all", "queue_item",
@@ -481,6 +483,8 @@ class Task(ABC):
         (self._sink or self.ctx.queue.send)(changes)
         state.put_sent(self.kind, {c.key: c.fingerprint for c in changes})
         result.queued += len(changes)
+        # A bare "1 change queued" hides that the change takes a product offline.
+        result.disabled += sum(1 for c in changes if c.payload.get("enabled") is False)
 
     @staticmethod
     def _counts(result: RunResult) -> dict[str, Any]:
@@ -491,6 +495,7 @@ class Task(ABC):
             "queued": result.queued,
             "unchanged": result.unchanged,
             "removed": result.removed,
+            "disabled": result.disabled,
             "errors": len(result.failed),
             "warnings": len(result.errors) - len(result.failed),
         }

@@ -531,7 +531,16 @@ function itemKey(panel) {
 
 function runSummary(r) {
   const errors = r.errors.length ? ` ${r.errors.length} could not be read: ${r.errors.slice(0, 3).map((e) => e.message).join("; ")}` : "";
-  return `${r.queued} change${r.queued === 1 ? "" : "s"} queued (${r.read} read, ${r.unchanged} unchanged).${errors}`;
+  // A disable is the change a manager most needs to see: name it, not only count it.
+  const disabled = r.disabled ? `: ${r.disabled} product${r.disabled === 1 ? "" : "s"} disabled (no longer for e-commerce)` : "";
+  return `${r.queued} change${r.queued === 1 ? "" : "s"} queued${disabled} (${r.read} read, ${r.unchanged} unchanged).${errors}`;
+}
+
+// The banner goes with the next action anywhere; this line keeps the panel's last result.
+function lastAction(panel, label, text) {
+  const line = $("[data-last-action]", panel);
+  line.textContent = `Last action: ${label} at ${when(new Date().toISOString(), false)}: ${text}`;
+  line.hidden = false;
 }
 
 function wireActions(panel, task) {
@@ -540,6 +549,7 @@ function wireActions(panel, task) {
     const r = await api("POST", `/api/tasks/${task.name}/queue-changed`);
     $("[data-count]", panel).textContent = `${r.queued} queued`;
     say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+    lastAction(panel, "Queue Changed", runSummary(r));
     await refreshMeta(panel, task);
   });
   on("queue-all", async () => {
@@ -549,17 +559,20 @@ function wireActions(panel, task) {
     const r = await api("POST", `/api/tasks/${task.name}/queue-all`);
     $("[data-count]", panel).textContent = `${r.queued} queued`;
     say(`${task.title}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+    lastAction(panel, "Queue All", runSummary(r));
     await refreshMeta(panel, task);
   });
   on("queue-item", async () => {
     const key = itemKey(panel); if (!key) return;
     const r = await api("POST", `/api/tasks/${task.name}/queue-item`, { key });
     say(`${task.title} ${key}: ${runSummary(r)}`, r.errors.length ? "warn" : "ok");
+    lastAction(panel, `Queue Item ${key}`, runSummary(r));
   });
   on("sync-item", async () => {
     const key = itemKey(panel); if (!key) return;
     const r = await api("POST", `/api/tasks/${task.name}/sync-item`, { key });
     say(syncSummary(`${task.title} ${key}`, r), r.applied ? "ok" : "error");
+    lastAction(panel, "Sync Item", syncSummary(key, r));
   });
   on("reschedule", async () => {
     const schedule = pickedExpression($("[data-schedule-form]", panel));
