@@ -181,3 +181,12 @@ def test_parallel_adds_never_lose_an_update(state: StatePort) -> None:
         values = list(pool.map(lambda _: state.add_counter("burst", 1, ttl_seconds=60), range(40)))
     # Every caller saw a different value: a limit checked on it lets exactly `limit` through.
     assert sorted(values) == list(range(1, 41))
+
+
+def test_reading_counters_does_not_restart_their_time(state: StatePort, clock: Any) -> None:
+    state.add_counter("seen", 3, ttl_seconds=60)
+    assert state.get_counters(["seen", "never"]) == {"seen": 3, "never": 0}
+    clock.advance(50)
+    assert state.get_counters(["seen"]) == {"seen": 3}
+    clock.advance(11)  # 61 s after the add: reads did not extend it
+    assert state.get_counters(["seen"]) == {"seen": 0}

@@ -858,6 +858,17 @@ class DynamoState(StatePort):
     def reset_counter(self, name: str) -> None:
         self.db.delete_item(TableName=self.table, Key=self._key("counter", name))
 
+    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(names))
+        now = self.clock()
+        found = self._get_many("counter", wanted)
+        return {
+            n: int(found[n]["n"]["N"])
+            if n in found and float(found[n]["expires"]["N"]) > now
+            else 0
+            for n in wanted
+        }
+
 
 # --- S3 -------------------------------------------------------------------------------------
 class S3Blobs(BlobPort):

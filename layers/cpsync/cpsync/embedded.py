@@ -617,6 +617,15 @@ class SqliteState(StatePort):
         with self.engine.begin() as conn:
             conn.execute(delete(counters).where(counters.c.name == name))
 
+    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
+        wanted = list(dict.fromkeys(names))
+        query = select(counters.c.name, counters.c.value).where(
+            counters.c.name.in_(wanted), counters.c.expires_at > self.clock()
+        )
+        with self.engine.connect() as conn:
+            live = {str(n): int(v) for n, v in conn.execute(query)}
+        return {n: live.get(n, 0) for n in wanted}
+
 
 class LocalBlobs(BlobPort):
     """Blobs as files named by digest in a folder (`<root>/<2 hex>/<digest>`)."""

@@ -433,6 +433,11 @@ class StatePort(ABC):
     def reset_counter(self, name: str) -> None:
         """Forget the counter `name`; unknown names are ignored."""
 
+    @abstractmethod
+    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
+        """The live value of each counter in `names` (0 when missing or expired), read only:
+        reading neither creates a counter nor restarts its time."""
+
     # --- logic --------------------------------------------------------------------------
     def get_option(self, name: str, default: Any = None) -> Any:
         """A persisted operator setting (task enabled, schedule, master switch)."""

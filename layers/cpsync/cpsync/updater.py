@@ -190,7 +190,9 @@ def _tally_name(run_id: str, fate: Fate) -> str:
 def run_tally(state: StatePort, run_id: str) -> dict[str, int]:
     """What became of the Changes a run queued so far: applied, skipped, retry (attempts
     that failed transiently) and parked."""
-    return {f.value: state.add_counter(_tally_name(run_id, f), 0, TALLY_SECONDS) for f in _TALLIED}
+    names = {f.value: _tally_name(run_id, f) for f in _TALLIED}
+    found = state.get_counters(names.values())
+    return {fate: found[name] for fate, name in names.items()}
 
 
 def _tally(state: StatePort, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:

@@ -155,6 +155,9 @@ class ReadOnlyState(StatePort):
     def reset_counter(self, name: str) -> None:
         self.inner.reset_counter(name)
 
+    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
+        return self.inner.get_counters(names)
+
 
 def desired_changes(
     runtime: Runtime, tasks: Sequence[str] = VERIFY_TASKS

@@ -597,9 +597,9 @@ def _log(
     state = ctx.runtime.state
     runs = state.runs(task=task, limit=LOG_CAP)
     errors = [e for e in state.errors(task=task, limit=LOG_CAP) if _key_matches(e.key, key)]
-    page = _page([_run(r) for r in runs], limit, offset)
+    page = _page(runs, limit, offset)  # only the page's runs are turned into JSON
     return {
-        "runs": page.pop("items"),
+        "runs": [_run(r) for r in page.pop("items")],
         **page,
         "errors": [_error(e) for e in errors[offset:][:limit]],
         "errors_total": len(errors),
