@@ -114,3 +114,29 @@ def event() -> Callable[[str], dict[str, Any]]:
     import json
 
     return lambda name: json.loads((ROOT / "events" / f"{name}.json").read_text())
+
+
+API_KEY = "test-api-key-0123456789abcdef"
+
+
+@pytest.fixture
+def api_event(
+    event: Callable[[str], dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., dict[str, Any]]:
+    """HTTP API requests for the API function, as API Gateway sends them, carrying an API
+    key the function accepts (`CPSYNC_API_KEYS` is set here): api_event(method, path, body)."""
+    import json
+
+    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
+
+    def build(method: str, path: str, body: Any = None) -> dict[str, Any]:
+        request = event("api")
+        request["rawPath"] = request["requestContext"]["http"]["path"] = path
+        request["requestContext"]["http"]["method"] = method
+        request["headers"] = {**request["headers"], "x-api-key": API_KEY}
+        if body is not None:
+            request["headers"]["content-type"] = "application/json"
+            request["body"] = json.dumps(body)
+        return request
+
+    return build

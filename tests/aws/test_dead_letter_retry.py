@@ -13,8 +13,6 @@ from cpsync import handlers
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change
 
-API_KEY = "test-api-key-0123456789abcdef"
-
 
 def _receive_all(env: Any) -> list[dict[str, Any]]:
     sqs = env.aws.client("sqs")
@@ -53,26 +51,14 @@ def _update(env: Any, load_function, event, lambda_context) -> None:
             sqs.delete_message(QueueUrl=env.aws.queue_url, ReceiptHandle=m["ReceiptHandle"])
 
 
-def _http(event, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    request = event("api")
-    request["rawPath"] = request["requestContext"]["http"]["path"] = path
-    request["requestContext"]["http"]["method"] = method
-    request["headers"] = {**request["headers"], "x-api-key": API_KEY}
-    if body is not None:
-        request["headers"]["content-type"] = "application/json"
-        request["body"] = json.dumps(body)
-    return request
-
-
 def test_given_agent_mode_when_a_url_key_dead_letter_is_fixed_and_retried_then_magento_has_it(
-    lambda_env, load_function, event, lambda_context, monkeypatch
+    lambda_env, load_function, event, api_event, lambda_context, monkeypatch
 ) -> None:
     from cpsync.agent import Agent
 
     env = lambda_env
     monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
     monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
-    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
     monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
     rt = handlers.runtime()
     item = sorted(set(env.sample[1].ecommerce_item_nos) - set(env.sample[1].grid_item_nos))[0]
@@ -94,7 +80,7 @@ def test_given_agent_mode_when_a_url_key_dead_letter_is_fixed_and_retried_then_m
     assert rt.queue.depth().dead == 2  # SQS keeps both until the DLQ is listed
 
     api = load_function("api").handler
-    listed = json.loads(api(_http(event, "GET", "/api/dead-letters"), lambda_context)["body"])
+    listed = json.loads(api(api_event("GET", "/api/dead-letters"), lambda_context)["body"])
     assert listed["total"] == 1  # one per record: the older copy is deleted from the DLQ
     (row,) = listed["items"]
     assert row["group"] == "url_key" and "SOMEONE-ELSE" in row["cause"]
@@ -103,12 +89,12 @@ def test_given_agent_mode_when_a_url_key_dead_letter_is_fixed_and_retried_then_m
     # Fixed in Counterpoint; Retry is a job the agent in the store runs.
     with rt.counterpoint.begin() as conn:
         conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item).values(URL=None))
-    started = api(_http(event, "POST", f"/api/dead-letters/{row['id']}/retry"), lambda_context)
+    started = api(api_event("POST", f"/api/dead-letters/{row['id']}/retry"), lambda_context)
     assert started["statusCode"] == 202, started["body"]
     job = json.loads(started["body"])["job"]
     assert job["runner"] == "agent"
     Agent(handlers.runtime()).handle_commands(0)
-    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    done = json.loads(api(api_event("GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
     assert done["status"] == "done", done
     assert done["result"]["queued"] == [f"product {item}"]
 
@@ -117,7 +103,7 @@ def test_given_agent_mode_when_a_url_key_dead_letter_is_fixed_and_retried_then_m
     env.aws.client("sqs").change_message_visibility(
         QueueUrl=env.aws.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
     )
-    listed = json.loads(api(_http(event, "GET", "/api/dead-letters"), lambda_context)["body"])
+    listed = json.loads(api(api_event("GET", "/api/dead-letters"), lambda_context)["body"])
     assert listed["total"] == 0  # the retry's mark settles the dead letter it replaced
     _update(env, load_function, event, lambda_context)
     assert item in env.emulator.store.products_by_sku()

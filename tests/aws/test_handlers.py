@@ -324,44 +324,29 @@ def test_the_eventbridge_schedule_mover_in_agent_mode_never_enables_the_cloud_sc
     assert (moved["ScheduleExpression"], moved["State"]) == ("rate(5 minutes)", "DISABLED")
 
 
-API_KEY = "test-api-key-0123456789abcdef"
-
-
-def _http(event: Any, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    request = event("api")
-    request["rawPath"] = request["requestContext"]["http"]["path"] = path
-    request["requestContext"]["http"]["method"] = method
-    request["headers"] = {**request["headers"], "x-api-key": API_KEY}
-    if body is not None:
-        request["headers"]["content-type"] = "application/json"
-        request["body"] = json.dumps(body)
-    return request
-
-
 def test_given_agent_mode_when_the_api_function_starts_a_job_then_the_agent_runs_it(
-    lambda_env, load_function, event, lambda_context, monkeypatch
+    lambda_env, load_function, api_event, lambda_context, monkeypatch
 ) -> None:
     from cpsync.agent import Agent
 
     monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
     monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
-    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
     monkeypatch.setenv("CPSYNC_STACK_NAME", "cpsync")
     api = load_function("api").handler
     handlers.runtime().task("items").run(full=True)
     key = sorted(handlers.runtime().state.get_sent("product"))[0]
 
-    started = api(_http(event, "POST", "/api/tasks/items/queue-item", {"key": key}), lambda_context)
+    started = api(api_event("POST", "/api/tasks/items/queue-item", {"key": key}), lambda_context)
     assert started["statusCode"] == 202, started["body"]
     job = json.loads(started["body"])["job"]
     assert job["runner"] == "agent" and job["status"] == "queued"
     # Nothing ran in the API function: the job waits on the command queue for the agent.
-    polled = api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)
+    polled = api(api_event("GET", f"/api/jobs/{job['id']}"), lambda_context)
     assert json.loads(polled["body"])["status"] == "queued"
 
     Agent(handlers.runtime()).handle_commands(0)
 
-    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    done = json.loads(api(api_event("GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
     assert done["status"] == "done" and done["worker"].startswith("agent:")
     assert (done["result"]["mode"], done["result"]["queued"]) == ("item", 1)
 
@@ -384,7 +369,7 @@ def test_given_a_job_in_state_when_the_task_function_is_invoked_with_it_then_it_
 
 
 def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_the_cloud_pushes(
-    lambda_env, load_function, event, lambda_context, monkeypatch
+    lambda_env, load_function, api_event, lambda_context, monkeypatch
 ) -> None:
     """The agent has no Magento credentials: it reads the file, stores the blob in S3 and
     sends the gallery; the updater (the cloud) pushes it, and the job answers the outcome."""
@@ -397,7 +382,6 @@ def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_t
 
     monkeypatch.setenv("CPSYNC_CONNECTION_MODE", "agent")
     monkeypatch.setenv("CPSYNC_COMMAND_QUEUE_URL", lambda_env.aws.command_queue_url)
-    monkeypatch.setenv("CPSYNC_API_KEYS", json.dumps([API_KEY]))
     api = load_function("api").handler
     rt = handlers.runtime()
     item_no = lambda_env.sample[1].special["slash_item"]  # MUG/12: files MUG_12*.jpg
@@ -419,7 +403,7 @@ def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_t
                 time.sleep(0.2)
 
     started = api(
-        _http(event, "POST", "/api/images/sync", {"file_name": "MUG_12^back.jpg"}),
+        api_event("POST", "/api/images/sync", {"file_name": "MUG_12^back.jpg"}),
         lambda_context,
     )
     assert started["statusCode"] == 202, started["body"]
@@ -435,7 +419,7 @@ def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_t
         stop.set()
         worker.join(10)
 
-    done = json.loads(api(_http(event, "GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
+    done = json.loads(api(api_event("GET", f"/api/jobs/{job['id']}"), lambda_context)["body"])
     assert done["status"] == "done", done
     assert done["result"]["applied"] is True, done["result"]
     assert took < 15
