@@ -16,6 +16,7 @@ __all__ = [
     "ConfigurationError",
     "CpsyncError",
     "DataError",
+    "NothingToSend",
     "RecordError",
     "RetryableError",
     "SkippableError",
@@ -24,6 +25,11 @@ __all__ = [
 
 class CpsyncError(Exception):
     """Root of every error cpsync raises on purpose."""
+
+
+class NothingToSend(CpsyncError):
+    """The request is understood but there is nothing that can be sent; the message says why
+    (answered 409)."""
 
 
 class ConfigurationError(CpsyncError):

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import OperationalError
 
 from cpsync.control import TaskBusy, lock_owner
-from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
+from cpsync.errors import ConfigurationError, CpsyncError, NothingToSend, RetryableError
 from cpsync.ports import StatePort
 from cpsync.redact import describe
 from cpsync.runtime import Runtime
@@ -207,8 +207,8 @@ def error_of(exc: Exception) -> JobError:
             "on the dashboard and try again in a minute.",
         )
     if isinstance(exc, CpsyncError):
-        # NothingToSend and the like: the request was understood and cannot be done.
-        status = 409 if type(exc).__name__ == "NothingToSend" else 422
+        # The request was understood and cannot be done.
+        status = 409 if isinstance(exc, NothingToSend) else 422
         return JobError(status=status, detail=_sentence(describe(exc)))
     if isinstance(exc, ValueError):
         return JobError(status=400, detail=_sentence(describe(exc)))

@@ -34,9 +34,7 @@ from cpsync.api.auth import (
     magento_sign_in,
 )
 from cpsync.api.context import ApiContext, Ctx, User, check_api_key, locked_answer, set_session
-from cpsync.api.images import NothingToSend
 from cpsync.api.schedules import EmbeddedScheduleMover, ScheduleMover
-from cpsync.control import TaskBusy
 from cpsync.errors import ConfigurationError, CpsyncError
 from cpsync.jobs import JobRunner, LocalJobs, error_of
 from cpsync.redact import describe
@@ -84,7 +82,7 @@ def _install_handlers(app: FastAPI) -> None:
         error = error_of(exc)
         return JSONResponse({"detail": error.detail}, status_code=error.status)
 
-    for kind in (TaskBusy, NothingToSend, OperationalError, CpsyncError):
+    for kind in (OperationalError, CpsyncError):  # TaskBusy, NothingToSend... are CpsyncErrors
         app.add_exception_handler(kind, _refused)
 
 

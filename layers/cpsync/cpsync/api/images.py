@@ -15,7 +15,7 @@ from cpsync.api.actions import ItemOutcome, apply_now
 from cpsync.control import run_locked
 from cpsync.counterpoint.image_queries import image_items
 from cpsync.counterpoint.images import FolderIndex
-from cpsync.errors import CpsyncError
+from cpsync.errors import CpsyncError, NothingToSend
 from cpsync.image_source import ImageFile
 from cpsync.model import Change
 from cpsync.runtime import Runtime
@@ -76,10 +76,6 @@ class ImageActions(Protocol):
 
     def queue(self, file_name: str, item_no: str | None = None) -> int:
         """Queue one image file; returns how many Changes were queued."""
-
-
-class NothingToSend(CpsyncError):
-    """The file exists but no gallery holding it can be sent; the message says why."""
 
 
 def _changes_with(changes: list[Change], file_name: str) -> list[Change]:
