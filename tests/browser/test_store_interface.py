@@ -42,6 +42,8 @@ def _clash_url_key(served, item_no: str) -> None:
 def _open_task(page: Page, title: str) -> None:
     page.get_by_role("button", name="Products").click()
     page.get_by_role("tab", name=title, exact=True).click()
+    # The panel is drawn again when its data arrives: act on it only after that.
+    expect(page.get_by_role("tabpanel", name=title)).to_contain_text("Runs on")
 
 
 def test_a_schedule_set_with_the_picker_previews_three_runs_in_store_time_and_enter_saves(
