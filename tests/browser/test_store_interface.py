@@ -137,7 +137,9 @@ def test_with_magento_stopped_the_card_is_red_and_key_and_local_admin_sign_in_wo
     page.get_by_text("Sign in with an API key instead").click()
     page.get_by_label("API key").fill(API_KEY)
     page.get_by_role("button", name="Sign in with key").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(
+        timeout=20_000
+    )  # the Magento card waits up to 5 s on a stopped store
     card = page.locator("#magento-card")
     expect(page.locator("#magento-status")).to_have_class("bad")
     expect(card).to_contain_text("Magento does not answer")
@@ -148,7 +150,7 @@ def test_with_magento_stopped_the_card_is_red_and_key_and_local_admin_sign_in_wo
     page.get_by_label("User name").fill(LOCAL_ADMIN)
     page.get_by_label("Password", exact=True).fill(LOCAL_PASSWORD)
     page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible(timeout=20_000)
     expect(page.locator("#who")).to_have_text(f"Signed in: {LOCAL_ADMIN}")
     expect(page.locator("#magento-status")).to_have_class("bad")
 
