@@ -51,6 +51,9 @@ def test_the_wheel_installs_into_a_fresh_venv_and_the_agent_starts(tmp_path: Pat
         names = set(z.namelist())
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert {"cpsync/agent.py", "cpsync/api/static/index.html"} <= names
+    library = ROOT / "layers" / "cpsync"
+    packages = {str(p.relative_to(library)) for p in library.glob("cpsync/**/__init__.py")}
+    assert packages <= names, f"packages missing from the wheel: {sorted(packages - names)}"
     assert 'Requires-Dist: pymssql>=2.3; extra == "mssql"' in metadata
     assert 'Requires-Dist: boto3>=1.34; extra == "aws"' in metadata
     # WHEN it is installed into a fresh venv (its dependencies from this one: no network)
