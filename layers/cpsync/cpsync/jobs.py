@@ -254,7 +254,11 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
     """Do the action now, in this process; returns the JSON the route answers.
 
     Raises:
-        CpsyncError: The action cannot be done (`error_of` says how it is answered).
+        CpsyncError: The action cannot be done: `NotFound` (no such record), `TaskBusy`,
+            `ConfigurationError`, `NothingToSend` among others (`error_of` says how each is
+            answered).
+        ValueError: A typed item number or file name is not acceptable.
+        sqlalchemy.exc.OperationalError: Counterpoint or the state database did not answer.
     """
     # Imported here: the API's modules are not needed by a task function that runs no job.
     from cpsync.api.actions import SyncResult, queue_run, run_json, sync_item
