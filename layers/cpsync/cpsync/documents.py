@@ -47,6 +47,11 @@ class ImageDesired(_Doc):
     state: dict[str, Any]
 
     def image_state(self) -> ImageState:
+        """The stored gallery state as its model.
+
+        Raises:
+            pydantic.ValidationError: The stored state no longer reads as an `ImageState`.
+        """
         return ImageState.model_validate(self.state)
 
 
@@ -72,8 +77,10 @@ class ImageEntries(_Doc):
 
 
 class SkuClashes(_Doc):
-    """Magento SKUs two or more Counterpoint records claim, as the Items task last found them
-    (docs `sku_clashes`, key `all`): folded SKU -> claimant key -> how it claims the SKU."""
+    """Magento SKUs two or more Counterpoint records claim, as the Items task last found them.
+
+    Docs `sku_clashes`, key `all`: folded SKU -> claimant key -> how it claims the SKU.
+    """
 
     owners: dict[str, dict[str, str]] = Field(default_factory=dict)
 
@@ -86,8 +93,11 @@ class DocKind(Generic[M]):
     model: type[M]
 
     def get(self, state: StatePort, keys: Iterable[str] | None = None) -> dict[str, M]:
-        """The documents for `keys` (all when None); a document that no longer reads as its
-        model (written by an older cpsync) is left out, as if it were missing."""
+        """The documents for `keys` (all when None), by key.
+
+        A document that no longer reads as its model (written by an older cpsync) is left
+        out, as if it were missing.
+        """
         found: dict[str, M] = {}
         for key, raw in state.get_docs(self.kind, None if keys is None else list(keys)).items():
             try:
@@ -97,10 +107,12 @@ class DocKind(Generic[M]):
         return found
 
     def put(self, state: StatePort, docs: dict[str, M]) -> None:
+        """Store `docs` by key, replacing what was there; nothing is written when empty."""
         if docs:
             state.put_docs(self.kind, {k: d.model_dump(mode="json") for k, d in docs.items()})
 
     def delete(self, state: StatePort, keys: Iterable[str]) -> None:
+        """Remove the documents of `keys`; a missing one is not an error."""
         keys = list(keys)
         if keys:
             state.delete_docs(self.kind, keys)

@@ -239,7 +239,12 @@ _api: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
 
 def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The HTTP API: the ASGI app of `cpsync.api` through Mangum (503 until it exists)."""
+    """The HTTP API: the ASGI app of `cpsync.api` through Mangum (503 until it exists).
+
+    Raises:
+        ConfigurationError: Agent mode without `CPSYNC_COMMAND_QUEUE_URL` (the app is not
+            built; Lambda reports the error).
+    """
     global _api
     if _api is None:
         try:

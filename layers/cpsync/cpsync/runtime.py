@@ -48,6 +48,11 @@ class Runtime:
 
     @cached_property
     def state_engine(self) -> Engine:
+        """The SQLite engine of one-machine state and queue (`CPSYNC_STATE_URL`).
+
+        Raises:
+            ConfigurationError: `CPSYNC_STATE_URL` is not a `sqlite:///` URL.
+        """
         if not self.settings.state_url.startswith("sqlite"):
             raise ConfigurationError(
                 "CPSYNC_STATE_URL: only sqlite:/// state is supported on one machine"
@@ -58,6 +63,7 @@ class Runtime:
 
     @cached_property
     def state(self) -> StatePort:
+        """DynamoDB when `CPSYNC_TABLE_NAME` is set (AWS), else SQLite (one machine)."""
         if self.settings.table_name:  # AWS mode (cpsync.aws)
             from cpsync import aws
 
@@ -68,6 +74,7 @@ class Runtime:
 
     @cached_property
     def queue(self) -> QueuePort:
+        """SQS when `CPSYNC_QUEUE_URL` is set (AWS), else the SQLite queue beside the state."""
         if self.settings.queue_url:  # AWS mode (cpsync.aws)
             from cpsync import aws
 
@@ -89,26 +96,35 @@ class Runtime:
 
     @cached_property
     def images(self) -> ImageSource:
-        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix (the Image
-        Changes task builds the same from the settings)."""
+        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix.
+
+        The Image Changes task builds the same from the settings.
+        """
         from cpsync.image_source import image_source
 
         return image_source(self.settings)
 
     @cached_property
     def counterpoint(self) -> Engine:
+        """The Counterpoint engine; nothing connects until the first query.
+
+        Raises:
+            ConfigurationError: `CPSYNC_COUNTERPOINT_URL` cannot be used.
+        """
         from cpsync.counterpoint.connection import counterpoint_engine
 
         return counterpoint_engine(self.settings.counterpoint_url)
 
     @cached_property
     def magento(self) -> MagentoClient:
+        """The one Magento client every writer shares (its sign-in and rate limit with it)."""
         from cpsync.magento.client import MagentoClient
 
         return MagentoClient.from_settings(self.settings)
 
     @cached_property
     def context(self) -> TaskContext:
+        """What every task reads and writes: Counterpoint, state, queue and the clock."""
         from cpsync.tasks.base import TaskContext
 
         return TaskContext(
@@ -129,6 +145,7 @@ class Runtime:
 
     @cached_property
     def writers(self) -> dict[str, Writer]:
+        """The Magento writers by the Change kind each applies."""
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
         from cpsync.magento.products import ProductWriter
@@ -160,6 +177,7 @@ class Runtime:
 
     @cached_property
     def image_writer(self) -> ImageWriter:
+        """The gallery writer; the product writer also uploads a new product's images with it."""
         from cpsync.magento.media import ImageWriter
 
         return ImageWriter(
@@ -168,6 +186,7 @@ class Runtime:
 
     @cached_property
     def updater(self) -> Updater:
+        """The queue consumer: applies Changes with `writers`, backs off, parks for good."""
         return Updater(
             self.queue,
             self.state,

@@ -173,8 +173,10 @@ PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
 
 
 def item_column(name: str) -> ColumnElement[Any]:
-    """An IM_ITEM column by name: a declared one, or a merchant's own (`USR_*`, found in the
-    database's catalog) named as `IM_ITEM.<name>`.
+    """An IM_ITEM column by name, declared or the merchant's own.
+
+    A merchant's own column (`USR_*`, found in the database's catalog) is named as
+    `IM_ITEM.<name>`.
 
     Raises:
         ValueError: The name is not a plain identifier (it is never put in SQL then).
@@ -277,8 +279,11 @@ def price_rule_breaks(catalog: Catalog | None = None) -> Select[tuple[object, ..
 
 
 def web_store(with_locations: bool = True) -> Select[tuple[object, ...]]:
-    """The e-commerce store (EC_CTL.STR_ID) with its stocking and pricing locations
-    (PS_STR_CFG_PS; NULL without `with_locations`, where that table is not as expected)."""
+    """The e-commerce store (EC_CTL.STR_ID) with its stocking and pricing locations.
+
+    The locations come from PS_STR_CFG_PS; they are NULL without `with_locations`, for a
+    database where that table is not as expected.
+    """
     ctl, cfg = EC_CTL.c, PS_STR_CFG_PS.c
     if not with_locations:
         return select(ctl.STR_ID, null().label("STK_LOC_ID"), null().label("PRC_LOC_ID"))
@@ -290,8 +295,11 @@ def web_store(with_locations: bool = True) -> Select[tuple[object, ...]]:
 def grid_cells(
     item_nos: Sequence[str], cells_location: str | None = None
 ) -> Select[tuple[object, ...]]:
-    """The cells of grid items (distinct dimension values of their IM_INV_CELL rows), at any
-    location or, with `cells_location`, at that one (as the Items task decides children)."""
+    """The cells of grid items: the distinct dimension values of their IM_INV_CELL rows.
+
+    At any location or, with `cells_location`, at that one (as the Items task decides
+    children).
+    """
     cell = IM_INV_CELL.c
     stmt = (
         select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)

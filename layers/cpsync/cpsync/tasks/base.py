@@ -356,8 +356,9 @@ class Task(ABC):
         return result
 
     def _read_catalog(self) -> Catalog | None:
-        """The database's columns, checked against `needs` (None: the task reads no column,
-        so it never reaches for Counterpoint).
+        """The database's columns, checked against `needs`.
+
+        None when the task reads no column, so it never reaches for Counterpoint.
 
         Raises:
             ConfigurationError: A required table or column is missing (one line names them).
