@@ -61,6 +61,25 @@ def test_every_relative_link_and_anchor_in_the_docs_resolves() -> None:
     assert broken == []
 
 
+def test_every_citation_of_the_reference_pages_names_a_heading_they_have() -> None:
+    # Code and docs cite facts as docs/reference/<page>.md#<anchor>; a renamed heading breaks them.
+    cited = re.compile(r"docs/reference/(\w+)\.md#([a-z0-9-]+)")
+    anchors = {
+        page.stem: _anchors(page.read_text(encoding="utf-8"))
+        for page in (ROOT / "docs" / "reference").glob("*.md")
+    }
+    sources = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
+    for folder in ("layers", "emulator", "sample", "bench", "tests", "functions"):
+        sources += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md")]
+    broken = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in sources
+        for match in cited.finditer(path.read_text(encoding="utf-8"))
+        if match.group(2) not in anchors.get(match.group(1), set())
+    ]
+    assert broken == []
+
+
 def test_given_a_link_to_a_missing_heading_then_it_is_reported(tmp_path: Path) -> None:
     # GIVEN a page linking to a heading it has and to one it lacks, and to a missing file
     page = tmp_path / "page.md"
