@@ -287,6 +287,7 @@ class Settings(BaseSettings):
     magento_admin_password: SecretStr | None = Field(
         default=None,
         description="Password of the admin user (`magento_auth=admin`).",
+        examples=["<the admin user's password>"],
     )
     magento_admin_totp_secret: SecretStr | None = Field(
         default=None,
@@ -304,16 +305,24 @@ class Settings(BaseSettings):
         examples=[3600],
     )
     magento_oauth_consumer_key: SecretStr | None = Field(
-        default=None, description="Integration consumer key (`magento_auth=oauth`)."
+        default=None,
+        description="Integration consumer key (`magento_auth=oauth`).",
+        examples=["<consumer key from System > Integrations>"],
     )
     magento_oauth_consumer_secret: SecretStr | None = Field(
-        default=None, description="Integration consumer secret (`magento_auth=oauth`)."
+        default=None,
+        description="Integration consumer secret (`magento_auth=oauth`).",
+        examples=["<consumer secret>"],
     )
     magento_oauth_access_token: SecretStr | None = Field(
-        default=None, description="Integration access token (`magento_auth=oauth`)."
+        default=None,
+        description="Integration access token (`magento_auth=oauth`).",
+        examples=["<access token>"],
     )
     magento_oauth_access_token_secret: SecretStr | None = Field(
-        default=None, description="Integration access token secret (`magento_auth=oauth`)."
+        default=None,
+        description="Integration access token secret (`magento_auth=oauth`).",
+        examples=["<access token secret>"],
     )
 
     # --- Magento: requests, limits and bulk ---------------------------------------------------
@@ -321,19 +330,24 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="Read timeout of a Magento request, seconds.", examples=[60]
     )
     magento_connect_timeout: float = Field(
-        default=5.0, gt=0, description="Connect timeout of a Magento request, seconds."
+        default=5.0,
+        gt=0,
+        description="Connect timeout of a Magento request, seconds.",
+        examples=[10],
     )
     magento_max_attempts: int = Field(
         default=4,
         ge=1,
         description="Attempts per Magento request before giving up (transient failures only: "
         "timeouts, 429, 5xx, deadlocks).",
+        examples=[6],
     )
     magento_retry_budget: float = Field(
         default=60.0,
         gt=0,
         description="Seconds one request may spend on retries; a `Retry-After` longer than "
         "this sends the record back to the queue for that long.",
+        examples=[120],
     )
     magento_concurrency: int = Field(
         default=4,
@@ -348,6 +362,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Items per array in one request when the store's Web API input limits are "
         "on (Magento 2.4.3+ refuses more than 20).",
+        examples=[50],
     )
     magento_input_limits: bool = Field(
         default=False,
@@ -382,23 +397,30 @@ class Settings(BaseSettings):
         ge=1,
         description="Smallest product batch sent through async bulk; smaller ones are saved "
         "one request per product.",
+        examples=[100],
     )
     magento_bulk_wait: float = Field(
         default=300.0,
         gt=0,
         description="Seconds to wait for a bulk's operations; records still open after that "
         "are retried later.",
+        examples=[600],
     )
 
     # --- Items and grids ----------------------------------------------------------------------
     magento_attribute_set_id: int = Field(
-        default=4, description="Attribute set of new products (4 = Default on a clean install)."
+        default=4,
+        description="Attribute set of new products (4 = Default on a clean install).",
+        examples=[9],
     )
     magento_tax_class_id: int = Field(
-        default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods)."
+        default=2, ge=0, description="Tax class of taxable items (2 = Taxable Goods).", examples=[5]
     )
     magento_nontaxable_tax_class_id: int = Field(
-        default=0, ge=0, description="Tax class of items with `IS_TXBL = 'N'` (0 = None)."
+        default=0,
+        ge=0,
+        description="Tax class of items with `IS_TXBL = 'N'` (0 = None).",
+        examples=[6],
     )
     grid_sku_separator: str = Field(
         default="|",
@@ -424,11 +446,13 @@ class Settings(BaseSettings):
         gt=0,
         description="Prices above this are warned about in the run log (a typo, most often); "
         "the product still syncs.",
+        examples=[5000],
     )
     weight_max: Decimal = Field(
         default=Decimal(10_000),
         gt=0,
         description="Weights above this are warned about in the run log; the product still syncs.",
+        examples=[500],
     )
 
     # --- Categories ---------------------------------------------------------------------------
@@ -496,6 +520,7 @@ class Settings(BaseSettings):
         ge=1,
         description="Every Nth Inventory run reads every row (reconciliation); 144 = daily at "
         "one run per 10 minutes. Other runs read only rows changed since the last run.",
+        examples=[72],
     )
 
     # --- Prices and promotions ----------------------------------------------------------------
@@ -506,19 +531,31 @@ class Settings(BaseSettings):
         examples=["MAIN"],
     )
     price_store_id: int = Field(
-        default=0, ge=0, description="`store_id` of base and special price rows (0 = global)."
+        default=0,
+        ge=0,
+        description="`store_id` of base and special price rows (0 = global).",
+        examples=[1],
     )
     price_promo_horizon_days: float = Field(
         default=7,
         ge=0,
         description="A promotion starting within this many days is sent ahead, with its "
         "`price_from`, so Magento switches on time.",
+        examples=[14],
     )
     price_method_percent_off: str = Field(
-        default="D", min_length=1, max_length=1, description="`PRC_METH` letter: percent off."
+        default="D",
+        min_length=1,
+        max_length=1,
+        description="`PRC_METH` letter: percent off.",
+        examples=["D"],
     )
     price_method_amount_off: str = Field(
-        default="A", min_length=1, max_length=1, description="`PRC_METH` letter: amount off."
+        default="A",
+        min_length=1,
+        max_length=1,
+        description="`PRC_METH` letter: amount off.",
+        examples=["A"],
     )
     price_method_fixed: str = Field(
         default="F",
@@ -544,20 +581,26 @@ class Settings(BaseSettings):
     blobs_dir: Path = Field(
         default=DEMO_DIR / "blobs",
         description="Folder of the local blob store (prepared image bytes by sha256).",
+        examples=["/var/lib/cpsync/blobs"],
     )
     image_max_bytes: int = Field(
         default=2_000_000,
         ge=10_000,
         description="Images larger than this are shrunk to fit (CP-Commerce skips them instead).",
+        examples=[5000000],
     )
     image_max_pixels: int = Field(
-        default=12_000_000, ge=10_000, description="Images with more pixels are scaled down."
+        default=12_000_000,
+        ge=10_000,
+        description="Images with more pixels are scaled down.",
+        examples=[25000000],
     )
     image_jpeg_quality: int = Field(
         default=85,
         ge=30,
         le=100,
         description="JPEG quality of re-encoded (rotated or shrunk) images.",
+        examples=[90],
     )
     images_mirror_url: str | None = Field(
         default=None,
@@ -566,11 +609,15 @@ class Settings(BaseSettings):
         examples=["s3://store-images/itemimages/"],
     )
     images_mirror_minutes: float = Field(
-        default=10, gt=0, description="Minutes between two mirrors of the image folder."
+        default=10,
+        gt=0,
+        description="Minutes between two mirrors of the image folder.",
+        examples=[5],
     )
     images_mirror_state: Path = Field(
         default=DEMO_DIR / "image-mirror.json",
         description="File where the mirror remembers the size and mtime it uploaded per file.",
+        examples=[r"C:\ProgramData\cpsync\image-mirror.json"],
     )
 
     # --- State, queue and retries -------------------------------------------------------------
@@ -580,25 +627,35 @@ class Settings(BaseSettings):
         examples=["sqlite:////var/lib/cpsync/state.db"],
     )
     queue_visibility_seconds: int = Field(
-        default=120, ge=0, description="How long a received message stays hidden."
+        default=120, ge=0, description="How long a received message stays hidden.", examples=[300]
     )
     queue_max_receives: int = Field(
         default=8,
         ge=1,
         description="Receives before a message is parked as a dead letter with its reason.",
+        examples=[5],
     )
     retry_base_seconds: float = Field(
-        default=5.0, ge=0, description="First backoff of a transiently failed record."
+        default=5.0,
+        ge=0,
+        description="First backoff of a transiently failed record.",
+        examples=[10],
     )
     retry_max_seconds: float = Field(
-        default=900.0, ge=0, description="Longest backoff of a transiently failed record."
+        default=900.0,
+        ge=0,
+        description="Longest backoff of a transiently failed record.",
+        examples=[3600],
     )
-    updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
+    updater_batch_size: int = Field(
+        default=100, ge=1, description="Messages per updater batch.", examples=[50]
+    )
     sync_now_wait_seconds: float = Field(
         default=60.0,
         ge=0,
         description="How long the agent's (or a task function's) Sync Item / Sync now waits "
         'for the cloud\'s updater to apply what it sent before answering "queued".',
+        examples=[30],
     )
 
     # --- Sync interface and API ---------------------------------------------------------------
@@ -607,9 +664,13 @@ class Settings(BaseSettings):
         description="Key that signs session cookies; unset = a random key per process "
         "(sign-ins end on restart). Set it when several processes serve the API; in AWS the "
         "stack generates it in the secret as `api_session_secret`.",
+        examples=["<openssl rand -hex 32>"],
     )
     api_session_idle_seconds: int = Field(
-        default=1800, ge=30, description="A session unused this long is signed out."
+        default=1800,
+        ge=30,
+        description="A session unused this long is signed out.",
+        examples=[3600],
     )
     api_base_path: str = Field(
         default="/",
@@ -625,12 +686,16 @@ class Settings(BaseSettings):
         examples=[False],
     )
     api_max_failed_signins: int = Field(
-        default=6, ge=1, description="Failed sign-ins of a user before the account is locked."
+        default=6,
+        ge=1,
+        description="Failed sign-ins of a user before the account is locked.",
+        examples=[5],
     )
     api_lockout_seconds: int = Field(
         default=900,
         ge=1,
         description="How long a locked user is refused, even with the right password.",
+        examples=[1800],
     )
     api_allowed_ips: list[str] = Field(
         default_factory=list,
@@ -661,28 +726,41 @@ class Settings(BaseSettings):
     serve_host: str = Field(
         default="127.0.0.1", description="Address `cpsync serve` listens on.", examples=["0.0.0.0"]
     )
-    serve_port: int = Field(default=8080, ge=1, le=65535, description="Port of `cpsync serve`.")
+    serve_port: int = Field(
+        default=8080, ge=1, le=65535, description="Port of `cpsync serve`.", examples=[8443]
+    )
 
     # --- AWS ----------------------------------------------------------------------------------
     queue_url: str | None = Field(
-        default=None, description="SQS queue of Changes; set, the queue is SQS (AWS mode)."
+        default=None,
+        description="SQS queue of Changes; set, the queue is SQS (AWS mode).",
+        examples=["https://sqs.us-east-1.amazonaws.com/123456789012/cpsync-changes"],
     )
     dead_letter_queue_url: str | None = Field(
-        default=None, description="Its dead-letter queue; unset, read from the redrive policy."
+        default=None,
+        description="Its dead-letter queue; unset, read from the redrive policy.",
+        examples=["https://sqs.us-east-1.amazonaws.com/123456789012/cpsync-changes-dlq"],
     )
     table_name: str | None = Field(
-        default=None, description="DynamoDB table of cpsync's state; set, state is DynamoDB."
+        default=None,
+        description="DynamoDB table of cpsync's state; set, state is DynamoDB.",
+        examples=["cpsync-state"],
     )
     bucket: str | None = Field(
-        default=None, description="S3 bucket of image blobs and oversized queue messages."
+        default=None,
+        description="S3 bucket of image blobs and oversized queue messages.",
+        examples=["cpsync-blobs-123456789012"],
     )
     command_queue_url: str | None = Field(
-        default=None, description="SQS queue the agent long-polls for commands from the cloud."
+        default=None,
+        description="SQS queue the agent long-polls for commands from the cloud.",
+        examples=["https://sqs.us-east-1.amazonaws.com/123456789012/cpsync-commands"],
     )
     secret_id: str | None = Field(
         default=None,
         description="Secrets Manager secret (a JSON object whose keys are settings, such as "
         "`magento_token` and `counterpoint_url`), read at start and cached 5 minutes.",
+        examples=["arn:aws:secretsmanager:us-east-1:123456789012:secret:cpsync-AbCdEf"],
     )
     stack_name: str | None = Field(
         default=None,
@@ -691,7 +769,10 @@ class Settings(BaseSettings):
         examples=["cpsync"],
     )
     run_log_days: int = Field(
-        default=30, ge=1, description="Days runs and errors are kept in DynamoDB (TTL)."
+        default=30,
+        ge=1,
+        description="Days runs and errors are kept in DynamoDB (TTL).",
+        examples=[90],
     )
     connection_mode: Literal["direct", "agent"] = Field(
         default="direct",
