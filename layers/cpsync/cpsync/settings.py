@@ -786,9 +786,9 @@ class Settings(BaseSettings):
     def bulk_size(self) -> int:
         """Rows per bulk stock or price request.
 
-        `magento_bulk_size` (500 when unset: the reference saw ~2,000 source items take
-        11-60 s in one call); with `magento_input_limits` on, at most the store's array limit
-        (`magento_max_items_per_request`, 20 in Magento).
+        `magento_bulk_size` (500 when unset: ~2,000 source items took 11-60 s in one call in
+        reports, docs/reference/magento.md#msi-source-items); with `magento_input_limits` on, at
+        most the store's array limit (`magento_max_items_per_request`, 20 in Magento).
         """
         size = self.magento_bulk_size or 500
         if self.magento_input_limits:
