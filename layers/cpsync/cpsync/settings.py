@@ -299,8 +299,9 @@ class Settings(BaseSettings):
     magento_admin_token_lifetime: float = Field(
         default=4 * 3600.0,
         gt=0,
-        description="Admin token lifetime set in Magento (`oauth/access_token_lifetime/admin`, "
-        "4 h by default), in seconds; the token is fetched again before it ends and once after "
+        description="Admin token lifetime set in Magento (Stores > Configuration > Services > "
+        "OAuth > Access Token Expiration, `oauth/access_token_expiration_period/admin`: 4 hours by "
+        "default), in seconds; the token is fetched again before it ends and once after "
         "a 401.",
         examples=[3600],
     )
