@@ -35,18 +35,14 @@ from zoneinfo import ZoneInfo
 
 from cpsync.counterpoint import needs
 from cpsync.counterpoint.columns import Catalog, Need, required
-from cpsync.counterpoint.pricing import (
+from cpsync.counterpoint.price_filter import (
     MAYBE,
-    Break,
     FilterError,
-    Group,
-    PriceMethods,
-    Rule,
     compile_filter,
     compile_sale_filter,
     filter_columns,
-    special_window,
 )
+from cpsync.counterpoint.pricing import Break, Group, PriceMethods, Rule, special_window
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.stock_queries import (
     PLAIN_NAME,
