@@ -573,3 +573,25 @@ def test_a_deleted_promotion_makes_the_next_run_read_everything(
     # THEN it read every item, and Magento holds what Counterpoint now implies
     assert (result.mode, result.read) == ("changed", first.read)
     assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(minutes=10))[1]
+
+
+def test_a_run_that_died_after_a_promotion_changed_leaves_the_next_run_reading_everything(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    first = _run_at(synced, NOW)
+    with _db(folder) as db:
+        db.execute(
+            "UPDATE IM_PRC_GRP SET ENABLED='Y' WHERE GRP_COD=?", (info.special["promo_disabled"],)
+        )
+
+    def queue_down(changes: Any) -> None:
+        raise RuntimeError("queue unreachable")
+
+    # WHEN the run that sees the change dies before its Changes are queued
+    with pytest.raises(RuntimeError):
+        _at(synced, NOW + timedelta(minutes=10)).task("prices").run(emit=queue_down)
+    result = _run_at(synced, NOW + timedelta(minutes=20))
+    # THEN the next run still reads every item, and the enabled sale reaches Magento
+    assert (result.mode, result.read) == ("changed", first.read)
+    assert _specials(emulator)[info.special["promo_item"]][0] == 1.0

@@ -388,8 +388,8 @@ class PricesTask(Task):
         """Whether the promotions (and the settings that price them) are as at the last run
         that finished; notes this run's, which count once this run has finished.
 
-        A run that finished moved the watermark past the one stored with its digest; a run
-        that died did not, and the next run reads everything again.
+        The note carries the watermark this run sets when it finishes: a run that died did
+        not set it, so the next run does not trust its note and reads everything.
         """
         state = self.ctx.state
         mark = state.get_watermark(self.name)
@@ -408,14 +408,14 @@ class PricesTask(Task):
             ).encode()
         ).hexdigest()
         noted = state.get_option(RULES_OPTION)
-        after = noted.get("after") if isinstance(noted, dict) else None
-        finished = isinstance(noted, dict) and (
-            mark is not None and (after is None or mark.isoformat() > after)
+        same = (
+            isinstance(noted, dict)
+            and mark is not None
+            and noted.get("mark") == mark.isoformat()
+            and noted.get("digest") == digest
         )
-        same = finished and isinstance(noted, dict) and noted.get("digest") == digest
-        state.set_option(
-            RULES_OPTION, {"digest": digest, "after": None if mark is None else mark.isoformat()}
-        )
+        if self.run_upper is not None:
+            state.set_option(RULES_OPTION, {"digest": digest, "mark": self.run_upper.isoformat()})
         if not same:
             logger.info("%s: promotions changed since the last run; every item is read", self.name)
         return same
