@@ -28,5 +28,6 @@ def stock_price_writers(
         store_id=settings.price_store_id,
         chunk_size=settings.bulk_size,
         concurrency=settings.magento_concurrency,
+        state=state,
     )
     return {stock.kind: stock, price.kind: price}
