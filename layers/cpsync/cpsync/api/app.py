@@ -22,7 +22,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from cpsync.api import check_routes, image_routes, magento_health, routes, schedule_routes
+from cpsync.api import (
+    check_routes,
+    image_routes,
+    magento_health,
+    queue_routes,
+    routes,
+    schedule_routes,
+)
 from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
@@ -232,6 +239,7 @@ def create_app(
     _install_guard(app, access)
     _session_routes(app)
     app.include_router(routes.router)
+    app.include_router(queue_routes.router)
     app.include_router(image_routes.router)
     app.include_router(check_routes.router)
     app.include_router(schedule_routes.router)

@@ -1,0 +1,430 @@
+"""The queue port on SQS: a standard queue and its dead-letter queue.
+
+It implements only the primitives of `ports.py`; the logic (receive limits, dead-letter
+reasons) stays in the port, and the contract suite in `tests/contract` runs against it (moto
+over HTTP) exactly as against the SQLite queue.
+
+Choices where SQS cannot do what the port asks directly:
+- A message cannot be edited, so the last error of a retried message is kept as a state
+  document (kind `queue_error`, key = message id) and read back only for messages received
+  more than once.
+- Dead letters go to the SQS dead-letter queue with the reason as a message attribute. The
+  queue's own redrive policy is the backstop (a crashed updater); such messages get a reason
+  that says so. Listing dead letters receives the whole DLQ and makes it visible again.
+- A body over `max_body_bytes` (SQS: 256 KiB per message and per batch) is stored in S3
+  (`overflow` blobs) and a pointer is sent; without an overflow store the send is refused
+  with an error naming the record, before anything of the batch is queued.
+- SQS keeps no age of the oldest message; `depth()` reads CloudWatch's
+  ApproximateAgeOfOldestMessage when a CloudWatch client is given (0 otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cpsync.aws._boto import _chunks, _error_code
+from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
+from cpsync.ports import (
+    BlobNotFound,
+    BlobPort,
+    DeadLetter,
+    QueueDepth,
+    QueueMessage,
+    QueuePort,
+    StatePort,
+    newest_per_record,
+)
+
+__all__ = ["SQS_MAX_BYTES", "MessageTooLarge", "SqsQueue", "dead_letter_url_of"]
+
+logger = logging.getLogger(__name__)
+
+SQS_MAX_BYTES = 256 * 1024
+# Room for the message attributes (reason, overflow pointer) inside the SQS size limit.
+_ATTRIBUTE_ROOM = 8 * 1024
+_OVERFLOW = "cpsync-overflow"
+_REASON_CHARS = 4000
+_DEAD_HOLD_SECONDS = 30
+
+
+class MessageTooLarge(CpsyncError):
+    """A Change is bigger than SQS takes and no overflow store is configured."""
+
+
+def _record_name(body: str) -> str:
+    """'kind key' of a Change body, for error messages (best effort)."""
+    try:
+        data = json.loads(body)
+        return f"{data.get('kind', '?')} {data.get('key', '?')}"
+    except (ValueError, AttributeError):
+        return "an unreadable message"
+
+
+def dead_letter_url_of(sqs: Any, queue_url: str) -> str:
+    """The DLQ URL named by a queue's redrive policy.
+
+    Raises:
+        ConfigurationError: The queue has no redrive policy.
+    """
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+    policy = attrs.get("Attributes", {}).get("RedrivePolicy")
+    if not policy:
+        raise ConfigurationError(
+            f"CPSYNC_QUEUE_URL: queue {queue_url} has no dead-letter queue (redrive policy); "
+            "set CPSYNC_DEAD_LETTER_QUEUE_URL or add one"
+        )
+    arn = json.loads(policy)["deadLetterTargetArn"]
+    name, account = arn.split(":")[-1], arn.split(":")[-2]
+    return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
+
+
+class SqsQueue(QueuePort):
+    """The queue port on an SQS standard queue and its dead-letter queue.
+
+    Args:
+        queue_url: The Change queue.
+        dead_letter_url: Its dead-letter queue (the redrive policy target).
+        sqs: A boto3 SQS client.
+        notes: Where last errors of retried messages are kept (the state port).
+        overflow: Where bodies too big for SQS go (an S3 prefix); None refuses them.
+        cloudwatch: A CloudWatch client, for the age of the oldest message.
+        wait_seconds: Long-poll wait of a receive (0 in tests, 1-20 in production).
+        max_body_bytes: The SQS size limit.
+    """
+
+    def __init__(
+        self,
+        queue_url: str,
+        dead_letter_url: str,
+        sqs: Any,
+        notes: StatePort | None = None,
+        overflow: BlobPort | None = None,
+        cloudwatch: Any = None,
+        visibility_seconds: float = 120,
+        max_receives: int = 8,
+        wait_seconds: int = 0,
+        max_body_bytes: int = SQS_MAX_BYTES,
+    ) -> None:
+        super().__init__(visibility_seconds, max_receives)
+        self.url = queue_url
+        self.dead_url = dead_letter_url
+        self.sqs = sqs
+        self.notes = notes
+        self.overflow = overflow
+        self.cloudwatch = cloudwatch
+        self.wait_seconds = wait_seconds
+        self.max_body_bytes = max_body_bytes
+
+    # --- bodies ---------------------------------------------------------------------------
+    def _encode(self, body: str) -> tuple[str, dict[str, Any]]:
+        """The body to send and its attributes: big bodies become a pointer to S3."""
+        size = len(body.encode())
+        if size <= self.max_body_bytes - _ATTRIBUTE_ROOM:
+            return body, {}
+        if self.overflow is None:
+            raise MessageTooLarge(
+                f"{_record_name(body)}: the Change is {size} bytes, more than SQS takes "
+                f"({self.max_body_bytes}); set CPSYNC_BUCKET so big Changes go through S3"
+            )
+        digest = self.overflow.put(body.encode())
+        pointer = json.dumps({_OVERFLOW: digest, "bytes": size})
+        return pointer, {_OVERFLOW: {"DataType": "String", "StringValue": digest}}
+
+    def _decode(self, raw: dict[str, Any]) -> str:
+        attrs = raw.get("MessageAttributes") or {}
+        pointer = attrs.get(_OVERFLOW)
+        if pointer is None:
+            return str(raw["Body"])
+        if self.overflow is None:
+            raise ConfigurationError("CPSYNC_BUCKET: a queued Change is stored in S3; set it")
+        return self.overflow.get(pointer["StringValue"]).decode()
+
+    def _send(self, url: str, entries: list[tuple[str, dict[str, Any], int]]) -> None:
+        """Send (body, attributes, delay) entries in batches within the SQS limits.
+
+        Raises:
+            RetryableError: SQS refused some entries twice.
+        """
+        batch: list[dict[str, Any]] = []
+        size = 0
+        batches: list[list[dict[str, Any]]] = []
+        for body, attrs, delay in entries:
+            entry: dict[str, Any] = {"Id": str(len(batch)), "MessageBody": body}
+            if attrs:
+                entry["MessageAttributes"] = attrs
+            if delay:
+                entry["DelaySeconds"] = delay
+            length = len(body.encode()) + sum(len(json.dumps(a)) for a in attrs.values()) + 64
+            if batch and (len(batch) == 10 or size + length > self.max_body_bytes):
+                batches.append(batch)
+                batch, size = [], 0
+                entry["Id"] = "0"
+            batch.append(entry)
+            size += length
+        if batch:
+            batches.append(batch)
+        for chunk in batches:
+            pending = chunk
+            for attempt in range(3):
+                response = self.sqs.send_message_batch(QueueUrl=url, Entries=pending)
+                failed = {f["Id"]: f for f in response.get("Failed", [])}
+                pending = [e for e in pending if e["Id"] in failed]
+                if not pending:
+                    break
+                time.sleep(0.2 * (attempt + 1))
+            if pending:
+                names = ", ".join(_record_name(e["MessageBody"]) for e in pending)
+                raise RetryableError(f"SQS refused {len(pending)} messages ({names})")
+
+    # --- primitives -----------------------------------------------------------------------
+    def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None:
+        encoded = [self._encode(b) for b in bodies]  # refuse before anything is queued
+        delay = min(900, math.ceil(delay_seconds))
+        self._send(self.url, [(body, attrs, delay) for body, attrs in encoded])
+
+    def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
+        found: dict[str, QueueMessage] = {}  # by id: a message seen twice keeps its newest receipt
+        wait = self.wait_seconds
+        while len(found) < max_messages:
+            response = self.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=min(10, max_messages - len(found)),
+                VisibilityTimeout=min(43_200, math.ceil(visibility_seconds)),
+                WaitTimeSeconds=wait,
+                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames=["All"],
+            )
+            raw = response.get("Messages", [])
+            if not raw:
+                break
+            wait = 0
+            for m in raw:
+                try:
+                    message = self.from_sqs(m)
+                except (BlobNotFound, ConfigurationError, UnicodeDecodeError) as exc:
+                    self._park_unreadable(m, exc)
+                    continue
+                found[message.id] = message
+        return self._with_notes(list(found.values()))
+
+    def _park_unreadable(self, raw: dict[str, Any], exc: Exception) -> None:
+        """A message whose body cannot be had (its S3 part is gone) is parked, not retried."""
+        attrs = raw.get("Attributes") or {}
+        stub = QueueMessage(
+            id=str(raw["MessageId"]),
+            receipt=str(raw["ReceiptHandle"]),
+            body=str(raw["Body"]),
+            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+            sent_at=0.0,
+        )
+        self._park(stub, f"message {stub.id} cannot be read: {type(exc).__name__} {exc}")
+
+    def from_sqs(self, raw: dict[str, Any]) -> QueueMessage:
+        """A QueueMessage from an SQS message (a receive, or a record of a Lambda event)."""
+        attrs = raw.get("Attributes") or raw.get("attributes") or {}
+        if "Body" not in raw and "body" in raw:  # a Lambda SQS event record
+            raw = {
+                "Body": raw["body"],
+                "MessageAttributes": {
+                    k: {"StringValue": v.get("stringValue")}
+                    for k, v in (raw.get("messageAttributes") or {}).items()
+                },
+                "MessageId": raw["messageId"],
+                "ReceiptHandle": raw["receiptHandle"],
+            }
+        return QueueMessage(
+            id=str(raw["MessageId"]),
+            receipt=str(raw["ReceiptHandle"]),
+            body=self._decode(raw),
+            receive_count=int(attrs.get("ApproximateReceiveCount", 1)),
+            sent_at=int(attrs.get("SentTimestamp", 0)) / 1000,
+        )
+
+    def _with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+        """Attach the last error of messages received before (one state read)."""
+        again = [m.id for m in messages if m.receive_count > 1]
+        if not again or self.notes is None:
+            return messages
+        notes = self.notes.get_docs("queue_error", again)
+        return [
+            QueueMessage(m.id, m.receipt, m.body, m.receive_count, m.sent_at, e.get("error"))
+            if (e := notes.get(m.id))
+            else m
+            for m in messages
+        ]
+
+    def with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+        """Public form of the note lookup, for messages that came in a Lambda event."""
+        return self._with_notes(messages)
+
+    def _forget(self, messages: Sequence[QueueMessage]) -> None:
+        self._forget_notes(messages)
+
+    def _forget_notes(self, messages: Sequence[QueueMessage]) -> None:
+        again = [m.id for m in messages if m.receive_count > 1]
+        if again and self.notes is not None:
+            self.notes.delete_docs("queue_error", again)
+
+    def _delete(self, messages: Sequence[QueueMessage]) -> None:
+        for chunk in _chunks(list(messages), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
+            response = self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
+            for failure in response.get("Failed", []):
+                message = chunk[int(failure["Id"])]
+                logger.info("not acked %s (outdated receipt): %s", message.id, failure)
+        self._forget_notes(messages)
+
+    def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
+        if error and self.notes is not None:
+            self.notes.put_docs("queue_error", {message.id: {"error": error}})
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url,
+                ReceiptHandle=message.receipt,
+                VisibilityTimeout=min(43_200, math.ceil(seconds)),
+            )
+        except Exception as exc:
+            if _error_code(exc) not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
+                raise
+            logger.info("message %s was received again meanwhile: %s", message.id, exc)
+
+    def _park(self, message: QueueMessage, reason: str) -> None:
+        # Into the DLQ first, then out of the queue: at worst a copy, never a loss.
+        self.send_dead(message, reason)
+        self._delete([message])
+
+    def send_dead(self, message: QueueMessage, reason: str) -> None:
+        """Put a copy of `message` on the dead-letter queue with `reason` (no delete)."""
+        body, attrs = self._encode(message.body)
+        attrs = {
+            **attrs,
+            "reason": {"DataType": "String", "StringValue": reason[:_REASON_CHARS]},
+            "receive-count": {"DataType": "Number", "StringValue": str(message.receive_count)},
+            "failed-at": {"DataType": "Number", "StringValue": repr(time.time())},
+        }
+        self._send(self.dead_url, [(body, attrs, 0)])
+
+    # --- dead letters ---------------------------------------------------------------------
+    def _scan_dead(self) -> list[tuple[DeadLetter, str]]:
+        """Every dead letter with its receipt; the caller must `_release` what it keeps."""
+        seen: dict[str, tuple[DeadLetter, str]] = {}
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=self.dead_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=_DEAD_HOLD_SECONDS,
+                AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
+                MessageAttributeNames=["All"],
+            )
+            raw = response.get("Messages", [])
+            if not raw:
+                break
+            for m in raw:
+                seen[m["MessageId"]] = (self._dead_letter(m), m["ReceiptHandle"])
+        return sorted(seen.values(), key=lambda d: (d[0].failed_at, d[0].id))
+
+    def _dead_letter(self, raw: dict[str, Any]) -> DeadLetter:
+        attrs = raw.get("MessageAttributes") or {}
+        sent = int((raw.get("Attributes") or {}).get("SentTimestamp", 0)) / 1000
+        body = self._decode(raw)
+        if "reason" in attrs:
+            reason = attrs["reason"]["StringValue"]
+            count = int(attrs["receive-count"]["StringValue"])
+            failed = float(attrs["failed-at"]["StringValue"])
+        else:
+            count = int((raw.get("Attributes") or {}).get("ApproximateReceiveCount", 0))
+            reason = (
+                f"{_record_name(body)}: moved to the dead-letter queue by SQS after too many "
+                "receives (the updater failed or timed out on it; see its logs)"
+            )
+            failed = sent
+        return DeadLetter(str(raw["MessageId"]), body, reason, count, failed)
+
+    def _release(self, receipts: Sequence[str]) -> None:
+        for chunk in _chunks(list(receipts), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
+                for i, r in enumerate(chunk)
+            ]
+            self.sqs.change_message_visibility_batch(QueueUrl=self.dead_url, Entries=entries)
+
+    def _delete_dead(self, receipts: Sequence[str]) -> None:
+        for chunk in _chunks(list(receipts), 10):
+            entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)]
+            self.sqs.delete_message_batch(QueueUrl=self.dead_url, Entries=entries)
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        found = self._scan_dead()
+        self._release([r for _, r in found])
+        return [d for d, _ in found[:limit]]
+
+    def parked(self) -> list[DeadLetter]:
+        """One scan: the newest dead letter of each record is released, older copies deleted."""
+        found = self._scan_dead()
+        receipts = {d.id: r for d, r in found}
+        kept, older = newest_per_record([d for d, _ in found])
+        self._release([receipts[d.id] for d in kept])
+        self._delete_dead([receipts[d.id] for d in older])
+        return kept
+
+    def _unpark(self, ids: Sequence[str]) -> list[str]:
+        wanted = set(ids)
+        found = self._scan_dead()
+        chosen = [(d, r) for d, r in found if d.id in wanted]
+        self._release([r for d, r in found if d.id not in wanted])
+        if chosen:
+            self._put([d.body for d, _ in chosen])
+            self._delete_dead([r for _, r in chosen])
+        return [d.id for d, _ in chosen]
+
+    def discard_dead(self, ids: Sequence[str]) -> int:
+        wanted = set(ids)
+        found = self._scan_dead()
+        self._release([r for d, r in found if d.id not in wanted])
+        chosen = [r for d, r in found if d.id in wanted]
+        self._delete_dead(chosen)
+        return len(chosen)
+
+    # --- depth ----------------------------------------------------------------------------
+    def depth(self) -> QueueDepth:
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        main = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
+        dead = self.sqs.get_queue_attributes(QueueUrl=self.dead_url, AttributeNames=names)
+        m, d = main["Attributes"], dead["Attributes"]
+        return QueueDepth(
+            visible=int(m.get(names[0], 0)),
+            in_flight=int(m.get(names[1], 0)),
+            delayed=int(m.get(names[2], 0)),
+            dead=int(d.get(names[0], 0)) + int(d.get(names[1], 0)),
+            oldest_age_seconds=self._oldest_age(),
+        )
+
+    def _oldest_age(self) -> float:
+        if self.cloudwatch is None:
+            return 0.0
+        now = datetime.now(UTC)
+        try:
+            stats = self.cloudwatch.get_metric_statistics(
+                Namespace="AWS/SQS",
+                MetricName="ApproximateAgeOfOldestMessage",
+                Dimensions=[{"Name": "QueueName", "Value": self.url.rsplit("/", 1)[-1]}],
+                StartTime=now - timedelta(minutes=10),
+                EndTime=now,
+                Period=60,
+                Statistics=["Maximum"],
+            )
+        except Exception as exc:  # a dashboard figure: never fail the caller for it
+            logger.info("no age of the oldest message from CloudWatch: %s", exc)
+            return 0.0
+        points = sorted(stats.get("Datapoints", []), key=lambda p: p["Timestamp"])
+        return float(points[-1]["Maximum"]) if points else 0.0
