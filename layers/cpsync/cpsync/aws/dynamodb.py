@@ -25,12 +25,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from cpsync.aws._boto import Clock, _chunks, _error_code
 from cpsync.errors import RetryableError
-from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
+from cpsync.ports import AppliedRecord, RunError, RunRecord, Space, StatePort
 
 __all__ = ["DynamoState"]
 
@@ -41,6 +41,11 @@ def _s(value: str) -> dict[str, str]:
 
 def _n(value: float) -> dict[str, str]:
     return {"N": repr(value) if isinstance(value, float) else str(value)}
+
+
+def _value(attribute: dict[str, str]) -> str | int:
+    """A stored string, or a stored number (Magento ids)."""
+    return attribute["S"] if "S" in attribute else int(attribute["N"])
 
 
 class DynamoState(StatePort):
@@ -120,7 +125,7 @@ class DynamoState(StatePort):
         time.sleep(min(2.0, 0.05 * 2**attempt))
         return attempt + 1
 
-    def _put_values(self, pk: str, values: dict[str, dict[str, Any]]) -> None:
+    def _put_items(self, pk: str, values: dict[str, dict[str, Any]]) -> None:
         """Put items `{sk: attributes}` under one pk."""
         self._write_many(
             [{"PutRequest": {"Item": {**self._key(pk, k), **v}}} for k, v in values.items()]
@@ -134,40 +139,28 @@ class DynamoState(StatePort):
     def _ttl(self) -> dict[str, str]:
         return _n(int(self.clock() + self.run_log_days * 86_400))
 
-    # --- watermarks -----------------------------------------------------------------------
-    def get_watermark(self, task: str) -> datetime | None:
-        item = self.db.get_item(
-            TableName=self.table, Key=self._key("watermark", task), ConsistentRead=True
-        ).get("Item")
-        return None if item is None else datetime.fromisoformat(item["v"]["S"])
-
-    def set_watermark(self, task: str, value: datetime) -> None:
-        self.db.put_item(
-            TableName=self.table,
-            Item={**self._key("watermark", task), "v": _s(value.isoformat())},
+    # --- primitives -----------------------------------------------------------------------
+    def _get_values(self, space: Space, kind: str, keys: list[str] | None) -> dict[str, Any]:
+        pk = f"{space}#{kind}"
+        items = (
+            {i["sk"]["S"]: i for i in self._query(pk, ConsistentRead=True)}
+            if keys is None
+            else self._get_many(pk, keys)
         )
+        return {k: _value(i["v"]) for k, i in items.items()}
 
-    # --- sent fingerprints ----------------------------------------------------------------
-    def get_sent(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
-        pk = f"sent#{kind}"
-        if keys is None:
-            return {i["sk"]["S"]: i["v"]["S"] for i in self._query(pk, ConsistentRead=True)}
-        return {k: i["v"]["S"] for k, i in self._get_many(pk, keys).items()}
+    def _put_values(self, space: Space, kind: str, values: dict[str, Any]) -> None:
+        wrap = _n if space == "mid" else _s
+        self._put_items(f"{space}#{kind}", {k: {"v": wrap(v)} for k, v in values.items()})
 
-    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
-        self._put_values(f"sent#{kind}", {k: {"v": _s(f)} for k, f in fingerprints.items()})
+    def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
+        self._delete_keys(f"{space}#{kind}", keys)
 
-    def forget_sent(self, kind: str, keys: Iterable[str]) -> None:
-        self._delete_keys(f"sent#{kind}", keys)
-
-    # --- applied versions -----------------------------------------------------------------
-    def get_applied(self, kind: str, keys: Iterable[str]) -> dict[str, AppliedRecord]:
+    def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
         found = self._get_many(f"applied#{kind}", keys)
         return {k: AppliedRecord(i["version"]["S"], i["fp"]["S"]) for k, i in found.items()}
 
-    def put_applied(self, kind: str, records: dict[str, AppliedRecord]) -> None:
-        now = self.clock()
-
+    def _put_applied(self, kind: str, records: dict[str, AppliedRecord], now: float) -> None:
         def put(item: tuple[str, AppliedRecord]) -> None:
             key, record = item
             try:
@@ -187,23 +180,14 @@ class DynamoState(StatePort):
                     raise
 
         items = list(records.items())
-        if len(items) <= 1:
-            for item in items:
-                put(item)
+        if len(items) == 1:
+            put(items[0])
             return
         # A conditional write per record (batch writes take no conditions), in parallel.
         with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
             list(pool.map(put, items))
 
-    # --- Magento ids ----------------------------------------------------------------------
-    def get_magento_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
-        return {k: int(i["v"]["N"]) for k, i in self._get_many(f"mid#{kind}", keys).items()}
-
-    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
-        self._put_values(f"mid#{kind}", {k: {"v": _n(v)} for k, v in ids.items()})
-
-    # --- run log --------------------------------------------------------------------------
-    def _put_run(self, run: RunRecord) -> None:
+    def _save_run(self, run: RunRecord) -> None:
         body = json.dumps(
             {
                 "run_id": run.run_id,
@@ -223,13 +207,86 @@ class DynamoState(StatePort):
             ]
         )
 
-    def start_run(self, run: RunRecord) -> None:
-        self._put_run(run)
+    def _write_lock(self, name: str, owner: str, expires: float, now: float) -> bool:
+        try:
+            self.db.put_item(
+                TableName=self.table,
+                Item={**self._key("lock", name), "owner": _s(owner), "expires": _n(expires)},
+                ConditionExpression="attribute_not_exists(pk) OR #o = :o OR #e <= :now",
+                ExpressionAttributeNames={"#o": "owner", "#e": "expires"},
+                ExpressionAttributeValues={":o": _s(owner), ":now": _n(now)},
+            )
+        except Exception as exc:
+            if _error_code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
-    def finish_run(self, run: RunRecord) -> None:
-        if run.finished_at is None:
-            run.finished_at = datetime.now(UTC)
-        self._put_run(run)
+    def _read_lock(self, name: str) -> tuple[str, float] | None:
+        item = self.db.get_item(
+            TableName=self.table, Key=self._key("lock", name), ConsistentRead=True
+        ).get("Item")
+        return None if not item else (str(item["owner"]["S"]), float(item["expires"]["N"]))
+
+    def _add_counter(self, name: str, delta: int, start: int, now: float, expires: float) -> int:
+        # ADD on a live counter is atomic in DynamoDB. A missing or expired one (TTL deletion
+        # is lazy) is started by a conditional put; losing that race to another starter just
+        # means adding to the counter it made.
+        for _ in range(10):
+            try:
+                item = self.db.update_item(
+                    TableName=self.table,
+                    Key=self._key("counter", name),
+                    UpdateExpression="ADD n :d SET expires = :e, #t = :t",
+                    ConditionExpression="expires > :now",
+                    ExpressionAttributeNames={"#t": "ttl"},
+                    ExpressionAttributeValues={
+                        ":d": _n(delta),
+                        ":e": _n(expires),
+                        ":t": _n(int(expires) + 1),
+                        ":now": _n(now),
+                    },
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+                return int(item["n"]["N"])
+            except Exception as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+            try:
+                self.db.put_item(
+                    TableName=self.table,
+                    Item={
+                        **self._key("counter", name),
+                        "n": _n(start),
+                        "expires": _n(expires),
+                        "ttl": _n(int(expires) + 1),
+                    },
+                    ConditionExpression="attribute_not_exists(pk) OR expires <= :now",
+                    ExpressionAttributeValues={":now": _n(now)},
+                )
+                return start
+            except Exception as exc:
+                if _error_code(exc) != "ConditionalCheckFailedException":
+                    raise
+            now = self.clock()
+        raise RetryableError(f"counter {name!r} kept changing under us; try again")
+
+    def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
+        found = self._get_many("counter", names)
+        return {n: (int(i["n"]["N"]), float(i["expires"]["N"])) for n, i in found.items()}
+
+    # --- one request each ------------------------------------------------------------------
+    def get_watermark(self, task: str) -> datetime | None:
+        item = self.db.get_item(
+            TableName=self.table, Key=self._key("watermark", task), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else datetime.fromisoformat(item["v"]["S"])
+
+    def set_watermark(self, task: str, value: datetime) -> None:
+        self.db.put_item(
+            TableName=self.table,
+            Item={**self._key("watermark", task), "v": _s(value.isoformat())},
+        )
 
     def add_errors(self, errors: Sequence[RunError]) -> None:
         requests = []
@@ -295,43 +352,6 @@ class DynamoState(StatePort):
                 break
         return found
 
-    # --- documents ------------------------------------------------------------------------
-    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        pk = f"doc#{kind}"
-        items = (
-            {i["sk"]["S"]: i for i in self._query(pk, ConsistentRead=True)}
-            if keys is None
-            else self._get_many(pk, keys)
-        )
-        return {k: json.loads(i["v"]["S"]) for k, i in items.items()}
-
-    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
-        self._put_values(f"doc#{kind}", {k: {"v": _s(json.dumps(v))} for k, v in docs.items()})
-
-    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
-        self._delete_keys(f"doc#{kind}", keys)
-
-    # --- locks ----------------------------------------------------------------------------
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        now = self.clock()
-        try:
-            self.db.put_item(
-                TableName=self.table,
-                Item={
-                    **self._key("lock", name),
-                    "owner": _s(owner),
-                    "expires": _n(now + ttl_seconds),
-                },
-                ConditionExpression="attribute_not_exists(pk) OR #o = :o OR #e <= :now",
-                ExpressionAttributeNames={"#o": "owner", "#e": "expires"},
-                ExpressionAttributeValues={":o": _s(owner), ":now": _n(now)},
-            )
-        except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
     def release_lock(self, name: str, owner: str) -> None:
         try:
             self.db.delete_item(
@@ -345,70 +365,5 @@ class DynamoState(StatePort):
             if _error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
-    def lock_holder(self, name: str) -> str | None:
-        item = self.db.get_item(
-            TableName=self.table, Key=self._key("lock", name), ConsistentRead=True
-        ).get("Item")
-        if not item or float(item["expires"]["N"]) <= self.clock():
-            return None
-        return str(item["owner"]["S"])
-
-    # --- counters -------------------------------------------------------------------------
-    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
-        # ADD on a live counter is atomic in DynamoDB. A missing or expired one (TTL deletion
-        # is lazy) is started by a conditional put; losing that race to another starter just
-        # means adding to the counter it made.
-        for _ in range(10):
-            now = self.clock()
-            expires = _n(now + ttl_seconds)
-            try:
-                item = self.db.update_item(
-                    TableName=self.table,
-                    Key=self._key("counter", name),
-                    UpdateExpression="ADD n :d SET expires = :e, #t = :t",
-                    ConditionExpression="expires > :now",
-                    ExpressionAttributeNames={"#t": "ttl"},
-                    ExpressionAttributeValues={
-                        ":d": _n(delta),
-                        ":e": expires,
-                        ":t": _n(int(now + ttl_seconds) + 1),
-                        ":now": _n(now),
-                    },
-                    ReturnValues="ALL_NEW",
-                )["Attributes"]
-                return int(item["n"]["N"])
-            except Exception as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-            start = max(delta, 0)
-            try:
-                self.db.put_item(
-                    TableName=self.table,
-                    Item={
-                        **self._key("counter", name),
-                        "n": _n(start),
-                        "expires": expires,
-                        "ttl": _n(int(now + ttl_seconds) + 1),
-                    },
-                    ConditionExpression="attribute_not_exists(pk) OR expires <= :now",
-                    ExpressionAttributeValues={":now": _n(now)},
-                )
-                return start
-            except Exception as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
-                    raise
-        raise RetryableError(f"counter {name!r} kept changing under us; try again")
-
     def reset_counter(self, name: str) -> None:
         self.db.delete_item(TableName=self.table, Key=self._key("counter", name))
-
-    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
-        wanted = list(dict.fromkeys(names))
-        now = self.clock()
-        found = self._get_many("counter", wanted)
-        return {
-            n: int(found[n]["n"]["N"])
-            if n in found and float(found[n]["expires"]["N"]) > now
-            else 0
-            for n in wanted
-        }

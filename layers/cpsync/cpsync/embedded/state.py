@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,7 +16,6 @@ from sqlalchemy import (
     delete,
     insert,
     select,
-    update,
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -37,6 +36,7 @@ from cpsync.ports import (
     AppliedRecord,
     RunError,
     RunRecord,
+    Space,
     StatePort,
 )
 
@@ -47,68 +47,57 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
+#: The table and value column of each plain map.
+_SPACES: dict[Space, tuple[Table, str]] = {
+    "sent": (sent, "fingerprint"),
+    "mid": (magento_ids, "magento_id"),
+    "doc": (documents, "body"),
+}
+
+
 class SqliteState(StatePort):
-    """The state port on SQLite tables (see module docstring)."""
+    """The state port's primitives on SQLite tables (see module docstring)."""
 
     def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
         self.engine = engine
         self.clock = clock
 
-    def get_watermark(self, task: str) -> datetime | None:
-        with self.engine.connect() as conn:
-            value = conn.scalar(select(watermarks.c.value).where(watermarks.c.task == task))
-        return None if value is None else datetime.fromisoformat(value)
-
-    def set_watermark(self, task: str, value: datetime) -> None:
-        stmt = sqlite_insert(watermarks).values(task=task, value=_iso(value))
-        stmt = stmt.on_conflict_do_update(index_elements=["task"], set_={"value": _iso(value)})
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
-
-    def _get_map(
-        self, table: Table, column: str, kind: str, keys: Iterable[str] | None
-    ) -> dict[str, Any]:
+    # --- primitives -----------------------------------------------------------------------
+    def _get_values(self, space: Space, kind: str, keys: list[str] | None) -> dict[str, Any]:
+        table, column = _SPACES[space]
         result: dict[str, Any] = {}
         base = select(table.c.key, table.c[column]).where(table.c.kind == kind)
         with self.engine.connect() as conn:
             if keys is None:
-                result.update({r[0]: r[1] for r in conn.execute(base)})
-                return result
-            for chunk in _chunks(list(dict.fromkeys(keys))):
+                return {r[0]: r[1] for r in conn.execute(base)}
+            for chunk in _chunks(keys):
                 stmt = base.where(table.c.key.in_(list(chunk)))
                 result.update({r[0]: r[1] for r in conn.execute(stmt)})
         return result
 
-    def _upsert(self, table: Table, rows: list[dict[str, Any]], columns: list[str]) -> None:
-        if not rows:
-            return
+    def _put_values(self, space: Space, kind: str, values: dict[str, Any]) -> None:
+        table, column = _SPACES[space]
+        rows = [{"kind": kind, "key": k, column: v} for k, v in values.items()]
         with self.engine.begin() as conn:
             for chunk in _chunks(rows):
                 stmt = sqlite_insert(table)
                 stmt = stmt.on_conflict_do_update(
-                    index_elements=["kind", "key"],
-                    set_={c: stmt.excluded[c] for c in columns},
+                    index_elements=["kind", "key"], set_={column: stmt.excluded[column]}
                 )
                 conn.execute(stmt, list(chunk))
 
-    def get_sent(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
-        return self._get_map(sent, "fingerprint", kind, keys)
-
-    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
-        rows = [{"kind": kind, "key": k, "fingerprint": f} for k, f in fingerprints.items()]
-        self._upsert(sent, rows, ["fingerprint"])
-
-    def forget_sent(self, kind: str, keys: Iterable[str]) -> None:
+    def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
+        table, _ = _SPACES[space]
         with self.engine.begin() as conn:
-            for chunk in _chunks(list(keys)):
+            for chunk in _chunks(keys):
                 conn.execute(
-                    delete(sent).where(and_(sent.c.kind == kind, sent.c.key.in_(list(chunk))))
+                    delete(table).where(and_(table.c.kind == kind, table.c.key.in_(list(chunk))))
                 )
 
-    def get_applied(self, kind: str, keys: Iterable[str]) -> dict[str, AppliedRecord]:
+    def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
         result: dict[str, AppliedRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(keys))):
+            for chunk in _chunks(keys):
                 stmt = select(applied.c.key, applied.c.version, applied.c.fingerprint).where(
                     and_(applied.c.kind == kind, applied.c.key.in_(list(chunk)))
                 )
@@ -117,10 +106,7 @@ class SqliteState(StatePort):
                 )
         return result
 
-    def put_applied(self, kind: str, records: dict[str, AppliedRecord]) -> None:
-        if not records:
-            return
-        now = self.clock()
+    def _put_applied(self, kind: str, records: dict[str, AppliedRecord], now: float) -> None:
         rows = [
             {
                 "kind": kind,
@@ -145,35 +131,83 @@ class SqliteState(StatePort):
                 )
                 conn.execute(stmt, list(chunk))
 
-    def get_magento_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
-        return self._get_map(magento_ids, "magento_id", kind, keys)
-
-    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
-        rows = [{"kind": kind, "key": k, "magento_id": v} for k, v in ids.items()]
-        self._upsert(magento_ids, rows, ["magento_id"])
-
-    def start_run(self, run: RunRecord) -> None:
+    def _save_run(self, run: RunRecord) -> None:
+        finished = None if run.finished_at is None else _iso(run.finished_at)
+        counts = json.dumps(run.counts)
+        stmt = sqlite_insert(runs).values(
+            run_id=run.run_id,
+            task=run.task,
+            started_at=_iso(run.started_at),
+            finished_at=finished,
+            status=run.status,
+            counts=counts,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["run_id"],
+            set_={"finished_at": finished, "status": run.status, "counts": counts},
+        )
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(runs).values(
-                    run_id=run.run_id,
-                    task=run.task,
-                    started_at=_iso(run.started_at),
-                    status=run.status,
-                    counts=json.dumps(run.counts),
-                )
-            )
+            conn.execute(stmt)
 
-    def finish_run(self, run: RunRecord) -> None:
-        finished = run.finished_at or datetime.now(UTC)
+    def _write_lock(self, name: str, owner: str, expires: float, now: float) -> bool:
+        stmt = sqlite_insert(locks).values(name=name, owner=owner, expires_at=expires)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={"owner": owner, "expires_at": expires},
+            where=(locks.c.owner == owner) | (locks.c.expires_at <= now),
+        )
         with self.engine.begin() as conn:
-            conn.execute(
-                update(runs)
-                .where(runs.c.run_id == run.run_id)
-                .values(
-                    finished_at=_iso(finished), status=run.status, counts=json.dumps(run.counts)
+            conn.execute(stmt)
+            holder = conn.scalar(select(locks.c.owner).where(locks.c.name == name))
+        return bool(holder == owner)
+
+    def _read_lock(self, name: str) -> tuple[str, float] | None:
+        query = select(locks.c.owner, locks.c.expires_at).where(locks.c.name == name)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return None if row is None else (str(row.owner), float(row.expires_at))
+
+    def _add_counter(self, name: str, delta: int, start: int, now: float, expires: float) -> int:
+        # One upsert, then a read in the same transaction: the upsert holds SQLite's write
+        # lock until commit, so no other writer can slip in between.
+        stmt = sqlite_insert(counters).values(name=name, value=start, expires_at=expires)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["name"],
+            set_={
+                "value": case(
+                    (counters.c.expires_at <= now, start), else_=counters.c.value + delta
+                ),
+                "expires_at": expires,
+            },
+        )
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+            value = conn.execute(
+                select(counters.c.value).where(counters.c.name == name)
+            ).scalar_one()
+        return int(value)
+
+    def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
+        found: dict[str, tuple[int, float]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(names):
+                query = select(counters.c.name, counters.c.value, counters.c.expires_at).where(
+                    counters.c.name.in_(list(chunk))
                 )
-            )
+                found.update({str(r[0]): (int(r[1]), float(r[2])) for r in conn.execute(query)})
+        return found
+
+    # --- one statement each -----------------------------------------------------------------
+    def get_watermark(self, task: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            value = conn.scalar(select(watermarks.c.value).where(watermarks.c.task == task))
+        return None if value is None else datetime.fromisoformat(value)
+
+    def set_watermark(self, task: str, value: datetime) -> None:
+        stmt = sqlite_insert(watermarks).values(task=task, value=_iso(value))
+        stmt = stmt.on_conflict_do_update(index_elements=["task"], set_={"value": _iso(value)})
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
 
     def add_errors(self, errors: Sequence[RunError]) -> None:
         rows = [
@@ -227,79 +261,10 @@ class SqliteState(StatePort):
             for r in rows
         ]
 
-    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        raw: dict[str, str] = self._get_map(documents, "body", kind, keys)
-        return {k: json.loads(v) for k, v in raw.items()}
-
-    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
-        rows = [{"kind": kind, "key": k, "body": json.dumps(v)} for k, v in docs.items()]
-        self._upsert(documents, rows, ["body"])
-
-    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
-        with self.engine.begin() as conn:
-            for chunk in _chunks(list(keys)):
-                conn.execute(
-                    delete(documents).where(
-                        and_(documents.c.kind == kind, documents.c.key.in_(list(chunk)))
-                    )
-                )
-
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        now = self.clock()
-        stmt = sqlite_insert(locks).values(name=name, owner=owner, expires_at=now + ttl_seconds)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["name"],
-            set_={"owner": owner, "expires_at": now + ttl_seconds},
-            where=(locks.c.owner == owner) | (locks.c.expires_at <= now),
-        )
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
-            holder = conn.scalar(select(locks.c.owner).where(locks.c.name == name))
-        return bool(holder == owner)
-
     def release_lock(self, name: str, owner: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
 
-    def lock_holder(self, name: str) -> str | None:
-        query = select(locks.c.owner).where(
-            and_(locks.c.name == name, locks.c.expires_at > self.clock())
-        )
-        with self.engine.connect() as conn:
-            owner = conn.scalar(query)
-        return None if owner is None else str(owner)
-
-    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
-        # One upsert, then a read in the same transaction: the upsert holds SQLite's write
-        # lock until commit, so no other writer can slip in between.
-        now = self.clock()
-        start = max(delta, 0)
-        stmt = sqlite_insert(counters).values(name=name, value=start, expires_at=now + ttl_seconds)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["name"],
-            set_={
-                "value": case(
-                    (counters.c.expires_at <= now, start), else_=counters.c.value + delta
-                ),
-                "expires_at": now + ttl_seconds,
-            },
-        )
-        with self.engine.begin() as conn:
-            conn.execute(stmt)
-            value = conn.execute(
-                select(counters.c.value).where(counters.c.name == name)
-            ).scalar_one()
-        return int(value)
-
     def reset_counter(self, name: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(counters).where(counters.c.name == name))
-
-    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
-        wanted = list(dict.fromkeys(names))
-        query = select(counters.c.name, counters.c.value).where(
-            counters.c.name.in_(wanted), counters.c.expires_at > self.clock()
-        )
-        with self.engine.connect() as conn:
-            live = {str(n): int(v) for n, v in conn.execute(query)}
-        return {n: live.get(n, 0) for n in wanted}

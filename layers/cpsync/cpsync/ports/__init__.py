@@ -1,7 +1,7 @@
 """The ports every adapter implements: the queue of Changes, cpsync's own state, and blobs.
 
 The logic (receive limits, dead-letter reasons, stale-version checks) lives here; an adapter
-(`embedded.py` for SQLite, `aws.py` for SQS/DynamoDB) implements only small primitives. One
+(`embedded/` for SQLite, `aws/` for SQS/DynamoDB/S3) implements only small primitives. One
 contract test suite runs against every adapter.
 """
 
@@ -17,7 +17,7 @@ from cpsync.ports.queue import (
     newest_per_record,
     record_of,
 )
-from cpsync.ports.state import AppliedRecord, RunError, RunRecord, StatePort
+from cpsync.ports.state import AppliedRecord, RunError, RunRecord, Space, StatePort
 
 __all__ = [
     "AppliedRecord",
@@ -31,6 +31,7 @@ __all__ = [
     "QueuePort",
     "RunError",
     "RunRecord",
+    "Space",
     "StatePort",
     "WaitingMessage",
     "newest_per_record",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
+from cpsync.ports import AppliedRecord, RunError, RunRecord, Space, StatePort
 
 __all__ = ["ReadOnlyState"]
 
@@ -16,47 +16,22 @@ class ReadOnlyState(StatePort):
 
     Watermarks, sent fingerprints, applied versions, Magento ids, the run log and documents
     are read from `inner` and never written; locks and counters pass through (they guard
-    shared work, not remembered state).
+    shared work, not remembered state). Only primitives are here: the logic is the port's.
     """
 
     def __init__(self, inner: StatePort) -> None:
         self.inner = inner
+        self.clock = inner.clock
+
+    # --- read through -----------------------------------------------------------------
+    def _get_values(self, space: Space, kind: str, keys: list[str] | None) -> dict[str, Any]:
+        return self.inner._get_values(space, kind, keys)
+
+    def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
+        return self.inner._get_applied(kind, keys)
 
     def get_watermark(self, task: str) -> datetime | None:
         return self.inner.get_watermark(task)
-
-    def set_watermark(self, task: str, value: datetime) -> None:
-        return None
-
-    def get_sent(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
-        return self.inner.get_sent(kind, keys)
-
-    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
-        return None
-
-    def forget_sent(self, kind: str, keys: Iterable[str]) -> None:
-        return None
-
-    def get_applied(self, kind: str, keys: Iterable[str]) -> dict[str, AppliedRecord]:
-        return self.inner.get_applied(kind, keys)
-
-    def put_applied(self, kind: str, records: dict[str, AppliedRecord]) -> None:
-        return None
-
-    def get_magento_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
-        return self.inner.get_magento_ids(kind, keys)
-
-    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
-        return None
-
-    def start_run(self, run: RunRecord) -> None:
-        return None
-
-    def finish_run(self, run: RunRecord) -> None:
-        return None
-
-    def add_errors(self, errors: Sequence[RunError]) -> None:
-        return None
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
         return self.inner.runs(task, limit)
@@ -66,29 +41,40 @@ class ReadOnlyState(StatePort):
     ) -> list[RunError]:
         return self.inner.errors(task, run_id, limit)
 
-    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        return self.inner.get_docs(kind, keys)
-
-    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
+    # --- written nowhere --------------------------------------------------------------
+    def _put_values(self, space: Space, kind: str, values: dict[str, Any]) -> None:
         return None
 
-    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
+    def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
         return None
 
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        return self.inner.acquire_lock(name, owner, ttl_seconds)
+    def _put_applied(self, kind: str, records: dict[str, AppliedRecord], now: float) -> None:
+        return None
+
+    def _save_run(self, run: RunRecord) -> None:
+        return None
+
+    def set_watermark(self, task: str, value: datetime) -> None:
+        return None
+
+    def add_errors(self, errors: Sequence[RunError]) -> None:
+        return None
+
+    # --- locks and counters pass through ----------------------------------------------
+    def _write_lock(self, name: str, owner: str, expires: float, now: float) -> bool:
+        return self.inner._write_lock(name, owner, expires, now)
+
+    def _read_lock(self, name: str) -> tuple[str, float] | None:
+        return self.inner._read_lock(name)
 
     def release_lock(self, name: str, owner: str) -> None:
         self.inner.release_lock(name, owner)
 
-    def lock_holder(self, name: str) -> str | None:
-        return self.inner.lock_holder(name)
+    def _add_counter(self, name: str, delta: int, start: int, now: float, expires: float) -> int:
+        return self.inner._add_counter(name, delta, start, now, expires)
 
-    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
-        return self.inner.add_counter(name, delta, ttl_seconds)
+    def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
+        return self.inner._read_counters(names)
 
     def reset_counter(self, name: str) -> None:
         self.inner.reset_counter(name)
-
-    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
-        return self.inner.get_counters(names)
