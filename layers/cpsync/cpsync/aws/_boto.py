@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["Clock", "client"]
+__all__ = ["Clock", "chunks", "client", "error_code"]
 
 Clock = Callable[[], float]
 
@@ -30,11 +30,13 @@ def client(service: str, **kwargs: Any) -> Any:
     return boto3.client(service, config=config, **kwargs)
 
 
-def _error_code(exc: Exception) -> str:
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError (empty for any other exception)."""
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """`items` in slices of at most `size` (the batch limits of SQS and DynamoDB)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from cpsync.aws._boto import Clock, _chunks, _error_code
+from cpsync.aws._boto import Clock, chunks, error_code
 from cpsync.errors import RetryableError
 from cpsync.ports import AppliedRecord, RunError, RunRecord, Space, StatePort
 
@@ -91,7 +91,7 @@ class DynamoState(StatePort):
 
     def _get_many(self, pk: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(dict.fromkeys(keys)), 100):
+        for chunk in chunks(list(dict.fromkeys(keys)), 100):
             request: dict[str, Any] = {
                 self.table: {"Keys": [self._key(pk, k) for k in chunk], "ConsistentRead": True}
             }
@@ -105,7 +105,7 @@ class DynamoState(StatePort):
         return found
 
     def _write_many(self, requests: list[dict[str, Any]]) -> None:
-        for chunk in _chunks(requests, 25):
+        for chunk in chunks(requests, 25):
             pending: dict[str, Any] = {self.table: list(chunk)}
             attempt = 0
             while pending:
@@ -176,7 +176,7 @@ class DynamoState(StatePort):
                     ExpressionAttributeValues={":v": _s(record.version)},
                 )
             except Exception as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
 
         items = list(records.items())
@@ -217,7 +217,7 @@ class DynamoState(StatePort):
                 ExpressionAttributeValues={":o": _s(owner), ":now": _n(now)},
             )
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
@@ -250,7 +250,7 @@ class DynamoState(StatePort):
                 )["Attributes"]
                 return int(item["n"]["N"])
             except Exception as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
             try:
                 self.db.put_item(
@@ -266,7 +266,7 @@ class DynamoState(StatePort):
                 )
                 return start
             except Exception as exc:
-                if _error_code(exc) != "ConditionalCheckFailedException":
+                if error_code(exc) != "ConditionalCheckFailedException":
                     raise
             now = self.clock()
         raise RetryableError(f"counter {name!r} kept changing under us; try again")
@@ -362,7 +362,7 @@ class DynamoState(StatePort):
                 ExpressionAttributeValues={":o": _s(owner)},
             )
         except Exception as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
 
     def reset_counter(self, name: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cpsync.aws._boto import _error_code
+from cpsync.aws._boto import error_code
 from cpsync.ports import BlobNotFound, BlobPort
 
 __all__ = ["S3Blobs"]
@@ -39,7 +39,7 @@ class S3Blobs(BlobPort):
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=self._object_key(digest))
         except Exception as exc:
-            if _error_code(exc) in ("NoSuchKey", "404"):
+            if error_code(exc) in ("NoSuchKey", "404"):
                 raise BlobNotFound(digest) from None
             raise
         return bytes(response["Body"].read())
@@ -50,7 +50,7 @@ class S3Blobs(BlobPort):
         except BlobNotFound:
             return False
         except Exception as exc:
-            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
         return True

@@ -20,7 +20,6 @@ Choices where SQS cannot do what the port asks directly:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -28,8 +27,18 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cpsync.aws._boto import _chunks, _error_code
-from cpsync.errors import ConfigurationError, CpsyncError, RetryableError
+from cpsync.aws._boto import chunks, error_code
+from cpsync.aws._sqs_wire import (
+    REASON_CHARS,
+    SQS_MAX_BYTES,
+    MessageTooLarge,
+    dead_letter_of,
+    dead_letter_url_of,
+    decode,
+    encode,
+    send_batches,
+)
+from cpsync.errors import ConfigurationError
 from cpsync.ports import (
     BlobNotFound,
     BlobPort,
@@ -45,43 +54,7 @@ __all__ = ["SQS_MAX_BYTES", "MessageTooLarge", "SqsQueue", "dead_letter_url_of"]
 
 logger = logging.getLogger(__name__)
 
-SQS_MAX_BYTES = 256 * 1024
-# Room for the message attributes (reason, overflow pointer) inside the SQS size limit.
-_ATTRIBUTE_ROOM = 8 * 1024
-_OVERFLOW = "cpsync-overflow"
-_REASON_CHARS = 4000
 _DEAD_HOLD_SECONDS = 30
-
-
-class MessageTooLarge(CpsyncError):
-    """A Change is bigger than SQS takes and no overflow store is configured."""
-
-
-def _record_name(body: str) -> str:
-    """'kind key' of a Change body, for error messages (best effort)."""
-    try:
-        data = json.loads(body)
-        return f"{data.get('kind', '?')} {data.get('key', '?')}"
-    except (ValueError, AttributeError):
-        return "an unreadable message"
-
-
-def dead_letter_url_of(sqs: Any, queue_url: str) -> str:
-    """The DLQ URL named by a queue's redrive policy.
-
-    Raises:
-        ConfigurationError: The queue has no redrive policy.
-    """
-    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-    policy = attrs.get("Attributes", {}).get("RedrivePolicy")
-    if not policy:
-        raise ConfigurationError(
-            f"CPSYNC_QUEUE_URL: queue {queue_url} has no dead-letter queue (redrive policy); "
-            "set CPSYNC_DEAD_LETTER_QUEUE_URL or add one"
-        )
-    arn = json.loads(policy)["deadLetterTargetArn"]
-    name, account = arn.split(":")[-1], arn.split(":")[-2]
-    return str(sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"])
 
 
 class SqsQueue(QueuePort):
@@ -123,64 +96,13 @@ class SqsQueue(QueuePort):
 
     # --- bodies ---------------------------------------------------------------------------
     def _encode(self, body: str) -> tuple[str, dict[str, Any]]:
-        """The body to send and its attributes: big bodies become a pointer to S3."""
-        size = len(body.encode())
-        if size <= self.max_body_bytes - _ATTRIBUTE_ROOM:
-            return body, {}
-        if self.overflow is None:
-            raise MessageTooLarge(
-                f"{_record_name(body)}: the Change is {size} bytes, more than SQS takes "
-                f"({self.max_body_bytes}); set CPSYNC_BUCKET so big Changes go through S3"
-            )
-        digest = self.overflow.put(body.encode())
-        pointer = json.dumps({_OVERFLOW: digest, "bytes": size})
-        return pointer, {_OVERFLOW: {"DataType": "String", "StringValue": digest}}
+        return encode(body, self.overflow, self.max_body_bytes)
 
     def _decode(self, raw: dict[str, Any]) -> str:
-        attrs = raw.get("MessageAttributes") or {}
-        pointer = attrs.get(_OVERFLOW)
-        if pointer is None:
-            return str(raw["Body"])
-        if self.overflow is None:
-            raise ConfigurationError("CPSYNC_BUCKET: a queued Change is stored in S3; set it")
-        return self.overflow.get(pointer["StringValue"]).decode()
+        return decode(raw, self.overflow)
 
     def _send(self, url: str, entries: list[tuple[str, dict[str, Any], int]]) -> None:
-        """Send (body, attributes, delay) entries in batches within the SQS limits.
-
-        Raises:
-            RetryableError: SQS refused some entries twice.
-        """
-        batch: list[dict[str, Any]] = []
-        size = 0
-        batches: list[list[dict[str, Any]]] = []
-        for body, attrs, delay in entries:
-            entry: dict[str, Any] = {"Id": str(len(batch)), "MessageBody": body}
-            if attrs:
-                entry["MessageAttributes"] = attrs
-            if delay:
-                entry["DelaySeconds"] = delay
-            length = len(body.encode()) + sum(len(json.dumps(a)) for a in attrs.values()) + 64
-            if batch and (len(batch) == 10 or size + length > self.max_body_bytes):
-                batches.append(batch)
-                batch, size = [], 0
-                entry["Id"] = "0"
-            batch.append(entry)
-            size += length
-        if batch:
-            batches.append(batch)
-        for chunk in batches:
-            pending = chunk
-            for attempt in range(3):
-                response = self.sqs.send_message_batch(QueueUrl=url, Entries=pending)
-                failed = {f["Id"]: f for f in response.get("Failed", [])}
-                pending = [e for e in pending if e["Id"] in failed]
-                if not pending:
-                    break
-                time.sleep(0.2 * (attempt + 1))
-            if pending:
-                names = ", ".join(_record_name(e["MessageBody"]) for e in pending)
-                raise RetryableError(f"SQS refused {len(pending)} messages ({names})")
+        send_batches(self.sqs, url, entries, self.max_body_bytes)
 
     # --- primitives -----------------------------------------------------------------------
     def _put(self, bodies: Sequence[str], delay_seconds: float = 0) -> None:
@@ -272,7 +194,7 @@ class SqsQueue(QueuePort):
             self.notes.delete_docs("queue_error", again)
 
     def _delete(self, messages: Sequence[QueueMessage]) -> None:
-        for chunk in _chunks(list(messages), 10):
+        for chunk in chunks(list(messages), 10):
             entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
             for failure in response.get("Failed", []):
@@ -290,7 +212,7 @@ class SqsQueue(QueuePort):
                 VisibilityTimeout=min(43_200, math.ceil(seconds)),
             )
         except Exception as exc:
-            if _error_code(exc) not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
+            if error_code(exc) not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
                 raise
             logger.info("message %s was received again meanwhile: %s", message.id, exc)
 
@@ -304,7 +226,7 @@ class SqsQueue(QueuePort):
         body, attrs = self._encode(message.body)
         attrs = {
             **attrs,
-            "reason": {"DataType": "String", "StringValue": reason[:_REASON_CHARS]},
+            "reason": {"DataType": "String", "StringValue": reason[:REASON_CHARS]},
             "receive-count": {"DataType": "Number", "StringValue": str(message.receive_count)},
             "failed-at": {"DataType": "Number", "StringValue": repr(time.time())},
         }
@@ -326,28 +248,11 @@ class SqsQueue(QueuePort):
             if not raw:
                 break
             for m in raw:
-                seen[m["MessageId"]] = (self._dead_letter(m), m["ReceiptHandle"])
+                seen[m["MessageId"]] = (dead_letter_of(m, self._decode(m)), m["ReceiptHandle"])
         return sorted(seen.values(), key=lambda d: (d[0].failed_at, d[0].id))
 
-    def _dead_letter(self, raw: dict[str, Any]) -> DeadLetter:
-        attrs = raw.get("MessageAttributes") or {}
-        sent = int((raw.get("Attributes") or {}).get("SentTimestamp", 0)) / 1000
-        body = self._decode(raw)
-        if "reason" in attrs:
-            reason = attrs["reason"]["StringValue"]
-            count = int(attrs["receive-count"]["StringValue"])
-            failed = float(attrs["failed-at"]["StringValue"])
-        else:
-            count = int((raw.get("Attributes") or {}).get("ApproximateReceiveCount", 0))
-            reason = (
-                f"{_record_name(body)}: moved to the dead-letter queue by SQS after too many "
-                "receives (the updater failed or timed out on it; see its logs)"
-            )
-            failed = sent
-        return DeadLetter(str(raw["MessageId"]), body, reason, count, failed)
-
     def _release(self, receipts: Sequence[str]) -> None:
-        for chunk in _chunks(list(receipts), 10):
+        for chunk in chunks(list(receipts), 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
                 for i, r in enumerate(chunk)
@@ -355,7 +260,7 @@ class SqsQueue(QueuePort):
             self.sqs.change_message_visibility_batch(QueueUrl=self.dead_url, Entries=entries)
 
     def _delete_dead(self, receipts: Sequence[str]) -> None:
-        for chunk in _chunks(list(receipts), 10):
+        for chunk in chunks(list(receipts), 10):
             entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)]
             self.sqs.delete_message_batch(QueueUrl=self.dead_url, Entries=entries)
 
