@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from cpsync.api import schemas as S
 from cpsync.api.actions import start_job
 from cpsync.api.context import Ctx, require_user
-from cpsync.api.routes import KeyFilter, Limit, Offset, TaskFilter, _key_matches, _page, _time
+from cpsync.api.paging import KeyFilter, Limit, Offset, TaskFilter, iso_time, key_matches, page_of
 from cpsync.deadletters import DeadFilter, choose, current, records_of
 from cpsync.jobs import JobRequest
 from cpsync.magento.client import search_params
@@ -48,10 +48,8 @@ def _body_fields(body: str) -> dict[str, Any]:
     return {"kind": data.get("kind"), "key": data.get("key"), "task": data.get("task")}
 
 
-# --- queue, dead letters, log ------------------------------------------------------------------
-# Every list pages on the server (`limit`, `offset`, `total`) and filters by task and key. The
-# queue and the dead letters are read whole and cut here: SQS can only scan its DLQ, and a
-# filter by reason needs every reason; the run log is read up to LOG_CAP runs.
+# The queue and the dead letters are read whole and cut into pages here: SQS can only scan its
+# DLQ, and a filter by reason needs every reason.
 
 
 @router.get(
@@ -72,13 +70,13 @@ def queue(
             "id": m.id,
             **_body_fields(m.body),
             "receive_count": m.receive_count,
-            "sent_at": _time(m.sent_at),
+            "sent_at": iso_time(m.sent_at),
             "last_error": m.last_error,
         }
         for m in runtime.queue.peek(1_000_000)
     ]
-    chosen = [w for w in waiting if (not task or w["task"] == task) and _key_matches(w["key"], key)]
-    page = _page(chosen, limit, offset)
+    chosen = [w for w in waiting if (not task or w["task"] == task) and key_matches(w["key"], key)]
+    page = page_of(chosen, limit, offset)
     return {"depth": asdict(runtime.queue.depth()), "messages": page.pop("items"), **page}
 
 
@@ -126,7 +124,7 @@ def _dead_row(letter: DeadLetter, holder: str | None) -> dict[str, Any]:
         "cause": told.cause,
         "next_step": told.next_step,
         "receive_count": letter.receive_count,
-        "failed_at": _time(letter.failed_at),
+        "failed_at": iso_time(letter.failed_at),
     }
 
 
@@ -152,7 +150,7 @@ def dead_letters(
         group = group_of(letter.reason)
         counts[group] = counts.get(group, 0) + 1
     chosen = choose(narrowed, DeadFilter(group=reason)) if reason else narrowed
-    page = _page(chosen, limit, offset)
+    page = page_of(chosen, limit, offset)
     holders = _url_key_holders(ctx, page["items"])
     page["items"] = [_dead_row(d, holders.get(d.id)) for d in page["items"]]
     page["groups"] = [

@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from pydantic import BaseModel, Field, field_validator
 
 from cpsync.api import schemas as S
 from cpsync.api.actions import start_job
 from cpsync.api.agent_status import agent_status
 from cpsync.api.context import Ctx, known_task, require_user
+from cpsync.api.paging import KeyFilter, Limit, Offset, TaskFilter, iso_time, key_matches, page_of
 from cpsync.control import (
     automatic_sync_enabled,
     set_automatic_sync,
@@ -37,12 +38,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", dependencies=[Depends(require_user)], responses=S.ERRORS)
 
 TaskName = Annotated[str, Depends(known_task)]
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-TaskFilter = Annotated[str | None, Query(max_length=40, description="Only this task's records.")]
-KeyFilter = Annotated[
-    str | None, Query(max_length=255, description="Records whose key contains this (any case).")
-]
+#: The run log is read up to this many runs (and errors), then paged.
 LOG_CAP = 10_000
 
 
@@ -74,17 +70,9 @@ class ItemBody(BaseModel):
         return text
 
 
-def _time(value: datetime | float | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, int | float):
-        value = datetime.fromtimestamp(value, UTC)
-    return value.isoformat()
-
-
 def _local(value: datetime | float | None, zone: ZoneInfo | None) -> str | None:
     """ISO 8601 with the offset of the store's zone (UTC when no zone is given)."""
-    text = _time(value)
+    text = iso_time(value)
     return datetime.fromisoformat(text).astimezone(zone).isoformat() if text and zone else text
 
 
@@ -363,21 +351,13 @@ def task_log(
     return _log(ctx, name, limit, offset, key)
 
 
-def _page(rows: list[Any], limit: int, offset: int) -> dict[str, Any]:
-    return {"total": len(rows), "limit": limit, "offset": offset, "items": rows[offset:][:limit]}
-
-
-def _key_matches(key: Any, wanted: str | None) -> bool:
-    return not wanted or wanted.strip().lower() in str(key or "").lower()
-
-
 def _log(
     ctx: Ctx, task: str | None, limit: int, offset: int = 0, key: str | None = None
 ) -> dict[str, Any]:
     state = ctx.runtime.state
     runs = state.runs(task=task, limit=LOG_CAP)
-    errors = [e for e in state.errors(task=task, limit=LOG_CAP) if _key_matches(e.key, key)]
-    page = _page(runs, limit, offset)  # only the page's runs are turned into JSON
+    errors = [e for e in state.errors(task=task, limit=LOG_CAP) if key_matches(e.key, key)]
+    page = page_of(runs, limit, offset)  # only the page's runs are turned into JSON
     return {
         "runs": [_run(r) for r in page.pop("items")],
         **page,

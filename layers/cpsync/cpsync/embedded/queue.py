@@ -49,7 +49,7 @@ def _json_field(column: Any, path: str) -> Any:
 
 
 class SqliteQueue(QueuePort):
-    """The queue port on a SQLite table (see module docstring)."""
+    """The queue port's primitives on a SQLite table (see the module docstring)."""
 
     def __init__(
         self,

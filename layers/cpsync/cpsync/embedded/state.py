@@ -56,7 +56,7 @@ _SPACES: dict[Space, tuple[Table, str]] = {
 
 
 class SqliteState(StatePort):
-    """The state port's primitives on SQLite tables (see module docstring)."""
+    """The state port's primitives on SQLite tables (`embedded/_tables.py`)."""
 
     def __init__(self, engine: Engine, clock: Clock = time.time) -> None:
         self.engine = engine

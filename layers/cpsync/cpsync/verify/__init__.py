@@ -28,14 +28,7 @@ from cpsync.errors import CpsyncError
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
-from cpsync.verify.compare import (
-    _COMPARE,
-    _compare_categories,
-    _compare_links,
-    _Context,
-    _managed_categories,
-    _read_products,
-)
+from cpsync.verify.compare import compare
 from cpsync.verify.readonly import ReadOnlyState
 from cpsync.verify.report import Difference, KindReport, VerifyReport
 
@@ -99,20 +92,11 @@ def verify(runtime: Runtime, repair: bool = False) -> VerifyReport:
     client = runtime.magento
     before = sum(client.stats()["requests"].values())
     desired, failures = desired_changes(runtime)
-    skipped = {TASKS[f.split(":")[0]].kind: f for f in failures}
-    ctx = _Context(runtime, client, desired, _read_products(client, desired))
-    managed = _managed_categories(ctx)
+    skipped: dict[str, str] = {TASKS[f.split(":")[0]].kind: f for f in failures}
     report = VerifyReport(kinds={k: KindReport(k) for k in KIND_ORDER}, errors=failures)
-    for kind in KIND_ORDER:
-        part = report.kinds[kind]
-        if kind in skipped:
-            part.skipped = skipped[kind]
-        elif kind == "category_links":
-            _compare_links(ctx, part, managed)
-        elif kind == "category":
-            _compare_categories(ctx, part, managed)
-        else:
-            _COMPARE[kind](ctx, part)
+    for kind, part in report.kinds.items():
+        part.skipped = skipped.get(kind)
+    compare(runtime, client, desired, report.kinds)
     if repair:
         changes = [desired[d.kind][d.key] for k in report.kinds.values() for d in k.differences]
         runtime.queue.send(changes)

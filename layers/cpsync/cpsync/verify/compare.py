@@ -29,7 +29,7 @@ from cpsync.model import (
 from cpsync.runtime import Runtime
 from cpsync.verify.report import Difference, KindReport
 
-__all__ = ["PAGE_SIZE"]
+__all__ = ["PAGE_SIZE", "compare"]
 
 #: Rows per search page (Magento's maximum page size with Web API input limits on is 300).
 PAGE_SIZE = 300
@@ -411,3 +411,24 @@ _COMPARE: dict[str, Callable[..., None]] = {
     "price": _compare_prices,
     "image": _compare_images,
 }
+
+
+def compare(
+    runtime: Runtime,
+    client: MagentoClient,
+    desired: dict[str, dict[str, Change]],
+    reports: dict[str, KindReport],
+) -> None:
+    """Fill each kind's report with the records Magento holds differently (a report already
+    marked `skipped` stays empty)."""
+    ctx = _Context(runtime, client, desired, _read_products(client, desired))
+    managed = _managed_categories(ctx)
+    for kind, part in reports.items():
+        if part.skipped:
+            continue
+        if kind == "category_links":
+            _compare_links(ctx, part, managed)
+        elif kind == "category":
+            _compare_categories(ctx, part, managed)
+        else:
+            _COMPARE[kind](ctx, part)
