@@ -20,7 +20,7 @@ from sqlalchemy import (
     inspect,
 )
 
-__all__ = ["Clock", "sqlite_engine"]
+__all__ = ["Clock", "chunks", "sqlite_engine"]
 
 Clock = Callable[[], float]
 
@@ -145,6 +145,7 @@ def sqlite_engine(url: str) -> Engine:
     return engine
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
+    """`items` in slices of at most `size` (SQLite limits the variables of a statement)."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -21,8 +21,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cpsync.embedded._tables import (
     Clock,
-    _chunks,
     applied,
+    chunks,
     counters,
     documents,
     locks,
@@ -70,7 +70,7 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             if keys is None:
                 return {r[0]: r[1] for r in conn.execute(base)}
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 stmt = base.where(table.c.key.in_(list(chunk)))
                 result.update({r[0]: r[1] for r in conn.execute(stmt)})
         return result
@@ -79,7 +79,7 @@ class SqliteState(StatePort):
         table, column = _SPACES[space]
         rows = [{"kind": kind, "key": k, column: v} for k, v in values.items()]
         with self.engine.begin() as conn:
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 stmt = sqlite_insert(table)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["kind", "key"], set_={column: stmt.excluded[column]}
@@ -89,7 +89,7 @@ class SqliteState(StatePort):
     def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
         table, _ = _SPACES[space]
         with self.engine.begin() as conn:
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 conn.execute(
                     delete(table).where(and_(table.c.kind == kind, table.c.key.in_(list(chunk))))
                 )
@@ -97,7 +97,7 @@ class SqliteState(StatePort):
     def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
         result: dict[str, AppliedRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 stmt = select(applied.c.key, applied.c.version, applied.c.fingerprint).where(
                     and_(applied.c.kind == kind, applied.c.key.in_(list(chunk)))
                 )
@@ -118,7 +118,7 @@ class SqliteState(StatePort):
             for k, r in records.items()
         ]
         with self.engine.begin() as conn:
-            for chunk in _chunks(rows):
+            for chunk in chunks(rows):
                 stmt = sqlite_insert(applied)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["kind", "key"],
@@ -190,7 +190,7 @@ class SqliteState(StatePort):
     def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
         found: dict[str, tuple[int, float]] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(names):
+            for chunk in chunks(names):
                 query = select(counters.c.name, counters.c.value, counters.c.expires_at).where(
                     counters.c.name.in_(list(chunk))
                 )
@@ -223,7 +223,7 @@ class SqliteState(StatePort):
         ]
         if rows:
             with self.engine.begin() as conn:
-                for chunk in _chunks(rows):
+                for chunk in chunks(rows):
                     conn.execute(insert(run_errors), list(chunk))
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
