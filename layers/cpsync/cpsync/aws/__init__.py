@@ -2,7 +2,7 @@
 (`dynamodb`), S3 for blobs (`s3`), and EventBridge Scheduler for the API's schedule mover
 (`scheduler`).
 
-They implement only the primitives of `ports.py`; the logic (receive limits, dead-letter
+They implement only the primitives of `ports/`; the logic (receive limits, dead-letter
 reasons, stale versions) stays in the ports, and the contract suite in `tests/contract` runs
 against these adapters (moto over HTTP) exactly as against the SQLite ones.
 

@@ -1,8 +1,8 @@
 """The state port on one DynamoDB table.
 
-It implements only the primitives of `ports.py`; the logic (stale versions, options) stays in
-the port, and the contract suite in `tests/contract` runs against it (moto over HTTP) exactly
-as against the SQLite state.
+It implements only the primitives of `ports/state.py`; the logic (stale versions, expiry,
+options) stays in the port, and the contract suite in `tests/contract` runs against it (moto
+over HTTP) exactly as against the SQLite state.
 
 DynamoDB layout (one table, `pk`/`sk` strings, on-demand, TTL attribute `ttl`):
 

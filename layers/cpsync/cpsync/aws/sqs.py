@@ -1,6 +1,6 @@
 """The queue port on SQS: a standard queue and its dead-letter queue.
 
-It implements only the primitives of `ports.py`; the logic (receive limits, dead-letter
+It implements only the primitives of `ports/queue.py`; the logic (receive limits, dead-letter
 reasons) stays in the port, and the contract suite in `tests/contract` runs against it (moto
 over HTTP) exactly as against the SQLite queue.
 
