@@ -88,8 +88,12 @@ def record_of(body: str) -> tuple[str, str, str] | None:
 def newest_per_record(
     found: Sequence[DeadLetter],
 ) -> tuple[list[DeadLetter], list[DeadLetter]]:
-    """(kept, older): the newest dead letter of each (kind, key), oldest first, and the
-    older copies. Letters whose body cannot be read are all kept."""
+    """Split dead letters into the newest of each record and the older copies.
+
+    Returns:
+        (kept, older): the newest dead letter of each (kind, key), oldest first, and the older
+        copies. Letters whose body cannot be read are all kept.
+    """
     newest: dict[tuple[str, str], DeadLetter] = {}
     kept: list[DeadLetter] = []
     older: list[DeadLetter] = []
@@ -194,8 +198,11 @@ class QueuePort(ABC):
         return self.park_exhausted(self._take(max_messages, self.visibility_seconds))
 
     def park_exhausted(self, messages: Sequence[QueueMessage]) -> list[QueueMessage]:
-        """Park the messages received more than `max_receives` times (with their last error)
-        and return the others, to be applied."""
+        """Park the messages received more than `max_receives` times, with their last error.
+
+        Returns:
+            The other messages, to be applied.
+        """
         ready = []
         for message in messages:
             if message.receive_count > self.max_receives:
@@ -228,8 +235,10 @@ class QueuePort(ABC):
         delay: Callable[[QueueMessage, ChangeResult], float],
         delete_done: bool = True,
     ) -> None:
-        """Turn the updater's results into queue operations: ack what is done, hide what is
-        retried for `delay(...)` seconds, park what cannot succeed (with its reason).
+        """Turn the updater's results into queue operations.
+
+        Ack what is done, hide what is retried for `delay(...)` seconds, park what cannot
+        succeed (with its reason).
 
         `delete_done=False` is for a Lambda batch, whose event source mapping deletes every
         message not reported as failed: done messages then only lose their notes.

@@ -91,8 +91,10 @@ class StatePort(ABC):
 
     @abstractmethod
     def _put_applied(self, kind: str, records: dict[str, AppliedRecord], now: float) -> None:
-        """Store each record, unless the stored version is not older, atomically per record;
-        never called with none."""
+        """Store each record unless the stored version is not older (atomic per record).
+
+        Never called with no records.
+        """
 
     @abstractmethod
     def _save_run(self, run: RunRecord) -> None:
@@ -100,8 +102,11 @@ class StatePort(ABC):
 
     @abstractmethod
     def _write_lock(self, name: str, owner: str, expires: float, now: float) -> bool:
-        """Write (owner, expires) in one atomic step unless another owner holds the lock until
-        after `now`; True when written."""
+        """Write (owner, expires) in one atomic step, unless another owner's lock outlives `now`.
+
+        Returns:
+            True when written.
+        """
 
     @abstractmethod
     def _read_lock(self, name: str) -> tuple[str, float] | None:
@@ -109,8 +114,13 @@ class StatePort(ABC):
 
     @abstractmethod
     def _add_counter(self, name: str, delta: int, start: int, now: float, expires: float) -> int:
-        """In one atomic step: add `delta` to the counter if it expires after `now`, else set
-        it to `start`; set its expiry to `expires`; return the new value."""
+        """Add `delta` to a live counter, or start an expired or missing one at `start`.
+
+        One atomic step; live means expiring after `now`. The expiry becomes `expires`.
+
+        Returns:
+            The counter's new value.
+        """
 
     @abstractmethod
     def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
@@ -263,8 +273,10 @@ class StatePort(ABC):
 
     @final
     def get_counters(self, names: Iterable[str]) -> dict[str, int]:
-        """The live value of each counter in `names` (0 when missing or expired), read only:
-        reading neither creates a counter nor restarts its time."""
+        """The live value of each counter in `names` (0 when missing or expired).
+
+        Read only: reading neither creates a counter nor restarts its time.
+        """
         wanted = _unique(names)
         found = self._read_counters(wanted) if wanted else {}
         now = self.clock()
