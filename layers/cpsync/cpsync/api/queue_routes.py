@@ -1,5 +1,6 @@
-"""JSON routes of the Queue and Dead letters tabs: what waits, what was parked and why, and
-retrying or discarding parked Changes.
+"""JSON routes of the Queue and Dead letters tabs.
+
+What waits, what was parked and why, and retrying or discarding parked Changes.
 
 Every route here needs a signed-in user or an API key (`require_user` on the router).
 """
@@ -81,8 +82,10 @@ def queue(
 
 
 def _url_key_holders(ctx: Ctx, letters: list[DeadLetter]) -> dict[str, str]:
-    """The product holding each clashing URL key, with one product search for the page
-    (empty when Magento cannot be asked: the reason then names no product)."""
+    """The product holding each clashing URL key, with one product search for the page.
+
+    Empty when Magento cannot be asked: the reason then names no product.
+    """
     wanted: dict[str, str] = {}
     for letter in letters:
         if group_of(letter.reason) != "url_key":
@@ -161,8 +164,10 @@ def dead_letters(
 
 
 class DeadLetterChoice(BaseModel):
-    """Dead letters to act on: by `ids`, or every one the filter (task, reason, key) selects;
-    nothing given retries all of them (discard needs `all`)."""
+    """Dead letters to act on: by `ids`, or every one the filter (task, reason, key) selects.
+
+    Nothing given retries all of them (discard needs `all`).
+    """
 
     ids: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
         default=None, max_length=10_000
@@ -179,8 +184,10 @@ RETRY_MAX = 20_000
 
 
 def _retry_job(ctx: Ctx, response: Response, choice: DeadLetterChoice) -> dict[str, Any]:
-    """Choose the letters here, where the dead-letter queue is, and start a job that reads
-    their records again where Counterpoint is (see `cpsync.deadletters`)."""
+    """Choose the letters here, where the dead-letter queue is, and start a retry job.
+
+    The job reads their records again where Counterpoint is (see `cpsync.deadletters`).
+    """
     where = DeadFilter(choice.ids, choice.task, choice.reason, choice.key)
     records = records_of(choose(current(ctx.runtime.queue, ctx.runtime.state), where))
     count = sum(len(keys) for keys in records.values())

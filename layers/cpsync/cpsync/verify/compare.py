@@ -89,8 +89,11 @@ def _search(
 def _rows(
     client: MagentoClient, path: str, endpoint: str, skus: Sequence[str]
 ) -> Iterator[dict[str, Any]]:
-    """The rows of these SKUs: SKU `in` filters, or whole pages when the SKUs are most of
-    what the endpoint holds (one probe for its count), which spares the store the filter."""
+    """The rows of these SKUs, read with SKU `in` filters or as whole pages.
+
+    Whole pages when the SKUs are most of what the endpoint holds (one probe for its count),
+    which spares the store the filter.
+    """
     probe = search_params([], page_size=1, current_page=1)
     total = int(
         (client.request("GET", path, endpoint=endpoint, params=probe) or {}).get("total_count", 0)
@@ -419,8 +422,10 @@ def compare(
     desired: dict[str, dict[str, Change]],
     reports: dict[str, KindReport],
 ) -> None:
-    """Fill each kind's report with the records Magento holds differently (a report already
-    marked `skipped` stays empty)."""
+    """Fill each kind's report with the records Magento holds differently.
+
+    A report already marked `skipped` stays empty.
+    """
     ctx = _Context(runtime, client, desired, _read_products(client, desired))
     managed = _managed_categories(ctx)
     for kind, part in reports.items():

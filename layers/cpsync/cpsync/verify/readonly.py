@@ -31,14 +31,17 @@ class ReadOnlyState(StatePort):
         return self.inner._get_applied(kind, keys)
 
     def get_watermark(self, task: str) -> datetime | None:
+        """The inner state's watermark."""
         return self.inner.get_watermark(task)
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """The inner state's runs."""
         return self.inner.runs(task, limit)
 
     def errors(
         self, task: str | None = None, run_id: str | None = None, limit: int = 100
     ) -> list[RunError]:
+        """The inner state's errors."""
         return self.inner.errors(task, run_id, limit)
 
     # --- written nowhere --------------------------------------------------------------
@@ -55,9 +58,11 @@ class ReadOnlyState(StatePort):
         return None
 
     def set_watermark(self, task: str, value: datetime) -> None:
+        """Keep the watermark where it is."""
         return None
 
     def add_errors(self, errors: Sequence[RunError]) -> None:
+        """Log nothing."""
         return None
 
     # --- locks and counters pass through ----------------------------------------------
@@ -68,6 +73,7 @@ class ReadOnlyState(StatePort):
         return self.inner._read_lock(name)
 
     def release_lock(self, name: str, owner: str) -> None:
+        """Release the inner state's lock."""
         self.inner.release_lock(name, owner)
 
     def _add_counter(self, name: str, delta: int, start: int, now: float, expires: float) -> int:
@@ -77,4 +83,5 @@ class ReadOnlyState(StatePort):
         return self.inner._read_counters(names)
 
     def reset_counter(self, name: str) -> None:
+        """Reset the inner state's counter."""
         self.inner.reset_counter(name)

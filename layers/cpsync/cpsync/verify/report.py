@@ -18,6 +18,7 @@ class Difference:
     fields: dict[str, tuple[Any, Any]]
 
     def to_json(self) -> dict[str, Any]:
+        """The difference for scripts and the API: per field, Magento's and Counterpoint's."""
         return {
             "key": self.key,
             "fields": {f: {"magento": m, "counterpoint": c} for f, (m, c) in self.fields.items()},
@@ -47,6 +48,7 @@ class VerifyReport:
 
     @property
     def differs(self) -> bool:
+        """Whether any record of any kind differs."""
         return any(k.differences for k in self.kinds.values())
 
     def to_json(self, examples: int = 5) -> dict[str, Any]:
