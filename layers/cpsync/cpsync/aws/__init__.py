@@ -1,6 +1,7 @@
-"""AWS adapters of the ports: SQS for the queue (`sqs`), one DynamoDB table for state
-(`dynamodb`), S3 for blobs (`s3`), and EventBridge Scheduler for the API's schedule mover
-(`scheduler`).
+"""AWS adapters of the ports, one module per service.
+
+SQS for the queue (`sqs`), one DynamoDB table for state (`dynamodb`), S3 for blobs (`s3`), and
+EventBridge Scheduler for the API's schedule mover (`scheduler`).
 
 They implement only the primitives of `ports/`; the logic (receive limits, dead-letter
 reasons, stale versions) stays in the ports, and the contract suite in `tests/contract` runs

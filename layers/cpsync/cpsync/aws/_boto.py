@@ -15,9 +15,15 @@ Clock = Callable[[], float]
 
 
 def client(service: str, **kwargs: Any) -> Any:
-    """A boto3 client with bounded retries and timeouts (standard retry mode: throttling and
-    5xx are retried with backoff, 8 attempts); imported lazily so the embedded mode never
-    needs boto3. The read timeout leaves room for a 20 s SQS long poll."""
+    """A boto3 client with bounded retries and timeouts.
+
+    Standard retry mode: throttling and 5xx are retried with backoff, 8 attempts. boto3 is
+    imported here, lazily, so the embedded mode never needs it. The read timeout leaves room
+    for a 20 s SQS long poll.
+
+    Returns:
+        The client of `service`.
+    """
     import boto3
     from botocore.config import Config
 

@@ -1,5 +1,8 @@
-"""SQS messages on the wire: bodies too big for SQS go through S3, batches stay within the SQS
-limits, and a dead letter's reason travels as message attributes."""
+"""SQS messages on the wire.
+
+Bodies too big for SQS go through S3, batches stay within the SQS limits, and a dead letter's
+reason travels as message attributes.
+"""
 
 from __future__ import annotations
 

@@ -277,18 +277,21 @@ class DynamoState(StatePort):
 
     # --- one request each ------------------------------------------------------------------
     def get_watermark(self, task: str) -> datetime | None:
+        """The watermark item (`watermark`, task), read consistently."""
         item = self.db.get_item(
             TableName=self.table, Key=self._key("watermark", task), ConsistentRead=True
         ).get("Item")
         return None if item is None else datetime.fromisoformat(item["v"]["S"])
 
     def set_watermark(self, task: str, value: datetime) -> None:
+        """Put the watermark item."""
         self.db.put_item(
             TableName=self.table,
             Item={**self._key("watermark", task), "v": _s(value.isoformat())},
         )
 
     def add_errors(self, errors: Sequence[RunError]) -> None:
+        """Two copies of each error (all tasks, and the task's), batched, with the log's TTL."""
         requests = []
         for e in errors:
             sk = f"{e.at.isoformat()}#{uuid.uuid4().hex}"
@@ -308,6 +311,7 @@ class DynamoState(StatePort):
         self._write_many(requests)
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Newest runs first: a query on all runs or on one task's."""
         pk = "run" if task is None else f"run#{task}"
         found: list[RunRecord] = []
         for item in self._query(pk, ScanIndexForward=False, Limit=limit):
@@ -330,6 +334,7 @@ class DynamoState(StatePort):
     def errors(
         self, task: str | None = None, run_id: str | None = None, limit: int = 100
     ) -> list[RunError]:
+        """Newest errors first: a query on all errors or one task's, filtered by run id."""
         pk = "err" if task is None else f"err#{task}"
         kwargs: dict[str, Any] = {"ScanIndexForward": False}
         if run_id is not None:
@@ -353,6 +358,7 @@ class DynamoState(StatePort):
         return found
 
     def release_lock(self, name: str, owner: str) -> None:
+        """Delete the lock item when `owner` holds it."""
         try:
             self.db.delete_item(
                 TableName=self.table,
@@ -366,4 +372,5 @@ class DynamoState(StatePort):
                 raise
 
     def reset_counter(self, name: str) -> None:
+        """Delete the counter item."""
         self.db.delete_item(TableName=self.table, Key=self._key("counter", name))

@@ -30,12 +30,22 @@ class S3Blobs(BlobPort):
         return f"{self.prefix}{digest[:2]}/{digest}"
 
     def put(self, data: bytes) -> str:
+        """Store the object unless it is there already.
+
+        Returns:
+            The digest of `data`.
+        """
         digest = self.digest(data)
         if not self.exists(digest):
             self.s3.put_object(Bucket=self.bucket, Key=self._object_key(digest), Body=data)
         return digest
 
     def get(self, digest: str) -> bytes:
+        """The object's bytes.
+
+        Raises:
+            BlobNotFound: No object has this digest.
+        """
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=self._object_key(digest))
         except Exception as exc:
@@ -45,6 +55,7 @@ class S3Blobs(BlobPort):
         return bytes(response["Body"].read())
 
     def exists(self, digest: str) -> bool:
+        """Whether the object is there (a HEAD request)."""
         try:
             self.s3.head_object(Bucket=self.bucket, Key=self._object_key(digest))
         except BlobNotFound:

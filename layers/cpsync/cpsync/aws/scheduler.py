@@ -8,8 +8,10 @@ __all__ = ["EventBridgeScheduleMover"]
 
 
 class EventBridgeScheduleMover:
-    """Moves a task's EventBridge Scheduler schedule (`<stack>-<task>`, as the template names it)
-    when the operator changes its expression or switch in the sync interface.
+    """Moves a task's EventBridge Scheduler schedule when the operator changes it.
+
+    The schedule is `<stack>-<task>`, as the template names it; the sync interface changes its
+    expression or its switch.
 
     Args:
         stack: The stack name (`CPSYNC_STACK_NAME`, set by the template).

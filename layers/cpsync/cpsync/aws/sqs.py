@@ -265,6 +265,7 @@ class SqsQueue(QueuePort):
             self.sqs.delete_message_batch(QueueUrl=self.dead_url, Entries=entries)
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Scan the whole DLQ (SQS cannot list one) and make every letter visible again."""
         found = self._scan_dead()
         self._release([r for _, r in found])
         return [d for d, _ in found[:limit]]
@@ -289,6 +290,11 @@ class SqsQueue(QueuePort):
         return [d.id for d, _ in chosen]
 
     def discard_dead(self, ids: Sequence[str]) -> int:
+        """Scan the DLQ and delete the chosen letters.
+
+        Returns:
+            How many were deleted.
+        """
         wanted = set(ids)
         found = self._scan_dead()
         self._release([r for d, r in found if d.id not in wanted])
@@ -298,6 +304,7 @@ class SqsQueue(QueuePort):
 
     # --- depth ----------------------------------------------------------------------------
     def depth(self) -> QueueDepth:
+        """SQS's approximate counts of both queues, and CloudWatch's age of the oldest message."""
         names = [
             "ApproximateNumberOfMessages",
             "ApproximateNumberOfMessagesNotVisible",

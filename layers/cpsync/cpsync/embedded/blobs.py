@@ -25,6 +25,11 @@ class LocalBlobs(BlobPort):
         return self.root / digest[:2] / digest
 
     def put(self, data: bytes) -> str:
+        """Write the file unless it exists (a temporary name, then a rename).
+
+        Returns:
+            The digest of `data`.
+        """
         digest = self.digest(data)
         path = self._path(digest)
         if not path.exists():
@@ -35,12 +40,18 @@ class LocalBlobs(BlobPort):
         return digest
 
     def get(self, digest: str) -> bytes:
+        """The file's bytes.
+
+        Raises:
+            BlobNotFound: No file has this digest.
+        """
         try:
             return self._path(digest).read_bytes()
         except FileNotFoundError:
             raise BlobNotFound(digest) from None
 
     def exists(self, digest: str) -> bool:
+        """Whether the file is there."""
         try:
             return self._path(digest).exists()
         except BlobNotFound:

@@ -151,6 +151,7 @@ class SqliteQueue(QueuePort):
                 )
 
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Parked rows, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(dead_letters).order_by(dead_letters.c.id).limit(limit)).all()
         return [DeadLetter(str(r.id), r.body, r.reason, r.receive_count, r.failed_at) for r in rows]
@@ -177,6 +178,11 @@ class SqliteQueue(QueuePort):
         return moved
 
     def discard_dead(self, ids: Sequence[str]) -> int:
+        """Delete parked rows.
+
+        Returns:
+            How many were deleted.
+        """
         with self.engine.begin() as conn:
             return sum(
                 conn.execute(
@@ -186,6 +192,7 @@ class SqliteQueue(QueuePort):
             )
 
     def peek(self, limit: int = 100) -> list[WaitingMessage]:
+        """Queued rows, oldest first, without receiving them."""
         q = queue_messages.c
         with self.engine.connect() as conn:
             rows = conn.execute(select(queue_messages).order_by(q.id).limit(limit)).all()
@@ -197,6 +204,7 @@ class SqliteQueue(QueuePort):
         ]
 
     def depth(self) -> QueueDepth:
+        """Counts of visible, received, delayed and parked rows, and the oldest row's age."""
         now = self.clock()
         q = queue_messages.c
         with self.engine.connect() as conn:

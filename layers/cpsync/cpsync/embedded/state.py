@@ -199,17 +199,20 @@ class SqliteState(StatePort):
 
     # --- one statement each -----------------------------------------------------------------
     def get_watermark(self, task: str) -> datetime | None:
+        """The task's watermark row."""
         with self.engine.connect() as conn:
             value = conn.scalar(select(watermarks.c.value).where(watermarks.c.task == task))
         return None if value is None else datetime.fromisoformat(value)
 
     def set_watermark(self, task: str, value: datetime) -> None:
+        """Insert or replace the task's watermark row."""
         stmt = sqlite_insert(watermarks).values(task=task, value=_iso(value))
         stmt = stmt.on_conflict_do_update(index_elements=["task"], set_={"value": _iso(value)})
         with self.engine.begin() as conn:
             conn.execute(stmt)
 
     def add_errors(self, errors: Sequence[RunError]) -> None:
+        """Insert the error rows, in chunks."""
         rows = [
             {
                 "run_id": e.run_id,
@@ -227,6 +230,7 @@ class SqliteState(StatePort):
                     conn.execute(insert(run_errors), list(chunk))
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
+        """Newest runs first, by start time."""
         stmt = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(limit)
         if task is not None:
             stmt = stmt.where(runs.c.task == task)
@@ -249,6 +253,7 @@ class SqliteState(StatePort):
     def errors(
         self, task: str | None = None, run_id: str | None = None, limit: int = 100
     ) -> list[RunError]:
+        """Newest errors first, by row id."""
         stmt = select(run_errors).order_by(run_errors.c.id.desc()).limit(limit)
         if task is not None:
             stmt = stmt.where(run_errors.c.task == task)
@@ -262,9 +267,11 @@ class SqliteState(StatePort):
         ]
 
     def release_lock(self, name: str, owner: str) -> None:
+        """Delete the lock row when `owner` holds it."""
         with self.engine.begin() as conn:
             conn.execute(delete(locks).where(and_(locks.c.name == name, locks.c.owner == owner)))
 
     def reset_counter(self, name: str) -> None:
+        """Delete the counter row."""
         with self.engine.begin() as conn:
             conn.execute(delete(counters).where(counters.c.name == name))
