@@ -91,8 +91,11 @@ def _run(run: RunRecord | None, zone: ZoneInfo | None = None) -> dict[str, Any] 
 
 
 def _last_run(ctx: Ctx, name: str) -> RunRecord | None:
-    """The task's newest run that was not a one-item lookup (those would hide the last real
-    run's outcome); the newest of any kind when there is no other."""
+    """The task's newest run that was not a one-item lookup.
+
+    One-item lookups would hide the last real run's outcome; the newest run of any kind is the
+    answer when there is no other.
+    """
     runs = ctx.runtime.state.runs(task=name, limit=20)
     return next((r for r in runs if r.counts.get("mode") != "item"), runs[0] if runs else None)
 
@@ -242,8 +245,10 @@ def _title(name: str) -> str:
 
 
 def _move(ctx: Ctx, name: str, schedule: str, enabled: bool, check: bool) -> None:
-    """Move the real schedule; with `check`, first read `schedule` as the scheduler will (in
-    the store's zone), so what is stored can run.
+    """Move the real schedule.
+
+    With `check`, first read `schedule` as the scheduler will (in the store's zone), so what is
+    stored can run.
 
     Raises:
         HTTPException: 400 naming the task and the expression when it cannot run.
