@@ -134,17 +134,19 @@ class Runtime:
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
+        # Every writer may fill the client's limiter: the limiter, shared by all of them,
+        # caps what is in flight at once (kinds of one stage are written side by side).
+        concurrency = self.magento.limiter.max_limit
         products = ProductWriter(
             self.magento,
             self.state,
             attribute_set_id=self.settings.magento_attribute_set_id,
-            concurrency=self.settings.magento_concurrency,
+            concurrency=concurrency,
             galleries=self.image_writer,
             bulk=BulkRunner.from_settings(self.magento, self.settings)
             if self.settings.magento_bulk_products
             else None,
         )
-        concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
             self.magento, self.state, self.settings.magento_root_category_id, concurrency
         )
@@ -154,7 +156,7 @@ class Runtime:
             categories.kind: categories,
             links.kind: links,
         }
-        writers.update(stock_price_writers(self.magento, self.settings, self.state))
+        writers.update(stock_price_writers(self.magento, self.settings, self.state, concurrency))
         writers[self.image_writer.kind] = self.image_writer
         return writers
 
@@ -163,7 +165,7 @@ class Runtime:
         from cpsync.magento.media import ImageWriter
 
         return ImageWriter(
-            self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
+            self.magento, self.state, self.blobs, concurrency=self.magento.limiter.max_limit
         )
 
     @cached_property

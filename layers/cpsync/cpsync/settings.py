@@ -124,7 +124,13 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="First backoff of a transiently failed record."
     )
     retry_max_seconds: float = Field(default=900.0, ge=0, description="Longest backoff.")
-    updater_batch_size: int = Field(default=100, ge=1, description="Messages per updater batch.")
+    updater_batch_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Messages one drain batch receives (`cpsync drain`, `cpsync serve`); the "
+        "updater groups them by kind and sends up to CPSYNC_MAGENTO_BULK_SIZE rows per request.",
+    )
 
     # --- sync interface and HTTP API (cpsync.api, `cpsync serve`) ---------------------------
     api_session_secret: SecretStr | None = Field(

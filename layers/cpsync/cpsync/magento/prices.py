@@ -221,7 +221,7 @@ class PriceWriter(Writer):
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         states = {c.key: PriceState.model_validate(c.payload) for c in changes}
         keys = list(states)
-        size = spread(len(keys), self.chunk_size, self.concurrency)
+        size = spread(len(keys), self.chunk_size)
         chunks = [
             _Chunk({k: states[k] for k in keys[i : i + size]}) for i in range(0, len(keys), size)
         ]
