@@ -80,3 +80,17 @@ def test_given_rows_then_the_fewest_calls_the_limit_allows_carry_them(
 
     assert spread(rows, limit) == size
     assert -(-rows // size) == -(-rows // limit)
+
+
+def test_given_records_of_two_rows_when_chunked_then_calls_stay_the_fewest_the_limit_allows() -> (
+    None
+):
+    from cpsync.magento.inventory import chunked, spread
+
+    # GIVEN 644 SKUs with two source items each (per-location stock), 500 rows a call
+    groups = [(f"S{n}", ["MAIN", "WEB"]) for n in range(644)]
+    # WHEN packed at the spread size
+    chunks = chunked(groups, spread(1288, 500), 500)
+    # THEN 3 calls carry them, none over 500 rows, and no record is split
+    sizes = [sum(len(rows) for _, rows in chunk) for chunk in chunks]
+    assert len(chunks) == 3 and max(sizes) <= 500 and sum(sizes) == 1288

@@ -123,15 +123,18 @@ def spread(rows: int, limit: int) -> int:
 
 
 def chunked(
-    groups: Sequence[tuple[str, list[Any]]], size: int
+    groups: Sequence[tuple[str, list[Any]]], size: int, limit: int | None = None
 ) -> list[list[tuple[str, list[Any]]]]:
-    """Pack per-record row lists into chunks of at most `size` rows; a record is never split
-    (a record with more rows than `size` gets a chunk of its own, split by the caller)."""
+    """Pack per-record row lists into chunks of about `size` rows, never more than `limit`
+    (`size` when not given); a record is never split (a record with more rows than the limit
+    gets a chunk of its own, split by the caller). A chunk is closed once it holds `size`
+    rows, so records of several rows do not add a call: 1,287 rows at 429 stay 3 calls."""
+    ceiling = limit or size
     chunks: list[list[tuple[str, list[Any]]]] = []
     current: list[tuple[str, list[Any]]] = []
     count = 0
     for key, rows in groups:
-        if current and count + len(rows) > size:
+        if current and (count >= size or count + len(rows) > ceiling):
             chunks.append(current)
             current, count = [], 0
         current.append((key, rows))
@@ -282,7 +285,7 @@ class StockWriter(Writer):
         written = self._remember_sources(groups)
         rows = sum(len(items) for _, items in groups)
         size = spread(rows, self.chunk_size)
-        for result in self._parallel(chunked(groups, size), self._send_chunk):
+        for result in self._parallel(chunked(groups, size, self.chunk_size), self._send_chunk):
             outcomes.update(result)
         if written:
             self._drop_old_sources(written, groups, outcomes)
