@@ -81,6 +81,14 @@ class Runtime:
         )
 
     @cached_property
+    def writer_state(self) -> StatePort:
+        """The state the writers and the updater note into: while a batch is applied, their
+        notes are written once per kind when it ends (see `cpsync._batch_state`)."""
+        from cpsync._batch_state import BatchState
+
+        return BatchState(self.state)
+
+    @cached_property
     def blobs(self) -> BlobPort:
         """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
         from cpsync.blobs import blob_store
@@ -139,7 +147,7 @@ class Runtime:
         concurrency = self.magento.limiter.max_limit
         products = ProductWriter(
             self.magento,
-            self.state,
+            self.writer_state,
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=concurrency,
             galleries=self.image_writer,
@@ -148,15 +156,17 @@ class Runtime:
             else None,
         )
         categories = CategoryWriter(
-            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+            self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency
         )
-        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        links = CategoryLinksWriter(self.magento, self.writer_state, concurrency)
         writers: dict[str, Writer] = {
             products.kind: products,
             categories.kind: categories,
             links.kind: links,
         }
-        writers.update(stock_price_writers(self.magento, self.settings, self.state, concurrency))
+        writers.update(
+            stock_price_writers(self.magento, self.settings, self.writer_state, concurrency)
+        )
         writers[self.image_writer.kind] = self.image_writer
         return writers
 
@@ -165,14 +175,14 @@ class Runtime:
         from cpsync.magento.media import ImageWriter
 
         return ImageWriter(
-            self.magento, self.state, self.blobs, concurrency=self.magento.limiter.max_limit
+            self.magento, self.writer_state, self.blobs, concurrency=self.magento.limiter.max_limit
         )
 
     @cached_property
     def updater(self) -> Updater:
         return Updater(
             self.queue,
-            self.state,
+            self.writer_state,
             self.writers,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
@@ -180,7 +190,7 @@ class Runtime:
 
     def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
         """Apply Changes to Magento now (the one apply path; see `cpsync.updater`)."""
-        return apply_changes(changes, self.state, self.writers)
+        return apply_changes(changes, self.writer_state, self.writers)
 
     def close(self) -> None:
         """Close the Magento client and the database engines."""

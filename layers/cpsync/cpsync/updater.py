@@ -27,11 +27,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from cpsync._batch_state import BatchState
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change
 from cpsync.ports import (
@@ -108,6 +110,15 @@ def apply_changes(
     Raises:
         ConfigurationError: Magento refused cpsync's credentials; no record is at fault.
     """
+    # The writers' notes (Magento ids, documents, applied versions) are written once per kind
+    # when the batch ends, when the state batches them (the runtime's does).
+    with state.batch() if isinstance(state, BatchState) else nullcontext():
+        return _apply(changes, state, writers)
+
+
+def _apply(
+    changes: Sequence[Change], state: StatePort, writers: Mapping[str, Writer]
+) -> list[ChangeResult]:
     # Superseded copies, stale versions and repeats stay SKIPPED; the writers decide the rest.
     results = [ChangeResult(Fate.SKIPPED)] * len(changes)
     newest: dict[tuple[str, str], int] = {}
