@@ -138,17 +138,19 @@ def _apply(
     for change in fresh:
         stages[_stage_of(change.kind)].setdefault(change.kind, []).append(change)
     wrote = False
-    for stage in stages:
-        for kind, outcomes in _write_stage(stage, writers).items():
-            for change in stage[kind]:
-                outcome = outcomes[change.key]
-                if outcome.applied:
-                    record = AppliedRecord(change.version, change.fingerprint)
-                    applied.setdefault(kind, {})[change.key] = record
-                    wrote = True
-                results[newest[(kind, change.key)]] = _result_of(change, outcome)
-    for kind, records in applied.items():  # one write per kind and batch
-        state.put_applied(kind, records)
+    try:
+        for stage in stages:
+            for kind, outcomes in _write_stage(stage, writers).items():
+                for change in stage[kind]:
+                    outcome = outcomes[change.key]
+                    if outcome.applied:
+                        record = AppliedRecord(change.version, change.fingerprint)
+                        applied.setdefault(kind, {})[change.key] = record
+                        wrote = True
+                    results[newest[(kind, change.key)]] = _result_of(change, outcome)
+    finally:  # what an earlier stage applied stays recorded when a later one stops the batch
+        for kind, records in applied.items():  # one write per kind and batch
+            state.put_applied(kind, records)
     if wrote:  # one small write per batch, for the dashboard's Magento card
         state.set_option(LAST_WRITE, datetime.now(UTC).isoformat())
     return results
