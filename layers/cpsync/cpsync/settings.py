@@ -649,7 +649,12 @@ class Settings(BaseSettings):
         examples=[3600],
     )
     updater_batch_size: int = Field(
-        default=100, ge=1, description="Messages per updater batch.", examples=[50]
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Messages one drain batch receives (`cpsync drain`, `cpsync serve`); the "
+        "updater groups them by kind and sends up to `CPSYNC_MAGENTO_BULK_SIZE` rows per request.",
+        examples=[500],
     )
     sync_now_wait_seconds: float = Field(
         default=60.0,
