@@ -211,13 +211,13 @@ def test_product_save_with_gallery_entries_is_the_full_list(
 ) -> None:
     keep = client.post(f"/all/V1/products/{sku}/media", json=entry(png(), "keep.png")).json()
     client.post(f"/all/V1/products/{sku}/media", json=entry(png(), "gone.png"))
-    new = entry(png(), "new.png")["entry"]
+    new = entry(png(), "new.png", label="New")["entry"]
     body = product(sku, media_gallery_entries=[{"id": keep, "label": "Kept"}, new])
     assert client.post("/all/V1/products", json=body).status_code == 200
     gallery = client.get(f"/all/V1/products/{sku}").json()["media_gallery_entries"]
     assert [(e["file"], e["label"]) for e in gallery] == [
         ("/k/e/keep.png", "Kept"),
-        ("/n/e/new.png", None),
+        ("/n/e/new.png", "New"),
     ]
     wipe = client.post("/all/V1/products", json=product(sku, media_gallery_entries=[]))
     assert wipe.json()["media_gallery_entries"] == []

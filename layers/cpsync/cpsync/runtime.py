@@ -131,6 +131,7 @@ class Runtime:
     def writers(self) -> dict[str, Writer]:
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.product_fields import CreateRules
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
@@ -140,6 +141,7 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=self.settings.magento_concurrency,
             galleries=self.image_writer,
+            rules=CreateRules.from_settings(self.settings),
             bulk=BulkRunner.from_settings(self.magento, self.settings)
             if self.settings.magento_bulk_products
             else None,

@@ -234,6 +234,13 @@ class Settings(BaseSettings):
         " lock wait or connection error (Magento answers those 400, in the store's language),"
         " so they are retried.",
     )
+    magento_max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request body cpsync sends (PHP post_max_size, the web server's"
+        " body limit): a new product carries its images in its create up to this size, and"
+        " the rest follow as uploads.",
+    )
     magento_bulk_products: bool = Field(
         default=False,
         description="Save large product batches through the async bulk API.",

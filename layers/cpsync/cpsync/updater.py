@@ -78,6 +78,10 @@ def _result_of(change: Change, outcome: Outcome) -> ChangeResult:
     return ChangeResult(Fate.PARKED, f"{where}: {outcome.error or 'refused by Magento'}")
 
 
+#: Categories before the products created in them; products before what their create carries.
+_KIND_ORDER = ("category", "product", "category_links", "stock", "price", "image")
+
+
 def apply_changes(
     changes: Sequence[Change], state: StatePort, writers: Mapping[str, Writer]
 ) -> list[ChangeResult]:
@@ -98,9 +102,15 @@ def apply_changes(
 
     wrote = False
     by_kind: dict[str, list[Change]] = {}
-    for change in fresh:
+    for change in sorted(fresh, key=lambda c: _KIND_ORDER.index(c.kind)):
         by_kind.setdefault(change.kind, []).append(change)
+    rechecked: set[str] = set()
     for kind, group in by_kind.items():
+        if kind in rechecked:  # an earlier writer may have applied some (a create's stock)
+            group, _, repeats = state.split_applied(group)
+            _record_repeats(state, repeats)
+            if not group:
+                continue
         writer = writers.get(kind)
         if writer is None:
             outcomes = {
@@ -109,6 +119,7 @@ def apply_changes(
             }
         else:
             outcomes = writer.write(group)
+            rechecked.update(writer.also_applies)
         applied = {
             c.key: AppliedRecord(c.version, c.fingerprint) for c in group if outcomes[c.key].applied
         }

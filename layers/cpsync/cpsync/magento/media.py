@@ -20,15 +20,19 @@ within seconds unless the owner renews it while it works (before a request, once
 the expiry has passed); a lock whose owner process is gone (killed on this machine) is taken
 over at once.
 
-A product's gallery is part of applying that product: the product writer asks `due()` which
-galleries of the products it applied Magento does not hold yet and `bring()`s them, so a failed
-upload fails (and retries) the product record itself. Uploads are idempotent: an entry
-already holding the same content tag is adopted, never added again.
+A product's gallery is part of applying that product: a new product carries its images in its
+create (`create_entries()`, as many as fit the request size limit) and `after_create()` notes
+the entry ids Magento answered and uploads the rest, with that answer as the gallery (no
+list GET). For a product that exists, the product writer asks `due()` which galleries Magento
+does not hold yet and `bring()`s them. Either way a failed upload fails (and retries) the
+product record itself, naming the image file. Uploads are idempotent: an entry already
+holding the same content tag is adopted, never added again.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -42,7 +46,8 @@ from urllib.parse import quote
 
 from cpsync._process import process_state
 from cpsync.documents import IMAGE_DESIRED, IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
-from cpsync.errors import DataError, RetryableError
+from cpsync.errors import DataError, RecordError, RetryableError
+from cpsync.magento.categories import create_in_categories
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
@@ -51,9 +56,13 @@ from cpsync.ports import AppliedRecord, BlobNotFound, BlobPort, StatePort
 
 __all__ = [
     "GalleryBusy",
+    "ImageRefused",
     "ImageWriter",
     "MediaApi",
     "build_entry_payload",
+    "create_carrying_images",
+    "gallery_failure",
+    "image_budget",
     "tag_of",
     "upload_name",
 ]
@@ -100,6 +109,44 @@ def build_entry_payload(entry: ImageEntry, data: bytes | None) -> dict[str, Any]
             "name": upload_name(entry),
         }
     return payload
+
+
+def create_carrying_images(
+    client: MagentoClient, product: dict[str, Any], category_ids: Sequence[int]
+) -> tuple[dict[str, Any], list[int]]:
+    """Create a product in its categories with the gallery entries it carries; when Magento
+    refuses a create that carries images, create it without them (the uploads that follow
+    find and name the image at fault). Returns the saved product and the categories it got.
+
+    Raises:
+        MagentoRecordError: Magento refused the product itself.
+    """
+    try:
+        return create_in_categories(client, product, category_ids)
+    except MagentoRecordError as exc:
+        if exc.status != 400 or not product.get("media_gallery_entries"):
+            raise
+        logger.info(
+            "product %s: create with images refused (%s); creating without", product.get("sku"), exc
+        )
+    rest = {k: v for k, v in product.items() if k != "media_gallery_entries"}
+    return create_in_categories(client, rest, category_ids)
+
+
+def image_budget(product: dict[str, Any], max_request_bytes: int) -> int:
+    """Bytes left for images in a create of `product` (16 KiB kept for the JSON around)."""
+    return max_request_bytes - 16 * 1024 - len(json.dumps(product))
+
+
+def gallery_failure(exc: Exception) -> Exception:
+    """A product record's error when its images did not all go up after its create: the
+    product is in Magento, and the record is retried or parked as the image's error says."""
+    text = f"the product is saved, but its images are not: {exc}"
+    if isinstance(exc, RetryableError):
+        return RetryableError(text, exc.retry_after)
+    if isinstance(exc, RecordError):
+        return RecordError(text)
+    return RetryableError(text)
 
 
 class MediaApi:
@@ -154,6 +201,15 @@ class ProductNotOnline(RetryableError):
 
 class GalleryBusy(RetryableError):
     """Another writer holds the SKU's gallery: this record is retried later."""
+
+
+class ImageRefused(RecordError):
+    """Magento refused one image file (its content, type or name): a person must look."""
+
+
+def upload_order(images: Sequence[ImageEntry]) -> list[ImageEntry]:
+    """The order images go up in: those with roles (the main image) first, then by position."""
+    return sorted(images, key=lambda e: (not e.roles, e.position))
 
 
 class ImageWriter(Writer):
@@ -219,9 +275,16 @@ class ImageWriter(Writer):
         finally:
             lease.give_back()
 
-    def _sync(self, desired: ImageState, remember: bool, lease: _Lease) -> list[EntryRef]:
+    def _sync(
+        self,
+        desired: ImageState,
+        remember: bool,
+        lease: _Lease,
+        current: list[dict[str, Any]] | None = None,
+    ) -> list[EntryRef]:
         sku = desired.sku
-        current = self.api.list(sku)
+        if current is None:
+            current = self.api.list(sku)
         if current is None:
             hint = ""
             if "/" in sku:
@@ -251,15 +314,18 @@ class ImageWriter(Writer):
             ) != int(target.position):
                 lease.renew()
                 self.api.update(sku, int(entry["id"]), build_entry_payload(target, None))
-        missing = sorted(
-            (e for tag, e in wanted.items() if tag not in keep),
-            key=lambda e: (not e.roles, e.position),
-        )
+        missing = upload_order([e for tag, e in wanted.items() if tag not in keep])
         retries_before = self.api.client.failures["media.create"]
+        refused: RecordError | None = None
         for image in missing:
             lease.renew()
             payload = build_entry_payload(image, self._bytes(image))
-            ids[image.digest[:12]] = self.api.add(sku, payload)
+            try:
+                ids[image.digest[:12]] = self.api.add(sku, payload)
+            except MagentoRecordError as exc:  # the other images still go up
+                refused = refused or ImageRefused(
+                    f"image {sku}: Magento refused image file {image.file}: {exc}"
+                )
         if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
         ours = [
@@ -267,9 +333,47 @@ class ImageWriter(Writer):
             for e in desired.images
             if e.digest[:12] in ids
         ]
-        if remember:
+        if remember or refused is not None:
             self._remember({sku: ours})
+        if refused is not None:
+            raise refused
         return ours
+
+    def create_entries(self, desired: ImageState, budget: int) -> list[dict[str, Any]]:
+        """The `media_gallery_entries` a product create carries: the images in upload order
+        while their base64 fits in `budget` bytes (the rest go up after the create).
+
+        An image whose bytes are missing stops the list there: `after_create()` then names
+        the file when it tries to upload it.
+        """
+        entries: list[dict[str, Any]] = []
+        for image in upload_order(desired.images):
+            try:
+                data = self._bytes(image)
+            except DataError:
+                break
+            cost = 4 * -(-len(data) // 3) + 400  # base64 plus the entry's other members
+            if cost > budget:
+                break
+            budget -= cost
+            # A product save reads label, position, disabled and media_type of a new entry
+            # unconditionally (MediaGalleryProcessor) and a null is dropped before it gets
+            # there, so the label is an empty string, not null.
+            entries.append({**build_entry_payload(image, data), "label": ""})
+        return entries
+
+    def after_create(self, desired: ImageState, saved: dict[str, Any]) -> None:
+        """Note the entries a product create carried (ids from Magento's answer) and upload
+        the images it did not carry, with that answer as the gallery: no list GET.
+
+        Raises:
+            ImageRefused: Magento refused an image file (the others are uploaded).
+            Exception: An upload failed otherwise (the caller's record fails with it).
+        """
+        current = list(saved.get("media_gallery_entries") or [])
+        with self._gallery_lock(desired.sku) as lease:
+            self._sync(desired, True, lease, current=current)
+        self._note_applied({desired.sku: desired.fingerprint()})
 
     def _bytes(self, image: ImageEntry) -> bytes:
         try:
@@ -327,14 +431,19 @@ class ImageWriter(Writer):
                 failed = failed or exc
                 continue
             written[desired.sku] = desired.fingerprint()
-        if written:
-            version = make_version(None)
-            self.state.put_sent(self.kind, written)
-            applied = {sku: AppliedRecord(version, print_) for sku, print_ in written.items()}
-            self.state.put_applied(self.kind, applied)
-            IMAGE_PENDING.delete(self.state, written)
+        self._note_applied(written)
         if failed is not None:
             raise failed
+
+    def _note_applied(self, written: dict[str, str]) -> None:
+        """Record galleries as sent and applied, so the Images task does not queue them."""
+        if not written:
+            return
+        version = make_version(None)
+        self.state.put_sent(self.kind, written)
+        applied = {sku: AppliedRecord(version, print_) for sku, print_ in written.items()}
+        self.state.put_applied(self.kind, applied)
+        IMAGE_PENDING.delete(self.state, written)
 
 
 class _Lease:
