@@ -96,6 +96,10 @@ def save_product(request: RestRequest) -> dict[str, Any]:
     return copy.deepcopy(product)
 
 
+#: Product types MSI keeps source items for (configurable, bundle and grouped have none).
+_SOURCE_ITEM_TYPES = ("simple", "virtual", "downloadable")
+
+
 def _sent_member(raw: dict[str, Any], *path: str) -> Any:
     """A member of the body by snake_case path (either case sent), or None."""
     value: Any = raw
@@ -112,6 +116,8 @@ def _align_default_source(request: RestRequest, product: dict[str, Any], raw: An
     the default source item exists already."""
     if _sent_member(raw, "extension_attributes", "stock_item") is None:
         return
+    if product.get("type_id") not in _SOURCE_ITEM_TYPES:
+        return  # IsSourceItemManagementAllowedForProductType: no source items for these
     stock = product["extension_attributes"]["stock_item"]
     key = (sku_key(product["sku"]), DEFAULT_SOURCE)
     items = inventory_of(request.emulator.store).items

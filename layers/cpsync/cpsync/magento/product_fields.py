@@ -114,15 +114,19 @@ def stock_item_of(
     (InventoryCatalog's UpdateSourceItemAtLegacyStockItemSavePlugin), so a record whose only
     source is `default` (or a store without MSI) is applied by the stock item. Other sources
     need source items; the stock item then says 0 and out of stock, so no default source item
-    is made up.
+    is made up. So does an empty record at the default source: the plugin aligns only an item
+    in stock or with a quantity, and Magento should hold the source item the task asks for.
     """
     if record is None:
         left = max(qty, Decimal(0))
         return {"qty": float(left), "is_in_stock": left > 0}, False, []
     codes = [s.source_code for s in record.sources]
-    if mode == "legacy" or codes == [DEFAULT_SOURCE]:
-        item = {"qty": float(max(record.total, Decimal(0))), "is_in_stock": record.in_stock}
-        return item, True, []
+    # The plugin aligns the default source only when the item is in stock or has a quantity
+    # (or the source item exists, which it cannot for a new product): an empty one is left to
+    # the stock writer, so Magento holds the source item the Inventory task asks for.
+    qty = max(record.total, Decimal(0))
+    if mode == "legacy" or (codes == [DEFAULT_SOURCE] and (record.in_stock or qty != 0)):
+        return {"qty": float(qty), "is_in_stock": record.in_stock}, True, []
     return {"qty": 0.0, "is_in_stock": False}, False, build_source_items(record)
 
 

@@ -201,7 +201,14 @@ class ProductWriter(Writer):
         # One pool of save slots for simple products and grid children alike.
         self.slots = threading.BoundedSemaphore(concurrency)
         self.configurable = ConfigurableSaver(
-            client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
+            client,
+            state,
+            OptionValues(client, state),
+            attribute_set_id,
+            concurrency,
+            self.slots,
+            galleries=galleries,
+            rules=self.rules,
         )
         # Brings each applied product's gallery when it is due (None: images are not synced).
         self.galleries = galleries
