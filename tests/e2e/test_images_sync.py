@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from cpsync.documents import IMAGE_DESIRED
 from cpsync.errors import ConfigurationError
 from cpsync.magento.media import ImageWriter
 from cpsync.model import Change
@@ -446,3 +447,62 @@ def test_a_new_item_goes_up_with_its_images_before_image_changes_ever_ran(
     # ... and the next Image Changes run finds nothing new to prepare or send
     task = rt.task("image_changes")
     assert task.run().queued == 0
+
+
+def test_new_products_carry_their_images_in_their_create_and_no_gallery_is_read(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    # GIVEN a full first sync (the fixture), THEN every image went up inside a product create
+    assert sum(len(entries) for entries in actual(emulator).values()) > 30
+    assert media_requests(emulator) == Counter()
+
+
+def test_a_gallery_past_the_request_size_limit_is_uploaded_after_the_create_and_ends_complete(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # GIVEN a store that takes requests of at most 64 KiB
+    rt = make_runtime(sample[0], tmp_path, emulator, magento_max_request_bytes=64 * 1024)
+    # WHEN the first sync runs
+    sync(rt, "image_changes", "items", "images")
+    # THEN the images that did not fit were uploaded after their create, without a gallery read
+    requests = media_requests(emulator)
+    assert requests["media.create"] > 0
+    assert requests["media.list"] == 0
+    # AND every gallery is complete, each image once
+    got, want = actual(emulator), expected_uploads(sample[1])
+    for sku, entries in got.items():
+        assert entries == want.get(sku, []), sku
+    assert rt.queue.dead_letters() == []
+
+
+def test_an_image_magento_refuses_in_a_create_is_named_and_stops_no_other_product(
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
+) -> None:
+    info, rt = sample[1], runtime
+    item = info.special["slash_item"]
+    rt.task("image_changes").run()
+    # GIVEN one of an item's prepared images is bytes Magento cannot read
+    gallery = IMAGE_DESIRED.get(rt.state, [item])[item].image_state()
+    bad, good = gallery.images[-1], gallery.images[0]
+    (tmp_blob := Path(rt.settings.blobs_dir) / bad.digest[:2] / bad.digest).write_bytes(b"nope")
+    assert tmp_blob.read_bytes() == b"nope"
+    # WHEN Items creates the products
+    sync(rt, "items")
+    # THEN that product is in Magento with its other images, and its record is parked with a
+    # reason naming the product and the image file
+    got = actual(emulator)
+    assert [stem for stem, _ in got[item]] == [
+        _upload_stem(e.file) for e in gallery.images if e is not bad
+    ]
+    assert _upload_stem(good.file) in [stem for stem, _ in got[item]]
+    [letter] = rt.queue.dead_letters()
+    assert f"product {item}" in letter.reason and bad.file in letter.reason
+    assert "base64" in letter.reason
+    # AND every other product has its whole gallery
+    want = expected_uploads(info)
+    for sku, entries in got.items():
+        if sku != item:
+            assert entries == want.get(sku, []), sku
