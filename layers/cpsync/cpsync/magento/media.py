@@ -6,7 +6,9 @@ carries our content tag (`<stem>-cp<digest>.<ext>`, Magento may add `_1`): the t
 a crash between an upload and the state write, a retried POST whose first answer was lost, or
 an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 
-1. list the gallery (one GET, without the base64 `content` Magento would add to each entry);
+1. list the gallery (one GET, without the base64 `content` Magento would add to each entry),
+   unless state knows every entry cpsync owns there (ids, roles, positions): then the GET is
+   spared, and made again on a forced run ("sync now", queue all) or after a failed sync;
 2. delete our entries that are no longer wanted (removed or replaced images) and duplicates;
 3. update roles/position of kept entries whose roles or position moved;
 4. add what is missing, the main image first (delete-then-add replaces an image);
@@ -237,18 +239,21 @@ class ImageWriter(Writer):
 
         def one(change: Change) -> None:
             desired = ImageState.model_validate(change.payload)
-            entries[desired.sku] = self.sync(desired, remember=False)
+            entries[desired.sku] = self.sync(desired, remember=False, force=change.force)
 
         outcomes = self.map_records(changes, one)
         # One state write per batch: a crash before it is repaired from the content tags.
         self._remember(entries)
         return outcomes
 
-    def sync(self, desired: ImageState, remember: bool = True) -> list[EntryRef]:
+    def sync(
+        self, desired: ImageState, remember: bool = True, force: bool = False
+    ) -> list[EntryRef]:
         """Bring one SKU's gallery to `desired` (the five steps of the module docstring).
 
         Returns the entries now ours (id, digest, file); stored in state unless `remember`
-        is False (the caller then stores them, for a whole batch at once).
+        is False (the caller then stores them, for a whole batch at once). `force` reads the
+        gallery from Magento even when state knows it.
 
         Raises:
             ProductNotOnline: Magento has no such product yet (retried later).
@@ -257,7 +262,29 @@ class ImageWriter(Writer):
             GalleryBusy: Another writer kept the SKU's gallery for too long (retried later).
         """
         with self._gallery_lock(desired.sku) as lease:
-            return self._sync(desired, remember, lease)
+            known = None if force else self._gallery_in_state(desired.sku)
+            try:
+                return self._sync(desired, remember, lease, current=known)
+            except Exception:
+                if known is not None:  # the next try reads what Magento really holds
+                    IMAGE_ENTRIES.delete(self.state, [desired.sku])
+                raise
+
+    def _gallery_in_state(self, sku: str) -> list[dict[str, Any]] | None:
+        """cpsync's entries of a gallery as state knows them, in the shape of Magento's list
+        (the file stands for our content tag); None when state does not know them all."""
+        doc = IMAGE_ENTRIES.get(self.state, [sku]).get(sku)
+        if doc is None or any(e.types is None or e.position is None for e in doc.entries):
+            return None
+        return [
+            {
+                "id": e.id,
+                "file": f"-cp{e.digest[:12]}.img",
+                "types": e.types,
+                "position": e.position,
+            }
+            for e in doc.entries
+        ]
 
     @contextmanager
     def _gallery_lock(self, sku: str) -> Iterator[_Lease]:
@@ -323,13 +350,21 @@ class ImageWriter(Writer):
             try:
                 ids[image.digest[:12]] = self.api.add(sku, payload)
             except MagentoRecordError as exc:  # the other images still go up
+                if exc.status == 404:
+                    raise ProductNotOnline(f"image {sku}: the product is not in Magento") from exc
                 refused = refused or ImageRefused(
                     f"image {sku}: Magento refused image file {image.file}: {exc}"
                 )
         if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
         ours = [
-            EntryRef(id=ids[e.digest[:12]], digest=e.digest, file=e.file)
+            EntryRef(
+                id=ids[e.digest[:12]],
+                digest=e.digest,
+                file=e.file,
+                types=list(e.roles),
+                position=e.position,
+            )
             for e in desired.images
             if e.digest[:12] in ids
         ]

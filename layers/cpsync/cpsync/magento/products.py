@@ -213,6 +213,15 @@ class ProductWriter(Writer):
         # Brings each applied product's gallery when it is due (None: images are not synced).
         self.galleries = galleries
 
+    @property
+    def galleries(self) -> ImageWriter | None:
+        """The image writer new products get their images from (None: no images)."""
+        return self.configurable.galleries
+
+    @galleries.setter
+    def galleries(self, writer: ImageWriter | None) -> None:
+        self.configurable.galleries = writer
+
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
 
