@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
 
+from cpsync.check import run_check
 from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from emulator.inventory import inventory_of
@@ -299,3 +302,33 @@ def test_a_new_product_goes_up_complete_in_one_request_and_its_price_and_stock_a
     for task in ("inventory", "prices"):
         runtime.task(task).run(emit=again.extend)
     assert not {c.key for c in again} & set(products)
+
+
+def test_once_check_saw_the_bulk_consumer_run_a_first_load_goes_up_in_bulks_of_100(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    # GIVEN `cpsync check` saw the store's async bulk consumer work (bulk saves are off; the
+    # sample is small, so a "large" first load is 5 products here)
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_bulk_min_batch=5)
+    assert runtime.settings.magento_bulk_products is False
+    run_check(runtime)
+    assert runtime.state.get_option(BULK_CONSUMER)["runs"] is True
+    # WHEN the first Items run is drained in one batch
+    before = _requests(emulator)
+    changes: list[Change] = []
+    runtime.task("items").run(emit=changes.extend)
+    results = runtime.apply(changes)
+    spent = _requests(emulator) - before
+    # THEN the simple products went up in bulks of at most 100, complete with their images
+    assert all(r.done for r in results), [r.reason for r in results if not r.done]
+    simple = [c for c in changes if c.payload.get("type") != "configurable"]
+    assert spent["bulk.submit"] == -(-len(simple) // 100)
+    assert not [e for e in spent if e.startswith("media.")], spent
+    catalog = emulator.store.products_by_sku()
+    assert _simple_ecommerce(sample[1]) <= set(catalog)
+    assert sum(len(p["media_gallery_entries"]) for p in catalog.values()) > 30
+    # AND a rerun finds nothing to send
+    assert runtime.task("items").run().queued == 0

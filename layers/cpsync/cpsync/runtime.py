@@ -142,9 +142,10 @@ class Runtime:
             concurrency=self.settings.magento_concurrency,
             galleries=self.image_writer,
             rules=CreateRules.from_settings(self.settings),
-            bulk=BulkRunner.from_settings(self.magento, self.settings)
-            if self.settings.magento_bulk_products
-            else None,
+            # Always at hand: on, every large batch; off, first loads once `cpsync check`
+            # saw the store's consumer run.
+            bulk=BulkRunner.from_settings(self.magento, self.settings),
+            bulk_always=self.settings.magento_bulk_products,
         )
         concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpsync.check import Area, Finding
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.client import MagentoClient, RetryPolicy, search_params, sku_path
 from cpsync.magento.errors import MagentoAuthError, MagentoError, MagentoRetryableError
 from cpsync.redact import describe
@@ -458,8 +459,6 @@ def _input_limits(client: MagentoClient, settings: Settings) -> list[Finding]:
     return [Finding(_AREA, "ok", f"Web API input limits are off; {state}.")]
 
 
-#: Option: whether `cpsync check` saw the async bulk consumer work an operation, and when.
-BULK_CONSUMER = "magento.bulk_consumer"
 #: How long the check waits for its bulk operation to leave "open".
 BULK_PROBE_SECONDS = 20.0
 _OPEN = 4

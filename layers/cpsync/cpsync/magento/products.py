@@ -24,9 +24,11 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.errors import ConfigurationError, DataError
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.categories import (
     new_product_categories,
     remember_links,
@@ -118,6 +120,19 @@ def build_product_payload(
     return product
 
 
+#: How long a check's "the async bulk consumer runs" is trusted for first loads.
+BULK_SEEN_FOR = timedelta(days=7)
+
+
+def bulk_consumer_seen(state: StatePort) -> bool:
+    """Whether the last `cpsync check` saw the store's async bulk consumer work (within a
+    week: a consumer stopped since then makes bulk saves wait and retry, never lose)."""
+    seen = state.get_option(BULK_CONSUMER)
+    if not isinstance(seen, dict) or seen.get("runs") is not True:
+        return False
+    return datetime.now(UTC) - datetime.fromisoformat(str(seen["at"])) < BULK_SEEN_FOR
+
+
 def plan_create(
     state: ProductState,
     rules: CreateRules,
@@ -191,6 +206,7 @@ class ProductWriter(Writer):
         bulk: BulkRunner | None = None,
         galleries: ImageWriter | None = None,
         rules: CreateRules | None = None,
+        bulk_always: bool = True,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
@@ -198,6 +214,8 @@ class ProductWriter(Writer):
         self.attribute_set_id = attribute_set_id
         self.rules = rules or CreateRules()
         self.bulk = bulk  # async bulk for batches of at least bulk.min_batch (off when None)
+        # Every large batch through bulk (on), or only first loads once check saw a consumer.
+        self.bulk_always = bulk_always
         # One pool of save slots for simple products and grid children alike.
         self.slots = threading.BoundedSemaphore(concurrency)
         self.configurable = ConfigurableSaver(
@@ -222,6 +240,16 @@ class ProductWriter(Writer):
     def galleries(self, writer: ImageWriter | None) -> None:
         self.configurable.galleries = writer
 
+    def _use_bulk(self, simple: Sequence[Change], existing: dict[str, int]) -> bool:
+        """Async bulk when it is on (CPSYNC_MAGENTO_BULK_PRODUCTS), or for a first load of
+        many new products when `cpsync check` saw the store's consumer run."""
+        if self.bulk is None or len(simple) < self.bulk.min_batch:
+            return False
+        if self.bulk_always:
+            return True
+        new = sum(1 for c in simple if c.key not in existing)
+        return new >= self.bulk.min_batch and bulk_consumer_seen(self.state)
+
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
 
@@ -238,9 +266,16 @@ class ProductWriter(Writer):
         existing = self._existing([*states, *family]) if states or family else {}
         outcomes: dict[str, Outcome] = {}
         one_by_one: list[Change] = list(changes)
-        if self.bulk is not None and len(simple) >= self.bulk.min_batch:
+        if self._use_bulk(simple, existing):
+            assert self.bulk is not None
             outcomes = self.bulk.save_products(
-                simple, states, existing, self.attribute_set_id, self.state
+                simple,
+                states,
+                existing,
+                self.attribute_set_id,
+                self.state,
+                rules=self.rules,
+                galleries=self.galleries,
             )
             one_by_one = [c for c in changes if c.key in grids]
 
