@@ -159,6 +159,7 @@ class Runtime:
         """The Magento writers by the Change kind each applies."""
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.product_fields import CreateRules
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
@@ -171,9 +172,11 @@ class Runtime:
             attribute_set_id=self.settings.magento_attribute_set_id,
             concurrency=concurrency,
             galleries=self.image_writer,
-            bulk=BulkRunner.from_settings(self.magento, self.settings)
-            if self.settings.magento_bulk_products
-            else None,
+            rules=CreateRules.from_settings(self.settings),
+            # Always at hand: on, every large batch; off, first loads once `cpsync check`
+            # saw the store's consumer run.
+            bulk=BulkRunner.from_settings(self.magento, self.settings),
+            bulk_always=self.settings.magento_bulk_products,
         )
         categories = CategoryWriter(
             self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency

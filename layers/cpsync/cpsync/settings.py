@@ -101,6 +101,7 @@ SECTIONS: tuple[Section, ...] = (
             "magento_input_limits",
             "magento_bulk_size",
             "magento_transient_messages",
+            "magento_max_request_bytes",
             "magento_bulk_products",
             "magento_bulk_min_batch",
             "magento_bulk_wait",
@@ -385,6 +386,14 @@ class Settings(BaseSettings):
         "a database deadlock, lock wait or connection error: Magento answers those 400 in the "
         "store view's language, so they are retried only when recognised (English always is).",
         examples=["verrou|impasse"],
+    )
+    magento_max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request body cpsync sends (PHP `post_max_size`, the web server's "
+        "body limit): a new product carries its images in its create up to this size, and the "
+        "rest follow as uploads.",
+        examples=[2097152],
     )
     magento_bulk_products: bool = Field(
         default=False,

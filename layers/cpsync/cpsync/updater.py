@@ -138,8 +138,21 @@ def _apply(
     for change in fresh:
         stages[_stage_of(change.kind)].setdefault(change.kind, []).append(change)
     wrote = False
+    rechecked: set[str] = set()  # kinds an earlier stage's writer may have applied
     try:
         for stage in stages:
+            for kind in [k for k in stage if k in rechecked]:
+                # a create carries its stock, prices and links: those now count as repeats
+                stage[kind], _, again = state.split_applied(stage[kind])
+                for change in again:
+                    record = AppliedRecord(change.version, change.fingerprint)
+                    applied.setdefault(kind, {})[change.key] = record
+                if not stage[kind]:
+                    del stage[kind]
+            for kind in stage:
+                writer = writers.get(kind)
+                if writer is not None:
+                    rechecked.update(writer.also_applies)
             for kind, outcomes in _write_stage(stage, writers).items():
                 for change in stage[kind]:
                     outcome = outcomes[change.key]
