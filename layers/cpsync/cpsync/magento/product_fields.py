@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from cpsync.documents import PRICE_SPECIAL, SpecialHeld
 from cpsync.magento.inventory import SourceItem, build_source_items
 from cpsync.model import ConfigurableState, PriceState, ProductState, StockState, make_version
 from cpsync.ports import AppliedRecord, StatePort
@@ -76,6 +77,9 @@ DEFAULT_SOURCE = "default"
 #: Version of a record applied by a create: older than any detected version, so a Change the
 #: task queued meanwhile is compared by fingerprint only (never dropped as stale).
 CARRIED_SINCE = datetime(1970, 1, 1)
+#: Not a kind: in `carried`, the special price a create set (a `SpecialHeld` as JSON), noted
+#: for the price writer (`PRICE_SPECIAL`) so its first change to the product reads nothing.
+SPECIAL_HELD = "price_special"
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ def carried_records(
         carried["stock"] = stock.fingerprint()
     if price is not None and rules.prices_global:
         carried["price"] = price.fingerprint()
+        # what Magento now holds as special price, so the price writer need not read it
+        carried[SPECIAL_HELD] = SpecialHeld(store_id=0, special=price.special).model_dump_json()
     return carried
 
 
@@ -174,8 +180,12 @@ def note_carried(state: StatePort, carried: dict[str, dict[str, str]]) -> None:
     stock for a SKU MSI accepted early) keeps it: the create does not claim what it may have
     overwritten, so that task's next Change still goes out.
     """
+    if held := carried.get(SPECIAL_HELD):
+        PRICE_SPECIAL.put(
+            state, {sku: SpecialHeld.model_validate_json(doc) for sku, doc in held.items()}
+        )
     for kind, prints in carried.items():
-        if not prints:
+        if not prints or kind == SPECIAL_HELD:
             continue
         done = state.get_applied(kind, list(prints))
         fresh = {sku: p for sku, p in prints.items() if sku not in done}
