@@ -65,11 +65,18 @@ class ImagePending(_Doc):
 
 
 class EntryRef(_Doc):
-    """One gallery entry cpsync uploaded: Magento's id, the content digest, the source file."""
+    """One gallery entry cpsync uploaded.
+
+    Magento's id, the content digest, the source file, and the roles and position it was last
+    given (None in documents written before these were kept: the gallery is then read from
+    Magento).
+    """
 
     id: int
     digest: str
     file: str
+    types: list[str] | None = None
+    position: int | None = None
 
 
 class ImageEntries(_Doc):

@@ -325,7 +325,7 @@ class PriceWriter(Writer):
         keys = list(states)
         known = self._known({c.key for c in changes if not c.force}, states)
         whole = _Chunk(states, {k for k in keys if k not in known}, known)
-        size = spread(len(keys), self.chunk_size, self.concurrency)
+        size = spread(len(keys), self.chunk_size)
         chunks = [whole.part(keys[i : i + size]) for i in range(0, len(keys), size)]
         if self.concurrency <= 1 or len(chunks) <= 1:
             results = [self._guarded(c) for c in chunks]
