@@ -85,6 +85,7 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.magento_client
+	$(BIN)/python -m bench.detection
 
 # sam build runs the layers' Makefiles (layers/*/Makefile): pip for the python3.12 Lambda
 # runtime and bytecode for it, so they need a python3.12 that runs.
