@@ -195,3 +195,30 @@ def test_given_a_new_item_claiming_an_unchanged_items_sku_when_items_run_then_bo
     assert queued == []
     message = next(e.message for e in result.failed if e.key == known.lower())
     assert repr(known) in message
+
+
+def test_given_a_deleted_item_and_a_backdated_edit_when_the_daily_full_read_is_due_then_found(
+    detect: Runtime, sample: tuple[Path, SampleInfo]
+) -> None:
+    # GIVEN one item deleted and one renamed with a stamp older than the watermark (clock skew)
+    gone, skewed = _simple(sample[1])[:2]
+    with detect.counterpoint.begin() as conn:
+        conn.execute(EC_CATEG_ITEM.delete().where(EC_CATEG_ITEM.c.ITEM_NO == gone))
+        conn.execute(IM_INV.delete().where(IM_INV.c.ITEM_NO == gone))
+        conn.execute(IM_ITEM.delete().where(IM_ITEM.c.ITEM_NO == gone))
+        conn.execute(
+            update(IM_ITEM)
+            .where(IM_ITEM.c.ITEM_NO == skewed)
+            .values(DESCR="Renamed late", **_stamp(-120))
+        )
+    # WHEN Items runs on its schedule, then again once the last full read is a day old
+    missed, missed_queued = _run(detect, "items")
+    detect.context.clock = lambda: LATER + timedelta(days=1, minutes=1)
+    daily, queued = _run(detect, "items")
+    # THEN the changed run saw neither, and the daily full read found both
+    assert (missed.mode, missed_queued) == ("changed", [])
+    assert daily.mode == "full"
+    by_key = {c.key: c.payload for c in queued}
+    assert set(by_key) == {gone, skewed}
+    assert by_key[gone]["enabled"] is False
+    assert by_key[skewed]["name"] == "Renamed late"
