@@ -222,3 +222,26 @@ def test_given_a_deleted_item_and_a_backdated_edit_when_the_daily_full_read_is_d
     assert set(by_key) == {gone, skewed}
     assert by_key[gone]["enabled"] is False
     assert by_key[skewed]["name"] == "Renamed late"
+
+
+def test_given_an_unread_item_named_like_a_changed_grids_cell_when_items_run_then_grid_refused(
+    detect: Runtime, sample: tuple[Path, SampleInfo]
+) -> None:
+    # GIVEN an item named like a grid cell's SKU whose stamp the watermark does not reach,
+    # and the grid item itself edited after the last run
+    info = sample[1]
+    grid = sorted(set(info.grid_item_nos) & set(info.ecommerce_item_nos))[0]
+    with detect.counterpoint.begin() as conn:
+        cell = conn.execute(select(IM_INV_CELL).where(IM_INV_CELL.c.ITEM_NO == grid)).first()
+        assert cell is not None
+        dims = [d for d in (cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR) if d and d != "*"]
+        child = "|".join([grid, *dims])
+        _clone(conn, _simple(info)[0], child)
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == child).values(**_stamp(-600)))
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == grid).values(**_stamp(5)))
+    # WHEN Items runs on its schedule
+    result, queued = _run(detect, "items")
+    # THEN it read only the grid item, and refused it, naming the item that claims its cell
+    assert result.read == 1 and queued == []
+    message = next(e.message for e in result.failed if e.key == grid)
+    assert repr(child) in message

@@ -46,6 +46,7 @@ __all__ = [
     "item_rows",
     "price_1",
     "quantities",
+    "separated_items",
     "sku_owners",
 ]
 
@@ -273,6 +274,22 @@ def sku_owners(folded: Sequence[str] | None = None) -> CompoundSelect[tuple[obje
         .where(literal("Y") == item.IS_ECOMM_ITEM, literal("G") == item.TRK_METH)
     )
     if folded is not None:
-        match = func.lower(func.rtrim(item.ITEM_NO)).in_(list(folded))
-        items, cells = items.where(match), cells.where(match)
+        # The fold is computed once per item, in one subquery both branches read.
+        found = IM_ITEM.alias("found")
+        match = select(found.c.ITEM_NO).where(
+            func.lower(func.rtrim(found.c.ITEM_NO)).in_(list(folded))
+        )
+        items, cells = items.where(item.ITEM_NO.in_(match)), cells.where(item.ITEM_NO.in_(match))
     return union_all(items, cells)
+
+
+def separated_items(separator: str) -> Select[tuple[object, ...]]:
+    """E-commerce item numbers that contain `separator`.
+
+    They are the only items whose SKU a grid cell's SKU (`ITEM|DIM...`) can also be. Few rows
+    travel; the LIKE is escaped (`_` is a wildcard).
+    """
+    item = IM_ITEM.c
+    return select(item.ITEM_NO).where(
+        literal("Y") == item.IS_ECOMM_ITEM, item.ITEM_NO.contains(separator, autoescape=True)
+    )

@@ -11,9 +11,11 @@ reported with every other claimant, and none of them is written.
 
 A changed Items run does not read every claim either (`load_claims_of`): a clash needs two
 claimants of one folded SKU, and one of them is a record the run reads, so the run looks up only
-the records whose number folds like one of its keys, its grid cells' SKUs, or a grid parent of
-those (the part before a separator), again from what that finds until nothing new turns up. The
-stored clashes stand for every other record. What a changed run cannot see this way (a product
+the records whose number folds like one of its keys or a grid parent of one (the part before a
+separator), then, from the SKUs that finds (grid cells included), the items named like them:
+only items whose number holds the separator can be, and those are read once per run
+(`separated_items`), so a grid cell costs a lookup only when such an item exists. The stored
+clashes stand for every other record. What a changed run cannot see this way (a product
 sent under a key that differs only in case from a new item and no longer in Counterpoint; a
 fold SQL's LOWER reads otherwise than Python's casefold) the next full run finds: it reads
 every claim, as a first run and `--full` do.
@@ -27,11 +29,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from cpsync.counterpoint.queries import MAX_IN_LIST, sku_owners
+from cpsync.counterpoint.queries import MAX_IN_LIST, separated_items, sku_owners
 from cpsync.errors import DataError
 from cpsync.skus import child_sku, record_key, sku_fold
 
-__all__ = ["SkuClaims", "load_claims", "load_claims_of"]
+__all__ = ["SkuClaims", "load_claims", "load_claims_of", "separated"]
 
 
 class SkuClaims:
@@ -126,18 +128,29 @@ def _candidates(skus: Iterable[str], separator: str) -> set[str]:
     return found
 
 
+def separated(conn: Connection, separator: str) -> set[str]:
+    """The folded e-commerce item numbers that hold `separator` (see the module docstring)."""
+    return {sku_fold(str(row.ITEM_NO)) for row in conn.execute(separated_items(separator))}
+
+
+#: Folded numbers per lookup: the list may be bound once per branch of `sku_owners`, and SQL
+#: Server takes 2,100 parameters a statement.
+_FOLDS_PER_LOOKUP = 2 * MAX_IN_LIST
+
+
 def load_claims_of(
     conn: Connection,
     keys: Iterable[str],
     separator: str,
     stored: Mapping[str, Mapping[str, str]],
     sent_of: Callable[[list[str]], Iterable[str]],
+    with_separator: set[str],
 ) -> SkuClaims:
     """The claims that can clash with `keys`, over the stored clashes of every other record.
 
-    Looked up by fold (see the module docstring), `MAX_IN_LIST` numbers per statement, from
-    the keys to their cells' SKUs and grid parents until nothing new turns up. `sent_of`
-    gives which of some keys were sent as products (state).
+    Looked up by fold (see the module docstring): the keys and their grid parents, then the
+    items of `with_separator` (from `separated`) named like a SKU found, until nothing new
+    turns up. `sent_of` gives which of some keys were sent as products (state).
     """
     fresh = SkuClaims()
     asked: set[str] = set()
@@ -148,13 +161,14 @@ def load_claims_of(
         todo = sorted(pending)
         asked.update(todo)
         claimed: set[str] = set()
-        for start in range(0, len(todo), MAX_IN_LIST):
-            for row in conn.execute(sku_owners(todo[start : start + MAX_IN_LIST])):
+        for start in range(0, len(todo), _FOLDS_PER_LOOKUP):
+            for row in conn.execute(sku_owners(todo[start : start + _FOLDS_PER_LOOKUP])):
                 sku = _add_owner(fresh, row, separator)
                 if sku is not None:
                     claimed.add(sku)
         maybe_sent |= {record_key(sku) for sku in claimed}
-        pending = _candidates(claimed, separator) - asked
+        # Past the keys themselves, a name with the separator is the only kind left to find.
+        pending = (_candidates(claimed, separator) - asked) & with_separator
     claims = SkuClaims()
     for folded, claimants in stored.items():
         for raw, label in claimants.items():

@@ -55,7 +55,7 @@ from cpsync.model import Change, Desired, Kind, make_version, new_run_id, utc_no
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
 from cpsync.redact import describe
 from cpsync.settings import Settings
-from cpsync.tasks._claims import SkuClaims, load_claims, load_claims_of
+from cpsync.tasks._claims import SkuClaims, load_claims, load_claims_of, separated
 
 __all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
 
@@ -201,8 +201,10 @@ class Task(ABC):
         self._result: RunResult | None = None
         self.claims: SkuClaims | None = None
         self._given_claims: SkuClaims | None = None
-        # Set per run: the claims are looked up per batch (a changed run of the owning task).
+        # Set per run: the claims are looked up per batch (a changed run of the owning task),
+        # and the item numbers with a grid separator in them, read at the first batch.
         self._claims_per_batch = False
+        self._separated: set[str] | None = None
         # Set per run: the columns Counterpoint has (None outside a run: all declared ones).
         self.catalog: Catalog | None = None
         self._given_catalog: Catalog | None = None
@@ -310,6 +312,7 @@ class Task(ABC):
             self._claims_per_batch = (
                 self.owns_skus and window is not None and self._given_claims is None
             )
+            self._separated = None
             self.claims = self._given_claims or self._load_claims()
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 times: dict[str, datetime] = {}
@@ -409,13 +412,17 @@ class Task(ABC):
         state = self.ctx.state
         before = self.claims.clashing() if self.claims is not None else {}
         keys = [k for k in (self._key(row) for row in batch) if k]
+        separator = self.settings.grid_sku_separator
         with self.ctx.counterpoint.connect() as conn:
+            if self._separated is None:
+                self._separated = separated(conn, separator)
             claims = load_claims_of(
                 conn,
                 keys,
-                self.settings.grid_sku_separator,
+                separator,
                 before,
                 lambda some: state.get_sent("product", some),
+                self._separated,
             )
         if claims.clashing() != before:
             SKU_CLASHES.put(state, {"all": SkuClashes(owners=claims.clashing())})
