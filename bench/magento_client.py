@@ -41,12 +41,40 @@ REQUEST_MS = 20.0  # PHP bootstrap and routing of one REST call
 
 
 class _NoState:
-    """ProductWriter keeps Magento ids in state; the benchmark needs none of it."""
+    """ProductWriter keeps Magento ids, options and what creates carried in state; the
+    benchmark keeps only the options (so the store is looked at once) and forgets the rest."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
 
     def get_magento_ids(self, kind: str, keys: list[str]) -> dict[str, int]:
         return {}
 
     def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
+        return None
+
+    def get_option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
+
+    def set_option(self, name: str, value: Any) -> None:
+        self.options[name] = value
+
+    def get_applied(self, kind: str, keys: list[str]) -> dict[str, Any]:
+        return {}
+
+    def get_sent(self, kind: str, keys: list[str] | None = None) -> dict[str, str]:
+        return {}
+
+    def put_applied(self, kind: str, records: dict[str, Any]) -> None:
+        return None
+
+    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
+        return None
+
+    def get_docs(self, kind: str, keys: list[str] | None = None) -> dict[str, Any]:
+        return {}
+
+    def put_docs(self, kind: str, docs: dict[str, Any]) -> None:
         return None
 
 

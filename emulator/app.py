@@ -266,7 +266,9 @@ class RestDispatcher:
                 check_service_input(route.endpoint, body, config.unsupported_field_status)
             # Accepting a bulk costs per item too (issue #36276: 5k products accept slowly).
             records = len(body) if isinstance(body, list) else record_count(route, body)
-            await emulator.delay(config.cost_seconds(endpoint, records, size))
+            cost = config.cost_seconds(endpoint, records, size)
+            emulator.stats.record_cost(cost)
+            await emulator.delay(cost)
             if path.mode:
                 bulk = emulator.bulk
                 accepted = bulk.submit(route, path.view, path.mode, params, body, user_type)

@@ -31,6 +31,7 @@ class Stats:
         self._writes: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
         self._busy = self._queued = self._peak_busy = self._peak_queued = 0
+        self._worker_seconds = 0.0
 
     def reset(self) -> None:
         """Forget every count (``POST /__emulator/reset``); in-flight gauges keep running."""
@@ -38,6 +39,7 @@ class Stats:
             for counter in (self._requests, self._statuses, self._writes, self._faults):
                 counter.clear()
             self._responses.clear()
+            self._worker_seconds = 0.0
             self._peak_busy, self._peak_queued = self._busy, self._queued
 
     def record_response(self, endpoint: str, status: int | str) -> None:
@@ -57,6 +59,11 @@ class Stats:
         """Count one injected fault as ``endpoint:kind``."""
         with self._lock:
             self._faults[f"{endpoint}:{kind}"] += 1
+
+    def record_cost(self, seconds: float) -> None:
+        """Add the worker time one request was charged (the cost model's total, for bounds)."""
+        with self._lock:
+            self._worker_seconds += seconds
 
     def worker_busy(self, delta: int) -> None:
         """Track workers in use and their peak."""
@@ -83,6 +90,7 @@ class Stats:
                 ),
                 "writes": writes,
                 "faults": dict(self._faults),
+                "worker_seconds": round(self._worker_seconds, 6),
                 "workers": {
                     "busy": self._busy,
                     "queued": self._queued,

@@ -359,8 +359,43 @@ class SqsQueue(QueuePort):
         self.send_dead(message, reason)
         self._delete([message])
 
+    def _hide_many(self, hidden: Sequence[tuple[QueueMessage, float, str | None]]) -> None:
+        """A batch's retries: one note write, then visibility changes 10 per call.
+
+        Raises:
+            RetryableError: SQS refused a change for another reason than a newer receive.
+        """
+        notes = {m.id: {"error": error} for m, _, error in hidden if error}
+        if notes and self.notes is not None:
+            self.notes.put_docs("queue_error", notes)
+        for chunk in _chunks(list(hidden), 10):
+            entries = [
+                {
+                    "Id": str(i),
+                    "ReceiptHandle": m.receipt,
+                    "VisibilityTimeout": min(43_200, math.ceil(seconds)),
+                }
+                for i, (m, seconds, _) in enumerate(chunk)
+            ]
+            response = self.sqs.change_message_visibility_batch(QueueUrl=self.url, Entries=entries)
+            for failure in response.get("Failed", []):
+                message = chunk[int(failure["Id"])][0]
+                if failure.get("Code") not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
+                    raise RetryableError(
+                        f"SQS did not delay the retry of message {message.id}: {failure}"
+                    )
+                logger.info("message %s was received again meanwhile: %s", message.id, failure)
+
+    def _park_many(self, parked: Sequence[tuple[QueueMessage, str]]) -> None:
+        """A batch's dead letters: into the DLQ in batches first, then out of the queue."""
+        self._send(self.dead_url, [self._dead_entry(m, reason) for m, reason in parked])
+        self._delete([m for m, _ in parked])
+
     def send_dead(self, message: QueueMessage, reason: str) -> None:
         """Put a copy of `message` on the dead-letter queue with `reason` (no delete)."""
+        self._send(self.dead_url, [self._dead_entry(message, reason)])
+
+    def _dead_entry(self, message: QueueMessage, reason: str) -> tuple[str, dict[str, Any], int]:
         body, attrs = self._encode(message.body)
         attrs = {
             **attrs,
@@ -368,7 +403,7 @@ class SqsQueue(QueuePort):
             "receive-count": {"DataType": "Number", "StringValue": str(message.receive_count)},
             "failed-at": {"DataType": "Number", "StringValue": repr(time.time())},
         }
-        self._send(self.dead_url, [(body, attrs, 0)])
+        return body, attrs, 0
 
     # --- dead letters ---------------------------------------------------------------------
     def _scan_dead(self) -> list[tuple[DeadLetter, str]]:

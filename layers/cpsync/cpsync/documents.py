@@ -14,13 +14,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cpsync.model import ImageState
+from cpsync.model import ImageState, SpecialPrice
 from cpsync.ports import StatePort
 
 __all__ = [
     "IMAGE_DESIRED",
     "IMAGE_ENTRIES",
     "IMAGE_PENDING",
+    "PRICE_SPECIAL",
     "SKU_CLASHES",
     "DocKind",
     "EntryRef",
@@ -28,6 +29,7 @@ __all__ = [
     "ImageEntries",
     "ImagePending",
     "SkuClashes",
+    "SpecialHeld",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -63,11 +65,18 @@ class ImagePending(_Doc):
 
 
 class EntryRef(_Doc):
-    """One gallery entry cpsync uploaded: Magento's id, the content digest, the source file."""
+    """One gallery entry cpsync uploaded.
+
+    Magento's id, the content digest, the source file, and the roles and position it was last
+    given (None in documents written before these were kept: the gallery is then read from
+    Magento).
+    """
 
     id: int
     digest: str
     file: str
+    types: list[str] | None = None
+    position: int | None = None
 
 
 class ImageEntries(_Doc):
@@ -83,6 +92,16 @@ class SkuClashes(_Doc):
     """
 
     owners: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class SpecialHeld(_Doc):
+    """The special price Magento holds for one SKU at one store, as cpsync last wrote or read it.
+
+    Kept in docs `price_special`; `special` None: none. No document: unknown, so it is read.
+    """
+
+    store_id: int
+    special: SpecialPrice | None = None
 
 
 @dataclass(frozen=True)
@@ -122,3 +141,4 @@ IMAGE_DESIRED = DocKind("image_desired", ImageDesired)
 IMAGE_PENDING = DocKind("image_pending", ImagePending)
 IMAGE_ENTRIES = DocKind("image_entries", ImageEntries)
 SKU_CLASHES = DocKind("sku_clashes", SkuClashes)
+PRICE_SPECIAL = DocKind("price_special", SpecialHeld)

@@ -275,6 +275,16 @@ class SqliteQueue(QueuePort):
                 .values(visible_at=self.clock() + seconds, last_error=error)
             )
 
+    def _hide_many(self, hidden: Sequence[tuple[QueueMessage, float, str | None]]) -> None:
+        now = self.clock()
+        with self.engine.begin() as conn:  # one transaction for a whole batch's retries
+            for message, seconds, error in hidden:
+                conn.execute(
+                    update(queue_messages)
+                    .where(_received(message))
+                    .values(visible_at=now + seconds, last_error=error)
+                )
+
     def _park(self, message: QueueMessage, reason: str) -> None:
         with self.engine.begin() as conn:
             gone = conn.execute(delete(queue_messages).where(_received(message))).rowcount

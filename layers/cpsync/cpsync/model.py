@@ -159,7 +159,9 @@ class ProductState(Desired):
     """
 
     kind: ClassVar[Kind] = "product"
-    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty", "category_ids"})
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset(
+        {"price", "qty", "category_ids", "price_record", "stock_record"}
+    )
 
     sku: str = Field(min_length=1, max_length=64)
     enabled: bool
@@ -174,6 +176,10 @@ class ProductState(Desired):
     # Category Items task afterwards, so not part of the fingerprint).
     category_ids: tuple[str, ...] = ()
     tax_class_id: int | None = None
+    # For a product never sent: the records the Price and Inventory tasks would send for it
+    # (built by their own code), so its create carries them and they are not sent again.
+    price_record: PriceState | None = None
+    stock_record: StockState | None = None
 
     @model_validator(mode="after")
     def _enabled_needs_name(self) -> ProductState:
@@ -342,6 +348,10 @@ class GridOption(BaseModel):
     values: list[str]
 
 
+#: What a grid cell carries only for its create (owned by the Price and Inventory tasks after).
+CREATE_ONLY = ("price", "qty", "price_record", "stock_record")
+
+
 class GridChild(BaseModel):
     """One grid cell as a simple product, not visible on its own.
 
@@ -359,10 +369,13 @@ class GridChild(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     price: Decimal | None = Field(default=None, ge=0)
     qty: Decimal = Decimal(0)
+    # As for ProductState: what the Price and Inventory tasks would send for a new cell.
+    price_record: PriceState | None = None
+    stock_record: StockState | None = None
 
     def fingerprint(self) -> str:
         """Fingerprint of what the Items task owns (price and stock excluded)."""
-        return fingerprint(self.model_dump(mode="json", exclude={"price", "qty"}))
+        return fingerprint(self.model_dump(mode="json", exclude=set(CREATE_ONLY)))
 
 
 class ConfigurableState(Desired):
@@ -418,7 +431,7 @@ class ConfigurableState(Desired):
 
     def fingerprint(self) -> str:
         """Over everything but the create-only price and stock of the children."""
-        exclude: Any = {"children": {"__all__": {"price", "qty"}}, "category_ids": True}
+        exclude: Any = {"children": {"__all__": set(CREATE_ONLY)}, "category_ids": True}
         return fingerprint(self.model_dump(mode="json", exclude=exclude))
 
     def parent_fingerprint(self) -> str:
@@ -461,3 +474,6 @@ class ImageState(Desired):
     def publish_if_new(self) -> bool:
         """A product never sent images needs no empty gallery."""
         return bool(self.images)
+
+
+ProductState.model_rebuild()

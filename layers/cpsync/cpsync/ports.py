@@ -171,6 +171,17 @@ class QueuePort(ABC):
     @abstractmethod
     def _park(self, message: QueueMessage, reason: str) -> None: ...
 
+    def _hide_many(self, hidden: Sequence[tuple[QueueMessage, float, str | None]]) -> None:
+        """`_hide` for a whole batch of (message, seconds, error); adapters that can batch
+        (SQS: 10 per call, one note write) override it, so a big batch settles in time."""
+        for message, seconds, error in hidden:
+            self._hide(message, seconds, error)
+
+    def _park_many(self, parked: Sequence[tuple[QueueMessage, str]]) -> None:
+        """`_park` for a whole batch of (message, reason); adapters that can batch override it."""
+        for message, reason in parked:
+            self._park(message, reason)
+
     @abstractmethod
     def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         """The parked messages, oldest first."""
@@ -253,13 +264,18 @@ class QueuePort(ABC):
             self.ack(done)
         else:
             self._forget(done)
-        for message, result in settled:
-            if result.fate is Fate.RETRY:
-                self.retry_later(
-                    message, result.reason or "transient failure", delay(message, result)
-                )
-            elif result.fate is Fate.PARKED:
-                self.dead_letter(message, result.reason or "refused")
+        retried = [
+            (m, delay(m, r), redact(r.reason or "transient failure"))
+            for m, r in settled
+            if r.fate is Fate.RETRY
+        ]
+        if retried:
+            self._hide_many(retried)
+        parked = [(m, redact(r.reason or "refused")) for m, r in settled if r.fate is Fate.PARKED]
+        for message, reason in parked:
+            logger.warning("dead-lettered message %s: %s", message.id, reason)
+        if parked:
+            self._park_many(parked)
 
     def _forget(self, messages: Sequence[QueueMessage]) -> None:
         """Drop what an adapter keeps about finished messages it does not delete itself."""

@@ -88,6 +88,17 @@ class Runtime:
         )
 
     @cached_property
+    def writer_state(self) -> StatePort:
+        """The state the writers and the updater note into.
+
+        While a batch is applied, their notes are written once per kind when it ends (see
+        `cpsync._batch_state`).
+        """
+        from cpsync._batch_state import BatchState
+
+        return BatchState(self.state)
+
+    @cached_property
     def blobs(self) -> BlobPort:
         """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
         from cpsync.blobs import blob_store
@@ -148,30 +159,37 @@ class Runtime:
         """The Magento writers by the Change kind each applies."""
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.product_fields import CreateRules
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
+        # Every writer may fill the client's limiter: the limiter, shared by all of them,
+        # caps what is in flight at once (kinds of one stage are written side by side).
+        concurrency = self.magento.limiter.max_limit
         products = ProductWriter(
             self.magento,
-            self.state,
+            self.writer_state,
             attribute_set_id=self.settings.magento_attribute_set_id,
-            concurrency=self.settings.magento_concurrency,
+            concurrency=concurrency,
             galleries=self.image_writer,
-            bulk=BulkRunner.from_settings(self.magento, self.settings)
-            if self.settings.magento_bulk_products
-            else None,
+            rules=CreateRules.from_settings(self.settings),
+            # Always at hand: on, every large batch; off, first loads once `cpsync check`
+            # saw the store's consumer run.
+            bulk=BulkRunner.from_settings(self.magento, self.settings),
+            bulk_always=self.settings.magento_bulk_products,
         )
-        concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
-            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+            self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency
         )
-        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        links = CategoryLinksWriter(self.magento, self.writer_state, concurrency)
         writers: dict[str, Writer] = {
             products.kind: products,
             categories.kind: categories,
             links.kind: links,
         }
-        writers.update(stock_price_writers(self.magento, self.settings, self.state))
+        writers.update(
+            stock_price_writers(self.magento, self.settings, self.writer_state, concurrency)
+        )
         writers[self.image_writer.kind] = self.image_writer
         return writers
 
@@ -181,7 +199,7 @@ class Runtime:
         from cpsync.magento.media import ImageWriter
 
         return ImageWriter(
-            self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
+            self.magento, self.writer_state, self.blobs, concurrency=self.magento.limiter.max_limit
         )
 
     @cached_property
@@ -189,7 +207,7 @@ class Runtime:
         """The queue consumer: applies Changes with `writers`, backs off, parks for good."""
         return Updater(
             self.queue,
-            self.state,
+            self.writer_state,
             self.writers,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
@@ -197,7 +215,7 @@ class Runtime:
 
     def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
         """Apply Changes to Magento now (the one apply path; see `cpsync.updater`)."""
-        return apply_changes(changes, self.state, self.writers)
+        return apply_changes(changes, self.writer_state, self.writers)
 
     def close(self) -> None:
         """Close the Magento client and the database engines."""

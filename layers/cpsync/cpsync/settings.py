@@ -101,6 +101,7 @@ SECTIONS: tuple[Section, ...] = (
             "magento_input_limits",
             "magento_bulk_size",
             "magento_transient_messages",
+            "magento_max_request_bytes",
             "magento_bulk_products",
             "magento_bulk_min_batch",
             "magento_bulk_wait",
@@ -387,6 +388,14 @@ class Settings(BaseSettings):
         "store view's language, so they are retried only when recognised (English always is).",
         examples=["verrou|impasse"],
     )
+    magento_max_request_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Largest request body cpsync sends (PHP `post_max_size`, the web server's "
+        "body limit): a new product carries its images in its create up to this size, and the "
+        "rest follow as uploads.",
+        examples=[2097152],
+    )
     magento_bulk_products: bool = Field(
         default=False,
         description="Save large product batches through the async bulk API "
@@ -659,7 +668,12 @@ class Settings(BaseSettings):
         examples=[3600],
     )
     updater_batch_size: int = Field(
-        default=100, ge=1, description="Messages per updater batch.", examples=[50]
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Messages one drain batch receives (`cpsync drain`, `cpsync serve`); the "
+        "updater groups them by kind and sends up to `CPSYNC_MAGENTO_BULK_SIZE` rows per request.",
+        examples=[500],
     )
     sync_now_wait_seconds: float = Field(
         default=60.0,

@@ -42,7 +42,9 @@ from cpsync.counterpoint.schema import (
 
 __all__ = [
     "cell_quantity_rows",
+    "changed_price_items",
     "changed_stock_items",
+    "filter_item_rows",
     "grid_cells",
     "item_column",
     "location_ids",
@@ -226,6 +228,52 @@ def price_item_rows(
     if keys is not None:
         stmt = stmt.where(IM_ITEM.c.ITEM_NO.in_(list(keys)))
     return stmt
+
+
+def changed_price_items(
+    since_utc: datetime,
+    since_local: datetime,
+    location: str | None = None,
+    catalog: Catalog | None = None,
+) -> Select[tuple[object, ...]] | None:
+    """Web items whose price rows, item row or grid cells changed since the bounds.
+
+    The price rows are the `'*'` row and `location`'s. Returns None when IM_PRC or IM_ITEM has
+    no change stamp at all (then only a full read sees a price change).
+
+    A UNION of range seeks like `changed_stock_items`. The item row counts because Price-1
+    may live there (IM_ITEM.PRC_1) and rule filters read its columns; a grid cell because a
+    new cell is a new SKU to price (by RS_UTC_DT only: without it the daily full read does).
+    """
+    prices = changed_rows(IM_PRC, since_utc, since_local, catalog)
+    items = changed_rows(IM_ITEM, since_utc, since_local, catalog)
+    if not prices or not items:
+        return None
+    locations = ["*"] if location is None else ["*", location]
+    branches = [
+        *(branch.where(IM_PRC.c.LOC_ID.in_(locations)) for branch in prices),
+        *items,
+        *changed_rows(IM_INV_CELL, since_utc, since_local, catalog, local=False),
+    ]
+    changed = union(*branches).subquery("changed")
+    return (
+        select(IM_ITEM.c.ITEM_NO)
+        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
+        .where(web_items())
+        .order_by(IM_ITEM.c.ITEM_NO)
+    )
+
+
+def filter_item_rows(item_columns: Sequence[str]) -> Select[Any]:
+    """Every web item's number and the IM_ITEM columns rule filters name (no prices).
+
+    That is what tells which items a promotion's rules match.
+    """
+    names = list(dict.fromkeys(["ITEM_NO", *item_columns]))
+    return cast(
+        "Select[Any]",
+        select(*(item_column(n) for n in names)).where(web_items()).order_by(IM_ITEM.c.ITEM_NO),
+    )
 
 
 #: Columns of the price-rule tables: required ones, then (name, fallback) of optional ones.

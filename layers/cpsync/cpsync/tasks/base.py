@@ -196,6 +196,8 @@ class Task(ABC):
         self.settings = ctx.settings
         # Set per run: source times older than this do not version a Change (module rules).
         self._version_floor: datetime | None = None
+        # Set per run: its upper bound, the watermark it sets once it finishes.
+        self.run_upper: datetime | None = None
         # Set per run: where Changes go (the queue unless the caller applies them itself).
         self._sink: Callable[[Sequence[Change]], object] | None = None
         self._result: RunResult | None = None
@@ -290,6 +292,7 @@ class Task(ABC):
         self._sink = emit
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
+        self.run_upper = upper
         stored = None if keys is not None else state.get_watermark(self.name)
         watermark = None if full else stored
         if watermark is not None and self._full_due(upper):
