@@ -77,14 +77,15 @@ class _Plan:
 
 
 def _plan(info: SampleInfo, items: int) -> _Plan:
-    plain = plain_items(info)
+    # Images first: only the sample's first 300 products have files.
+    imaged = single_image_items(info)[: items // 200]
+    plain = [n for n in plain_items(info) if n not in set(imaged)]
     edited = plain[: items // 100 + items // 20]
-    imaged = [n for n in single_image_items(info) if n not in set(edited)]
     return _Plan(
         stock_rows=min(len(plain), items // 10),
         renames=_spread(edited[: items // 100], ROUNDS),
         prices=_spread(edited[items // 100 :], ROUNDS),
-        images=_spread(imaged[: items // 200], ROUNDS),
+        images=_spread(imaged, ROUNDS),
     )
 
 
