@@ -35,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
@@ -128,12 +129,16 @@ class _Scanner:
         self.blobs = blobs
         self.settings = settings
         self.listing: dict[str, ImageFile] = source.list()
-        self.index = FolderIndex(self.listing)
         self.memory = state.get_docs(SCAN_DOC) if whole_memory else {}
         self.whole_memory = whole_memory
         self.run_mark = watermark.isoformat() if watermark else ""
         self.dirty: dict[str, dict[str, Any]] = {}
         self.hashed = 0
+
+    @cached_property
+    def index(self) -> FolderIndex:
+        """The listing by stem, built when a gallery is planned (not in a run with none)."""
+        return FolderIndex(self.listing)
 
     def forget_missing(self) -> None:
         """Drop the memory of files no longer in the folder, once a finished run saw them go.
@@ -352,15 +357,18 @@ class ImageChangesTask(Task):
         """The items whose gallery can have moved since the window opened (changed runs).
 
         Items named by a moved file (by stem, or by `ECOMM_IMG_FILE`), and items Counterpoint
-        changed in the window (a new custom image name, a new grid cell). None when nothing
-        moved: the folder listing and one query were the whole run.
+        changed in the window (a new custom image name, a new grid cell). When no file moved,
+        only the changed items are read; when nothing moved at all, the folder listing and one
+        query were the whole run.
         """
         names = {name.lower() for name in moved}
         stems = {parts[0] for parts in map(split_name, moved) if parts is not None}
         with self.ctx.counterpoint.connect() as conn:
             stmt = changed_items(window.since_utc, window.since_local, self.catalog)
-            changed = {record_key(row[0]) for row in conn.execute(stmt)}
-        if not moved and not changed:
+            raw = sorted({str(row[0]) for row in conn.execute(stmt)})
+        changed = {record_key(item_no) for item_no in raw}
+        if not moved:  # only Counterpoint changes: read just those items
+            yield from self._items(raw) if raw else ()
             return
         for row in items:
             item_no = record_key(row.ITEM_NO)
