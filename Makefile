@@ -87,6 +87,9 @@ bench: install
 	$(BIN)/python -m bench.magento_client
 	$(BIN)/python -m bench.price_writes
 	$(BIN)/python -m bench.drain
+	$(BIN)/python -m bench.detection
+	$(BIN)/python -m bench.requests
+	$(BIN)/python -m bench.day
 
 # sam build runs the layers' Makefiles (layers/*/Makefile): pip for the python3.12 Lambda
 # runtime and bytecode for it, so they need a python3.12 that runs.

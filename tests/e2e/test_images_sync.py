@@ -511,3 +511,76 @@ def test_an_image_magento_refuses_in_a_create_is_named_and_stops_no_other_produc
     for sku, entries in got.items():
         if sku != item:
             assert entries == want.get(sku, []), sku
+
+
+def _settle(db_path: Path) -> None:
+    """Counterpoint rows of the sample dated a day back: nothing changed near the runs."""
+    with sqlite3.connect(db_path) as db:
+        for table in ("IM_ITEM", "EC_ITEM_DESCR", "IM_INV_CELL", "IM_INV"):
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for column in {"RS_UTC_DT", "LST_MAINT_DT"} & columns:
+                db.execute(f"UPDATE {table} SET {column} = datetime({column}, '-1 day')")
+
+
+def test_a_changed_run_compares_only_the_galleries_whose_files_or_items_moved(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, info, folder = synced
+    _settle(folder.parent / "counterpoint.db")
+    item = info.special["slash_item"]  # MUG/12: MUG_12.jpg, MUG_12^2.jpg, MUG_12^3.jpg
+    task = rt.task("image_changes")
+    every = task.run(full=True).read
+    assert every > 30
+
+    # GIVEN nothing moved WHEN Image Changes runs THEN no gallery is compared or queued
+    unchanged = task.run()
+    assert (unchanged.read, unchanged.queued, task.hashed) == (0, 0, 0)  # type: ignore[attr-defined]
+
+    # GIVEN one file replaced THEN only its item's gallery is compared, and it is queued
+    _new_jpeg(folder / "MUG_12^2.jpg", (200, 9, 9))
+    replaced = task.run()
+    assert (replaced.read, replaced.queued) == (1, 1)
+
+    # GIVEN a new file for the item THEN it is found
+    _new_jpeg(folder / "MUG_12^6.jpg", (9, 200, 9))
+    added = task.run()
+    assert (added.read, added.queued) == (1, 1)
+    rt.updater.drain(max_wait_seconds=5)
+    assert [s for s, _ in actual(emulator)[item]][-1] == "mug_12_6"
+
+    # GIVEN the item changed in Counterpoint (no file moved) THEN its gallery is compared
+    with sqlite3.connect(folder.parent / "counterpoint.db") as db:
+        db.execute(
+            "UPDATE IM_ITEM SET RS_UTC_DT = ? WHERE ITEM_NO = ?", ("2026-11-27 14:30:00", item)
+        )
+    assert task.run().read == 1
+
+    # AND --full still compares every gallery (nothing to send)
+    full = task.run(full=True)
+    assert (full.read, full.queued) == (every, 0)
+
+
+def test_a_deleted_file_is_noticed_even_when_the_run_that_saw_it_go_failed(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, info, folder = synced
+    _settle(folder.parent / "counterpoint.db")
+    item = info.special["slash_item"]
+    task = rt.task("image_changes")
+    assert task.run().queued == 0
+    (folder / "MUG_12^3.jpg").unlink()
+    _new_jpeg(folder / "MUG_12^2.jpg", (1, 200, 200))
+
+    # GIVEN a run that sees both and then cannot queue (the queue is down)
+    def down(changes: object) -> None:
+        raise OSError("queue unreachable")
+
+    with pytest.raises(OSError, match="queue unreachable"):
+        task.run(emit=down)
+    # WHEN the next run comes THEN the deletion and the replaced file are still found
+    again = task.run()
+    assert (again.read, again.queued) == (1, 1)
+    rt.updater.drain(max_wait_seconds=5)
+    assert [s for s, _ in actual(emulator)[item]] == ["mug_12", "mug_12_2"]
+    # AND once that run finished, the next one compares nothing
+    assert task.run().read == 0

@@ -52,6 +52,8 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
     "every e-commerce item and grid cell (SKU collisions)": queries.sku_owners(),
+    "the SKU claims of some folded item numbers": queries.sku_owners(["case1", "tee|red"]),
+    "item numbers holding the grid separator": queries.separated_items("_"),
     "categories, all": categories.category_rows(),
     "categories, by key": categories.category_rows(["2002092510211378"]),
     "category items, snapshot": categories.category_item_rows(),

@@ -120,6 +120,7 @@ SECTIONS: tuple[Section, ...] = (
             "grid_attributes",
             "price_max",
             "weight_max",
+            "items_full_every_minutes",
         ),
     ),
     Section(
@@ -463,6 +464,15 @@ class Settings(BaseSettings):
         gt=0,
         description="Weights above this are warned about in the run log; the product still syncs.",
         examples=[500],
+    )
+    items_full_every_minutes: int = Field(
+        default=1440,
+        ge=0,
+        description="A scheduled Items run reads every item and every SKU claim when the last "
+        "full read is older than this: it finds items deleted in Counterpoint (disabled in "
+        "Magento) and edits whose change stamp the watermark missed (a clock set back). "
+        "Other runs read only items changed since the last run; 0 makes every run a full read.",
+        examples=[720],
     )
 
     # --- Categories ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -188,6 +188,10 @@ class ItemsTask(Task):
     )
     _images_unreadable: bool = False
     _tree: CategoryTree | None = None  # EC_CATEG, read once per run
+
+    def full_every(self) -> timedelta:
+        """Deleted items and edits a stamp hides are found by a periodic full read."""
+        return timedelta(minutes=self.settings.items_full_every_minutes)
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
         self._images_unreadable = False  # tried again at every run
