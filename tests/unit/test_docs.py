@@ -100,8 +100,8 @@ def test_the_configuration_page_is_generated_from_the_settings() -> None:
 def test_every_setting_is_in_one_section_in_the_order_settings_declares_them() -> None:
     listed = [name for section in SECTIONS for name in section.fields]
     assert listed == list(Settings.model_fields), (
-        "cpsync.settings.SECTIONS and the fields of Settings disagree: add the new field to "
-        "its section, in the place it is declared"
+        "a field of Settings is in no section: declare it in the mixin of its section "
+        "(layers/cpsync/cpsync/settings/<section>.py)"
     )
 
 
