@@ -19,35 +19,25 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cpsync.errors import ConfigurationError, RecordError
+from cpsync.magento.attribute_options import ATTRIBUTE_DOC_KIND, OptionValues
 from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
+from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
 from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
-from cpsync.magento.product_fields import (
-    STATUS_DISABLED,
-    STATUS_ENABLED,
-    VISIBILITY_CATALOG_SEARCH,
-    VISIBILITY_NOT_INDIVIDUALLY,
-    CreateRules,
-    add_special_price,
-    carried_records,
-    custom_attributes,
-    note_carried,
-    owned_fields,
-    stock_item_of,
-)
+from cpsync.magento.product_fields import STATUS_DISABLED, CreateRules, note_carried
 from cpsync.model import CategoryLinksState, ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
     from cpsync.magento.media import ImageWriter
 
+# The option values and the bodies live in their own modules; their names stay importable here.
 __all__ = [
     "ATTRIBUTE_DOC_KIND",
     "EMPTY_STORE",
@@ -61,7 +51,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTE_DOC_KIND = "attribute_option"
 #: Option: whether Magento had no product when cpsync first looked, and when (`_first_load`).
 EMPTY_STORE = "magento.empty_store"
 #: How long after finding the store empty a SKU state does not know is taken as new.
@@ -69,186 +58,9 @@ FIRST_LOAD = timedelta(hours=24)
 GRID_DOC_KIND = "configurable"
 
 
-def build_child_payload(
-    child: GridChild,
-    create: bool,
-    option_ids: dict[str, int],
-    attribute_set_id: int = 4,
-    tax_class_id: int | None = None,
-    rules: CreateRules | None = None,
-) -> dict[str, Any]:
-    """The `product` body of one grid child: a simple product not visible individually.
-
-    `option_ids` maps attribute code to this child's option id. A create carries price,
-    special price and stock (`child_carried` says which records it applies whole); an update
-    only what the Items task owns.
-    """
-    product: dict[str, Any] = {
-        "sku": child.sku,
-        "status": STATUS_ENABLED if child.enabled else STATUS_DISABLED,
-    }
-    if child.name is not None:
-        product["name"] = child.name
-        product["visibility"] = VISIBILITY_NOT_INDIVIDUALLY
-    if child.weight is not None:
-        product["weight"] = float(child.weight)
-    pairs: list[tuple[str, Any]] = [("url_key", child.url_key)]
-    pairs += [(code, str(option_id)) for code, option_id in sorted(option_ids.items())]
-    if tax_class_id is not None:
-        pairs.append(("tax_class_id", str(tax_class_id)))
-    if custom := custom_attributes(pairs):
-        product["custom_attributes"] = custom
-    if create:
-        rules = rules or CreateRules()
-        stock_item, _, _ = stock_item_of(child.stock_record, child.qty, rules.stock_mode)
-        record = child.price_record
-        price = record.price if record is not None else child.price
-        product.update(
-            {
-                "attribute_set_id": attribute_set_id,
-                "type_id": "simple",
-                "price": float(price) if price is not None else None,
-                "extension_attributes": {"stock_item": stock_item},
-            }
-        )
-        add_special_price(product, record, rules)
-    return product
-
-
-def child_carried(child: GridChild, rules: CreateRules) -> dict[str, str]:
-    """Kind -> fingerprint of the price and stock records a child's create applies whole
-    (stock at other MSI sources than the default one is left to the Inventory task)."""
-    _, stock_set, _ = stock_item_of(child.stock_record, child.qty, rules.stock_mode)
-    return carried_records(child.price_record, child.stock_record, stock_set, rules)
-
-
-def build_parent_payload(
-    state: ConfigurableState,
-    create: bool,
-    attribute_set_id: int = 4,
-    options: list[dict[str, Any]] | None = None,
-    child_ids: list[int] | None = None,
-    category_ids: Sequence[int] = (),
-) -> dict[str, Any]:
-    """The `product` body of a configurable parent.
-
-    A create carries the options, child links and Magento category ids, so the parent
-    appears complete in one save (children are never linked to categories); the parent is in
-    stock when a child is (Magento shows the children's stock).
-    """
-    product = owned_fields(state)
-    if create:
-        in_stock = any(c.qty > 0 for c in state.children)
-        product.update(
-            {
-                "attribute_set_id": attribute_set_id,
-                "type_id": "configurable",
-                "visibility": VISIBILITY_CATALOG_SEARCH,
-                "extension_attributes": {
-                    "stock_item": {"is_in_stock": in_stock},
-                    "configurable_product_options": options or [],
-                    "configurable_product_links": child_ids or [],
-                },
-            }
-        )
-        if category_ids:
-            product["extension_attributes"]["category_links"] = [
-                {"position": 0, "category_id": str(i)} for i in category_ids
-            ]
-    return product
-
-
 def doc_of(state: StatePort, sku: str) -> dict[str, Any]:
     """The family document of a parent SKU (empty when none was written yet)."""
     return state.get_docs(GRID_DOC_KIND, [sku]).get(sku) or {}
-
-
-class OptionValues:
-    """Attribute option ids by label, from state, else Magento, created when missing.
-
-    Magento compares option labels without case, so this does too. Thread-safe: the product
-    writer saves several records at once.
-    """
-
-    def __init__(self, client: MagentoClient, state: StatePort) -> None:
-        self.client = client
-        self.state = state
-        self._lock = threading.Lock()
-        self._docs: dict[str, dict[str, Any]] = {}
-        # Attributes read from Magento in this process: what is missing now is ours to add.
-        self._read_codes: set[str] = set()
-
-    def _doc(self, code: str) -> dict[str, Any]:
-        if code not in self._docs:
-            stored = self.state.get_docs(ATTRIBUTE_DOC_KIND, [code]).get(code)
-            self._docs[code] = stored or {}
-        return self._docs[code]
-
-    def _read(self, code: str, doc: dict[str, Any]) -> None:
-        """Refresh the attribute id and option ids from Magento."""
-        path = f"products/attributes/{sku_path(code)}"
-        options: Any = None
-        try:
-            if "attribute_id" not in doc:
-                attribute = self.client.request("GET", path, endpoint="attributes.get")
-                doc["attribute_id"] = int(attribute["attribute_id"])
-                # ProductAttributeInterface carries its options: no second request for them.
-                options = attribute.get("options")
-            if not isinstance(options, list):
-                options = self.client.request(
-                    "GET", f"{path}/options", endpoint="attributes.options.list"
-                )
-        except MagentoRecordError as exc:
-            if exc.status == 404:
-                raise RecordError(
-                    f"Magento has no product attribute {code!r}: create it as a dropdown"
-                    " (scope Global) in the products' attribute set, or map the grid"
-                    " dimension to an existing attribute with CPSYNC_GRID_ATTRIBUTES"
-                ) from exc
-            raise
-        values = doc.setdefault("values", {})
-        for option in options or []:
-            label, value = str(option.get("label", "")).strip(), str(option.get("value", ""))
-            if label and value.isdigit():
-                values[label.lower()] = int(value)
-
-    def _add(self, code: str, label: str, doc: dict[str, Any]) -> None:
-        path = f"products/attributes/{sku_path(code)}/options"
-        try:
-            answer = self.client.request(
-                "POST", path, endpoint="attributes.options.add", json={"option": {"label": label}}
-            )
-        except MagentoRecordError as exc:
-            if exc.status != 400:  # 400: added meanwhile by someone else; read it below
-                raise
-            answer = None
-        text = str(answer or "")
-        if text.isdigit():
-            doc["values"][label.lower()] = int(text)
-        else:  # 2.3 answers "id_<n>"; re-read rather than trust the shape
-            self._read(code, doc)
-        if label.lower() not in doc["values"]:
-            raise RecordError(f"Magento did not keep option {label!r} of attribute {code!r}")
-
-    def resolve(self, code: str, labels: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """The attribute id and the option id of each label (creating missing values).
-
-        Raises:
-            RecordError: The attribute does not exist in Magento (the message says what to do).
-        """
-        with self._lock:
-            doc = self._doc(code)
-            values = doc.setdefault("values", {})
-            missing = [v for v in labels if v.lower() not in values]
-            if missing or "attribute_id" not in doc:
-                if code not in self._read_codes or "attribute_id" not in doc:
-                    self._read(code, doc)
-                    self._read_codes.add(code)
-                for label in [v for v in missing if v.lower() not in doc["values"]]:
-                    self._add(code, label, doc)
-                self.state.put_docs(ATTRIBUTE_DOC_KIND, {code: doc})
-            ids = {v: int(doc["values"][v.lower()]) for v in labels}
-            return int(doc["attribute_id"]), ids
 
 
 class ConfigurableSaver:

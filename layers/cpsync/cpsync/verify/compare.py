@@ -10,7 +10,7 @@ from typing import Any
 from cpsync.documents import IMAGE_ENTRIES
 from cpsync.magento.categories import Category, CategoryApi
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
-from cpsync.magento.configurable import build_child_payload
+from cpsync.magento.grid_payloads import build_child_payload
 from cpsync.magento.inventory import SOURCES_WRITTEN
 from cpsync.magento.media import MediaApi, tag_of
 from cpsync.magento.prices import PriceApi, SpecialPriceRow, build_price_rows
