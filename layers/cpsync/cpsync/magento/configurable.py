@@ -99,8 +99,11 @@ class ConfigurableSaver:
         self.slots = slots or threading.BoundedSemaphore(concurrency)
 
     def existing(self, skus: list[str]) -> dict[str, int]:
-        """Magento ids of the SKUs that exist: from state, else one search per 50 SKUs (none
-        on a first load into an empty store, where a SKU state does not know is new)."""
+        """Magento ids of the SKUs that exist.
+
+        From state, else one search per 50 SKUs (none on a first load into an empty store,
+        where a SKU state does not know is new).
+        """
         known = self.state.get_magento_ids("product", skus)
         unknown = [s for s in skus if s not in known]
         if unknown and not self._first_load():
@@ -111,10 +114,12 @@ class ConfigurableSaver:
         return known
 
     def _first_load(self) -> bool:
-        """Whether cpsync is loading a store that had no product when it first looked (one
-        search of one row, once): every product there since was created by cpsync and is in
-        state. Trusted for `FIRST_LOAD`; a create of a SKU someone added by hand meanwhile is
-        still safe, since a product save upserts by SKU."""
+        """Whether cpsync is loading a store that had no product when it first looked.
+
+        One search of one row, once: every product there since was created by cpsync and is
+        in state. Trusted for `FIRST_LOAD`; a create of a SKU someone added by hand meanwhile
+        is still safe, since a product save upserts by SKU.
+        """
         seen = self.state.get_option(EMPTY_STORE)
         now = datetime.now(UTC)
         if not isinstance(seen, dict):

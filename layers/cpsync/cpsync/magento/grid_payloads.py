@@ -73,8 +73,10 @@ def build_child_payload(
 
 
 def child_carried(child: GridChild, rules: CreateRules) -> dict[str, str]:
-    """Kind -> fingerprint of the price and stock records a child's create applies whole
-    (stock at other MSI sources than the default one is left to the Inventory task)."""
+    """Kind -> fingerprint of the price and stock records a child's create applies whole.
+
+    Stock at other MSI sources than the default one is left to the Inventory task.
+    """
     _, stock_set, _ = stock_item_of(child.stock_record, child.qty, rules.stock_mode)
     return carried_records(child.price_record, child.stock_record, stock_set, rules)
 

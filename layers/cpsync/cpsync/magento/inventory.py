@@ -125,10 +125,12 @@ def spread(rows: int, limit: int) -> int:
 def chunked(
     groups: Sequence[tuple[str, list[Any]]], size: int, limit: int | None = None
 ) -> list[list[tuple[str, list[Any]]]]:
-    """Pack per-record row lists into chunks of about `size` rows, never more than `limit`
-    (`size` when not given); a record is never split (a record with more rows than the limit
-    gets a chunk of its own, split by the caller). A chunk is closed once it holds `size`
-    rows, so records of several rows do not add a call: 1,287 rows at 429 stay 3 calls."""
+    """Pack per-record row lists into chunks of about `size` rows, never more than `limit`.
+
+    `limit` is `size` when not given. A record is never split (a record with more rows than
+    the limit gets a chunk of its own, split by the caller). A chunk is closed once it holds
+    `size` rows, so records of several rows do not add a call: 1,287 rows at 429 stay 3 calls.
+    """
     ceiling = limit or size
     chunks: list[list[tuple[str, list[Any]]]] = []
     current: list[tuple[str, list[Any]]] = []
@@ -168,8 +170,10 @@ class InventoryApi:
         )
 
     def source_items(self, skus: Sequence[str], chunk: int = 50) -> list[SourceItem]:
-        """Source items of these SKUs: one search per `chunk` SKUs, paged by total_count
-        (never past the last page, which some stores repeat)."""
+        """Source items of these SKUs: one search per `chunk` SKUs.
+
+        Paged by total_count, never past the last page (which some stores repeat).
+        """
         found: list[SourceItem] = []
         for start in range(0, len(skus), chunk):
             found += self._search_source_items([sku_filters(skus[start : start + chunk])])
@@ -265,6 +269,12 @@ class StockWriter(Writer):
         self._sources_read_at = 0.0
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Write the stock of each SKU: bulk MSI source items, or one stock item per SKU.
+
+        A record naming a source Magento lacks is parked with what to do; the others are sent
+        in chunks of about `chunk_size` rows, and source items under sources cpsync no longer
+        writes are deleted afterwards.
+        """
         states = {c.key: StockState.model_validate(c.payload) for c in changes}
         if self.mode == "legacy":
             return self.map_records(changes, lambda c: self._legacy(states[c.key]))
@@ -356,8 +366,11 @@ class StockWriter(Writer):
             raise RetryableError(f"{exc} (the product may still be on its way: retried)") from exc
 
     def _missing_sources(self, states: dict[str, StockState]) -> set[str]:
-        """The sources these Changes name that Magento lacks: the list is read once per
-        process and again after `SOURCES_TTL_SECONDS` or when a source is missing from it."""
+        """The sources these Changes name that Magento lacks.
+
+        The list is read once per process, and again after `SOURCES_TTL_SECONDS` or when a
+        source is missing from it.
+        """
         wanted = {s.source_code for state in states.values() for s in state.sources}
         now = self.clock()
         if (

@@ -116,9 +116,13 @@ def build_entry_payload(entry: ImageEntry, data: bytes | None) -> dict[str, Any]
 def create_carrying_images(
     client: MagentoClient, product: dict[str, Any], category_ids: Sequence[int]
 ) -> tuple[dict[str, Any], list[int]]:
-    """Create a product in its categories with the gallery entries it carries; when Magento
-    refuses a create that carries images, create it without them (the uploads that follow
-    find and name the image at fault). Returns the saved product and the categories it got.
+    """Create a product in its categories with the gallery entries it carries.
+
+    When Magento refuses a create that carries images, create it without them (the uploads
+    that follow find and name the image at fault).
+
+    Returns:
+        The saved product and the categories it got.
 
     Raises:
         MagentoRecordError: Magento refused the product itself.
@@ -141,8 +145,10 @@ def image_budget(product: dict[str, Any], max_request_bytes: int) -> int:
 
 
 def gallery_failure(exc: Exception) -> Exception:
-    """A product record's error when its images did not all go up after its create: the
-    product is in Magento, and the record is retried or parked as the image's error says."""
+    """A product record's error when its images did not all go up after its create.
+
+    The product is in Magento, and the record is retried or parked as the image's error says.
+    """
     text = f"the product is saved, but its images are not: {exc}"
     if isinstance(exc, RetryableError):
         return RetryableError(text, exc.retry_after)
@@ -235,6 +241,7 @@ class ImageWriter(Writer):
         self.lock_wait_seconds = GALLERY_LOCK_WAIT_SECONDS
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Bring each SKU's gallery to its Change (see `sync`), then store the entries once."""
         entries: dict[str, list[EntryRef]] = {}
 
         def one(change: Change) -> None:
@@ -271,8 +278,11 @@ class ImageWriter(Writer):
                 raise
 
     def _gallery_in_state(self, sku: str) -> list[dict[str, Any]] | None:
-        """cpsync's entries of a gallery as state knows them, in the shape of Magento's list
-        (the file stands for our content tag); None when state does not know them all."""
+        """The entries cpsync wrote to a gallery, as state knows them.
+
+        In the shape of Magento's list (the file stands for our content tag); None when state
+        does not know them all.
+        """
         doc = IMAGE_ENTRIES.get(self.state, [sku]).get(sku)
         if doc is None or any(e.types is None or e.position is None for e in doc.entries):
             return None
@@ -375,8 +385,10 @@ class ImageWriter(Writer):
         return ours
 
     def create_entries(self, desired: ImageState, budget: int) -> list[dict[str, Any]]:
-        """The `media_gallery_entries` a product create carries: the images in upload order
-        while their base64 fits in `budget` bytes (the rest go up after the create).
+        """The `media_gallery_entries` a product create carries.
+
+        The images in upload order while their base64 fits in `budget` bytes (the rest go up
+        after the create).
 
         An image whose bytes are missing stops the list there: `after_create()` then names
         the file when it tries to upload it.
@@ -398,8 +410,9 @@ class ImageWriter(Writer):
         return entries
 
     def after_create(self, desired: ImageState, saved: dict[str, Any]) -> None:
-        """Note the entries a product create carried (ids from Magento's answer) and upload
-        the images it did not carry, with that answer as the gallery: no list GET.
+        """Note the entries a product create carried and upload the images it did not carry.
+
+        The ids come from Magento's answer, which also serves as the gallery: no list GET.
 
         Raises:
             ImageRefused: Magento refused an image file (the others are uploaded).
@@ -437,8 +450,10 @@ class ImageWriter(Writer):
         IMAGE_ENTRIES.delete(self.state, [sku for sku, ours in entries.items() if not ours])
 
     def due(self, skus: Sequence[str]) -> dict[str, ImageState]:
-        """The galleries of these SKUs that Image Changes wants and Magento does not hold yet
-        (as far as cpsync applied them): two state reads for any number of SKUs."""
+        """The galleries of these SKUs that Image Changes wants and Magento does not hold yet.
+
+        As far as cpsync applied them: two state reads for any number of SKUs.
+        """
         docs = IMAGE_DESIRED.get(self.state, skus) if skus else {}
         if not docs:
             return {}
@@ -450,8 +465,9 @@ class ImageWriter(Writer):
         }
 
     def bring(self, galleries: Sequence[ImageState]) -> None:
-        """Write these galleries now and record them as sent and applied, so the Images task
-        does not queue them again.
+        """Write these galleries now and record them as sent and applied.
+
+        So the Images task does not queue them again.
 
         Raises:
             Exception: The first gallery that failed (after the others were tried): the
@@ -507,8 +523,10 @@ class _Lease:
         return False
 
     def renew(self) -> None:
-        """Extend the lock before a request, once a third of its expiry has passed (one state
-        write per ten seconds of work, not one per request)."""
+        """Extend the lock before a request, once a third of its expiry has passed.
+
+        One state write per ten seconds of work, not one per request.
+        """
         if time.monotonic() - self.renewed >= GALLERY_LOCK_TTL_SECONDS / 3:
             self._acquire()
 

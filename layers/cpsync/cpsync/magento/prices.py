@@ -321,6 +321,10 @@ class PriceWriter(Writer):
         self.state = state
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Write base and special prices in chunks of about `chunk_size` SKUs, several at once.
+
+        What each record's special price now is goes to state in one write for the group.
+        """
         states = {c.key: PriceState.model_validate(c.payload) for c in changes}
         keys = list(states)
         known = self._known({c.key for c in changes if not c.force}, states)
@@ -428,8 +432,11 @@ class PriceWriter(Writer):
         }
 
     def _redo_refused_in_place(self, chunk: _Chunk, plan: SpecialPlan) -> None:
-        """A store that refuses a save over a row with the same dates (Adobe Commerce's
-        scheduled updates may): delete that row, then save again."""
+        """Delete, then save again, the rows a store refused to save over.
+
+        A store may refuse a save over a row with the same dates (Adobe Commerce's scheduled
+        updates may).
+        """
         refused = [k for k in plan.in_place if k in chunk.errors]
         if not refused:
             return

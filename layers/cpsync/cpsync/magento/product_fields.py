@@ -1,5 +1,7 @@
-"""The product fields the Items task owns, shared by simple products and configurable parents,
-and what a create carries for the other tasks (price, special price, stock).
+"""The product fields the Items task owns, and what a create carries for the other tasks.
+
+The fields are shared by simple products and configurable parents; a create also carries the
+price, special price and stock.
 
 One place builds them, so a simple product, a grid child and a grid parent can never disagree
 on how a name, a weight, a tax class, a special price or a stock item reaches Magento.
@@ -101,6 +103,7 @@ class CreateRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CreateRules:
+        """The rules the settings give: stock mode, global prices, largest request body."""
         return cls(
             stock_mode=settings.stock_mode,
             prices_global=settings.price_store_id == 0 and settings.magento_store_code == "all",
@@ -111,8 +114,7 @@ class CreateRules:
 def stock_item_of(
     record: StockState | None, qty: Decimal, mode: Literal["msi", "legacy"]
 ) -> tuple[dict[str, Any], bool, list[SourceItem]]:
-    """The create's `stock_item`, whether it sets the whole stock record, and the MSI source
-    items that must follow it.
+    """The create's stock item, and what it leaves to the Inventory task.
 
     Magento keeps the default source's item in step with the legacy stock item
     (InventoryCatalog's UpdateSourceItemAtLegacyStockItemSavePlugin), so a record whose only
@@ -120,6 +122,10 @@ def stock_item_of(
     need source items; the stock item then says 0 and out of stock, so no default source item
     is made up. So does an empty record at the default source: the plugin aligns only an item
     in stock or with a quantity, and Magento should hold the source item the task asks for.
+
+    Returns:
+        The create's `stock_item`, whether it sets the whole stock record, and the MSI source
+        items that must follow it.
     """
     if record is None:
         left = max(qty, Decimal(0))
@@ -173,8 +179,10 @@ def carried_records(
 
 
 def note_carried(state: StatePort, carried: dict[str, dict[str, str]]) -> None:
-    """Record what creates applied for other tasks (kind -> SKU -> fingerprint) as sent and
-    applied, so those tasks and their writers send nothing for it.
+    """Record what creates applied for other tasks as sent and applied.
+
+    `carried` is kind -> SKU -> fingerprint; those tasks and their writers then send nothing
+    for it.
 
     A SKU that already has an applied record of that kind (written before the create, e.g.
     stock for a SKU MSI accepted early) keeps it: the create does not claim what it may have

@@ -30,6 +30,7 @@ class Outcome:
 
     @classmethod
     def ok(cls, key: str) -> Outcome:
+        """The record was applied."""
         return cls(key, True)
 
     @classmethod
