@@ -111,6 +111,10 @@ class _Scanner:
         """List the image source.
 
         Args:
+            source: The ItemImages folder or S3 prefix.
+            state: Where the scan memory (one doc per file) is kept.
+            blobs: Where prepared image bytes go, by sha256.
+            settings: The image limits (bytes, pixels, JPEG quality).
             watermark: The task's watermark when the run starts: scan docs written in this
                 run carry it (`run`), and a run that finishes moves it, so a doc still
                 carrying the current one was written by a run that did not finish.
@@ -164,8 +168,9 @@ class _Scanner:
             self.memory.update(marked)
 
     def moved(self) -> set[str]:
-        """Files whose galleries may differ from what the last finished run compared: new,
-        resized or of another version, gone, or prepared by a run that did not finish.
+        """Files whose galleries may differ from what the last finished run compared.
+
+        New, resized or of another version, gone, or prepared by a run that did not finish.
         """
         moved = {
             name
@@ -180,8 +185,11 @@ class _Scanner:
         return moved
 
     def remember_unused(self) -> None:
-        """Keep the signature of listed files no gallery uses (an orphan, a default image
-        beside a custom one), so the next changed run does not take them for new."""
+        """Keep the signature of listed files no gallery uses.
+
+        An orphan, a default image beside a custom one: remembered, the next changed run does
+        not take them for new.
+        """
         unused = {
             name: self.source.stamp(entry) | {"run": self.run_mark}
             for name, entry in self.listing.items()
@@ -316,6 +324,15 @@ class ImageChangesTask(Task):
         self.hashed = 0
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
+        """One row per SKU to compare: those whose files moved, every SKU, or those of `keys`.
+
+        A changed run reads the SKUs whose image files moved since the last scan; a full run
+        (no window) every SKU.
+
+        Raises:
+            ConfigurationError: The source is empty but held files at the last scan (a share
+                not mounted): nothing is changed.
+        """
         scanner = _Scanner(
             self.images,
             self.ctx.state,
@@ -467,9 +484,15 @@ class ImageChangesTask(Task):
         return out
 
     def key_of(self, row: _SkuRow) -> str:
+        """The SKU."""
         return row.sku
 
     def build(self, row: _SkuRow, extra: Any) -> ImageState:
+        """The gallery the scan made for the SKU.
+
+        Raises:
+            DataError: The scan could not make one (the message says why).
+        """
         if row.state is None:
             raise DataError(row.error or "no gallery")
         return row.state

@@ -98,8 +98,11 @@ def attribute_code_for(tag: str, mapping: dict[str, str]) -> str:
 
 
 def _records_of(task: Task, keys: Sequence[str], model: type[D]) -> dict[str, D]:
-    """The records `task` would send for these keys, by key; those that do not build are
-    left out (the task's own run reports them), and so is everything when it cannot read."""
+    """The records `task` would send for these keys, by key.
+
+    Those that do not build are left out (the task's own run reports them), and so is
+    everything when it cannot read.
+    """
     if not keys:
         return {}
     found: dict[str, D] = {}
@@ -194,6 +197,7 @@ class ItemsTask(Task):
         return timedelta(minutes=self.settings.items_full_every_minutes)
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
+        """IM_ITEM rows changed in `window`, all (None), or those of `keys` in chunks."""
         self._images_unreadable = False  # tried again at every run
         self._tree = None
         if keys is not None:
@@ -213,10 +217,16 @@ class ItemsTask(Task):
             yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
 
     def key_of(self, row: Any) -> str:
+        """The item number, as a SKU."""
         return record_key(row.ITEM_NO)
 
     # --- what a batch needs besides its rows ---------------------------------------------
     def enrich(self, rows: Sequence[Any]) -> _Extras:
+        """Prices, quantities, grids and category links of a batch.
+
+        For items never sent, also the price and stock records their create will carry,
+        and their image files.
+        """
         selling = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y"]
         simple = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y" and not _is_grid(r)]
         grid_nos = [r.ITEM_NO for r in rows if _is_grid(r)]
@@ -273,8 +283,10 @@ class ItemsTask(Task):
         return self._tree
 
     def _find_images_of_new_items(self, new: list[str]) -> None:
-        """Look up the image files of items never sent whose gallery is not known yet, so the
-        product writer creates the product with them."""
+        """Look up the image files of items never sent whose gallery is not known yet.
+
+        So the product writer creates the product with them.
+        """
         state = self.ctx.state
         claims = self.claims
         new = [n for n in new if claims is None or claims.clash(n) is None]
@@ -327,6 +339,11 @@ class ItemsTask(Task):
 
     # --- building desired states ---------------------------------------------------------
     def build(self, row: Any, extra: _Extras) -> Desired:
+        """A simple product, a configurable product for a grid item, or a disabled one.
+
+        Raises:
+            DataError: The item cannot become a valid product; the message names the column.
+        """
         if _is_grid(row):
             return self._build_grid(row, extra)
         sku = self.key_of(row)
@@ -463,6 +480,7 @@ class ItemsTask(Task):
         return max(known) if known else None
 
     def gone(self, key: str) -> Desired:
+        """An item deleted in Counterpoint: its product (and a grid's children) disabled."""
         doc = self.ctx.state.get_docs(GRID_DOC_KIND, [key]).get(key)
         if doc is not None:
             return ConfigurableState.disabled(key, list(doc.get("children", {})))

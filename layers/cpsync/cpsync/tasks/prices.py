@@ -90,8 +90,10 @@ def _decimal(value: Any) -> Decimal | None:
 
 @dataclass(frozen=True)
 class PriceRules:
-    """The promotional groups of a run, the IM_ITEM columns their filters name, and what
-    is wrong with some rules ((rule, message) pairs, for the run log)."""
+    """The promotional groups of a run, and the IM_ITEM columns their filters name.
+
+    Also what is wrong with some rules ((rule, message) pairs, for the run log).
+    """
 
     groups: list[Group]
     item_columns: tuple[str, ...]
@@ -263,8 +265,11 @@ def _could_match_anything(row: Mapping[str, Any]) -> Any:
 
 
 def _online(sal_filt: Any, web_sale: Mapping[str, Any] | None) -> tuple[bool, str]:
-    """Whether a rule's store filter holds for a sale at the web store, and a warning when
-    that cannot be known (the rule is then skipped)."""
+    """Whether a rule's store filter holds for a sale at the web store.
+
+    Returns:
+        Whether it holds, and a warning when that cannot be known (the rule is then skipped).
+    """
     text = _text(sal_filt)
     if not text:
         return True, ""
@@ -281,8 +286,10 @@ def _online(sal_filt: Any, web_sale: Mapping[str, Any] | None) -> tuple[bool, st
 
 
 def _turns(group: Group, last: datetime, now: datetime, horizon: timedelta) -> bool:
-    """Whether a begin or end of `group` fell between the last run and now, or between the
-    last run's horizon and now's (so the promotions in sight changed)."""
+    """Whether a begin or end of `group` fell between the last run and now.
+
+    Or between the last run's horizon and now's: the promotions in sight changed.
+    """
     edges = [group.begin, None if group.end is None else group.end + timedelta(seconds=1)]
     return any(
         edge is not None and (last < edge <= now or last + horizon < edge <= now + horizon)
@@ -343,8 +350,11 @@ class PricesTask(Task):
         return FULL_EVERY
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[PriceRow]:
-        """Every web item on a full run; on a changed run only the items that may price
-        differently (see the module docstring); the named ones for `keys`."""
+        """Every web item on a full run, or only those that may price differently.
+
+        A changed run reads the items that may price differently (see the module docstring);
+        `keys` reads the named ones.
+        """
         location = self.settings.price_location
         with self.ctx.counterpoint.connect() as conn:
             loaded = load_groups(conn, self.catalog, self._methods(), self._web_sale(conn))
@@ -385,8 +395,10 @@ class PricesTask(Task):
         )
 
     def _rules_unchanged(self, digest: str) -> bool:
-        """Whether the promotions (and the settings that price them) are as at the last run
-        that finished; notes this run's, which count once this run has finished.
+        """Whether the promotions (and the settings that price them) are as at the last run.
+
+        The last run that finished, that is; notes this run's, which count once this run has
+        finished.
 
         The note carries the watermark this run sets when it finishes: a run that died did
         not set it, so the next run does not trust its note and reads everything.
@@ -421,8 +433,10 @@ class PricesTask(Task):
         return same
 
     def _changed_items(self, window: Window) -> set[str] | None:
-        """Items whose IM_PRC rows, IM_ITEM row or grid cells moved in the window (None: the
-        tables carry no stamp, so every item is read)."""
+        """Items whose IM_PRC rows, IM_ITEM row or grid cells moved in the window.
+
+        None when the tables carry no stamp, so every item is read.
+        """
         stmt = changed_price_items(
             window.since_utc, window.since_local, self.settings.price_location, self.catalog
         )
@@ -432,9 +446,11 @@ class PricesTask(Task):
             return {record_key(row.ITEM_NO) for row in conn.execute(stmt)}
 
     def _items_of_turning_groups(self, window: Window) -> set[str]:
-        """Items a rule of a group matches whose begin or end the clock passed since the last
-        run, or that entered the horizon since then: their special price may have changed
-        with nothing in the database moving."""
+        """Items a rule of a group matches whose begin or end the clock passed since the last run.
+
+        Or whose group entered the horizon since then: their special price may have changed
+        with nothing in the database moving.
+        """
         last, now = window.since_local, self._now_local()
         horizon = timedelta(days=self.settings.price_promo_horizon_days)
         turning = [g for g in self._groups if g.enabled and _turns(g, last, now, horizon)]
@@ -505,6 +521,7 @@ class PricesTask(Task):
 
     # --- building ----------------------------------------------------------------------
     def key_of(self, row: PriceRow) -> str:
+        """The SKU."""
         return row.sku
 
     def _now_local(self) -> datetime:
@@ -521,6 +538,11 @@ class PricesTask(Task):
         return local.strftime(DATE_FORMAT)
 
     def build(self, row: PriceRow, extra: Any) -> PriceState:
+        """The regular price and the special price of the best promotion in sight.
+
+        Raises:
+            DataError: Price-1 is missing or negative, or a grid child's SKU cannot be made.
+        """
         if row.error is not None:
             raise DataError(row.error)
         price = row.basis.get("1")
