@@ -135,6 +135,7 @@ class Desired(BaseModel):
     fingerprint_exclude: ClassVar[frozenset[str]] = frozenset()
 
     def key(self) -> str:  # pragma: no cover - every subclass overrides
+        """The record's key in state and on the queue: a SKU or a category id."""
         raise NotImplementedError
 
     def publish_if_new(self) -> bool:
@@ -193,6 +194,7 @@ class ProductState(Desired):
         return cls(sku=sku, enabled=False)
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:
@@ -234,6 +236,7 @@ class CategoryState(Desired):
         return cls(categ_id=categ_id, active=False)
 
     def key(self) -> str:
+        """The Counterpoint category id."""
         return self.categ_id
 
     def publish_if_new(self) -> bool:
@@ -263,6 +266,7 @@ class CategoryLinksState(Desired):
         return tuple(sorted(set(value)))
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:
@@ -295,6 +299,7 @@ class StockState(Desired):
     sources: tuple[SourceQuantity, ...] = Field(min_length=1)
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     @property
@@ -328,6 +333,7 @@ class PriceState(Desired):
     special: SpecialPrice | None = None
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
 
@@ -419,6 +425,7 @@ class ConfigurableState(Desired):
         )
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def child_skus(self) -> list[str]:
@@ -469,6 +476,7 @@ class ImageState(Desired):
     images: tuple[ImageEntry, ...] = ()
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:

@@ -204,6 +204,7 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
+        """Add another batch's counts and errors to these."""
         self.applied += other.applied
         self.skipped += other.skipped
         self.retried += other.retried
@@ -219,6 +220,7 @@ class BatchResult:
         return result
 
     def count(self, result: ChangeResult) -> None:
+        """Count one message under its fate."""
         if result.fate is Fate.APPLIED:
             self.applied += 1
         elif result.fate is Fate.SKIPPED:
@@ -249,16 +251,22 @@ def _tally_name(run_id: str, fate: Fate) -> str:
 
 
 def run_tally(state: StatePort, run_id: str) -> dict[str, int]:
-    """What became of the Changes a run queued so far: applied, skipped, retry (attempts
-    that failed transiently) and parked."""
+    """What became of the Changes a run queued so far.
+
+    Returns:
+        Counts by fate: applied, skipped, retry (attempts that failed transiently), parked.
+    """
     names = {f.value: _tally_name(run_id, f) for f in _TALLIED}
     found = state.get_counters(names.values())
     return {fate: found[name] for fate, name in names.items()}
 
 
 def _tally(state: StatePort, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
-    """Add a batch's results to the tallies of the runs that queued them (a few counter adds
-    per batch). A failure here is logged, never raised: the records are already in Magento."""
+    """Add a batch's results to the tallies of the runs that queued them.
+
+    A few counter adds per batch. A failure here is logged, never raised: the records are
+    already in Magento.
+    """
     counts = Counter((c.run_id, r.fate) for c, r in zip(changes, results, strict=True) if c.run_id)
     try:
         for (run_id, fate), n in counts.items():
@@ -314,8 +322,11 @@ class Updater:
         return unreadable + [(m, r) for (m, _), r in zip(readable, results, strict=True)]
 
     def _note_replies(self, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
-        """Note the outcome of Changes someone waits for (`Change.reply`: the agent's "sync
-        now", answered by this updater because only the cloud writes Magento)."""
+        """Note the outcome of Changes someone waits for.
+
+        `Change.reply` marks them: the agent's "sync now", answered by this updater because
+        only the cloud writes Magento.
+        """
         notes = {
             reply_key(c): {"fate": r.fate.value, "reason": r.reason}
             for c, r in zip(changes, results, strict=True)
