@@ -1,6 +1,6 @@
 """A Magento 2 REST emulator for the demo, tests and benchmarks (see docs in ``emulator.app``).
 
-It follows ``reference/magento-rest.md``: routes under ``/rest[/<store>]/V1``, Magento's error
+It follows ``docs/reference/magento.md``: routes under ``/rest[/<store>]/V1``, Magento's error
 shapes, Bearer tokens, product upserts by SKU and searchCriteria, plus a cost and fault model.
 """
 

@@ -4,12 +4,14 @@ The dispatcher runs one pipeline per request, in Magento's order where Magento h
 
 1. base latency (network and proxy, no worker held);
 2. method check, store code, ``async``/``async/bulk`` prefix and route match on the *raw*
-   path (§0.1, §7), else 404;
+   path (docs/reference/magento.md#url-and-store-scope, #async-bulk), else 404;
 3. fault draw: a fault that does not apply the request answers now, without a worker;
 4. a worker slot (queueing like PHP-FPM);
-5. authorization (Bearer or OAuth, §1), body checks (§0.2), input limits (§0.5, when on), the
+5. authorization (Bearer or OAuth, docs/reference/magento.md#authentication), body checks
+(docs/reference/magento.md#request-format), input limits
+(docs/reference/magento.md#input-limits-and-hosting, when on), the
    endpoint cost (per request, per record, per KiB), then the handler or, for async forms, a
-   202 from the bulk queue, and the ``fields`` filter (§0.3);
+   202 from the bulk queue, and the ``fields`` filter (docs/reference/magento.md#success-responses);
 6. a fault that applies the request (``timeout``, or any fault with ``applied``) replaces or
    delays the answer; counters are updated with what the client got.
 """
@@ -96,7 +98,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def _localized(response: Response, locale: str, endpoint: str) -> Response:
     """Translate a JSON error answer, or a price call's list of failures (200), into the store
-    view's locale (§0.1)."""
+    view's locale (docs/reference/magento.md#url-and-store-scope)."""
     failures = endpoint.startswith("prices.") and response.status_code == 200
     if locale == "en_US" or response.media_type != JSON_MEDIA_TYPE:
         return response
@@ -165,8 +167,9 @@ class RestDispatcher:
     def _match(self, scope: Scope) -> tuple[Route, dict[str, str], RestPath]:
         """Route, path parameters and parsed path, or the 404/400 Magento gives.
 
-        Async forms (§7) match the same route table: ``async/V1/...`` by the ordinary
-        template, ``async/bulk/V1/...`` by its ``by<Param>`` form; GET has no async form.
+        Async forms (docs/reference/magento.md#async-bulk) match the same route table:
+        ``async/V1/...`` by the ordinary template, ``async/bulk/V1/...`` by its ``by<Param>`` form;
+        GET has no async form.
         """
         method = scope["method"]
         if method not in ALLOWED_METHODS:
@@ -331,7 +334,8 @@ class _TrackedReceive:
 
 
 async def _read_json(headers: Headers, request: Request) -> tuple[Any, int]:
-    """Check Content-Type as Magento does, then decode the JSON body (§0.2).
+    """Check Content-Type as Magento does, then decode the JSON body
+    (docs/reference/magento.md#request-format).
 
     Raises:
         MagentoError: 400 for an empty, malformed or non-UTF-8 Content-Type, a media type

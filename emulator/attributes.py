@@ -1,6 +1,7 @@
 """Product attributes and their option values: what configurable products are built from.
 
-Routes (`Magento/Catalog/etc/webapi.xml`, reference §2), ACL ``Magento_Catalog::products``:
+Routes (`Magento/Catalog/etc/webapi.xml`, docs/reference/magento.md#products), ACL
+``Magento_Catalog::products``:
 
 - ``GET /V1/products/attributes/:attributeCode`` -> the attribute (``attribute_id`` is what a
   configurable option names);

@@ -1,4 +1,5 @@
-"""Authentication (§1): Bearer tokens, OAuth 1.0a signatures, the admin token route, 2FA.
+"""Authentication (docs/reference/magento.md#authentication): Bearer tokens, OAuth 1.0a signatures,
+the admin token route, 2FA.
 
 A request is authorized when
 
@@ -8,12 +9,14 @@ A request is authorized when
 - its ``Authorization: OAuth ...`` header carries a valid HMAC-SHA1/SHA256 signature by the
   integration's consumer and access token.
 
-Anything else is anonymous and gets the 401 of §1.4 naming the route's ACL resource, except a
-signed request whose signature is wrong, which gets §8's ``The signature is invalid``.
+Anything else is anonymous and gets the 401 of docs/reference/magento.md#authorization-failure
+naming the route's ACL resource, except a signed request whose signature is wrong, which gets
+docs/reference/magento.md#error-catalogue's ``The signature is invalid``.
 
-The signature base string follows the reference (§1.3): method, the URL without query, and the
-sorted oauth and *decoded* query parameters. Decoding the query first is what makes brackets in
-``searchCriteria`` verify whether the client sent them raw or as ``%5B``/``%5D`` (§9.13).
+The signature base string follows the reference (docs/reference/magento.md#oauth-signatures):
+method, the URL without query, and the sorted oauth and *decoded* query parameters. Decoding the
+query first is what makes brackets in ``searchCriteria`` verify whether the client sent them raw or
+as ``%5B``/``%5D`` (docs/reference/magento.md#oauth-and-searchcriteria).
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ __all__ = [
 
 _ALPHABET = string.ascii_lowercase + string.digits
 
-#: ``user_type`` of a bulk (§7): 1 integration, 2 admin.
+#: ``user_type`` of a bulk (docs/reference/magento.md#async-bulk): 1 integration, 2 admin.
 USER_TYPE_INTEGRATION = 1
 USER_TYPE_ADMIN = 2
 
@@ -89,7 +92,10 @@ class TokenRegistry:
         self._locked_until: dict[str, float] = {}
 
     def issue(self, lifetime_seconds: float) -> str:
-        """A new opaque token: 32 lowercase alphanumerics, as older Magento issues (§1.2)."""
+        """A new opaque token: 32 lowercase alphanumerics, as older Magento issues.
+
+        See docs/reference/magento.md#admin-token-and-two-factor-sign-in.
+        """
         token = "".join(secrets.choice(_ALPHABET) for _ in range(32))
         with self._lock:
             self._expiry[token] = self._clock() + lifetime_seconds
@@ -110,7 +116,10 @@ class TokenRegistry:
             return True
 
     def is_locked(self, username: str) -> bool:
-        """True while the account is locked after too many failed sign-ins (§1.1)."""
+        """True while the account is locked after too many failed sign-ins.
+
+        See docs/reference/magento.md#bearer-tokens.
+        """
         with self._lock:
             return self._clock() < self._locked_until.get(username, 0.0)
 
@@ -259,7 +268,8 @@ def _check_credentials(request: RestRequest, username: str, password: str) -> No
 
 
 def admin_token(request: RestRequest) -> str:
-    """``POST /V1/integration/admin/token`` → a bare JSON string (§1.2).
+    """``POST /V1/integration/admin/token`` → a bare JSON string
+    (docs/reference/magento.md#admin-token-and-two-factor-sign-in).
 
     Raises:
         MagentoError: 400 when username or password is missing, 401 when they are wrong,
@@ -278,7 +288,8 @@ def admin_token(request: RestRequest) -> str:
 
 
 def google_token(request: RestRequest) -> str:
-    """``POST /V1/tfa/provider/google/authenticate`` with ``otp`` → a bare JSON string (§1.2).
+    """``POST /V1/tfa/provider/google/authenticate`` with ``otp`` → a bare JSON string
+    (docs/reference/magento.md#admin-token-and-two-factor-sign-in).
 
     Statuses of the 2FA errors are not in the reference; both are authentication failures
     here (401).

@@ -1,4 +1,5 @@
-"""Async and bulk API (§7): operations queued at 202 and worked off by in-process consumers.
+"""Async and bulk API (docs/reference/magento.md#async-bulk): operations queued at 202 and worked
+off by in-process consumers.
 
 ``POST /rest/<store>/async/V1/products`` queues one operation; ``/async/bulk/V1/...`` takes a
 JSON array of ordinary request bodies and queues one operation per item, path parameters
@@ -63,7 +64,8 @@ STATUS_NOT_RETRIABLE = 3
 STATUS_OPEN = 4
 STATUS_REJECTED = 5
 
-#: Array input limit of async routes when input limits are on (§0.5).
+#: Array input limit of async routes when input limits are on
+#: (docs/reference/magento.md#input-limits-and-hosting).
 ASYNC_ARRAY_LIMIT = 5000
 BULK_RESOURCE = "Magento_Logging::system_magento_logging_bulk_operations"
 
@@ -305,7 +307,8 @@ class BulkQueue:
             operation.error_code = 0
             emulator.stats.record_write("bulk.failed")
             return
-        except Exception as exc:  # any other exception: 3 with its message (§7)
+        # any other exception: 3 with its message (docs/reference/magento.md#async-bulk)
+        except Exception as exc:
             logger.exception("async operation %s failed", operation.route.endpoint)
             operation.status, operation.result_message = STATUS_NOT_RETRIABLE, str(exc)
             operation.error_code = 0
@@ -319,7 +322,7 @@ class BulkQueue:
     # Reading ---------------------------------------------------------------------------
 
     def get(self, bulk_uuid: str) -> Bulk:
-        """The bulk, or the 404 of §7.
+        """The bulk, or the 404 of docs/reference/magento.md#async-bulk.
 
         Raises:
             MagentoError: 404 ``Bulk uuid %bulkUuid not exist``.

@@ -1,4 +1,5 @@
-"""Category routes: tree, list, entity, save, move, delete and product links (§3, §8, §10.9).
+"""Category routes: tree, list, entity, save, move, delete and product links
+(docs/reference/magento.md#categories, #error-catalogue, #categories).
 
 Endpoint names for costs and faults: ``categories.tree``, ``categories.list``,
 ``categories.get``, ``categories.save`` (POST and PUT), ``categories.move``,
@@ -95,7 +96,7 @@ def _product_counts(request: RestRequest) -> dict[int, int]:
 def get_tree(request: RestRequest) -> dict[str, Any]:
     """``GET /V1/categories``: from ``rootCategoryId``, else id 1 on ``all``, else the store root.
 
-    searchCriteria is ignored, as in Magento (§3).
+    searchCriteria is ignored, as in Magento (docs/reference/magento.md#categories).
     """
     root_param, depth_param = _query(request, "rootCategoryId"), _query(request, "depth")
     default_root = ROOT_CATEGORY_ID if request.view.is_admin else DEFAULT_CATEGORY_ID
@@ -177,8 +178,9 @@ def _apply_fields(category: dict[str, Any], fields: dict[str, Any]) -> None:
 def save_category(request: RestRequest) -> dict[str, Any]:
     """``POST /V1/categories`` and ``PUT /V1/categories/:id``: create, or update by id.
 
-    PUT forces the path id into ``category.id`` (§0.2). A create without ``parent_id`` goes
-    under the store root; an update ignores ``parent_id`` and ``level`` (moves use ``/move``).
+    PUT forces the path id into ``category.id`` (docs/reference/magento.md#request-format). A create
+    without ``parent_id`` goes under the store root; an update ignores ``parent_id`` and ``level``
+    (moves use ``/move``).
     """
     fields = _fields(request.body_param("category"))
     check_category_attributes(fields)
@@ -218,7 +220,10 @@ def save_category(request: RestRequest) -> dict[str, Any]:
 
 
 def move_category(request: RestRequest) -> bool:
-    """``PUT /V1/categories/:categoryId/move`` ``{"parentId", "afterId"}`` → ``true`` (§3, §9.5)."""
+    """``PUT /V1/categories/:categoryId/move`` ``{"parentId", "afterId"}`` → ``true``.
+
+    See docs/reference/magento.md#categories, #category-move.
+    """
     if not isinstance(request.body, dict) or not any(snake(k) == "parent_id" for k in request.body):
         raise required_field("parentId")
     parent_id = request.body_param("parentId")
@@ -284,8 +289,8 @@ def assigned_products(request: RestRequest) -> list[dict[str, Any]]:
 def save_product_link(request: RestRequest) -> bool:
     """``POST|PUT /V1/categories/:categoryId/products`` ``{"productLink"}`` → ``true`` (upsert).
 
-    PUT forces the path id into ``productLink.category_id`` (§0.2); POST takes the body's and
-    falls back to the path's.
+    PUT forces the path id into ``productLink.category_id``
+    (docs/reference/magento.md#request-format); POST takes the body's and falls back to the path's.
     """
     raw = request.body_param("productLink")
     if not isinstance(raw, dict):

@@ -1,4 +1,5 @@
-"""The category tree of the emulated store, and the rules that keep it consistent (§3).
+"""The category tree of the emulated store, and the rules that keep it consistent
+(docs/reference/magento.md#categories).
 
 A fresh Magento has the hidden root catalog (id 1, level 0) and the store's root, the default
 category (id 2, level 1). Categories are kept in an internal shape and rendered as the tree

@@ -55,7 +55,10 @@ def _default_costs() -> dict[str, float]:
 
 
 def _default_record_costs() -> dict[str, float]:
-    """Inventory and prices: about a millisecond per source item or price row (§4.2, §9.4)."""
+    """Inventory and prices: about a millisecond per source item or price row.
+
+    See docs/reference/magento.md#msi-source-items, #slow-saves.
+    """
     return {
         "inventory.source_items.save": 1.0,
         "inventory.source_items.delete": 0.5,
@@ -70,7 +73,7 @@ class EmulatorConfig(BaseModel):
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
-    # Credentials (§1).
+    # Credentials (docs/reference/magento.md#authentication).
     token: str = Field(
         default="cpsync-emulator-token", description="Integration access token (Bearer)."
     )
@@ -93,7 +96,8 @@ class EmulatorConfig(BaseModel):
     )
     admin_two_factor: bool = Field(
         default=False,
-        description="Magento_TwoFactorAuth on: the admin token endpoint refuses (§1.2).",
+        description="Magento_TwoFactorAuth on: the admin token endpoint refuses "
+        "(docs/reference/magento.md#admin-token-and-two-factor-sign-in).",
     )
     admin_two_factor_secret: str = Field(
         default="JBSWY3DPEHPK3PXP",
@@ -117,7 +121,8 @@ class EmulatorConfig(BaseModel):
         default="cpsync-access-token-secret", description="OAuth 1.0a access token secret."
     )
 
-    # Topology (§0.1): one website (id 1); every store code is a store view of it.
+    # Topology (docs/reference/magento.md#url-and-store-scope): one website (id 1); every store code
+    # is a store view of it.
     store_codes: list[str] = Field(
         default_factory=lambda: ["default"],
         description="Store view codes; 'default' is always present and is the default view.",
@@ -156,7 +161,7 @@ class EmulatorConfig(BaseModel):
         default=1, ge=0, description="The Retry-After header of a '429' fault."
     )
 
-    # Async bulk (§7).
+    # Async bulk (docs/reference/magento.md#async-bulk).
     bulk_consumer_paused: bool = Field(
         default=False, description="Hold async operations open (status 4) until resumed."
     )
@@ -164,7 +169,8 @@ class EmulatorConfig(BaseModel):
         default=1, ge=1, description="Consumers (async.operations.all) working in parallel."
     )
 
-    # Modes (§0.5, §2.3, §10.14).
+    # Modes (docs/reference/magento.md#input-limits-and-hosting, #product-search,
+    # #what-differs-between-stores).
     reject_encoded_slash: bool = Field(
         default=False, description="404 for %2F in paths, like Apache without AllowEncodedSlashes."
     )

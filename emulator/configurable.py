@@ -1,4 +1,4 @@
-"""Configurable products: options and child links (reference §2.4).
+"""Configurable products: options and child links (docs/reference/magento.md#configurable-products).
 
 A parent keeps both in its wire shape, as GET returns them:
 ``extension_attributes.configurable_product_options`` (``[{id, attribute_id, label, position,
@@ -11,10 +11,11 @@ Routes (``Magento/ConfigurableProduct/etc/webapi.xml``), ACL ``Magento_Catalog::
 ``GET|DELETE .../:sku/options/:id``; ``POST .../:sku/child`` ``{"childSku"}`` -> ``true``;
 ``GET .../:sku/children``; ``DELETE .../:sku/children/:childSku`` -> ``true``.
 
-Errors are §2.4's (``LinkManagement``); the option validation texts and "Something went wrong
-while saving option." for a second option on one attribute are ``OptionRepository``'s, read from
-the 2.4 code (not quoted in the reference). Adding a child also adds the child's value to the
-option's values, as ``addChild`` rebuilds the option data from the attribute.
+Errors are docs/reference/magento.md#configurable-products's (``LinkManagement``); the option
+validation texts and "Something went wrong while saving option." for a second option on one
+attribute are ``OptionRepository``'s, read from the 2.4 code (not quoted in the reference). Adding a
+child also adds the child's value to the option's values, as ``addChild`` rebuilds the option data
+from the attribute.
 """
 
 from __future__ import annotations
@@ -161,7 +162,10 @@ def delete_option(request: RestRequest) -> bool:
 
 
 def add_child(request: RestRequest) -> bool:
-    """``POST /V1/configurable-products/:sku/child`` ``{"childSku"}`` -> ``true`` (§2.4)."""
+    """``POST /V1/configurable-products/:sku/child`` ``{"childSku"}`` -> ``true``.
+
+    See docs/reference/magento.md#configurable-products.
+    """
     child_sku = request.body_param("childSku")
     emulator = request.emulator
     with emulator.store.lock:
@@ -208,7 +212,10 @@ def list_children(request: RestRequest) -> list[dict[str, Any]]:
 
 
 def remove_child(request: RestRequest) -> bool:
-    """``DELETE /V1/configurable-products/:sku/children/:childSku`` -> ``true`` (§2.4)."""
+    """``DELETE /V1/configurable-products/:sku/children/:childSku`` -> ``true``.
+
+    See docs/reference/magento.md#configurable-products.
+    """
     emulator = request.emulator
     with emulator.store.lock:
         parent = copy.deepcopy(_parent(request))
@@ -226,7 +233,8 @@ def remove_child(request: RestRequest) -> bool:
 
 
 def finish_save(request: RestRequest, product: dict[str, Any]) -> None:
-    """Normalise options and links sent in a product save body (§2.4: both may be sent).
+    """Normalise options and links sent in a product save body
+    (docs/reference/magento.md#configurable-products: both may be sent).
 
     Options get ids and string attribute ids; links must name existing products. A product
     saved as ``configurable`` always carries both lists, as GET shows them.
@@ -263,7 +271,8 @@ def finish_save(request: RestRequest, product: dict[str, Any]) -> None:
 
 
 def routes() -> list[Route]:
-    """The configurable-product routes of §2.4 that cpsync uses."""
+    """The configurable-product routes of docs/reference/magento.md#configurable-products that
+    cpsync uses."""
     base = "/V1/configurable-products/:sku"
     acl = _RESOURCE
     return [

@@ -2,8 +2,10 @@
 
 Magento answers errors with the *raw* message template (placeholders such as ``%1`` or
 ``%fieldName`` left in) and the values beside it, so clients can translate and fill them
-(reference §0.4). The emulator keeps that contract: nothing is substituted here, and
-``parameters`` is omitted when empty. The templates below are the wire strings of §0 to §2 and §8.
+(docs/reference/magento.md#error-responses). The emulator keeps that contract: nothing is
+substituted here, and ``parameters`` is omitted when empty. The templates below are the wire strings
+of docs/reference/magento.md#every-request to docs/reference/magento.md#products and
+#error-catalogue.
 """
 
 from __future__ import annotations
@@ -120,7 +122,8 @@ class MagentoError(Exception):
         self.errors: list[MagentoError] = errors or []
 
     def to_json(self) -> dict[str, Any]:
-        """Render the §0.4 body: template, then parameters and errors only when present."""
+        """Render the docs/reference/magento.md#error-responses body: template, then parameters and
+        errors only when present."""
         body: dict[str, Any] = {"message": self.message}
         if self.parameters:
             body["parameters"] = self.parameters
@@ -129,7 +132,10 @@ class MagentoError(Exception):
         return body
 
     def rendered(self) -> str:
-        """The message with its placeholders filled (as an async operation reports it, §7)."""
+        """The message with its placeholders filled.
+
+        See as an async operation reports it, docs/reference/magento.md#async-bulk.
+        """
         message = self.message
         if isinstance(self.parameters, dict):
             for name in sorted(self.parameters, key=len, reverse=True):
@@ -144,17 +150,26 @@ class MagentoError(Exception):
 
 
 def no_route() -> MagentoError:
-    """404 for an unknown path, method or store code (§0.1, §0.4)."""
+    """404 for an unknown path, method or store code.
+
+    See docs/reference/magento.md#url-and-store-scope, #error-responses.
+    """
     return MagentoError(404, NO_ROUTE)
 
 
 def not_authorized(resources: str) -> MagentoError:
-    """401 for a missing, unknown or expired token (§1.4)."""
+    """401 for a missing, unknown or expired token.
+
+    See docs/reference/magento.md#authorization-failure.
+    """
     return MagentoError(401, CONSUMER_NOT_AUTHORIZED, {"resources": resources})
 
 
 def required_field(name: str) -> MagentoError:
-    """400 for a missing service-method parameter such as the ``product`` wrapper (§0.2)."""
+    """400 for a missing service-method parameter such as the ``product`` wrapper.
+
+    See docs/reference/magento.md#request-format.
+    """
     return MagentoError(400, FIELD_REQUIRED, {"fieldName": name})
 
 
@@ -162,19 +177,25 @@ INPUT_EXCEPTIONS = "One or more input exceptions have occurred."
 
 
 def input_errors(errors: list[MagentoError]) -> MagentoError:
-    """One error as itself, several as Magento's aggregate ``InputException`` (§0.4, §8)."""
+    """One error as itself, several as Magento's aggregate ``InputException``.
+
+    See docs/reference/magento.md#error-responses, #error-catalogue.
+    """
     if len(errors) == 1:
         return errors[0]
     return MagentoError(400, INPUT_EXCEPTIONS, errors=errors)
 
 
 def product_not_found() -> MagentoError:
-    """404 for an unknown SKU, without parameters (§2.2)."""
+    """404 for an unknown SKU, without parameters (docs/reference/magento.md#product-json)."""
     return MagentoError(404, PRODUCT_NOT_FOUND)
 
 
 def internal_error() -> MagentoError:
-    """500 as production mode renders it: a report id, no detail (§0.4)."""
+    """500 as production mode renders it: a report id, no detail.
+
+    See docs/reference/magento.md#error-responses.
+    """
     report = f"webapi-{uuid.uuid4().hex[:13]}"
     return MagentoError(
         500, f"Internal Error. Details are available in Magento log file. Report ID: {report}"

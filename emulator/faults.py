@@ -101,7 +101,8 @@ ENDPOINTS: tuple[str, ...] = (
     "categories.products.get",
     "categories.products.save",
     "categories.products.delete",
-    # Inventory (§4) and prices (§5): emulator/inventory.py, emulator/prices.py.
+    # Inventory (docs/reference/magento.md#inventory) and prices (docs/reference/magento.md#prices):
+    # emulator/inventory.py, emulator/prices.py.
     "inventory.source_items.save",
     "inventory.source_items.delete",
     "inventory.source_items.search",

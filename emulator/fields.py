@@ -1,4 +1,5 @@
-"""The ``fields=`` response filter, e.g. ``fields=items[sku,id],total_count`` (§0.3).
+"""The ``fields=`` response filter, e.g. ``fields=items[sku,id],total_count``
+(docs/reference/magento.md#success-responses).
 
 Lists are filtered element by element; names that do not exist are left out. A malformed
 expression (unbalanced brackets) filters nothing rather than failing the request.

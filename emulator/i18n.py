@@ -1,4 +1,5 @@
-"""Localized error messages (§0.1, §10.14): a store view's locale translates Magento's templates.
+"""Localized error messages (docs/reference/magento.md#url-and-store-scope,
+#what-differs-between-stores): a store view's locale translates Magento's templates.
 
 Magento translates the *template* (placeholders stay) into the store view's locale, so a client
 that matches English text breaks on such stores. ``EmulatorConfig.locale`` switches the
@@ -61,8 +62,9 @@ LOCALES: dict[str, dict[str, str]] = {
 
 
 def translate_body(body: Any, locale: str) -> Any:
-    """The §0.4 error body with ``message`` (and each ``errors[].message``) translated; a list
-    (the price endpoints' failures, answered with 200) has each entry translated."""
+    """The docs/reference/magento.md#error-responses error body with ``message`` (and each
+    ``errors[].message``) translated; a list (the price endpoints' failures, answered with 200) has
+    each entry translated."""
     table = LOCALES.get(locale) or {}
     if table and isinstance(body, list):
         return [translate_body(entry, locale) for entry in body]

@@ -1,4 +1,6 @@
-"""Input checks the dispatcher applies to every route: array limits (§0.5) and async inputs (§7).
+"""Input checks the dispatcher applies to every route: array limits
+(docs/reference/magento.md#input-limits-and-hosting) and async inputs
+(docs/reference/magento.md#async-bulk).
 
 An endpoint gets them without code of its own; ``Route.arrays``, ``Route.array_limit`` and
 ``Route.body`` refine them (see ``emulator/README.md``).
@@ -21,7 +23,8 @@ __all__ = [
     "list_param",
 ]
 
-#: Items per array parameter when input limits are on (synchronous routes, §0.5).
+#: Items per array parameter when input limits are on (synchronous routes,
+#: docs/reference/magento.md#input-limits-and-hosting).
 INPUT_ARRAY_LIMIT = 20
 
 #: Entity types of nested arrays Magento validates, by member name (for the limit message).
@@ -37,7 +40,8 @@ NESTED_ENTITY_TYPES: dict[str, str] = {
 
 
 def check_array_limits(route: Route, body: Any, limit: int | None = None) -> None:
-    """Refuse more items than the input limit in an array of entities (§0.5, §8).
+    """Refuse more items than the input limit in an array of entities
+    (docs/reference/magento.md#input-limits-and-hosting, #error-catalogue).
 
     Magento checks every array of objects while it converts the input, at any depth, except
     ``custom_attributes`` (converted apart). Top-level parameters declared in ``Route.arrays``

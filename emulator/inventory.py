@@ -1,4 +1,5 @@
-"""Inventory routes: MSI sources and source items (§4.2), legacy stock items (§4.1).
+"""Inventory routes: MSI sources and source items (docs/reference/magento.md#msi-source-items),
+legacy stock items (docs/reference/magento.md#legacy-stock-items).
 
 Endpoint names for costs and faults: ``inventory.source_items.save`` / ``.delete`` / ``.search``,
 ``inventory.sources.get`` / ``.search`` / ``.save``, ``stock_items.get`` / ``.save``. The bulk
@@ -14,7 +15,7 @@ What real Magento does and this emulator copies:
   (MSI keeps ``cataloginventory_stock_item`` in step with the default source), so a product GET
   shows the same quantity as the source item.
 - ``PUT /V1/products/:sku/stockItems/:itemId`` merges into the product's stock item and answers
-  its item id; the ``itemId`` in the URL is ignored (§4.1).
+  its item id; the ``itemId`` in the URL is ignored (docs/reference/magento.md#legacy-stock-items).
 """
 
 from __future__ import annotations
@@ -296,7 +297,8 @@ def get_stock_item(request: RestRequest) -> dict[str, Any]:
 
 
 def save_stock_item(request: RestRequest) -> int:
-    """``PUT /V1/products/:productSku/stockItems/:itemId``: merge, answer the item id (§4.1).
+    """``PUT /V1/products/:productSku/stockItems/:itemId``: merge, answer the item id
+    (docs/reference/magento.md#legacy-stock-items).
 
     The default source's source item follows, as MSI's legacy synchronisation does.
     """

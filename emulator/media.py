@@ -1,4 +1,5 @@
-"""Media gallery routes (reference §6, §9.2, §10.11): create, list, get, update, delete.
+"""Media gallery routes (docs/reference/magento.md#media-gallery, #duplicated-images,
+#media-gallery): create, list, get, update, delete.
 
 Endpoint names for costs and faults: ``media.list``, ``media.get``, ``media.create``,
 ``media.update``, ``media.delete``; create also costs ``kb_costs_ms["media.create"]`` per KiB.
@@ -261,7 +262,8 @@ def _find(product: dict[str, Any], entry_id: Any) -> dict[str, Any]:
 def update_entry(request: RestRequest) -> bool:
     """``PUT /V1/products/:sku/media/:entryId``: label, position, disabled, roles → ``true``.
 
-    The path id is forced into ``entry.id`` when the body holds only ``entry`` (§0.2).
+    The path id is forced into ``entry.id`` when the body holds only ``entry``
+    (docs/reference/magento.md#request-format).
     """
     raw = request.body_param("entry")
     if not isinstance(raw, dict):
@@ -304,7 +306,8 @@ def delete_entry(request: RestRequest) -> bool:
 def apply_saved_gallery(
     request: RestRequest, product: dict[str, Any], existing: dict[str, Any] | None, raw: Any
 ) -> None:
-    """``media_gallery_entries`` in a product save is the full list (§2.1, §9.2).
+    """``media_gallery_entries`` in a product save is the full list
+    (docs/reference/magento.md#product-save, #duplicated-images).
 
     Entries with a known id are updated, entries without id are created (content required),
     entries not listed are removed; ``[]`` removes every image. Validates everything before

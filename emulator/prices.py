@@ -1,12 +1,14 @@
-"""Price routes: the "efficient price API" for base and special prices (§5).
+"""Price routes: the "efficient price API" for base and special prices
+(docs/reference/magento.md#prices).
 
 Endpoint names for costs and faults: ``prices.base.save``, ``prices.base.get``,
 ``prices.special.save``, ``prices.special.get``, ``prices.special.delete``; the writes also cost
 per row (``record_costs_ms``). ACL resource: ``Magento_Catalog::products``.
 
-The partial-failure contract (§5): invalid rows are skipped, valid rows are saved, the answer is
-200 with the list of failures ``{"message", "parameters"}`` where ``parameters`` is a positional
-list. Dates must be exactly ``YYYY-MM-DD hh:mm:ss`` (a date without time fails).
+The partial-failure contract (docs/reference/magento.md#prices): invalid rows are skipped, valid
+rows are saved, the answer is 200 with the list of failures ``{"message", "parameters"}`` where
+``parameters`` is a positional list. Dates must be exactly ``YYYY-MM-DD hh:mm:ss`` (a date without
+time fails).
 
 Special prices follow Magento Open Source: one special price per (SKU, store), so a new row
 replaces the old one, with its dates. Base prices with global price scope land on store 0

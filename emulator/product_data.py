@@ -1,4 +1,5 @@
-"""Product save rules: validate a ``product`` body, merge it into the stored product (§2.1-2.2).
+"""Product save rules: validate a ``product`` body, merge it into the stored product
+(docs/reference/magento.md#product-save, #product-json).
 
 The stored product is the GET shape. On update only the fields present in the body change:
 ``status`` and every omitted field keep their value, ``custom_attributes`` merge by code,
@@ -65,7 +66,8 @@ _DEFAULTS: dict[str, Any] = {
     "visibility": 4,
     "type_id": "simple",
 }
-# Attributes Magento adds to every new product on its own (§2.2 sample notes).
+# Attributes Magento adds to every new product on its own (docs/reference/magento.md#product-json
+# sample notes).
 _SYSTEM_ATTRIBUTES = {"required_options": "0", "has_options": "0", "tax_class_id": "2"}
 
 
@@ -109,7 +111,10 @@ def _snake_keys(value: Any) -> dict[str, Any]:
 
 
 def validate_sku(value: Any) -> str:
-    """The trimmed SKU, or a 400 for an empty or over-long one (§2.1)."""
+    """The trimmed SKU, or a 400 for an empty or over-long one.
+
+    See docs/reference/magento.md#product-save.
+    """
     sku = "" if value is None else str(value).strip()
     if not sku:
         raise MagentoError(400, ATTRIBUTE_VALUE_EMPTY, ["sku"])
@@ -125,7 +130,10 @@ def format_url_key(text: str) -> str:
 
 
 def _attribute_value(code: str, value: Any) -> str | list[str]:
-    """Custom attribute values come back as strings, lists for multi-valued codes (§2.2)."""
+    """Custom attribute values come back as strings, lists for multi-valued codes.
+
+    See docs/reference/magento.md#product-json.
+    """
     if isinstance(value, list):
         return [str(_attribute_value(code, item)) for item in value]
     if isinstance(value, bool):
@@ -165,7 +173,10 @@ def _merge_custom_attributes(current: list[dict[str, Any]], raw: Any) -> list[di
 
 
 def _default_stock_item(product_id: int) -> dict[str, Any]:
-    """A new product's legacy stock item: nothing in stock until told otherwise (§4.1)."""
+    """A new product's legacy stock item: nothing in stock until told otherwise.
+
+    See docs/reference/magento.md#legacy-stock-items.
+    """
     return {
         "item_id": product_id,
         "product_id": product_id,
@@ -200,7 +211,9 @@ def _merge_stock_item(current: dict[str, Any], raw: Any) -> dict[str, Any]:
     merged = dict(current)
     for key, value in _snake_keys(raw).items():
         if key in ("item_id", "product_id", "stock_id"):
-            continue  # the existing item is loaded and these are kept (§4.1)
+            # the existing item is loaded and these are kept
+            # (docs/reference/magento.md#legacy-stock-items)
+            continue
         if key in ("qty", "min_qty", "min_sale_qty", "max_sale_qty", "notify_stock_qty"):
             merged[key] = _to_float(value)
         elif key in ("is_in_stock", "manage_stock", "is_qty_decimal", "use_config_manage_stock"):
@@ -282,7 +295,8 @@ def build_product(
         raw: the ``product`` body member (sku already forced for PUT).
         existing: the stored product with the same SKU, if any.
         product_id: id for a new product.
-        website_ids: websites of a new product when the body names none (§2.1 scope rule).
+        website_ids: websites of a new product when the body names none
+            (docs/reference/magento.md#product-save scope rule).
         now: timestamp ``YYYY-MM-DD HH:MM:SS`` for created_at/updated_at.
 
     Raises:
@@ -341,7 +355,10 @@ def _apply_top_level(product: dict[str, Any], data: dict[str, Any]) -> None:
 
 
 def _apply_url_key(product: dict[str, Any], *, creating: bool) -> None:
-    """Format a sent url_key; generate one from the name on create (§2.2)."""
+    """Format a sent url_key; generate one from the name on create.
+
+    See docs/reference/magento.md#product-json.
+    """
     attributes = product["custom_attributes"]
     current = next((a for a in attributes if a["attribute_code"] == "url_key"), None)
     if current is not None and isinstance(current["value"], str):

@@ -1,4 +1,5 @@
-"""Product routes: get, search, save (POST/PUT upsert by SKU), delete (§2).
+"""Product routes: get, search, save (POST/PUT upsert by SKU), delete
+(docs/reference/magento.md#products).
 
 Endpoint names for costs and faults: ``products.get``, ``products.search``, ``products.save``
 (both POST and PUT) and ``products.delete``. ACL resource: ``Magento_Catalog::products``.
@@ -53,10 +54,12 @@ def search_products(request: RestRequest) -> dict[str, Any]:
 
 
 def save_product(request: RestRequest) -> dict[str, Any]:
-    """``POST /V1/products`` and ``PUT /V1/products/:sku``: one upsert by SKU (§2.1).
+    """``POST /V1/products`` and ``PUT /V1/products/:sku``: one upsert by SKU
+    (docs/reference/magento.md#product-save).
 
-    On PUT the path SKU overrides the body's (§0.2). New products go to every website when
-    saved through ``/rest/all/``, otherwise to the website of the request's store view.
+    On PUT the path SKU overrides the body's (docs/reference/magento.md#request-format). New
+    products go to every website when saved through ``/rest/all/``, otherwise to the website of the
+    request's store view.
     """
     raw = request.body_param("product")
     if not isinstance(raw, dict):

@@ -1,9 +1,9 @@
 """REST routing: the ``/rest/<store>/V1/...`` grammar and a table of (method, path template).
 
-The store segment is resolved before matching (§0.1): a known store code or ``all`` is
-stripped, anything else stays in the path and so matches nothing. Segments are split on the
-*raw* path and decoded one by one, so a SKU sent as ``MUG%2F12`` is one segment ``MUG/12``
-(Starlette's decoded ``path`` would have split it in two).
+The store segment is resolved before matching (docs/reference/magento.md#url-and-store-scope): a
+known store code or ``all`` is stripped, anything else stays in the path and so matches nothing.
+Segments are split on the *raw* path and decoded one by one, so a SKU sent as ``MUG%2F12`` is one
+segment ``MUG/12`` (Starlette's decoded ``path`` would have split it in two).
 """
 
 from __future__ import annotations
@@ -71,7 +71,10 @@ class Route:
 
     @property
     def bulk_parts(self) -> tuple[str, ...]:
-        """Template of the ``async/bulk`` form: ``:sku`` becomes the literal ``bySku`` (§7)."""
+        """Template of the ``async/bulk`` form: ``:sku`` becomes the literal ``bySku``.
+
+        See docs/reference/magento.md#async-bulk.
+        """
         return tuple(
             f"by{part[1].upper()}{part[2:]}" if part.startswith(":") else part
             for part in self.parts
@@ -139,7 +142,8 @@ class Router:
 class RestPath:
     """A REST path split into its store scope, async mode and decoded segments from ``V1`` on.
 
-    ``mode`` is ``""`` for a synchronous call, ``"async"`` or ``"async/bulk"`` (§7).
+    ``mode`` is ``""`` for a synchronous call, ``"async"`` or ``"async/bulk"``
+    (docs/reference/magento.md#async-bulk).
     """
 
     view: StoreView
@@ -150,7 +154,8 @@ class RestPath:
 def parse_rest_path(
     raw_path: bytes, topology: Topology, *, reject_encoded_slash: bool = False
 ) -> RestPath | None:
-    """Resolve ``/rest[/<store>]/V1/...`` (§0.1); None means no route can match.
+    """Resolve ``/rest[/<store>]/V1/...`` (docs/reference/magento.md#url-and-store-scope); None
+    means no route can match.
 
     Args:
         raw_path: the path exactly as sent, still percent-encoded.
@@ -165,13 +170,17 @@ def parse_rest_path(
         return None
     view = topology.resolve(parts[1])
     if view is None:
-        # Not a store code: nothing is stripped, the segment stays in the path (§0.1).
+        # Not a store code: nothing is stripped, the segment stays in the path
+        # (docs/reference/magento.md#url-and-store-scope).
         return _async_mode(RestPath(view=topology.default_view, segments=tuple(parts[1:])))
     return _async_mode(RestPath(view=view, segments=tuple(parts[2:])))
 
 
 def _async_mode(path: RestPath) -> RestPath:
-    """Strip ``async`` or ``async/bulk`` in front of ``V1`` (store code first, §7)."""
+    """Strip ``async`` or ``async/bulk`` in front of ``V1``.
+
+    See store code first, docs/reference/magento.md#async-bulk.
+    """
     segments = path.segments
     if segments[:2] == ("async", "bulk"):
         return RestPath(path.view, segments[2:], "async/bulk")
@@ -181,7 +190,10 @@ def _async_mode(path: RestPath) -> RestPath:
 
 
 def _loose(name: str) -> str:
-    """Compare parameter names the way Magento does: ignore ``_`` and case (§0.2)."""
+    """Compare parameter names the way Magento does: ignore ``_`` and case.
+
+    See docs/reference/magento.md#request-format.
+    """
     return name.replace("_", "").lower()
 
 

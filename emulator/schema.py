@@ -395,7 +395,9 @@ def check_service_input(endpoint: str, body: Any, unsupported_status: int = 500)
         if body.get(key) is None:
             continue
         if type_name.endswith("[]") and not isinstance(body[key], list | dict):
-            continue  # the service answers its own message (reference §5, §4.2)
+            # the service answers its own message (docs/reference/magento.md#prices,
+            # #msi-source-items)
+            continue
         try:
             _convert(body[key], type_name, unsupported_status)
         except _Serialization as exc:

@@ -1,4 +1,5 @@
-"""searchCriteria: bracket query parsing, filtering, sorting and paging (§2.3).
+"""searchCriteria: bracket query parsing, filtering, sorting and paging
+(docs/reference/magento.md#product-search).
 
 Filters inside a group are OR-ed, groups are AND-ed, ``condition_type`` defaults to ``eq``.
 Comparisons follow MySQL with Magento's case-insensitive collations: text compares
@@ -112,7 +113,10 @@ class SearchCriteria:
     current_page: int | None = None
 
     def echo(self) -> dict[str, Any]:
-        """The ``search_criteria`` member of a search result, snake_case (§0.3)."""
+        """The ``search_criteria`` member of a search result, snake_case.
+
+        See docs/reference/magento.md#success-responses.
+        """
         data: dict[str, Any] = {
             "filter_groups": [
                 {"filters": [f.echo() for f in group]} for group in self.filter_groups

@@ -42,7 +42,10 @@ class StoreView:
 
     @property
     def is_admin(self) -> bool:
-        """True for ``/rest/all/``: saves assign new products to every website (§2.1)."""
+        """True for ``/rest/all/``: saves assign new products to every website.
+
+        See docs/reference/magento.md#product-save.
+        """
         return self.store_id == 0
 
 
@@ -78,7 +81,10 @@ class Topology:
 
 
 def sku_key(sku: str) -> str:
-    """Index key of a SKU: Magento looks SKUs up trimmed and case-insensitively (§2.1)."""
+    """Index key of a SKU: Magento looks SKUs up trimmed and case-insensitively.
+
+    See docs/reference/magento.md#product-save.
+    """
     return sku.strip().lower()
 
 
@@ -114,7 +120,8 @@ class CatalogStore:
         self._by_sku: dict[str, int] = {}
         self._url_keys: dict[tuple[int, str], int] = {}
         self._next_id = 1
-        # The category tree (§3); its product links live in the products themselves.
+        # The category tree (docs/reference/magento.md#categories); its product links live in the
+        # products themselves.
         self.categories = CategoryTree()
         self.sections: dict[str, StoreSection] = {}
 

@@ -1,8 +1,8 @@
 """Clock, time-zone and randomness helpers shared by the sample generator's modules.
 
-Why: Counterpoint keeps two clocks side by side (reference §7): LST_MAINT_DT in the server's
-local time (America/New_York, naive) and RS_UTC_DT in UTC (naive, NULL on old rows). Every table
-needs both, computed the same way, for up to a million rows.
+Why: Counterpoint keeps two clocks side by side (docs/reference/counterpoint.md#change-tracking):
+LST_MAINT_DT in the server's local time (America/New_York, naive) and RS_UTC_DT in UTC (naive, NULL
+on old rows). Every table needs both, computed the same way, for up to a million rows.
 """
 
 from __future__ import annotations
@@ -145,7 +145,10 @@ class Clock:
         return self.ago(rng, 7 * _DAY, 730 * _DAY)
 
     def ancient(self, rng: random.Random) -> Stamp:
-        """Years ago, from before RS_UTC_DT was filled in: NULL RS_UTC_DT (reference §7)."""
+        """Years ago, from before RS_UTC_DT was filled in: NULL RS_UTC_DT.
+
+        See docs/reference/counterpoint.md#change-tracking.
+        """
         local, _ = self.ago(rng, 3 * 365 * _DAY, 10 * 365 * _DAY)
         return local, None
 

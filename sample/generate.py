@@ -1,7 +1,7 @@
 """Deterministic sample Counterpoint database (SQLite) plus its ItemImages folder.
 
 Why: tests, the demo and benchmarks need a Counterpoint-shaped database holding the awkward rows
-real installs have (shared/reference/counterpoint-schema.md) without a SQL Server. Every awkward
+real installs have (docs/reference/counterpoint.md) without a SQL Server. Every awkward
 case is recorded in `SampleInfo`, so tests ask for "the item with a slash" instead of hard-coding
 item numbers.
 

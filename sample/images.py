@@ -1,9 +1,10 @@
 """The sample ItemImages folder: which files exist, and their (deterministic) pixels.
 
-Naming follows reference §6: `<ITEM_NO>.jpg` main image, `<ITEM_NO>^<n>.jpg` extra images,
-`<ITEM_NO>^<DIM_1_UPR>.jpg` per-colour grid images, with characters illegal in file names
-replaced by '_' (`MUG/12` -> `MUG_12.jpg`). Pillow's encoders are deterministic for a given
-Pillow build, so the same RNG state gives byte-identical files; mtimes are set from `now`.
+Naming follows docs/reference/counterpoint.md#images: `<ITEM_NO>.jpg` main image,
+`<ITEM_NO>^<n>.jpg` extra images, `<ITEM_NO>^<DIM_1_UPR>.jpg` per-colour grid images, with
+characters illegal in file names replaced by '_' (`MUG/12` -> `MUG_12.jpg`). Pillow's encoders are
+deterministic for a given Pillow build, so the same RNG state gives byte-identical files; mtimes are
+set from `now`.
 """
 
 from __future__ import annotations
@@ -124,8 +125,9 @@ def _write_corrupt(path: Path, rng: random.Random, mtime: int) -> None:
 def image_stem(item_no: str) -> str:
     """File-name stem of an item's images: characters illegal in file names become '_'.
 
-    Counterpoint itself drops such characters; connectors (CP-Commerce, reference §6) use '_'.
-    The sample follows the '_' convention: `MUG/12` -> `MUG_12`.
+    Counterpoint itself drops such characters; connectors (CP-Commerce,
+    docs/reference/counterpoint.md#images) use '_'. The sample follows the '_' convention: `MUG/12`
+    -> `MUG_12`.
     """
     return "".join("_" if ch in '/\\:*?"<>|' else ch for ch in item_no)
 

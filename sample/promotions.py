@@ -1,4 +1,5 @@
-"""Price rules (IM_PRC_GRP / IM_PRC_RUL / IM_PRC_RUL_BRK), reference §4.2-4.3.
+"""Price rules (IM_PRC_GRP / IM_PRC_RUL / IM_PRC_RUL_BRK),
+docs/reference/counterpoint.md#price-rules, #which-rule-wins.
 
 Why these groups: each one fails a different shortcut. The disabled and expired promotions come
 first in GRP_SEQ_NO order and, like the contract group, target the same item as the running

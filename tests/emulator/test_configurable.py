@@ -1,4 +1,4 @@
-"""Configurable products, their options and child links, and attribute option values (§2.4)."""
+"""Configurable products, their options and child links, and attribute option values (docs/reference/magento.md#configurable-products)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Media gallery as Magento does it (§6, §9.2, §10.11)."""
+"""Media gallery as Magento does it (docs/reference/magento.md#media-gallery, #duplicated-images, #media-gallery)."""
 
 from __future__ import annotations
 

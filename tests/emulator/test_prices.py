@@ -1,4 +1,4 @@
-"""Base and special prices: partial failures, strict dates, per-row application (§5, §10.10)."""
+"""Base and special prices: partial failures, strict dates, per-row application (docs/reference/magento.md#prices)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Product save, read and delete as Magento does them (§2.1, §2.2)."""
+"""Product save, read and delete as Magento does them (docs/reference/magento.md#product-save, #product-json)."""
 
 from __future__ import annotations
 
