@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 UNAUTHORIZED = {
     "message": "The consumer isn't authorized to access %resources.",

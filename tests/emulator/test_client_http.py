@@ -15,7 +15,7 @@ import pytest
 from cpsync.magento.auth import AdminTokenAuth, OAuth1Auth
 from cpsync.magento.client import MagentoClient, RetryPolicy, search_params
 from cpsync.magento.errors import MagentoAuthError, MagentoRecordError, MagentoRetryableError
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 FAST = RetryPolicy(max_attempts=6, budget_seconds=10.0, base_seconds=0.005, max_backoff_seconds=5)
 

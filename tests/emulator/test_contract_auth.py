@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cpsync.magento.auth import OAuth1Auth
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 UNAUTHORIZED = {
     "message": "The consumer isn't authorized to access %resources.",
@@ -222,7 +222,7 @@ def test_row_2fa_google_token_with_a_valid_code(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
     """docs/reference/magento.md#admin-token-and-two-factor-sign-in: ``POST /V1/tfa/provider/google/authenticate`` → a bare token string."""
-    from emulator.totp import totp
+    from cpsync_emulator.totp import totp
 
     magento.configure(admin_two_factor=True)
     body = {
@@ -255,7 +255,7 @@ def test_row_2fa_google_token_refusals(
     message: str,
 ) -> None:
     """docs/reference/magento.md#admin-token-and-two-factor-sign-in: a wrong code, or no provider set up for the user."""
-    from emulator.totp import totp
+    from cpsync_emulator.totp import totp
 
     magento.configure(admin_two_factor=True, **change)
     code = totp(magento.config.admin_two_factor_secret)

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -180,7 +180,7 @@ def test_given_the_control_route_when_pausing_then_operations_stay_open_until_re
 
 def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_config() -> None:
     """The standalone command takes the cost, fault and auth model."""
-    from emulator.__main__ import build_config, parse_args
+    from cpsync_emulator.__main__ import build_config, parse_args
 
     config = build_config(
         parse_args(

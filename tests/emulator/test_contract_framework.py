@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 NO_ROUTE = {"message": "Request does not match any route."}
@@ -246,7 +246,7 @@ def test_item_paging_past_the_end_clamped_when_on(
 
 def test_item_cost_model_per_request_per_record_and_per_kib() -> None:
     """Issue 3 cost model: latency per request plus a cost per record and per KiB by endpoint."""
-    from emulator import EmulatorConfig
+    from cpsync_emulator import EmulatorConfig
 
     config = EmulatorConfig(
         costs_ms={"products.save": 10.0},

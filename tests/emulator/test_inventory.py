@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
-from emulator.inventory import inventory_of
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator.inventory import inventory_of
 
 ProductFactory = Callable[..., dict[str, Any]]
 

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
-from emulator.prices import prices_of
+from cpsync_emulator import EmulatorHandle
+from cpsync_emulator.prices import prices_of
 
 ProductFactory = Callable[..., dict[str, Any]]
 
