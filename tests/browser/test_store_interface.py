@@ -244,3 +244,34 @@ def test_at_375_px_nothing_overflows_and_sign_out_is_reachable(
     expect(phone.locator("[data-image-files] tbody tr").first).to_be_visible()
     _fits(phone, "images")
     phone.screenshot(path=str(shots / "images-375.png"), full_page=True)
+
+
+def test_a_401_to_a_request_sent_before_sign_out_does_not_sign_out_who_signed_in_since(
+    page: Page, served
+) -> None:
+    # GIVEN a signed-in page with a request still on its way (held here)
+    _sign_in(page, served.url)
+    held: list = []
+    page.route("**/api/tasks", lambda route: route.continue_() if held else held.append(route))
+    page.evaluate("() => { api('GET', '/api/tasks').catch(() => {}); }")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held
+    # WHEN the user signs out and in again, and only then that old request answers 401
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("status")).to_contain_text("Signed out.")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password", exact=True).fill("admin123")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    held[0].fulfill(
+        status=401,
+        content_type="application/json",
+        body='{"detail": "Please sign in (your session may have expired)."}',
+    )
+    page.wait_for_timeout(300)
+    # THEN the new session stays on its dashboard
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    expect(page.locator("#signin")).to_be_hidden()

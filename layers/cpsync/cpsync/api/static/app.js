@@ -3,7 +3,9 @@
 
 const $ = (sel, root = document) => root.querySelector(sel);
 const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
-const state = { tasks: [], current: null, page: "dashboard", zone: undefined };
+// `session` counts sign-ins and sign-outs: a 401 to a request sent under an earlier one (a
+// refresh that left before "Sign out") must not send the user who just signed in back out.
+const state = { tasks: [], current: null, page: "dashboard", zone: undefined, session: 0 };
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -28,6 +30,7 @@ class ApiError extends Error {
 }
 
 async function api(method, path, body) {
+  const session = state.session;
   const options = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
@@ -43,7 +46,9 @@ async function api(method, path, body) {
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail : "Something went wrong (HTTP " + response.status + ").";
-    if (response.status === 401 && path !== "/api/session") showSignIn(detail);
+    if (response.status === 401 && path !== "/api/session" && session === state.session) {
+      showSignIn(detail);
+    }
     throw new ApiError(response.status, detail);
   }
   if (response.status === 202 && data.job) return followJob(data.job);
@@ -119,6 +124,7 @@ function showSignIn(detail) {
 }
 
 async function signedIn(session) {
+  state.session += 1;
   state.zone = session.zone || state.zone;
   $("#signin").hidden = true;
   $("#nav").hidden = false;
@@ -148,6 +154,7 @@ $("#apikey-form").addEventListener("submit", (ev) => {
 
 $("#sign-out").addEventListener("click", () => act(null, async () => {
   await api("DELETE", "/api/session");
+  state.session += 1;
   showSignIn("");
   say("Signed out.");
 }));
