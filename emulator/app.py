@@ -266,6 +266,8 @@ class RestDispatcher:
                 check_service_input(route.endpoint, body, config.unsupported_field_status)
             # Accepting a bulk costs per item too (issue #36276: 5k products accept slowly).
             records = len(body) if isinstance(body, list) else record_count(route, body)
+            if route.count is not None and not path.mode:
+                records = route.count(body)
             await emulator.delay(config.cost_seconds(endpoint, records, size))
             if path.mode:
                 bulk = emulator.bulk

@@ -121,6 +121,9 @@ ENDPOINTS: tuple[str, ...] = (
     "media.create",
     "media.update",
     "media.delete",
+    # import (emulator/imports.py)
+    "import.json",
+    "import.csv",
 )
 
 

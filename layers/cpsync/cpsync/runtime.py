@@ -131,6 +131,7 @@ class Runtime:
     def writers(self) -> dict[str, Writer]:
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.importer import ProductImporter
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
@@ -144,6 +145,15 @@ class Runtime:
             if self.settings.magento_bulk_products
             else None,
         )
+        if self.settings.magento_import != "off":
+            products.importer = ProductImporter(
+                self.magento,
+                self.state,
+                products.configurable.options,
+                self.settings.magento_import,
+                self.settings.magento_import_min,
+                self.settings.magento_import_rows,
+            )
         concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
             self.magento, self.state, self.settings.magento_root_category_id, concurrency

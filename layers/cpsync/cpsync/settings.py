@@ -244,6 +244,21 @@ class Settings(BaseSettings):
     magento_bulk_wait: float = Field(
         default=300.0, gt=0, description="Seconds to wait for a bulk's operations to finish."
     )
+    # Magento's import (POST /V1/import/json) for the first load of a large catalog.
+    magento_import: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Create new products through Magento's import: auto (when the store answers"
+        " the import route and a batch has more than CPSYNC_MAGENTO_IMPORT_MIN new products),"
+        " on (whenever the route answers), off (never; one product save each).",
+    )
+    magento_import_min: int = Field(
+        default=500,
+        ge=0,
+        description="New products a batch needs (more than this) before auto uses the import.",
+    )
+    magento_import_rows: int = Field(
+        default=5000, ge=1, le=100_000, description="Rows per import request."
+    )
 
     # --- Categories and category items (tasks/categories.py, tasks/category_items.py) ---
     magento_root_category_id: int = Field(

@@ -1,0 +1,442 @@
+"""New products through Magento's import (``POST /V1/import/json``): a first load in minutes.
+
+A product save costs Magento 0.3-1 s of PHP each; its import engine writes thousands of rows
+per call with bulk SQL. :class:`ProductImporter` takes the *new*, enabled products of a batch
+(simple products, grid children, then grid parents with ``configurable_variations``), sends
+them in files of up to ``rows`` rows, and then reads back with one search per page which SKUs
+Magento holds. Only those records are reported applied; every other record is left to the
+product writer's normal path, which saves it on its own and parks it with Magento's own
+message if Magento refuses it there too. Magento's StartImport does not say which rows failed
+(its answer is ``Entities Processed: N`` or "Maximum error count has been reached"), so the
+read-back is what decides; a store that does list rows (``... in row(s): 2, 5``) gets those
+messages logged against the record.
+
+What a row carries is what the one-request create carries: name, descriptions, weight, tax
+class, status, visibility, url key, price, quantity and stock status, category paths and the
+website. A grid whose child SKUs hold the variation separators (``|``, ``,``, ``=``, as the
+default ``ITEM|DIM1|DIM2`` child SKUs do) cannot be named in ``configurable_variations``: its
+children are imported and its parent is created by the normal path (one save with options and
+links), the children's fingerprints noted so they are not saved again.
+
+Images are not imported: the product writer brings the galleries of applied products after.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from cpsync.magento.categories import CategoryApi, CategoryNode, new_product_categories
+from cpsync.magento.client import MagentoClient, search_params, sku_filters
+from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
+from cpsync.magento.errors import MagentoError
+from cpsync.magento.writer import Outcome
+from cpsync.model import Change, ConfigurableState, GridChild, ProductState
+from cpsync.ports import StatePort
+
+__all__ = ["ImportRow", "ProductImporter", "build_rows", "import_available"]
+
+logger = logging.getLogger(__name__)
+
+ENDPOINT = "import.json"
+#: Tax class names of the ids cpsync sends (Magento's import takes names, and creates a
+#: class for a name it does not know, so an unknown id is never guessed).
+TAX_CLASS_NAMES = {0: "None", 2: "Taxable Goods"}
+VISIBILITY_NAMES = {1: "Not Visible Individually", 4: "Catalog, Search"}
+#: Characters that split a configurable_variations value.
+_VARIATION_SEPARATORS = re.compile(r"[|,=]")
+_ROW_ERROR = re.compile(r"^(?P<message>.*) in row\(s\): (?P<rows>[\d, ]+)$")
+#: SKUs per read-back search (one ``sku in [...]`` filter and page size).
+CHECK_PAGE = 200
+
+ImportRow = dict[str, str]
+
+
+def import_available(client: MagentoClient) -> tuple[bool, str]:
+    """Whether the store answers the import route for catalog_product, and what it said.
+
+    The probe sends no rows, so nothing is written. A store without Magento_ImportCsvApi
+    answers 404; a store without the catalog_product adapter answers "Please enter a correct
+    entity model."
+
+    Raises:
+        MagentoError: Magento refused the probe (401 no ACL; 5xx after retries).
+    """
+    try:
+        answer = client.request(
+            "POST", "import/json", endpoint=ENDPOINT, json={"source": _source([])}
+        )
+    except MagentoError as exc:
+        if exc.status == 404:
+            return False, "the store has no import route (Magento_ImportCsvApi not installed)"
+        raise
+    text = "; ".join(str(a) for a in answer) if isinstance(answer, list) else str(answer)
+    if "correct entity" in text:
+        return False, f"the import route refuses catalog_product: {text}"
+    return True, text
+
+
+def _source(items: list[ImportRow]) -> dict[str, Any]:
+    return {
+        "entity": "catalog_product",
+        "behavior": "append",
+        "validation_strategy": "validation-skip-errors",
+        "allowed_error_count": str(max(len(items), 1)),
+        "items": items,
+    }
+
+
+def _number(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+@dataclass
+class _Plan:
+    """Rows in sending order and which record each SKU belongs to."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    owner: dict[str, str] = field(default_factory=dict)  # lower-case SKU -> record key
+    grids: dict[str, ConfigurableState] = field(default_factory=dict)
+    linked: set[str] = field(default_factory=set)  # grid keys whose parent row is imported
+    category_ids: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, key: str, row: ImportRow) -> None:
+        self.rows.append(row)
+        self.owner[row["sku"].lower()] = key
+
+
+def _base_row(sku: str, name: str | None, weight: Decimal | None, url_key: str | None) -> ImportRow:
+    return {
+        "sku": sku,
+        "attribute_set_code": "Default",
+        "product_websites": "base",
+        "name": name or "",
+        "weight": _number(weight),
+        "url_key": url_key or "",
+    }
+
+
+def _simple_row(state: ProductState, categories: str, tax: str) -> ImportRow:
+    qty = max(state.qty, Decimal(0))
+    row = _base_row(state.sku, state.name, state.weight, state.url_key)
+    row.update(
+        {
+            "product_type": "simple",
+            "product_online": "1",
+            "visibility": VISIBILITY_NAMES[4],
+            "price": _number(state.price),
+            "qty": _number(qty),
+            "is_in_stock": "1" if qty > 0 else "0",
+            "description": state.description or "",
+            "short_description": state.short_description or "",
+            "tax_class_name": tax,
+            "categories": categories,
+        }
+    )
+    return row
+
+
+def _child_row(child: GridChild, tax: str) -> ImportRow:
+    qty = max(child.qty, Decimal(0))
+    row = _base_row(child.sku, child.name, child.weight, child.url_key)
+    row.update(
+        {
+            "product_type": "simple",
+            "product_online": "1" if child.enabled else "0",
+            "visibility": VISIBILITY_NAMES[1],
+            "price": _number(child.price),
+            "qty": _number(qty),
+            "is_in_stock": "1" if qty > 0 else "0",
+            "tax_class_name": tax,
+            "additional_attributes": ",".join(
+                f"{code}={value}" for code, value in sorted(child.attributes.items())
+            ),
+        }
+    )
+    return row
+
+
+def _parent_row(grid: ConfigurableState, categories: str, tax: str) -> ImportRow:
+    row = _base_row(grid.sku, grid.name, grid.weight, grid.url_key)
+    variations = [
+        ",".join([f"sku={c.sku}", *(f"{k}={v}" for k, v in c.attributes.items())])
+        for c in grid.children
+    ]
+    row.update(
+        {
+            "product_type": "configurable",
+            "product_online": "1",
+            "visibility": VISIBILITY_NAMES[4],
+            "description": grid.description or "",
+            "short_description": grid.short_description or "",
+            "tax_class_name": tax,
+            "categories": categories,
+            "is_in_stock": "1" if any(c.qty > 0 for c in grid.children) else "0",
+            "configurable_variations": "|".join(variations),
+            "configurable_variation_labels": ",".join(f"{o.code}={o.label}" for o in grid.options),
+        }
+    )
+    return row
+
+
+def _unsafe(*values: str) -> bool:
+    return any(_VARIATION_SEPARATORS.search(v) for v in values)
+
+
+def build_rows(
+    simple: Sequence[ProductState],
+    grids: Sequence[ConfigurableState],
+    category_paths: dict[str, str],
+) -> tuple[_Plan, dict[str, str]]:
+    """The import rows of new products: grid children, simple products, then grid parents.
+
+    `category_paths` gives each SKU its ``categories`` column. Returns the plan and, by
+    record key, why a record cannot be imported (it goes the normal way).
+    """
+    plan = _Plan()
+    refused: dict[str, str] = {}
+
+    def tax_of(state: ProductState | ConfigurableState) -> str | None:
+        if state.tax_class_id is None:
+            return ""
+        return TAX_CLASS_NAMES.get(state.tax_class_id)
+
+    for grid in grids:
+        tax = tax_of(grid)
+        if tax is None:
+            refused[grid.sku] = f"tax class {grid.tax_class_id} has no known name"
+            continue
+        for child in grid.children:
+            plan.add(grid.sku, _child_row(child, tax))
+        plan.grids[grid.sku] = grid
+        if not _unsafe(
+            *grid.child_skus(), *(v for c in grid.children for v in c.attributes.values())
+        ):
+            plan.linked.add(grid.sku)
+    for state in simple:
+        tax = tax_of(state)
+        if tax is None or state.price is None:
+            refused[state.sku] = "no price" if tax is not None else "unknown tax class"
+            continue
+        plan.add(state.sku, _simple_row(state, category_paths.get(state.sku, ""), tax))
+    for key in sorted(plan.linked):
+        grid = plan.grids[key]
+        plan.add(key, _parent_row(grid, category_paths.get(key, ""), tax_of(grid) or ""))
+    return plan, refused
+
+
+class ProductImporter:
+    """Creates a batch's new products through Magento's import; see the module docstring.
+
+    Args:
+        client: The Magento client.
+        state: Magento ids, category links and grid documents are written here.
+        options: Resolves (and creates) the option values grid children need.
+        mode: ``auto``, ``on`` or ``off`` (CPSYNC_MAGENTO_IMPORT).
+        min_new: More new products than this in a batch before ``auto`` imports.
+        rows: Rows per import request.
+    """
+
+    def __init__(
+        self,
+        client: MagentoClient,
+        state: StatePort,
+        options: OptionValues,
+        mode: Literal["auto", "on", "off"] = "auto",
+        min_new: int = 500,
+        rows: int = 5000,
+    ) -> None:
+        self.client = client
+        self.state = state
+        self.options = options
+        self.mode = mode
+        self.min_new = min_new
+        self.rows = rows
+        self._available: bool | None = None
+
+    def available(self) -> bool:
+        """Whether the store answers the import route (asked once per importer)."""
+        if self._available is None:
+            try:
+                self._available, said = import_available(self.client)
+            except MagentoError as exc:
+                self._available, said = False, str(exc)
+            if not self._available:
+                logger.info("Magento's import is not used: %s", said)
+        return self._available
+
+    def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Import the new products among `changes`; an Outcome only for those Magento holds."""
+        if self.mode == "off":
+            return {}
+        simple, grids = self._new_products(changes)
+        count = len(simple) + sum(1 + len(g.children) for g in grids)
+        if count == 0 or (self.mode == "auto" and count <= self.min_new):
+            return {}
+        if not self.available():
+            return {}
+        existing = self.client.find_products(
+            [s.sku for s in simple] + [s for g in grids for s in (g.sku, *g.child_skus())],
+            chunk=CHECK_PAGE,
+        )
+        simple = [s for s in simple if s.sku.lower() not in existing]
+        grids = [
+            g for g in grids if not any(s.lower() in existing for s in (g.sku, *g.child_skus()))
+        ]
+        grids = self._with_options(grids)
+        categories = new_product_categories(self.state, [*simple, *grids])
+        paths = self._category_paths(categories)
+        plan, refused = build_rows(simple, grids, paths)
+        plan.category_ids = categories
+        for key, why in refused.items():
+            logger.info("product %s goes the normal way, not through the import: %s", key, why)
+        self._send(plan)
+        return self._read_back(plan)
+
+    def _new_products(
+        self, changes: Sequence[Change]
+    ) -> tuple[list[ProductState], list[ConfigurableState]]:
+        """Enabled products and grids none of whose SKUs cpsync knows in Magento."""
+        simple: list[ProductState] = []
+        grids: list[ConfigurableState] = []
+        for change in changes:
+            if change.payload.get("type") == "configurable":
+                grids.append(ConfigurableState.model_validate(change.payload))
+            else:
+                simple.append(ProductState.model_validate(change.payload))
+        skus = [s.sku for s in simple] + [s for g in grids for s in (g.sku, *g.child_skus())]
+        known = self.state.get_magento_ids("product", skus) if skus else {}
+        simple = [s for s in simple if s.enabled and s.sku not in known]
+        grids = [
+            g for g in grids if g.enabled and not any(s in known for s in (g.sku, *g.child_skus()))
+        ]
+        return simple, grids
+
+    def _with_options(self, grids: list[ConfigurableState]) -> list[ConfigurableState]:
+        """Grids whose option values exist in Magento (created when missing, as a save needs)."""
+        ready: list[ConfigurableState] = []
+        for grid in grids:
+            try:
+                for option in grid.options:
+                    self.options.resolve(option.code, option.values)
+            except Exception as exc:  # the normal path parks it with the reason
+                logger.info("grid %s goes the normal way: %s", grid.sku, exc)
+                continue
+            ready.append(grid)
+        return ready
+
+    def _category_paths(self, categories: dict[str, list[int]]) -> dict[str, str]:
+        """The ``categories`` column by SKU: name paths from the root's child (one tree GET)."""
+        if not any(categories.values()):
+            return {}
+        paths: dict[int, str] = {}
+
+        def walk(node: CategoryNode, prefix: str) -> None:
+            for child in node.children_data:
+                if "/" in child.name or "," in child.name:
+                    continue  # a name the column cannot hold: left to the Category Items task
+                path = f"{prefix}/{child.name}" if prefix else child.name
+                paths[child.id] = path
+                walk(child, path)
+
+        tree = CategoryApi(self.client).tree()
+        if tree.level == 0:  # the catalog root: its children are the store roots
+            walk(tree, "")
+        else:
+            paths[tree.id] = tree.name
+            walk(tree, tree.name)
+        return {
+            sku: ",".join(paths[i] for i in ids if i in paths) for sku, ids in categories.items()
+        }
+
+    def _send(self, plan: _Plan) -> None:
+        """POST the rows in files of up to `rows` rows; row messages are logged per record."""
+        for start in range(0, len(plan.rows), self.rows):
+            part = plan.rows[start : start + self.rows]
+            try:
+                answer = self.client.request(
+                    "POST", "import/json", endpoint=ENDPOINT, json={"source": _source(part)}
+                )
+            except MagentoError as exc:  # the read-back finds what landed; the rest goes on
+                logger.warning("import of rows %d-%d failed: %s", start + 1, start + len(part), exc)
+                continue
+            for line in answer if isinstance(answer, list) else [answer]:
+                found = _ROW_ERROR.match(str(line))
+                if not found:
+                    logger.info("Magento's import said: %s", line)
+                    continue
+                for number in found["rows"].split(","):
+                    index = start + int(number) - 1
+                    if number.strip() and 0 <= index - start < len(part):
+                        sku = plan.rows[index]["sku"]
+                        logger.warning(
+                            "product %s: Magento's import refused its row: %s",
+                            plan.owner.get(sku.lower(), sku),
+                            found["message"],
+                        )
+
+    def _read_back(self, plan: _Plan) -> dict[str, Outcome]:
+        """Search the imported SKUs (one search per page); keep ids, links and grid notes."""
+        found = self._find([row["sku"] for row in plan.rows])
+        self.state.put_magento_ids(
+            "product",
+            {
+                row["sku"]: found[row["sku"].lower()]
+                for row in plan.rows
+                if row["sku"].lower() in found
+            },
+        )
+        holds: dict[str, bool] = {}
+        for sku, key in plan.owner.items():
+            holds[key] = holds.get(key, True) and sku in found
+        outcomes: dict[str, Outcome] = {}
+        grid_docs: dict[str, dict[str, Any]] = {}
+        for key, held in holds.items():
+            grid = plan.grids.get(key)
+            if grid is not None:
+                if not all(c.sku.lower() in found for c in grid.children):
+                    continue
+                linked = key in plan.linked and held
+                doc: dict[str, Any] = {
+                    "children": {c.sku: c.fingerprint() for c in grid.children},
+                    "linked": linked,
+                }
+                if linked:
+                    doc |= {
+                        "parent": grid.parent_fingerprint(),
+                        "options": sorted(o.code for o in grid.options),
+                    }
+                grid_docs[key] = doc
+                held = linked
+            if held:
+                outcomes[key] = Outcome.ok(key)
+                if plan.category_ids.get(key):
+                    from cpsync.magento.categories import remember_links
+
+                    remember_links(self.state, key, plan.category_ids[key])
+        if grid_docs:
+            self.state.put_docs(GRID_DOC_KIND, grid_docs)
+        missing = len(holds) - len(outcomes)
+        logger.info(
+            "Magento's import holds %d of %d records; %d go the normal way",
+            len(outcomes),
+            len(holds),
+            missing,
+        )
+        return outcomes
+
+    def _find(self, skus: list[str]) -> dict[str, int]:
+        """Magento ids by lower-case SKU: one search per page of CHECK_PAGE SKUs."""
+        found: dict[str, int] = {}
+        for start in range(0, len(skus), CHECK_PAGE):
+            page = skus[start : start + CHECK_PAGE]
+            params = search_params([sku_filters(page)], page_size=CHECK_PAGE, current_page=1)
+            params["fields"] = "items[id,sku],total_count"
+            result = self.client.search_products(params)
+            for item in result.get("items") or []:
+                found[str(item["sku"]).lower()] = int(item["id"])
+        return found

@@ -1,0 +1,121 @@
+"""The first load through Magento's import equals the one through product saves, record by record.
+
+Two emulators get the same sample: one through one save per product (import off), one through
+POST /V1/import/json (import on, no minimum). What each store holds afterwards is compared
+with the ids (which depend on the order of creation) replaced by SKUs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from cpsync.runtime import Runtime
+from cpsync.tasks import TASKS
+from emulator import EmulatorConfig, running_emulator
+from emulator.prices import prices_of
+from emulator.server import EmulatorHandle
+from sample.generate import SampleInfo
+
+
+def _first_load(runtime: Runtime) -> None:
+    for name in TASKS:
+        runtime.task(name).run()
+        runtime.updater.drain(max_wait_seconds=30)
+
+
+def _catalog(handle: EmulatorHandle) -> dict[str, Any]:
+    """Products by SKU with ids replaced by SKUs, special prices, categories by name."""
+    store = handle.store
+    sku_of = {p["id"]: p["sku"] for p in store.products.values()}
+    tree = store.categories.categories
+    category = {
+        str(i): "/".join(tree[int(p)]["name"] for p in c["path"].split("/"))
+        for i, c in tree.items()
+    }
+    labels = {
+        code: {o["value"]: o["label"] for o in a["options"]}
+        for code, a in handle.emulator.attributes.attributes.items()
+    }
+    every_label = {v: f"{code}:{lb}" for code, m in labels.items() for v, lb in m.items() if v}
+
+    def plain(attribute: dict[str, Any]) -> Any:
+        code, value = attribute["attribute_code"], attribute["value"]
+        if code == "category_ids":
+            return (code, sorted(category[str(v)] for v in value))
+        return (code, labels.get(code, {}).get(value, value) if isinstance(value, str) else value)
+
+    products: dict[str, Any] = {}
+    for product in store.products.values():
+        item = {k: v for k, v in product.items() if k not in ("id", "created_at", "updated_at")}
+        extension = dict(item.get("extension_attributes") or {})
+        stock = dict(extension.get("stock_item") or {})
+        for key in ("item_id", "product_id"):
+            stock.pop(key, None)
+        extension["stock_item"] = stock
+        # Magento's EAV inserts no row for an empty value, so "" and absent are the same.
+        present = [a for a in item.get("custom_attributes", []) if a["value"] != ""]
+        item["custom_attributes"] = sorted(map(plain, present), key=str)
+        if "category_links" in extension:
+            extension["category_links"] = sorted(
+                category[str(link["category_id"])] for link in extension["category_links"]
+            )
+        if "configurable_product_links" in extension:
+            extension["configurable_product_links"] = sorted(
+                sku_of[i] for i in extension["configurable_product_links"]
+            )
+        if "configurable_product_options" in extension:
+            extension["configurable_product_options"] = [
+                {k: v for k, v in o.items() if k not in ("id", "product_id", "values")}
+                | {"values": [every_label[str(v["value_index"])] for v in o["values"]]}
+                for o in extension["configurable_product_options"]
+            ]
+        item["extension_attributes"] = extension
+        item["media_gallery_entries"] = [
+            {k: v for k, v in e.items() if k != "id"} for e in item.get("media_gallery_entries", [])
+        ]
+        products[product["sku"]] = item
+    categories = sorted(c["name"] for c in store.categories.categories.values())
+    specials = sorted(
+        (r["sku"], r["price"], r["price_from"], r["price_to"])
+        for r in prices_of(store).special_prices()
+    )
+    return {"products": products, "categories": categories, "specials": specials}
+
+
+def test_given_the_sample_when_loaded_through_the_import_then_magento_holds_the_same_catalog(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, make_runtime: Callable[..., Runtime]
+) -> None:
+    with running_emulator(EmulatorConfig()) as saves, running_emulator(EmulatorConfig()) as imports:
+        # GIVEN one store loaded with a save per product
+        careful = make_runtime(sample[0], tmp_path / "a", saves, magento_import="off")
+        _first_load(careful)
+        # WHEN the same sample goes to another store through Magento's import
+        fast = make_runtime(sample[0], tmp_path / "b", imports, magento_import="on")
+        _first_load(fast)
+        # THEN both stores hold the same records, and the import did the creating
+        assert _diff(_catalog(imports), _catalog(saves)) == []
+        assert _catalog(imports) == _catalog(saves)
+        assert imports.stats()["requests"].get("import.json", 0) > 0
+        assert saves.stats()["requests"].get("import.json", 0) == 0
+        assert fast.queue.dead_letters() == careful.queue.dead_letters() == []
+        # AND the import spared most product saves
+        assert imports.stats()["requests"].get("products.save", 0) < (
+            saves.stats()["requests"]["products.save"] / 3
+        )
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """What differs, product by product and field by field (a readable failure)."""
+    out = []
+    for sku in sorted(set(a["products"]) | set(b["products"])):
+        x, y = a["products"].get(sku), b["products"].get(sku)
+        if x != y:
+            if x is None or y is None:
+                out.append(f"{sku}: only in {'b' if x is None else 'a'}")
+                continue
+            for k in sorted(set(x) | set(y)):
+                if x.get(k) != y.get(k):
+                    out.append(f"{sku}.{k}: {x.get(k)!r} != {y.get(k)!r}")
+    return out
