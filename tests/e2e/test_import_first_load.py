@@ -11,6 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
 from emulator import EmulatorConfig, running_emulator
@@ -68,7 +71,9 @@ def _catalog(handle: EmulatorHandle) -> dict[str, Any]:
         if "configurable_product_options" in extension:
             extension["configurable_product_options"] = [
                 {k: v for k, v in o.items() if k not in ("id", "product_id", "values")}
-                | {"values": [every_label[str(v["value_index"])] for v in o["values"]]}
+                # Magento keeps no order of an option's values (they follow the attribute's
+                # option order), so they compare as a set.
+                | {"values": sorted(every_label[str(v["value_index"])] for v in o["values"])}
                 for o in extension["configurable_product_options"]
             ]
         item["extension_attributes"] = extension
@@ -84,15 +89,25 @@ def _catalog(handle: EmulatorHandle) -> dict[str, Any]:
     return {"products": products, "categories": categories, "specials": specials}
 
 
+@pytest.mark.parametrize("separator", ["|", "-"])
 def test_given_the_sample_when_loaded_through_the_import_then_magento_holds_the_same_catalog(
-    sample: tuple[Path, SampleInfo], tmp_path: Path, make_runtime: Callable[..., Runtime]
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    make_runtime: Callable[..., Runtime],
+    separator: str,
 ) -> None:
+    """With '|' in child SKUs a grid parent cannot be named in configurable_variations and is
+    saved after its imported children; with '-' the whole family is imported."""
     with running_emulator(EmulatorConfig()) as saves, running_emulator(EmulatorConfig()) as imports:
         # GIVEN one store loaded with a save per product
-        careful = make_runtime(sample[0], tmp_path / "a", saves, magento_import="off")
+        careful = make_runtime(
+            sample[0], tmp_path / "a", saves, magento_import="off", grid_sku_separator=separator
+        )
         _first_load(careful)
         # WHEN the same sample goes to another store through Magento's import
-        fast = make_runtime(sample[0], tmp_path / "b", imports, magento_import="on")
+        fast = make_runtime(
+            sample[0], tmp_path / "b", imports, magento_import="on", grid_sku_separator=separator
+        )
         _first_load(fast)
         # THEN both stores hold the same records, and the import did the creating
         assert _diff(_catalog(imports), _catalog(saves)) == []
@@ -119,3 +134,57 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
                 if x.get(k) != y.get(k):
                     out.append(f"{sku}.{k}: {x.get(k)!r} != {y.get(k)!r}")
     return out
+
+
+def _items(runtime: Runtime) -> None:
+    for name in ("categories", "items"):
+        runtime.task(name).run()
+        runtime.updater.drain(max_wait_seconds=30)
+
+
+def test_given_a_row_magento_refuses_when_imported_then_that_record_is_parked_and_the_rest_applied(
+    sample: tuple[Path, SampleInfo], tmp_path: Path, make_runtime: Callable[..., Runtime]
+) -> None:
+    with running_emulator(EmulatorConfig()) as probe, running_emulator(EmulatorConfig()) as store:
+        # GIVEN a store where a hand-made product already uses one new item's URL key
+        _items(make_runtime(sample[0], tmp_path / "a", probe, magento_import="off"))
+        victim = next(p for p in probe.store.products.values() if p["type_id"] == "simple")
+        url_key = next(
+            a["value"] for a in victim["custom_attributes"] if a["attribute_code"] == "url_key"
+        )
+        headers = {"Authorization": f"Bearer {store.token}"}
+        body = {"product": {"sku": "HAND-MADE", "name": "By hand", "price": 1}}
+        body["product"]["custom_attributes"] = [{"attribute_code": "url_key", "value": url_key}]
+        assert httpx.post(
+            f"{store.rest_url}/all/V1/products", json=body, headers=headers
+        ).is_success
+        # WHEN the first load goes through the import
+        runtime = make_runtime(sample[0], tmp_path / "b", store, magento_import="on")
+        _items(runtime)
+        # THEN only that item is parked, with its own key and Magento's reason
+        letters = runtime.queue.dead_letters()
+        assert [letter.reason.split(":")[0] for letter in letters] == [f"product {victim['sku']}"]
+        assert "URL key" in letters[0].reason
+        # AND every other product of the probe store is in this one
+        assert set(probe.store.products_by_sku()) - set(store.store.products_by_sku()) == {
+            victim["sku"]
+        }
+        assert store.stats()["requests"]["import.json"] >= 2
+
+
+@pytest.mark.parametrize(("routes", "mode"), [(False, "on"), (True, "off")])
+def test_given_no_import_route_or_import_off_when_loading_then_products_are_saved_one_by_one(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    make_runtime: Callable[..., Runtime],
+    routes: bool,
+    mode: str,
+) -> None:
+    with running_emulator(EmulatorConfig(import_api=routes)) as store:
+        runtime = make_runtime(sample[0], tmp_path, store, magento_import=mode)
+        _items(runtime)
+        assert runtime.queue.dead_letters() == []
+        assert store.stats()["writes"]["products.created"] > 50
+        # one probe answered 404 when the store lacks the route; never a call when off
+        sent = runtime.magento.stats()["requests"].get("import.json", 0)
+        assert sent == (0 if mode == "off" else 1)
