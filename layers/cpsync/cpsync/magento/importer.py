@@ -38,11 +38,13 @@ from cpsync.magento.writer import Outcome
 from cpsync.model import Change, ConfigurableState, GridChild, ProductState
 from cpsync.ports import StatePort
 
-__all__ = ["ImportRow", "ProductImporter", "build_rows", "import_available"]
+__all__ = ["ENTITIES", "ImportRow", "ProductImporter", "build_rows", "import_available"]
 
 logger = logging.getLogger(__name__)
 
 ENDPOINT = "import.json"
+#: The import entities cpsync could use (catalog_product today).
+ENTITIES = ("catalog_product", "advanced_pricing", "stock_sources")
 #: Tax class names of the ids cpsync sends (Magento's import takes names, and creates a
 #: class for a name it does not know, so an unknown id is never guessed).
 TAX_CLASS_NAMES = {0: "None", 2: "Taxable Goods"}
@@ -56,8 +58,8 @@ CHECK_PAGE = 200
 ImportRow = dict[str, str]
 
 
-def import_available(client: MagentoClient) -> tuple[bool, str]:
-    """Whether the store answers the import route for catalog_product, and what it said.
+def import_available(client: MagentoClient, entity: str = "catalog_product") -> tuple[bool, str]:
+    """Whether the store answers the import route for `entity`, and what it said.
 
     The probe sends no rows, so nothing is written. A store without Magento_ImportCsvApi
     answers 404; a store without the catalog_product adapter answers "Please enter a correct
@@ -68,7 +70,7 @@ def import_available(client: MagentoClient) -> tuple[bool, str]:
     """
     try:
         answer = client.request(
-            "POST", "import/json", endpoint=ENDPOINT, json={"source": _source([])}
+            "POST", "import/json", endpoint=ENDPOINT, json={"source": _source([], entity)}
         )
     except MagentoError as exc:
         if exc.status == 404:
@@ -76,13 +78,13 @@ def import_available(client: MagentoClient) -> tuple[bool, str]:
         raise
     text = "; ".join(str(a) for a in answer) if isinstance(answer, list) else str(answer)
     if "correct entity" in text:
-        return False, f"the import route refuses catalog_product: {text}"
+        return False, f"the import route refuses {entity}: {text}"
     return True, text
 
 
-def _source(items: list[ImportRow]) -> dict[str, Any]:
+def _source(items: list[ImportRow], entity: str = "catalog_product") -> dict[str, Any]:
     return {
-        "entity": "catalog_product",
+        "entity": entity,
         "behavior": "append",
         "validation_strategy": "validation-skip-errors",
         "allowed_error_count": str(max(len(items), 1)),
