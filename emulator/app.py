@@ -268,7 +268,9 @@ class RestDispatcher:
             records = len(body) if isinstance(body, list) else record_count(route, body)
             if route.count is not None and not path.mode:
                 records = route.count(body)
-            await emulator.delay(config.cost_seconds(endpoint, records, size))
+            cost = config.cost_seconds(endpoint, records, size)
+            emulator.stats.record_cost(endpoint, cost)
+            await emulator.delay(cost)
             if path.mode:
                 bulk = emulator.bulk
                 accepted = bulk.submit(route, path.view, path.mode, params, body, user_type)

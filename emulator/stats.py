@@ -30,12 +30,19 @@ class Stats:
         self._responses: dict[str, Counter[str]] = {}
         self._writes: Counter[str] = Counter()
         self._faults: Counter[str] = Counter()
+        self._worker_seconds: Counter[str] = Counter()
         self._busy = self._queued = self._peak_busy = self._peak_queued = 0
 
     def reset(self) -> None:
         """Forget every count (``POST /__emulator/reset``); in-flight gauges keep running."""
         with self._lock:
-            for counter in (self._requests, self._statuses, self._writes, self._faults):
+            for counter in (
+                self._requests,
+                self._statuses,
+                self._writes,
+                self._faults,
+                self._worker_seconds,
+            ):
                 counter.clear()
             self._responses.clear()
             self._peak_busy, self._peak_queued = self._busy, self._queued
@@ -52,6 +59,11 @@ class Stats:
         """Count one applied write, e.g. ``products.created`` or ``products.updated``."""
         with self._lock:
             self._writes[kind] += 1
+
+    def record_cost(self, endpoint: str, seconds: float) -> None:
+        """Add the worker time the cost model charged one request (benchmarks compare it)."""
+        with self._lock:
+            self._worker_seconds[endpoint] += seconds
 
     def record_fault(self, endpoint: str, kind: str) -> None:
         """Count one injected fault as ``endpoint:kind``."""
@@ -83,6 +95,7 @@ class Stats:
                 ),
                 "writes": writes,
                 "faults": dict(self._faults),
+                "worker_seconds": {k: round(v, 6) for k, v in self._worker_seconds.items()},
                 "workers": {
                     "busy": self._busy,
                     "queued": self._queued,

@@ -188,3 +188,28 @@ def test_given_no_import_route_or_import_off_when_loading_then_products_are_save
         # one probe answered 404 when the store lacks the route; never a call when off
         sent = runtime.magento.stats()["requests"].get("import.json", 0)
         assert sent == (0 if mode == "off" else 1)
+
+
+@pytest.mark.parametrize(("minimum", "imports"), [(30, True), (1000, False)])
+def test_given_auto_when_the_run_is_large_then_the_import_is_used_even_in_small_batches(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    make_runtime: Callable[..., Runtime],
+    minimum: int,
+    imports: bool,
+) -> None:
+    with running_emulator(EmulatorConfig()) as store:
+        # GIVEN auto, and updater batches of 10 messages (each far below the minimum)
+        runtime = make_runtime(
+            sample[0], tmp_path, store, magento_import_min=minimum, updater_batch_size=10
+        )
+        # WHEN the Items run queues more (or fewer) new products than the minimum
+        runtime.task("categories").run()
+        runtime.updater.drain(batch_size=10, max_wait_seconds=30)
+        queued = runtime.task("items").run().queued
+        runtime.updater.drain(batch_size=10, max_wait_seconds=30)
+        # THEN the import is used only for the large run, and everything lands either way
+        assert (queued > minimum) is imports
+        assert (store.stats()["requests"].get("import.json", 0) > 1) is imports
+        assert runtime.queue.dead_letters() == []
+        assert len(store.store.products) > 50

@@ -248,13 +248,15 @@ class Settings(BaseSettings):
     magento_import: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="Create new products through Magento's import: auto (when the store answers"
-        " the import route and a batch has more than CPSYNC_MAGENTO_IMPORT_MIN new products),"
+        " the import route and a batch or its run has more than CPSYNC_MAGENTO_IMPORT_MIN new"
+        " products),"
         " on (whenever the route answers), off (never; one product save each).",
     )
     magento_import_min: int = Field(
         default=500,
         ge=0,
-        description="New products a batch needs (more than this) before auto uses the import.",
+        description="New products a batch, or the run that queued it, needs (more than this)"
+        " before auto uses the import.",
     )
     magento_import_rows: int = Field(
         default=5000, ge=1, le=100_000, description="Rows per import request."

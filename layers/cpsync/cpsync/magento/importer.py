@@ -239,7 +239,8 @@ class ProductImporter:
         state: Magento ids, category links and grid documents are written here.
         options: Resolves (and creates) the option values grid children need.
         mode: ``auto``, ``on`` or ``off`` (CPSYNC_MAGENTO_IMPORT).
-        min_new: More new products than this in a batch before ``auto`` imports.
+        min_new: More new products than this, in the batch or queued by the run that sent
+            them, before ``auto`` imports.
         rows: Rows per import request.
     """
 
@@ -277,7 +278,7 @@ class ProductImporter:
             return {}
         simple, grids = self._new_products(changes)
         count = len(simple) + sum(1 + len(g.children) for g in grids)
-        if count == 0 or (self.mode == "auto" and count <= self.min_new):
+        if count == 0 or (self.mode == "auto" and not self._large(changes, count)):
             return {}
         if not self.available():
             return {}
@@ -298,6 +299,18 @@ class ProductImporter:
             logger.info("product %s goes the normal way, not through the import: %s", key, why)
         self._send(plan)
         return self._read_back(plan)
+
+    def _large(self, changes: Sequence[Change], count: int) -> bool:
+        """More than `min_new` new products: in this batch, or queued by the run that sent
+        them (a first load arrives in many updater batches; the run log says how big it is)."""
+        if count > self.min_new:
+            return True
+        runs = {(c.task, c.run_id) for c in changes if c.run_id}
+        for task in {t for t, _ in runs}:
+            for run in self.state.runs(task=task, limit=10):
+                if (task, run.run_id) in runs and int(run.counts.get("queued", 0)) > self.min_new:
+                    return True
+        return False
 
     def _new_products(
         self, changes: Sequence[Change]
