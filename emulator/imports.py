@@ -16,6 +16,9 @@ The answer is a list of strings, as Magento's ``execute()`` returns it:
 - a store that reports the rows (``import_row_errors``, a patched StartImport) adds one line
   per message: ``<message> in row(s): 2, 5`` (row numbers from 1, as the Admin prints them).
 
+Image columns (``base_image``, ``small_image``, ``thumbnail_image``, ``swatch_image``,
+``additional_images``) take URLs the emulator downloads into the gallery.
+
 Entity ``catalog_product`` only; another entity answers ``Please enter a correct entity
 model.`` (what Magento says for an entity it has no adapter for). Behaviors ``append`` (create
 or update by SKU) and ``replace`` (delete the SKU, then create it anew with a new id).
@@ -39,10 +42,13 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from emulator import configurable
 from emulator.errors import MagentoError
+from emulator.media import apply_saved_gallery
 from emulator.prices import prices_of
-from emulator.product_data import build_product
+from emulator.product_data import build_product, format_url_key
 from emulator.routing import RestRequest, Route
 from emulator.store import sku_key, url_key_of
 
@@ -231,15 +237,18 @@ class _Rows:
                 break
 
     def _check_url_key(self, index: int, row: dict[str, Any], sku: str) -> None:
-        url_key = _text(row, "url_key")
+        url_key = format_url_key(_text(row, "url_key"))
         if not url_key:
             return
         owner = self.url_keys.setdefault(url_key.lower(), sku)
         if sku_key(owner) != sku_key(sku):
             self.run.error(index, DUPLICATE_URL_KEY % (url_key, owner))
             return
-        for product in self.emulator.store.iter_products():
-            if url_key_of(product) == url_key and sku_key(product["sku"]) != sku_key(sku):
+        store = self.emulator.store
+        for store_id in store.topology.store_ids(store.topology.website_ids):
+            owner_id = store.url_key_owner(store_id, url_key)
+            product = store.products.get(owner_id) if owner_id is not None else None
+            if product is not None and sku_key(product["sku"]) != sku_key(sku):
                 self.run.error(index, DUPLICATE_URL_KEY % (url_key, product["sku"]))
                 return
 
@@ -328,14 +337,68 @@ class _Rows:
         return {"configurable_product_options": options, "configurable_product_links": children}
 
 
-def _save(run: _Run, rows: _Rows, row: dict[str, Any]) -> None:
+IMAGE_ROLES = {
+    "base_image": "image",
+    "small_image": "small_image",
+    "thumbnail_image": "thumbnail",
+    "swatch_image": "swatch_image",
+}
+URL_NOT_ACCESSIBLE = (
+    "Imported resource (image) could not be downloaded from external resource due to timeout "
+    "or access permissions"
+)
+
+
+def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """New gallery entries of a row's image URLs, fetched over HTTP (as Magento downloads them).
+
+    The fetch blocks the server's loop for its duration: fine for an emulator, whose image
+    hosts are test servers. A URL that cannot be fetched is a row error; the product is still
+    written, without that image (as Magento's import does).
+    """
+    urls = [u.strip() for u in _text(row, "additional_images").split(",") if u.strip()]
+    roles: dict[str, list[str]] = {}
+    for column, role in IMAGE_ROLES.items():
+        if url := _text(row, column):
+            roles.setdefault(url, []).append(role)
+            if url not in urls:
+                urls.insert(0, url)
+    entries: list[dict[str, Any]] = []
+    for position, url in enumerate(urls, start=1):
+        try:
+            answer = httpx.get(url, timeout=10.0, follow_redirects=True)
+            answer.raise_for_status()
+        except httpx.HTTPError:
+            run.error(index, URL_NOT_ACCESSIBLE)
+            continue
+        name = url.split("?", 1)[0].rsplit("/", 1)[-1] or "image.jpg"
+        mime = answer.headers.get("content-type", "image/jpeg").split(";")[0].strip()
+        entries.append(
+            {
+                "media_type": "image",
+                "label": None,
+                "position": position,
+                "disabled": False,
+                "types": roles.get(url, []),
+                "content": {
+                    "base64_encoded_data": base64.b64encode(answer.content).decode("ascii"),
+                    "type": mime,
+                    "name": name,
+                },
+            }
+        )
+    return entries
+
+
+def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
     """Write one valid row as ``POST /V1/products`` would (replace: delete first)."""
     emulator = run.request.emulator
     store = emulator.store
     body = rows.body(row)
     existing = store.find_by_sku(body["sku"])
-    if existing is not None and run.behavior == "replace":
-        store.delete_product(existing["id"])
+    replaced = existing if run.behavior == "replace" else None
+    if replaced is not None:
+        store.delete_product(replaced["id"])
         existing = None
     product = build_product(
         body,
@@ -344,7 +407,16 @@ def _save(run: _Run, rows: _Rows, row: dict[str, Any]) -> None:
         website_ids=store.topology.website_ids,
         now=emulator.now(),
     )
+    if store.url_key_conflict(product):  # a url key generated from the name is taken
+        run.error(index, DUPLICATE_URL_KEY % (url_key_of(product), product["sku"]))
+        if replaced is not None:
+            store.put_product(replaced)
+        return
     configurable.finish_save(run.request, product)
+    images = _images(run, index, row)
+    if images:
+        kept = [{"id": e["id"]} for e in (existing or {}).get("media_gallery_entries", [])]
+        apply_saved_gallery(run.request, product, existing, kept + images)
     store.put_product(product)
     special = _text(row, "special_price")
     if special:
@@ -389,7 +461,7 @@ def _start(request: RestRequest, rows: list[dict[str, Any]], source: dict[str, A
                     break
         for index, row in enumerate(rows[:stop_at]):
             if index not in run.bad_rows:
-                _save(run, checker, copy.deepcopy(row))
+                _save(run, checker, index, copy.deepcopy(row))
     if not run.errors:
         return [f"Entities Processed: {len(checker.file_skus)}"]
     answer = [TERMINATED]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import csv
 import gzip
+import http.server
 import io
+import threading
 from typing import Any
 
 import httpx
@@ -154,3 +156,64 @@ def test_given_a_store_without_the_module_when_import_is_called_then_404() -> No
         with httpx.Client(base_url=handle.rest_url, headers=headers) as client:
             answer = client.post("/all/V1/import/json", json=_source([_row("X")]))
     assert answer.status_code == 404
+
+
+# A 1x1 PNG.
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+
+class _Images(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path.endswith(".png"):
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            self.wfile.write(PNG)
+        else:
+            self.send_response(403)
+            self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_given_image_urls_when_imported_then_magento_downloads_them_into_the_gallery(
+    client: httpx.Client,
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        rows = [
+            _row(
+                "IMG-1",
+                base_image=f"{base}/front-cpaaaaaaaaaaaa.png",
+                additional_images=f"{base}/front-cpaaaaaaaaaaaa.png,{base}/back.png",
+            ),
+            _row("IMG-2", base_image=f"{base}/secret.jpg"),
+        ]
+        answer = client.post("/all/V1/import/json", json=_source(rows)).json()
+    finally:
+        server.shutdown()
+    # THEN the first product has both images, the main one with its roles
+    gallery = client.get("/all/V1/products/IMG-1/media").json()
+    assert [e["position"] for e in gallery] == [1, 2]
+    assert gallery[0]["types"][:1] == ["image"]
+    assert "front-cpaaaaaaaaaaaa" in gallery[0]["file"]
+    # AND an image Magento cannot download is a row error; the product is written without it
+    assert answer == [TERMINATED]
+    assert client.get("/all/V1/products/IMG-2/media").json() == []
+
+
+def test_given_replace_when_a_sku_is_imported_again_then_it_is_created_anew(
+    client: httpx.Client,
+) -> None:
+    client.post("/all/V1/import/json", json=_source([_row("R-1", price="5")]))
+    first = client.get("/all/V1/products/R-1").json()
+    answer = client.post("/all/V1/import/json", json=_source([_row("R-1")], behavior="replace"))
+    again = client.get("/all/V1/products/R-1").json()
+    assert answer.json() == ["Entities Processed: 1"]
+    assert again["id"] != first["id"] and again["price"] == 12.5

@@ -131,6 +131,7 @@ class Runtime:
     def writers(self) -> dict[str, Writer]:
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.image_links import links_from_settings
         from cpsync.magento.importer import ProductImporter
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
@@ -154,6 +155,8 @@ class Runtime:
                 self.settings.magento_import_min,
                 self.settings.magento_import_rows,
             )
+            products.importer.links = links_from_settings(self.settings)
+            products.importer.galleries = self.image_writer
         concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
             self.magento, self.state, self.settings.magento_root_category_id, concurrency

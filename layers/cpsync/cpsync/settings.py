@@ -261,6 +261,16 @@ class Settings(BaseSettings):
     magento_import_rows: int = Field(
         default=5000, ge=1, le=100_000, description="Rows per import request."
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL at which the Magento server reaches `cpsync serve` (e.g."
+        " https://cpsync.example.com): the import then names each image by a signed, expiring"
+        " link Magento downloads (allow the store's address in CPSYNC_API_ALLOWED_IPS). Unset:"
+        " images are uploaded after the import.",
+    )
+    magento_import_image_minutes: float = Field(
+        default=60.0, gt=0, description="How long an image link of an import stays valid."
+    )
 
     # --- Categories and category items (tasks/categories.py, tasks/category_items.py) ---
     magento_root_category_id: int = Field(

@@ -22,7 +22,14 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from cpsync.api import check_routes, image_routes, magento_health, routes, schedule_routes
+from cpsync.api import (
+    check_routes,
+    image_routes,
+    import_media,
+    magento_health,
+    routes,
+    schedule_routes,
+)
 from cpsync.api import schemas as S
 from cpsync.api.auth import (
     COOKIE_NAME,
@@ -236,6 +243,7 @@ def create_app(
     app.include_router(check_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(magento_health.router)
+    app.include_router(import_media.router)  # signed links only (Magento's import)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

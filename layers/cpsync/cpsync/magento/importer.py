@@ -18,7 +18,10 @@ default ``ITEM|DIM1|DIM2`` child SKUs do) cannot be named in ``configurable_vari
 children are imported and its parent is created by the normal path (one save with options and
 links), the children's fingerprints noted so they are not saved again.
 
-Images are not imported: the product writer brings the galleries of applied products after.
+Images: when the store can reach cpsync (``CPSYNC_PUBLIC_URL``), a due gallery's images go
+in the image columns as signed links Magento downloads (magento/image_links.py); the product
+writer's gallery step then adopts the entries by their content tag. Otherwise the gallery
+writer uploads them after the import, as for any new product.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from cpsync.magento.categories import CategoryApi, CategoryNode, new_product_cat
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
 from cpsync.magento.errors import MagentoError
+from cpsync.magento.image_links import ServeLinks
+from cpsync.magento.media import ImageWriter
 from cpsync.magento.writer import Outcome
 from cpsync.model import Change, ConfigurableState, GridChild, ProductState
 from cpsync.ports import StatePort
@@ -49,6 +54,13 @@ ENTITIES = ("catalog_product", "advanced_pricing", "stock_sources")
 #: class for a name it does not know, so an unknown id is never guessed).
 TAX_CLASS_NAMES = {0: "None", 2: "Taxable Goods"}
 VISIBILITY_NAMES = {1: "Not Visible Individually", 4: "Catalog, Search"}
+#: The import's image column of each gallery role.
+ROLE_COLUMNS = {
+    "image": "base_image",
+    "small_image": "small_image",
+    "thumbnail": "thumbnail_image",
+    "swatch_image": "swatch_image",
+}
 #: Characters that split a configurable_variations value.
 _VARIATION_SEPARATORS = re.compile(r"[|,=]")
 _ROW_ERROR = re.compile(r"^(?P<message>.*) in row\(s\): (?P<rows>[\d, ]+)$")
@@ -260,6 +272,10 @@ class ProductImporter:
         self.min_new = min_new
         self.rows = rows
         self._available: bool | None = None
+        #: Signed links Magento downloads images from (None: the gallery writer uploads them).
+        self.links: ServeLinks | None = None
+        #: Which galleries are due (the product writer's image writer), for the image columns.
+        self.galleries: ImageWriter | None = None
 
     def available(self) -> bool:
         """Whether the store answers the import route (asked once per importer)."""
@@ -295,6 +311,7 @@ class ProductImporter:
         paths = self._category_paths(categories)
         plan, refused = build_rows(simple, grids, paths)
         plan.category_ids = categories
+        self._add_images(plan)
         for key, why in refused.items():
             logger.info("product %s goes the normal way, not through the import: %s", key, why)
         self._send(plan)
@@ -367,6 +384,28 @@ class ProductImporter:
         return {
             sku: ",".join(paths[i] for i in ids if i in paths) for sku, ids in categories.items()
         }
+
+    def _add_images(self, plan: _Plan) -> None:
+        """Image columns (signed links) for the galleries due on the imported SKUs.
+
+        The link's file name carries the gallery writer's content tag, so the writer, run by
+        the product writer after the import, finds the entries Magento made and adopts them
+        (one gallery GET per product, no upload).
+        """
+        if self.links is None or self.galleries is None or not plan.rows:
+            return
+        due = self.galleries.due([row["sku"] for row in plan.rows])
+        for row in plan.rows:
+            desired = due.get(row["sku"])
+            if desired is None or not desired.images:
+                continue
+            ordered = sorted(desired.images, key=lambda e: e.position)
+            urls = {e.digest: self.links.url(e) for e in ordered}
+            row["additional_images"] = ",".join(urls[e.digest] for e in ordered)
+            for entry in ordered:
+                for role in entry.roles:
+                    if column := ROLE_COLUMNS.get(role):
+                        row[column] = urls[entry.digest]
 
     def _send(self, plan: _Plan) -> None:
         """POST the rows in files of up to `rows` rows; row messages are logged per record."""
