@@ -1,27 +1,37 @@
 """First-load benchmark: `python -m bench.first_load [--items 1000 10000]`.
 
-A new store gets the whole sample (categories, items with their grids, category links) twice
-in the same run, each into its own emulator with the same cost model:
-- saves: one `POST /V1/products` per product and grid cell (CPSYNC_MAGENTO_IMPORT=off);
-- import: new products through `POST /V1/import/json` (CPSYNC_MAGENTO_IMPORT=on), the rest as
-  above.
+A new store gets the whole sample (categories, items with their grids and images, category
+links) three times in the same run, each into its own emulator with the same cost model:
+- saves: one `POST /V1/products` per product and grid cell, then one upload per image
+  (CPSYNC_MAGENTO_IMPORT=off);
+- import: new products through `POST /V1/import/json` (CPSYNC_MAGENTO_IMPORT=on), images
+  uploaded after;
+- import_links: as import, with `cpsync serve` reachable (CPSYNC_PUBLIC_URL): Magento downloads
+  the images by signed links and the gallery writer adopts them.
 For each: requests by endpoint, records written, worker-seconds the emulator's cost model
 charged (per request, per row) and wall time. The cost model is a real store's scaled down
-tenfold so the run stays short: a product save 30 ms (0.3-1 s on a real store), an import
-request 30 ms plus 0.3 ms per row, anything else 2 ms. Sizes above `--saves-up-to` measure the
-import only (the saves path would take hours). Figures go to `bench/results/first_load.json`;
-nothing is asserted.
+tenfold so the run stays short: a product save 30 ms (0.3-1 s on a real store), an image
+upload 20 ms, an import request 30 ms plus 0.3 ms per row, anything else 2 ms. Child SKUs use
+'-' (CPSYNC_GRID_SKU_SEPARATOR) so whole grid families can be imported. Sizes above
+`--saves-up-to` measure the import only (the saves path would take hours). Figures go to
+`bench/results/first_load.json`; nothing is asserted.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+
+from cpsync.api.app import create_app
+from cpsync.magento.image_links import ServeLinks, link_key
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from emulator.config import EmulatorConfig
@@ -36,9 +46,28 @@ def _config() -> EmulatorConfig:
     return EmulatorConfig(
         workers=8,
         default_cost_ms=2.0,
-        costs_ms={"products.save": 30.0, "import.json": 30.0, "import.csv": 30.0},
+        costs_ms={
+            "products.save": 30.0,
+            "media.create": 20.0,
+            "import.json": 30.0,
+            "import.csv": 30.0,
+        },
         record_costs_ms={"import.json": 0.3, "import.csv": 0.3},
     )
+
+
+def _serve(runtime: Runtime) -> tuple[uvicorn.Server, threading.Thread, str]:
+    """`cpsync serve`'s app for this runtime, under uvicorn on a free port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return server, thread, f"http://127.0.0.1:{port}"
 
 
 def _load(folder: Path, mode: str) -> dict[str, Any]:
@@ -51,9 +80,15 @@ def _load(folder: Path, mode: str) -> dict[str, Any]:
             magento_url=emulator.url,
             magento_token=emulator.token,
             magento_concurrency=8,
-            magento_import=mode,
+            magento_import="off" if mode == "saves" else "on",
+            grid_sku_separator="-",
         )
         runtime = Runtime(settings)
+        server = None
+        if mode == "import_links":
+            server, thread, url = _serve(runtime)
+            importer = runtime.writers["product"].importer  # type: ignore[attr-defined]
+            importer.links = ServeLinks(url, link_key(settings))
         try:
             started = time.perf_counter()
             applied = parked = 0
@@ -64,6 +99,9 @@ def _load(folder: Path, mode: str) -> dict[str, Any]:
                 parked += drained.dead
             seconds = time.perf_counter() - started
         finally:
+            if server is not None:
+                server.should_exit = True
+                thread.join(timeout=10)
             runtime.close()
         stats = emulator.stats()
     worker = stats["worker_seconds"]
@@ -84,15 +122,17 @@ def bench(items: int, work: Path, saves_up_to: int) -> dict[str, Any]:
     """One sample size: the import path, and the saves path when it is small enough."""
     folder = work / f"sample-{items}"
     generate(folder, items=items)
-    result: dict[str, Any] = {"items": items, "import": _load(folder, "on")}
+    result: dict[str, Any] = {"items": items}
+    for mode in ("import", "import_links"):
+        result[mode] = _load(folder, mode)
     if items <= saves_up_to:
-        saves = _load(folder, "off")
-        result["saves"] = saves
-        imported = result["import"]
-        result["requests_ratio"] = round(saves["requests"] / max(imported["requests"], 1), 1)
-        result["worker_seconds_ratio"] = round(
-            saves["worker_seconds"] / max(imported["worker_seconds"], 1e-9), 1
-        )
+        saves = result["saves"] = _load(folder, "saves")
+        for mode in ("import", "import_links"):
+            run = result[mode]
+            run["requests_ratio"] = round(saves["requests"] / max(run["requests"], 1), 1)
+            run["worker_seconds_ratio"] = round(
+                saves["worker_seconds"] / max(run["worker_seconds"], 1e-9), 1
+            )
     return result
 
 

@@ -349,6 +349,17 @@ URL_NOT_ACCESSIBLE = (
 )
 
 
+_client: httpx.Client | None = None
+
+
+def _downloader() -> httpx.Client:
+    """One keep-alive client for every download (a new connection per image is slow)."""
+    global _client
+    if _client is None:
+        _client = httpx.Client(timeout=10.0, follow_redirects=True)
+    return _client
+
+
 def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
     """New gallery entries of a row's image URLs, fetched over HTTP (as Magento downloads them).
 
@@ -366,7 +377,7 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for position, url in enumerate(urls, start=1):
         try:
-            answer = httpx.get(url, timeout=10.0, follow_redirects=True)
+            answer = _downloader().get(url)
             answer.raise_for_status()
         except httpx.HTTPError:
             run.error(index, URL_NOT_ACCESSIBLE)

@@ -154,6 +154,7 @@ class Runtime:
                 self.settings.magento_import,
                 self.settings.magento_import_min,
                 self.settings.magento_import_rows,
+                self.settings.magento_import_images,
             )
             products.importer.links = links_from_settings(self.settings)
             products.importer.galleries = self.image_writer

@@ -268,6 +268,13 @@ class Settings(BaseSettings):
         " link Magento downloads (allow the store's address in CPSYNC_API_ALLOWED_IPS). Unset:"
         " images are uploaded after the import.",
     )
+    magento_import_images: int = Field(
+        default=500,
+        ge=1,
+        description="Image links per import request: Magento downloads each inside the request,"
+        " so a file with images is cut short of CPSYNC_MAGENTO_IMPORT_ROWS to stay well within"
+        " the web server's timeout.",
+    )
     magento_import_image_minutes: float = Field(
         default=60.0, gt=0, description="How long an image link of an import stays valid."
     )

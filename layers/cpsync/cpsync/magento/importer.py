@@ -254,6 +254,7 @@ class ProductImporter:
         min_new: More new products than this, in the batch or queued by the run that sent
             them, before ``auto`` imports.
         rows: Rows per import request.
+        images: Image links per import request (Magento downloads them within the request).
     """
 
     def __init__(
@@ -264,6 +265,7 @@ class ProductImporter:
         mode: Literal["auto", "on", "off"] = "auto",
         min_new: int = 500,
         rows: int = 5000,
+        images: int = 500,
     ) -> None:
         self.client = client
         self.state = state
@@ -271,6 +273,7 @@ class ProductImporter:
         self.mode = mode
         self.min_new = min_new
         self.rows = rows
+        self.images = images
         self._available: bool | None = None
         #: Signed links Magento downloads images from (None: the gallery writer uploads them).
         self.links: ServeLinks | None = None
@@ -407,10 +410,24 @@ class ProductImporter:
                     if column := ROLE_COLUMNS.get(role):
                         row[column] = urls[entry.digest]
 
+    def _files(self, rows: list[ImportRow]) -> list[tuple[int, list[ImportRow]]]:
+        """(first row index, rows) of each file: at most `rows` rows and `images` image links,
+        since Magento downloads every image inside the one request."""
+        files: list[tuple[int, list[ImportRow]]] = []
+        start, images = 0, 0
+        for index, row in enumerate(rows):
+            count = len([u for u in row.get("additional_images", "").split(",") if u])
+            if index > start and (index - start >= self.rows or images + count > self.images):
+                files.append((start, rows[start:index]))
+                start, images = index, 0
+            images += count
+        if start < len(rows):
+            files.append((start, rows[start:]))
+        return files
+
     def _send(self, plan: _Plan) -> None:
-        """POST the rows in files of up to `rows` rows; row messages are logged per record."""
-        for start in range(0, len(plan.rows), self.rows):
-            part = plan.rows[start : start + self.rows]
+        """POST the rows file by file; row messages are logged per record."""
+        for start, part in self._files(plan.rows):
             try:
                 answer = self.client.request(
                     "POST", "import/json", endpoint=ENDPOINT, json={"source": _source(part)}
