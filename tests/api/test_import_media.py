@@ -55,6 +55,8 @@ def test_given_a_public_url_when_new_products_are_imported_then_magento_download
         if product["media_gallery_entries"]
     }
     assert len(galleries) > 10
+    # AND the galleries read back with the products need no GET each (only those that differ)
+    assert stats["requests"].get("media.list", 0) < len(galleries) / 10
     assert all(tag_of(e["file"]) for entries in galleries.values() for e in entries)
     assert runtime.queue.dead_letters() == []
     # AND the Images task finds nothing left to send

@@ -33,15 +33,23 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+from cpsync.documents import IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
 from cpsync.magento.categories import CategoryApi, CategoryNode, new_product_categories
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
 from cpsync.magento.errors import MagentoError
 from cpsync.magento.image_links import ServeLinks
-from cpsync.magento.media import ImageWriter
+from cpsync.magento.media import ImageWriter, tag_of
 from cpsync.magento.writer import Outcome
-from cpsync.model import Change, ConfigurableState, GridChild, ProductState
-from cpsync.ports import StatePort
+from cpsync.model import (
+    Change,
+    ConfigurableState,
+    GridChild,
+    ImageState,
+    ProductState,
+    make_version,
+)
+from cpsync.ports import AppliedRecord, StatePort
 
 __all__ = ["ENTITIES", "ImportRow", "ProductImporter", "build_rows", "import_available"]
 
@@ -117,6 +125,7 @@ class _Plan:
     grids: dict[str, ConfigurableState] = field(default_factory=dict)
     linked: set[str] = field(default_factory=set)  # grid keys whose parent row is imported
     category_ids: dict[str, list[int]] = field(default_factory=dict)
+    galleries: dict[str, ImageState] = field(default_factory=dict)  # SKUs with image links
 
     def add(self, key: str, row: ImportRow) -> None:
         self.rows.append(row)
@@ -405,6 +414,7 @@ class ProductImporter:
             ordered = sorted(desired.images, key=lambda e: e.position)
             urls = {e.digest: self.links.url(e) for e in ordered}
             row["additional_images"] = ",".join(urls[e.digest] for e in ordered)
+            plan.galleries[row["sku"]] = desired
             for entry in ordered:
                 for role in entry.roles:
                     if column := ROLE_COLUMNS.get(role):
@@ -452,7 +462,8 @@ class ProductImporter:
 
     def _read_back(self, plan: _Plan) -> dict[str, Outcome]:
         """Search the imported SKUs (one search per page); keep ids, links and grid notes."""
-        found = self._find([row["sku"] for row in plan.rows])
+        items = self._find([row["sku"] for row in plan.rows], bool(plan.galleries))
+        found = {sku: int(item["id"]) for sku, item in items.items()}
         self.state.put_magento_ids(
             "product",
             {
@@ -461,6 +472,7 @@ class ProductImporter:
                 if row["sku"].lower() in found
             },
         )
+        self._adopt_galleries(plan, items)
         holds: dict[str, bool] = {}
         for sku, key in plan.owner.items():
             holds[key] = holds.get(key, True) and sku in found
@@ -500,14 +512,48 @@ class ProductImporter:
         )
         return outcomes
 
-    def _find(self, skus: list[str]) -> dict[str, int]:
-        """Magento ids by lower-case SKU: one search per page of CHECK_PAGE SKUs."""
-        found: dict[str, int] = {}
+    def _find(self, skus: list[str], galleries: bool = False) -> dict[str, dict[str, Any]]:
+        """Products by lower-case SKU (id, and the gallery when asked): one search per page
+        of CHECK_PAGE SKUs."""
+        found: dict[str, dict[str, Any]] = {}
+        wanted = "id,sku,media_gallery_entries[id,file,types,position]" if galleries else "id,sku"
         for start in range(0, len(skus), CHECK_PAGE):
             page = skus[start : start + CHECK_PAGE]
             params = search_params([sku_filters(page)], page_size=CHECK_PAGE, current_page=1)
-            params["fields"] = "items[id,sku],total_count"
+            params["fields"] = f"items[{wanted}],total_count"
             result = self.client.search_products(params)
             for item in result.get("items") or []:
-                found[str(item["sku"]).lower()] = int(item["id"])
+                found[str(item["sku"]).lower()] = item
         return found
+
+    def _adopt_galleries(self, plan: _Plan, items: dict[str, dict[str, Any]]) -> None:
+        """Record the galleries Magento downloaded exactly as wanted (entries carrying our
+        tags, with the wanted roles and positions) as applied, as ``ImageWriter.bring`` does
+        after an upload: the gallery writer then has nothing to do for them (no gallery GET).
+        A gallery that differs in any way stays due and the writer puts it right."""
+        adopted: dict[str, list[EntryRef]] = {}
+        fingerprints: dict[str, str] = {}
+        for sku, desired in plan.galleries.items():
+            entries = (items.get(sku.lower()) or {}).get("media_gallery_entries") or []
+            by_tag = {tag_of(e.get("file")): e for e in entries}
+            refs: list[EntryRef] = []
+            for image in desired.images:
+                entry = by_tag.get(image.digest[:12])
+                if entry is None or sorted(entry.get("types") or []) != sorted(image.roles):
+                    break
+                if int(entry.get("position") or 0) != image.position:
+                    break
+                refs.append(EntryRef(id=int(entry["id"]), digest=image.digest, file=image.file))
+            else:
+                if len(entries) == len(refs):
+                    adopted[sku] = refs
+                    fingerprints[sku] = desired.fingerprint()
+        if not adopted:
+            return
+        IMAGE_ENTRIES.put(self.state, {s: ImageEntries(entries=r) for s, r in adopted.items()})
+        version = make_version(None)
+        self.state.put_sent("image", fingerprints)
+        self.state.put_applied(
+            "image", {s: AppliedRecord(version, f) for s, f in fingerprints.items()}
+        )
+        IMAGE_PENDING.delete(self.state, fingerprints)
