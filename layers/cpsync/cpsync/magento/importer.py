@@ -304,9 +304,13 @@ class ProductImporter:
         """Import the new products among `changes`; an Outcome only for those Magento holds."""
         if self.mode == "off":
             return {}
+        # Products in the batch, grid cells included: an upper bound of the new ones, known
+        # without a state read (most batches of a running store are small updates).
+        products = sum(1 + len(c.payload.get("children") or []) for c in changes)
+        if self.mode == "auto" and not self._large(changes, products):
+            return {}
         simple, grids = self._new_products(changes)
-        count = len(simple) + sum(1 + len(g.children) for g in grids)
-        if count == 0 or (self.mode == "auto" and not self._large(changes, count)):
+        if not simple and not grids:
             return {}
         if not self.available():
             return {}
