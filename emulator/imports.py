@@ -132,6 +132,7 @@ class _Run:
     rows: list[dict[str, Any]]
     errors: dict[str, list[int]] = field(default_factory=dict)
     bad_rows: set[int] = field(default_factory=set)
+    next_option_id: int | None = None  # configurable option ids, found once per import
 
     def error(self, row: int, message: str) -> None:
         self.errors.setdefault(message, []).append(row + 1)
@@ -423,6 +424,13 @@ def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
         if replaced is not None:
             store.put_product(replaced)
         return
+    options = product.get("extension_attributes", {}).get("configurable_product_options") or []
+    if options and existing is None:
+        if run.next_option_id is None:
+            run.next_option_id = configurable.next_option_id(run.request)
+        for option in options:
+            option["id"] = run.next_option_id
+            run.next_option_id += 1
     configurable.finish_save(run.request, product)
     images = _images(run, index, row)
     if images:
