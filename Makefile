@@ -85,6 +85,11 @@ format: install
 bench: install
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.magento_client
+	$(BIN)/python -m bench.price_writes
+	$(BIN)/python -m bench.drain
+	$(BIN)/python -m bench.detection
+	$(BIN)/python -m bench.requests
+	$(BIN)/python -m bench.day
 	$(BIN)/python -m bench.first_load --items 1000 10000
 
 # sam build runs the layers' Makefiles (layers/*/Makefile): pip for the python3.12 Lambda

@@ -104,7 +104,7 @@ def _load(folder: Path, mode: str) -> dict[str, Any]:
                 thread.join(timeout=10)
             runtime.close()
         stats = emulator.stats()
-    worker = stats["worker_seconds"]
+    worker = stats["worker_seconds_by_endpoint"]
     return {
         "mode": mode,
         "wall_seconds": round(seconds, 2),

@@ -5,7 +5,10 @@ database per size and measures, for each task run: seconds, rows read, changes q
 peak of Python memory (tracemalloc, measured in a second, untimed pass), next to a floor
 measured in the same run: streaming the rows of the task's own queries and nothing else. The
 incremental inventory run follows a change of 10 IM_INV rows and shows that its cost follows
-what changed, not the size of the database. Detection only: nothing is sent to Magento here.
+what changed, not the size of the database. Price Changes runs again an hour later with
+nothing changed, then after 1% of the items' Price-1 changed, each next to its floor: streaming
+the price rows of the items that changed (none, then the 1%). Detection only: nothing is sent
+to Magento here.
 """
 
 from __future__ import annotations
@@ -90,6 +93,51 @@ def _touch_inventory(sample: Path, rows: int) -> None:
         )
 
 
+def _touch_prices(sample: Path, share: float, when: datetime) -> list[str]:
+    """Raise Price-1 of `share` of the web items (their '*' IM_PRC row), stamped `when`."""
+    stamp = when.replace(tzinfo=None).isoformat(" ")
+    with sqlite3.connect(sample / "counterpoint.db") as db:
+        items = [
+            r[0]
+            for r in db.execute(
+                "SELECT p.ITEM_NO FROM IM_PRC p JOIN IM_ITEM i ON i.ITEM_NO = p.ITEM_NO"
+                " WHERE p.LOC_ID = '*' AND i.IS_ECOMM_ITEM = 'Y' AND i.STAT = 'A'"
+                " ORDER BY p.ITEM_NO"
+            )
+        ]
+        step = max(1, round(1 / share))
+        chosen = items[::step]
+        db.executemany(
+            "UPDATE IM_PRC SET PRC_1 = PRC_1 + 1, RS_UTC_DT = ? WHERE ITEM_NO = ? AND LOC_ID = '*'",
+            [(stamp, item) for item in chosen],
+        )
+    return chosen
+
+
+def _changed_floor(runtime: Runtime, item_nos: list[str]) -> dict[str, Any]:
+    """Streaming the price rows of exactly the items that changed, and nothing else."""
+    started = time.perf_counter()
+    read = 0
+    with runtime.context.counterpoint.connect() as conn:
+        for i in range(0, len(item_nos), 500):
+            read += sum(1 for _ in conn.execute(price_item_rows(None, item_nos[i : i + 500])))
+    seconds = round(time.perf_counter() - started, 3)
+    return {"seconds": seconds, "read": read, "queued": 0, "mode": "rows only"}
+
+
+def _prices_later(runtime: Runtime, sample: Path, figures: dict[str, Any]) -> None:
+    """An unchanged run an hour later, then a run after 1% of the prices changed."""
+    task = runtime.task("prices")
+    hour = NOW + timedelta(hours=1)
+    runtime.context.clock = lambda: hour
+    figures["prices unchanged floor"] = _changed_floor(runtime, [])
+    figures["prices unchanged"] = _measure(task.run)
+    changed = _touch_prices(sample, 0.01, hour + timedelta(minutes=1))
+    runtime.context.clock = lambda: hour + timedelta(minutes=10)
+    figures["prices 1% changed floor"] = _changed_floor(runtime, changed)
+    figures["prices 1% changed"] = _measure(task.run)
+
+
 def bench(items: int, tmp: Path) -> dict[str, Any]:
     sample = tmp / f"cp{items}"
     started = time.perf_counter()
@@ -109,6 +157,8 @@ def bench(items: int, tmp: Path) -> dict[str, Any]:
                 _touch_inventory(sample, 10)
                 runtime.context.clock = lambda: NOW + timedelta(minutes=10)
                 figures["inventory after 10 rows changed"] = _measure(task.run)
+            else:
+                _prices_later(runtime, sample, figures)
             figures[f"{name} full peak MB"] = _peak_mb(functools.partial(task.run, full=True))
         finally:
             runtime.close()

@@ -269,7 +269,7 @@ class RestDispatcher:
             if route.count is not None and not path.mode:
                 records = route.count(body)
             cost = config.cost_seconds(endpoint, records, size)
-            emulator.stats.record_cost(endpoint, cost)
+            emulator.stats.record_cost(cost, endpoint)
             await emulator.delay(cost)
             if path.mode:
                 bulk = emulator.bulk

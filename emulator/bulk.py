@@ -273,7 +273,9 @@ class BulkQueue:
             if operation is None:
                 return
             records = record_count(operation.route, operation.body)
-            await emulator.delay(emulator.config.cost_seconds(operation.route.endpoint, records))
+            cost = emulator.config.cost_seconds(operation.route.endpoint, records)
+            emulator.stats.record_cost(cost, operation.route.endpoint)
+            await emulator.delay(cost)
             self.run(operation)
 
     def run(self, operation: Operation) -> None:

@@ -139,6 +139,14 @@ class _Run:
         self.bad_rows.add(row)
 
 
+#: Import column -> attribute code (Magento's Import\Product::$_fieldsMap).
+SPECIAL_COLUMNS = {
+    "special_price": "special_price",
+    "special_price_from_date": "special_from_date",
+    "special_price_to_date": "special_to_date",
+}
+
+
 def _text(row: dict[str, Any], column: str) -> str:
     value = row.get(column)
     return "" if value is None else str(value).strip()
@@ -284,6 +292,10 @@ class _Rows:
         for code in ("description", "short_description", "url_key"):
             if value := _text(row, code):
                 custom.append({"attribute_code": code, "value": value})
+        # The special price columns are the attributes the special-price API reads too.
+        for column, code in SPECIAL_COLUMNS.items():
+            if value := _text(row, column):
+                custom.append({"attribute_code": code, "value": value})
         if tax := _text(row, "tax_class_name"):
             custom.append({"attribute_code": "tax_class_id", "value": str(self._tax_class(tax))})
         for code, label in _pairs(_text(row, "additional_attributes")).items():
@@ -388,7 +400,7 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
         entries.append(
             {
                 "media_type": "image",
-                "label": None,
+                "label": "",  # no *_image_label column: Magento stores an empty label
                 "position": position,
                 "disabled": False,
                 "types": roles.get(url, []),

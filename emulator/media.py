@@ -24,7 +24,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from emulator.errors import MagentoError, product_not_found
+from emulator.errors import MagentoError, internal_error, product_not_found
 from emulator.routing import RestRequest, Route
 from emulator.search import snake
 
@@ -54,6 +54,8 @@ _MIME_BY_FORMAT = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif"}
 _EXT_BY_MIME = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
 _KNOWN_EXTENSIONS = {"jpg", "jpeg", "png", "gif"}
 _FORBIDDEN = set('\\/?*:";<>()|{}')
+#: Members of a new entry a product save reads without checking they are there.
+_SAVE_READS = ("label", "position", "disabled", "media_type")
 
 
 @dataclass(frozen=True)
@@ -161,14 +163,21 @@ def _take_roles(entries: list[dict[str, Any]], owner: dict[str, Any]) -> None:
 
 
 def _new_entry(
-    request: RestRequest, product: dict[str, Any], data: dict[str, Any]
+    request: RestRequest, product: dict[str, Any], data: dict[str, Any], *, in_save: bool = False
 ) -> tuple[dict[str, Any], str, StoredImage]:
+    """A new entry; `in_save` for one inside a product save (MediaGalleryProcessor), where
+    the first image gets only the roles it names and the other members must all be there."""
     if "content" not in data or data["content"] is None:
         raise MagentoError(400, CONTENT_INVALID)
     image, name = _decode_content(data["content"])
     entries = product.setdefault("media_gallery_entries", [])
     types = _roles(data.get("types"))
-    if not entries and not types:
+    if in_save and any(data.get(member) is None for member in _SAVE_READS):
+        # processNewMediaGalleryEntry reads these keys unconditionally and a null member is
+        # dropped before it gets there: PHP's "Undefined array key" warning, which Magento's
+        # error handler turns into an exception (500 in production).
+        raise internal_error()
+    if not entries and not types and not in_save:
         types = list(ALL_ROLES)
     position = data.get("position")
     if position is None:
@@ -316,7 +325,7 @@ def apply_saved_gallery(
             _update(entry, data)
             kept.append(entry)
         else:
-            created.append(_new_entry(request, {"media_gallery_entries": kept}, data))
+            created.append(_new_entry(request, {"media_gallery_entries": kept}, data, in_save=True))
     for entry, name, image in created:
         entry["file"] = request.emulator.media.store(name, image)
         kept.append(entry)

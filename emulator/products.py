@@ -12,11 +12,14 @@ from typing import Any
 from emulator import configurable
 from emulator.category_data import merge_saved_links
 from emulator.errors import INVALID_PRODUCT_DATA, URL_KEY_EXISTS, MagentoError, product_not_found
+from emulator.inventory import DEFAULT_SOURCE, inventory_of
 from emulator.media import apply_saved_gallery
+from emulator.prices import prices_of
 from emulator.product_data import build_product, product_field
 from emulator.references import check_product_references
 from emulator.routing import RestRequest, Route
 from emulator.search import parse_search_criteria, run_search, snake
+from emulator.store import sku_key
 
 __all__ = ["PRODUCTS_RESOURCE", "routes"]
 
@@ -105,8 +108,70 @@ def save_product(request: RestRequest) -> dict[str, Any]:
         if gallery and gallery[0] is not None:
             apply_saved_gallery(request, product, existing, gallery[0])
         store.put_product(product)
+        _align_default_source(request, product, raw)
+        _keep_special_price(request, product, raw)
     emulator.stats.record_write("products.updated" if existing else "products.created")
     return copy.deepcopy(product)
+
+
+#: Product types MSI keeps source items for (configurable, bundle and grouped have none).
+_SOURCE_ITEM_TYPES = ("simple", "virtual", "downloadable")
+
+
+def _sent_member(raw: dict[str, Any], *path: str) -> Any:
+    """A member of the body by snake_case path (either case sent), or None."""
+    value: Any = raw
+    for name in path:
+        if not isinstance(value, dict):
+            return None
+        value = next((v for k, v in value.items() if snake(str(k)) == name), None)
+    return value
+
+
+def _align_default_source(request: RestRequest, product: dict[str, Any], raw: Any) -> None:
+    """A saved legacy stock item moves the default source's item, as MSI's
+    UpdateSourceItemAtLegacyStockItemSavePlugin does: when it is in stock, has a quantity, or
+    the default source item exists already."""
+    if _sent_member(raw, "extension_attributes", "stock_item") is None:
+        return
+    if product.get("type_id") not in _SOURCE_ITEM_TYPES:
+        return  # IsSourceItemManagementAllowedForProductType: no source items for these
+    stock = product["extension_attributes"]["stock_item"]
+    key = (sku_key(product["sku"]), DEFAULT_SOURCE)
+    items = inventory_of(request.emulator.store).items
+    qty, in_stock = float(stock.get("qty") or 0), bool(stock.get("is_in_stock"))
+    if in_stock or qty != 0 or key in items:
+        items[key] = {
+            "sku": product["sku"],
+            "source_code": DEFAULT_SOURCE,
+            "quantity": qty,
+            "status": 1 if in_stock else 0,
+        }
+
+
+def _keep_special_price(request: RestRequest, product: dict[str, Any], raw: Any) -> None:
+    """`special_price` and its dates saved as attributes are the rows the special-price API
+    reads and writes (Open Source keeps both in the same EAV tables), at the save's store."""
+    sent = _sent_member(raw, "custom_attributes")
+    entries = list(sent.values()) if isinstance(sent, dict) else sent
+    codes = {str(_sent_member(e, "attribute_code")) for e in entries or [] if isinstance(e, dict)}
+    if not codes & {"special_price", "special_from_date", "special_to_date"}:
+        return
+    values = {a["attribute_code"]: a["value"] for a in product.get("custom_attributes", [])}
+    view = request.view
+    store_id = 0 if view.is_admin else view.store_id
+    rows = prices_of(request.emulator.store).special
+    key = (sku_key(product["sku"]), store_id)
+    if values.get("special_price") in (None, ""):
+        rows.pop(key, None)
+        return
+    rows[key] = {
+        "price": float(values["special_price"]),
+        "store_id": store_id,
+        "sku": product["sku"],
+        "price_from": values.get("special_from_date") or None,
+        "price_to": values.get("special_to_date") or None,
+    }
 
 
 def delete_product(request: RestRequest) -> bool:

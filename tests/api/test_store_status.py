@@ -6,17 +6,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import uuid
 from datetime import datetime
 
-import httpx
 import pytest
-from sqlalchemy import update
 
 from cpsync.api.auth import hash_password, verify_password
-from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.errors import ConfigurationError
 from cpsync.settings import load_settings
+from tests.helpers import clash_url_key
 
 PASSWORD = "correct horse battery"
 
@@ -25,20 +22,6 @@ def _closed_port_url() -> str:
     with socket.socket() as s:  # a port nothing listens on: Magento is down
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}"
-
-
-def _clash_url_key(api, item_no: str) -> None:
-    """Give `item_no` a URL key another Magento product holds: Magento refuses it for good."""
-    taken = f"taken-{uuid.uuid4().hex[:8]}"
-    with api.runtime.counterpoint.begin() as conn:
-        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item_no).values(URL=taken))
-    other = {"sku": f"OTHER-{taken}", "name": "Other", "price": 1, "attribute_set_id": 4}
-    other["custom_attributes"] = [{"attribute_code": "url_key", "value": taken}]
-    httpx.post(
-        f"{api.emulator.url}/rest/all/V1/products",
-        json={"product": other},
-        headers={"Authorization": f"Bearer {api.emulator.token}"},
-    ).raise_for_status()
 
 
 def test_given_a_password_when_hashed_then_salted_and_only_that_password_matches() -> None:
@@ -104,7 +87,7 @@ def test_given_magento_up_when_checked_then_the_card_is_green_with_the_last_writ
 
 def test_given_magento_refuses_records_then_the_task_says_so_not_ok(api) -> None:
     client = api.keyed()
-    _clash_url_key(api, api.sample.special["slash_item"])
+    clash_url_key(api.runtime, api.emulator, api.sample.special["slash_item"])
     queued = client.post("/api/tasks/items/queue-all").json()["queued"]
     api.runtime.updater.drain(max_wait_seconds=5)
     task = client.get("/api/tasks/items").json()

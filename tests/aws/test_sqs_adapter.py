@@ -10,6 +10,7 @@ import pytest
 
 from cpsync.aws import DynamoState, MessageTooLarge, S3Blobs, SqsQueue
 from cpsync.model import Change, make_version
+from cpsync.ports import ChangeResult, Fate
 
 
 def _change(key: str, payload_bytes: int = 10) -> Change:
@@ -116,3 +117,40 @@ def test_given_a_big_change_whose_s3_part_is_gone_then_it_is_parked_with_the_rea
     assert Change.from_json(ok.body).key == "OK"
     (dead,) = queue.dead_letters()
     assert "cannot be read" in dead.reason and "BlobNotFound" in dead.reason
+
+
+def test_given_a_big_batch_when_settled_then_every_message_is_acked_retried_or_parked(
+    aws,
+) -> None:
+    # GIVEN 300 received Changes: a third applied, a third failing transiently, a third refused
+    queue = _queue(aws, visibility=60)
+    queue.send([_change(f"K{i:03d}") for i in range(300)])
+    received = queue.receive(300)
+    assert len(received) == 300
+    fates = [Fate.APPLIED, Fate.RETRY, Fate.PARKED]
+    settled = [
+        (m, ChangeResult(fates[i % 3], f"product {m.id}: no. {i % 3}"))
+        for i, m in enumerate(received)
+    ]
+    calls: list[str] = []
+    queue.sqs.meta.events.register("before-call.sqs.*", lambda model, **_: calls.append(model.name))
+    # WHEN the batch is settled in one go
+    queue.settle(settled, lambda message, result: 2)
+    # THEN SQS is called in batches of 10, so a batch of thousands settles within the timeout
+    assert calls.count("ChangeMessageVisibilityBatch") == 10
+    assert "ChangeMessageVisibility" not in calls
+    assert calls.count("SendMessageBatch") == 10
+    # AND the refused ones are parked with their reasons, the others wait for their retry
+    dead = queue.dead_letters(limit=1000)
+    assert len(dead) == 100
+    assert {d.reason for d in dead} == {
+        f"product {m.id}: no. 2" for m, r in settled if r.fate is Fate.PARKED
+    }
+    assert queue.receive(10) == []
+    time.sleep(2.5)
+    again = queue.receive(300)
+    # AND only the retried ones come back, each with its own last error
+    retried = {m.id: r.reason for m, r in settled if r.fate is Fate.RETRY}
+    assert {m.id: m.last_error for m in again} == retried
+    queue.ack(again)
+    assert queue.depth().visible + queue.depth().in_flight == 0

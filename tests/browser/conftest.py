@@ -172,7 +172,7 @@ def phone(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
-    """Where screenshots go: docs/ when CPSYNC_SCREENSHOTS=1 (to refresh the README's)."""
+    """Where screenshots go: docs/ when CPSYNC_SCREENSHOTS=1 (to refresh the pages of docs/)."""
     if os.environ.get("CPSYNC_SCREENSHOTS") == "1":
         DOCS.mkdir(exist_ok=True)
         return DOCS

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page, expect
-from sqlalchemy import update
 
 from cpsync.control import task_control
-from cpsync.counterpoint.schema import IM_ITEM
 from tests.browser.conftest import API_KEY, LOCAL_ADMIN, LOCAL_PASSWORD
+from tests.helpers import clash_url_key
 
 
 def _sign_in(page: Page, url: str) -> None:
@@ -23,20 +20,6 @@ def _sign_in(page: Page, url: str) -> None:
     page.get_by_label("Password", exact=True).fill("admin123")
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
-
-
-def _clash_url_key(served, item_no: str) -> None:
-    """Give `item_no` a URL key another Magento product holds: Magento refuses it for good."""
-    taken = f"taken-{uuid.uuid4().hex[:8]}"
-    with served.runtime.counterpoint.begin() as conn:
-        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item_no).values(URL=taken))
-    other = {"sku": f"OTHER-{taken}", "name": "Other", "price": 1, "attribute_set_id": 4}
-    other["custom_attributes"] = [{"attribute_code": "url_key", "value": taken}]
-    httpx.post(
-        f"{served.emulator.url}/rest/all/V1/products",
-        json={"product": other},
-        headers={"Authorization": f"Bearer {served.emulator.token}"},
-    ).raise_for_status()
 
 
 def _open_task(page: Page, title: str) -> None:
@@ -159,7 +142,7 @@ def test_refused_records_show_on_the_task_not_ok_and_the_log_says_how_the_run_st
     page: Page, served, shots: Path
 ) -> None:
     item_no = served.sample.special["slash_item"]
-    _clash_url_key(served, item_no)
+    clash_url_key(served.runtime, served.emulator, item_no)
     served.runtime.task("items").run()  # a first run: Queue All then knows the record count
     _sign_in(page, served.url)
     expect(page.locator("#magento-status")).to_have_class("ok")

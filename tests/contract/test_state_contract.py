@@ -190,3 +190,48 @@ def test_reading_counters_does_not_restart_their_time(state: StatePort, clock: A
     assert state.get_counters(["seen"]) == {"seen": 3}
     clock.advance(11)  # 61 s after the add: reads did not extend it
     assert state.get_counters(["seen"]) == {"seen": 0}
+
+
+def test_given_a_read_only_view_when_a_task_writes_then_it_reads_everything_and_stores_nothing(
+    state: StatePort, clock: Any
+) -> None:
+    """`cpsync verify` runs tasks on this view: a regular run afterwards must see no trace."""
+    from cpsync.verify import ReadOnlyState
+
+    # GIVEN a state that remembers one of everything
+    state.set_watermark("items", datetime(2026, 1, 2))
+    state.put_sent("product", {"A": "1"})
+    state.put_applied("product", {"A": AppliedRecord("0001", "f")})
+    state.put_magento_ids("product", {"A": 7})
+    state.put_docs("image", {"A": {"files": 1}})
+    view = ReadOnlyState(state)
+
+    # WHEN a task run on the view writes over all of it
+    view.set_watermark("items", datetime(2026, 2, 1))
+    view.put_sent("product", {"A": "2", "B": "3"})
+    view.forget_sent("product", ["A"])
+    view.put_applied("product", {"A": AppliedRecord("0002", "g")})
+    view.put_magento_ids("product", {"B": 8})
+    view.put_docs("image", {"A": {"files": 2}})
+    view.delete_docs("image", ["A"])
+    run = RunRecord("r1", "items", datetime(2026, 2, 1, tzinfo=UTC))
+    view.start_run(run)
+    view.finish_run(run)
+    view.add_errors([RunError("r1", "items", "A", "bad", datetime(2026, 2, 1, tzinfo=UTC))])
+
+    # THEN it read what the state holds, and the state holds what it did before
+    for reader in (view, state):
+        assert reader.get_watermark("items") == datetime(2026, 1, 2)
+        assert reader.get_sent("product") == {"A": "1"}
+        assert reader.get_applied("product", ["A"]) == {"A": AppliedRecord("0001", "f")}
+        assert reader.get_magento_ids("product", ["A", "B"]) == {"A": 7}
+        assert reader.get_docs("image") == {"A": {"files": 1}}
+        assert reader.runs() == [] and reader.errors() == []
+    # Locks and counters guard shared work, so they pass through to the state.
+    assert view.acquire_lock("task:items", "verify", ttl_seconds=60)
+    assert state.lock_holder("task:items") == "verify"
+    assert view.add_counter("c", 2, ttl_seconds=60) == 2
+    assert state.get_counters(["c", "d"]) == {"c": 2, "d": 0}
+    clock.advance(61)
+    assert view.lock_holder("task:items") is None
+    assert view.get_counters(["c"]) == {"c": 0}

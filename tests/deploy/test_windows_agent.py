@@ -1,5 +1,5 @@
 """The agent as a store installs it: the wheel `make dist` builds, the Windows install and
-uninstall scripts, and the README's steps. No PowerShell runs here, so the scripts are checked
+uninstall scripts, and the steps of docs/agent.md. No PowerShell runs here, so the scripts are checked
 for what can be read: the options they pass exist, the ACL and the service settings, syntax
 pitfalls."""
 
@@ -51,6 +51,9 @@ def test_the_wheel_installs_into_a_fresh_venv_and_the_agent_starts(tmp_path: Pat
         names = set(z.namelist())
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     assert {"cpsync/agent.py", "cpsync/api/static/index.html"} <= names
+    library = ROOT / "layers" / "cpsync"
+    packages = {str(p.relative_to(library)) for p in library.glob("cpsync/**/__init__.py")}
+    assert packages <= names, f"packages missing from the wheel: {sorted(packages - names)}"
     assert 'Requires-Dist: pymssql>=2.3; extra == "mssql"' in metadata
     assert 'Requires-Dist: boto3>=1.34; extra == "aws"' in metadata
     # WHEN it is installed into a fresh venv (its dependencies from this one: no network)
@@ -176,9 +179,9 @@ def test_the_uninstaller_removes_either_kind_of_service_and_keeps_the_settings_u
     assert code.index("if ($RemoveData)") < code.index("Remove-Item -LiteralPath $DataDir")
 
 
-def test_the_readme_installs_the_wheel_not_a_registry_package() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### The agent in the store", 1)[1].split("\n### ", 1)[0]
-    assert "make dist" in section and "install-agent.ps1" in section
-    assert 'pip install "cpsync[aws,mssql]"' not in readme
-    assert "pip install 'cpsync[aws,mssql]'" not in readme
+def test_the_agent_page_installs_the_wheel_not_a_registry_package() -> None:
+    page = (ROOT / "docs" / "agent.md").read_text()
+    assert "make dist" in page and "install-agent.ps1" in page
+    for text in (page, (ROOT / "README.md").read_text()):
+        assert 'pip install "cpsync[aws,mssql]"' not in text
+        assert "pip install 'cpsync[aws,mssql]'" not in text

@@ -15,7 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cpsync.check import Finding, Report, run_check
+from cpsync.check import magento as check_magento_module
+from cpsync.check.magento import BULK_CONSUMER
 from cpsync.runtime import Runtime
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorHandle, running_emulator
@@ -144,17 +148,38 @@ def test_given_a_store_code_magento_does_not_know_when_checked_then_it_blocks(
     assert "CPSYNC_MAGENTO_STORE_CODE" in blocking.fix
 
 
-def test_given_bulk_saves_on_when_checked_then_the_consumer_is_said_not_checked(
+def test_given_a_running_bulk_consumer_when_checked_then_it_is_said_and_remembered(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    # WHEN checked against a store whose async consumer works operations off
+    report = run_check(runtime)
+    # THEN the check says so, remembers it, and its test operation saved nothing
+    (bulk,) = [f for f in _level(report, "ok", "magento") if "bulk" in f.sentence]
+    assert "consumer runs" in bulk.sentence
+    assert runtime.state.get_option(BULK_CONSUMER)["runs"] is True
+    assert emulator.stats()["requests"]["bulk.submit"] == 1
+    assert "" not in emulator.store.products_by_sku()
+
+
+def test_given_bulk_saves_on_and_no_consumer_when_checked_then_a_warning_says_how_to_start_it(
     sample: tuple[Path, SampleInfo],
     tmp_path: Path,
     emulator: EmulatorHandle,
     make_runtime: Callable[..., Runtime],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # GIVEN a store whose async consumer does not run, and bulk product saves on
+    monkeypatch.setattr(check_magento_module, "BULK_PROBE_SECONDS", 1.0)
+    emulator.configure(bulk_consumer_paused=True)
     runtime = make_runtime(sample[0], tmp_path, emulator, magento_bulk_products=True)
+    # WHEN checked
     report = run_check(runtime)
+    # THEN a warning says the consumer did not move, and how to start it
     assert report.exit_code == 0
     (bulk,) = [f for f in _level(report, "warning", "magento") if "bulk" in f.sentence]
-    assert "not checked" in bulk.sentence and "queue:consumers:list" in bulk.fix
+    assert "did not work a test operation off" in bulk.sentence
+    assert "queue:consumers:list" in bulk.fix
+    assert runtime.state.get_option(BULK_CONSUMER)["runs"] is False
 
 
 def test_given_input_limits_on_when_checked_then_a_warning_gives_the_limit(

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from cpsync.documents import IMAGE_DESIRED
 from cpsync.errors import ConfigurationError
 from cpsync.magento.media import ImageWriter
 from cpsync.model import Change
@@ -223,7 +224,8 @@ def test_replaced_added_renamed_and_deleted_images_make_exactly_the_right_reques
     # replaced: delete-then-add, and only the moved file is hashed
     replaced = step(lambda: _new_jpeg(folder / "MUG_12.jpg", (1, 2, 3)))
     assert task.hashed == 1  # type: ignore[attr-defined]
-    assert replaced == Counter({"media.list": 1, "media.delete": 1, "media.create": 1})
+    # (no gallery read: state knows the entries cpsync owns there)
+    assert replaced == Counter({"media.delete": 1, "media.create": 1})
     main = emulator.store.find_by_sku(item)["media_gallery_entries"]
     main_entry = next(e for e in main if e["types"] == MAIN)
     arrived = emulator.emulator.media.get(main_entry["file"])
@@ -231,16 +233,16 @@ def test_replaced_added_renamed_and_deleted_images_make_exactly_the_right_reques
 
     # added: one create
     added = step(lambda: _new_jpeg(folder / "MUG_12^4.jpg", (9, 9, 200)))
-    assert added == Counter({"media.list": 1, "media.create": 1})
+    assert added == Counter({"media.create": 1})
     assert [s for s, _ in actual(emulator)[item]][-1] == "mug_12_4"
 
     # renamed, same content and place: the entry stays, nothing is uploaded again
     renamed = step(lambda: (folder / "MUG_12^4.jpg").rename(folder / "MUG_12^5.jpg"))
-    assert renamed == Counter({"media.list": 1})
+    assert renamed == Counter()
 
     # deleted: one delete
     deleted = step(lambda: (folder / "MUG_12^5.jpg").unlink())
-    assert deleted == Counter({"media.list": 1, "media.delete": 1})
+    assert deleted == Counter({"media.delete": 1})
     assert len(actual(emulator)[item]) == 3
 
 
@@ -283,8 +285,9 @@ def test_a_new_colour_image_goes_to_exactly_the_children_of_that_colour(
     rt.updater.drain(max_wait_seconds=5)
     # THEN each yellow child has its image replaced, and nothing else moved
     assert result.queued == len(yellow)
+    # (no gallery read: state knows the entries cpsync owns there)
     assert media_requests(emulator) - before == Counter(
-        {"media.list": len(yellow), "media.delete": len(yellow), "media.create": len(yellow)}
+        {"media.delete": len(yellow), "media.create": len(yellow)}
     )
     after = actual(emulator)
     assert {s: e for s, e in after.items() if s not in yellow} == {
@@ -295,9 +298,13 @@ def test_a_new_colour_image_goes_to_exactly_the_children_of_that_colour(
 def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
     sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
 ) -> None:
-    # GIVEN a store that applies some uploads but drops the answer (the client retries the
-    # POST, which makes a second entry) and fails other media requests now and then
+    # GIVEN products created without their images (so every image goes up as an upload)
     info = sample[1]
+    rt = runtime
+    rt.writers["product"].galleries = None  # type: ignore[attr-defined]
+    sync(rt, "image_changes", "items")
+    # ... and a store that applies some uploads but drops the answer (the client retries the
+    # POST, which makes a second entry) and fails other media requests now and then
     emulator.set_faults(
         "media.create:drop:0.15:applied",
         "media.create:503:0.05",
@@ -305,9 +312,8 @@ def test_with_lost_answers_and_server_errors_every_image_lands_exactly_once(
         "media.delete:429:0.05",
         seed=11,
     )
-    rt = runtime
-    # WHEN everything is synced and the queue drained
-    sync(rt, "image_changes", "items", "images")
+    # WHEN the images are synced and the queue drained
+    sync(rt, "images")
     emulator.set_faults()
     sync(rt, "images")
     # THEN no image is missing and none is doubled
@@ -446,3 +452,135 @@ def test_a_new_item_goes_up_with_its_images_before_image_changes_ever_ran(
     # ... and the next Image Changes run finds nothing new to prepare or send
     task = rt.task("image_changes")
     assert task.run().queued == 0
+
+
+def test_new_products_carry_their_images_in_their_create_and_no_gallery_is_read(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    # GIVEN a full first sync (the fixture), THEN every image went up inside a product create
+    assert sum(len(entries) for entries in actual(emulator).values()) > 30
+    assert media_requests(emulator) == Counter()
+
+
+def test_a_gallery_past_the_request_size_limit_is_uploaded_after_the_create_and_ends_complete(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    # GIVEN a store that takes requests of at most 64 KiB
+    rt = make_runtime(sample[0], tmp_path, emulator, magento_max_request_bytes=64 * 1024)
+    # WHEN the first sync runs
+    sync(rt, "image_changes", "items", "images")
+    # THEN the images that did not fit were uploaded after their create, without a gallery read
+    requests = media_requests(emulator)
+    assert requests["media.create"] > 0
+    assert requests["media.list"] == 0
+    # AND every gallery is complete, each image once
+    got, want = actual(emulator), expected_uploads(sample[1])
+    for sku, entries in got.items():
+        assert entries == want.get(sku, []), sku
+    assert rt.queue.dead_letters() == []
+
+
+def test_an_image_magento_refuses_in_a_create_is_named_and_stops_no_other_product(
+    sample: tuple[Path, SampleInfo], emulator: EmulatorHandle, runtime: Runtime
+) -> None:
+    info, rt = sample[1], runtime
+    item = info.special["slash_item"]
+    rt.task("image_changes").run()
+    # GIVEN one of an item's prepared images is bytes Magento cannot read
+    gallery = IMAGE_DESIRED.get(rt.state, [item])[item].image_state()
+    bad, good = gallery.images[-1], gallery.images[0]
+    (tmp_blob := Path(rt.settings.blobs_dir) / bad.digest[:2] / bad.digest).write_bytes(b"nope")
+    assert tmp_blob.read_bytes() == b"nope"
+    # WHEN Items creates the products
+    sync(rt, "items")
+    # THEN that product is in Magento with its other images, and its record is parked with a
+    # reason naming the product and the image file
+    got = actual(emulator)
+    assert [stem for stem, _ in got[item]] == [
+        _upload_stem(e.file) for e in gallery.images if e is not bad
+    ]
+    assert _upload_stem(good.file) in [stem for stem, _ in got[item]]
+    [letter] = rt.queue.dead_letters()
+    assert f"product {item}" in letter.reason and bad.file in letter.reason
+    assert "base64" in letter.reason
+    # AND every other product has its whole gallery
+    want = expected_uploads(info)
+    for sku, entries in got.items():
+        if sku != item:
+            assert entries == want.get(sku, []), sku
+
+
+def _settle(db_path: Path) -> None:
+    """Counterpoint rows of the sample dated a day back: nothing changed near the runs."""
+    with sqlite3.connect(db_path) as db:
+        for table in ("IM_ITEM", "EC_ITEM_DESCR", "IM_INV_CELL", "IM_INV"):
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for column in {"RS_UTC_DT", "LST_MAINT_DT"} & columns:
+                db.execute(f"UPDATE {table} SET {column} = datetime({column}, '-1 day')")
+
+
+def test_a_changed_run_compares_only_the_galleries_whose_files_or_items_moved(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, info, folder = synced
+    _settle(folder.parent / "counterpoint.db")
+    item = info.special["slash_item"]  # MUG/12: MUG_12.jpg, MUG_12^2.jpg, MUG_12^3.jpg
+    task = rt.task("image_changes")
+    every = task.run(full=True).read
+    assert every > 30
+
+    # GIVEN nothing moved WHEN Image Changes runs THEN no gallery is compared or queued
+    unchanged = task.run()
+    assert (unchanged.read, unchanged.queued, task.hashed) == (0, 0, 0)  # type: ignore[attr-defined]
+
+    # GIVEN one file replaced THEN only its item's gallery is compared, and it is queued
+    _new_jpeg(folder / "MUG_12^2.jpg", (200, 9, 9))
+    replaced = task.run()
+    assert (replaced.read, replaced.queued) == (1, 1)
+
+    # GIVEN a new file for the item THEN it is found
+    _new_jpeg(folder / "MUG_12^6.jpg", (9, 200, 9))
+    added = task.run()
+    assert (added.read, added.queued) == (1, 1)
+    rt.updater.drain(max_wait_seconds=5)
+    assert [s for s, _ in actual(emulator)[item]][-1] == "mug_12_6"
+
+    # GIVEN the item changed in Counterpoint (no file moved) THEN its gallery is compared
+    with sqlite3.connect(folder.parent / "counterpoint.db") as db:
+        db.execute(
+            "UPDATE IM_ITEM SET RS_UTC_DT = ? WHERE ITEM_NO = ?", ("2026-11-27 14:30:00", item)
+        )
+    assert task.run().read == 1
+
+    # AND --full still compares every gallery (nothing to send)
+    full = task.run(full=True)
+    assert (full.read, full.queued) == (every, 0)
+
+
+def test_a_deleted_file_is_noticed_even_when_the_run_that_saw_it_go_failed(
+    synced: tuple[Runtime, SampleInfo, Path], emulator: EmulatorHandle
+) -> None:
+    rt, info, folder = synced
+    _settle(folder.parent / "counterpoint.db")
+    item = info.special["slash_item"]
+    task = rt.task("image_changes")
+    assert task.run().queued == 0
+    (folder / "MUG_12^3.jpg").unlink()
+    _new_jpeg(folder / "MUG_12^2.jpg", (1, 200, 200))
+
+    # GIVEN a run that sees both and then cannot queue (the queue is down)
+    def down(changes: object) -> None:
+        raise OSError("queue unreachable")
+
+    with pytest.raises(OSError, match="queue unreachable"):
+        task.run(emit=down)
+    # WHEN the next run comes THEN the deletion and the replaced file are still found
+    again = task.run()
+    assert (again.read, again.queued) == (1, 1)
+    rt.updater.drain(max_wait_seconds=5)
+    assert [s for s, _ in actual(emulator)[item]] == ["mug_12", "mug_12_2"]
+    # AND once that run finished, the next one compares nothing
+    assert task.run().read == 0

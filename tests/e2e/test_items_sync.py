@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, insert, select, update
 
+from cpsync.check import run_check
 from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.model import Change
 from cpsync.runtime import Runtime
+from emulator.inventory import inventory_of
+from emulator.prices import prices_of
 from emulator.server import EmulatorHandle
 from sample.generate import SampleInfo
 
@@ -239,3 +245,90 @@ def test_a_change_no_stamp_reveals_is_found_by_a_full_run_and_applied(
     assert _sync(runtime, full=True) == (1, 1)  # a reconciliation does, and it is not stale
     description = _custom(emulator.store.products_by_sku()[sku], "description")
     assert "<" not in str(description)
+
+
+def _requests(emulator: EmulatorHandle) -> Counter[str]:
+    return Counter(emulator.stats()["requests"])
+
+
+def test_a_new_product_goes_up_complete_in_one_request_and_its_price_and_stock_are_not_sent_again(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    # GIVEN the categories are in Magento
+    runtime.task("categories").run()
+    runtime.updater.drain(max_wait_seconds=10)
+    before = _requests(emulator)
+    # WHEN Items, Category Items, Inventory and Price Changes all run before the queue drains
+    # (their Changes land in one batch) and the batch is applied
+    changes: list[Change] = []
+    for task in ("items", "category_items", "inventory", "prices"):
+        runtime.task(task).run(emit=changes.extend)
+    results = runtime.apply(changes)
+    assert all(r.done for r in results), [r.reason for r in results if not r.done]
+    spent = _requests(emulator) - before
+    # THEN each product took one save, and nothing followed it: no image upload, no gallery
+    # read, no price call, no product search beyond one look at whether the store is empty
+    products = emulator.store.products_by_sku()
+    assert spent["products.save"] == len(products)
+    assert not [e for e in spent if e.startswith(("media.", "prices.", "stock_items."))], spent
+    assert spent["products.search"] <= 1
+    assert spent["categories.products.save"] == 0
+    # AND a product with two images, a category, a special price and stock holds all of it
+    special = {row["sku"]: row for row in prices_of(emulator.store).special.values()}
+    sources = inventory_of(emulator.store).items
+    full = [
+        sku
+        for sku, p in products.items()
+        if p["type_id"] == "simple"
+        and len(p["media_gallery_entries"]) >= 2
+        and p["extension_attributes"].get("category_links")
+        and sku in special
+        and (sku.lower(), "default") in sources
+        and sources[(sku.lower(), "default")]["quantity"] > 0
+    ]
+    assert full, "the sample has a product with images, a category, a special price and stock"
+    sku = full[0]
+    wanted: list[Change] = []
+    for task in ("prices", "inventory"):
+        runtime.task(task).run(keys=[sku], force=True, emit=wanted.extend)
+    price, stock = (next(c.payload for c in wanted if c.kind == k) for k in ("price", "stock"))
+    assert products[sku]["price"] == float(price["price"])
+    assert special[sku]["price"] == float(price["special"]["price"])
+    assert special[sku]["price_from"] == price["special"]["price_from"]
+    assert sources[(sku.lower(), "default")]["quantity"] == float(stock["sources"][0]["quantity"])
+    assert products[sku]["media_gallery_entries"][0]["types"]
+    # AND the next Inventory and Price Changes runs find nothing to send for the new products
+    again: list[Change] = []
+    for task in ("inventory", "prices"):
+        runtime.task(task).run(emit=again.extend)
+    assert not {c.key for c in again} & set(products)
+
+
+def test_once_check_saw_the_bulk_consumer_run_a_first_load_goes_up_in_bulks_of_100(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    # GIVEN `cpsync check` saw the store's async bulk consumer work (bulk saves are off; the
+    # sample is small, so a "large" first load is 5 products here)
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_bulk_min_batch=5)
+    assert runtime.settings.magento_bulk_products is False
+    run_check(runtime)
+    assert runtime.state.get_option(BULK_CONSUMER)["runs"] is True
+    # WHEN the first Items run is drained in one batch
+    before = _requests(emulator)
+    changes: list[Change] = []
+    runtime.task("items").run(emit=changes.extend)
+    results = runtime.apply(changes)
+    spent = _requests(emulator) - before
+    # THEN the simple products went up in bulks of at most 100, complete with their images
+    assert all(r.done for r in results), [r.reason for r in results if not r.done]
+    simple = [c for c in changes if c.payload.get("type") != "configurable"]
+    assert spent["bulk.submit"] == -(-len(simple) // 100)
+    assert not [e for e in spent if e.startswith("media.")], spent
+    catalog = emulator.store.products_by_sku()
+    assert _simple_ecommerce(sample[1]) <= set(catalog)
+    assert sum(len(p["media_gallery_entries"]) for p in catalog.values()) > 30
+    # AND a rerun finds nothing to send
+    assert runtime.task("items").run().queued == 0

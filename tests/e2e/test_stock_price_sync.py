@@ -19,6 +19,7 @@ import pytest
 
 from cpsync.model import Change
 from cpsync.runtime import Runtime
+from cpsync.tasks.base import RunResult
 from emulator.inventory import inventory_of
 from emulator.prices import prices_of
 from emulator.server import EmulatorHandle
@@ -410,7 +411,9 @@ def test_a_price_location_uses_its_im_prc_row_where_there_is_one(
     with emulator.store.lock:  # forget the prices products were created with
         for product in emulator.store.products.values():
             product["price"] = 0.0
-    _sync(runtime, "prices")
+    # The creates carried the prices, so only a forced run (queue all) sends them again.
+    runtime.task("prices").run(force=True)
+    runtime.updater.drain(max_wait_seconds=10)
     catalog = emulator.store.products_by_sku()
     db = _db(folder)
 
@@ -448,3 +451,149 @@ def test_grid_cells_follow_the_items_stocking_location(
     assert f"{grid}|RED|M" not in products | stocked
     assert {f"{grid}|RED|S", f"{grid}|BLUE|M"} <= products & stocked
     assert runtime.queue.dead_letters() == []
+
+
+# --- what a changed Price Changes run reads ------------------------------------------------
+
+
+def _run_at(runtime: Runtime, moment: datetime, task: str = "prices") -> RunResult:
+    result = _at(runtime, moment).task(task).run()
+    runtime.updater.drain(max_wait_seconds=10)
+    return result
+
+
+def _price_calls_since(emulator: EmulatorHandle, before: dict[str, int]) -> dict[str, int]:
+    after = emulator.stats()["requests"]
+    return {
+        k: after[k] - before.get(k, 0)
+        for k in after
+        if k.startswith("prices.") and after[k] != before.get(k, 0)
+    }
+
+
+def test_an_unchanged_price_run_reads_nothing_and_full_still_reads_everything(
+    synced: Runtime, emulator: EmulatorHandle
+) -> None:
+    first = _run_at(synced, NOW)
+    # WHEN it runs again with nothing changed (the first re-reads the one item the sample
+    # stamped within the watermark's 5-minute overlap), and then with --full
+    overlap = _run_at(synced, NOW + timedelta(minutes=30))
+    again = _run_at(synced, NOW + timedelta(hours=1))
+    full = synced.task("prices").run(full=True)
+    # THEN the changed runs read (nearly) no item, and the full run every one
+    assert (first.mode, again.mode, full.mode) == ("full", "changed", "full")
+    assert first.read > 50
+    assert (overlap.read, overlap.queued) == (1, 0)
+    assert (again.read, again.queued) == (0, 0)
+    assert (full.read, full.queued) == (first.read, 0)
+
+
+def test_a_price_1_change_is_read_and_sent_alone(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    _run_at(synced, NOW)
+    _run_at(synced, NOW + timedelta(minutes=30))
+    item = info.special["promo_item"]
+    stamp = (NOW + timedelta(minutes=35)).replace(tzinfo=None).isoformat(" ")
+    with _db(folder) as db:
+        db.execute(
+            "UPDATE IM_PRC SET PRC_1 = 123.45, RS_UTC_DT = ? WHERE ITEM_NO = ? AND LOC_ID = '*'",
+            (stamp, item),
+        )
+    before = emulator.stats()["requests"]
+    # WHEN the next run comes ten minutes later
+    result = _run_at(synced, NOW + timedelta(minutes=40))
+    # THEN that item alone was read and sent: its special price (20% off Price-1) moved with
+    # it and kept its dates, so one base-price save and one special save in place, no read
+    # of Magento's special prices and no delete
+    assert (result.mode, result.read, result.queued) == ("changed", 1, 1)
+    assert emulator.store.products_by_sku()[item]["price"] == 123.45
+    assert _price_calls_since(emulator, before) == {
+        "prices.base.save": 1,
+        "prices.special.save": 1,
+    }
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(minutes=40))[1]
+
+
+@pytest.mark.parametrize("horizon_days", [0, 7])
+def test_a_promotion_that_starts_or_comes_in_sight_between_runs_is_picked_up(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    horizon_days: int,
+) -> None:
+    folder, info = sample
+    item = info.special["markdown_item"]
+    # GIVEN a promotion for one item starting at 10:00 (plus the horizon), already in the
+    # database at the 09:00 run, where it is not in sight yet
+    start = LOCAL_NOW + timedelta(days=horizon_days, hours=1)
+    with _db(folder) as db:
+        db.execute(
+            "INSERT INTO IM_PRC_GRP (GRP_TYP, GRP_COD, GRP_SEQ_NO, DESCR, BEG_DT, NO_BEG_DAT,"
+            " END_DT, NO_END_DAT, ENABLED) VALUES ('P', 'MIDDAY', 0, 'Midday', ?, 'N', ?,"
+            " 'N', 'Y')",
+            (start.isoformat(" "), (start + timedelta(days=30)).isoformat(" ")),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL (GRP_TYP, GRP_COD, RUL_SEQ_NO, ITEM_FILT)"
+            " VALUES ('P', 'MIDDAY', 1, ?)",
+            (f"(IM_ITEM.ITEM_NO = '{item}')",),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL_BRK (GRP_TYP, GRP_COD, RUL_SEQ_NO, MIN_QTY, PRC_METH,"
+            " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'MIDDAY', 1, 0, 'F', '1', 2)"
+        )
+    runtime = _at(
+        make_runtime(folder, tmp_path, emulator, price_promo_horizon_days=horizon_days), NOW
+    )
+    _sync(runtime, "items", "prices")
+    _run_at(runtime, NOW + timedelta(minutes=30))  # 09:30: past the sample's recent stamps
+    assert _specials(emulator).get(item, (None,))[0] != 2.0
+    # WHEN the next run comes at 11:00, nothing having moved in the database
+    result = _run_at(runtime, NOW + timedelta(hours=2))
+    # THEN that item alone was read, and its promotion is in Magento
+    assert (result.mode, result.read, result.queued) == ("changed", 1, 1)
+    assert _specials(emulator)[item][:2] == (2.0, start.strftime(FMT))
+
+
+def test_a_deleted_promotion_makes_the_next_run_read_everything(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, _ = sample
+    first = _run_at(synced, NOW)
+    with _db(folder) as db:
+        (code,) = db.execute(
+            "SELECT GRP_COD FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y' AND GRP_COD"
+            " LIKE 'PROMO%' ORDER BY GRP_COD"
+        ).fetchone()
+        for table in ("IM_PRC_RUL_BRK", "IM_PRC_RUL", "IM_PRC_GRP"):
+            db.execute(f"DELETE FROM {table} WHERE GRP_COD = ?", (code,))
+    # WHEN the next run comes (a deleted row leaves no stamp to follow)
+    result = _run_at(synced, NOW + timedelta(minutes=10))
+    # THEN it read every item, and Magento holds what Counterpoint now implies
+    assert (result.mode, result.read) == ("changed", first.read)
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(minutes=10))[1]
+
+
+def test_a_run_that_died_after_a_promotion_changed_leaves_the_next_run_reading_everything(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    first = _run_at(synced, NOW)
+    with _db(folder) as db:
+        db.execute(
+            "UPDATE IM_PRC_GRP SET ENABLED='Y' WHERE GRP_COD=?", (info.special["promo_disabled"],)
+        )
+
+    def queue_down(changes: Any) -> None:
+        raise RuntimeError("queue unreachable")
+
+    # WHEN the run that sees the change dies before its Changes are queued
+    with pytest.raises(RuntimeError):
+        _at(synced, NOW + timedelta(minutes=10)).task("prices").run(emit=queue_down)
+    result = _run_at(synced, NOW + timedelta(minutes=20))
+    # THEN the next run still reads every item, and the enabled sale reaches Magento
+    assert (result.mode, result.read) == ("changed", first.read)
+    assert _specials(emulator)[info.special["promo_item"]][0] == 1.0

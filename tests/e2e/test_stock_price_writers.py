@@ -371,3 +371,133 @@ def test_given_the_typed_price_api_then_base_prices_are_read_back(
     api = PriceApi(client)
     assert api.save_base([BasePriceRow(price=4.5, sku="A")]) == []
     assert api.base_prices(["A", "NOPE"]) == [BasePriceRow(price=4.5, store_id=0, sku="A")]
+
+
+# --- special prices from what state knows Magento holds -----------------------------------
+
+
+def _price_calls(magento: EmulatorHandle) -> dict[str, int]:
+    requests = magento.stats()["requests"]
+    return {k: v for k, v in requests.items() if k.startswith("prices.")}
+
+
+def _calls_since(magento: EmulatorHandle, before: dict[str, int]) -> dict[str, int]:
+    after = _price_calls(magento)
+    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> SqliteState:
+    return SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+
+
+def test_given_an_unchanged_special_when_only_price_1_changes_then_one_base_call_is_made(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    # GIVEN A and B on sale, written once (the first write reads what Magento holds)
+    add_products(magento, "A", "B")
+    sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 06:00:00")
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10", sale), price("B", "10", sale)])
+    before = _price_calls(magento)
+    # WHEN their regular price changes and the promotion does not
+    outcomes = writer.write([price("A", "11", sale), price("B", "12", sale)])
+    # THEN one base-price call, and nothing about special prices
+    assert all(o.applied for o in outcomes.values())
+    assert _calls_since(magento, before) == {"prices.base.save": 1}
+    products = magento.store.products_by_sku()
+    assert (products["A"]["price"], products["B"]["price"]) == (11, 12)
+    assert [r["price"] for r in prices_of(magento.store).special_prices()] == [8.0, 8.0]
+
+
+def test_given_a_special_whose_price_moves_and_dates_stay_then_it_is_saved_in_place(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    add_products(magento, "A")
+    dates = {"price_from": "2026-12-01 06:00:00", "price_to": "2026-12-24 23:59:59"}
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10", SpecialPrice(price=Decimal("8"), **dates))])
+    before = _price_calls(magento)
+    # WHEN the promotion's price changes but not its window
+    outcome = writer.write([price("A", "10", SpecialPrice(price=Decimal("7"), **dates))])["A"]
+    # THEN one special save, no read and no delete
+    assert outcome.applied
+    assert _calls_since(magento, before) == {"prices.base.save": 1, "prices.special.save": 1}
+    rows = prices_of(magento.store).special_prices()
+    assert [(r["price"], r["price_from"], r["price_to"]) for r in rows] == [
+        (7.0, dates["price_from"], dates["price_to"])
+    ]
+
+
+def test_given_a_special_that_ended_or_moved_its_dates_then_it_is_deleted_without_a_read(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    add_products(magento, "A", "B")
+    sale = SpecialPrice(price=Decimal("8"), price_to="2026-12-24 23:59:59")
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10", sale), price("B", "10", sale)])
+    before = _price_calls(magento)
+    # WHEN A's promotion ends and B's is extended (a save would keep the old end date)
+    later = SpecialPrice(price=Decimal("8"), price_to="2026-12-31 23:59:59")
+    outcomes = writer.write([price("A", "10"), price("B", "10", later)])
+    # THEN one delete for both, one save for B, no read
+    assert all(o.applied for o in outcomes.values())
+    assert _calls_since(magento, before) == {
+        "prices.base.save": 1,
+        "prices.special.delete": 1,
+        "prices.special.save": 1,
+    }
+    rows = prices_of(magento.store).special_prices()
+    assert [(r["sku"], r["price_to"]) for r in rows] == [("B", "2026-12-31 23:59:59")]
+
+
+def test_given_a_special_cpsync_did_not_write_when_a_change_is_forced_then_it_is_read_and_removed(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    # GIVEN cpsync knows A has no special price, and someone adds one in Magento's admin
+    add_products(magento, "A")
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10")])
+    PriceWriter(client).write([price("A", "10", SpecialPrice(price=Decimal("1")))])
+    # WHEN a normal change trusts state, then a forced one ("queue all") reads Magento
+    writer.write([price("A", "11")])
+    assert len(prices_of(magento.store).special_prices()) == 1
+    before = _price_calls(magento)
+    forced = price("A", "11").model_copy(update={"force": True})
+    outcome = writer.write([forced])["A"]
+    # THEN the forced write read what Magento holds and removed the stray special price
+    assert outcome.applied
+    assert _calls_since(magento, before) == {
+        "prices.base.save": 1,
+        "prices.special.get": 1,
+        "prices.special.delete": 1,
+    }
+    assert prices_of(magento.store).special_prices() == []
+
+
+def test_given_a_store_that_refuses_an_in_place_save_then_the_row_is_deleted_and_saved_again(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    """Adobe Commerce keeps special prices as scheduled updates and may refuse a save whose
+    range overlaps one it holds; the emulator follows Open Source, so that answer is faked."""
+    add_products(magento, "A")
+    dates = {"price_from": "2026-12-01 06:00:00"}
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10", SpecialPrice(price=Decimal("8"), **dates))])
+    real_save = writer.api.save_special
+    refused: list[int] = []
+
+    def overlapping(rows: Any) -> list[PriceFailure]:
+        if not refused:
+            refused.append(len(rows))
+            message = "Future Update already exists in this time range. Set a different range."
+            return [PriceFailure(message=message, parameters=["A", "0", dates["price_from"]])]
+        return real_save(rows)
+
+    writer.api.save_special = overlapping  # type: ignore[method-assign]
+    # WHEN the promotion's price changes in place
+    outcome = writer.write([price("A", "10", SpecialPrice(price=Decimal("6"), **dates))])["A"]
+    # THEN the refused save fell back to delete and save, and Magento holds the new row
+    assert outcome.applied, outcome.error
+    assert refused == [1]
+    assert [r["price"] for r in prices_of(magento.store).special_prices()] == [6.0]

@@ -211,13 +211,13 @@ def test_product_save_with_gallery_entries_is_the_full_list(
 ) -> None:
     keep = client.post(f"/all/V1/products/{sku}/media", json=entry(png(), "keep.png")).json()
     client.post(f"/all/V1/products/{sku}/media", json=entry(png(), "gone.png"))
-    new = entry(png(), "new.png")["entry"]
+    new = entry(png(), "new.png", label="New")["entry"]
     body = product(sku, media_gallery_entries=[{"id": keep, "label": "Kept"}, new])
     assert client.post("/all/V1/products", json=body).status_code == 200
     gallery = client.get(f"/all/V1/products/{sku}").json()["media_gallery_entries"]
     assert [(e["file"], e["label"]) for e in gallery] == [
         ("/k/e/keep.png", "Kept"),
-        ("/n/e/new.png", None),
+        ("/n/e/new.png", "New"),
     ]
     wipe = client.post("/all/V1/products", json=product(sku, media_gallery_entries=[]))
     assert wipe.json()["media_gallery_entries"] == []
@@ -291,3 +291,35 @@ def test_images_can_be_added_through_async_bulk_by_sku(
         for s in ("MUG/12", sku)
     }
     assert files == {"MUG/12": ["/a/_/a.png"], sku: ["/b/_/b.png"]}
+
+
+def test_a_product_created_with_its_gallery_keeps_each_entry_as_sent(
+    client: httpx.Client, product: ProductFactory, magento: EmulatorHandle
+) -> None:
+    # GIVEN a create carrying two images, only the first with roles (MediaGalleryProcessor)
+    main = {**entry(png(), "main.png", label="", types=["image", "thumbnail"])["entry"]}
+    extra = {**entry(png((0, 0, 255)), "extra.png", label="", position=2)["entry"]}
+    body = product("NEW-1", price=5, media_gallery_entries=[main, extra])
+    # WHEN it is saved
+    saved = client.post("/all/V1/products", json=body)
+    # THEN both entries are there with ids; roles are only those sent (no first-image default)
+    assert saved.status_code == 200
+    gallery = saved.json()["media_gallery_entries"]
+    assert [(e["file"], e["types"], e["position"]) for e in gallery] == [
+        ("/m/a/main.png", ["image", "thumbnail"], 1),
+        ("/e/x/extra.png", [], 2),
+    ]
+    assert all(isinstance(e["id"], int) for e in gallery)
+    assert magento.stats()["requests"].get("media.create", 0) == 0
+
+
+@pytest.mark.parametrize("member", ["label", "position", "disabled", "media_type"])
+def test_a_new_entry_in_a_product_save_without_a_member_the_save_reads_is_an_internal_error(
+    client: httpx.Client, product: ProductFactory, member: str
+) -> None:
+    # GIVEN a new entry whose label (say) is null: Magento drops nulls before the save reads it
+    new = {**entry(png(), "main.png")["entry"], member: None}
+    # WHEN it is saved, THEN PHP's undefined-key warning is Magento's 500
+    response = client.post("/all/V1/products", json=product("NEW-2", media_gallery_entries=[new]))
+    assert response.status_code == 500
+    assert response.json()["message"].startswith("Internal Error.")

@@ -299,3 +299,44 @@ def test_given_a_product_when_deleted_then_true_and_gone(
     assert client.get("/V1/products/DEL-1").status_code == 404
     assert client.delete("/V1/products/DEL-1").status_code == 404
     assert magento.store.products_by_sku() == {}
+
+
+def test_a_saved_stock_item_moves_the_default_source_of_a_simple_product_only(
+    client: httpx.Client, product: Any
+) -> None:
+    # GIVEN creates with a legacy stock item: a simple product in stock, one empty, a parent
+    stock = {"stock_item": {"qty": 7, "is_in_stock": True}}
+    empty = {"stock_item": {"qty": 0, "is_in_stock": False}}
+    client.post("/all/V1/products", json=product("S-1", extension_attributes=stock))
+    client.post("/all/V1/products", json=product("S-0", extension_attributes=empty))
+    parent = product("C-1", type_id="configurable", extension_attributes=stock)
+    client.post("/all/V1/products", json=parent)
+    # THEN MSI's default source follows the in-stock simple product only (as its plugin does)
+    params = {"searchCriteria[pageSize]": "50"}
+    items = client.get("/all/V1/inventory/source-items", params=params).json()["items"]
+    assert [(i["sku"], i["source_code"], i["quantity"], i["status"]) for i in items] == [
+        ("S-1", "default", 7.0, 1)
+    ]
+
+
+def test_a_special_price_saved_as_attributes_is_the_special_price_the_price_api_reads(
+    client: httpx.Client, product: Any
+) -> None:
+    # GIVEN a create with special_price and its dates as custom attributes
+    special = [
+        {"attribute_code": "special_price", "value": "4.5"},
+        {"attribute_code": "special_from_date", "value": "2026-12-01 06:00:00"},
+        {"attribute_code": "special_to_date", "value": "2026-12-24 23:59:59"},
+    ]
+    client.post("/all/V1/products", json=product("SP-1", price=9, custom_attributes=special))
+    # WHEN the special-price API is asked, THEN it has the same row (store 0)
+    rows = client.post("/all/V1/products/special-price-information", json={"skus": ["SP-1"]}).json()
+    assert rows == [
+        {
+            "price": 4.5,
+            "store_id": 0,
+            "sku": "SP-1",
+            "price_from": "2026-12-01 06:00:00",
+            "price_to": "2026-12-24 23:59:59",
+        }
+    ]

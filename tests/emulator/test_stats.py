@@ -56,3 +56,18 @@ def test_given_a_catalog_and_counters_when_reset_over_http_then_both_are_empty(
     assert client.get("/V1/products/R-1").status_code == 404
     # AND ids start again at 1
     assert client.post("/V1/products", json=product("R-2")).json()["id"] == 1
+
+
+def test_given_priced_requests_then_stats_add_up_the_worker_time_the_cost_model_charged(
+    client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
+) -> None:
+    # GIVEN a product save costs 3 ms of worker time (the default cost model) and 100
+    # source items 1 ms each
+    client.post("/V1/products", json=product("W-1"))
+    client.put("/V1/products/W-1", json=product("W-1", price=2))
+    rows = [{"sku": "W-1", "source_code": "default", "quantity": 1, "status": 1}] * 100
+    client.post("/V1/inventory/source-items", json={"sourceItems": rows})
+    # WHEN
+    stats = magento.stats()
+    # THEN the worker time is what a bound on the drain time is computed from
+    assert abs(stats["worker_seconds"] - (0.003 * 2 + 0.001 * 100)) < 1e-9

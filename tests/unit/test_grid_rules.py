@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
-from cpsync.magento.configurable import build_child_payload, build_parent_payload
+from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload
 from cpsync.model import ConfigurableState, GridChild, GridOption
 from cpsync.tasks.base import _not_before
 from cpsync.tasks.items import attribute_code_for

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from cpsync.magento.importer import ProductImporter, build_rows
+from cpsync.magento.import_rows import build_rows
+from cpsync.magento.importer import ProductImporter
 from cpsync.model import ConfigurableState, GridChild, GridOption, ProductState
 
 

@@ -64,17 +64,33 @@ def test_given_a_location_then_its_source_code_is_what_msi_accepts(loc: str, cod
 
 
 @pytest.mark.parametrize(
-    ("rows", "limit", "slots", "size"),
+    ("rows", "limit", "size"),
     [
-        (45, 20, 4, 20),  # never over the limit
-        (100, 500, 4, 50),  # never under 50 rows a call
-        (1_000, 500, 8, 125),  # every slot busy
-        (10_000, 500, 8, 417),  # 24 calls: three full rounds of 8, not 20 calls
+        (45, 20, 15),  # never over the limit: 3 calls of 15
+        (100, 500, 100),  # one call carries them all
+        (500, 500, 500),
+        (1_287, 500, 429),  # 3 calls, not 26 of 50
+        (10_000, 500, 500),  # 20 full calls
     ],
 )
-def test_given_rows_then_calls_fill_every_slot_within_the_limit(
-    rows: int, limit: int, slots: int, size: int
+def test_given_rows_then_the_fewest_calls_the_limit_allows_carry_them(
+    rows: int, limit: int, size: int
 ) -> None:
     from cpsync.magento.inventory import spread
 
-    assert spread(rows, limit, slots) == size
+    assert spread(rows, limit) == size
+    assert -(-rows // size) == -(-rows // limit)
+
+
+def test_given_records_of_two_rows_when_chunked_then_calls_stay_the_fewest_the_limit_allows() -> (
+    None
+):
+    from cpsync.magento.inventory import chunked, spread
+
+    # GIVEN 644 SKUs with two source items each (per-location stock), 500 rows a call
+    groups = [(f"S{n}", ["MAIN", "WEB"]) for n in range(644)]
+    # WHEN packed at the spread size
+    chunks = chunked(groups, spread(1288, 500), 500)
+    # THEN 3 calls carry them, none over 500 rows, and no record is split
+    sizes = [sum(len(rows) for _, rows in chunk) for chunk in chunks]
+    assert len(chunks) == 3 and max(sizes) <= 500 and sum(sizes) == 1288

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Connection, create_engine, insert
 
 from cpsync.counterpoint.columns import Catalog
-from cpsync.counterpoint.pricing import MAYBE, PriceMethods
+from cpsync.counterpoint.price_filter import MAYBE
+from cpsync.counterpoint.pricing import PriceMethods
 from cpsync.counterpoint.schema import IM_PRC_GRP, IM_PRC_RUL, IM_PRC_RUL_BRK, metadata
 from cpsync.tasks.prices import load_groups
 

@@ -7,17 +7,19 @@ from decimal import Decimal
 
 import pytest
 
-from cpsync.counterpoint.pricing import (
+from cpsync.counterpoint.price_filter import (
     MAYBE,
-    Break,
     FilterError,
+    compile_filter,
+    compile_sale_filter,
+    filter_columns,
+)
+from cpsync.counterpoint.pricing import (
+    Break,
     Group,
     PriceMethods,
     Rule,
     Segment,
-    compile_filter,
-    compile_sale_filter,
-    filter_columns,
     promo_price,
     special_window,
 )

@@ -30,6 +30,12 @@ BARE = (
     .without("IM_PRC_RUL_BRK", "PRC_BASIS")
 )
 
+
+def _known(stmt: Select[tuple[object, ...]] | None) -> Select[tuple[object, ...]]:
+    assert stmt is not None
+    return stmt
+
+
 CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]] = {
     "items, snapshot": queries.item_rows(),
     "items, changed": queries.item_rows(since_utc=WHEN, since_local=WHEN),
@@ -46,6 +52,8 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "quantity available, all locations": queries.quantities(["A"], [], "available"),
     "quantity on hand, some locations": queries.quantities(["A"], ["MAIN", "WEB"], "on_hand"),
     "every e-commerce item and grid cell (SKU collisions)": queries.sku_owners(),
+    "the SKU claims of some folded item numbers": queries.sku_owners(["case1", "tee|red"]),
+    "item numbers holding the grid separator": queries.separated_items("_"),
     "categories, all": categories.category_rows(),
     "categories, by key": categories.category_rows(["2002092510211378"]),
     "category items, snapshot": categories.category_item_rows(),
@@ -70,6 +78,13 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
     "prices, rules": stock_queries.price_rules(),
     "prices, breaks": stock_queries.price_rule_breaks(),
     "prices, grid cells of an item": stock_queries.grid_cells(["G", "H"]),
+    "prices, changed items": _known(stock_queries.changed_price_items(WHEN, WHEN)),
+    "prices, changed items at a location": _known(
+        stock_queries.changed_price_items(WHEN, WHEN, "WEB")
+    ),
+    "prices, filter columns of every web item": stock_queries.filter_item_rows(
+        ["CATEG_COD", "USR_BRAND"]
+    ),
     # images
     "image items, all": image_queries.image_items(),
     "image items, by key": image_queries.image_items(["MUG/12"]),
@@ -88,6 +103,9 @@ CASES: dict[str, Select[tuple[object, ...]] | CompoundSelect[tuple[object, ...]]
         "WEB", ["A"], ["CATEG_COD", "PROF_COD_1", "USR_BRAND"], BARE
     ),
     "bare: prices, groups": stock_queries.price_groups(BARE),
+    "bare: prices, changed items": _known(
+        stock_queries.changed_price_items(WHEN, WHEN, "WEB", BARE)
+    ),
     "bare: prices, rules": stock_queries.price_rules(BARE),
     "bare: prices, breaks": stock_queries.price_rule_breaks(BARE),
     "prices, the web store and its locations": stock_queries.web_store(),
@@ -153,3 +171,11 @@ def test_the_checks_read_rights_without_reading_a_row_and_sql_servers_own_catalo
 def test_the_parser_does_reject_what_sql_server_would() -> None:
     with pytest.raises(sqlglot.errors.ParseError):
         sqlglot.parse_one("SELECT FROM WHERE", read="tsql")
+
+
+def test_given_im_prc_without_any_stamp_then_price_changes_cannot_be_told_by_query() -> None:
+    """Price Changes then reads every item on every run (its fallback)."""
+    unstamped = BARE.without("IM_PRC", "RS_UTC_DT", "LST_MAINT_DT")
+    assert stock_queries.changed_price_items(WHEN, WHEN, None, unstamped) is None
+    sql = _tsql(_known(stock_queries.changed_price_items(WHEN, WHEN, "WEB")))
+    assert "UNION" in sql.upper() and "'WEB'" in sql

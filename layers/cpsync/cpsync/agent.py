@@ -184,6 +184,7 @@ class Agent:
     # --- commands --------------------------------------------------------------------------
     @property
     def sqs(self) -> Any:
+        """The SQS client of the command queue, made on first use."""
         if self._sqs is None:
             self._sqs = client("sqs")
         return self._sqs
@@ -249,9 +250,11 @@ class Agent:
 
     # --- the loop --------------------------------------------------------------------------
     def heartbeat(self) -> None:
-        """Tell the cloud this agent is alive and what it plans to run next: the state doc
-        `agent`/<host> (the dashboard shows its age) and the CloudWatch metric
-        `cpsync/AgentHeartbeat` (the stack's alarm fires when it stops)."""
+        """Tell the cloud this agent is alive and what it plans to run next.
+
+        At most once a minute: the state doc `agent`/<host> (the dashboard shows its age) and
+        the CloudWatch metric `cpsync/AgentHeartbeat` (the stack's alarm fires when it stops).
+        """
         if self._beat is not None and time.monotonic() - self._beat < HEARTBEAT_SECONDS:
             return
         self._beat = time.monotonic()
@@ -266,14 +269,17 @@ class Agent:
 
     @property
     def cloudwatch(self) -> Any:
+        """The CloudWatch client of the heartbeat metric, made on first use."""
         if self._cloudwatch is None:
             self._cloudwatch = client("cloudwatch")
         return self._cloudwatch
 
     def _put_heartbeat_metric(self) -> None:
-        """One data point; a failure is logged once and never stops the agent. After a
-        failure the metric waits 10 minutes, so an endpoint the store's firewall drops
-        (each try waits out its timeouts) does not hold up the tasks every minute."""
+        """Put one heartbeat data point; a failure is logged once and never stops the agent.
+
+        After a failure the metric waits 10 minutes, so an endpoint the store's firewall drops
+        (each try waits out its timeouts) does not hold up the tasks every minute.
+        """
         if time.monotonic() < self._metric_paused_until:
             return
         try:
@@ -303,9 +309,11 @@ class Agent:
             self.pause(wait)
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
-        """Turn until `stop` is set. A failing turn (the network, AWS throttling, Counterpoint
-        down) waits with capped exponential backoff and jitter, and is logged once per outage
-        (see `cpsync.outage`); the service itself never stops."""
+        """Turn until `stop` is set; the service itself never stops on an error.
+
+        A failing turn (the network, AWS throttling, Counterpoint down) waits with capped
+        exponential backoff and jitter, and is logged once per outage (see `cpsync.outage`).
+        """
         stop = stop or threading.Event()
         logger.info("cpsync agent on %s started", self.host)
         while not stop.is_set():
@@ -321,8 +329,11 @@ class Agent:
 
 
 def heartbeat_metric(settings: Settings) -> dict[str, Any]:
-    """The PutMetricData arguments of one heartbeat: `cpsync/AgentHeartbeat` = 1 per beat,
-    dimension `StateTable` (the stack's alarm watches exactly this metric)."""
+    """The PutMetricData arguments of one heartbeat.
+
+    `cpsync/AgentHeartbeat` = 1 per beat, dimension `StateTable`: the stack's alarm watches
+    exactly this metric, so its name and dimension must not drift.
+    """
     return {
         "Namespace": HEARTBEAT_NAMESPACE,
         "MetricData": [
@@ -350,12 +361,13 @@ LOG_FILE_COUNT = 5
 
 
 def read_env_file(path: Path) -> None:
-    """Put the `NAME=value` lines of a settings file into the environment, as systemd's
-    `EnvironmentFile` does (`CPSYNC_*` and boto3's `AWS_*` alike). A variable already set
-    in the environment wins over the file.
+    """Put the `NAME=value` lines of a settings file into the environment.
+
+    As systemd's `EnvironmentFile` does (`CPSYNC_*` and boto3's `AWS_*` alike). A variable
+    already set in the environment wins over the file.
 
     Raises:
-        ConfigurationError: The file cannot be read.
+        ConfigurationError: There is no file at `path`, or it cannot be read.
     """
     from dotenv import load_dotenv  # pydantic-settings' own .env reader
 
@@ -369,8 +381,13 @@ def read_env_file(path: Path) -> None:
 
 @contextmanager
 def log_to_file(path: Path) -> Iterator[RotatingFileHandler]:
-    """Also log INFO and above to a rotating file (10 MB x 5), passwords masked, while the
-    block runs; the console keeps its own level, and all is as before afterwards.
+    """Also log INFO and above to a rotating file (10 MB x 5), passwords masked.
+
+    Only while the block runs; the console keeps its own level, and all is as before
+    afterwards.
+
+    Yields:
+        The file's handler.
 
     Raises:
         ConfigurationError: The file cannot be opened.

@@ -60,11 +60,19 @@ def run_tasks(
     """Run detection tasks in order, with a progress bar per task.
 
     Args:
+        runtime: The wired adapters and tasks.
+        names: The tasks to run, in this order.
+        full: Read every row instead of the rows changed since the watermark.
+        items: Only these item numbers (None: every item).
+        quiet: No progress bars.
         failures: When given, a task that fails (Counterpoint unreachable, a table missing)
             adds one line here and the next tasks still run; otherwise its error is raised.
 
     Raises:
         CpsyncError: A task failed and no `failures` list was given.
+
+    Returns:
+        One result per task that ran.
     """
     results = []
     with _progress(quiet) as progress:
@@ -340,8 +348,10 @@ def _cmd_serve(args: argparse.Namespace, runtime: Runtime) -> int:
 
 
 def _cmd_hash_password(args: argparse.Namespace, _runtime: Runtime | None) -> int:
-    """Print `user:<hash>` for CPSYNC_API_LOCAL_ADMIN; the password is read without echo (or
-    from stdin when it is not a terminal)."""
+    """Print `user:<hash>` for CPSYNC_API_LOCAL_ADMIN.
+
+    The password is read without echo, or from stdin when it is not a terminal.
+    """
     import getpass
 
     from cpsync.api.auth import hash_password

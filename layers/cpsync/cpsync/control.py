@@ -66,6 +66,7 @@ def automatic_sync_enabled(state: StatePort) -> bool:
 
 
 def set_automatic_sync(state: StatePort, on: bool) -> None:
+    """Turn the master switch on or off; the scheduler and the agent read it each turn."""
     state.set_option(AUTOMATIC_SYNC, on)
 
 

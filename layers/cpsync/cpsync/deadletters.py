@@ -52,6 +52,10 @@ class DeadFilter:
     key: str | None = None
 
     def matches(self, letter: DeadLetter) -> bool:
+        """Whether `letter` passes every criterion that is set.
+
+        A letter whose record cannot be read never matches a task or key criterion.
+        """
         if self.ids is not None and letter.id not in self.ids:
             return False
         record = record_of(letter.body)
@@ -125,6 +129,7 @@ class RetryOutcome:
     failed: list[dict[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """The outcome as the API answers it: the lists and the `summary` sentence."""
         return {
             "queued": self.queued,
             "gone": self.gone,
@@ -133,6 +138,7 @@ class RetryOutcome:
         }
 
     def summary(self) -> str:
+        """One sentence for the operator: how many records were queued, gone, failed."""
         parts = []
         if self.queued:
             n = len(self.queued)
@@ -152,9 +158,10 @@ class RetryOutcome:
 
 
 def retry_from_counterpoint(runtime: Runtime, records: dict[str, list[str]]) -> RetryOutcome:
-    """Re-detect `records` (keys by task) with their tasks, forced, queue what Counterpoint
-    holds now, and mark each record so its older dead letters are discarded where they are
-    listed (`current`).
+    """Re-detect `records` (keys by task), forced, and queue what Counterpoint holds now.
+
+    Each record is marked so its older dead letters are discarded where they are listed
+    (`current`).
 
     Raises:
         TaskBusy: A task of these records is running; nothing of that task was retried.

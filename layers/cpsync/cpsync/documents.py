@@ -14,13 +14,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cpsync.model import ImageState
+from cpsync.model import ImageState, SpecialPrice
 from cpsync.ports import StatePort
 
 __all__ = [
     "IMAGE_DESIRED",
     "IMAGE_ENTRIES",
     "IMAGE_PENDING",
+    "PRICE_SPECIAL",
     "SKU_CLASHES",
     "DocKind",
     "EntryRef",
@@ -28,6 +29,7 @@ __all__ = [
     "ImageEntries",
     "ImagePending",
     "SkuClashes",
+    "SpecialHeld",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -47,6 +49,11 @@ class ImageDesired(_Doc):
     state: dict[str, Any]
 
     def image_state(self) -> ImageState:
+        """The stored gallery state as its model.
+
+        Raises:
+            pydantic.ValidationError: The stored state no longer reads as an `ImageState`.
+        """
         return ImageState.model_validate(self.state)
 
 
@@ -58,11 +65,18 @@ class ImagePending(_Doc):
 
 
 class EntryRef(_Doc):
-    """One gallery entry cpsync uploaded: Magento's id, the content digest, the source file."""
+    """One gallery entry cpsync uploaded.
+
+    Magento's id, the content digest, the source file, and the roles and position it was last
+    given (None in documents written before these were kept: the gallery is then read from
+    Magento).
+    """
 
     id: int
     digest: str
     file: str
+    types: list[str] | None = None
+    position: int | None = None
 
 
 class ImageEntries(_Doc):
@@ -72,10 +86,22 @@ class ImageEntries(_Doc):
 
 
 class SkuClashes(_Doc):
-    """Magento SKUs two or more Counterpoint records claim, as the Items task last found them
-    (docs `sku_clashes`, key `all`): folded SKU -> claimant key -> how it claims the SKU."""
+    """Magento SKUs two or more Counterpoint records claim, as the Items task last found them.
+
+    Docs `sku_clashes`, key `all`: folded SKU -> claimant key -> how it claims the SKU.
+    """
 
     owners: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+
+class SpecialHeld(_Doc):
+    """The special price Magento holds for one SKU at one store, as cpsync last wrote or read it.
+
+    Kept in docs `price_special`; `special` None: none. No document: unknown, so it is read.
+    """
+
+    store_id: int
+    special: SpecialPrice | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +112,11 @@ class DocKind(Generic[M]):
     model: type[M]
 
     def get(self, state: StatePort, keys: Iterable[str] | None = None) -> dict[str, M]:
-        """The documents for `keys` (all when None); a document that no longer reads as its
-        model (written by an older cpsync) is left out, as if it were missing."""
+        """The documents for `keys` (all when None), by key.
+
+        A document that no longer reads as its model (written by an older cpsync) is left
+        out, as if it were missing.
+        """
         found: dict[str, M] = {}
         for key, raw in state.get_docs(self.kind, None if keys is None else list(keys)).items():
             try:
@@ -97,10 +126,12 @@ class DocKind(Generic[M]):
         return found
 
     def put(self, state: StatePort, docs: dict[str, M]) -> None:
+        """Store `docs` by key, replacing what was there; nothing is written when empty."""
         if docs:
             state.put_docs(self.kind, {k: d.model_dump(mode="json") for k, d in docs.items()})
 
     def delete(self, state: StatePort, keys: Iterable[str]) -> None:
+        """Remove the documents of `keys`; a missing one is not an error."""
         keys = list(keys)
         if keys:
             state.delete_docs(self.kind, keys)
@@ -110,3 +141,4 @@ IMAGE_DESIRED = DocKind("image_desired", ImageDesired)
 IMAGE_PENDING = DocKind("image_pending", ImagePending)
 IMAGE_ENTRIES = DocKind("image_entries", ImageEntries)
 SKU_CLASHES = DocKind("sku_clashes", SkuClashes)
+PRICE_SPECIAL = DocKind("price_special", SpecialHeld)

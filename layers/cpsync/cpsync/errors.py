@@ -28,8 +28,10 @@ class CpsyncError(Exception):
 
 
 class NothingToSend(CpsyncError):
-    """The request is understood but there is nothing that can be sent; the message says why
-    (answered 409)."""
+    """The request is understood but there is nothing that can be sent (answered 409).
+
+    The message says why.
+    """
 
 
 class ConfigurationError(CpsyncError):

@@ -13,14 +13,14 @@
 
 Secrets: `CPSYNC_SECRET_ID` names a Secrets Manager secret holding a JSON object whose keys
 are Settings fields (`magento_token`, `counterpoint_url`, ...); they win over the environment.
-Environment variables read here: `CPSYNC_SECRET_ID` (through Settings) and Powertools' own
+Environment variables read here: `CPSYNC_SECRET_ID` and `CPSYNC_STACK_NAME` (through Settings)
+and Powertools' own
 (`POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE`, `POWERTOOLS_TRACE_DISABLED`).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -239,7 +239,12 @@ _api: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
 
 
 def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The HTTP API: the ASGI app of `cpsync.api` through Mangum (503 until it exists)."""
+    """The HTTP API: the ASGI app of `cpsync.api` through Mangum (503 until it exists).
+
+    Raises:
+        ConfigurationError: Agent mode without `CPSYNC_COMMAND_QUEUE_URL` (the app is not
+            built; Lambda reports the error).
+    """
     global _api
     if _api is None:
         try:
@@ -256,7 +261,7 @@ def api_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from cpsync.jobs import AgentJobs, JobRunner, LambdaJobs
 
         rt = runtime()
-        stack = os.environ.get("CPSYNC_STACK_NAME")
+        stack = rt.settings.stack_name
         agent_mode = rt.settings.connection_mode == "agent"
         # In agent mode the agent runs the tasks: the cloud schedules stay disabled.
         mover = (

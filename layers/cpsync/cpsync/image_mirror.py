@@ -43,6 +43,7 @@ class MirrorResult:
     failed: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
+        """Counts for the log and the job outcome; `failed` keeps each file's reason."""
         return {
             "uploaded": len(self.uploaded),
             "deleted": len(self.deleted),

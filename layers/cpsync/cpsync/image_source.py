@@ -106,6 +106,11 @@ class FolderImages(ImageSource):
         self.location = str(folder)
 
     def list(self) -> dict[str, ImageFile]:
+        """Every file at the top of the folder, with its size and mtime.
+
+        Raises:
+            ConfigurationError: The folder cannot be read (not mounted, no permission).
+        """
         listing: dict[str, ImageFile] = {}
         try:
             with os.scandir(self.folder) as entries:
@@ -123,6 +128,11 @@ class FolderImages(ImageSource):
         return listing
 
     def read(self, name: str) -> bytes:
+        """The bytes of one file of the folder.
+
+        Raises:
+            OSError: It cannot be read (FileNotFoundError when it is gone or not a plain name).
+        """
         return (self.folder / _plain_name(name)).read_bytes()
 
 
@@ -171,6 +181,12 @@ class S3Images(ImageSource):
         self.location = f"s3://{bucket}/{prefix}"
 
     def list(self) -> dict[str, ImageFile]:
+        """Every object directly under the prefix, with its size and ETag.
+
+        Raises:
+            ConfigurationError: The bucket or prefix cannot be listed (no such bucket, denied).
+            RetryableError: Any other failure to list; the next run tries again.
+        """
         listing: dict[str, ImageFile] = {}
         pages = self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket,
@@ -205,6 +221,12 @@ class S3Images(ImageSource):
         return listing
 
     def read(self, name: str) -> bytes:
+        """The bytes of one object under the prefix.
+
+        Raises:
+            FileNotFoundError: The object is gone.
+            OSError: It cannot be read otherwise.
+        """
         key = self.prefix + _plain_name(name)
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=key)

@@ -149,6 +149,7 @@ class Job(BaseModel):
 
     @property
     def finished(self) -> bool:
+        """Whether the job has its outcome (done or failed); a finished job never changes."""
         return self.status in ("done", "failed")
 
     def public(self, now: float) -> dict[str, Any]:
@@ -180,8 +181,10 @@ def _sentence(text: str) -> str:
 
 
 def error_of(exc: Exception) -> JobError:
-    """The status and sentence an action that raised `exc` answers (the API's own handlers
-    use this too, so a job and a synchronous route refuse alike)."""
+    """The status and sentence an action that raised `exc` answers.
+
+    The API's own handlers use this too, so a job and a synchronous route refuse alike.
+    """
     if isinstance(exc, NotFound):
         return JobError(status=404, detail=_sentence(str(exc)))
     if isinstance(exc, TaskBusy):
@@ -227,8 +230,12 @@ def _not_found(name: str, key: str) -> NotFound:
 
 
 def _one_record(name: str, key: str, run: Callable[[str], RunResult]) -> tuple[str, RunResult]:
-    """Run a one-record action for `key`, then for `KEY` when nothing matched: Counterpoint's
-    item numbers are upper case, and a person types `mug/12`.
+    """Run a one-record action for `key`, then for `KEY` when nothing matched.
+
+    Counterpoint's item numbers are upper case, and a person types `mug/12`.
+
+    Returns:
+        The spelling that matched and its run.
 
     Raises:
         NotFound: Neither spelling is in Counterpoint.
@@ -247,7 +254,11 @@ def execute(runtime: Runtime, request: JobRequest) -> Any:
     """Do the action now, in this process; returns the JSON the route answers.
 
     Raises:
-        CpsyncError: The action cannot be done (`error_of` says how it is answered).
+        CpsyncError: The action cannot be done: `NotFound` (no such record), `TaskBusy`,
+            `ConfigurationError`, `NothingToSend` among others (`error_of` says how each is
+            answered).
+        ValueError: A typed item number or file name is not acceptable.
+        sqlalchemy.exc.OperationalError: Counterpoint or the state database did not answer.
     """
     # Imported here: the API's modules are not needed by a task function that runs no job.
     from cpsync.api.actions import SyncResult, queue_run, run_json, sync_item
@@ -345,6 +356,7 @@ class Jobs:
         return None if raw is None else Job.model_validate(raw)
 
     def create(self, request: JobRequest, runner: Runner, timeout: float) -> Job:
+        """Store a new queued job that fails by itself `timeout` seconds from now."""
         now = self.clock()
         job = Job(
             id=uuid.uuid4().hex,
@@ -357,8 +369,11 @@ class Jobs:
         return job
 
     def get(self, job_id: str) -> Job | None:
-        """The job; one that outlived its deadline (or waits for an absent agent) is failed
-        here, with the reason, and its task lock is freed."""
+        """The job, or None when `job_id` is unknown.
+
+        A job that outlived its deadline (or waits for an absent agent) is failed here, with
+        the reason, and its task lock is freed.
+        """
         job = self._read(job_id)
         if job is None or job.finished:
             return job
@@ -404,8 +419,10 @@ class Jobs:
         return max(seen) if seen else None
 
     def claim(self, job_id: str, worker: str) -> Job | None:
-        """Take a queued job to run it; None when it is unknown, taken or finished (a
-        command or an invoke delivered twice runs once)."""
+        """Take a queued job to run it; None when it is unknown, taken or finished.
+
+        A command or an invoke delivered twice so runs once.
+        """
         job = self._read(job_id)
         if job is None or job.status != "queued":
             return None
@@ -418,7 +435,12 @@ class Jobs:
         return job
 
     def finish(self, job: Job, result: Any = None, error: JobError | None = None) -> Job:
-        # A job the API already failed for its deadline keeps that answer.
+        """Store the job's outcome: failed with `error`, else done with `result`.
+
+        Returns:
+            The stored job. One the API already failed for its deadline keeps that answer
+            and is returned as it is.
+        """
         current = self._read(job.id)
         if current is not None and current.finished:
             return current
@@ -474,6 +496,7 @@ class LocalJobs:
         self.worker = f"{socket.gethostname()}:local"
 
     def start(self, job: Job) -> None:
+        """Run `job` on a worker thread of this process."""
         self.pool.submit(self._run, job.id)
 
     def _run(self, job_id: str) -> None:
@@ -494,9 +517,11 @@ class LambdaJobs:
         self.client = lambda_client
 
     def function_of(self, job: Job) -> str:
+        """The name of the Lambda function that runs `job` (`<stack>-<task-with-dashes>`)."""
         return f"{self.stack}-{job.request.function_task.replace('_', '-')}"
 
     def start(self, job: Job) -> None:
+        """Invoke the job's function asynchronously; boto's errors reach the caller."""
         self.client.invoke(
             FunctionName=self.function_of(job),
             InvocationType="Event",
@@ -515,5 +540,6 @@ class AgentJobs:
         self.url = command_queue_url
 
     def start(self, job: Job) -> None:
+        """Send the job's id to the agent's command queue; boto's errors reach the caller."""
         body = {"id": job.id, "command": "job"}
         self.sqs.send_message(QueueUrl=self.url, MessageBody=json.dumps(body))

@@ -135,6 +135,7 @@ class Desired(BaseModel):
     fingerprint_exclude: ClassVar[frozenset[str]] = frozenset()
 
     def key(self) -> str:  # pragma: no cover - every subclass overrides
+        """The record's key in state and on the queue: a SKU or a category id."""
         raise NotImplementedError
 
     def publish_if_new(self) -> bool:
@@ -159,7 +160,9 @@ class ProductState(Desired):
     """
 
     kind: ClassVar[Kind] = "product"
-    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset({"price", "qty", "category_ids"})
+    fingerprint_exclude: ClassVar[frozenset[str]] = frozenset(
+        {"price", "qty", "category_ids", "price_record", "stock_record"}
+    )
 
     sku: str = Field(min_length=1, max_length=64)
     enabled: bool
@@ -174,6 +177,10 @@ class ProductState(Desired):
     # Category Items task afterwards, so not part of the fingerprint).
     category_ids: tuple[str, ...] = ()
     tax_class_id: int | None = None
+    # For a product never sent: the records the Price and Inventory tasks would send for it
+    # (built by their own code), so its create carries them and they are not sent again.
+    price_record: PriceState | None = None
+    stock_record: StockState | None = None
 
     @model_validator(mode="after")
     def _enabled_needs_name(self) -> ProductState:
@@ -187,6 +194,7 @@ class ProductState(Desired):
         return cls(sku=sku, enabled=False)
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:
@@ -228,6 +236,7 @@ class CategoryState(Desired):
         return cls(categ_id=categ_id, active=False)
 
     def key(self) -> str:
+        """The Counterpoint category id."""
         return self.categ_id
 
     def publish_if_new(self) -> bool:
@@ -257,6 +266,7 @@ class CategoryLinksState(Desired):
         return tuple(sorted(set(value)))
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:
@@ -289,6 +299,7 @@ class StockState(Desired):
     sources: tuple[SourceQuantity, ...] = Field(min_length=1)
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     @property
@@ -322,6 +333,7 @@ class PriceState(Desired):
     special: SpecialPrice | None = None
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
 
@@ -342,6 +354,10 @@ class GridOption(BaseModel):
     values: list[str]
 
 
+#: What a grid cell carries only for its create (owned by the Price and Inventory tasks after).
+CREATE_ONLY = ("price", "qty", "price_record", "stock_record")
+
+
 class GridChild(BaseModel):
     """One grid cell as a simple product, not visible on its own.
 
@@ -359,10 +375,13 @@ class GridChild(BaseModel):
     attributes: dict[str, str] = Field(default_factory=dict)
     price: Decimal | None = Field(default=None, ge=0)
     qty: Decimal = Decimal(0)
+    # As for ProductState: what the Price and Inventory tasks would send for a new cell.
+    price_record: PriceState | None = None
+    stock_record: StockState | None = None
 
     def fingerprint(self) -> str:
         """Fingerprint of what the Items task owns (price and stock excluded)."""
-        return fingerprint(self.model_dump(mode="json", exclude={"price", "qty"}))
+        return fingerprint(self.model_dump(mode="json", exclude=set(CREATE_ONLY)))
 
 
 class ConfigurableState(Desired):
@@ -406,6 +425,7 @@ class ConfigurableState(Desired):
         )
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def child_skus(self) -> list[str]:
@@ -418,7 +438,7 @@ class ConfigurableState(Desired):
 
     def fingerprint(self) -> str:
         """Over everything but the create-only price and stock of the children."""
-        exclude: Any = {"children": {"__all__": {"price", "qty"}}, "category_ids": True}
+        exclude: Any = {"children": {"__all__": set(CREATE_ONLY)}, "category_ids": True}
         return fingerprint(self.model_dump(mode="json", exclude=exclude))
 
     def parent_fingerprint(self) -> str:
@@ -456,8 +476,12 @@ class ImageState(Desired):
     images: tuple[ImageEntry, ...] = ()
 
     def key(self) -> str:
+        """The SKU."""
         return self.sku
 
     def publish_if_new(self) -> bool:
         """A product never sent images needs no empty gallery."""
         return bool(self.images)
+
+
+ProductState.model_rebuild()

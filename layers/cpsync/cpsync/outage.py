@@ -102,6 +102,9 @@ _CLIENT_LIBRARIES = ("botocore.", "sqlalchemy.", "urllib3.", "pymssql")
 
 
 def _from_a_client_library(exc: BaseException) -> bool:
-    """An error of boto (endpoint unreachable, throttling, credentials) or of a database
-    driver, recognised without importing them."""
+    """Whether `exc` comes from boto or a database driver (an outage, not a bug).
+
+    Endpoint unreachable, throttling, credentials: recognised by module name, without
+    importing those libraries.
+    """
     return any(c.__module__.startswith(_CLIENT_LIBRARIES) for c in type(exc).__mro__)

@@ -48,6 +48,11 @@ class Runtime:
 
     @cached_property
     def state_engine(self) -> Engine:
+        """The SQLite engine of one-machine state and queue (`CPSYNC_STATE_URL`).
+
+        Raises:
+            ConfigurationError: `CPSYNC_STATE_URL` is not a `sqlite:///` URL.
+        """
         if not self.settings.state_url.startswith("sqlite"):
             raise ConfigurationError(
                 "CPSYNC_STATE_URL: only sqlite:/// state is supported on one machine"
@@ -58,6 +63,7 @@ class Runtime:
 
     @cached_property
     def state(self) -> StatePort:
+        """DynamoDB when `CPSYNC_TABLE_NAME` is set (AWS), else SQLite (one machine)."""
         if self.settings.table_name:  # AWS mode (cpsync.aws)
             from cpsync import aws
 
@@ -68,6 +74,7 @@ class Runtime:
 
     @cached_property
     def queue(self) -> QueuePort:
+        """SQS when `CPSYNC_QUEUE_URL` is set (AWS), else the SQLite queue beside the state."""
         if self.settings.queue_url:  # AWS mode (cpsync.aws)
             from cpsync import aws
 
@@ -81,6 +88,17 @@ class Runtime:
         )
 
     @cached_property
+    def writer_state(self) -> StatePort:
+        """The state the writers and the updater note into.
+
+        While a batch is applied, their notes are written once per kind when it ends (see
+        `cpsync._batch_state`).
+        """
+        from cpsync._batch_state import BatchState
+
+        return BatchState(self.state)
+
+    @cached_property
     def blobs(self) -> BlobPort:
         """Prepared image bytes by sha256 (`CPSYNC_BLOBS_DIR` on one machine)."""
         from cpsync.blobs import blob_store
@@ -89,26 +107,35 @@ class Runtime:
 
     @cached_property
     def images(self) -> ImageSource:
-        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix (the Image
-        Changes task builds the same from the settings)."""
+        """The ItemImages files: `CPSYNC_IMAGES_DIR`, a folder or an `s3://` prefix.
+
+        The Image Changes task builds the same from the settings.
+        """
         from cpsync.image_source import image_source
 
         return image_source(self.settings)
 
     @cached_property
     def counterpoint(self) -> Engine:
+        """The Counterpoint engine; nothing connects until the first query.
+
+        Raises:
+            ConfigurationError: `CPSYNC_COUNTERPOINT_URL` cannot be used.
+        """
         from cpsync.counterpoint.connection import counterpoint_engine
 
         return counterpoint_engine(self.settings.counterpoint_url)
 
     @cached_property
     def magento(self) -> MagentoClient:
+        """The one Magento client every writer shares (its sign-in and rate limit with it)."""
         from cpsync.magento.client import MagentoClient
 
         return MagentoClient.from_settings(self.settings)
 
     @cached_property
     def context(self) -> TaskContext:
+        """What every task reads and writes: Counterpoint, state, queue and the clock."""
         from cpsync.tasks.base import TaskContext
 
         return TaskContext(
@@ -129,62 +156,73 @@ class Runtime:
 
     @cached_property
     def writers(self) -> dict[str, Writer]:
+        """The Magento writers by the Change kind each applies."""
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
         from cpsync.magento.image_links import links_from_settings
         from cpsync.magento.importer import ProductImporter
+        from cpsync.magento.product_fields import CreateRules
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
 
+        # Every writer may fill the client's limiter: the limiter, shared by all of them,
+        # caps what is in flight at once (kinds of one stage are written side by side).
+        concurrency = self.magento.limiter.max_limit
         products = ProductWriter(
             self.magento,
-            self.state,
+            self.writer_state,
             attribute_set_id=self.settings.magento_attribute_set_id,
-            concurrency=self.settings.magento_concurrency,
+            concurrency=concurrency,
             galleries=self.image_writer,
-            bulk=BulkRunner.from_settings(self.magento, self.settings)
-            if self.settings.magento_bulk_products
-            else None,
+            rules=CreateRules.from_settings(self.settings),
+            # Always at hand: on, every large batch; off, first loads once `cpsync check`
+            # saw the store's consumer run.
+            bulk=BulkRunner.from_settings(self.magento, self.settings),
+            bulk_always=self.settings.magento_bulk_products,
         )
         if self.settings.magento_import != "off":
             products.importer = ProductImporter(
                 self.magento,
-                self.state,
+                self.writer_state,
                 products.configurable.options,
                 self.settings.magento_import,
                 self.settings.magento_import_min,
                 self.settings.magento_import_rows,
                 self.settings.magento_import_images,
+                rules=products.rules,
             )
             products.importer.links = links_from_settings(self.settings)
             products.importer.galleries = self.image_writer
-        concurrency = self.settings.magento_concurrency
         categories = CategoryWriter(
-            self.magento, self.state, self.settings.magento_root_category_id, concurrency
+            self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency
         )
-        links = CategoryLinksWriter(self.magento, self.state, concurrency)
+        links = CategoryLinksWriter(self.magento, self.writer_state, concurrency)
         writers: dict[str, Writer] = {
             products.kind: products,
             categories.kind: categories,
             links.kind: links,
         }
-        writers.update(stock_price_writers(self.magento, self.settings, self.state))
+        writers.update(
+            stock_price_writers(self.magento, self.settings, self.writer_state, concurrency)
+        )
         writers[self.image_writer.kind] = self.image_writer
         return writers
 
     @cached_property
     def image_writer(self) -> ImageWriter:
+        """The gallery writer; the product writer also uploads a new product's images with it."""
         from cpsync.magento.media import ImageWriter
 
         return ImageWriter(
-            self.magento, self.state, self.blobs, concurrency=self.settings.magento_concurrency
+            self.magento, self.writer_state, self.blobs, concurrency=self.magento.limiter.max_limit
         )
 
     @cached_property
     def updater(self) -> Updater:
+        """The queue consumer: applies Changes with `writers`, backs off, parks for good."""
         return Updater(
             self.queue,
-            self.state,
+            self.writer_state,
             self.writers,
             retry_base_seconds=self.settings.retry_base_seconds,
             retry_max_seconds=self.settings.retry_max_seconds,
@@ -192,7 +230,7 @@ class Runtime:
 
     def apply(self, changes: Sequence[Change]) -> list[ChangeResult]:
         """Apply Changes to Magento now (the one apply path; see `cpsync.updater`)."""
-        return apply_changes(changes, self.state, self.writers)
+        return apply_changes(changes, self.writer_state, self.writers)
 
     def close(self) -> None:
         """Close the Magento client and the database engines."""

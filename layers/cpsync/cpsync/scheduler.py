@@ -71,8 +71,10 @@ class Scheduler:
         return self._plan[name][1]
 
     def _when(self, name: str, expression: str, now: datetime) -> datetime | None:
-        """The next fire time, or None (logged) when the expression cannot run: one bad
-        schedule skips its own task and never stops the others."""
+        """The next fire time, or None (logged) when the expression cannot run.
+
+        One bad schedule skips its own task and never stops the others.
+        """
         try:
             return parse_schedule(expression, self.zone).next_after(now, last_run=now)
         except ScheduleError as exc:
@@ -103,8 +105,10 @@ class Scheduler:
         return fired
 
     def run_forever(self, stop: threading.Event, interval_seconds: float = 5.0) -> None:
-        """Tick until `stop` is set (the `cpsync serve` scheduler thread); an error in one
-        tick is logged and the next tick goes on."""
+        """Tick until `stop` is set (the `cpsync serve` scheduler thread).
+
+        An error in one tick is logged and the next tick goes on.
+        """
         while not stop.is_set():
             try:
                 self.tick()

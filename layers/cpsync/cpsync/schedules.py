@@ -244,8 +244,10 @@ def _unix_weekdays(text: str) -> str:
 
 
 def from_unix_cron(expression: str) -> str:
-    """`expression` in EventBridge syntax: a 5-field Unix cron (`0 1 * * *`, also inside
-    `cron(...)`) becomes `cron(0 1 * * ? *)`; anything else is returned stripped, unchanged.
+    """`expression` in EventBridge syntax.
+
+    A 5-field Unix cron (`0 1 * * *`, also inside `cron(...)`) becomes `cron(0 1 * * ? *)`;
+    anything else is returned stripped, unchanged.
 
     Raises:
         ScheduleError: Unix cron that restricts both day-of-month and day-of-week (EventBridge
@@ -272,8 +274,10 @@ def from_unix_cron(expression: str) -> str:
 
 
 def upcoming(expression: str, zone: ZoneInfo, now: datetime, count: int = 3) -> list[datetime]:
-    """The next `count` run times of `expression` (fewer for an `at()`), read as the
-    scheduler reads it: the first as `next_run` gives it, each next one after the previous.
+    """The next `count` run times of `expression` (fewer for an `at()`).
+
+    Read as the scheduler reads it: the first as `next_run` gives it, each next one after
+    the previous.
 
     Raises:
         ScheduleError: The expression cannot be read, or it would never fire.

@@ -2,11 +2,13 @@
 
 `apply_changes()` is what the updater, "Sync Item", "Sync now" and new products all go
 through: keep only the newest version per (kind, key), skip versions not newer than what was
-applied and records whose applied fingerprint already matches (a repeat), group by kind, hand
-each group to that kind's writer, record what was applied, and return per Change: applied,
-skipped, retry (transient, with Magento's Retry-After when it gave one) or parked (for good,
-with Magento's own message). Everything a record needs in Magento (a new product's images
-included) is inside its writer, so it is retried and acknowledged with that record.
+applied and records whose applied fingerprint already matches (a repeat), group by kind across
+the whole batch, hand each group to that kind's writer (kinds in `STAGES` order, the kinds of
+a stage at the same time), record what was applied (one state write per kind and batch), and
+return per Change: applied, skipped, retry (transient, with Magento's Retry-After when it gave
+one) or parked (for good, with Magento's own message). Everything a record needs in Magento
+(a new product's images included) is inside its writer, so it is retried and acknowledged with
+that record.
 
 `Updater.process()` reads queue messages, applies them, and lets the queue adapter's
 `settle()` turn the results into acks, visibility changes and dead letters. Every message ends
@@ -24,11 +26,14 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from cpsync._batch_state import BatchState
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change
 from cpsync.ports import (
@@ -42,6 +47,7 @@ from cpsync.ports import (
 
 __all__ = [
     "LAST_WRITE",
+    "STAGES",
     "BatchResult",
     "ChangeResult",
     "DrainResult",
@@ -78,6 +84,24 @@ def _result_of(change: Change, outcome: Outcome) -> ChangeResult:
     return ChangeResult(Fate.PARKED, f"{where}: {outcome.error or 'refused by Magento'}")
 
 
+#: The order kinds are written in within one batch: a category exists before products are
+#: created in it and before links to it; a product exists before its stock, prices, images and
+#: category links. The kinds of one stage are written at the same time (their requests share
+#: the client's limiter); a kind not named here goes with the last stage.
+STAGES: tuple[tuple[str, ...], ...] = (
+    ("category",),
+    ("product",),
+    ("stock", "price", "image", "category_links"),
+)
+
+
+def _stage_of(kind: str) -> int:
+    for index, kinds in enumerate(STAGES):
+        if kind in kinds:
+            return index
+    return len(STAGES) - 1
+
+
 def apply_changes(
     changes: Sequence[Change], state: StatePort, writers: Mapping[str, Writer]
 ) -> list[ChangeResult]:
@@ -86,6 +110,15 @@ def apply_changes(
     Raises:
         ConfigurationError: Magento refused cpsync's credentials; no record is at fault.
     """
+    # The writers' notes (Magento ids, documents, applied versions) are written once per kind
+    # when the batch ends, when the state batches them (the runtime's does).
+    with state.batch() if isinstance(state, BatchState) else nullcontext():
+        return _apply(changes, state, writers)
+
+
+def _apply(
+    changes: Sequence[Change], state: StatePort, writers: Mapping[str, Writer]
+) -> list[ChangeResult]:
     # Superseded copies, stale versions and repeats stay SKIPPED; the writers decide the rest.
     results = [ChangeResult(Fate.SKIPPED)] * len(changes)
     newest: dict[tuple[str, str], int] = {}
@@ -94,42 +127,70 @@ def apply_changes(
         if current is None or change.version > changes[current].version:
             newest[(change.kind, change.key)] = index
     fresh, _, repeats = state.split_applied([changes[i] for i in newest.values()])
-    _record_repeats(state, repeats)
 
-    wrote = False
-    by_kind: dict[str, list[Change]] = {}
+    # Repeats move their applied version forward too, so older copies count as stale.
+    applied: dict[str, dict[str, AppliedRecord]] = {}
+    for change in repeats:
+        applied.setdefault(change.kind, {})[change.key] = AppliedRecord(
+            change.version, change.fingerprint
+        )
+    stages: list[dict[str, list[Change]]] = [{} for _ in STAGES]
     for change in fresh:
-        by_kind.setdefault(change.kind, []).append(change)
-    for kind, group in by_kind.items():
-        writer = writers.get(kind)
-        if writer is None:
-            outcomes = {
-                c.key: Outcome(c.key, False, f"this cpsync has no writer for {kind!r} changes")
-                for c in group
-            }
-        else:
-            outcomes = writer.write(group)
-        applied = {
-            c.key: AppliedRecord(c.version, c.fingerprint) for c in group if outcomes[c.key].applied
-        }
-        if applied:
-            state.put_applied(kind, applied)
-            wrote = True
-        for change in group:
-            results[newest[(kind, change.key)]] = _result_of(change, outcomes[change.key])
+        stages[_stage_of(change.kind)].setdefault(change.kind, []).append(change)
+    wrote = False
+    rechecked: set[str] = set()  # kinds an earlier stage's writer may have applied
+    try:
+        for stage in stages:
+            for kind in [k for k in stage if k in rechecked]:
+                # a create carries its stock, prices and links: those now count as repeats
+                stage[kind], _, again = state.split_applied(stage[kind])
+                for change in again:
+                    record = AppliedRecord(change.version, change.fingerprint)
+                    applied.setdefault(kind, {})[change.key] = record
+                if not stage[kind]:
+                    del stage[kind]
+            for kind in stage:
+                writer = writers.get(kind)
+                if writer is not None:
+                    rechecked.update(writer.also_applies)
+            for kind, outcomes in _write_stage(stage, writers).items():
+                for change in stage[kind]:
+                    outcome = outcomes[change.key]
+                    if outcome.applied:
+                        record = AppliedRecord(change.version, change.fingerprint)
+                        applied.setdefault(kind, {})[change.key] = record
+                        wrote = True
+                    results[newest[(kind, change.key)]] = _result_of(change, outcome)
+    finally:  # what an earlier stage applied stays recorded when a later one stops the batch
+        for kind, records in applied.items():  # one write per kind and batch
+            state.put_applied(kind, records)
     if wrote:  # one small write per batch, for the dashboard's Magento card
         state.set_option(LAST_WRITE, datetime.now(UTC).isoformat())
     return results
 
 
-def _record_repeats(state: StatePort, repeats: list[Change]) -> None:
-    """Move the applied version forward for repeats, so older copies count as stale."""
-    by_kind: dict[str, dict[str, AppliedRecord]] = {}
-    for change in repeats:
-        record = AppliedRecord(change.version, change.fingerprint)
-        by_kind.setdefault(change.kind, {})[change.key] = record
-    for kind, records in by_kind.items():
-        state.put_applied(kind, records)
+def _write_stage(
+    stage: Mapping[str, list[Change]], writers: Mapping[str, Writer]
+) -> dict[str, dict[str, Outcome]]:
+    """Write the kinds of one stage at the same time; the outcomes of each kind's records.
+
+    Raises:
+        ConfigurationError: Magento refused cpsync's credentials (from any writer).
+    """
+
+    def write(kind: str) -> dict[str, Outcome]:
+        group = stage[kind]
+        writer = writers.get(kind)
+        if writer is None:
+            reason = f"this cpsync has no writer for {kind!r} changes"
+            return {c.key: Outcome(c.key, False, reason) for c in group}
+        return writer.write(group)
+
+    kinds = list(stage)
+    if len(kinds) <= 1:
+        return {kind: write(kind) for kind in kinds}
+    with ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="kind") as pool:
+        return dict(zip(kinds, pool.map(write, kinds), strict=True))
 
 
 @dataclass
@@ -143,6 +204,7 @@ class BatchResult:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: BatchResult) -> None:
+        """Add another batch's counts and errors to these."""
         self.applied += other.applied
         self.skipped += other.skipped
         self.retried += other.retried
@@ -158,6 +220,7 @@ class BatchResult:
         return result
 
     def count(self, result: ChangeResult) -> None:
+        """Count one message under its fate."""
         if result.fate is Fate.APPLIED:
             self.applied += 1
         elif result.fate is Fate.SKIPPED:
@@ -188,16 +251,22 @@ def _tally_name(run_id: str, fate: Fate) -> str:
 
 
 def run_tally(state: StatePort, run_id: str) -> dict[str, int]:
-    """What became of the Changes a run queued so far: applied, skipped, retry (attempts
-    that failed transiently) and parked."""
+    """What became of the Changes a run queued so far.
+
+    Returns:
+        Counts by fate: applied, skipped, retry (attempts that failed transiently), parked.
+    """
     names = {f.value: _tally_name(run_id, f) for f in _TALLIED}
     found = state.get_counters(names.values())
     return {fate: found[name] for fate, name in names.items()}
 
 
 def _tally(state: StatePort, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
-    """Add a batch's results to the tallies of the runs that queued them (a few counter adds
-    per batch). A failure here is logged, never raised: the records are already in Magento."""
+    """Add a batch's results to the tallies of the runs that queued them.
+
+    A few counter adds per batch. A failure here is logged, never raised: the records are
+    already in Magento.
+    """
     counts = Counter((c.run_id, r.fate) for c, r in zip(changes, results, strict=True) if c.run_id)
     try:
         for (run_id, fate), n in counts.items():
@@ -253,8 +322,11 @@ class Updater:
         return unreadable + [(m, r) for (m, _), r in zip(readable, results, strict=True)]
 
     def _note_replies(self, changes: Sequence[Change], results: Sequence[ChangeResult]) -> None:
-        """Note the outcome of Changes someone waits for (`Change.reply`: the agent's "sync
-        now", answered by this updater because only the cloud writes Magento)."""
+        """Note the outcome of Changes someone waits for.
+
+        `Change.reply` marks them: the agent's "sync now", answered by this updater because
+        only the cloud writes Magento.
+        """
         notes = {
             reply_key(c): {"fate": r.fate.value, "reason": r.reason}
             for c, r in zip(changes, results, strict=True)
@@ -280,7 +352,7 @@ class Updater:
 
     def drain(
         self,
-        batch_size: int = 100,
+        batch_size: int = 1000,
         max_wait_seconds: float = 60.0,
         progress: Callable[[BatchResult], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,

@@ -79,6 +79,7 @@ class SyncResult:
 
     @property
     def applied(self) -> bool:
+        """Whether every record reached Magento; False when nothing was found to apply."""
         return bool(self.outcomes) and all(o.applied for o in self.outcomes)
 
 
@@ -116,8 +117,10 @@ def apply_now(runtime: Runtime, changes: Sequence[Change]) -> list[ItemOutcome]:
 def _apply_through_queue(
     runtime: Runtime, changes: Sequence[Change], poll_seconds: float = 0.5
 ) -> list[ItemOutcome]:
-    """The agent's "apply now": send the Changes with a reply id and wait (up to
-    `sync_now_wait_seconds`) for the cloud's updater to note what became of each."""
+    """The agent's "apply now": send the Changes with a reply id and wait for the outcome.
+
+    Waits up to `sync_now_wait_seconds` for the cloud's updater to note what became of each.
+    """
     reply = uuid.uuid4().hex
     tagged = [c.model_copy(update={"reply": reply}) for c in changes]
     runtime.queue.send(tagged)

@@ -1,5 +1,6 @@
-"""The store agent's heartbeat as the dashboard shows it: who beat last, how long ago, and
-whether that is too long.
+"""The store agent's heartbeat as the dashboard shows it.
+
+Who beat last, how long ago, and whether that is too long.
 
 The agent writes the state doc `agent`/<host> every minute (`cpsync.agent`). Its age is
 "stale" past 3 x the shortest interval of the enabled tasks, and never later than 30 minutes
@@ -53,8 +54,11 @@ def stale_after_seconds(state: StatePort, zone: ZoneInfo, now: datetime) -> floa
 def agent_status(
     state: StatePort, zone: ZoneInfo, now: datetime | None = None
 ) -> dict[str, Any] | None:
-    """The newest heartbeat: host, seen_at, age_seconds, stale_after_seconds, stale; None when
-    no agent ever beat (direct mode, `cpsync serve`)."""
+    """The newest heartbeat, or None when no agent ever beat (direct mode, `cpsync serve`).
+
+    Returns:
+        `host`, `seen_at`, `age_seconds`, `stale_after_seconds` and `stale`.
+    """
     now = now or datetime.now(UTC)
     newest: tuple[datetime, str] | None = None
     for host, doc in state.get_docs(HEARTBEAT_KIND).items():

@@ -27,6 +27,7 @@ from cpsync.api import (
     image_routes,
     import_media,
     magento_health,
+    queue_routes,
     routes,
     schedule_routes,
 )
@@ -239,6 +240,7 @@ def create_app(
     _install_guard(app, access)
     _session_routes(app)
     app.include_router(routes.router)
+    app.include_router(queue_routes.router)
     app.include_router(image_routes.router)
     app.include_router(check_routes.router)
     app.include_router(schedule_routes.router)

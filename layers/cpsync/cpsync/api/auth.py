@@ -148,8 +148,12 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def local_admin_sign_in(settings: Settings, username: str, password: str) -> bool | None:
-    """None when `username` is not the local admin (ask Magento), else whether the password
-    is right."""
+    """Check a sign-in against the local admin (`CPSYNC_API_LOCAL_ADMIN`).
+
+    Returns:
+        None when `username` is not the local admin (ask Magento), else whether the password
+        is right.
+    """
     if settings.api_local_admin is None:
         return None
     user, _, stored = settings.api_local_admin.get_secret_value().partition(":")
@@ -283,8 +287,10 @@ class Lockout:
         self._add(attempt.address, -1)
 
     def api_key(self, host: str, valid: bool) -> None:
-        """Count an API key from `host` in one counter call: a wrong key counts like a failed
-        sign-in, a right one only reads whether the address is locked. The key is checked
+        """Count an API key from `host` in one counter call.
+
+        A wrong key counts like a failed sign-in, a right one only reads whether the address
+        is locked. The key is checked
         locally (nothing is asked of Magento), and each call gets its own count from the
         atomic counter, so however many arrive at once at most `ADDRESS_FACTOR` times
         `max_failures` wrong keys are answered with anything but 429.

@@ -88,8 +88,9 @@ def _changes_with(changes: list[Change], file_name: str) -> list[Change]:
 
 
 class FolderImageActions:
-    """`ImageActions` over the image source (the ItemImages folder or its S3 prefix, through
-    `Runtime.images`) and the Image Changes task.
+    """`ImageActions` over the image source and the Image Changes task.
+
+    The source is the ItemImages folder or its S3 prefix, through `Runtime.images`.
 
     Statuses: `new` (never sent for its product), `changed` (the file moved since it was
     scanned, or its product's gallery differs from what Magento has), `pushed` (Magento has
@@ -112,6 +113,11 @@ class FolderImageActions:
         return FolderIndex(self._listing() if listing is None else listing)
 
     def search(self, text: str) -> list[ImageRow]:
+        """Image files of item `text`, or whose name starts with `text`, with their status.
+
+        Raises:
+            ValueError: `text` is empty or holds `..` or a backslash.
+        """
         text = text.strip()
         if not text or ".." in text or "\\" in text:
             raise ValueError(f"{text!r} is not an item number or image file name")
@@ -132,8 +138,11 @@ class FolderImageActions:
         return self._rows(item_no, files, listing)
 
     def _item(self, typed: str) -> tuple[str, str | None]:
-        """The Counterpoint item number for what was typed (an item number, or a file stem
-        where '/' became '_'), and its custom image file (`ECOMM_IMG_FILE`)."""
+        """The Counterpoint item number for what was typed, and its custom image file.
+
+        What was typed is an item number, or a file stem where '/' became '_'; the custom
+        file is `ECOMM_IMG_FILE`. An unknown item comes back as typed, with no custom file.
+        """
         replaced = typed.replace("_", "/")
         candidates = list(dict.fromkeys([typed, typed.upper(), replaced, replaced.upper()]))
         with self.runtime.counterpoint.connect() as conn:
@@ -179,6 +188,11 @@ class FolderImageActions:
         return rows
 
     def check(self, item_no: str) -> RunResult:
+        """Run Image Changes for one item only (queues its galleries that changed).
+
+        Raises:
+            TaskBusy: Image Changes is running.
+        """
         task = self.runtime.task("image_changes")
         return run_locked(self.runtime.state, task, lambda t: t.run(keys=[item_no]))
 
@@ -213,7 +227,21 @@ class FolderImageActions:
         return chosen
 
     def sync(self, file_name: str, item_no: str | None = None) -> list[ItemOutcome]:
+        """Push the galleries that hold `file_name` to Magento now and answer their outcome.
+
+        Raises:
+            ValueError: `file_name` is not a plain file name.
+            NothingToSend: No such file, or no gallery of its item holds it (the reason says).
+            TaskBusy: Image Changes is running.
+        """
         return apply_now(self.runtime, self._changes_for(file_name, item_no))
 
     def queue(self, file_name: str, item_no: str | None = None) -> int:
+        """Queue the galleries that hold `file_name`; returns how many Changes were queued.
+
+        Raises:
+            ValueError: `file_name` is not a plain file name.
+            NothingToSend: No such file, or no gallery of its item holds it (the reason says).
+            TaskBusy: Image Changes is running.
+        """
         return self.runtime.queue.send(self._changes_for(file_name, item_no))

@@ -1,5 +1,7 @@
-"""The dashboard's Magento card: does Magento answer, does cpsync's sign-in work, when did a
-write last succeed, how old is the oldest queued Change.
+"""The dashboard's Magento card.
+
+Does Magento answer, does cpsync's sign-in work, when did a write last succeed, how old is
+the oldest queued Change.
 
 One small product search (a filter nothing matches) with one attempt and a short budget, so
 the card answers in seconds even when Magento is down; the API's function writes Magento

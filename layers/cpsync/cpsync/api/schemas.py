@@ -43,6 +43,8 @@ __all__ = [
 
 
 class RecordError(BaseModel):
+    """One record a run could not read or send whole, named by its key."""
+
     key: str
     message: str
     #: "error" (the record, or part of it, is not synced) or "warning" (synced, but look).
@@ -64,6 +66,8 @@ class RunSummary(BaseModel):
 
 
 class RunLine(BaseModel):
+    """One detection run in the run log, with its counts."""
+
     run_id: str
     task: str
     #: "running", "ok", "ok_with_errors" (some records could not be read) or "failed".
@@ -76,6 +80,8 @@ class RunLine(BaseModel):
 
 
 class RunLogError(BaseModel):
+    """A record's error in the run log, with the run that met it."""
+
     run_id: str
     task: str
     key: str
@@ -98,6 +104,8 @@ class MagentoTally(BaseModel):
 
 
 class TaskStatus(BaseModel):
+    """A task as the dashboard shows it: schedule, last run, what reached Magento."""
+
     name: str
     title: str
     kind: str
@@ -112,12 +120,16 @@ class TaskStatus(BaseModel):
 
 
 class TaskSettings(BaseModel):
+    """A task's operator settings: enabled, and its schedule (EventBridge syntax)."""
+
     name: str
     enabled: bool
     schedule: str
 
 
 class QueueDepth(BaseModel):
+    """How much work is waiting: visible now, in flight, delayed, parked (dead)."""
+
     visible: int
     in_flight: int
     delayed: int
@@ -137,6 +149,8 @@ class AgentStatus(BaseModel):
 
 
 class Dashboard(BaseModel):
+    """Everything the dashboard shows in one answer."""
+
     automatic_sync: bool
     #: The store's time zone (IANA name): every time on the page is shown in it.
     zone: str
@@ -173,10 +187,14 @@ class SchedulePreview(BaseModel):
 
 
 class SwitchState(BaseModel):
+    """The master switch of automatic sync (off: no scheduled run; manual ones work)."""
+
     enabled: bool
 
 
 class Health(BaseModel):
+    """The Counterpoint connection as the latest check found it."""
+
     #: None until the first check has run.
     ok: bool | None
     detail: str
@@ -219,6 +237,8 @@ class JobStarted(BaseModel):
 
 
 class RecordOutcome(BaseModel):
+    """What became of one record sent to Magento now."""
+
     kind: str
     key: str
     applied: bool
@@ -227,12 +247,16 @@ class RecordOutcome(BaseModel):
 
 
 class SyncAnswer(BaseModel):
+    """What "sync item" found and, per record, what Magento did with it."""
+
     applied: bool
     outcomes: list[RecordOutcome]
     run: RunSummary
 
 
 class QueuedRow(BaseModel):
+    """One Change waiting in the queue (or retrying: `receive_count`, `last_error`)."""
+
     id: str
     kind: str | None
     key: str | None
@@ -243,6 +267,8 @@ class QueuedRow(BaseModel):
 
 
 class QueueList(BaseModel):
+    """One page of the queued Changes, with the queue depth."""
+
     depth: QueueDepth
     messages: list[QueuedRow]
     total: int = Field(description="Messages the filter selects (all pages).")
@@ -251,6 +277,8 @@ class QueueList(BaseModel):
 
 
 class DeadLetterRow(BaseModel):
+    """One parked record with Magento's reason and what a person can do about it."""
+
     id: str
     kind: str | None
     key: str | None
@@ -265,12 +293,16 @@ class DeadLetterRow(BaseModel):
 
 
 class DeadLetterGroup(BaseModel):
+    """How many dead letters share one kind of reason."""
+
     group: str
     title: str
     count: int
 
 
 class DeadLetterPage(BaseModel):
+    """One page of the dead letters, with their counts by reason."""
+
     total: int = Field(description="Dead letters the filter selects (all pages).")
     limit: int
     offset: int
@@ -288,10 +320,14 @@ class Retried(BaseModel):
 
 
 class Discarded(BaseModel):
+    """How many dead letters were deleted."""
+
     discarded: int
 
 
 class Log(BaseModel):
+    """One page of the run log, with the per-record errors of those runs."""
+
     runs: list[RunLine]
     total: int = Field(description="Runs in the log (all pages, up to 10,000).")
     limit: int
@@ -301,6 +337,8 @@ class Log(BaseModel):
 
 
 class ImageFile(BaseModel):
+    """One image file as the Images tab lists it (status: new, changed, pushed, error)."""
+
     item_no: str
     file_name: str
     status: str
@@ -309,16 +347,22 @@ class ImageFile(BaseModel):
 
 
 class ImageCheck(RunSummary):
+    """Image Changes run for one item."""
+
     item_no: str
 
 
 class ImageSync(BaseModel):
+    """One image file pushed now: applied, and what Magento did per gallery."""
+
     file_name: str
     applied: bool
     outcomes: list[RecordOutcome]
 
 
 class ImageQueued(BaseModel):
+    """One image file queued: how many gallery Changes went to the queue."""
+
     file_name: str
     queued: int
 

@@ -228,8 +228,11 @@ def _read_catalog(conn: Connection, tables: Sequence[str]) -> Catalog:
 
 
 def _columns(catalog: Catalog, needs: dict[str, _TaskNeeds]) -> list[Finding]:
-    """Required columns missing (blocking, with the tasks that stop; a warning when only tasks
-    that are switched off read them), optional ones missing (warning, with the fallback)."""
+    """Findings for the columns the tasks need and the database lacks.
+
+    A required column missing blocks, naming the tasks that stop (a warning when only tasks
+    that are switched off read it); an optional one missing warns, naming the fallback.
+    """
     stopped: dict[str, list[_TaskNeeds]] = {}
     for task in needs.values():
         for problem in missing_required(catalog, task.needs):

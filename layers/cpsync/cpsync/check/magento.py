@@ -1,7 +1,9 @@
 """`cpsync check`, Magento: reachable, signed in, ACL, store, MSI and sources, grid attributes,
 Web API input limits, async bulk, Magento's import (an import of no rows writes nothing).
 
-Only harmless reads: searches of one row, lookups by code, a price read of one SKU. A probe
+Only harmless reads (searches of one row, lookups by code, a price read of one SKU) and one
+bulk of one operation Magento refuses without saving anything (a product with an empty SKU),
+whose status says whether the async consumer runs. A probe
 answered 401/403 after the sign-in worked means the integration (or the admin user's role)
 lacks that ACL resource; any other refusal (404 for an id that does not exist, 400) means the
 request got past the ACL, which is all a probe asks.
@@ -9,10 +11,14 @@ request got past the ACL, which is all a probe asks.
 
 from __future__ import annotations
 
+import logging
+import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from cpsync.check import Area, Finding
 from cpsync.errors import ConfigurationError
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.client import MagentoClient, RetryPolicy, search_params, sku_path
 from cpsync.magento.errors import MagentoAuthError, MagentoError, MagentoRetryableError
 from cpsync.redact import describe
@@ -22,7 +28,9 @@ if TYPE_CHECKING:
     from cpsync.runtime import Runtime
     from cpsync.settings import Settings
 
-__all__ = ["BEARER_SETTING", "check_magento"]
+__all__ = ["BEARER_SETTING", "BULK_CONSUMER", "bulk_consumer_runs", "check_magento"]
+
+logger = logging.getLogger(__name__)
 
 _AREA: Area = "magento"
 BEARER_SETTING = (
@@ -68,7 +76,7 @@ def check_magento(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
         found += _inventory(client, settings)
         found += _grid_attributes(client, settings, facts)
         found += _input_limits(client, settings)
-        found += _bulk(settings)
+        found += _bulk(client, settings, runtime)
         found += _import(client, settings)
     return found
 
@@ -452,19 +460,75 @@ def _input_limits(client: MagentoClient, settings: Settings) -> list[Finding]:
     return [Finding(_AREA, "ok", f"Web API input limits are off; {state}.")]
 
 
-def _bulk(settings: Settings) -> list[Finding]:
+#: How long the check waits for its bulk operation to leave "open".
+BULK_PROBE_SECONDS = 20.0
+_OPEN = 4
+
+
+def bulk_consumer_runs(client: MagentoClient, wait: float | None = None) -> bool | None:
+    """Whether the store's async bulk consumer works operations off (None: no async bulk).
+
+    Submits one bulk of one product save with an empty SKU: the consumer fails it ("The sku
+    attribute value is empty") and nothing is saved; its status moving away from open (4)
+    within `wait` seconds says the consumer runs.
+    """
+    probe = [{"product": {"sku": "", "name": "cpsync check (never saved: empty SKU)"}}]
+    try:
+        answer = client.request(
+            "POST", "products", endpoint="bulk.submit", json=probe, prefix="async/bulk"
+        )
+    except MagentoError:
+        return None
+    uuid = str((answer or {}).get("bulk_uuid") or "")
+    if not uuid:
+        return None
+    deadline = time.monotonic() + (BULK_PROBE_SECONDS if wait is None else wait)
+    while True:
+        status = client.request("GET", f"bulk/{uuid}/status", endpoint="bulk.status")
+        operations = (status or {}).get("operations_list") or []
+        if any(int(op.get("status") or _OPEN) != _OPEN for op in operations):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.5)
+
+
+def _bulk(client: MagentoClient, settings: Settings, runtime: Runtime) -> list[Finding]:
+    try:
+        runs = bulk_consumer_runs(client)
+    except MagentoError as exc:
+        runs = None
+        logger.info("async bulk probe failed: %s", exc)
+    if runs is not None:
+        runtime.state.set_option(BULK_CONSUMER, {"runs": runs, "at": datetime.now(UTC).isoformat()})
+    if runs:
+        state = "on" if settings.magento_bulk_products else "off"
+        return [
+            Finding(
+                _AREA,
+                "ok",
+                "The async bulk consumer runs (a test operation was worked off); "
+                f"CPSYNC_MAGENTO_BULK_PRODUCTS is {state}.",
+            )
+        ]
+    why = (
+        "Magento has no async bulk API (Magento_WebapiAsync off?)"
+        if runs is None
+        else f"the async bulk consumer did not work a test operation off in "
+        f"{BULK_PROBE_SECONDS:g} s"
+    )
     if not settings.magento_bulk_products:
-        return []
+        return [Finding(_AREA, "ok", f"{why.capitalize()}; cpsync saves products one by one.")]
     return [
         Finding(
             _AREA,
             "warning",
-            "The async bulk consumer was not checked (REST cannot see it), and "
-            "CPSYNC_MAGENTO_BULK_PRODUCTS is on: without it, bulk product saves wait "
-            f"{settings.magento_bulk_wait:g} s and are retried.",
+            f"{why.capitalize()}, and CPSYNC_MAGENTO_BULK_PRODUCTS is on: bulk product saves "
+            f"wait {settings.magento_bulk_wait:g} s and are retried.",
             "On the Magento server, make sure cron runs the consumers "
             "(`bin/magento queue:consumers:list` shows async.operations.all; "
-            "cron_consumers_runner in app/etc/env.php).",
+            "cron_consumers_runner in app/etc/env.php), or set "
+            "CPSYNC_MAGENTO_BULK_PRODUCTS=false.",
         )
     ]
 

@@ -1,0 +1,1 @@
+"""Reading Counterpoint (SQL Server): the connection, the schema cpsync reads, the queries."""

@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Subquery,
+    and_,
+    false,
+    literal,
+    select,
+    union,
+)
 
 from cpsync.counterpoint.columns import Catalog, or_null
-from cpsync.counterpoint.queries import MAX_IN_LIST
+from cpsync.counterpoint.queries import MAX_IN_LIST, changed_rows
 from cpsync.counterpoint.schema import EC_CATEG, EC_CATEG_ITEM, IM_ITEM
 
 __all__ = [
@@ -73,31 +83,30 @@ def category_item_rows(
     if keys is not None:
         stmt = stmt.where(link.ITEM_NO.in_(list(keys)))
     if since_local is not None:
-        changed: list[ColumnElement[bool]] = []
-        if catalog is None or catalog.has("EC_CATEG_ITEM", "LST_MAINT_DT"):
-            recent = EC_CATEG_ITEM.alias("RECENT")
-            touched = select(recent.c.ITEM_NO).where(since_local <= recent.c.LST_MAINT_DT)
-            changed.append(link.ITEM_NO.in_(touched.distinct()))
-        if since_utc is not None:
-            changed += _item_changed(since_utc, since_local, catalog)
-        stmt = stmt.where(or_(*changed) if changed else literal(1) == literal(0))
+        changed = _changed_link_items(since_local, since_utc, catalog)
+        stmt = stmt.where(
+            link.ITEM_NO.in_(select(changed.c.ITEM_NO)) if changed is not None else false()
+        )
     return stmt
 
 
-def _item_changed(
-    since_utc: object, since_local: object, catalog: Catalog | None
-) -> list[ColumnElement[bool]]:
-    """The IM_ITEM row moved, by the stamps it has."""
-    item = IM_ITEM.c
-    has_utc = catalog is None or catalog.has("IM_ITEM", "RS_UTC_DT")
-    has_local = catalog is None or catalog.has("IM_ITEM", "LST_MAINT_DT")
-    changed: list[ColumnElement[bool]] = []
-    if has_utc:
-        changed.append(since_utc <= item.RS_UTC_DT)
-    if has_local:
-        local = since_local <= item.LST_MAINT_DT
-        changed.append(and_(item.RS_UTC_DT.is_(None), local) if has_utc else local)
-    return changed
+def _changed_link_items(
+    since_local: object, since_utc: object | None, catalog: Catalog | None
+) -> Subquery | None:
+    """Item numbers whose links or item row moved since the bounds.
+
+    A UNION of selects that each filter one stamp of one table: one OR across the two tables
+    would scan the whole join on SQL Server, and SQLite too.
+    """
+    branches: list[Select[tuple[object, ...]]] = []
+    if catalog is None or catalog.has("EC_CATEG_ITEM", "LST_MAINT_DT"):
+        recent = EC_CATEG_ITEM.c
+        branches.append(select(recent.ITEM_NO).where(since_local <= recent.LST_MAINT_DT))
+    if since_utc is not None:
+        branches += changed_rows(IM_ITEM, since_utc, since_local, catalog)
+    if not branches:
+        return None
+    return union(*branches).subquery("changed")
 
 
 def item_categories(item_nos: Sequence[str]) -> Select[tuple[object, ...]]:

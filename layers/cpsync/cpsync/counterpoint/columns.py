@@ -93,8 +93,10 @@ def or_null(table_: Table, name: str, catalog: Catalog | None) -> ColumnElement[
 
 
 def catalog_query(names: Sequence[str]) -> Select[tuple[object, ...]]:
-    """SQL Server: the columns of these tables where cpsync's unqualified names find them
-    (the login's default schema, then dbo)."""
+    """SQL Server: the columns of these tables where cpsync's unqualified names find them.
+
+    That is the login's default schema, then dbo.
+    """
     columns = table(
         "COLUMNS",
         column("TABLE_SCHEMA"),

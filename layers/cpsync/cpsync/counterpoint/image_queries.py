@@ -19,8 +19,11 @@ __all__ = ["grid_cells", "image_items"]
 def image_items(
     keys: Sequence[str] | None = None, catalog: Catalog | None = None
 ) -> Select[tuple[object, ...]]:
-    """E-commerce items with their `ECOMM_IMG_FILE` (NULL where the column does not exist:
-    the default `<ITEM_NO>.jpg` naming) and tracking method, by item number."""
+    """E-commerce items with their `ECOMM_IMG_FILE` and tracking method, by item number.
+
+    `ECOMM_IMG_FILE` is NULL where the column does not exist: the default `<ITEM_NO>.jpg`
+    naming.
+    """
     item = IM_ITEM
     stmt = (
         select(item.c.ITEM_NO, or_null(item, "ECOMM_IMG_FILE", catalog), item.c.TRK_METH)

@@ -1,4 +1,4 @@
-"""Counterpoint's image naming: which files of the ItemImages folder belong to which SKU.
+r"""Counterpoint's image naming: which files of the ItemImages folder belong to which SKU.
 
 Rules (reference counterpoint-schema.md §6), all case-insensitive:
 - `ITEM_NO.ext` is the main image; with several files without `^`, the alphabetically first one
@@ -8,7 +8,7 @@ Rules (reference counterpoint-schema.md §6), all case-insensitive:
   to every grid child with that value (as its image and swatch), not to the parent.
 - `IM_ITEM.ECOMM_IMG_FILE` names the main image instead of `ITEM_NO.ext` when that file exists;
   the other `^`-less files of the item are then not used.
-- Characters not allowed in file names (`\\ / : * ? " < > |`) are replaced by `_` in the stem
+- Characters not allowed in file names (`\ / : * ? " < > |`) are replaced by `_` in the stem
   (CP-Commerce) or dropped (Counterpoint); both stems are tried.
 
 Pure functions only: no folder, database or Magento access, so every rule has a unit test.

@@ -27,6 +27,7 @@ __all__ = [
     "ITEM_CHANGES",
     "ITEM_FIELDS",
     "PRICE_1",
+    "PRICE_CHANGES",
     "PRICE_RULES",
     "STOCK",
     "WEB_ITEM",
@@ -108,6 +109,21 @@ STOCK = (
 
 #: The regular price.
 PRICE_1 = required("IM_PRC", "ITEM_NO", "LOC_ID", "PRC_1")
+
+#: When an item's prices changed (Price Changes reads only those items between full runs;
+#: without either stamp of IM_PRC or IM_ITEM every run reads every item).
+PRICE_CHANGES = (
+    *stamps(
+        "IM_PRC",
+        "price rows are dated by LST_MAINT_DT (server local time)",
+        "price rows without RS_UTC_DT are seen at the daily full run",
+    ),
+    *stamps(
+        "IM_ITEM",
+        "items are dated by LST_MAINT_DT (server local time)",
+        "items without RS_UTC_DT are seen at the daily full run",
+    ),
+)
 
 #: The e-commerce category tree.
 CATEGORY_TREE = (

@@ -46,6 +46,7 @@ __all__ = [
     "item_rows",
     "price_1",
     "quantities",
+    "separated_items",
     "sku_owners",
 ]
 
@@ -254,18 +255,41 @@ def quantities(
     return stmt
 
 
-def sku_owners() -> CompoundSelect[tuple[object, ...]]:
+def sku_owners(folded: Sequence[str] | None = None) -> CompoundSelect[tuple[object, ...]]:
     """Every e-commerce item number, and each grid cell with its dimensions (for collisions).
 
     Rows are (ITEM_NO, DIM_1_UPR, DIM_2_UPR, DIM_3_UPR); an item's own row has NULL dimensions.
-    Only keys are read, so a whole-table read stays cheap.
+    Only keys are read, so a whole-table read stays cheap. With `folded` (lower-case item
+    numbers without trailing spaces), only the items whose number folds to one of them: the
+    fold is compared in the database, so a changed run finds `CASE1` for `case1` whatever the
+    collation, and only the rows that match travel.
     """
     item, cell = IM_ITEM.c, IM_INV_CELL.c
     none = [literal(None, cell.DIM_1_UPR.type).label(f"DIM_{n}_UPR") for n in (1, 2, 3)]
-    return union_all(
-        select(item.ITEM_NO, *none).where(literal("Y") == item.IS_ECOMM_ITEM),
+    items = select(item.ITEM_NO, *none).where(literal("Y") == item.IS_ECOMM_ITEM)
+    cells = (
         select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)
         .distinct()
         .select_from(IM_INV_CELL.join(IM_ITEM, item.ITEM_NO == cell.ITEM_NO))
-        .where(literal("Y") == item.IS_ECOMM_ITEM, literal("G") == item.TRK_METH),
+        .where(literal("Y") == item.IS_ECOMM_ITEM, literal("G") == item.TRK_METH)
+    )
+    if folded is not None:
+        # The fold is computed once per item, in one subquery both branches read.
+        found = IM_ITEM.alias("found")
+        match = select(found.c.ITEM_NO).where(
+            func.lower(func.rtrim(found.c.ITEM_NO)).in_(list(folded))
+        )
+        items, cells = items.where(item.ITEM_NO.in_(match)), cells.where(item.ITEM_NO.in_(match))
+    return union_all(items, cells)
+
+
+def separated_items(separator: str) -> Select[tuple[object, ...]]:
+    """E-commerce item numbers that contain `separator`.
+
+    They are the only items whose SKU a grid cell's SKU (`ITEM|DIM...`) can also be. Few rows
+    travel; the LIKE is escaped (`_` is a wildcard).
+    """
+    item = IM_ITEM.c
+    return select(item.ITEM_NO).where(
+        literal("Y") == item.IS_ECOMM_ITEM, item.ITEM_NO.contains(separator, autoescape=True)
     )

@@ -42,7 +42,9 @@ from cpsync.counterpoint.schema import (
 
 __all__ = [
     "cell_quantity_rows",
+    "changed_price_items",
     "changed_stock_items",
+    "filter_item_rows",
     "grid_cells",
     "item_column",
     "location_ids",
@@ -173,8 +175,10 @@ PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
 
 
 def item_column(name: str) -> ColumnElement[Any]:
-    """An IM_ITEM column by name: a declared one, or a merchant's own (`USR_*`, found in the
-    database's catalog) named as `IM_ITEM.<name>`.
+    """An IM_ITEM column by name, declared or the merchant's own.
+
+    A merchant's own column (`USR_*`, found in the database's catalog) is named as
+    `IM_ITEM.<name>`.
 
     Raises:
         ValueError: The name is not a plain identifier (it is never put in SQL then).
@@ -224,6 +228,52 @@ def price_item_rows(
     if keys is not None:
         stmt = stmt.where(IM_ITEM.c.ITEM_NO.in_(list(keys)))
     return stmt
+
+
+def changed_price_items(
+    since_utc: datetime,
+    since_local: datetime,
+    location: str | None = None,
+    catalog: Catalog | None = None,
+) -> Select[tuple[object, ...]] | None:
+    """Web items whose price rows, item row or grid cells changed since the bounds.
+
+    The price rows are the `'*'` row and `location`'s. Returns None when IM_PRC or IM_ITEM has
+    no change stamp at all (then only a full read sees a price change).
+
+    A UNION of range seeks like `changed_stock_items`. The item row counts because Price-1
+    may live there (IM_ITEM.PRC_1) and rule filters read its columns; a grid cell because a
+    new cell is a new SKU to price (by RS_UTC_DT only: without it the daily full read does).
+    """
+    prices = changed_rows(IM_PRC, since_utc, since_local, catalog)
+    items = changed_rows(IM_ITEM, since_utc, since_local, catalog)
+    if not prices or not items:
+        return None
+    locations = ["*"] if location is None else ["*", location]
+    branches = [
+        *(branch.where(IM_PRC.c.LOC_ID.in_(locations)) for branch in prices),
+        *items,
+        *changed_rows(IM_INV_CELL, since_utc, since_local, catalog, local=False),
+    ]
+    changed = union(*branches).subquery("changed")
+    return (
+        select(IM_ITEM.c.ITEM_NO)
+        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
+        .where(web_items())
+        .order_by(IM_ITEM.c.ITEM_NO)
+    )
+
+
+def filter_item_rows(item_columns: Sequence[str]) -> Select[Any]:
+    """Every web item's number and the IM_ITEM columns rule filters name (no prices).
+
+    That is what tells which items a promotion's rules match.
+    """
+    names = list(dict.fromkeys(["ITEM_NO", *item_columns]))
+    return cast(
+        "Select[Any]",
+        select(*(item_column(n) for n in names)).where(web_items()).order_by(IM_ITEM.c.ITEM_NO),
+    )
 
 
 #: Columns of the price-rule tables: required ones, then (name, fallback) of optional ones.
@@ -277,8 +327,11 @@ def price_rule_breaks(catalog: Catalog | None = None) -> Select[tuple[object, ..
 
 
 def web_store(with_locations: bool = True) -> Select[tuple[object, ...]]:
-    """The e-commerce store (EC_CTL.STR_ID) with its stocking and pricing locations
-    (PS_STR_CFG_PS; NULL without `with_locations`, where that table is not as expected)."""
+    """The e-commerce store (EC_CTL.STR_ID) with its stocking and pricing locations.
+
+    The locations come from PS_STR_CFG_PS; they are NULL without `with_locations`, for a
+    database where that table is not as expected.
+    """
     ctl, cfg = EC_CTL.c, PS_STR_CFG_PS.c
     if not with_locations:
         return select(ctl.STR_ID, null().label("STK_LOC_ID"), null().label("PRC_LOC_ID"))
@@ -290,8 +343,11 @@ def web_store(with_locations: bool = True) -> Select[tuple[object, ...]]:
 def grid_cells(
     item_nos: Sequence[str], cells_location: str | None = None
 ) -> Select[tuple[object, ...]]:
-    """The cells of grid items (distinct dimension values of their IM_INV_CELL rows), at any
-    location or, with `cells_location`, at that one (as the Items task decides children)."""
+    """The cells of grid items: the distinct dimension values of their IM_INV_CELL rows.
+
+    At any location or, with `cells_location`, at that one (as the Items task decides
+    children).
+    """
     cell = IM_INV_CELL.c
     stmt = (
         select(cell.ITEM_NO, cell.DIM_1_UPR, cell.DIM_2_UPR, cell.DIM_3_UPR)

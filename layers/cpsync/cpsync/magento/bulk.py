@@ -25,11 +25,15 @@ from cpsync.magento.models import BulkAccepted, BulkOperation, BulkStatus
 from cpsync.magento.writer import Outcome
 
 if TYPE_CHECKING:
+    from cpsync.magento.media import ImageWriter
+    from cpsync.magento.product_fields import CreateRules
     from cpsync.model import Change, ProductState
     from cpsync.ports import StatePort
     from cpsync.settings import Settings
 
 __all__ = [
+    "BULK_CONSUMER",
+    "PRODUCTS_PER_BULK",
     "STATUS_COMPLETE",
     "STATUS_NOT_RETRIABLE",
     "STATUS_OPEN",
@@ -54,6 +58,12 @@ class BulkResult:
 
     outcomes: dict[str, Outcome]
     results: dict[str, Any]
+
+
+#: Option: whether `cpsync check` saw the async bulk consumer work an operation, and when.
+BULK_CONSUMER = "magento.bulk_consumer"
+#: Products per bulk request: a first load of 10,000 products is 100 requests.
+PRODUCTS_PER_BULK = 100
 
 
 class BulkRunner:
@@ -103,6 +113,7 @@ class BulkRunner:
             label="product",
             wait=settings.magento_bulk_wait,
             min_batch=settings.magento_bulk_min_batch,
+            chunk=PRODUCTS_PER_BULK,
         )
 
     # --- wire -----------------------------------------------------------------------------
@@ -141,12 +152,19 @@ class BulkRunner:
 
     # --- records --------------------------------------------------------------------------
     def run(
-        self, path: str, bodies: Mapping[str, Any], method: str = "POST", store: str | None = None
+        self,
+        path: str,
+        bodies: Mapping[str, Any],
+        method: str = "POST",
+        store: str | None = None,
+        max_bytes: int | None = None,
     ) -> BulkResult:
         """Apply ``bodies`` (record key → request body); one Outcome per key.
 
-        Transport failures of the submit or status calls surface as retryable outcomes for
-        the records they carried (the client already retried them).
+        A bulk request carries at most ``chunk`` bodies and, with ``max_bytes``, at most that
+        many bytes of JSON (one larger body goes alone). Transport failures of the submit or
+        status calls surface as retryable outcomes for the records they carried (the client
+        already retried them).
         """
         outcomes: dict[str, Outcome] = {}
         results: dict[str, Any] = {}
@@ -155,7 +173,7 @@ class BulkRunner:
             if not pending:
                 break
             retry: dict[str, Any] = {}
-            for keys in chunks_for_limit(list(pending), self.chunk):
+            for keys in self._chunks(pending, max_bytes):
                 part = {key: pending[key] for key in keys}
                 try:
                     again = self._one_bulk(path, part, method, store, outcomes, results)
@@ -176,6 +194,24 @@ class BulkRunner:
                 retryable=True,
             )
         return BulkResult(outcomes, results)
+
+    def _chunks(self, bodies: Mapping[str, Any], max_bytes: int | None) -> list[list[str]]:
+        """Keys per bulk request: at most ``chunk`` bodies and ``max_bytes`` of JSON."""
+        if max_bytes is None:
+            return list(chunks_for_limit(list(bodies), self.chunk))
+        chunks: list[list[str]] = []
+        current: list[str] = []
+        size = 0
+        for key, body in bodies.items():
+            cost = len(json.dumps(body)) + 2
+            if current and (len(current) >= self.chunk or size + cost > max_bytes):
+                chunks.append(current)
+                current, size = [], 0
+            current.append(key)
+            size += cost
+        if current:
+            chunks.append(current)
+        return chunks
 
     def _one_bulk(
         self,
@@ -238,20 +274,30 @@ class BulkRunner:
         existing: Mapping[str, int],
         attribute_set_id: int,
         state: StatePort,
+        rules: CreateRules | None = None,
+        galleries: ImageWriter | None = None,
     ) -> dict[str, Outcome]:
-        """The product writer's bulk branch: its payload rules, one bulk per 500 products.
+        """The product writer's bulk branch: its payload rules, one bulk per 100 products.
 
-        New products are created in the categories Magento already has, as single saves do;
-        the Category Items task links the others later.
+        New products are created complete as single saves are (`plan_create`: price, special
+        price, stock, the categories Magento already has, and the images that fit the request
+        size limit; the rest are uploaded after), and what they carried is recorded for the
+        other tasks.
         """
         from cpsync.magento.categories import new_product_categories, remember_links
-        from cpsync.magento.products import plan_product_save
+        from cpsync.magento.media import gallery_failure, image_budget
+        from cpsync.magento.product_fields import CreateRules, note_carried
+        from cpsync.magento.products import plan_create, plan_product_save
 
+        rules = rules or CreateRules()
         outcomes: dict[str, Outcome] = {}
         bodies: dict[str, Any] = {}
         linked: dict[str, list[int]] = {}
+        carried: dict[str, dict[str, str]] = {}
         creating = [states[c.key] for c in changes if c.key not in existing]
         new_categories = new_product_categories(state, creating)
+        skus = [p.sku for p in creating if p.enabled]
+        due = galleries.due(skus) if galleries is not None and skus else {}
         for change in changes:
             product = states[change.key]
             create = change.key not in existing
@@ -259,7 +305,18 @@ class BulkRunner:
             if create and product.category_ids:
                 linked[change.key] = categories
             try:
-                payload = plan_product_save(product, create, attribute_set_id, categories)
+                if create and product.enabled:
+                    plan = plan_create(product, rules, attribute_set_id, categories)
+                    payload: dict[str, Any] | None = plan.product
+                    for kind, print_ in plan.carried.items():
+                        carried.setdefault(kind, {})[change.key] = print_
+                    gallery = due.get(change.key)
+                    if gallery is not None and galleries is not None:
+                        budget = image_budget(plan.product, rules.max_request_bytes)
+                        if entries := galleries.create_entries(gallery, budget):
+                            plan.product["media_gallery_entries"] = entries
+                else:
+                    payload = plan_product_save(product, create, attribute_set_id, categories)
             except DataError as exc:
                 outcomes[change.key] = Outcome.from_exception(change.key, exc)
                 continue
@@ -267,7 +324,7 @@ class BulkRunner:
                 outcomes[change.key] = Outcome.ok(change.key)
                 continue
             bodies[change.key] = {"product": payload}
-        result = self.run("products", bodies)
+        result = self.run("products", bodies, max_bytes=rules.max_request_bytes)
         outcomes.update(result.outcomes)
         fresh = {
             key: int(saved["id"])
@@ -279,4 +336,17 @@ class BulkRunner:
         for key in fresh:
             if key in linked:
                 remember_links(state, states[key].sku, linked[key])
+                if len(linked[key]) != len(states[key].category_ids):
+                    carried.get("category_links", {}).pop(key, None)
+        note_carried(
+            state, {k: {s: p for s, p in v.items() if s in fresh} for k, v in carried.items()}
+        )
+        for key in fresh:
+            gallery = due.get(key)
+            if gallery is None or galleries is None:
+                continue
+            try:
+                galleries.after_create(gallery, result.results[key])
+            except Exception as exc:  # the product is saved: its record says what is missing
+                outcomes[key] = Outcome.from_exception(key, gallery_failure(exc))
         return outcomes

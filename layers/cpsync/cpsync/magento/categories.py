@@ -299,6 +299,10 @@ class CategoryWriter(Writer):
         self._docs: dict[str, dict[str, Any]] = {}
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Create or update categories level by level, so a parent exists before its children.
+
+        A child whose parent is not in Magento yet is retried later, not parked.
+        """
         states = {c.key: CategoryState.model_validate(c.payload) for c in changes}
         wanted = set(states) | {s.parent_id for s in states.values() if s.parent_id}
         self._ids = self.state.get_magento_ids("category", wanted)
@@ -446,6 +450,10 @@ class CategoryLinksWriter(Writer):
         self.state = state
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Bring each product's links to the categories cpsync manages in step with Counterpoint.
+
+        Links to categories cpsync does not manage (made by hand in Magento) are left alone.
+        """
         states = {c.key: CategoryLinksState.model_validate(c.payload) for c in changes}
         managed_keys = set(self.state.get_sent("category"))
         managed_keys |= {i for s in states.values() for i in s.category_ids}

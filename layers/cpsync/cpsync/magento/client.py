@@ -125,8 +125,10 @@ def search_params(
 
 
 def sku_filters(skus: Sequence[str]) -> list[tuple[str, str, str]]:
-    """One filter group (OR) matching these SKUs: an `in` list, and an `eq` filter for each SKU
-    with a comma, which would split the `in` list."""
+    """One filter group (OR) matching these SKUs.
+
+    An `in` list, and an `eq` filter for each SKU with a comma, which would split the `in` list.
+    """
     plain = [sku for sku in skus if "," not in sku]
     group = [("sku", ",".join(plain), "in")] if plain else []
     return group + [("sku", sku, "eq") for sku in skus if "," in sku]

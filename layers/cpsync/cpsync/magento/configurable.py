@@ -19,208 +19,48 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from cpsync.errors import RecordError
-from cpsync.magento.categories import (
-    create_in_categories,
-    new_product_categories,
-    remember_links,
-)
-from cpsync.magento.client import MagentoClient, sku_path
+from cpsync.errors import ConfigurationError, RecordError
+from cpsync.magento.attribute_options import ATTRIBUTE_DOC_KIND, OptionValues
+from cpsync.magento.categories import new_product_categories, remember_links
+from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
-from cpsync.magento.product_fields import (
-    STATUS_DISABLED,
-    STATUS_ENABLED,
-    VISIBILITY_CATALOG_SEARCH,
-    VISIBILITY_NOT_INDIVIDUALLY,
-    custom_attributes,
-    owned_fields,
-)
-from cpsync.model import ConfigurableState, GridChild
+from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
+from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
+from cpsync.magento.product_fields import STATUS_DISABLED, CreateRules, note_carried
+from cpsync.model import CategoryLinksState, ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
 
+if TYPE_CHECKING:
+    from cpsync.magento.media import ImageWriter
+
+# The option values and the bodies live in their own modules; their names stay importable here.
 __all__ = [
     "ATTRIBUTE_DOC_KIND",
+    "EMPTY_STORE",
     "GRID_DOC_KIND",
     "ConfigurableSaver",
     "OptionValues",
     "build_child_payload",
     "build_parent_payload",
+    "child_carried",
 ]
 
 logger = logging.getLogger(__name__)
 
-ATTRIBUTE_DOC_KIND = "attribute_option"
+#: Option: whether Magento had no product when cpsync first looked, and when (`_first_load`).
+EMPTY_STORE = "magento.empty_store"
+#: How long after finding the store empty a SKU state does not know is taken as new.
+FIRST_LOAD = timedelta(hours=24)
 GRID_DOC_KIND = "configurable"
-
-
-def build_child_payload(
-    child: GridChild,
-    create: bool,
-    option_ids: dict[str, int],
-    attribute_set_id: int = 4,
-    tax_class_id: int | None = None,
-) -> dict[str, Any]:
-    """The `product` body of one grid child: a simple product not visible individually.
-
-    `option_ids` maps attribute code to this child's option id. A create carries price and
-    stock; an update only what the Items task owns.
-    """
-    product: dict[str, Any] = {
-        "sku": child.sku,
-        "status": STATUS_ENABLED if child.enabled else STATUS_DISABLED,
-    }
-    if child.name is not None:
-        product["name"] = child.name
-        product["visibility"] = VISIBILITY_NOT_INDIVIDUALLY
-    if child.weight is not None:
-        product["weight"] = float(child.weight)
-    pairs: list[tuple[str, Any]] = [("url_key", child.url_key)]
-    pairs += [(code, str(option_id)) for code, option_id in sorted(option_ids.items())]
-    if tax_class_id is not None:
-        pairs.append(("tax_class_id", str(tax_class_id)))
-    if custom := custom_attributes(pairs):
-        product["custom_attributes"] = custom
-    if create:
-        qty = max(child.qty, Decimal(0))
-        product.update(
-            {
-                "attribute_set_id": attribute_set_id,
-                "type_id": "simple",
-                "price": float(child.price) if child.price is not None else None,
-                "extension_attributes": {"stock_item": {"qty": float(qty), "is_in_stock": qty > 0}},
-            }
-        )
-    return product
-
-
-def build_parent_payload(
-    state: ConfigurableState,
-    create: bool,
-    attribute_set_id: int = 4,
-    options: list[dict[str, Any]] | None = None,
-    child_ids: list[int] | None = None,
-    category_ids: Sequence[int] = (),
-) -> dict[str, Any]:
-    """The `product` body of a configurable parent.
-
-    A create carries the options, child links and Magento category ids, so the parent
-    appears complete in one save (children are never linked to categories); the parent is in
-    stock when a child is (Magento shows the children's stock).
-    """
-    product = owned_fields(state)
-    if create:
-        in_stock = any(c.qty > 0 for c in state.children)
-        product.update(
-            {
-                "attribute_set_id": attribute_set_id,
-                "type_id": "configurable",
-                "visibility": VISIBILITY_CATALOG_SEARCH,
-                "extension_attributes": {
-                    "stock_item": {"is_in_stock": in_stock},
-                    "configurable_product_options": options or [],
-                    "configurable_product_links": child_ids or [],
-                },
-            }
-        )
-        if category_ids:
-            product["extension_attributes"]["category_links"] = [
-                {"position": 0, "category_id": str(i)} for i in category_ids
-            ]
-    return product
 
 
 def doc_of(state: StatePort, sku: str) -> dict[str, Any]:
     """The family document of a parent SKU (empty when none was written yet)."""
     return state.get_docs(GRID_DOC_KIND, [sku]).get(sku) or {}
-
-
-class OptionValues:
-    """Attribute option ids by label, from state, else Magento, created when missing.
-
-    Magento compares option labels without case, so this does too. Thread-safe: the product
-    writer saves several records at once.
-    """
-
-    def __init__(self, client: MagentoClient, state: StatePort) -> None:
-        self.client = client
-        self.state = state
-        self._lock = threading.Lock()
-        self._docs: dict[str, dict[str, Any]] = {}
-        # Attributes read from Magento in this process: what is missing now is ours to add.
-        self._read_codes: set[str] = set()
-
-    def _doc(self, code: str) -> dict[str, Any]:
-        if code not in self._docs:
-            stored = self.state.get_docs(ATTRIBUTE_DOC_KIND, [code]).get(code)
-            self._docs[code] = stored or {}
-        return self._docs[code]
-
-    def _read(self, code: str, doc: dict[str, Any]) -> None:
-        """Refresh the attribute id and option ids from Magento."""
-        path = f"products/attributes/{sku_path(code)}"
-        try:
-            if "attribute_id" not in doc:
-                attribute = self.client.request("GET", path, endpoint="attributes.get")
-                doc["attribute_id"] = int(attribute["attribute_id"])
-            options = self.client.request(
-                "GET", f"{path}/options", endpoint="attributes.options.list"
-            )
-        except MagentoRecordError as exc:
-            if exc.status == 404:
-                raise RecordError(
-                    f"Magento has no product attribute {code!r}: create it as a dropdown"
-                    " (scope Global) in the products' attribute set, or map the grid"
-                    " dimension to an existing attribute with CPSYNC_GRID_ATTRIBUTES"
-                ) from exc
-            raise
-        values = doc.setdefault("values", {})
-        for option in options or []:
-            label, value = str(option.get("label", "")).strip(), str(option.get("value", ""))
-            if label and value.isdigit():
-                values[label.lower()] = int(value)
-
-    def _add(self, code: str, label: str, doc: dict[str, Any]) -> None:
-        path = f"products/attributes/{sku_path(code)}/options"
-        try:
-            answer = self.client.request(
-                "POST", path, endpoint="attributes.options.add", json={"option": {"label": label}}
-            )
-        except MagentoRecordError as exc:
-            if exc.status != 400:  # 400: added meanwhile by someone else; read it below
-                raise
-            answer = None
-        text = str(answer or "")
-        if text.isdigit():
-            doc["values"][label.lower()] = int(text)
-        else:  # 2.3 answers "id_<n>"; re-read rather than trust the shape
-            self._read(code, doc)
-        if label.lower() not in doc["values"]:
-            raise RecordError(f"Magento did not keep option {label!r} of attribute {code!r}")
-
-    def resolve(self, code: str, labels: Sequence[str]) -> tuple[int, dict[str, int]]:
-        """The attribute id and the option id of each label (creating missing values).
-
-        Raises:
-            RecordError: The attribute does not exist in Magento (the message says what to do).
-        """
-        with self._lock:
-            doc = self._doc(code)
-            values = doc.setdefault("values", {})
-            missing = [v for v in labels if v.lower() not in values]
-            if missing or "attribute_id" not in doc:
-                if code not in self._read_codes or "attribute_id" not in doc:
-                    self._read(code, doc)
-                    self._read_codes.add(code)
-                for label in [v for v in missing if v.lower() not in doc["values"]]:
-                    self._add(code, label, doc)
-                self.state.put_docs(ATTRIBUTE_DOC_KIND, {code: doc})
-            ids = {v: int(doc["values"][v.lower()]) for v in labels}
-            return int(doc["attribute_id"]), ids
 
 
 class ConfigurableSaver:
@@ -234,6 +74,8 @@ class ConfigurableSaver:
         concurrency: Children of one family saved at once.
         slots: Shared with the product writer, so saves in flight never exceed its
             concurrency however records and children are spread over threads.
+        galleries: The image writer: new products are created with their images.
+        rules: How creates carry price, stock and images.
     """
 
     def __init__(
@@ -244,7 +86,11 @@ class ConfigurableSaver:
         attribute_set_id: int = 4,
         concurrency: int = 4,
         slots: threading.Semaphore | None = None,
+        galleries: ImageWriter | None = None,
+        rules: CreateRules | None = None,
     ) -> None:
+        self.galleries = galleries
+        self.rules = rules or CreateRules()
         self.client = client
         self.state = state
         self.options = options
@@ -253,15 +99,36 @@ class ConfigurableSaver:
         self.slots = slots or threading.BoundedSemaphore(concurrency)
 
     def existing(self, skus: list[str]) -> dict[str, int]:
-        """Magento ids of the SKUs that exist: from state, else one search per 50 SKUs."""
+        """Magento ids of the SKUs that exist.
+
+        From state, else one search per 50 SKUs (none on a first load into an empty store,
+        where a SKU state does not know is new).
+        """
         known = self.state.get_magento_ids("product", skus)
         unknown = [s for s in skus if s not in known]
-        if unknown:
+        if unknown and not self._first_load():
             found = self.client.find_products(unknown)
             fresh = {s: int(found[s.lower()]["id"]) for s in unknown if s.lower() in found}
             self.state.put_magento_ids("product", fresh)
             known.update(fresh)
         return known
+
+    def _first_load(self) -> bool:
+        """Whether cpsync is loading a store that had no product when it first looked.
+
+        One search of one row, once: every product there since was created by cpsync and is
+        in state. Trusted for `FIRST_LOAD`; a create of a SKU someone added by hand meanwhile
+        is still safe, since a product save upserts by SKU.
+        """
+        seen = self.state.get_option(EMPTY_STORE)
+        now = datetime.now(UTC)
+        if not isinstance(seen, dict):
+            result = self.client.search_products(search_params([], page_size=1))
+            seen = {"empty": int(result.get("total_count") or 0) == 0, "at": now.isoformat()}
+            self.state.set_option(EMPTY_STORE, seen)
+        if not seen.get("empty"):
+            return False
+        return now - datetime.fromisoformat(str(seen["at"])) < FIRST_LOAD
 
     def _save(self, product: dict[str, Any]) -> int:
         with self.slots:
@@ -289,18 +156,32 @@ class ConfigurableSaver:
             c for c in state.children if c.sku not in existing or sent.get(c.sku) != c.fingerprint()
         ]
         created: dict[str, int] = {}
+        carried: dict[str, dict[str, str]] = {}
         lock = threading.Lock()
+        due = self._due([c.sku for c in todo if c.sku not in existing and c.enabled])
 
         def save(child: GridChild) -> None:
             create = child.sku not in existing
             body = build_child_payload(
-                child, create, option_ids[child.sku], self.attribute_set_id, state.tax_class_id
+                child,
+                create,
+                option_ids[child.sku],
+                self.attribute_set_id,
+                state.tax_class_id,
+                self.rules,
             )
-            product_id = self._save(body)
+            if not create:
+                self._save(body)
+                with lock:
+                    sent[child.sku] = child.fingerprint()
+                return
+            saved = self._create(body, [], due.get(child.sku))
             with lock:
                 sent[child.sku] = child.fingerprint()
-                if create:
-                    created[child.sku] = product_id
+                created[child.sku] = int(saved["id"])
+                for kind, print_ in child_carried(child, self.rules).items():
+                    carried.setdefault(kind, {})[child.sku] = print_
+            self._after_create(due.get(child.sku), saved)
 
         try:
             workers = min(self.concurrency, len(todo))
@@ -313,10 +194,49 @@ class ConfigurableSaver:
                         future.result()
         except Exception:
             self.state.put_magento_ids("product", created)
+            note_carried(self.state, carried)
             progress = {**doc_of(self.state, state.sku), "children": sent, "linked": False}
             self.state.put_docs(GRID_DOC_KIND, {state.sku: progress})
             raise
+        note_carried(self.state, carried)
         return created
+
+    def _due(self, skus: list[str]) -> dict[str, ImageState]:
+        """The galleries of these new products (one state read)."""
+        if self.galleries is None or not skus:
+            return {}
+        return self.galleries.due(skus)
+
+    def _create(
+        self,
+        body: dict[str, Any],
+        categories: list[int],
+        gallery: ImageState | None,
+    ) -> dict[str, Any]:
+        """Create a product with as many of its images as fit; returns the saved product."""
+        if gallery is not None and self.galleries is not None:
+            budget = image_budget(body, self.rules.max_request_bytes)
+            if entries := self.galleries.create_entries(gallery, budget):
+                body = {**body, "media_gallery_entries": entries}
+        with self.slots:
+            saved, got = create_carrying_images(self.client, body, categories)
+        categories[:] = got
+        return saved
+
+    def _after_create(self, gallery: ImageState | None, saved: dict[str, Any]) -> None:
+        """Note the created entries and upload the images the create did not carry.
+
+        Raises:
+            Exception: The images did not all go up (the product is saved).
+        """
+        if gallery is None or self.galleries is None:
+            return
+        try:
+            self.galleries.after_create(gallery, saved)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise gallery_failure(exc) from exc
 
     def apply(
         self, state: ConfigurableState, known: dict[str, int] | None = None, force: bool = False
@@ -377,14 +297,19 @@ class ConfigurableSaver:
         parent_print = state.parent_fingerprint()
         if state.sku not in existing:
             categories = new_product_categories(self.state, [state])[state.sku]
+            wanted = len(categories)
             body = build_parent_payload(
                 state, True, self.attribute_set_id, options_body, child_ids, categories
             )
-            with self.slots:
-                saved, categories = create_in_categories(self.client, body, categories)
+            gallery = self._due([state.sku]).get(state.sku)
+            saved = self._create(body, categories, gallery)
             self.state.put_magento_ids("product", {state.sku: int(saved["id"])})
             if state.category_ids:
                 remember_links(self.state, state.sku, categories)
+                if len(categories) == wanted == len(state.category_ids):
+                    links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
+                    note_carried(self.state, {"category_links": {state.sku: links.fingerprint()}})
+            self._after_create(gallery, saved)
         else:
             if doc.get("parent") != parent_print:
                 self._save(build_parent_payload(state, False))

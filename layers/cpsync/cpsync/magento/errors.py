@@ -66,7 +66,12 @@ def classify(status: int, message: str = "", transient: re.Pattern[str] | None =
     """The action for an HTTP status (and message, for Magento's transient 400s).
 
     Args:
+        status: The HTTP status of the answer.
+        message: Magento's message, its placeholders filled in.
         transient: The store's own words for a transient 400, besides the English ones.
+
+    Returns:
+        What to do with the record; an unknown status retries when 5xx and parks otherwise.
     """
     if status == 400 and (
         _TRANSIENT_MESSAGES.search(message) or (transient is not None and transient.search(message))
@@ -170,8 +175,10 @@ def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -
 def error_from_response(
     response: httpx.Response, transient: re.Pattern[str] | None = None
 ) -> MagentoError:
-    """Turn a failed response into the most specific MagentoError (`transient`: see
-    `classify`)."""
+    """Turn a failed response into the most specific MagentoError.
+
+    `transient` is the store's own words for a transient 400 (see `classify`).
+    """
     template, parameters = _text_of(response)
     message = render_message(template, parameters)
     method, path = response.request.method, response.request.url.path

@@ -29,26 +29,24 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
 from cpsync.documents import IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
-from cpsync.magento.categories import CategoryApi, CategoryNode, new_product_categories
+from cpsync.magento.categories import (
+    CategoryApi,
+    CategoryNode,
+    new_product_categories,
+    remember_links,
+)
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
 from cpsync.magento.errors import MagentoError
 from cpsync.magento.image_links import ServeLinks
+from cpsync.magento.import_rows import ImportPlan, ImportRow, build_rows
 from cpsync.magento.media import ImageWriter, tag_of
+from cpsync.magento.product_fields import CreateRules, note_carried
 from cpsync.magento.writer import Outcome
-from cpsync.model import (
-    Change,
-    ConfigurableState,
-    GridChild,
-    ImageState,
-    ProductState,
-    make_version,
-)
+from cpsync.model import Change, ConfigurableState, ProductState, make_version
 from cpsync.ports import AppliedRecord, StatePort
 
 __all__ = ["ENTITIES", "ImportRow", "ProductImporter", "build_rows", "import_available"]
@@ -58,10 +56,6 @@ logger = logging.getLogger(__name__)
 ENDPOINT = "import.json"
 #: The import entities cpsync could use (catalog_product today).
 ENTITIES = ("catalog_product", "advanced_pricing", "stock_sources")
-#: Tax class names of the ids cpsync sends (Magento's import takes names, and creates a
-#: class for a name it does not know, so an unknown id is never guessed).
-TAX_CLASS_NAMES = {0: "None", 2: "Taxable Goods"}
-VISIBILITY_NAMES = {1: "Not Visible Individually", 4: "Catalog, Search"}
 #: The import's image column of each gallery role.
 ROLE_COLUMNS = {
     "image": "base_image",
@@ -69,13 +63,9 @@ ROLE_COLUMNS = {
     "thumbnail": "thumbnail_image",
     "swatch_image": "swatch_image",
 }
-#: Characters that split a configurable_variations value.
-_VARIATION_SEPARATORS = re.compile(r"[|,=]")
 _ROW_ERROR = re.compile(r"^(?P<message>.*) in row\(s\): (?P<rows>[\d, ]+)$")
 #: SKUs per read-back search (one ``sku in [...]`` filter and page size).
 CHECK_PAGE = 200
-
-ImportRow = dict[str, str]
 
 
 def import_available(client: MagentoClient, entity: str = "catalog_product") -> tuple[bool, str]:
@@ -112,146 +102,6 @@ def _source(items: list[ImportRow], entity: str = "catalog_product") -> dict[str
     }
 
 
-def _number(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f")
-
-
-@dataclass
-class _Plan:
-    """Rows in sending order and which record each SKU belongs to."""
-
-    rows: list[ImportRow] = field(default_factory=list)
-    owner: dict[str, str] = field(default_factory=dict)  # lower-case SKU -> record key
-    grids: dict[str, ConfigurableState] = field(default_factory=dict)
-    linked: set[str] = field(default_factory=set)  # grid keys whose parent row is imported
-    category_ids: dict[str, list[int]] = field(default_factory=dict)
-    galleries: dict[str, ImageState] = field(default_factory=dict)  # SKUs with image links
-
-    def add(self, key: str, row: ImportRow) -> None:
-        self.rows.append(row)
-        self.owner[row["sku"].lower()] = key
-
-
-def _base_row(sku: str, name: str | None, weight: Decimal | None, url_key: str | None) -> ImportRow:
-    return {
-        "sku": sku,
-        "attribute_set_code": "Default",
-        "product_websites": "base",
-        "name": name or "",
-        "weight": _number(weight),
-        "url_key": url_key or "",
-    }
-
-
-def _simple_row(state: ProductState, categories: str, tax: str) -> ImportRow:
-    qty = max(state.qty, Decimal(0))
-    row = _base_row(state.sku, state.name, state.weight, state.url_key)
-    row.update(
-        {
-            "product_type": "simple",
-            "product_online": "1",
-            "visibility": VISIBILITY_NAMES[4],
-            "price": _number(state.price),
-            "qty": _number(qty),
-            "is_in_stock": "1" if qty > 0 else "0",
-            "description": state.description or "",
-            "short_description": state.short_description or "",
-            "tax_class_name": tax,
-            "categories": categories,
-        }
-    )
-    return row
-
-
-def _child_row(child: GridChild, tax: str) -> ImportRow:
-    qty = max(child.qty, Decimal(0))
-    row = _base_row(child.sku, child.name, child.weight, child.url_key)
-    row.update(
-        {
-            "product_type": "simple",
-            "product_online": "1" if child.enabled else "0",
-            "visibility": VISIBILITY_NAMES[1],
-            "price": _number(child.price),
-            "qty": _number(qty),
-            "is_in_stock": "1" if qty > 0 else "0",
-            "tax_class_name": tax,
-            "additional_attributes": ",".join(
-                f"{code}={value}" for code, value in sorted(child.attributes.items())
-            ),
-        }
-    )
-    return row
-
-
-def _parent_row(grid: ConfigurableState, categories: str, tax: str) -> ImportRow:
-    row = _base_row(grid.sku, grid.name, grid.weight, grid.url_key)
-    variations = [
-        ",".join([f"sku={c.sku}", *(f"{k}={v}" for k, v in c.attributes.items())])
-        for c in grid.children
-    ]
-    row.update(
-        {
-            "product_type": "configurable",
-            "product_online": "1",
-            "visibility": VISIBILITY_NAMES[4],
-            "description": grid.description or "",
-            "short_description": grid.short_description or "",
-            "tax_class_name": tax,
-            "categories": categories,
-            "is_in_stock": "1" if any(c.qty > 0 for c in grid.children) else "0",
-            "configurable_variations": "|".join(variations),
-            "configurable_variation_labels": ",".join(f"{o.code}={o.label}" for o in grid.options),
-        }
-    )
-    return row
-
-
-def _unsafe(*values: str) -> bool:
-    return any(_VARIATION_SEPARATORS.search(v) for v in values)
-
-
-def build_rows(
-    simple: Sequence[ProductState],
-    grids: Sequence[ConfigurableState],
-    category_paths: dict[str, str],
-) -> tuple[_Plan, dict[str, str]]:
-    """The import rows of new products: grid children, simple products, then grid parents.
-
-    `category_paths` gives each SKU its ``categories`` column. Returns the plan and, by
-    record key, why a record cannot be imported (it goes the normal way).
-    """
-    plan = _Plan()
-    refused: dict[str, str] = {}
-
-    def tax_of(state: ProductState | ConfigurableState) -> str | None:
-        if state.tax_class_id is None:
-            return ""
-        return TAX_CLASS_NAMES.get(state.tax_class_id)
-
-    for grid in grids:
-        tax = tax_of(grid)
-        if tax is None:
-            refused[grid.sku] = f"tax class {grid.tax_class_id} has no known name"
-            continue
-        for child in grid.children:
-            plan.add(grid.sku, _child_row(child, tax))
-        plan.grids[grid.sku] = grid
-        if not _unsafe(
-            *grid.child_skus(), *(v for c in grid.children for v in c.attributes.values())
-        ):
-            plan.linked.add(grid.sku)
-    for state in simple:
-        tax = tax_of(state)
-        if tax is None or state.price is None:
-            refused[state.sku] = "no price" if tax is not None else "unknown tax class"
-            continue
-        plan.add(state.sku, _simple_row(state, category_paths.get(state.sku, ""), tax))
-    for key in sorted(plan.linked):
-        grid = plan.grids[key]
-        plan.add(key, _parent_row(grid, category_paths.get(key, ""), tax_of(grid) or ""))
-    return plan, refused
-
-
 class ProductImporter:
     """Creates a batch's new products through Magento's import; see the module docstring.
 
@@ -264,6 +114,7 @@ class ProductImporter:
             them, before ``auto`` imports.
         rows: Rows per import request.
         images: Image links per import request (Magento downloads them within the request).
+        rules: How a create carries price, special price and stock (the product writer's).
     """
 
     def __init__(
@@ -275,6 +126,7 @@ class ProductImporter:
         min_new: int = 500,
         rows: int = 5000,
         images: int = 500,
+        rules: CreateRules | None = None,
     ) -> None:
         self.client = client
         self.state = state
@@ -283,6 +135,8 @@ class ProductImporter:
         self.min_new = min_new
         self.rows = rows
         self.images = images
+        #: What a create carries (the product writer's rules): the rows carry the same.
+        self.rules = rules or CreateRules()
         self._available: bool | None = None
         #: Signed links Magento downloads images from (None: the gallery writer uploads them).
         self.links: ServeLinks | None = None
@@ -325,7 +179,7 @@ class ProductImporter:
         grids = self._with_options(grids)
         categories = new_product_categories(self.state, [*simple, *grids])
         paths = self._category_paths(categories)
-        plan, refused = build_rows(simple, grids, paths)
+        plan, refused = build_rows(simple, grids, paths, self.rules, categories)
         plan.category_ids = categories
         self._add_images(plan)
         for key, why in refused.items():
@@ -334,8 +188,10 @@ class ProductImporter:
         return self._read_back(plan)
 
     def _large(self, changes: Sequence[Change], count: int) -> bool:
-        """More than `min_new` new products: in this batch, or queued by the run that sent
-        them (a first load arrives in many updater batches; the run log says how big it is)."""
+        """More than `min_new` new products, in this batch or queued by the run that sent them.
+
+        A first load arrives in many updater batches; the run log says how big it is.
+        """
         if count > self.min_new:
             return True
         runs = {(c.task, c.run_id) for c in changes if c.run_id}
@@ -401,7 +257,7 @@ class ProductImporter:
             sku: ",".join(paths[i] for i in ids if i in paths) for sku, ids in categories.items()
         }
 
-    def _add_images(self, plan: _Plan) -> None:
+    def _add_images(self, plan: ImportPlan) -> None:
         """Image columns (signed links) for the galleries due on the imported SKUs.
 
         The link's file name carries the gallery writer's content tag, so the writer, run by
@@ -425,8 +281,10 @@ class ProductImporter:
                         row[column] = urls[entry.digest]
 
     def _files(self, rows: list[ImportRow]) -> list[tuple[int, list[ImportRow]]]:
-        """(first row index, rows) of each file: at most `rows` rows and `images` image links,
-        since Magento downloads every image inside the one request."""
+        """(first row index, rows) of each file: at most `rows` rows and `images` image links.
+
+        Magento downloads every image inside the one request, hence the image cap.
+        """
         files: list[tuple[int, list[ImportRow]]] = []
         start, images = 0, 0
         for index, row in enumerate(rows):
@@ -439,7 +297,7 @@ class ProductImporter:
             files.append((start, rows[start:]))
         return files
 
-    def _send(self, plan: _Plan) -> None:
+    def _send(self, plan: ImportPlan) -> None:
         """POST the rows file by file; row messages are logged per record."""
         for start, part in self._files(plan.rows):
             try:
@@ -464,7 +322,7 @@ class ProductImporter:
                             found["message"],
                         )
 
-    def _read_back(self, plan: _Plan) -> dict[str, Outcome]:
+    def _read_back(self, plan: ImportPlan) -> dict[str, Outcome]:
         """Search the imported SKUs (one search per page); keep ids, links and grid notes."""
         items = self._find([row["sku"] for row in plan.rows], bool(plan.galleries))
         found = {sku: int(item["id"]) for sku, item in items.items()}
@@ -477,6 +335,7 @@ class ProductImporter:
             },
         )
         self._adopt_galleries(plan, items)
+        self._note_bare_galleries(plan, items)
         holds: dict[str, bool] = {}
         for sku, key in plan.owner.items():
             holds[key] = holds.get(key, True) and sku in found
@@ -502,11 +361,10 @@ class ProductImporter:
             if held:
                 outcomes[key] = Outcome.ok(key)
                 if plan.category_ids.get(key):
-                    from cpsync.magento.categories import remember_links
-
                     remember_links(self.state, key, plan.category_ids[key])
         if grid_docs:
             self.state.put_docs(GRID_DOC_KIND, grid_docs)
+        self._note_carried(plan, found)
         missing = len(holds) - len(outcomes)
         logger.info(
             "Magento's import holds %d of %d records; %d go the normal way",
@@ -516,9 +374,25 @@ class ProductImporter:
         )
         return outcomes
 
+    def _note_carried(self, plan: ImportPlan, found: dict[str, int]) -> None:
+        """Record what the rows Magento holds applied, exactly as a create does.
+
+        The Price Changes and Inventory tasks (and the category links) then send nothing for
+        these SKUs; a row Magento does not hold carried nothing.
+        """
+        carried: dict[str, dict[str, str]] = {}
+        for sku, prints in plan.carried.items():
+            if sku.lower() in found:
+                for kind, print_ in prints.items():
+                    carried.setdefault(kind, {})[sku] = print_
+        if carried:
+            note_carried(self.state, carried)
+
     def _find(self, skus: list[str], galleries: bool = False) -> dict[str, dict[str, Any]]:
-        """Products by lower-case SKU (id, and the gallery when asked): one search per page
-        of CHECK_PAGE SKUs."""
+        """Products by lower-case SKU (id, and the gallery when asked).
+
+        One search per page of CHECK_PAGE SKUs.
+        """
         found: dict[str, dict[str, Any]] = {}
         wanted = "id,sku,media_gallery_entries[id,file,types,position]" if galleries else "id,sku"
         for start in range(0, len(skus), CHECK_PAGE):
@@ -530,11 +404,27 @@ class ProductImporter:
                 found[str(item["sku"]).lower()] = item
         return found
 
-    def _adopt_galleries(self, plan: _Plan, items: dict[str, dict[str, Any]]) -> None:
-        """Record the galleries Magento downloaded exactly as wanted (entries carrying our
-        tags, with the wanted roles and positions) as applied, as ``ImageWriter.bring`` does
-        after an upload: the gallery writer then has nothing to do for them (no gallery GET).
-        A gallery that differs in any way stays due and the writer puts it right."""
+    def _note_bare_galleries(self, plan: ImportPlan, items: dict[str, dict[str, Any]]) -> None:
+        """Note as empty the galleries of products imported without image columns.
+
+        The gallery writer, run next for their due images, then uploads without a gallery
+        GET first, as after a create (the entries it adds are then stored in place of these).
+        """
+        if self.galleries is None:
+            return
+        bare = [r["sku"] for r in plan.rows if r["sku"] not in plan.galleries]
+        due = self.galleries.due([s for s in bare if s.lower() in items])
+        if due:
+            IMAGE_ENTRIES.put(self.state, {sku: ImageEntries() for sku in due})
+
+    def _adopt_galleries(self, plan: ImportPlan, items: dict[str, dict[str, Any]]) -> None:
+        """Record the galleries Magento downloaded exactly as wanted as applied.
+
+        Wanted: entries carrying our tags, with the wanted roles and positions; recorded as
+        ``ImageWriter.bring`` does after an upload (entry ids too), so the gallery writer then
+        has nothing to do for them (no gallery GET). A gallery that differs in any way stays
+        due and the writer puts it right.
+        """
         adopted: dict[str, list[EntryRef]] = {}
         fingerprints: dict[str, str] = {}
         for sku, desired in plan.galleries.items():

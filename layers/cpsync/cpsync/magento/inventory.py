@@ -16,6 +16,7 @@ source item with it, so the extra search stops after the switch has been worked 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -52,6 +53,8 @@ logger = logging.getLogger(__name__)
 
 #: Option: every MSI source code the stock writer has written (see the module docstring).
 SOURCES_WRITTEN = "stock.sources_written"
+#: How long the list of Magento's sources is trusted before it is read again.
+SOURCES_TTL_SECONDS = 900.0
 
 
 class SourceItem(BaseModel):
@@ -108,35 +111,32 @@ def learn_input_limit(current: int, sent: int, exc: Exception) -> int:
     return min(current, INPUT_LIMIT)
 
 
-#: Fewer rows than this per request cost Magento more in request overhead than they save.
-MIN_SPREAD_ROWS = 50
+def spread(rows: int, limit: int) -> int:
+    """Rows per request: as few requests as `limit` allows, the rows shared evenly among them.
 
-
-def spread(rows: int, limit: int, concurrency: int) -> int:
-    """Rows per request: at most `limit`, and few enough that every request slot gets work.
-
-    Magento serves requests in parallel (PHP-FPM workers), so 1,000 rows go faster as 8
-    requests of 125 than as 2 of 500, and 10,000 rows as 24 of 417 (3 full rounds of 8) than
-    as 20 of 500 (the third round half idle); but never below 50 rows (or `limit`) per
-    request, since each request also costs Magento its bootstrap.
+    Every request costs Magento its bootstrap, so rows are spread over more requests only when
+    there are more than one request carries: 1,287 rows at 500 go as 3 requests of 429, not
+    26 of 50. Requests of different chunks and kinds still run side by side.
     """
-    slots = max(1, concurrency)
     calls = -(-max(rows, 1) // max(1, limit))
-    calls = -(-calls // slots) * slots  # whole rounds: no round with idle slots
-    even = -(-rows // calls)
-    return max(1, min(limit, max(even, MIN_SPREAD_ROWS)))
+    return max(1, min(limit, -(-rows // calls)))
 
 
 def chunked(
-    groups: Sequence[tuple[str, list[Any]]], size: int
+    groups: Sequence[tuple[str, list[Any]]], size: int, limit: int | None = None
 ) -> list[list[tuple[str, list[Any]]]]:
-    """Pack per-record row lists into chunks of at most `size` rows; a record is never split
-    (a record with more rows than `size` gets a chunk of its own, split by the caller)."""
+    """Pack per-record row lists into chunks of about `size` rows, never more than `limit`.
+
+    `limit` is `size` when not given. A record is never split (a record with more rows than
+    the limit gets a chunk of its own, split by the caller). A chunk is closed once it holds
+    `size` rows, so records of several rows do not add a call: 1,287 rows at 429 stay 3 calls.
+    """
+    ceiling = limit or size
     chunks: list[list[tuple[str, list[Any]]]] = []
     current: list[tuple[str, list[Any]]] = []
     count = 0
     for key, rows in groups:
-        if current and count + len(rows) > size:
+        if current and (count >= size or count + len(rows) > ceiling):
             chunks.append(current)
             current, count = [], 0
         current.append((key, rows))
@@ -170,8 +170,10 @@ class InventoryApi:
         )
 
     def source_items(self, skus: Sequence[str], chunk: int = 50) -> list[SourceItem]:
-        """Source items of these SKUs: one search per `chunk` SKUs, paged by total_count
-        (never past the last page, which some stores repeat)."""
+        """Source items of these SKUs: one search per `chunk` SKUs.
+
+        Paged by total_count, never past the last page (which some stores repeat).
+        """
         found: list[SourceItem] = []
         for start in range(0, len(skus), chunk):
             found += self._search_source_items([sku_filters(skus[start : start + chunk])])
@@ -242,6 +244,8 @@ class StockWriter(Writer):
         concurrency: Requests in flight at once.
         state: Where the source codes written so far are remembered; without it, source
             items of sources no longer written are left alone.
+        clock: Injected for tests (the list of sources is read again after
+            `SOURCES_TTL_SECONDS`, or at once when a Change names a source not in it).
     """
 
     kind: ClassVar[Kind] = "stock"
@@ -253,15 +257,24 @@ class StockWriter(Writer):
         chunk_size: int = 500,
         concurrency: int = 4,
         state: StatePort | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(concurrency)
         self.api = InventoryApi(client)
         self.mode = mode
         self.chunk_size = chunk_size
         self.state = state
+        self.clock = clock
         self._sources: set[str] | None = None
+        self._sources_read_at = 0.0
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Write the stock of each SKU: bulk MSI source items, or one stock item per SKU.
+
+        A record naming a source Magento lacks is parked with what to do; the others are sent
+        in chunks of about `chunk_size` rows, and source items under sources cpsync no longer
+        writes are deleted afterwards.
+        """
         states = {c.key: StockState.model_validate(c.payload) for c in changes}
         if self.mode == "legacy":
             return self.map_records(changes, lambda c: self._legacy(states[c.key]))
@@ -281,8 +294,8 @@ class StockWriter(Writer):
                 groups.append((key, build_source_items(state)))
         written = self._remember_sources(groups)
         rows = sum(len(items) for _, items in groups)
-        size = spread(rows, self.chunk_size, self.concurrency)
-        for result in self._parallel(chunked(groups, size), self._send_chunk):
+        size = spread(rows, self.chunk_size)
+        for result in self._parallel(chunked(groups, size, self.chunk_size), self._send_chunk):
             outcomes.update(result)
         if written:
             self._drop_old_sources(written, groups, outcomes)
@@ -353,9 +366,20 @@ class StockWriter(Writer):
             raise RetryableError(f"{exc} (the product may still be on its way: retried)") from exc
 
     def _missing_sources(self, states: dict[str, StockState]) -> set[str]:
+        """The sources these Changes name that Magento lacks.
+
+        The list is read once per process, and again after `SOURCES_TTL_SECONDS` or when a
+        source is missing from it.
+        """
         wanted = {s.source_code for state in states.values() for s in state.sources}
-        if self._sources is None or not wanted <= self._sources:
+        now = self.clock()
+        if (
+            self._sources is None
+            or not wanted <= self._sources
+            or now - self._sources_read_at > SOURCES_TTL_SECONDS
+        ):
             self._sources = self.api.source_codes()  # new sources appear: look again
+            self._sources_read_at = now
         return wanted - self._sources
 
     def _parallel(

@@ -6,7 +6,9 @@ carries our content tag (`<stem>-cp<digest>.<ext>`, Magento may add `_1`): the t
 a crash between an upload and the state write, a retried POST whose first answer was lost, or
 an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 
-1. list the gallery (one GET, without the base64 `content` Magento would add to each entry);
+1. list the gallery (one GET, without the base64 `content` Magento would add to each entry),
+   unless state knows every entry cpsync owns there (ids, roles, positions): then the GET is
+   spared, and made again on a forced run ("sync now", queue all) or after a failed sync;
 2. delete our entries that are no longer wanted (removed or replaced images) and duplicates;
 3. update roles/position of kept entries whose roles or position moved;
 4. add what is missing, the main image first (delete-then-add replaces an image);
@@ -20,15 +22,19 @@ within seconds unless the owner renews it while it works (before a request, once
 the expiry has passed); a lock whose owner process is gone (killed on this machine) is taken
 over at once.
 
-A product's gallery is part of applying that product: the product writer asks `due()` which
-galleries of the products it applied Magento does not hold yet and `bring()`s them, so a failed
-upload fails (and retries) the product record itself. Uploads are idempotent: an entry
-already holding the same content tag is adopted, never added again.
+A product's gallery is part of applying that product: a new product carries its images in its
+create (`create_entries()`, as many as fit the request size limit) and `after_create()` notes
+the entry ids Magento answered and uploads the rest, with that answer as the gallery (no
+list GET). For a product that exists, the product writer asks `due()` which galleries Magento
+does not hold yet and `bring()`s them. Either way a failed upload fails (and retries) the
+product record itself, naming the image file. Uploads are idempotent: an entry already
+holding the same content tag is adopted, never added again.
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
 import re
@@ -42,7 +48,8 @@ from urllib.parse import quote
 
 from cpsync._process import process_state
 from cpsync.documents import IMAGE_DESIRED, IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
-from cpsync.errors import DataError, RetryableError
+from cpsync.errors import DataError, RecordError, RetryableError
+from cpsync.magento.categories import create_in_categories
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
@@ -51,9 +58,13 @@ from cpsync.ports import AppliedRecord, BlobNotFound, BlobPort, StatePort
 
 __all__ = [
     "GalleryBusy",
+    "ImageRefused",
     "ImageWriter",
     "MediaApi",
     "build_entry_payload",
+    "create_carrying_images",
+    "gallery_failure",
+    "image_budget",
     "tag_of",
     "upload_name",
 ]
@@ -100,6 +111,50 @@ def build_entry_payload(entry: ImageEntry, data: bytes | None) -> dict[str, Any]
             "name": upload_name(entry),
         }
     return payload
+
+
+def create_carrying_images(
+    client: MagentoClient, product: dict[str, Any], category_ids: Sequence[int]
+) -> tuple[dict[str, Any], list[int]]:
+    """Create a product in its categories with the gallery entries it carries.
+
+    When Magento refuses a create that carries images, create it without them (the uploads
+    that follow find and name the image at fault).
+
+    Returns:
+        The saved product and the categories it got.
+
+    Raises:
+        MagentoRecordError: Magento refused the product itself.
+    """
+    try:
+        return create_in_categories(client, product, category_ids)
+    except MagentoRecordError as exc:
+        if exc.status != 400 or not product.get("media_gallery_entries"):
+            raise
+        logger.info(
+            "product %s: create with images refused (%s); creating without", product.get("sku"), exc
+        )
+    rest = {k: v for k, v in product.items() if k != "media_gallery_entries"}
+    return create_in_categories(client, rest, category_ids)
+
+
+def image_budget(product: dict[str, Any], max_request_bytes: int) -> int:
+    """Bytes left for images in a create of `product` (16 KiB kept for the JSON around)."""
+    return max_request_bytes - 16 * 1024 - len(json.dumps(product))
+
+
+def gallery_failure(exc: Exception) -> Exception:
+    """A product record's error when its images did not all go up after its create.
+
+    The product is in Magento, and the record is retried or parked as the image's error says.
+    """
+    text = f"the product is saved, but its images are not: {exc}"
+    if isinstance(exc, RetryableError):
+        return RetryableError(text, exc.retry_after)
+    if isinstance(exc, RecordError):
+        return RecordError(text)
+    return RetryableError(text)
 
 
 class MediaApi:
@@ -156,6 +211,15 @@ class GalleryBusy(RetryableError):
     """Another writer holds the SKU's gallery: this record is retried later."""
 
 
+class ImageRefused(RecordError):
+    """Magento refused one image file (its content, type or name): a person must look."""
+
+
+def upload_order(images: Sequence[ImageEntry]) -> list[ImageEntry]:
+    """The order images go up in: those with roles (the main image) first, then by position."""
+    return sorted(images, key=lambda e: (not e.roles, e.position))
+
+
 class ImageWriter(Writer):
     """Brings each SKU's gallery to its `ImageState`, touching only cpsync's own entries.
 
@@ -177,22 +241,26 @@ class ImageWriter(Writer):
         self.lock_wait_seconds = GALLERY_LOCK_WAIT_SECONDS
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Bring each SKU's gallery to its Change (see `sync`), then store the entries once."""
         entries: dict[str, list[EntryRef]] = {}
 
         def one(change: Change) -> None:
             desired = ImageState.model_validate(change.payload)
-            entries[desired.sku] = self.sync(desired, remember=False)
+            entries[desired.sku] = self.sync(desired, remember=False, force=change.force)
 
         outcomes = self.map_records(changes, one)
         # One state write per batch: a crash before it is repaired from the content tags.
         self._remember(entries)
         return outcomes
 
-    def sync(self, desired: ImageState, remember: bool = True) -> list[EntryRef]:
+    def sync(
+        self, desired: ImageState, remember: bool = True, force: bool = False
+    ) -> list[EntryRef]:
         """Bring one SKU's gallery to `desired` (the five steps of the module docstring).
 
         Returns the entries now ours (id, digest, file); stored in state unless `remember`
-        is False (the caller then stores them, for a whole batch at once).
+        is False (the caller then stores them, for a whole batch at once). `force` reads the
+        gallery from Magento even when state knows it.
 
         Raises:
             ProductNotOnline: Magento has no such product yet (retried later).
@@ -201,7 +269,32 @@ class ImageWriter(Writer):
             GalleryBusy: Another writer kept the SKU's gallery for too long (retried later).
         """
         with self._gallery_lock(desired.sku) as lease:
-            return self._sync(desired, remember, lease)
+            known = None if force else self._gallery_in_state(desired.sku)
+            try:
+                return self._sync(desired, remember, lease, current=known)
+            except Exception:
+                if known is not None:  # the next try reads what Magento really holds
+                    IMAGE_ENTRIES.delete(self.state, [desired.sku])
+                raise
+
+    def _gallery_in_state(self, sku: str) -> list[dict[str, Any]] | None:
+        """The entries cpsync wrote to a gallery, as state knows them.
+
+        In the shape of Magento's list (the file stands for our content tag); None when state
+        does not know them all.
+        """
+        doc = IMAGE_ENTRIES.get(self.state, [sku]).get(sku)
+        if doc is None or any(e.types is None or e.position is None for e in doc.entries):
+            return None
+        return [
+            {
+                "id": e.id,
+                "file": f"-cp{e.digest[:12]}.img",
+                "types": e.types,
+                "position": e.position,
+            }
+            for e in doc.entries
+        ]
 
     @contextmanager
     def _gallery_lock(self, sku: str) -> Iterator[_Lease]:
@@ -219,9 +312,16 @@ class ImageWriter(Writer):
         finally:
             lease.give_back()
 
-    def _sync(self, desired: ImageState, remember: bool, lease: _Lease) -> list[EntryRef]:
+    def _sync(
+        self,
+        desired: ImageState,
+        remember: bool,
+        lease: _Lease,
+        current: list[dict[str, Any]] | None = None,
+    ) -> list[EntryRef]:
         sku = desired.sku
-        current = self.api.list(sku)
+        if current is None:
+            current = self.api.list(sku)
         if current is None:
             hint = ""
             if "/" in sku:
@@ -251,25 +351,77 @@ class ImageWriter(Writer):
             ) != int(target.position):
                 lease.renew()
                 self.api.update(sku, int(entry["id"]), build_entry_payload(target, None))
-        missing = sorted(
-            (e for tag, e in wanted.items() if tag not in keep),
-            key=lambda e: (not e.roles, e.position),
-        )
+        missing = upload_order([e for tag, e in wanted.items() if tag not in keep])
         retries_before = self.api.client.failures["media.create"]
+        refused: RecordError | None = None
         for image in missing:
             lease.renew()
             payload = build_entry_payload(image, self._bytes(image))
-            ids[image.digest[:12]] = self.api.add(sku, payload)
+            try:
+                ids[image.digest[:12]] = self.api.add(sku, payload)
+            except MagentoRecordError as exc:  # the other images still go up
+                if exc.status == 404:
+                    raise ProductNotOnline(f"image {sku}: the product is not in Magento") from exc
+                refused = refused or ImageRefused(
+                    f"image {sku}: Magento refused image file {image.file}: {exc}"
+                )
         if missing and self.api.client.failures["media.create"] != retries_before:
             self._drop_duplicates(sku, ids)
         ours = [
-            EntryRef(id=ids[e.digest[:12]], digest=e.digest, file=e.file)
+            EntryRef(
+                id=ids[e.digest[:12]],
+                digest=e.digest,
+                file=e.file,
+                types=list(e.roles),
+                position=e.position,
+            )
             for e in desired.images
             if e.digest[:12] in ids
         ]
-        if remember:
+        if remember or refused is not None:
             self._remember({sku: ours})
+        if refused is not None:
+            raise refused
         return ours
+
+    def create_entries(self, desired: ImageState, budget: int) -> list[dict[str, Any]]:
+        """The `media_gallery_entries` a product create carries.
+
+        The images in upload order while their base64 fits in `budget` bytes (the rest go up
+        after the create).
+
+        An image whose bytes are missing stops the list there: `after_create()` then names
+        the file when it tries to upload it.
+        """
+        entries: list[dict[str, Any]] = []
+        for image in upload_order(desired.images):
+            try:
+                data = self._bytes(image)
+            except DataError:
+                break
+            cost = 4 * -(-len(data) // 3) + 400  # base64 plus the entry's other members
+            if cost > budget:
+                break
+            budget -= cost
+            # A product save reads label, position, disabled and media_type of a new entry
+            # unconditionally (MediaGalleryProcessor) and a null is dropped before it gets
+            # there, so the label is an empty string, not null.
+            entries.append({**build_entry_payload(image, data), "label": ""})
+        return entries
+
+    def after_create(self, desired: ImageState, saved: dict[str, Any]) -> None:
+        """Note the entries a product create carried and upload the images it did not carry.
+
+        The ids come from Magento's answer, which also serves as the gallery: no list GET.
+
+        Raises:
+            ImageRefused: Magento refused an image file (the others are uploaded).
+            Exception: An upload failed otherwise (the caller's record fails with it).
+        """
+        current = list(saved.get("media_gallery_entries") or [])
+        with self._gallery_lock(desired.sku) as lease:
+            self._sync(desired, True, lease, current=current)
+        self._note_applied({desired.sku: desired.fingerprint()})
 
     def _bytes(self, image: ImageEntry) -> bytes:
         try:
@@ -298,8 +450,10 @@ class ImageWriter(Writer):
         IMAGE_ENTRIES.delete(self.state, [sku for sku, ours in entries.items() if not ours])
 
     def due(self, skus: Sequence[str]) -> dict[str, ImageState]:
-        """The galleries of these SKUs that Image Changes wants and Magento does not hold yet
-        (as far as cpsync applied them): two state reads for any number of SKUs."""
+        """The galleries of these SKUs that Image Changes wants and Magento does not hold yet.
+
+        As far as cpsync applied them: two state reads for any number of SKUs.
+        """
         docs = IMAGE_DESIRED.get(self.state, skus) if skus else {}
         if not docs:
             return {}
@@ -311,8 +465,9 @@ class ImageWriter(Writer):
         }
 
     def bring(self, galleries: Sequence[ImageState]) -> None:
-        """Write these galleries now and record them as sent and applied, so the Images task
-        does not queue them again.
+        """Write these galleries now and record them as sent and applied.
+
+        So the Images task does not queue them again.
 
         Raises:
             Exception: The first gallery that failed (after the others were tried): the
@@ -327,14 +482,19 @@ class ImageWriter(Writer):
                 failed = failed or exc
                 continue
             written[desired.sku] = desired.fingerprint()
-        if written:
-            version = make_version(None)
-            self.state.put_sent(self.kind, written)
-            applied = {sku: AppliedRecord(version, print_) for sku, print_ in written.items()}
-            self.state.put_applied(self.kind, applied)
-            IMAGE_PENDING.delete(self.state, written)
+        self._note_applied(written)
         if failed is not None:
             raise failed
+
+    def _note_applied(self, written: dict[str, str]) -> None:
+        """Record galleries as sent and applied, so the Images task does not queue them."""
+        if not written:
+            return
+        version = make_version(None)
+        self.state.put_sent(self.kind, written)
+        applied = {sku: AppliedRecord(version, print_) for sku, print_ in written.items()}
+        self.state.put_applied(self.kind, applied)
+        IMAGE_PENDING.delete(self.state, written)
 
 
 class _Lease:
@@ -363,8 +523,10 @@ class _Lease:
         return False
 
     def renew(self) -> None:
-        """Extend the lock before a request, once a third of its expiry has passed (one state
-        write per ten seconds of work, not one per request)."""
+        """Extend the lock before a request, once a third of its expiry has passed.
+
+        One state write per ten seconds of work, not one per request.
+        """
         if time.monotonic() - self.renewed >= GALLERY_LOCK_TTL_SECONDS / 3:
             self._acquire()
 

@@ -9,10 +9,21 @@ chunk's rows one at a time, which is safe because every price write is an upsert
 failed record's product is simply not in Magento yet (retried) is asked of Magento with one
 product search, not read from the failure's text, which is in the store's language.
 
-Special prices: Magento Open Source keeps one special price per SKU and store, Adobe Commerce
-one per date range. The writer reads what Magento has (`special-price-information`), deletes
-rows that differ from the desired one (ended, removed or changed), then sends the desired row
-if Magento does not already hold it, so both kinds of store end with exactly one row.
+Special prices: Magento Open Source keeps one special price per SKU and store: a save upserts
+the price and each date it is given (a date left out keeps the old one), and a delete removes
+the SKU's price and both dates at that store whatever row is sent
+(`Catalog/Model/ResourceModel/Product/Price/SpecialPrice.php`). Adobe Commerce keeps one per
+date range (a scheduled update) and refuses a range that overlaps another.
+
+So per chunk: one base-price save, then the special rows by what Magento holds. What it holds
+is kept in state (`price_special`, the rows cpsync last wrote or read) and read from Magento
+(`special-price-information`, one call for the chunk) only for SKUs state does not know, on a
+forced Change, or after a failure forgot them. A special price whose dates did not move is
+saved in place (no delete: the price is updated on both kinds of store); one that ended or
+whose dates moved is deleted first, then the new one saved. Where a store refuses the in-place
+save, that record falls back to delete and save. So a chunk makes at most one base call, one
+special save and one delete (plus one read for unknown SKUs), and every store ends with exactly
+the desired row.
 """
 
 from __future__ import annotations
@@ -22,24 +33,29 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cpsync.documents import PRICE_SPECIAL, SpecialHeld
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError, render_message
 from cpsync.magento.inventory import INPUT_LIMIT, learn_input_limit, spread
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, Kind, PriceState
+from cpsync.model import Change, Kind, PriceState, SpecialPrice
+from cpsync.ports import StatePort
 
 __all__ = [
     "BasePriceRow",
     "PriceApi",
     "PriceFailure",
     "PriceWriter",
+    "SpecialPlan",
     "SpecialPriceRow",
     "build_price_rows",
+    "plan_special",
 ]
 
 logger = logging.getLogger(__name__)
@@ -170,11 +186,77 @@ class PriceApi:
         return [SpecialPriceRow.model_validate(r) for r in (result or [])]
 
 
+def _held_row(held: SpecialHeld, sku: str) -> SpecialPriceRow | None:
+    special = held.special
+    if special is None:
+        return None
+    return SpecialPriceRow(
+        price=float(special.price),
+        store_id=held.store_id,
+        sku=sku,
+        price_from=special.price_from,
+        price_to=special.price_to,
+    )
+
+
+def _held_doc(row: SpecialPriceRow | None, store_id: int) -> SpecialHeld:
+    if row is None:
+        return SpecialHeld(store_id=store_id)
+    special = SpecialPrice(
+        price=Decimal(str(round(row.price, 4))),
+        price_from=row.price_from or None,
+        price_to=row.price_to or None,
+    )
+    return SpecialHeld(store_id=store_id, special=special)
+
+
+@dataclass
+class SpecialPlan:
+    """The special-price calls of one chunk: rows to delete, then rows to save (by record)."""
+
+    delete: list[tuple[str, SpecialPriceRow]] = field(default_factory=list)
+    save: list[tuple[str, SpecialPriceRow]] = field(default_factory=list)
+    #: Records saved in place over a row with the same dates (no delete sent for them).
+    in_place: dict[str, list[SpecialPriceRow]] = field(default_factory=dict)
+
+
+def plan_special(
+    desired: dict[str, SpecialPriceRow | None], held: dict[str, list[SpecialPriceRow]]
+) -> SpecialPlan:
+    """What to send so Magento holds exactly the desired special row of each record.
+
+    Unchanged: nothing. Same dates, other price: saved in place. Ended, or dates moved (a
+    save would keep a date it leaves out): the held row deleted, the new one saved.
+    """
+    plan = SpecialPlan()
+    for key, wanted in desired.items():
+        rows = held.get(key, [])
+        if wanted is None:
+            plan.delete += [(key, r) for r in rows]
+            continue
+        if len(rows) == 1 and rows[0].same_as(wanted):
+            continue
+        same_dates = len(rows) == 1 and (rows[0].price_from or None, rows[0].price_to or None) == (
+            wanted.price_from or None,
+            wanted.price_to or None,
+        )
+        if same_dates:
+            plan.in_place[key] = rows
+        else:
+            plan.delete += [(key, r) for r in rows]
+        plan.save.append((key, wanted))
+    return plan
+
+
 @dataclass
 class _Chunk:
     """The records of one chunk and what went wrong with each so far."""
 
     states: dict[str, PriceState]
+    #: Records whose special price is read from Magento (forced, or not known in state).
+    unknown: set[str] = field(default_factory=set)
+    #: What state says Magento holds for the other records.
+    held: dict[str, list[SpecialPriceRow]] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Failed records whose SKU Magento does not have (yet): looked up, not read from the
     # failure's text, which is in the store's language.
@@ -183,6 +265,14 @@ class _Chunk:
     @property
     def skus(self) -> dict[str, str]:
         return {s.sku.lower(): key for key, s in self.states.items()}
+
+    def part(self, keys: Sequence[str]) -> _Chunk:
+        """A chunk of some of these records, with what is known of them."""
+        return _Chunk(
+            {k: self.states[k] for k in keys},
+            {k for k in keys if k in self.unknown},
+            {k: self.held[k] for k in keys if k in self.held},
+        )
 
     def fail(self, key: str, failure: PriceFailure) -> None:
         self.errors.setdefault(key, []).append(failure.text())
@@ -198,6 +288,10 @@ class _Chunk:
         return Outcome(key, False, text)
 
 
+#: What a chunk learned of Magento's special prices: a record's held row, or None to forget.
+Learned = dict[str, SpecialHeld | None]
+
+
 class PriceWriter(Writer):
     """Writes `price` Changes with the bulk base-price and special-price endpoints.
 
@@ -206,57 +300,97 @@ class PriceWriter(Writer):
         store_id: store_id of every row (0 = global).
         chunk_size: Rows per request (20 when the store has input limits on).
         concurrency: Chunks in flight at once.
+        state: Where the special prices Magento holds are remembered; without it they are
+            read from Magento for every chunk.
     """
 
     kind: ClassVar[Kind] = "price"
 
     def __init__(
-        self, client: MagentoClient, store_id: int = 0, chunk_size: int = 500, concurrency: int = 4
+        self,
+        client: MagentoClient,
+        store_id: int = 0,
+        chunk_size: int = 500,
+        concurrency: int = 4,
+        state: StatePort | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.api = PriceApi(client)
         self.store_id = store_id
         self.chunk_size = chunk_size
+        self.state = state
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Write base and special prices in chunks of about `chunk_size` SKUs, several at once.
+
+        What each record's special price now is goes to state in one write for the group.
+        """
         states = {c.key: PriceState.model_validate(c.payload) for c in changes}
         keys = list(states)
-        size = spread(len(keys), self.chunk_size, self.concurrency)
-        chunks = [
-            _Chunk({k: states[k] for k in keys[i : i + size]}) for i in range(0, len(keys), size)
-        ]
-        outcomes: dict[str, Outcome] = {}
+        known = self._known({c.key for c in changes if not c.force}, states)
+        whole = _Chunk(states, {k for k in keys if k not in known}, known)
+        size = spread(len(keys), self.chunk_size)
+        chunks = [whole.part(keys[i : i + size]) for i in range(0, len(keys), size)]
         if self.concurrency <= 1 or len(chunks) <= 1:
             results = [self._guarded(c) for c in chunks]
         else:
             with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
                 results = list(pool.map(self._guarded, chunks))
-        for result in results:
+        outcomes: dict[str, Outcome] = {}
+        learned: Learned = {}
+        for result, learnt in results:
             outcomes.update(result)
+            learned.update(learnt)
+        self._remember(learned)
         return outcomes
 
-    def _guarded(self, chunk: _Chunk) -> dict[str, Outcome]:
+    def _known(
+        self, keys: set[str], states: dict[str, PriceState]
+    ) -> dict[str, list[SpecialPriceRow]]:
+        """The held special rows state knows of, for the records not forced."""
+        if self.state is None or not keys:
+            return {}
+        docs = PRICE_SPECIAL.get(self.state, sorted(keys))
+        known: dict[str, list[SpecialPriceRow]] = {}
+        for key, held in docs.items():
+            if held.store_id == self.store_id:
+                row = _held_row(held, states[key].sku)
+                known[key] = [] if row is None else [row]
+        return known
+
+    def _remember(self, learned: Learned) -> None:
+        """One state write for the whole group: what each record's special now is."""
+        if self.state is None:
+            return
+        PRICE_SPECIAL.put(self.state, {k: v for k, v in learned.items() if v is not None})
+        PRICE_SPECIAL.delete(self.state, [k for k, v in learned.items() if v is None])
+
+    def _guarded(self, chunk: _Chunk) -> tuple[dict[str, Outcome], Learned]:
         try:
-            self._write(chunk)
+            learned = self._write(chunk)
             self._find_missing(chunk)
         except ConfigurationError:
             raise
         except MagentoRecordError as exc:
             # A price call answers 200 with failures; a 400 refuses the whole call, which on
             # a call over 20 rows is the store's input limit (its text is localized).
+            forget: Learned = dict.fromkeys(chunk.states)
             if len(chunk.states) <= INPUT_LIMIT or exc.status != 400:
-                return {key: Outcome.from_exception(key, exc) for key in chunk.states}
+                return {key: Outcome.from_exception(key, exc) for key in chunk.states}, forget
             self.chunk_size = learn_input_limit(self.chunk_size, len(chunk.states), exc)
             keys = list(chunk.states)
             outcomes: dict[str, Outcome] = {}
             for i in range(0, len(keys), INPUT_LIMIT):
-                part = _Chunk({k: chunk.states[k] for k in keys[i : i + INPUT_LIMIT]})
-                outcomes.update(self._guarded(part))
-            return outcomes
+                result, learnt = self._guarded(chunk.part(keys[i : i + INPUT_LIMIT]))
+                outcomes.update(result)
+                forget.update(learnt)
+            return outcomes, forget
         except Exception as exc:
-            # Every step is an upsert or a delete of a known row: repeating the chunk is safe.
-            return {key: Outcome.from_exception(key, exc) for key in chunk.states}
-        return {key: chunk.outcome(key) for key in chunk.states}
+            # Every step is an upsert or a delete of a known row: repeating the chunk is safe,
+            # and what Magento holds is read again next time.
+            outcomes = {key: Outcome.from_exception(key, exc) for key in chunk.states}
+            return outcomes, dict.fromkeys(chunk.states)
+        return {key: chunk.outcome(key) for key in chunk.states}, learned
 
     def _find_missing(self, chunk: _Chunk) -> None:
         """Mark the failed records whose product is not in Magento (one search per chunk)."""
@@ -266,28 +400,57 @@ class PriceWriter(Writer):
         online = self.api.client.find_products(chunk.states[key].sku for key in failed)
         chunk.missing = {key for key in failed if chunk.states[key].sku.lower() not in online}
 
-    def _write(self, chunk: _Chunk) -> None:
+    def _read_held(self, chunk: _Chunk) -> dict[str, list[SpecialPriceRow]]:
+        """The held rows: from state, and from Magento (one read) for the unknown records."""
+        held = dict(chunk.held)
+        if not chunk.unknown:
+            return held
+        held.update({key: [] for key in chunk.unknown})
+        skus = chunk.skus
+        unknown = [chunk.states[k].sku for k in chunk.states if k in chunk.unknown]
+        for row in self.api.special_prices(unknown):
+            key = skus.get(row.sku.lower())
+            if key in chunk.unknown and row.store_id == self.store_id:
+                held[key].append(row)
+        return held
+
+    def _write(self, chunk: _Chunk) -> Learned:
+        """Send the chunk's rows; what each record's special now is in Magento."""
         rows = {key: build_price_rows(s, self.store_id) for key, s in chunk.states.items()}
         self._settle(chunk, self.api.save_base, [(key, r[0]) for key, r in rows.items()])
-        current = self.api.special_prices([s.sku for s in chunk.states.values()])
         desired = {key: r[1] for key, r in rows.items()}
-        stale: list[tuple[str, SpecialPriceRow]] = []
-        present: set[str] = set()
-        skus = chunk.skus
-        for row in current:
-            key = skus.get(row.sku.lower())
-            if key is None or row.store_id != self.store_id:
-                continue
-            wanted = desired[key]
-            if wanted is not None and row.same_as(wanted) and key not in present:
-                present.add(key)
-            else:
-                stale.append((key, row))
-        if stale:
-            self._settle(chunk, self.api.delete_special, stale)
-        send = [(k, r) for k, r in desired.items() if r is not None and k not in present]
-        if send:
-            self._settle(chunk, self.api.save_special, send)
+        held = self._read_held(chunk)
+        plan = plan_special(desired, held)
+        if plan.delete:
+            self._settle(chunk, self.api.delete_special, plan.delete)
+        if plan.save:
+            self._settle(chunk, self.api.save_special, plan.save)
+        self._redo_refused_in_place(chunk, plan)
+        return {
+            key: None if key in chunk.errors else _held_doc(desired[key], self.store_id)
+            for key in chunk.states
+        }
+
+    def _redo_refused_in_place(self, chunk: _Chunk, plan: SpecialPlan) -> None:
+        """Delete, then save again, the rows a store refused to save over.
+
+        A store may refuse a save over a row with the same dates (Adobe Commerce's scheduled
+        updates may).
+        """
+        refused = [k for k in plan.in_place if k in chunk.errors]
+        if not refused:
+            return
+        errors = {k: chunk.errors.pop(k) for k in refused}
+        logger.info("%d in-place special prices refused; deleting and saving again", len(refused))
+        self._settle(
+            chunk, self.api.delete_special, [(k, r) for k in refused for r in plan.in_place[k]]
+        )
+        again = [(k, r) for k, r in plan.save if k in errors and k not in chunk.errors]
+        if again:
+            self._settle(chunk, self.api.save_special, again)
+        for key in refused:
+            if key in chunk.errors:
+                chunk.errors[key] = errors[key] + chunk.errors[key]
 
     def _settle(
         self,

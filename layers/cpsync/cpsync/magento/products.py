@@ -3,30 +3,57 @@
 Changes of kind `product` carry either a simple product (ProductState) or a grid item
 (ConfigurableState, payload `type = "configurable"`), which `magento.configurable` applies.
 
-A product's images are part of applying it: after the save, every applied product whose
-gallery Image Changes wants and Magento does not hold yet (a new product, or one whose earlier
-upload failed or was cut off) gets it from the image writer, inside the same record. A failed
-upload fails the product record, which is then retried or parked like any other failure.
+A new product goes up complete in one request (`plan_create()`, the one place that builds a
+create): its fields, price and special price, stock, category links and images
+(`media_gallery_entries` with base64 content, as many as fit `max_request_bytes`; the rest are
+uploaded right after). What the create carried for the Price Changes, Inventory, Category
+Items and Image tasks is then recorded as sent and applied for them, so they send nothing for
+it. A refused image does not stop the product: it is created without images, and the uploads
+that follow name the file Magento refused, failing (and parking) the product record.
+
+A product that exists gets its due gallery from the image writer after its save, inside the
+same record; a failed upload fails the product record, retried or parked like any other.
+
+Which SKUs exist: state's Magento ids, else one search per 50 SKUs, except on a first load
+into an empty store (`EMPTY_STORE`), where a SKU state does not know is new.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cpsync.errors import DataError
+from cpsync.errors import ConfigurationError, DataError
+from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.categories import (
-    create_in_categories,
     new_product_categories,
     remember_links,
 )
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
-from cpsync.magento.product_fields import VISIBILITY_CATALOG_SEARCH, owned_fields
+from cpsync.magento.inventory import InventoryApi, SourceItem
+from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
+from cpsync.magento.product_fields import (
+    VISIBILITY_CATALOG_SEARCH,
+    CreateRules,
+    add_special_price,
+    carried_records,
+    note_carried,
+    owned_fields,
+    stock_item_of,
+)
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, ConfigurableState, Kind, ProductState
+from cpsync.model import (
+    CategoryLinksState,
+    Change,
+    ConfigurableState,
+    Kind,
+    ProductState,
+)
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
@@ -34,7 +61,29 @@ if TYPE_CHECKING:
     from cpsync.magento.importer import ProductImporter
     from cpsync.magento.media import ImageWriter
 
-__all__ = ["ProductWriter", "build_product_payload", "plan_product_save"]
+__all__ = [
+    "CreatePlan",
+    "ProductWriter",
+    "build_product_payload",
+    "plan_create",
+    "plan_product_save",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CreatePlan:
+    """A create: the `product` body, and what it applies for other tasks.
+
+    `carried` maps kind to the fingerprint of the record the create applies (`price`,
+    `stock`, `category_links`); `source_items` are MSI rows that must follow the create
+    (stock at sources other than the default one, which the legacy stock item cannot set).
+    """
+
+    product: dict[str, Any]
+    carried: dict[str, str] = field(default_factory=dict)
+    source_items: list[SourceItem] = field(default_factory=list)
 
 
 def build_product_payload(
@@ -42,24 +91,27 @@ def build_product_payload(
     create: bool,
     attribute_set_id: int = 4,
     category_ids: Sequence[int] = (),
+    stock_item: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `product` object of a save request.
 
     An update sends only what the Items task owns (so price, stock and category links, owned
     by their own tasks, are never overwritten); a create sends a complete product with price,
-    stock and its Magento `category_ids` as `category_links`. Fields that are None are left as
-    they are in Magento.
+    stock and its Magento `category_ids` as `category_links` (see `plan_create`). Fields that
+    are None are left as they are in Magento.
     """
     product = owned_fields(state)
     if create:
-        qty = max(state.qty, Decimal(0))
+        price = state.price_record.price if state.price_record is not None else state.price
+        if stock_item is None:
+            stock_item, _, _ = stock_item_of(None, state.qty, "msi")
         product.update(
             {
                 "attribute_set_id": attribute_set_id,
                 "type_id": "simple",
                 "visibility": VISIBILITY_CATALOG_SEARCH,
-                "price": float(state.price) if state.price is not None else None,
-                "extension_attributes": {"stock_item": {"qty": float(qty), "is_in_stock": qty > 0}},
+                "price": float(price) if price is not None else None,
+                "extension_attributes": {"stock_item": stock_item},
             }
         )
         if category_ids:
@@ -69,11 +121,53 @@ def build_product_payload(
     return product
 
 
+#: How long a check's "the async bulk consumer runs" is trusted for first loads.
+BULK_SEEN_FOR = timedelta(days=7)
+
+
+def bulk_consumer_seen(state: StatePort) -> bool:
+    """Whether the last `cpsync check` saw the store's async bulk consumer work (within a
+    week: a consumer stopped since then makes bulk saves wait and retry, never lose)."""
+    seen = state.get_option(BULK_CONSUMER)
+    if not isinstance(seen, dict) or seen.get("runs") is not True:
+        return False
+    return datetime.now(UTC) - datetime.fromisoformat(str(seen["at"])) < BULK_SEEN_FOR
+
+
+def plan_create(
+    state: ProductState,
+    rules: CreateRules,
+    attribute_set_id: int = 4,
+    category_ids: Sequence[int] = (),
+) -> CreatePlan:
+    """The complete create of a new simple product and what it applies for other tasks.
+
+    The one place a new product's body is built (single saves, async bulk and import reuse
+    it); images are added by the caller (`ImageWriter.create_entries`), which has the bytes.
+
+    Raises:
+        DataError: the product has no price.
+    """
+    if state.price is None and state.price_record is None:
+        raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+    stock_item, stock_carried, source_items = stock_item_of(
+        state.stock_record, state.qty, rules.stock_mode
+    )
+    product = build_product_payload(state, True, attribute_set_id, category_ids, stock_item)
+    carried = carried_records(state.price_record, state.stock_record, stock_carried, rules)
+    add_special_price(product, state.price_record, rules)
+    if state.category_ids and len(category_ids) == len(state.category_ids):
+        links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
+        carried["category_links"] = links.fingerprint()
+    return CreatePlan(product, carried, source_items)
+
+
 def plan_product_save(
     state: ProductState,
     create: bool,
     attribute_set_id: int = 4,
     category_ids: Sequence[int] = (),
+    rules: CreateRules | None = None,
 ) -> dict[str, Any] | None:
     """The `product` body to save, or None when there is nothing to send.
 
@@ -84,21 +178,25 @@ def plan_product_save(
     """
     if create and not state.enabled:
         return None  # never create a product only to disable it
-    if create and state.price is None:
-        raise DataError(f"item {state.sku}: no Price-1, and a new product needs a price")
+    if create:
+        return plan_create(state, rules or CreateRules(), attribute_set_id, category_ids).product
     return build_product_payload(state, create, attribute_set_id, category_ids)
 
 
 class ProductWriter(Writer):
-    """Saves products; finds which exist with one search per 50 SKUs first.
+    """Saves products; finds which exist from state, else with one search per 50 SKUs.
 
     Args:
         client: The Magento client.
         state: Where known Magento product ids are kept.
         attribute_set_id: Attribute set for new products.
+        rules: How creates carry price, stock and images (defaults: MSI, global prices, 8 MB).
     """
 
     kind: ClassVar[Kind] = "product"
+    #: Kinds a create applies too (recorded by `note_carried`): the updater checks queued
+    #: Changes of these kinds again after this writer ran.
+    also_applies: ClassVar[tuple[Kind, ...]] = ("category_links", "stock", "price", "image")
 
     def __init__(
         self,
@@ -108,21 +206,52 @@ class ProductWriter(Writer):
         concurrency: int = 4,
         bulk: BulkRunner | None = None,
         galleries: ImageWriter | None = None,
+        rules: CreateRules | None = None,
+        bulk_always: bool = True,
         importer: ProductImporter | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
         self.state = state
         self.attribute_set_id = attribute_set_id
+        self.rules = rules or CreateRules()
         self.bulk = bulk  # async bulk for batches of at least bulk.min_batch (off when None)
+        # Every large batch through bulk (on), or only first loads once check saw a consumer.
+        self.bulk_always = bulk_always
         # One pool of save slots for simple products and grid children alike.
         self.slots = threading.BoundedSemaphore(concurrency)
         self.configurable = ConfigurableSaver(
-            client, state, OptionValues(client, state), attribute_set_id, concurrency, self.slots
+            client,
+            state,
+            OptionValues(client, state),
+            attribute_set_id,
+            concurrency,
+            self.slots,
+            galleries=galleries,
+            rules=self.rules,
         )
         # Brings each applied product's gallery when it is due (None: images are not synced).
         self.galleries = galleries
         self.importer = importer  # Magento's import for large first loads (None: never)
+
+    @property
+    def galleries(self) -> ImageWriter | None:
+        """The image writer new products get their images from (None: no images)."""
+        return self.configurable.galleries
+
+    @galleries.setter
+    def galleries(self, writer: ImageWriter | None) -> None:
+        self.configurable.galleries = writer
+
+    def _use_bulk(self, simple: Sequence[Change], existing: dict[str, int]) -> bool:
+        """Async bulk when it is on (CPSYNC_MAGENTO_BULK_PRODUCTS), or for a first load of
+        many new products when `cpsync check` saw the store's consumer run."""
+        if self.bulk is None or len(simple) < self.bulk.min_batch:
+            return False
+        if self.bulk_always:
+            return True
+        new = sum(1 for c in simple if c.key not in existing)
+        return new >= self.bulk.min_batch and bulk_consumer_seen(self.state)
 
     def _existing(self, skus: list[str]) -> dict[str, int]:
         return self.configurable.existing(skus)
@@ -167,14 +296,20 @@ class ProductWriter(Writer):
         existing = self._existing([*states, *family]) if states or family else {}
         outcomes: dict[str, Outcome] = {}
         one_by_one: list[Change] = list(changes)
-        if self.bulk is not None and len(simple) >= self.bulk.min_batch:
+        if self._use_bulk(simple, existing):
+            assert self.bulk is not None
             outcomes = self.bulk.save_products(
-                simple, states, existing, self.attribute_set_id, self.state
+                simple,
+                states,
+                existing,
+                self.attribute_set_id,
+                self.state,
+                rules=self.rules,
+                galleries=self.galleries,
             )
             one_by_one = [c for c in changes if c.key in grids]
 
-        creating = [s for key, s in states.items() if key not in existing]
-        new_categories = new_product_categories(self.state, creating)
+        creates = _Creates(self, [s for key, s in states.items() if key not in existing])
 
         def save(change: Change) -> None:
             if change.key in grids:
@@ -182,22 +317,17 @@ class ProductWriter(Writer):
                 self.configurable.apply(grid, existing, force=change.force)
                 return
             state = states[change.key]
-            create = change.key not in existing
-            categories = new_categories.get(change.key, [])
-            payload = plan_product_save(state, create, self.attribute_set_id, categories)
-            if payload is None:
+            if change.key in existing:
+                payload = plan_product_save(state, False, self.attribute_set_id)
+                if payload is not None:
+                    with self.slots:
+                        self.client.save_product(payload)
                 return
-            with self.slots:
-                if create:
-                    saved, categories = create_in_categories(self.client, payload, categories)
-                else:
-                    saved = self.client.save_product(payload)
-            if create and "id" in saved:
-                self.state.put_magento_ids("product", {change.key: int(saved["id"])})
-            if create and state.category_ids:
-                remember_links(self.state, state.sku, categories)
+            if state.enabled:
+                creates.create(state)
 
         outcomes.update(self.map_records(one_by_one, save))
+        creates.finish()
         if self.galleries is not None:
             self._bring_galleries(self.galleries, changes, grids, states, outcomes)
         return outcomes
@@ -234,3 +364,86 @@ class ProductWriter(Writer):
                 outcomes[key] = Outcome(
                     key, False, error, outcome.retryable, retry_after=outcome.retry_after
                 )
+
+
+class _Creates:
+    """The creates of one batch: each product in one request, then one state write per kind
+    for what they carried, and one source-items call per 500 rows where MSI needs them."""
+
+    def __init__(self, writer: ProductWriter, creating: Sequence[ProductState]) -> None:
+        self.writer = writer
+        self.categories = new_product_categories(writer.state, creating)
+        galleries = writer.galleries
+        skus = [s.sku for s in creating if s.enabled]
+        self.due = galleries.due(skus) if galleries is not None and skus else {}
+        self.lock = threading.Lock()
+        self.carried: dict[str, dict[str, str]] = {}
+        self.sources: dict[str, tuple[str, list[SourceItem]]] = {}
+
+    def create(self, state: ProductState) -> None:
+        """Create one product complete (see the module docstring).
+
+        Raises:
+            DataError: The product has no price.
+            MagentoError: Magento refused the product (or, once it is saved, an image).
+        """
+        writer = self.writer
+        categories = self.categories.get(state.sku, [])
+        plan = plan_create(state, writer.rules, writer.attribute_set_id, categories)
+        gallery = self.due.get(state.sku)
+        entries: list[dict[str, Any]] = []
+        if gallery is not None and writer.galleries is not None:
+            budget = image_budget(plan.product, writer.rules.max_request_bytes)
+            entries = writer.galleries.create_entries(gallery, budget)
+            if entries:
+                plan.product["media_gallery_entries"] = entries
+        with writer.slots:
+            saved, categories = create_carrying_images(writer.client, plan.product, categories)
+        if "id" in saved:
+            writer.state.put_magento_ids("product", {state.sku: int(saved["id"])})
+        if state.category_ids:
+            remember_links(writer.state, state.sku, categories)
+            if len(categories) != len(state.category_ids):
+                plan.carried.pop("category_links", None)
+        with self.lock:
+            for kind, print_ in plan.carried.items():
+                self.carried.setdefault(kind, {})[state.sku] = print_
+            if plan.source_items and state.stock_record is not None:
+                self.sources[state.sku] = (state.stock_record.fingerprint(), plan.source_items)
+        if gallery is not None and writer.galleries is not None:
+            try:
+                writer.galleries.after_create(gallery, saved)
+            except ConfigurationError:
+                raise
+            except Exception as exc:
+                raise gallery_failure(exc) from exc
+
+    def finish(self) -> None:
+        """Send the MSI source items the creates need, then record what the creates carried."""
+        if self.sources:
+            self._send_sources()
+        if self.carried:
+            note_carried(self.writer.state, self.carried)
+
+    def _send_sources(self) -> None:
+        """One call per 500 rows; a refused call leaves that stock to the Inventory task."""
+        api = InventoryApi(self.writer.client)
+        done = [(sku, print_, rows) for sku, (print_, rows) in self.sources.items()]
+        chunk: list[tuple[str, str, list[SourceItem]]] = []
+        size = 0
+        for entry in [*done, None]:
+            if entry is not None and size + len(entry[2]) <= 500:
+                chunk.append(entry)
+                size += len(entry[2])
+                continue
+            if chunk:
+                try:
+                    api.save_source_items([row for _, _, rows in chunk for row in rows])
+                except Exception as exc:  # the Inventory task's Change brings this stock
+                    logger.warning(
+                        "stock of %d new products not sent with them: %s", len(chunk), exc
+                    )
+                else:
+                    for sku, print_, _ in chunk:
+                        self.carried.setdefault("stock", {})[sku] = print_
+            chunk, size = ([entry], len(entry[2])) if entry is not None else ([], 0)

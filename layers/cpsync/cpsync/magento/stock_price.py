@@ -13,20 +13,29 @@ __all__ = ["stock_price_writers"]
 
 
 def stock_price_writers(
-    client: MagentoClient, settings: Settings, state: StatePort | None = None
+    client: MagentoClient,
+    settings: Settings,
+    state: StatePort | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Writer]:
-    """The `stock` and `price` writers, by kind."""
+    """The `stock` and `price` writers, by kind.
+
+    `concurrency` defaults to CPSYNC_MAGENTO_CONCURRENCY (the runtime gives the client
+    limiter's ceiling).
+    """
+    concurrency = concurrency or settings.magento_concurrency
     stock = StockWriter(
         client,
         mode=settings.stock_mode,
         chunk_size=settings.bulk_size,
-        concurrency=settings.magento_concurrency,
+        concurrency=concurrency,
         state=state,
     )
     price = PriceWriter(
         client,
         store_id=settings.price_store_id,
         chunk_size=settings.bulk_size,
-        concurrency=settings.magento_concurrency,
+        concurrency=concurrency,
+        state=state,
     )
     return {stock.kind: stock, price.kind: price}

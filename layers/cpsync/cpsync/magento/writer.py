@@ -30,6 +30,7 @@ class Outcome:
 
     @classmethod
     def ok(cls, key: str) -> Outcome:
+        """The record was applied."""
         return cls(key, True)
 
     @classmethod
@@ -52,6 +53,9 @@ class Writer(ABC):
     """
 
     kind: ClassVar[Kind]
+    #: Other kinds this writer may apply too (a new product carries its price, stock, links
+    #: and images): the updater checks queued Changes of those kinds again after it ran.
+    also_applies: ClassVar[tuple[Kind, ...]] = ()
 
     def __init__(self, concurrency: int = 4) -> None:
         self.concurrency = concurrency

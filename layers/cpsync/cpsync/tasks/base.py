@@ -55,7 +55,7 @@ from cpsync.model import Change, Desired, Kind, make_version, new_run_id, utc_no
 from cpsync.ports import QueuePort, RunError, RunRecord, StatePort
 from cpsync.redact import describe
 from cpsync.settings import Settings
-from cpsync.tasks._claims import SkuClaims, load_claims
+from cpsync.tasks._claims import SkuClaims, load_claims, load_claims_of, separated
 
 __all__ = ["RunResult", "Task", "TaskContext", "Window", "window_for"]
 
@@ -196,11 +196,17 @@ class Task(ABC):
         self.settings = ctx.settings
         # Set per run: source times older than this do not version a Change (module rules).
         self._version_floor: datetime | None = None
+        # Set per run: its upper bound, the watermark it sets once it finishes.
+        self.run_upper: datetime | None = None
         # Set per run: where Changes go (the queue unless the caller applies them itself).
         self._sink: Callable[[Sequence[Change]], object] | None = None
         self._result: RunResult | None = None
         self.claims: SkuClaims | None = None
         self._given_claims: SkuClaims | None = None
+        # Set per run: the claims are looked up per batch (a changed run of the owning task),
+        # and the item numbers with a grid separator in them, read at the first batch.
+        self._claims_per_batch = False
+        self._separated: set[str] | None = None
         # Set per run: the columns Counterpoint has (None outside a run: all declared ones).
         self.catalog: Catalog | None = None
         self._given_catalog: Catalog | None = None
@@ -286,6 +292,7 @@ class Task(ABC):
         self._sink = emit
         state, started = self.ctx.state, time.monotonic()
         upper = self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
+        self.run_upper = upper
         stored = None if keys is not None else state.get_watermark(self.name)
         watermark = None if full else stored
         if watermark is not None and self._full_due(upper):
@@ -305,6 +312,10 @@ class Task(ABC):
         self._result = result
         try:
             self.catalog = self._read_catalog()
+            self._claims_per_batch = (
+                self.owns_skus and window is not None and self._given_claims is None
+            )
+            self._separated = None
             self.claims = self._given_claims or self._load_claims()
             for batch in _batches(self.rows(window, keys), self.batch_size):
                 times: dict[str, datetime] = {}
@@ -356,8 +367,9 @@ class Task(ABC):
         return result
 
     def _read_catalog(self) -> Catalog | None:
-        """The database's columns, checked against `needs` (None: the task reads no column,
-        so it never reaches for Counterpoint).
+        """The database's columns, checked against `needs`.
+
+        None when the task reads no column, so it never reaches for Counterpoint.
 
         Raises:
             ConfigurationError: A required table or column is missing (one line names them).
@@ -378,19 +390,45 @@ class Task(ABC):
     def _load_claims(self) -> SkuClaims | None:
         """The SKU claims this run checks keys against (see `_claims.py`).
 
-        The task that creates products reads every claimant and stores the clashes; the others
-        read only the stored clashes, so their frequent changed runs stay O(changed rows).
+        The task that creates products reads every claimant and stores the clashes in a
+        snapshot or keyed run; in a changed run it starts from the stored clashes and looks up
+        the claimants of each batch (`_batch_claims`). The other tasks read only the stored
+        clashes, so their frequent changed runs stay O(changed rows).
         """
         if not self.sku_keyed:
             return None
         state = self.ctx.state
-        if not self.owns_skus:
+        if not self.owns_skus or self._claims_per_batch:
             stored = SKU_CLASHES.get(state, ["all"]).get("all")
             return SkuClaims.from_clashing(stored.owners if stored else {})
         sent = state.get_sent("product")
         with self.ctx.counterpoint.connect() as conn:
             claims = load_claims(conn, sent, self.settings.grid_sku_separator)
         SKU_CLASHES.put(state, {"all": SkuClashes(owners=claims.clashing())})
+        return claims
+
+    def _batch_claims(self, batch: list[Any]) -> SkuClaims:
+        """The stored clashes, with the claimants of this batch's keys read again.
+
+        The clashes found are stored at once, so the other tasks see them in their next run.
+        """
+        state = self.ctx.state
+        before = self.claims.clashing() if self.claims is not None else {}
+        keys = [k for k in (self._key(row) for row in batch) if k]
+        separator = self.settings.grid_sku_separator
+        with self.ctx.counterpoint.connect() as conn:
+            if self._separated is None:
+                self._separated = separated(conn, separator)
+            claims = load_claims_of(
+                conn,
+                keys,
+                separator,
+                before,
+                lambda some: state.get_sent("product", some),
+                self._separated,
+            )
+        if claims.clashing() != before:
+            SKU_CLASHES.put(state, {"all": SkuClashes(owners=claims.clashing())})
         return claims
 
     def _key(self, row: Any) -> str:
@@ -403,6 +441,8 @@ class Task(ABC):
         self, batch: list[Any], result: RunResult, times: dict[str, datetime]
     ) -> list[Desired]:
         """Desired states of the rows that build; every other row is reported by key."""
+        if self._claims_per_batch:
+            self.claims = self._batch_claims(batch)
         try:
             extra = self.enrich(batch)
         except _FATAL:

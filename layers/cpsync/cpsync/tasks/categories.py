@@ -174,6 +174,10 @@ class CategoriesTask(Task):
         return timedelta(0)
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[CategoryRow]:
+        """Every EC_CATEG row (or those of `keys`); `window` is not used, the table is small.
+
+        The whole tree is read each time, so a row's depth and URL key see its parents.
+        """
         with self.ctx.counterpoint.connect() as conn:
             self._tree = load_category_tree(conn, self.catalog)
         wanted = None if keys is None else set(keys)
@@ -182,13 +186,21 @@ class CategoriesTask(Task):
                 yield row
 
     def key_of(self, row: CategoryRow) -> str:
+        """The CATEG_ID (not a SKU)."""
         return row.categ_id
 
     def enrich(self, rows: Sequence[CategoryRow]) -> CategoryTree:
+        """The tree `rows()` read: depths, URL keys and why a category cannot be placed."""
         assert self._tree is not None  # rows() ran first
         return self._tree
 
     def build(self, row: CategoryRow, extra: CategoryTree) -> CategoryState:
+        """The category as Magento should have it: active, named, under its parent.
+
+        Raises:
+            DataError: The category cannot be placed in the tree (a loop, a missing parent),
+                or its DESCR is empty.
+        """
         problem = extra.problem.get(row.categ_id)
         if problem is not None:
             raise DataError(problem)
@@ -206,4 +218,5 @@ class CategoriesTask(Task):
         )
 
     def gone(self, key: str) -> CategoryState:
+        """A category deleted in Counterpoint is deactivated in Magento, never deleted."""
         return CategoryState.removed(key)

@@ -58,6 +58,10 @@ class CategoryItemsTask(Task):
         return timedelta(minutes=self.settings.category_items_full_every_minutes)
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[ItemCategories]:
+        """Each item's EC_CATEG_ITEM rows as one record, changed in `window`, all, or of `keys`.
+
+        A named item with no rows left comes back with no categories, as a full run finds it.
+        """
         self._tree = None  # EC_CATEG is read again at every run
         if keys is not None:
             # A named item with no rows left is in no category (as a full run would find).
@@ -84,6 +88,7 @@ class CategoryItemsTask(Task):
                 yield ItemCategories(item_no, tuple(str(r.CATEG_ID).strip() for r in rows))
 
     def key_of(self, row: ItemCategories) -> str:
+        """The item number: the product's SKU."""
         return row.item_no
 
     def enrich(self, rows: Sequence[ItemCategories]) -> set[str]:
@@ -94,6 +99,7 @@ class CategoryItemsTask(Task):
         return set(self.ctx.state.get_sent("product", [r.item_no for r in rows]))
 
     def build(self, row: ItemCategories, extra: set[str]) -> CategoryLinksState:
+        """The item's category links, without categories that cannot be placed (reported)."""
         ids = tuple(linkable(self, row.item_no, row.category_ids, self._tree))
         return CategoryLinksState(
             sku=row.item_no, category_ids=ids, is_product=row.item_no in extra

@@ -10,6 +10,11 @@ How the two image tasks split the work:
   digests only), kept in state docs `image_desired`. Galleries of products already online are
   queued at once as `image` Changes (fingerprint filter: only what changed); galleries of
   products not online yet are recorded as pending (docs `image_pending`).
+  A changed run compares only the galleries that can have moved: of items named by a file
+  whose size or version moved, that is new, or that left the folder since the last run (the
+  scan memory is the per-file signature), and of items Counterpoint changed since the
+  watermark (`changed_items`). The first run, a full run (Queue All) and `--full` compare
+  every gallery.
 - **Images** (`tasks/images.py`, every 15 minutes) turns pending galleries of products that
   have come online into Changes, and in a full run re-queues every gallery that differs from
   what was sent. It never reads the folder: only state, so it can run anywhere.
@@ -30,6 +35,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cpsync.blobs import blob_store
@@ -41,9 +47,11 @@ from cpsync.counterpoint.images import (
     GridCell,
     ItemImages,
     PlannedImage,
+    item_stems,
     plan_item_images,
+    split_name,
 )
-from cpsync.counterpoint.queries import MAX_IN_LIST
+from cpsync.counterpoint.queries import MAX_IN_LIST, changed_items
 from cpsync.documents import IMAGE_DESIRED, IMAGE_PENDING
 from cpsync.errors import ConfigurationError, DataError
 from cpsync.image_source import ImageFile, ImageSource, image_source
@@ -98,10 +106,18 @@ class _Scanner:
         blobs: BlobPort,
         settings: Settings,
         whole_memory: bool = True,
+        watermark: datetime | None = None,
     ) -> None:
         """List the image source.
 
         Args:
+            source: The ItemImages folder or S3 prefix.
+            state: Where the scan memory (one doc per file) is kept.
+            blobs: Where prepared image bytes go, by sha256.
+            settings: The image limits (bytes, pixels, JPEG quality).
+            watermark: The task's watermark when the run starts: scan docs written in this
+                run carry it (`run`), and a run that finishes moves it, so a doc still
+                carrying the current one was written by a run that did not finish.
             whole_memory: Read the scan memory of every file now (a whole-folder run);
                 otherwise `recall()` reads it for the files a chunk plans to use, so checking
                 one item costs the state reads of that item's files only.
@@ -117,17 +133,71 @@ class _Scanner:
         self.blobs = blobs
         self.settings = settings
         self.listing: dict[str, ImageFile] = source.list()
-        self.index = FolderIndex(self.listing)
         self.memory = state.get_docs(SCAN_DOC) if whole_memory else {}
         self.whole_memory = whole_memory
+        self.run_mark = watermark.isoformat() if watermark else ""
         self.dirty: dict[str, dict[str, Any]] = {}
         self.hashed = 0
 
+    @cached_property
+    def index(self) -> FolderIndex:
+        """The listing by stem, built when a gallery is planned (not in a run with none)."""
+        return FolderIndex(self.listing)
+
     def forget_missing(self) -> None:
-        """Drop the memory of files no longer in the folder."""
-        gone = [name for name in self.memory if name not in self.listing]
+        """Drop the memory of files no longer in the folder, once a finished run saw them go.
+
+        A file that just left is marked `gone` with the watermark of its run instead, so it
+        still counts as moved (`moved()`) until the watermark moves on, i.e. until a run that
+        saw it go has queued what followed: a run that fails half-way loses nothing.
+        """
+        gone, marked = [], {}
+        for name, doc in self.memory.items():
+            if name in self.listing:
+                if "gone" in doc:  # back again: a later removal is news again
+                    marked[name] = {k: v for k, v in doc.items() if k != "gone"}
+                continue
+            if "gone" not in doc:
+                marked[name] = doc | {"gone": self.run_mark}
+            elif doc["gone"] != self.run_mark:
+                gone.append(name)
         if gone:
             self.state.delete_docs(SCAN_DOC, gone)
+        if marked:
+            self.state.put_docs(SCAN_DOC, marked)
+            self.memory.update(marked)
+
+    def moved(self) -> set[str]:
+        """Files whose galleries may differ from what the last finished run compared.
+
+        New, resized or of another version, gone, or prepared by a run that did not finish.
+        """
+        moved = {
+            name
+            for name, doc in self.memory.items()
+            if name not in self.listing and doc.get("gone", self.run_mark) == self.run_mark
+        }
+        for name, entry in self.listing.items():
+            doc = self.memory.get(name)
+            unsettled = doc is not None and doc.get("run") == self.run_mark
+            if unsettled or not self.source.unchanged(entry, doc):
+                moved.add(name)
+        return moved
+
+    def remember_unused(self) -> None:
+        """Keep the signature of listed files no gallery uses.
+
+        An orphan, a default image beside a custom one: remembered, the next changed run does
+        not take them for new.
+        """
+        unused = {
+            name: self.source.stamp(entry) | {"run": self.run_mark}
+            for name, entry in self.listing.items()
+            if name not in self.memory and name not in self.dirty
+        }
+        if unused:
+            self.state.put_docs(SCAN_DOC, unused)
+            self.memory.update(unused)
 
     def recall(self, names: Sequence[str]) -> None:
         """Read the scan memory of these files (a no-op when all of it was read)."""
@@ -139,10 +209,10 @@ class _Scanner:
         """The scan doc of a file: its digest and format, or the error that stops it."""
         entry = self.listing[name]
         doc = self.dirty.get(name) or self.memory.get(name)
-        if doc and self.source.unchanged(entry, doc):
+        if doc and ("digest" in doc or "error" in doc) and self.source.unchanged(entry, doc):
             return doc
         self.hashed += 1
-        doc = self.source.stamp(entry)
+        doc = self.source.stamp(entry) | {"run": self.run_mark}
         try:
             image = self.prepare_image(
                 self.source.read(name),
@@ -254,12 +324,22 @@ class ImageChangesTask(Task):
         self.hashed = 0
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_SkuRow]:
+        """One row per SKU to compare: those whose files moved, every SKU, or those of `keys`.
+
+        A changed run reads the SKUs whose image files moved since the last scan; a full run
+        (no window) every SKU.
+
+        Raises:
+            ConfigurationError: The source is empty but held files at the last scan (a share
+                not mounted): nothing is changed.
+        """
         scanner = _Scanner(
             self.images,
             self.ctx.state,
             self.blobs,
             self.settings,
             whole_memory=keys is None,
+            watermark=self.ctx.state.get_watermark(self.name),
         )
         if keys is None and window is not None and not scanner.listing and scanner.memory:
             raise ConfigurationError(
@@ -268,13 +348,17 @@ class ImageChangesTask(Task):
                 "No image was changed. If every image was removed on purpose, run Image "
                 "Changes with Queue All"
             )
+        items = self._items(keys)
+        if keys is None and window is not None and scanner.memory:
+            items = self._touched(items, scanner.moved(), window)
         if keys is None:
             scanner.forget_missing()
-        items = self._items(keys)
         while chunk := [row for _, row in zip(range(MAX_IN_LIST), items, strict=False)]:
             rows = self._plan_chunk(chunk, scanner)
             scanner.flush()
             yield from self._route(rows)
+        if keys is None:
+            scanner.remember_unused()
         self.hashed = scanner.hashed
 
     def _items(self, keys: Sequence[str] | None) -> Iterator[Any]:
@@ -285,6 +369,33 @@ class ImageChangesTask(Task):
             for part in parts:
                 stmt = image_items(part, self.catalog)
                 yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
+
+    def _touched(self, items: Iterator[Any], moved: set[str], window: Window) -> Iterator[Any]:
+        """The items whose gallery can have moved since the window opened (changed runs).
+
+        Items named by a moved file (by stem, or by `ECOMM_IMG_FILE`), and items Counterpoint
+        changed in the window (a new custom image name, a new grid cell). When no file moved,
+        only the changed items are read; when nothing moved at all, the folder listing and one
+        query were the whole run.
+        """
+        names = {name.lower() for name in moved}
+        stems = {parts[0] for parts in map(split_name, moved) if parts is not None}
+        with self.ctx.counterpoint.connect() as conn:
+            stmt = changed_items(window.since_utc, window.since_local, self.catalog)
+            raw = sorted({str(row[0]) for row in conn.execute(stmt)})
+        changed = {record_key(item_no) for item_no in raw}
+        if not moved:  # only Counterpoint changes: read just those items
+            yield from self._items(raw) if raw else ()
+            return
+        for row in items:
+            item_no = record_key(row.ITEM_NO)
+            custom = str(row.ECOMM_IMG_FILE or "").replace("\\", "/").rsplit("/", 1)[-1]
+            if (
+                item_no in changed
+                or custom.strip().lower() in names
+                or any(stem in stems for stem in item_stems(item_no))
+            ):
+                yield row
 
     def _cells(self, item_nos: list[str]) -> dict[str, list[GridCell]]:
         cells: dict[str, list[GridCell]] = {}
@@ -373,9 +484,15 @@ class ImageChangesTask(Task):
         return out
 
     def key_of(self, row: _SkuRow) -> str:
+        """The SKU."""
         return row.sku
 
     def build(self, row: _SkuRow, extra: Any) -> ImageState:
+        """The gallery the scan made for the SKU.
+
+        Raises:
+            DataError: The scan could not make one (the message says why).
+        """
         if row.state is None:
             raise DataError(row.error or "no gallery")
         return row.state

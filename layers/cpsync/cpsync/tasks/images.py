@@ -36,8 +36,10 @@ class _Gallery:
 
 
 def desired_galleries(state: StatePort, keys: Sequence[str] | None) -> dict[str, dict[str, Any]]:
-    """Desired-gallery docs for SKUs or item numbers (an item brings its grid children); all
-    of them when `keys` is None."""
+    """Desired-gallery docs by SKU for SKUs or item numbers; all of them when `keys` is None.
+
+    An item brings the galleries of its grid children.
+    """
     if keys is None:
         return state.get_docs(DESIRED_DOC)
     docs = state.get_docs(DESIRED_DOC, keys)
@@ -56,6 +58,11 @@ class ImagesTask(Task):
     schedule: ClassVar[str] = "rate(15 minutes)"
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[_Gallery]:
+        """The galleries Image Changes planned whose product is online now.
+
+        A changed run takes the pending galleries, a full run every one, `keys` those of the
+        SKUs or items. Pending galleries that were sent (or no longer exist) stop pending.
+        """
         state = self.ctx.state
         if keys is None:
             pending = state.get_docs(PENDING_DOC)
@@ -74,9 +81,15 @@ class ImagesTask(Task):
             state.delete_docs(PENDING_DOC, done)
 
     def key_of(self, row: _Gallery) -> str:
+        """The SKU whose gallery this is (a grid child has its own)."""
         return row.sku
 
     def build(self, row: _Gallery, extra: Any) -> ImageState:
+        """The gallery Image Changes planned, as it stored it.
+
+        Raises:
+            pydantic.ValidationError: The stored plan no longer reads as an `ImageState`.
+        """
         return ImageState.model_validate(row.payload)
 
 

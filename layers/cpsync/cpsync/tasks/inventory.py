@@ -88,6 +88,11 @@ class InventoryTask(Task):
     _locations: tuple[str, ...] = ()
 
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[StockRow]:
+        """One row per SKU (grid cells as their child SKUs): changed in `window`, all, or `keys`.
+
+        Every Nth changed run reads everything (`stock_full_every_runs`); with
+        `sync_published_products_only`, only SKUs with a published product.
+        """
         self._locations = tuple(loc.strip() for loc in self.settings.stock_locations)
         if not self._locations and self.settings.stock_sources == "per_location":
             with self.ctx.counterpoint.connect() as conn:
@@ -154,9 +159,18 @@ class InventoryTask(Task):
 
     # --- building ----------------------------------------------------------------------
     def key_of(self, row: StockRow) -> str:
+        """The SKU: the item number, or a grid child's SKU."""
         return row.sku
 
     def build(self, row: StockRow, extra: Any) -> StockState:
+        """The SKU's quantities per Magento source, in stock above the threshold.
+
+        Per location, every counted location is sent (0 where its row went away); otherwise
+        one source with the total.
+
+        Raises:
+            DataError: The grid cell's SKU could not be built.
+        """
         if row.error is not None:
             raise DataError(row.error)
         threshold = Decimal(str(self.settings.stock_out_of_stock_threshold))

@@ -9,6 +9,10 @@ up for that item before queueing it (where the image folder can be read).
 A grid item (`TRK_METH = 'G'`) becomes a configurable parent (SKU = item number) with one
 simple child per cell (`cpsync.skus.child_sku`), one configurable option per dimension (the
 dimension tag, mapped to a Magento dropdown attribute), children not visible on their own.
+
+A product never sent also carries the price and stock records the Price Changes and Inventory
+tasks would send for it (built by those tasks' own code for just these items), so its create
+applies them and those tasks find them already sent.
 The cells are those IM_INV_CELL has rows for (at CPSYNC_GRID_CELLS_LOCATION when set); each
 child's stock is its cell's quantity over the counted locations, and its price the item's
 Price-1 (Counterpoint's cell prices are not stored where the reference could find them).
@@ -23,9 +27,9 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from cpsync.counterpoint import needs
 from cpsync.counterpoint.categories import categories_of_items
@@ -40,8 +44,18 @@ from cpsync.counterpoint.queries import (
 )
 from cpsync.errors import ConfigurationError, DataError
 from cpsync.magento.configurable import GRID_DOC_KIND
-from cpsync.model import ConfigurableState, Desired, GridChild, GridOption, Kind, ProductState
+from cpsync.model import (
+    ConfigurableState,
+    Desired,
+    GridChild,
+    GridOption,
+    Kind,
+    PriceState,
+    ProductState,
+    StockState,
+)
 from cpsync.skus import UNUSED_DIMENSION, child_sku, record_key
+from cpsync.tasks import TASKS
 from cpsync.tasks._sanity import sanity_warnings
 from cpsync.tasks.base import Task, Window
 from cpsync.tasks.categories import CategoryTree, linkable, load_category_tree
@@ -51,6 +65,7 @@ __all__ = ["ItemsTask", "attribute_code_for", "url_key_for"]
 
 
 logger = logging.getLogger(__name__)
+D = TypeVar("D", bound=Desired)
 
 
 def _slug(text: str) -> str:
@@ -80,6 +95,33 @@ def attribute_code_for(tag: str, mapping: dict[str, str]) -> str:
         if name.strip().lower() == tag.strip().lower():
             return code
     return _slug(tag).replace("-", "_")
+
+
+def _records_of(task: Task, keys: Sequence[str], model: type[D]) -> dict[str, D]:
+    """The records `task` would send for these keys, by key.
+
+    Those that do not build are left out (the task's own run reports them), and so is
+    everything when it cannot read.
+    """
+    if not keys:
+        return {}
+    found: dict[str, D] = {}
+    try:
+        rows = list(task.rows(None, keys))
+        for start in range(0, len(rows), task.batch_size):
+            batch = rows[start : start + task.batch_size]
+            extra = task.enrich(batch)
+            for row in batch:
+                try:
+                    record = task.build(row, extra)
+                except Exception:  # reported by the task's own run
+                    continue
+                if isinstance(record, model):
+                    found[record.key()] = record
+    except Exception as exc:  # the tasks then send price and stock after the create
+        logger.warning("items: %s records of new items not read (%s)", task.name, exc)
+        return {}
+    return found
 
 
 def _text(value: object) -> str | None:
@@ -113,6 +155,9 @@ class _Extras:
     grids: dict[str, _Grid]
     # Counterpoint CATEG_IDs of e-commerce items, for products created complete.
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # For items never sent: the Price Changes and Inventory tasks' records, by SKU.
+    price_records: dict[str, PriceState] = field(default_factory=dict)
+    stock_records: dict[str, StockState] = field(default_factory=dict)
 
 
 def _is_grid(row: Any) -> bool:
@@ -147,7 +192,12 @@ class ItemsTask(Task):
     _images_unreadable: bool = False
     _tree: CategoryTree | None = None  # EC_CATEG, read once per run
 
+    def full_every(self) -> timedelta:
+        """Deleted items and edits a stamp hides are found by a periodic full read."""
+        return timedelta(minutes=self.settings.items_full_every_minutes)
+
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[Any]:
+        """IM_ITEM rows changed in `window`, all (None), or those of `keys` in chunks."""
         self._images_unreadable = False  # tried again at every run
         self._tree = None
         if keys is not None:
@@ -167,10 +217,16 @@ class ItemsTask(Task):
             yield from conn.execution_options(stream_results=True, yield_per=1000).execute(stmt)
 
     def key_of(self, row: Any) -> str:
+        """The item number, as a SKU."""
         return record_key(row.ITEM_NO)
 
     # --- what a batch needs besides its rows ---------------------------------------------
     def enrich(self, rows: Sequence[Any]) -> _Extras:
+        """Prices, quantities, grids and category links of a batch.
+
+        For items never sent, also the price and stock records their create will carry,
+        and their image files.
+        """
         selling = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y"]
         simple = [r.ITEM_NO for r in rows if r.IS_ECOMM_ITEM == "Y" and not _is_grid(r)]
         grid_nos = [r.ITEM_NO for r in rows if _is_grid(r)]
@@ -199,26 +255,41 @@ class ItemsTask(Task):
         for row in rows:
             if prices.get(self.key_of(row)) is None:
                 prices[self.key_of(row)] = row.PRC_1
-        self._find_images_of_new_items([self.key_of(r) for r in rows if r.IS_ECOMM_ITEM == "Y"])
+        new = self._new_items([self.key_of(r) for r in rows if r.IS_ECOMM_ITEM == "Y"])
+        self._find_images_of_new_items(new)
         linked = {
             record_key(item_no): tuple(linkable(self, record_key(item_no), ids, tree))
             for item_no, ids in categories.items()
         }
-        return _Extras(prices, qty, grids, linked)
+        price_records = _records_of(self._companion("prices"), new, PriceState)
+        stock_records = _records_of(self._companion("inventory"), new, StockState)
+        return _Extras(prices, qty, grids, linked, price_records, stock_records)
+
+    def _new_items(self, item_nos: list[str]) -> list[str]:
+        """The item numbers never sent (one state read per batch)."""
+        item_nos = [n for n in item_nos if n]
+        sent = self.ctx.state.get_sent(self.kind, item_nos) if item_nos else {}
+        return [n for n in item_nos if n not in sent]
+
+    def _companion(self, name: str) -> Task:
+        """The Price Changes or Inventory task, reading with this run's columns."""
+        task = TASKS[name](self.ctx)
+        task.catalog = self.catalog
+        return task
 
     def _category_tree(self, conn: Any) -> CategoryTree:
         if self._tree is None:
             self._tree = load_category_tree(conn, self.catalog)
         return self._tree
 
-    def _find_images_of_new_items(self, item_nos: list[str]) -> None:
-        """Look up the image files of items never sent whose gallery is not known yet, so the
-        product writer uploads them right after creating the product."""
+    def _find_images_of_new_items(self, new: list[str]) -> None:
+        """Look up the image files of items never sent whose gallery is not known yet.
+
+        So the product writer creates the product with them.
+        """
         state = self.ctx.state
         claims = self.claims
-        item_nos = [n for n in item_nos if n and (claims is None or claims.clash(n) is None)]
-        sent = state.get_sent(self.kind, item_nos) if item_nos else {}
-        new = [n for n in item_nos if n not in sent]
+        new = [n for n in new if claims is None or claims.clash(n) is None]
         known = state.get_docs(DESIRED_DOC, new) if new else {}
         unknown = [n for n in new if n not in known]
         if not unknown or self._images_unreadable:
@@ -268,6 +339,11 @@ class ItemsTask(Task):
 
     # --- building desired states ---------------------------------------------------------
     def build(self, row: Any, extra: _Extras) -> Desired:
+        """A simple product, a configurable product for a grid item, or a disabled one.
+
+        Raises:
+            DataError: The item cannot become a valid product; the message names the column.
+        """
         if _is_grid(row):
             return self._build_grid(row, extra)
         sku = self.key_of(row)
@@ -280,6 +356,8 @@ class ItemsTask(Task):
             price=self._price(row, extra),
             qty=extra.quantities.get(self.key_of(row), Decimal(0)),
             category_ids=extra.categories.get(sku, ()),
+            price_record=extra.price_records.get(sku),
+            stock_record=extra.stock_records.get(sku),
         )
 
     def _common(self, row: Any, extra: _Extras) -> dict[str, Any]:
@@ -363,6 +441,8 @@ class ItemsTask(Task):
                     attributes={o.code: shown[i] for i, o in enumerate(options)},
                     price=price,
                     qty=qty,
+                    price_record=extra.price_records.get(child),
+                    stock_record=extra.stock_records.get(child),
                 )
             )
         return ConfigurableState(
@@ -400,6 +480,7 @@ class ItemsTask(Task):
         return max(known) if known else None
 
     def gone(self, key: str) -> Desired:
+        """An item deleted in Counterpoint: its product (and a grid's children) disabled."""
         doc = self.ctx.state.get_docs(GRID_DOC_KIND, [key]).get(key)
         if doc is not None:
             return ConfigurableState.disabled(key, list(doc.get("children", {})))

@@ -8,13 +8,23 @@ Going beyond today's price: a promotion that starts (or a price change that come
 promotion ending) within `price_promo_horizon_days` is sent ahead with `price_from` /
 `price_to`, so a promotion beginning at 06:00 is right at 06:00 without a run at 06:00.
 
-Every run reads every web item: a promotion starts or ends with nothing moving in the
-database, so only a snapshot sees it. Fingerprints keep unchanged prices from being sent. Grid
-items: every cell (child SKU, from IM_INV_CELL) gets the item's prices.
+What a run reads: a full run (the first, `--full`, and once a day) reads every web item. A
+changed run reads only the items that may price differently since the last run:
+- items whose IM_PRC row (`'*'` or the price location's), IM_ITEM row or grid cells moved
+  (RS_UTC_DT, else LST_MAINT_DT; a table with neither stamp makes every run a full one);
+- items a rule of a group matches whose begin or end the clock passed, or that came within the
+  horizon, since the last run (a promotion starts or ends with nothing moving in the database);
+  which items a rule matches is told by one pass over IM_ITEM's filter columns, no prices;
+- every item when any row of the promotion tables differs from the last finished run (a digest
+  of them: an edited, added or deleted group, rule or break leaves no stamp to follow) or a
+  setting that prices them changed.
+Fingerprints keep unchanged prices from being sent. Grid items: every cell (child SKU, from
+IM_INV_CELL) gets the item's prices.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,23 +35,21 @@ from zoneinfo import ZoneInfo
 
 from cpsync.counterpoint import needs
 from cpsync.counterpoint.columns import Catalog, Need, required
-from cpsync.counterpoint.pricing import (
+from cpsync.counterpoint.price_filter import (
     MAYBE,
-    Break,
     FilterError,
-    Group,
-    PriceMethods,
-    Rule,
     compile_filter,
     compile_sale_filter,
     filter_columns,
-    special_window,
 )
+from cpsync.counterpoint.pricing import Break, Group, PriceMethods, Rule, special_window
 from cpsync.counterpoint.queries import MAX_IN_LIST
 from cpsync.counterpoint.stock_queries import (
     PLAIN_NAME,
     PRICE_ITEM_COLUMNS,
     PRICE_LEVELS,
+    changed_price_items,
+    filter_item_rows,
     grid_cells,
     price_groups,
     price_item_rows,
@@ -58,6 +66,10 @@ from cpsync.tasks.base import Task, Window
 __all__ = ["PriceRow", "PriceRules", "PricesTask", "load_groups"]
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+#: A changed run becomes a full one when the last full run is older than this.
+FULL_EVERY = timedelta(days=1)
+#: The option holding the digest of the promotions priced by the last run.
+RULES_OPTION = "prices:rules"
 
 logger = logging.getLogger(__name__)
 
@@ -78,21 +90,26 @@ def _decimal(value: Any) -> Decimal | None:
 
 @dataclass(frozen=True)
 class PriceRules:
-    """The promotional groups of a run, the IM_ITEM columns their filters name, and what
-    is wrong with some rules ((rule, message) pairs, for the run log)."""
+    """The promotional groups of a run, and the IM_ITEM columns their filters name.
+
+    Also what is wrong with some rules ((rule, message) pairs, for the run log).
+    """
 
     groups: list[Group]
     item_columns: tuple[str, ...]
     problems: list[tuple[str, str]] = field(default_factory=list)
+    #: Of every row of the rule tables read (and the web store and method letters): a
+    #: promotion edited, added or deleted changes it.
+    digest: str = ""
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _breaks(conn: Any, catalog: Catalog | None) -> dict[tuple[str, int], list[Break]]:
+def _breaks(rows: Sequence[Any]) -> dict[tuple[str, int], list[Break]]:
     breaks: dict[tuple[str, int], list[Break]] = {}
-    for b in conn.execute(price_rule_breaks(catalog)):
+    for b in rows:
         breaks.setdefault((_text(b.GRP_COD), int(b.RUL_SEQ_NO)), []).append(
             Break(
                 min_qty=Decimal(str(b.MIN_QTY or 0)),
@@ -134,14 +151,27 @@ def load_groups(
         web_sale: The web store's STR_ID / LOC_ID for store filters (None: unknown).
     """
     methods = methods or PriceMethods()
-    breaks = _breaks(conn, catalog)
+    break_rows = list(conn.execute(price_rule_breaks(catalog)))
+    breaks = _breaks(break_rows)
     item_columns = catalog.columns("IM_ITEM") if catalog is not None else None
     group_rows = list(conn.execute(price_groups(catalog)))
+    rule_rows = list(conn.execute(price_rules(catalog)))
+    digest = hashlib.sha256(
+        repr(
+            (
+                [tuple(r) for r in group_rows],
+                [tuple(r) for r in rule_rows],
+                [tuple(r) for r in break_rows],
+                sorted((web_sale or {}).items()),
+                methods,
+            )
+        ).encode()
+    ).hexdigest()
     enabled = {_text(g.GRP_COD) for g in group_rows if _text(g.ENABLED) == "Y"}
     rules: dict[str, list[Rule]] = {}
     named: set[str] = set()
     problems: list[tuple[str, str]] = []
-    for r in conn.execute(price_rules(catalog)):
+    for r in rule_rows:
         code, seq = _text(r.GRP_COD), int(r.RUL_SEQ_NO)
         rule_key = f"rule {code}/{seq}"
         rule_breaks = tuple(breaks.get((code, seq), ()))
@@ -227,7 +257,7 @@ def load_groups(
                 customer_filter=customer,
             )
         )
-    return PriceRules(groups, tuple(sorted(named)), problems)
+    return PriceRules(groups, tuple(sorted(named)), problems, digest)
 
 
 def _could_match_anything(row: Mapping[str, Any]) -> Any:
@@ -235,8 +265,11 @@ def _could_match_anything(row: Mapping[str, Any]) -> Any:
 
 
 def _online(sal_filt: Any, web_sale: Mapping[str, Any] | None) -> tuple[bool, str]:
-    """Whether a rule's store filter holds for a sale at the web store, and a warning when
-    that cannot be known (the rule is then skipped)."""
+    """Whether a rule's store filter holds for a sale at the web store.
+
+    Returns:
+        Whether it holds, and a warning when that cannot be known (the rule is then skipped).
+    """
     text = _text(sal_filt)
     if not text:
         return True, ""
@@ -252,6 +285,18 @@ def _online(sal_filt: Any, web_sale: Mapping[str, Any] | None) -> tuple[bool, st
     return holds is True, ""
 
 
+def _turns(group: Group, last: datetime, now: datetime, horizon: timedelta) -> bool:
+    """Whether a begin or end of `group` fell between the last run and now.
+
+    Or between the last run's horizon and now's: the promotions in sight changed.
+    """
+    edges = [group.begin, None if group.end is None else group.end + timedelta(seconds=1)]
+    return any(
+        edge is not None and (last < edge <= now or last + horizon < edge <= now + horizon)
+        for edge in edges
+    )
+
+
 class PricesTask(Task):
     """IM_PRC and promotions -> Magento base price and special price per SKU."""
 
@@ -263,6 +308,7 @@ class PricesTask(Task):
         *needs.WEB_ITEM,
         *required("IM_ITEM", "PRC_1"),
         *needs.PRICE_1,
+        *needs.PRICE_CHANGES,
         *needs.PRICE_RULES,
         *required("IM_INV_CELL", "ITEM_NO", "LOC_ID", "DIM_1_UPR", "DIM_2_UPR", "DIM_3_UPR"),
     )
@@ -299,8 +345,16 @@ class PricesTask(Task):
             return None
         return {"STR_ID": store, "LOC_ID": price, "PRC_LOC_ID": price, "STK_LOC_ID": stock}
 
+    def full_every(self) -> timedelta:
+        """Once a day every item is read again (reconciliation, and SKUs nothing dated)."""
+        return FULL_EVERY
+
     def rows(self, window: Window | None, keys: Sequence[str] | None) -> Iterator[PriceRow]:
-        """Every web item, always: promotions change prices without any row moving."""
+        """Every web item on a full run, or only those that may price differently.
+
+        A changed run reads the items that may price differently (see the module docstring);
+        `keys` reads the named ones.
+        """
         location = self.settings.price_location
         with self.ctx.counterpoint.connect() as conn:
             loaded = load_groups(conn, self.catalog, self._methods(), self._web_sale(conn))
@@ -308,25 +362,112 @@ class PricesTask(Task):
         for key, message in loaded.problems:
             logger.warning("%s", message)
             self.report(key, message, "warning")
-        if keys is None:
-            rows = self._stream(self._item_query(location))
-            if self.settings.sync_published_products_only:
-                rows = published_only(
-                    rows,
-                    lambda r: r.sku,
-                    self.ctx.state,
-                    item_of=lambda r: record_key(r.item["ITEM_NO"]),
-                )
-            yield from rows
+        if keys is not None:
+            yield from self._named(keys, location)
             return
+        rules_known = self._rules_unchanged(loaded.digest)
+        changed = None if window is None or not rules_known else self._changed_items(window)
+        if window is None or changed is None:
+            yield from self._published(self._stream(self._item_query(location)))
+            return
+        items = sorted(changed | self._items_of_turning_groups(window))
+        yield from self._published(self._items(items, location))
+
+    def _named(self, keys: Sequence[str], location: str | None) -> Iterator[PriceRow]:
         separator = self.settings.grid_sku_separator
         items = sorted({k.split(separator)[0] for k in keys})
         wanted = set(keys)
-        for start in range(0, len(items), MAX_IN_LIST):
-            part = items[start : start + MAX_IN_LIST]
-            for row in self._stream(self._item_query(location, part)):
-                if row.sku in wanted or row.sku.split(separator)[0] in wanted:
-                    yield row
+        for row in self._items(items, location):
+            if row.sku in wanted or row.sku.split(separator)[0] in wanted:
+                yield row
+
+    def _items(self, item_nos: Sequence[str], location: str | None) -> Iterator[PriceRow]:
+        for start in range(0, len(item_nos), MAX_IN_LIST):
+            yield from self._stream(
+                self._item_query(location, item_nos[start : start + MAX_IN_LIST])
+            )
+
+    def _published(self, rows: Iterator[PriceRow]) -> Iterator[PriceRow]:
+        if not self.settings.sync_published_products_only:
+            return rows
+        return published_only(
+            rows, lambda r: r.sku, self.ctx.state, item_of=lambda r: record_key(r.item["ITEM_NO"])
+        )
+
+    def _rules_unchanged(self, digest: str) -> bool:
+        """Whether the promotions (and the settings that price them) are as at the last run.
+
+        The last run that finished, that is; notes this run's, which count once this run has
+        finished.
+
+        The note carries the watermark this run sets when it finishes: a run that died did
+        not set it, so the next run does not trust its note and reads everything.
+        """
+        state = self.ctx.state
+        mark = state.get_watermark(self.name)
+        settings = self.settings
+        digest = hashlib.sha256(
+            repr(
+                (
+                    digest,
+                    settings.price_location,
+                    settings.price_promo_horizon_days,
+                    settings.price_dates_timezone,
+                    str(settings.zone),
+                    settings.grid_sku_separator,
+                    settings.grid_cells_location,
+                )
+            ).encode()
+        ).hexdigest()
+        noted = state.get_option(RULES_OPTION)
+        same = (
+            isinstance(noted, dict)
+            and mark is not None
+            and noted.get("mark") == mark.isoformat()
+            and noted.get("digest") == digest
+        )
+        if self.run_upper is not None:
+            state.set_option(RULES_OPTION, {"digest": digest, "mark": self.run_upper.isoformat()})
+        if not same:
+            logger.info("%s: promotions changed since the last run; every item is read", self.name)
+        return same
+
+    def _changed_items(self, window: Window) -> set[str] | None:
+        """Items whose IM_PRC rows, IM_ITEM row or grid cells moved in the window.
+
+        None when the tables carry no stamp, so every item is read.
+        """
+        stmt = changed_price_items(
+            window.since_utc, window.since_local, self.settings.price_location, self.catalog
+        )
+        if stmt is None:
+            return None
+        with self.ctx.counterpoint.connect() as conn:
+            return {record_key(row.ITEM_NO) for row in conn.execute(stmt)}
+
+    def _items_of_turning_groups(self, window: Window) -> set[str]:
+        """Items a rule of a group matches whose begin or end the clock passed since the last run.
+
+        Or whose group entered the horizon since then: their special price may have changed
+        with nothing in the database moving.
+        """
+        last, now = window.since_local, self._now_local()
+        horizon = timedelta(days=self.settings.price_promo_horizon_days)
+        turning = [g for g in self._groups if g.enabled and _turns(g, last, now, horizon)]
+        rules = [r for g in turning for r in g.rules if r.online]
+        if not rules:
+            return set()
+        matched: set[str] = set()
+        with self.ctx.counterpoint.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=1000)
+            for row in result.execute(filter_item_rows(self._item_columns)):
+                data = dict(row._mapping)
+                if any(rule.matches(data) in (True, MAYBE) for rule in rules):
+                    matched.add(record_key(data["ITEM_NO"]))
+        logger.info(
+            "%s: %d groups turned; %d items to price", self.name, len(turning), len(matched)
+        )
+        return matched
 
     def _item_query(self, location: str | None, keys: Sequence[str] | None = None) -> Any:
         return price_item_rows(location, keys, self._item_columns, self.catalog)
@@ -380,6 +521,7 @@ class PricesTask(Task):
 
     # --- building ----------------------------------------------------------------------
     def key_of(self, row: PriceRow) -> str:
+        """The SKU."""
         return row.sku
 
     def _now_local(self) -> datetime:
@@ -396,6 +538,11 @@ class PricesTask(Task):
         return local.strftime(DATE_FORMAT)
 
     def build(self, row: PriceRow, extra: Any) -> PriceState:
+        """The regular price and the special price of the best promotion in sight.
+
+        Raises:
+            DataError: Price-1 is missing or negative, or a grid child's SKU cannot be made.
+        """
         if row.error is not None:
             raise DataError(row.error)
         price = row.basis.get("1")

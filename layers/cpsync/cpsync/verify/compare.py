@@ -1,38 +1,16 @@
-"""`cpsync verify`: does Magento hold what Counterpoint asks for today?
-
-Two sides, each read in bulk:
-- Counterpoint: every task runs full and forced with `emit=`, on a read-only view of state
-  (`ReadOnlyState`), so nothing is queued and no watermark, sent fingerprint, run log or
-  document moves: a regular run afterwards behaves as if verify never ran.
-- Magento: product search pages (300 a page, SKU `in` filters, or whole pages when the SKUs
-  are most of the catalog; galleries and legacy stock come with each product), source-item
-  search pages (the same way), base and special price information for lists
-  of SKUs, category search pages and one product list per managed category.
-
-Compared by kind, only what cpsync owns: products (status, name, weight, description, short
-description, url key, tax class; grid children too), stock (per source, or the legacy stock
-item), prices (regular price and the special price row of the price store), category links
-(links to categories cpsync manages), galleries (entries cpsync uploaded), categories (name,
-active, parent, url key, description). A record whose product is not in Magento is reported
-once, under `product`. `repair` queues the captured (forced) Change of exactly the records
-that differ, so `cpsync drain` or the updater puts them right.
-"""
+"""Magento's side of verify, read in bulk, and the comparison per kind."""
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from cpsync.documents import IMAGE_ENTRIES
-from cpsync.errors import CpsyncError
 from cpsync.magento.categories import Category, CategoryApi
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
-from cpsync.magento.configurable import build_child_payload
+from cpsync.magento.grid_payloads import build_child_payload
 from cpsync.magento.inventory import SOURCES_WRITTEN
 from cpsync.magento.media import MediaApi, tag_of
 from cpsync.magento.prices import PriceApi, SpecialPriceRow, build_price_rows
@@ -48,146 +26,15 @@ from cpsync.model import (
     ProductState,
     StockState,
 )
-from cpsync.ports import AppliedRecord, RunError, RunRecord, StatePort
 from cpsync.runtime import Runtime
-from cpsync.tasks import TASKS
+from cpsync.verify.report import Difference, KindReport
 
-__all__ = [
-    "KIND_ORDER",
-    "VERIFY_TASKS",
-    "Difference",
-    "KindReport",
-    "ReadOnlyState",
-    "VerifyReport",
-    "desired_changes",
-    "verify",
-]
+__all__ = ["PAGE_SIZE", "compare"]
 
-logger = logging.getLogger(__name__)
-
-#: The tasks whose desired state is compared (Images only re-sends what Image Changes finds).
-VERIFY_TASKS = ("categories", "items", "category_items", "inventory", "prices", "image_changes")
-#: Kinds in the order they are reported.
-KIND_ORDER = ("product", "stock", "price", "category_links", "image", "category")
 #: Rows per search page (Magento's maximum page size with Web API input limits on is 300).
 PAGE_SIZE = 300
 #: Characters of SKUs per `in` filter, so a search URL stays well under Apache's 8 KiB line.
 MAX_FILTER_CHARS = 3000
-
-
-# --- Counterpoint's side: tasks on a read-only state ------------------------------------------
-class ReadOnlyState(StatePort):
-    """State that reads through and writes nowhere: a task run on it leaves no trace.
-
-    Watermarks, sent fingerprints, applied versions, Magento ids, the run log and documents
-    are read from `inner` and never written; locks and counters pass through (they guard
-    shared work, not remembered state).
-    """
-
-    def __init__(self, inner: StatePort) -> None:
-        self.inner = inner
-
-    def get_watermark(self, task: str) -> datetime | None:
-        return self.inner.get_watermark(task)
-
-    def set_watermark(self, task: str, value: datetime) -> None:
-        return None
-
-    def get_sent(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, str]:
-        return self.inner.get_sent(kind, keys)
-
-    def put_sent(self, kind: str, fingerprints: dict[str, str]) -> None:
-        return None
-
-    def forget_sent(self, kind: str, keys: Iterable[str]) -> None:
-        return None
-
-    def get_applied(self, kind: str, keys: Iterable[str]) -> dict[str, AppliedRecord]:
-        return self.inner.get_applied(kind, keys)
-
-    def put_applied(self, kind: str, records: dict[str, AppliedRecord]) -> None:
-        return None
-
-    def get_magento_ids(self, kind: str, keys: Iterable[str]) -> dict[str, int]:
-        return self.inner.get_magento_ids(kind, keys)
-
-    def put_magento_ids(self, kind: str, ids: dict[str, int]) -> None:
-        return None
-
-    def start_run(self, run: RunRecord) -> None:
-        return None
-
-    def finish_run(self, run: RunRecord) -> None:
-        return None
-
-    def add_errors(self, errors: Sequence[RunError]) -> None:
-        return None
-
-    def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
-        return self.inner.runs(task, limit)
-
-    def errors(
-        self, task: str | None = None, run_id: str | None = None, limit: int = 100
-    ) -> list[RunError]:
-        return self.inner.errors(task, run_id, limit)
-
-    def get_docs(self, kind: str, keys: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
-        return self.inner.get_docs(kind, keys)
-
-    def put_docs(self, kind: str, docs: dict[str, dict[str, Any]]) -> None:
-        return None
-
-    def delete_docs(self, kind: str, keys: Iterable[str]) -> None:
-        return None
-
-    def acquire_lock(self, name: str, owner: str, ttl_seconds: float) -> bool:
-        return self.inner.acquire_lock(name, owner, ttl_seconds)
-
-    def release_lock(self, name: str, owner: str) -> None:
-        self.inner.release_lock(name, owner)
-
-    def lock_holder(self, name: str) -> str | None:
-        return self.inner.lock_holder(name)
-
-    def add_counter(self, name: str, delta: int, ttl_seconds: float) -> int:
-        return self.inner.add_counter(name, delta, ttl_seconds)
-
-    def reset_counter(self, name: str) -> None:
-        self.inner.reset_counter(name)
-
-    def get_counters(self, names: Iterable[str]) -> dict[str, int]:
-        return self.inner.get_counters(names)
-
-
-def desired_changes(
-    runtime: Runtime, tasks: Sequence[str] = VERIFY_TASKS
-) -> tuple[dict[str, dict[str, Change]], list[str]]:
-    """Every record's desired state as a forced Change, by kind and key, and the tasks that failed.
-
-    A task that fails (Counterpoint unreachable, a required column missing) is one line in
-    the second list; its kind is then not compared.
-    """
-    from cpsync.tasks.base import TaskContext
-
-    ctx = TaskContext(
-        runtime.settings,
-        runtime.counterpoint,
-        ReadOnlyState(runtime.state),
-        runtime.queue,
-        clock=runtime.clock,
-    )
-    found: dict[str, dict[str, Change]] = {}
-    failures: list[str] = []
-    for name in tasks:
-        task = TASKS[name](ctx)
-        captured: list[Change] = []
-        try:
-            task.run(full=True, force=True, emit=captured.extend)
-        except CpsyncError as exc:
-            failures.append(f"{name}: {exc}")
-            continue
-        found.setdefault(task.kind, {}).update({c.key: c for c in captured})
-    return found, failures
 
 
 def _desired(change: Change) -> Desired:
@@ -205,68 +52,6 @@ def _desired(change: Change) -> Desired:
         "image": ImageState,
     }
     return models[change.kind].model_validate(payload)
-
-
-# --- the report --------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Difference:
-    """One record that differs: per field, what Magento has and what Counterpoint asks."""
-
-    kind: str
-    key: str
-    fields: dict[str, tuple[Any, Any]]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "fields": {f: {"magento": m, "counterpoint": c} for f, (m, c) in self.fields.items()},
-        }
-
-
-@dataclass
-class KindReport:
-    """What verify found for one kind."""
-
-    kind: str
-    checked: int = 0
-    differences: list[Difference] = field(default_factory=list)
-    #: Why the kind was not compared (its task failed), None when it was.
-    skipped: str | None = None
-
-
-@dataclass
-class VerifyReport:
-    """The whole comparison: per kind, the Magento requests it took, and what was repaired."""
-
-    kinds: dict[str, KindReport]
-    errors: list[str] = field(default_factory=list)
-    requests: int = 0
-    seconds: float = 0.0
-    repaired: int = 0
-
-    @property
-    def differs(self) -> bool:
-        return any(k.differences for k in self.kinds.values())
-
-    def to_json(self, examples: int = 5) -> dict[str, Any]:
-        """The report for scripts and the API: counts and up to `examples` records per kind."""
-        return {
-            "ok": not self.differs and not self.errors,
-            "differ": sum(len(k.differences) for k in self.kinds.values()),
-            "kinds": {
-                name: {
-                    "checked": k.checked,
-                    "differ": len(k.differences),
-                    "skipped": k.skipped,
-                    "examples": [d.to_json() for d in k.differences[:examples]],
-                }
-                for name, k in self.kinds.items()
-            },
-            "errors": self.errors,
-            "requests": self.requests,
-            "seconds": round(self.seconds, 3),
-            "repaired": self.repaired,
-        }
 
 
 # --- Magento's side ----------------------------------------------------------------------------
@@ -304,8 +89,11 @@ def _search(
 def _rows(
     client: MagentoClient, path: str, endpoint: str, skus: Sequence[str]
 ) -> Iterator[dict[str, Any]]:
-    """The rows of these SKUs: SKU `in` filters, or whole pages when the SKUs are most of
-    what the endpoint holds (one probe for its count), which spares the store the filter."""
+    """The rows of these SKUs, read with SKU `in` filters or as whole pages.
+
+    Whole pages when the SKUs are most of what the endpoint holds (one probe for its count),
+    which spares the store the filter.
+    """
     probe = search_params([], page_size=1, current_page=1)
     total = int(
         (client.request("GET", path, endpoint=endpoint, params=probe) or {}).get("total_count", 0)
@@ -628,39 +416,24 @@ _COMPARE: dict[str, Callable[..., None]] = {
 }
 
 
-def verify(runtime: Runtime, repair: bool = False) -> VerifyReport:
-    """Compare Magento with what Counterpoint asks for; with `repair`, queue what differs.
+def compare(
+    runtime: Runtime,
+    client: MagentoClient,
+    desired: dict[str, dict[str, Change]],
+    reports: dict[str, KindReport],
+) -> None:
+    """Fill each kind's report with the records Magento holds differently.
 
-    Raises:
-        CpsyncError: Magento cannot be read (a kind whose task fails is reported instead).
+    A report already marked `skipped` stays empty.
     """
-    started = time.monotonic()
-    client = runtime.magento
-    before = sum(client.stats()["requests"].values())
-    desired, failures = desired_changes(runtime)
-    skipped = {TASKS[f.split(":")[0]].kind: f for f in failures}
     ctx = _Context(runtime, client, desired, _read_products(client, desired))
     managed = _managed_categories(ctx)
-    report = VerifyReport(kinds={k: KindReport(k) for k in KIND_ORDER}, errors=failures)
-    for kind in KIND_ORDER:
-        part = report.kinds[kind]
-        if kind in skipped:
-            part.skipped = skipped[kind]
-        elif kind == "category_links":
+    for kind, part in reports.items():
+        if part.skipped:
+            continue
+        if kind == "category_links":
             _compare_links(ctx, part, managed)
         elif kind == "category":
             _compare_categories(ctx, part, managed)
         else:
             _COMPARE[kind](ctx, part)
-    if repair:
-        changes = [desired[d.kind][d.key] for k in report.kinds.values() for d in k.differences]
-        runtime.queue.send(changes)
-        report.repaired = len(changes)
-    report.requests = sum(client.stats()["requests"].values()) - before
-    report.seconds = time.monotonic() - started
-    logger.info(
-        "verify: %d records differ, %d Magento requests",
-        sum(len(k.differences) for k in report.kinds.values()),
-        report.requests,
-    )
-    return report

@@ -1,0 +1,172 @@
+"""Benchmark: the requests the price writer makes per chunk, by endpoint, for each kind of change.
+
+`python -m bench.price_writes [--skus 1000]` seeds the emulator with products, writes every
+SKU's price (30% of them on sale) through the price writer (one chunk per 500 rows, one chunk
+in flight), then runs the changes a store day brings: Price-1 moved on 10% with the special
+unchanged, the special's price moved (dates kept) on 5%, the special ended on 5%, the same
+again (nothing to send), and a forced write of 5% ("queue all"). Each phase prints the
+requests by endpoint next to the API minimum computed from the phase itself (one call per 500
+rows of each kind of row that must change), and whether Magento ends with the desired rows.
+Figures are printed and stored in `bench/results/price_writes.json`, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import math
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from cpsync.embedded import SqliteState, sqlite_engine
+from cpsync.magento.client import MagentoClient
+from cpsync.magento.prices import PriceWriter
+from cpsync.model import Change, PriceState, SpecialPrice
+from emulator.config import EmulatorConfig
+from emulator.prices import prices_of
+from emulator.server import EmulatorHandle, running_emulator
+
+RESULTS = Path(__file__).parent / "results" / "price_writes.json"
+CHUNK = 500
+FROM, TO = "2026-12-01 00:00:00", "2026-12-24 23:59:59"
+
+
+def _change(state: PriceState, force: bool = False) -> Change:
+    return Change(
+        kind="price",
+        key=state.key(),
+        version="v",
+        fingerprint=state.fingerprint(),
+        payload=state.payload(),
+        task="bench",
+        run_id="bench",
+        detected_at=datetime.now(UTC),
+        force=force,
+    )
+
+
+def _seed(emulator: EmulatorHandle, skus: list[str]) -> None:
+    store = emulator.store
+    with store.lock:
+        for sku in skus:
+            store.put_product(
+                {"id": store.next_id, "sku": sku, "name": sku, "price": 1.0, "status": 1,
+                 "extension_attributes": {"website_ids": [1]}, "custom_attributes": []}
+            )  # fmt: skip
+
+
+def _phases(skus: list[str]) -> Iterator[tuple[str, dict[str, PriceState], int, bool]]:
+    """(phase, the desired states it writes, special rows that must change, forced)."""
+    n = len(skus)
+    on_sale = {s for i, s in enumerate(skus) if i % 10 < 3}
+    desired = {
+        s: PriceState(
+            sku=s,
+            price=Decimal(20),
+            special=SpecialPrice(price=Decimal(15), price_from=FROM, price_to=TO)
+            if s in on_sale
+            else None,
+        )
+        for s in skus
+    }
+    yield "first write", dict(desired), len(on_sale), False
+    moved = skus[: n // 10]  # 30% of them on sale: their special stays
+    for s in moved:
+        desired[s] = desired[s].model_copy(update={"price": Decimal(21)})
+    yield "Price-1 moved, special unchanged (10%)", {s: desired[s] for s in moved}, 0, False
+    sale = sorted(on_sale)
+    repriced, ended = sale[: n // 20], sale[n // 20 : n // 10]
+    for s in repriced:
+        special = SpecialPrice(price=Decimal(14), price_from=FROM, price_to=TO)
+        desired[s] = desired[s].model_copy(update={"special": special})
+    yield (
+        "special price moved, dates kept (5%)",
+        {s: desired[s] for s in repriced},
+        len(repriced),
+        False,
+    )
+    for s in ended:
+        desired[s] = desired[s].model_copy(update={"special": None})
+    yield "special ended (5%)", {s: desired[s] for s in ended}, len(ended), False
+    yield "same again", {s: desired[s] for s in ended}, 0, False
+    forced = skus[: n // 20]
+    yield "forced (queue all, 5%)", {s: desired[s] for s in forced}, 0, True
+
+
+def _calls(emulator: EmulatorHandle, before: dict[str, int]) -> dict[str, int]:
+    after = emulator.stats()["requests"]
+    return {
+        k: after[k] - before.get(k, 0)
+        for k in sorted(after)
+        if k.startswith("prices.") and after[k] != before.get(k, 0)
+    }
+
+
+def bench(n: int, folder: Path) -> list[dict[str, Any]]:
+    skus = [f"P{i:06d}" for i in range(n)]
+    state = SqliteState(sqlite_engine(f"sqlite:///{folder}/state.db"))
+    figures = []
+    with running_emulator(EmulatorConfig()) as emulator:
+        _seed(emulator, skus)
+        with MagentoClient(emulator.url, emulator.token) as client:
+            # The same writer on a cpsync whose PriceWriter takes no state (the baseline).
+            kwargs: dict[str, Any] = {"chunk_size": CHUNK, "concurrency": 1}
+            if "state" in inspect.signature(PriceWriter).parameters:
+                kwargs["state"] = state
+            writer = PriceWriter(client, **kwargs)
+            held: dict[str, PriceState] = {}
+            for phase, states, special_rows, force in _phases(skus):
+                before = emulator.stats()["requests"]
+                outcomes = writer.write([_change(s, force) for s in states.values()])
+                held.update(states)
+                calls = _calls(emulator, before)
+                chunks = math.ceil(len(states) / CHUNK)
+                minimum = chunks + math.ceil(special_rows / CHUNK)
+                rows = {r["sku"]: r["price"] for r in prices_of(emulator.store).special_prices()}
+                wanted = {
+                    s: float(p.special.price) for s, p in held.items() if p.special is not None
+                }
+                figures.append(
+                    {
+                        "phase": phase,
+                        "rows": len(states),
+                        "chunks": chunks,
+                        "requests": sum(calls.values()),
+                        "minimum": minimum,
+                        "by_endpoint": calls,
+                        "applied": sum(o.applied for o in outcomes.values()),
+                        "magento_right": rows == wanted,
+                    }
+                )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.price_writes")
+    parser.add_argument("--skus", type=int, default=1_000)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        figures = bench(args.skus, Path(folder))
+    print(f"\n{args.skus} SKUs, {CHUNK} rows per chunk")
+    print(f"{'phase':42} {'chunks':>6} {'requests':>8} {'minimum':>7}  right  by endpoint")
+    for f in figures:
+        endpoints = ", ".join(
+            f"{k.removeprefix('prices.')} {v}" for k, v in f["by_endpoint"].items()
+        )
+        print(
+            f"{f['phase']:42} {f['chunks']:>6} {f['requests']:>8} {f['minimum']:>7}  "
+            f"{'yes' if f['magento_right'] else 'NO':>5}  {endpoints}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=1) + "\n")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

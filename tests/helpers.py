@@ -1,0 +1,26 @@
+"""Steps several test packages share, as plain functions (fixtures stay in each conftest)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import update
+
+from cpsync.counterpoint.schema import IM_ITEM
+from cpsync.runtime import Runtime
+from emulator.server import EmulatorHandle
+
+
+def clash_url_key(runtime: Runtime, emulator: EmulatorHandle, item_no: str) -> None:
+    """Give `item_no` a URL key another Magento product holds: Magento refuses it for good."""
+    taken = f"taken-{uuid.uuid4().hex[:8]}"
+    with runtime.counterpoint.begin() as conn:
+        conn.execute(update(IM_ITEM).where(IM_ITEM.c.ITEM_NO == item_no).values(URL=taken))
+    other = {"sku": f"OTHER-{taken}", "name": "Other", "price": 1, "attribute_set_id": 4}
+    other["custom_attributes"] = [{"attribute_code": "url_key", "value": taken}]
+    httpx.post(
+        f"{emulator.url}/rest/all/V1/products",
+        json={"product": other},
+        headers={"Authorization": f"Bearer {emulator.token}"},
+    ).raise_for_status()
