@@ -143,8 +143,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         results = [bench(n, Path(work), args.saves_up_to) for n in args.items]
+    # Sizes not run this time keep their earlier figures (100,000 items takes minutes).
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+    run = {r["items"] for r in results}
+    kept = [r for r in earlier if r["items"] not in run]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+    RESULTS.write_text(
+        json.dumps(sorted([*kept, *results], key=lambda r: r["items"]), indent=1) + "\n"
+    )
     print(json.dumps(results, indent=1))
 
 

@@ -7,7 +7,17 @@ from typing import Any
 
 from cpsync.magento.import_rows import build_rows
 from cpsync.magento.importer import ProductImporter
-from cpsync.model import ConfigurableState, GridChild, GridOption, ProductState
+from cpsync.magento.product_fields import SPECIAL_HELD
+from cpsync.model import (
+    ConfigurableState,
+    GridChild,
+    GridOption,
+    PriceState,
+    ProductState,
+    SourceQuantity,
+    SpecialPrice,
+    StockState,
+)
 
 
 def _simple(sku: str, **kw: Any) -> ProductState:
@@ -73,3 +83,42 @@ def test_given_rows_with_images_when_cut_into_files_then_each_file_keeps_both_li
         (7, 3),
         (10, 2),
     ]
+
+
+def test_given_price_and_stock_records_when_planned_then_the_row_carries_them_as_a_create() -> None:
+    # GIVEN a new item whose Price Changes record has a special price and whose Inventory
+    # record has stock at the default source, and one with stock at another source too
+    special = SpecialPrice(
+        price=Decimal("7.00"), price_from="2026-12-01 00:00:00", price_to="2026-12-24 23:59:59"
+    )
+    price = PriceState(sku="A", price=Decimal("9.50"), special=special)
+    stock = StockState(
+        sku="A",
+        sources=(SourceQuantity(source_code="default", quantity=Decimal(4), in_stock=True),),
+    )
+    shop = SourceQuantity(source_code="shop", quantity=Decimal(2), in_stock=True)
+    elsewhere = StockState(sku="B", sources=(*stock.sources, shop))
+    plan, _ = build_rows(
+        [
+            _simple("A", price_record=price, stock_record=stock, category_ids=("10",)),
+            _simple("B", stock_record=elsewhere),
+        ],
+        [],
+        {"A": "Default Category/Mugs"},
+        category_ids={"A": [5]},
+    )
+    a, b = plan.rows
+    # THEN the row sets the special price with its dates and the record's stock
+    assert (a["special_price"], a["special_price_from_date"], a["special_price_to_date"]) == (
+        "7.00",
+        "2026-12-01 00:00:00",
+        "2026-12-24 23:59:59",
+    )
+    assert (a["qty"], a["is_in_stock"]) == ("4", "1")
+    # AND what it applies whole is named, as the create names it
+    assert plan.carried["A"]["price"] == price.fingerprint()
+    assert plan.carried["A"]["stock"] == stock.fingerprint()
+    assert SPECIAL_HELD in plan.carried["A"] and "category_links" in plan.carried["A"]
+    # AND stock at another source is left to the Inventory task (0 and out of stock meanwhile)
+    assert (b["qty"], b["is_in_stock"]) == ("0", "0")
+    assert "stock" not in plan.carried.get("B", {})
