@@ -20,10 +20,10 @@ STACK  ?= cpsync
 
 .PHONY: install tools demo test lint format bench clean chromium build deploy e2e-aws dist
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml dev/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./dev
 	touch $(STAMP)
 
 $(TOOLS_STAMP):

@@ -19,9 +19,9 @@ from typing import Any
 
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
-from sample.generate import generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import running_emulator
+from cpsync_sample.generate import generate
 
 
 def _run(sample_dir: Path, concurrency: int, save_ms: float, workers: int) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from cpsync.counterpoint.schema import EC_CATEG, IM_INV, IM_INV_CELL, IM_ITEM, I
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync.tasks import TASKS
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo, generate
-from sample.images import image_stem
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo, generate
+from cpsync_sample.images import image_stem
 
 #: Rows one bulk source-item or price call carries (the reference's safe size).
 BULK_ROWS = 500

@@ -27,9 +27,9 @@ import uvicorn
 from cpsync.api import create_app
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
-from sample.generate import generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import running_emulator
+from cpsync_sample.generate import generate
 
 RESULTS = Path(__file__).parent / "results" / "api.json"
 

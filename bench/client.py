@@ -27,8 +27,8 @@ from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.limiter import AdaptiveLimiter
 from cpsync.magento.products import ProductWriter
 from cpsync.model import Change, ProductState
-from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import running_emulator
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

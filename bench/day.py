@@ -36,9 +36,9 @@ from bench._sync import (
     verdict,
 )
 from cpsync.runtime import Runtime
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo
 
 RESULTS = Path(__file__).parent / "results" / "day.json"
 ROUNDS = 6

@@ -43,8 +43,8 @@ from cpsync.counterpoint.stock_queries import (
 )
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from sample.common import to_local
-from sample.generate import generate
+from cpsync_sample.common import to_local
+from cpsync_sample.generate import generate
 
 RESULTS = Path(__file__).parent / "results" / "detection.json"
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)

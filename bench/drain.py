@@ -33,9 +33,9 @@ from cpsync.ports import StatePort
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync.tasks import TASKS
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import generate
 
 RESULTS = Path(__file__).parent / "results" / "drain.json"
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)

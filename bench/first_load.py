@@ -34,9 +34,9 @@ from cpsync.api.app import create_app
 from cpsync.magento.image_links import ServeLinks, link_key
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
-from sample.generate import generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import running_emulator
+from cpsync_sample.generate import generate
 
 RESULTS = Path(__file__).parent / "results" / "first_load.json"
 TASKS = ("categories", "items", "category_items")

@@ -31,10 +31,10 @@ from PIL import Image
 from cpsync.ports import AppliedRecord
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import generate
-from sample.images import image_stem
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import generate
+from cpsync_sample.images import image_stem
 
 
 def _fill_folder(folder: Path, item_nos: tuple[str, ...]) -> int:

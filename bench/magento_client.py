@@ -37,8 +37,8 @@ from cpsync.model import (
     SpecialPrice,
     StockState,
 )
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
 
 RESULTS = Path(__file__).parent / "results" / "magento_client.json"
 REQUEST_MS = 20.0  # PHP bootstrap and routing of one REST call

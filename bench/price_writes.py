@@ -27,9 +27,9 @@ from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.prices import PriceWriter
 from cpsync.model import Change, PriceState, SpecialPrice
-from emulator.config import EmulatorConfig
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle, running_emulator
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle, running_emulator
 
 RESULTS = Path(__file__).parent / "results" / "price_writes.json"
 CHUNK = 500

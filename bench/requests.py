@@ -33,8 +33,8 @@ from bench._sync import (
     sync,
     verdict,
 )
-from emulator.config import EmulatorConfig
-from emulator.server import running_emulator
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import running_emulator
 
 RESULTS = Path(__file__).parent / "results" / "requests.json"
 EDITS = {"renames": 10, "stock": 50, "prices": 20, "images": 5}

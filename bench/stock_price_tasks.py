@@ -29,7 +29,7 @@ from cpsync.counterpoint.stock_queries import cell_quantity_rows, price_item_row
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync.tasks.base import RunResult
-from sample.generate import generate
+from cpsync_sample.generate import generate
 
 RESULTS = Path(__file__).parent / "results" / "stock_price_tasks.json"
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)

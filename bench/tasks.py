@@ -117,7 +117,7 @@ def _touch(sample_dir: Path, share: float) -> int:
 
 
 def _one_size(items: int, workdir: Path) -> dict[str, Any]:
-    from sample.generate import generate
+    from cpsync_sample.generate import generate
 
     sample_dir, state_dir = workdir / f"cp{items}", workdir / f"state{items}"
     state_dir.mkdir(parents=True)

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
+from cpsync_emulator.server import EmulatorHandle
 
 
 def clash_url_key(runtime: Runtime, emulator: EmulatorHandle, item_no: str) -> None:

@@ -21,9 +21,9 @@ from cpsync.jobs import JobRunner
 from cpsync.runtime import Runtime
 from cpsync.scheduler import Scheduler
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo, generate
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 API_KEY = "test-api-key-0123456789abcdef"

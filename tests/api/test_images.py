@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from sample.generate import SampleInfo
+from cpsync_sample.generate import SampleInfo
 
 
 def _item_with_images(info: SampleInfo) -> tuple[str, tuple[str, ...]]:

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, update
 from cpsync.control import run_scheduled, update_task_control
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change, make_version
-from sample.generate import SampleInfo
+from cpsync_sample.generate import SampleInfo
 
 
 def _simple_items(info: SampleInfo) -> list[str]:

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from cpsync import handlers
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)

@@ -22,9 +22,9 @@ from cpsync.api.auth import hash_password
 from cpsync.runtime import Runtime
 from cpsync.serve import Service
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo, generate
 
 CHROMIUM = Path("/usr/bin/chromium")
 API_KEY = "browser-test-api-key-0123456789"

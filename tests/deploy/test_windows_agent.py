@@ -28,7 +28,7 @@ def _sources(to: Path) -> Path:
     """A copy of what the wheel is built from, so the build leaves the work tree alone."""
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, to / name)
-    for package in ("emulator", "sample", "layers/cpsync/cpsync"):
+    for package in ("layers/cpsync/cpsync",):
         shutil.copytree(ROOT / package, to / package, ignore=shutil.ignore_patterns("__pycache__"))
     return to
 
@@ -54,6 +54,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_the_agent_starts(tmp_path: Pat
     library = ROOT / "layers" / "cpsync"
     packages = {str(p.relative_to(library)) for p in library.glob("cpsync/**/__init__.py")}
     assert packages <= names, f"packages missing from the wheel: {sorted(packages - names)}"
+    # the emulator and the sample generator stay in the repository (dev/): not in a store's install
+    assert not [n for n in names if n.startswith(("cpsync_emulator/", "cpsync_sample/"))]
     assert 'Requires-Dist: pymssql>=2.3; extra == "mssql"' in metadata
     assert 'Requires-Dist: boto3>=1.34; extra == "aws"' in metadata
     # WHEN it is installed into a fresh venv (its dependencies from this one: no network)

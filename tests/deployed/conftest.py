@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"

@@ -16,8 +16,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from cpsync.image_mirror import ImageMirror
 from cpsync.image_source import FolderImages, S3Images
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo, generate
 
 STACK = "cpsync-e2e-images"
 BUCKET = "cpsync-e2e-store-images"

@@ -17,8 +17,8 @@ from typing import Any
 
 from PIL import Image
 
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo, generate
 
 API_KEY = "deployed-api-key-0123456789abcdef"
 

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, update
 
 from cpsync.aws import DynamoState
 from cpsync.counterpoint.schema import IM_ITEM
-from emulator.server import EmulatorHandle
-from sample.generate import generate
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import generate
 
 
 def test_the_deployed_stack_syncs_items_into_magento_and_parks_a_refused_one(

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from emulator.server import EmulatorHandle
+from cpsync_emulator.server import EmulatorHandle
 
 TASKS = ["items", "categories", "category-items", "inventory", "prices", "image-changes", "images"]
 STACK = "cpsync-ops"

@@ -12,9 +12,9 @@ import pytest
 
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo, generate
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo, generate
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 

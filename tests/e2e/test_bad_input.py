@@ -20,8 +20,8 @@ from sqlalchemy import Connection, create_engine, insert, select, text
 
 from cpsync.counterpoint.schema import EC_CATEG, EC_CATEG_ITEM, IM_INV_CELL, IM_ITEM
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _simple(info: SampleInfo) -> list[str]:

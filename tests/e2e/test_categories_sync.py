@@ -17,8 +17,8 @@ import pytest
 
 from cpsync.model import CategoryState, Change, make_version
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 TASKS = ("categories", "items", "category_items")
 Tree = list[tuple[str, int, "Tree"]]  # (name, position, children) in display order

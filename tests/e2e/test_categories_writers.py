@@ -15,8 +15,8 @@ import pytest
 from cpsync.magento.categories import CategoryApi
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _http(emulator: EmulatorHandle) -> httpx.Client:

@@ -21,9 +21,9 @@ from cpsync.check import Finding, Report, run_check
 from cpsync.check import magento as check_magento_module
 from cpsync.check.magento import BULK_CONSUMER
 from cpsync.runtime import Runtime
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo
 
 
 def _drop(folder: Path, table: str, column: str) -> None:

@@ -12,8 +12,8 @@ import httpx
 from sqlalchemy import create_engine, update
 
 from cpsync.counterpoint.schema import IM_ITEM
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 CPSYNC = [sys.executable, "-m", "cpsync.cli"]
 

@@ -17,10 +17,10 @@ from cpsync.counterpoint.columns import Catalog, fallbacks_in_use, read_catalog
 from cpsync.errors import ConfigurationError
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
-from emulator.inventory import inventory_of
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.inventory import inventory_of
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # the sample's clock (tests/e2e/conftest.py)
 

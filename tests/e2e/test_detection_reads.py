@@ -21,8 +21,8 @@ from cpsync.documents import SKU_CLASHES
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
-from sample.common import to_local
-from sample.generate import SampleInfo
+from cpsync_sample.common import to_local
+from cpsync_sample.generate import SampleInfo
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=1)

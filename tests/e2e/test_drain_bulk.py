@@ -10,8 +10,8 @@ from pathlib import Path
 
 from cpsync.model import Change, Desired, PriceState, ProductState, SourceQuantity, StockState
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _change(state: Desired) -> Change:

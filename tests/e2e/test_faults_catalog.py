@@ -23,9 +23,9 @@ import pytest
 
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo
 
 FAULTS = (
     "*:503:0.3",

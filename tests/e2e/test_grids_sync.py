@@ -17,8 +17,8 @@ from sqlalchemy import Engine, insert, select, text, update
 
 from cpsync.counterpoint.schema import IM_GRID_DIM_2, IM_INV_CELL, IM_ITEM, IM_PRC
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 DIM_TABLES = ("IM_GRID_DIM_1", "IM_GRID_DIM_2", "IM_GRID_DIM_3")
 

@@ -31,8 +31,8 @@ from cpsync.runtime import Runtime
 from cpsync.tasks.image_changes import check_item_images
 from cpsync.tasks.images import queue_images
 from cpsync.updater import apply_changes
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 MAIN = ["image", "small_image", "thumbnail"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from cpsync.check import run_check
 from cpsync.runtime import Runtime
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo
 
 
 def _import_lines(runtime: Runtime) -> list[str]:

@@ -17,10 +17,10 @@ import pytest
 
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
-from emulator import EmulatorConfig, running_emulator
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator import EmulatorConfig, running_emulator
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _first_load(runtime: Runtime) -> None:

@@ -14,10 +14,10 @@ from cpsync.counterpoint.schema import EC_ITEM_DESCR, IM_ITEM, IM_PRC
 from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.model import Change
 from cpsync.runtime import Runtime
-from emulator.inventory import inventory_of
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.inventory import inventory_of
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _custom(product: dict, code: str) -> object:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cpsync.runtime import Runtime
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 class Killed(BaseException):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 
 def _port() -> int:

@@ -20,10 +20,10 @@ import pytest
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks.base import RunResult
-from emulator.inventory import inventory_of
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.inventory import inventory_of
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)  # the sample's clock (tests/e2e/conftest.py)
 LOCAL_NOW = datetime(2026, 11, 27, 9, 0)  # America/New_York
@@ -157,7 +157,7 @@ def _specials(emulator: EmulatorHandle) -> dict[str, tuple[float, str, str]]:
 
 
 def _add_sources(emulator: EmulatorHandle, codes: tuple[str, ...]) -> None:
-    from emulator.inventory import inventory_of as inv
+    from cpsync_emulator.inventory import inventory_of as inv
 
     with emulator.store.lock:
         for code in codes:

@@ -18,10 +18,10 @@ from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
 from cpsync.magento.prices import PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
-from emulator import EmulatorConfig, running_emulator
-from emulator.inventory import inventory_of
-from emulator.prices import prices_of
-from emulator.server import EmulatorHandle
+from cpsync_emulator import EmulatorConfig, running_emulator
+from cpsync_emulator.inventory import inventory_of
+from cpsync_emulator.prices import prices_of
+from cpsync_emulator.server import EmulatorHandle
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Every payload cpsync writes passes Magento's web API input processor and its saves.
 
-The emulator follows ``ServiceInputProcessor`` (``emulator/schema.py``): a member the data
+The emulator follows ``ServiceInputProcessor`` (``dev/cpsync_emulator/schema.py``): a member the data
 interface has no setter for, a value of the wrong type, an attribute code, website or category
 the store lacks is refused. Here it answers with the 400 of Magento 2.4.7 (the message names the
 member), and every task runs over the whole sample, through single saves and through async bulk:
@@ -23,9 +23,9 @@ from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
-from emulator.config import EmulatorConfig
-from emulator.server import EmulatorHandle, running_emulator
-from sample.generate import SampleInfo
+from cpsync_emulator.config import EmulatorConfig
+from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo
 
 #: Answers that would mean a payload the input processor or a save refuses.
 REFUSED = {"400", "404", "500"}

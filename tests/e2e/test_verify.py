@@ -26,8 +26,8 @@ from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks import TASKS
 from cpsync.verify import KIND_ORDER, desired_changes, verify
-from emulator.server import EmulatorHandle
-from sample.generate import SampleInfo
+from cpsync_emulator.server import EmulatorHandle
+from cpsync_sample.generate import SampleInfo
 
 NOW = datetime(2026, 11, 27, 14, 0)  # the sample's clock (tests/e2e/conftest.py), naive UTC
 

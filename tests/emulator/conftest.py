@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorConfig, EmulatorHandle, EmulatorServer
-from emulator.config import RUNTIME_FIELDS
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, EmulatorServer
+from cpsync_emulator.config import RUNTIME_FIELDS
 
 
 @pytest.fixture(scope="session")

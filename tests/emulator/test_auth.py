@@ -1,4 +1,4 @@
-"""Admin tokens and Bearer authentication (§1)."""
+"""Admin tokens and Bearer authentication (docs/reference/magento.md#authentication)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 UNAUTHORIZED = {
     "message": "The consumer isn't authorized to access %resources.",
@@ -65,7 +65,7 @@ def test_given_an_admin_token_when_its_lifetime_has_passed_then_401_like_no_toke
     # WHEN it expires
     time.sleep(0.3)
     response = anonymous.get("/V1/products/NOPE", headers=headers)
-    # THEN (§1.1: an expired token makes the request anonymous)
+    # THEN (docs/reference/magento.md#bearer-tokens: an expired token makes the request anonymous)
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
 

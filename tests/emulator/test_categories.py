@@ -1,4 +1,4 @@
-"""Categories as Magento serves them: tree, list, entity, save, move, delete, links (§3, §8, §10.9)."""
+"""Categories as Magento serves them: tree, list, entity, save, move, delete, links (docs/reference/magento.md#categories, #error-catalogue, #categories)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 NO_SUCH_ENTITY = "No such entity with %fieldName = %fieldValue"
@@ -38,7 +38,7 @@ def attributes(entity: dict[str, Any]) -> dict[str, Any]:
 def test_given_a_fresh_store_when_the_tree_is_read_then_root_1_holds_default_category_2(
     client: httpx.Client,
 ) -> None:
-    """§3 tree: on ``all`` the tree starts at the hidden root (1); a store view starts at 2."""
+    """docs/reference/magento.md#categories tree: on ``all`` the tree starts at the hidden root (1); a store view starts at 2."""
     admin = client.get("/all/V1/categories")
     store = client.get("/default/V1/categories")
     assert admin.status_code == store.status_code == 200
@@ -69,7 +69,7 @@ def test_given_a_fresh_store_when_the_tree_is_read_then_root_1_holds_default_cat
 def test_given_a_new_category_when_created_then_the_entity_has_path_level_and_url_key(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§3 create: no parent -> store root; path/level from the parent; client level ignored."""
+    """docs/reference/magento.md#categories create: no parent -> store root; path/level from the parent; client level ignored."""
     response = client.post(
         "/all/V1/categories",
         json={"category": {"name": "Mugs & Cups", "is_active": True, "level": 7, "position": 10}},
@@ -87,7 +87,7 @@ def test_given_a_new_category_when_created_then_the_entity_has_path_level_and_ur
 
 
 def test_given_an_unknown_id_when_read_then_404_no_such_entity(client: httpx.Client) -> None:
-    """§8 row "Category not found": 404 with fieldName/fieldValue parameters."""
+    """docs/reference/magento.md#error-catalogue row "Category not found": 404 with fieldName/fieldValue parameters."""
     response = client.get("/all/V1/categories/999")
     assert response.status_code == 404
     assert response.json() == {
@@ -99,7 +99,7 @@ def test_given_an_unknown_id_when_read_then_404_no_such_entity(client: httpx.Cli
 def test_given_a_missing_wrapper_when_saved_then_400_field_is_required(
     client: httpx.Client,
 ) -> None:
-    """§8 row "Missing top-level param" / §10.4: the body must wrap the object in ``category``."""
+    """docs/reference/magento.md#error-catalogue row "Missing top-level param" / docs/reference/magento.md#request-format: the body must wrap the object in ``category``."""
     response = client.post("/all/V1/categories", json={"name": "Mugs"})
     assert response.status_code == 400
     assert response.json() == {
@@ -111,7 +111,7 @@ def test_given_a_missing_wrapper_when_saved_then_400_field_is_required(
 def test_given_a_sibling_with_the_same_url_key_when_saved_then_400_wrapped_clash(
     client: httpx.Client,
 ) -> None:
-    """§8 row "URL key clash (category)": wrapped in ``Could not save category: %1``."""
+    """docs/reference/magento.md#error-catalogue row "URL key clash (category)": wrapped in ``Could not save category: %1``."""
     kitchen = create(client, "Kitchen")
     create(client, "Mugs", kitchen)
     clash = client.post(
@@ -129,7 +129,7 @@ def test_given_a_sibling_with_the_same_url_key_when_saved_then_400_wrapped_clash
 def test_given_a_put_when_body_id_differs_then_the_path_id_is_saved(
     client: httpx.Client,
 ) -> None:
-    """§0.2 / §10.5: PUT forces the path id into ``category.id``; parent_id does not move it."""
+    """docs/reference/magento.md#request-format / #put-path-parameter-override: PUT forces the path id into ``category.id``; parent_id does not move it."""
     first, second = create(client, "First"), create(client, "Second")
     response = client.put(
         f"/all/V1/categories/{first}",
@@ -143,7 +143,7 @@ def test_given_a_put_when_body_id_differs_then_the_path_id_is_saved(
 
 
 def test_given_an_unknown_id_when_updated_then_404(client: httpx.Client) -> None:
-    """§3 save of an unknown id: 404 No such entity."""
+    """docs/reference/magento.md#categories save of an unknown id: 404 No such entity."""
     response = client.put("/all/V1/categories/77", json={"category": {"name": "X"}})
     assert response.status_code == 404
     assert response.json()["parameters"] == {"fieldName": "id", "fieldValue": 77}
@@ -152,7 +152,7 @@ def test_given_an_unknown_id_when_updated_then_404(client: httpx.Client) -> None
 def test_given_categories_when_listed_then_a_search_result_of_entities(
     client: httpx.Client,
 ) -> None:
-    """§3 list / §10.9: ``{items, search_criteria, total_count}`` with entity shapes."""
+    """docs/reference/magento.md#categories list / docs/reference/magento.md#categories: ``{items, search_criteria, total_count}`` with entity shapes."""
     kitchen = create(client, "Kitchen")
     mugs = create(client, "Mugs", kitchen)
     response = client.get(
@@ -173,7 +173,7 @@ def test_given_categories_when_listed_then_a_search_result_of_entities(
 def test_given_a_tree_when_read_with_root_and_depth_then_only_that_branch(
     client: httpx.Client,
 ) -> None:
-    """§3 tree: ``rootCategoryId`` and ``depth``; children ordered by position."""
+    """docs/reference/magento.md#categories tree: ``rootCategoryId`` and ``depth``; children ordered by position."""
     kitchen = create(client, "Kitchen")
     cookware = create(client, "Cookware", kitchen, position=20)
     mugs = create(client, "Mugs", kitchen, position=10)
@@ -189,7 +189,7 @@ def test_given_a_tree_when_read_with_root_and_depth_then_only_that_branch(
 def test_given_a_move_with_null_after_id_then_the_category_is_appended(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§3 move / §10.9: null afterId appends after the last child; answer ``true``."""
+    """docs/reference/magento.md#categories move / docs/reference/magento.md#categories: null afterId appends after the last child; answer ``true``."""
     target = create(client, "Target")
     a = create(client, "A", target, position=1)
     b = create(client, "B", target, position=2)
@@ -207,7 +207,7 @@ def test_given_a_move_with_null_after_id_then_the_category_is_appended(
 def test_given_a_move_after_a_sibling_then_it_follows_it_and_later_ones_shift(
     client: httpx.Client,
 ) -> None:
-    """§3 move: position = after.position + 1, later siblings move up by one."""
+    """docs/reference/magento.md#categories move: position = after.position + 1, later siblings move up by one."""
     target = create(client, "Target")
     a = create(client, "A", target, position=1)
     b = create(client, "B", target, position=2)
@@ -219,7 +219,7 @@ def test_given_a_move_after_a_sibling_then_it_follows_it_and_later_ones_shift(
 def test_given_an_after_id_above_the_last_child_id_then_it_is_treated_as_append(
     client: httpx.Client,
 ) -> None:
-    """§9.5: afterId is compared numerically with the last child id; greater -> append."""
+    """docs/reference/magento.md#category-move: afterId is compared numerically with the last child id; greater -> append."""
     target = create(client, "Target")
     a = create(client, "A", target, position=5)
     b = create(client, "B", target, position=1)
@@ -230,7 +230,7 @@ def test_given_an_after_id_above_the_last_child_id_then_it_is_treated_as_append(
 
 
 def test_given_a_move_under_its_own_descendant_then_400(client: httpx.Client) -> None:
-    """§3 move / §10.9: the descendant check; ids 14 and 146 are no prefix trap (§9.5)."""
+    """docs/reference/magento.md#categories move / docs/reference/magento.md#categories: the descendant check; ids 14 and 146 are no prefix trap (docs/reference/magento.md#category-move)."""
     parent = create(client, "Parent")
     child = create(client, "Child", parent)
     response = client.put(f"/all/V1/categories/{parent}/move", json={"parentId": child})
@@ -248,7 +248,7 @@ def test_given_a_move_under_its_own_descendant_then_400(client: httpx.Client) ->
 def test_given_a_move_to_where_a_sibling_has_the_url_key_then_400_could_not_move(
     client: httpx.Client,
 ) -> None:
-    """§3 move: a failure in the model move answers ``Could not move category``."""
+    """docs/reference/magento.md#categories move: a failure in the model move answers ``Could not move category``."""
     target = create(client, "Target")
     create(client, "Mugs", target)
     mugs = create(client, "Mugs")
@@ -261,7 +261,7 @@ def test_given_a_move_to_where_a_sibling_has_the_url_key_then_400_could_not_move
 def test_given_system_categories_when_deleted_then_400_and_others_delete_with_children(
     client: httpx.Client, product: ProductFactory
 ) -> None:
-    """§3 delete: ids 1 and 2 refuse; others answer ``true`` and take their subtree along."""
+    """docs/reference/magento.md#categories delete: ids 1 and 2 refuse; others answer ``true`` and take their subtree along."""
     for system in (1, 2):
         response = client.delete(f"/all/V1/categories/{system}")
         assert response.status_code == 400
@@ -284,7 +284,7 @@ def test_given_system_categories_when_deleted_then_400_and_others_delete_with_ch
 def test_given_product_links_when_saved_listed_and_deleted_then_true_and_the_product_agrees(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§3 product links / §10.9: save upserts position -> true; GET lists; DELETE -> true."""
+    """docs/reference/magento.md#categories product links / docs/reference/magento.md#categories: save upserts position -> true; GET lists; DELETE -> true."""
     mugs = create(client, "Mugs")
     client.post("/all/V1/products", json=product("MUG-1"))
     link = {"productLink": {"sku": "MUG-1", "position": 3, "category_id": str(mugs)}}
@@ -316,7 +316,7 @@ def test_given_product_links_when_saved_listed_and_deleted_then_true_and_the_pro
 def test_given_bad_product_links_then_404_for_unknowns_and_400_when_not_linked(
     client: httpx.Client, product: ProductFactory
 ) -> None:
-    """§3 product links errors: unknown SKU 404, unknown category 404, not linked 400."""
+    """docs/reference/magento.md#categories product links errors: unknown SKU 404, unknown category 404, not linked 400."""
     mugs = create(client, "Mugs")
     client.post("/all/V1/products", json=product("MUG-1"))
     no_product = client.post(
@@ -339,7 +339,7 @@ def test_given_bad_product_links_then_404_for_unknowns_and_400_when_not_linked(
 def test_given_category_links_in_a_product_save_then_they_replace_the_links(
     client: httpx.Client, product: ProductFactory
 ) -> None:
-    """§2.2: ``extension_attributes.category_links`` travel in save and GET, ids as strings.
+    """docs/reference/magento.md#product-json: ``extension_attributes.category_links`` travel in save and GET, ids as strings.
 
     The reference does not say whether a save replaces or merges existing links (stores
     differ); the emulator replaces, and cpsync sends links in a save only on create.
@@ -359,7 +359,7 @@ def test_given_category_links_in_a_product_save_then_they_replace_the_links(
 def test_given_no_token_when_categories_are_read_then_401_names_the_categories_resource(
     anonymous: httpx.Client,
 ) -> None:
-    """§8 row 401 / §10.3: the ACL resource of categories."""
+    """docs/reference/magento.md#error-catalogue row 401 / docs/reference/magento.md#authorization-failure: the ACL resource of categories."""
     response = anonymous.get("/all/V1/categories")
     assert response.status_code == 401
     assert response.json() == {
@@ -391,7 +391,7 @@ def test_given_categories_when_reset_or_restarted_then_the_store_state_covers_th
 
 
 def test_given_a_method_categories_do_not_have_then_404_no_route(client: httpx.Client) -> None:
-    """§10.1: the route table is keyed by method and path; DELETE on the collection is no route."""
+    """docs/reference/magento.md#url-and-store-scope: the route table is keyed by method and path; DELETE on the collection is no route."""
     response = client.delete("/all/V1/categories")
     assert response.status_code == 404
     assert response.json() == {"message": "Request does not match any route."}
@@ -400,7 +400,7 @@ def test_given_a_method_categories_do_not_have_then_404_no_route(client: httpx.C
 def test_given_input_limits_when_listing_over_300_then_400_page_size(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§8 row "Page size over limit (limits on)" on ``/V1/categories/list``."""
+    """docs/reference/magento.md#error-catalogue row "Page size over limit (limits on)" on ``/V1/categories/list``."""
     magento.configure(input_limit_enabled=True)
     response = client.get("/all/V1/categories/list", params={"searchCriteria[pageSize]": 301})
     assert response.status_code == 400
@@ -413,7 +413,7 @@ def test_given_input_limits_when_listing_over_300_then_400_page_size(
 def test_given_categories_through_async_bulk_then_each_operation_saves_one(
     client: httpx.Client,
 ) -> None:
-    """§7 on a category route: 202, then each operation runs ``CategoryRepository::save``."""
+    """docs/reference/magento.md#async-bulk on a category route: 202, then each operation runs ``CategoryRepository::save``."""
     bodies = [{"category": {"name": "Bulk A"}}, {"category": {"name": "Bulk B"}}]
     accepted = client.post("/all/async/bulk/V1/categories", json=bodies)
     assert accepted.status_code == 202

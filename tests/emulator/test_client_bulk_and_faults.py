@@ -19,7 +19,7 @@ from cpsync.magento.bulk import BulkRunner
 from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.products import ProductWriter
 from cpsync.model import Change, ProductState
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ import pytest
 from cpsync.magento.auth import AdminTokenAuth, OAuth1Auth
 from cpsync.magento.client import MagentoClient, RetryPolicy, search_params
 from cpsync.magento.errors import MagentoAuthError, MagentoRecordError, MagentoRetryableError
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 FAST = RetryPolicy(max_attempts=6, budget_seconds=10.0, base_seconds=0.005, max_backoff_seconds=5)
 
@@ -132,7 +132,7 @@ def test_given_the_integration_token_refused_when_calling_then_auth_error_explai
 def test_given_the_default_scope_when_saving_then_global_values_through_all(
     magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
-    """§9.1: catalog values go through /rest/all/ (admin scope: every website)."""
+    """docs/reference/magento.md#store-scope-of-saves: catalog values go through /rest/all/ (admin scope: every website)."""
     client = make_client()
     paths: list[str] = []
     client._http.event_hooks["request"].append(lambda request: paths.append(request.url.path))
@@ -268,7 +268,7 @@ def test_given_an_html_429_from_the_edge_when_reading_then_retried_after_its_hea
 def test_given_a_german_store_when_errors_come_back_then_the_client_maps_them_by_status(
     magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
 ) -> None:
-    """Messages are localized (§0.1): what to do must not depend on English text."""
+    """Messages are localized (docs/reference/magento.md#url-and-store-scope): what to do must not depend on English text."""
     magento.configure(locale="de_DE")
     client = make_client()
     assert client.get_product("NONE") is None  # 404 in German is still "not found"

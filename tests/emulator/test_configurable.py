@@ -1,4 +1,4 @@
-"""Configurable products, their options and child links, and attribute option values (§2.4)."""
+"""Configurable products, their options and child links, and attribute option values (docs/reference/magento.md#configurable-products)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 

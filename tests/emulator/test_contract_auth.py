@@ -1,4 +1,4 @@
-"""Contract: authentication (§1, §8 auth rows, §10.3, §10.14 integration Bearer and 2FA).
+"""Contract: authentication (docs/reference/magento.md#authentication, #error-catalogue auth rows, docs/reference/magento.md#authorization-failure, #what-differs-between-stores integration Bearer and 2FA).
 
 Each test names the reference row it checks and asserts status code and body.
 """
@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cpsync.magento.auth import OAuth1Auth
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 UNAUTHORIZED = {
     "message": "The consumer isn't authorized to access %resources.",
@@ -36,21 +36,21 @@ def oauth(magento: EmulatorHandle, consumer_secret: str | None = None) -> OAuth1
 
 
 def test_row_no_token_401_names_the_acl_resource(anonymous: httpx.Client) -> None:
-    """§8 'No/invalid/expired token, missing ACL' and §10.3: 401 with %resources."""
+    """docs/reference/magento.md#error-catalogue 'No/invalid/expired token, missing ACL' and docs/reference/magento.md#authorization-failure: 401 with %resources."""
     response = anonymous.get("/V1/products/ANY")
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
 
 
 def test_row_invalid_token_401_like_no_token(anonymous: httpx.Client) -> None:
-    """§8 'No/invalid/expired token': an unknown Bearer token is anonymous."""
+    """docs/reference/magento.md#error-catalogue 'No/invalid/expired token': an unknown Bearer token is anonymous."""
     response = anonymous.get("/V1/products/ANY", headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
     assert response.json() == UNAUTHORIZED
 
 
 def test_row_bad_admin_credentials_401(anonymous: httpx.Client) -> None:
-    """§8 'Bad admin credentials'."""
+    """docs/reference/magento.md#error-catalogue 'Bad admin credentials'."""
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "bad"}
     )
@@ -62,7 +62,7 @@ def test_row_bad_admin_credentials_401(anonymous: httpx.Client) -> None:
 
 
 def test_row_expired_admin_token_401(anonymous: httpx.Client, magento: EmulatorHandle) -> None:
-    """§1.1 / §8: an expired admin token is answered like no token."""
+    """docs/reference/magento.md#bearer-tokens / #error-catalogue: an expired admin token is answered like no token."""
     magento.configure(admin_token_lifetime_seconds=0.1)
     token = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
@@ -74,7 +74,7 @@ def test_row_expired_admin_token_401(anonymous: httpx.Client, magento: EmulatorH
 
 
 def test_row_several_missing_parameters_aggregate_400(anonymous: httpx.Client) -> None:
-    """§8 'Several input errors': both credentials missing → one aggregate InputException."""
+    """docs/reference/magento.md#error-catalogue 'Several input errors': both credentials missing → one aggregate InputException."""
     response = anonymous.post("/V1/integration/admin/token", json={})
     assert response.status_code == 400
     assert response.json() == {
@@ -93,7 +93,7 @@ def test_row_several_missing_parameters_aggregate_400(anonymous: httpx.Client) -
 
 
 def test_row_2fa_on_admin_token_refused(anonymous: httpx.Client, magento: EmulatorHandle) -> None:
-    """§1.2 / §10.14: with 2FA on, right credentials still get the provider refusal (401)."""
+    """docs/reference/magento.md#admin-token-and-two-factor-sign-in / #what-differs-between-stores: with 2FA on, right credentials still get the provider refusal (401)."""
     magento.configure(admin_two_factor=True)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
@@ -108,7 +108,7 @@ def test_row_2fa_on_admin_token_refused(anonymous: httpx.Client, magento: Emulat
 def test_row_2fa_on_wrong_password_still_sign_in_incorrect(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.2: credentials are checked before the 2FA refusal."""
+    """docs/reference/magento.md#admin-token-and-two-factor-sign-in: credentials are checked before the 2FA refusal."""
     magento.configure(admin_two_factor=True)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "bad"}
@@ -120,7 +120,7 @@ def test_row_2fa_on_wrong_password_still_sign_in_incorrect(
 def test_row_integration_bearer_off_looks_like_acl(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.1 / §9.8 / §10.14: Magento 2.4.4+ default refuses the integration token as Bearer."""
+    """docs/reference/magento.md#bearer-tokens / #what-differs-between-stores: Magento 2.4.4+ default refuses the integration token as Bearer."""
     magento.configure(integration_bearer_enabled=False)
     response = client.get("/V1/products/ANY")
     assert response.status_code == 401
@@ -130,7 +130,7 @@ def test_row_integration_bearer_off_looks_like_acl(
 def test_row_oauth_signed_search_with_brackets_accepted(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.3 / §9.13: an OAuth-signed searchCriteria query (brackets encoded) verifies."""
+    """docs/reference/magento.md#oauth-signatures / #oauth-and-searchcriteria: an OAuth-signed searchCriteria query (brackets encoded) verifies."""
     magento.configure(integration_bearer_enabled=False)  # OAuth works regardless
     response = anonymous.get("/V1/products", params=SEARCH, auth=oauth(magento))
     assert response.status_code == 200
@@ -140,7 +140,7 @@ def test_row_oauth_signed_search_with_brackets_accepted(
 def test_row_oauth_signed_with_raw_brackets_accepted(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§9.13: brackets sent unencoded on the wire still verify (both sides sign decoded)."""
+    """docs/reference/magento.md#oauth-and-searchcriteria: brackets sent unencoded on the wire still verify (both sides sign decoded)."""
     query = "&".join(f"{k}={v}" for k, v in SEARCH.items() if "value" not in k)
     response = anonymous.get(f"/V1/products?{query}", auth=oauth(magento))
     assert b"[filter_groups]" in response.request.url.raw_path  # really raw on the wire
@@ -148,14 +148,14 @@ def test_row_oauth_signed_with_raw_brackets_accepted(
 
 
 def test_row_bad_oauth_signature_401(anonymous: httpx.Client, magento: EmulatorHandle) -> None:
-    """§8 'Bad OAuth signature': signed with the wrong consumer secret."""
+    """docs/reference/magento.md#error-catalogue 'Bad OAuth signature': signed with the wrong consumer secret."""
     response = anonymous.get("/V1/products", params=SEARCH, auth=oauth(magento, "wrong"))
     assert response.status_code == 401
     assert response.json() == {"message": "The signature is invalid. Verify and try again."}
 
 
 def test_row_oauth_replayed_nonce_refused(anonymous: httpx.Client, magento: EmulatorHandle) -> None:
-    """§1.3: the same signed request twice (same nonce and timestamp) is refused."""
+    """docs/reference/magento.md#oauth-signatures: the same signed request twice (same nonce and timestamp) is refused."""
     request = anonymous.build_request("GET", "/V1/products", params=SEARCH)
     signed = next(oauth(magento).auth_flow(request))
     assert anonymous.send(signed).status_code == 200
@@ -196,7 +196,7 @@ def test_row_oauth_replayed_nonce_refused(anonymous: httpx.Client, magento: Emul
 def test_row_oauth_header_problems(
     anonymous: httpx.Client, header: str, status: int, body: dict[str, object]
 ) -> None:
-    """§1.3: missing parameters (400), unsupported method (400), unknown consumer (401)."""
+    """docs/reference/magento.md#oauth-signatures: missing parameters (400), unsupported method (400), unknown consumer (401)."""
     response = anonymous.get("/V1/products/ANY", headers={"Authorization": header})
     assert response.status_code == status
     assert response.json() == body
@@ -205,7 +205,7 @@ def test_row_oauth_header_problems(
 def test_row_2fa_on_but_not_set_up_refused_with_the_configure_message(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.2: 2FA on and the admin user has no provider yet."""
+    """docs/reference/magento.md#admin-token-and-two-factor-sign-in: 2FA on and the admin user has no provider yet."""
     magento.configure(admin_two_factor=True, admin_two_factor_configured=False)
     response = anonymous.post(
         "/V1/integration/admin/token", json={"username": "admin", "password": "admin123"}
@@ -221,8 +221,8 @@ def test_row_2fa_on_but_not_set_up_refused_with_the_configure_message(
 def test_row_2fa_google_token_with_a_valid_code(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.2: ``POST /V1/tfa/provider/google/authenticate`` → a bare token string."""
-    from emulator.totp import totp
+    """docs/reference/magento.md#admin-token-and-two-factor-sign-in: ``POST /V1/tfa/provider/google/authenticate`` → a bare token string."""
+    from cpsync_emulator.totp import totp
 
     magento.configure(admin_two_factor=True)
     body = {
@@ -254,8 +254,8 @@ def test_row_2fa_google_token_refusals(
     right_code: bool,
     message: str,
 ) -> None:
-    """§1.2: a wrong code, or no provider set up for the user."""
-    from emulator.totp import totp
+    """docs/reference/magento.md#admin-token-and-two-factor-sign-in: a wrong code, or no provider set up for the user."""
+    from cpsync_emulator.totp import totp
 
     magento.configure(admin_two_factor=True, **change)
     code = totp(magento.config.admin_two_factor_secret)
@@ -270,7 +270,7 @@ def test_row_2fa_google_token_refusals(
 def test_row_repeated_bad_sign_ins_lock_the_account_with_the_same_message(
     anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§1.1 (authentication_lock, 6 failures): then even the right password is refused."""
+    """docs/reference/magento.md#bearer-tokens (authentication_lock, 6 failures): then even the right password is refused."""
     magento.configure(admin_lockout_failures=3)
     for _ in range(3):
         anonymous.post("/V1/integration/admin/token", json={"username": "admin", "password": "x"})

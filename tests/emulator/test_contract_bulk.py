@@ -1,4 +1,4 @@
-"""Contract: async and bulk API (§7, §10.12). Status codes and bodies of every form."""
+"""Contract: async and bulk API (docs/reference/magento.md#async-bulk). Status codes and bodies of every form."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -28,7 +28,7 @@ def wait_done(client: httpx.Client, bulk_uuid: str, timeout: float = 5.0) -> dic
 def test_item_bulk_202_with_uuid_and_request_items(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§10.12: 202, ``bulk_uuid``, ``request_items[{id, data_hash, status}]``, ``errors``."""
+    """docs/reference/magento.md#async-bulk: 202, ``bulk_uuid``, ``request_items[{id, data_hash, status}]``, ``errors``."""
     magento.configure(bulk_consumer_paused=True)
     bodies = [product("B-1"), product("B-2")]
     response = client.post("/all/async/bulk/V1/products", json=bodies)
@@ -45,7 +45,7 @@ def test_item_bulk_202_with_uuid_and_request_items(
 def test_item_operations_start_open_and_complete_when_the_consumer_runs(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7 / §10.12: status 4 until a consumer runs, then 1 with the service message."""
+    """docs/reference/magento.md#async-bulk: status 4 until a consumer runs, then 1 with the service message."""
     magento.configure(bulk_consumer_paused=True)
     bulk_uuid = client.post("/all/async/bulk/V1/products", json=[product("B-1")]).json()[
         "bulk_uuid"
@@ -80,7 +80,7 @@ def test_item_operations_start_open_and_complete_when_the_consumer_runs(
 def test_item_put_by_sku_takes_the_sku_from_each_item(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7: ``PUT /async/bulk/V1/products/bySku``; a sku member of the item fills the path."""
+    """docs/reference/magento.md#async-bulk: ``PUT /async/bulk/V1/products/bySku``; a sku member of the item fills the path."""
     items = [{"sku": "P-1", **product("IGNORED")}]
     response = client.put("/all/async/bulk/V1/products/bySku", json=items)
     assert response.status_code == 202
@@ -91,7 +91,7 @@ def test_item_put_by_sku_takes_the_sku_from_each_item(
 def test_item_single_async_202_one_operation(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7: ``POST /rest/<store>/async/V1/products`` queues one operation."""
+    """docs/reference/magento.md#async-bulk: ``POST /rest/<store>/async/V1/products`` queues one operation."""
     response = client.post("/all/async/V1/products", json=product("S-1"))
     assert response.status_code == 202
     assert len(response.json()["request_items"]) == 1
@@ -102,7 +102,7 @@ def test_item_single_async_202_one_operation(
 def test_item_failed_operation_status_3_with_rendered_message(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7: a Magento error → 3, ``result_message`` rendered (placeholders filled)."""
+    """docs/reference/magento.md#async-bulk: a Magento error → 3, ``result_message`` rendered (placeholders filled)."""
     bodies = [product("OK-1"), {"product": {"sku": "", "name": "x"}}]
     bulk_uuid = client.post("/all/async/bulk/V1/products", json=bodies).json()["bulk_uuid"]
     ops = {op["id"]: op for op in wait_done(client, bulk_uuid)["operations_list"]}
@@ -119,7 +119,7 @@ def test_item_failed_operation_status_3_with_rendered_message(
 def test_item_deadlock_fault_status_2_nothing_applied(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7 / issue 3: deadlocks in bulk operations are status 2 (failed, retriable)."""
+    """docs/reference/magento.md#async-bulk / issue 3: deadlocks in bulk operations are status 2 (failed, retriable)."""
     magento.set_faults("products.save:deadlock:1")
     bulk_uuid = client.post("/all/async/bulk/V1/products", json=[product("D-1")]).json()[
         "bulk_uuid"
@@ -133,7 +133,7 @@ def test_item_deadlock_fault_status_2_nothing_applied(
 def test_item_rejected_item_still_202_errors_true(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7: a rejected item answers 202 with ``errors: true``; the others are accepted."""
+    """docs/reference/magento.md#async-bulk: a rejected item answers 202 with ``errors: true``; the others are accepted."""
     response = client.post("/all/async/bulk/V1/products", json=[product("R-1"), "nonsense"])
     assert response.status_code == 202
     body = response.json()
@@ -143,7 +143,7 @@ def test_item_rejected_item_still_202_errors_true(
 
 
 def test_item_unknown_bulk_uuid_404(client: httpx.Client) -> None:
-    """§7 / §10.12: unknown uuid → 404 ``Bulk uuid %bulkUuid not exist``."""
+    """docs/reference/magento.md#async-bulk: unknown uuid → 404 ``Bulk uuid %bulkUuid not exist``."""
     for suffix in ("status", "detailed-status"):
         response = client.get(f"/V1/bulk/no-such-uuid/{suffix}")
         assert response.status_code == 404
@@ -154,7 +154,7 @@ def test_item_unknown_bulk_uuid_404(client: httpx.Client) -> None:
 
 
 def test_item_bulk_needs_auth_and_an_array(anonymous: httpx.Client, client: httpx.Client) -> None:
-    """§7 / §1.4: async routes carry the route's ACL; a bulk body must be an array."""
+    """docs/reference/magento.md#async-bulk / #authorization-failure: async routes carry the route's ACL; a bulk body must be an array."""
     response = anonymous.post("/all/async/bulk/V1/products", json=[])
     assert response.status_code == 401
     assert response.json()["parameters"] == {"resources": "Magento_Catalog::products"}
@@ -180,7 +180,7 @@ def test_given_the_control_route_when_pausing_then_operations_stay_open_until_re
 
 def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_config() -> None:
     """The standalone command takes the cost, fault and auth model."""
-    from emulator.__main__ import build_config, parse_args
+    from cpsync_emulator.__main__ import build_config, parse_args
 
     config = build_config(
         parse_args(
@@ -202,7 +202,7 @@ def test_given_the_command_line_when_parsed_then_modes_and_costs_reach_the_confi
 def test_item_bulk_item_without_its_wrapper_synchronous_400(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§7 (issue #36881): input that cannot be resolved is a normal 400, no bulk is created."""
+    """docs/reference/magento.md#async-bulk (issue #36881): input that cannot be resolved is a normal 400, no bulk is created."""
     response = client.post("/all/async/bulk/V1/products", json=[product("W-1"), {"sku": "W-2"}])
     assert response.status_code == 400
     assert response.json() == {

@@ -1,4 +1,4 @@
-"""Contract: routing, error shape, products, limits and optional modes (§0, §2, §8, §10).
+"""Contract: routing, error shape, products, limits and optional modes (docs/reference/magento.md#every-request, #products, #error-catalogue, #what-the-emulator-reproduces).
 
 Each test names the reference row or checklist item it checks and asserts status and body.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 NO_ROUTE = {"message": "Request does not match any route."}
@@ -30,21 +30,21 @@ NO_ROUTE = {"message": "Request does not match any route."}
 def test_row_unknown_route_method_or_store_404(
     client: httpx.Client, method: str, path: str
 ) -> None:
-    """§8 'Unknown route / method / store code' and §10.1."""
+    """docs/reference/magento.md#error-catalogue 'Unknown route / method / store code' and docs/reference/magento.md#url-and-store-scope."""
     response = client.request(method, path, json={} if method == "POST" else None)
     assert response.status_code == 404
     assert response.json() == NO_ROUTE
 
 
 def test_row_method_other_than_the_four_400(client: httpx.Client) -> None:
-    """§8 'Method other than GET/POST/PUT/DELETE'."""
+    """docs/reference/magento.md#error-catalogue 'Method other than GET/POST/PUT/DELETE'."""
     response = client.request("PATCH", "/V1/products/ABC")
     assert response.status_code == 400
     assert response.json() == {"message": "Request method is invalid."}
 
 
 def test_row_bad_json_400(client: httpx.Client) -> None:
-    """§8 'Bad JSON'."""
+    """docs/reference/magento.md#error-catalogue 'Bad JSON'."""
     response = client.post(
         "/V1/products", content=b"{nope", headers={"Content-Type": "application/json"}
     )
@@ -53,7 +53,7 @@ def test_row_bad_json_400(client: httpx.Client) -> None:
 
 
 def test_row_missing_top_level_param_400(client: httpx.Client) -> None:
-    """§8 'Missing top-level param' and §10.4 (the body is not wrapped in ``product``)."""
+    """docs/reference/magento.md#error-catalogue 'Missing top-level param' and docs/reference/magento.md#request-format (the body is not wrapped in ``product``)."""
     response = client.post("/V1/products", json={"sku": "A"})
     assert response.status_code == 400
     assert response.json() == {
@@ -63,7 +63,7 @@ def test_row_missing_top_level_param_400(client: httpx.Client) -> None:
 
 
 def test_row_product_not_found_404(client: httpx.Client) -> None:
-    """§8 'Product not found' and §10.2 (no ``parameters`` key when there are none)."""
+    """docs/reference/magento.md#error-catalogue 'Product not found' and docs/reference/magento.md#error-responses (no ``parameters`` key when there are none)."""
     response = client.get("/V1/products/NOPE")
     assert response.status_code == 404
     assert response.json() == {
@@ -72,7 +72,7 @@ def test_row_product_not_found_404(client: httpx.Client) -> None:
 
 
 def test_row_url_key_clash_400(client: httpx.Client, product: ProductFactory) -> None:
-    """§8 'URL key clash (product)'."""
+    """docs/reference/magento.md#error-catalogue 'URL key clash (product)'."""
     assert client.post("/V1/products", json=product("A", "Same Name")).status_code == 200
     response = client.post("/V1/products", json=product("B", "Same Name"))
     assert response.status_code == 400
@@ -80,7 +80,7 @@ def test_row_url_key_clash_400(client: httpx.Client, product: ProductFactory) ->
 
 
 def test_row_product_validation_400(client: httpx.Client) -> None:
-    """§8 'Product validation': ``Invalid product data: %1`` with a positional parameter."""
+    """docs/reference/magento.md#error-catalogue 'Product validation': ``Invalid product data: %1`` with a positional parameter."""
     response = client.post("/V1/products", json={"product": "not an object"})
     assert response.status_code == 400
     body = response.json()
@@ -89,7 +89,7 @@ def test_row_product_validation_400(client: httpx.Client) -> None:
 
 
 def test_row_empty_required_attribute_400(client: httpx.Client) -> None:
-    """§8 'Empty required attribute'."""
+    """docs/reference/magento.md#error-catalogue 'Empty required attribute'."""
     response = client.post("/V1/products", json={"product": {"sku": " ", "name": "x"}})
     assert response.status_code == 400
     assert response.json() == {
@@ -99,7 +99,7 @@ def test_row_empty_required_attribute_400(client: httpx.Client) -> None:
 
 
 def test_row_page_size_over_limit_400(client: httpx.Client, magento: EmulatorHandle) -> None:
-    """§8 'Page size over limit (limits on)'; §10.14 input limits."""
+    """docs/reference/magento.md#error-catalogue 'Page size over limit (limits on)'; docs/reference/magento.md#what-differs-between-stores input limits."""
     magento.configure(input_limit_enabled=True)
     response = client.get("/V1/products", params={"searchCriteria[pageSize]": "301"})
     assert response.status_code == 400
@@ -114,7 +114,7 @@ def test_row_page_size_over_limit_400(client: httpx.Client, magento: EmulatorHan
 def test_row_too_many_array_items_400(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§8 'Too many array items (limits on)': any array of entities, nested ones too."""
+    """docs/reference/magento.md#error-catalogue 'Too many array items (limits on)': any array of entities, nested ones too."""
     magento.configure(input_limit_enabled=True)
     body = product("A")
     body["product"]["product_links"] = [{"sku": "A", "link_type": "related"}] * 21
@@ -132,7 +132,7 @@ def test_row_too_many_array_items_400(
 def test_row_array_items_within_limit_or_limits_off_accepted(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§0.5: 20 items pass with limits on; any number passes with limits off (the default)."""
+    """docs/reference/magento.md#input-limits-and-hosting: 20 items pass with limits on; any number passes with limits off (the default)."""
     magento.configure(input_limit_enabled=True)
     assert client.post("/V1/products", json={**product("A"), "x": [{}] * 20}).status_code == 200
     many_attributes = [{"attribute_code": "description", "value": f"v{n}"} for n in range(30)]
@@ -145,7 +145,7 @@ def test_row_array_items_within_limit_or_limits_off_accepted(
 def test_row_backpressure_429_with_retry_after(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§8 'Backpressure' and §10.14: 429 ``Too Many Requests`` with ``Retry-After``."""
+    """docs/reference/magento.md#error-catalogue 'Backpressure' and docs/reference/magento.md#what-differs-between-stores: 429 ``Too Many Requests`` with ``Retry-After``."""
     magento.configure(retry_after_seconds=3)
     magento.set_faults("products.get:429:1")
     response = client.get("/V1/products/A")
@@ -157,7 +157,7 @@ def test_row_backpressure_429_with_retry_after(
 def test_row_unhandled_exception_500_report_id(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§8 'Unhandled exception (production)'."""
+    """docs/reference/magento.md#error-catalogue 'Unhandled exception (production)'."""
     magento.set_faults("products.get:500:1")
     response = client.get("/V1/products/A")
     assert response.status_code == 500
@@ -169,7 +169,7 @@ def test_row_unhandled_exception_500_report_id(
 
 
 def test_row_maintenance_503_is_html(client: httpx.Client, magento: EmulatorHandle) -> None:
-    """§0.5 / §10.14: maintenance mode answers 503 with an HTML page, not Magento JSON."""
+    """docs/reference/magento.md#input-limits-and-hosting / #what-differs-between-stores: maintenance mode answers 503 with an HTML page, not Magento JSON."""
     magento.set_faults("products.get:503:1")
     response = client.get("/V1/products/A")
     assert response.status_code == 503
@@ -180,7 +180,7 @@ def test_row_maintenance_503_is_html(client: httpx.Client, magento: EmulatorHand
 def test_row_deadlock_on_sync_save_400_nothing_written(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§2.1: a deadlock during save is a 400 TemporaryCouldNotSave; nothing is applied."""
+    """docs/reference/magento.md#product-save: a deadlock during save is a 400 TemporaryCouldNotSave; nothing is applied."""
     magento.set_faults("products.save:deadlock:1")
     response = client.post("/V1/products", json=product("A"))
     assert response.status_code == 400
@@ -191,14 +191,14 @@ def test_row_deadlock_on_sync_save_400_nothing_written(
 def test_item_store_scopes_resolve_before_matching(
     client: httpx.Client, product: ProductFactory
 ) -> None:
-    """§10.1: ``all``, ``default`` and no code all reach the same route."""
+    """docs/reference/magento.md#url-and-store-scope: ``all``, ``default`` and no code all reach the same route."""
     client.post("/V1/products", json=product("A"))
     for prefix in ("/all", "/default", ""):
         assert client.get(f"{prefix}/V1/products/A").status_code == 200
 
 
 def test_item_put_path_overrides_body_sku(client: httpx.Client, product: ProductFactory) -> None:
-    """§10.5: PUT ``/V1/products/ABC`` with body sku XYZ saves ABC."""
+    """docs/reference/magento.md#put-path-parameter-override: PUT ``/V1/products/ABC`` with body sku XYZ saves ABC."""
     response = client.put("/V1/products/ABC", json=product("XYZ"))
     assert response.status_code == 200
     assert response.json()["sku"] == "ABC"
@@ -207,7 +207,7 @@ def test_item_put_path_overrides_body_sku(client: httpx.Client, product: Product
 def test_item_upsert_case_insensitive_status_kept(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§10.6: one product per SKU whatever its case; status kept when omitted."""
+    """docs/reference/magento.md#product-save: one product per SKU whatever its case; status kept when omitted."""
     client.post("/V1/products", json=product("Mug-1", status=2))
     response = client.post("/V1/products", json=product("MUG-1", name="Renamed"))
     assert response.status_code == 200
@@ -216,7 +216,7 @@ def test_item_upsert_case_insensitive_status_kept(
 
 
 def test_item_product_json_types(client: httpx.Client, product: ProductFactory) -> None:
-    """§10.7: ints for status/visibility/attribute_set_id, string custom attribute values."""
+    """docs/reference/magento.md#product-json: ints for status/visibility/attribute_set_id, string custom attribute values."""
     body = client.post(
         "/V1/products",
         json=product(
@@ -233,7 +233,7 @@ def test_item_product_json_types(client: httpx.Client, product: ProductFactory) 
 def test_item_paging_past_the_end_clamped_when_on(
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
-    """§9.11 / §10.14: with clamping on, a page past the end repeats the last page."""
+    """docs/reference/magento.md#paging-past-the-end / #what-differs-between-stores: with clamping on, a page past the end repeats the last page."""
     for sku in ("A", "B", "C"):
         client.post("/V1/products", json=product(sku))
     params = {"searchCriteria[pageSize]": "2", "searchCriteria[currentPage]": "5"}
@@ -246,7 +246,7 @@ def test_item_paging_past_the_end_clamped_when_on(
 
 def test_item_cost_model_per_request_per_record_and_per_kib() -> None:
     """Issue 3 cost model: latency per request plus a cost per record and per KiB by endpoint."""
-    from emulator import EmulatorConfig
+    from cpsync_emulator import EmulatorConfig
 
     config = EmulatorConfig(
         costs_ms={"products.save": 10.0},
@@ -280,7 +280,7 @@ def test_item_worker_backlog_full_answers_nginx_502(
 def test_row_edge_429_is_html_with_retry_after(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§0.5 / §10.14: a CDN's rate limit answers 429 before Magento, not in Magento's JSON."""
+    """docs/reference/magento.md#input-limits-and-hosting / #what-differs-between-stores: a CDN's rate limit answers 429 before Magento, not in Magento's JSON."""
     magento.set_faults("products.get:429-edge:1")
     response = client.get("/V1/products/A")
     assert response.status_code == 429
@@ -292,7 +292,7 @@ def test_row_edge_429_is_html_with_retry_after(
 def test_item_localized_messages_translate_the_template_only(
     client: httpx.Client, anonymous: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    """§0.1 / §10.14: a store view locale translates the template; parameters stay."""
+    """docs/reference/magento.md#url-and-store-scope / #what-differs-between-stores: a store view locale translates the template; parameters stay."""
     magento.configure(locale="de_DE")
     missing = client.get("/V1/nothing")
     assert missing.status_code == 404
@@ -308,7 +308,7 @@ def test_item_localized_messages_translate_the_template_only(
 def test_item_search_criteria_groups_and_filters_or_sort_page_echo(
     client: httpx.Client, product: ProductFactory
 ) -> None:
-    """§10.8: groups AND, filters OR, sort, paging, camelCase accepted, snake_case echo."""
+    """docs/reference/magento.md#product-search: groups AND, filters OR, sort, paging, camelCase accepted, snake_case echo."""
     for sku, price in (("S-1", 5), ("S-2", 15), ("S-3", 25), ("T-1", 15)):
         client.post("/V1/products", json=product(sku, price=price))
     params = {

@@ -1,5 +1,5 @@
-"""Contract: the web API input processor (``emulator/schema.py``) and what a save may name
-(``emulator/references.py``). One test per rule: status and body, over HTTP.
+"""Contract: the web API input processor (``dev/cpsync_emulator/schema.py``) and what a save may name
+(``dev/cpsync_emulator/references.py``). One test per rule: status and body, over HTTP.
 
 Nothing refused is applied: each refusal is followed by a look at the catalog.
 """
@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
-from emulator.inventory import inventory_of
+from cpsync_emulator import EmulatorHandle
+from cpsync_emulator.inventory import inventory_of
 
 ProductFactory = Callable[..., dict[str, Any]]
 INTERNAL_ERROR = re.compile(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import emulator
-from emulator.fields import apply_fields, parse_fields
+import cpsync_emulator as emulator
+from cpsync_emulator.fields import apply_fields, parse_fields
 
 
 def test_given_the_package_when_imported_then_it_exports_exactly_the_public_api() -> None:

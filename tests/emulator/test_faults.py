@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle, Fault
+from cpsync_emulator import EmulatorHandle, Fault
 
 ProductFactory = Callable[..., dict[str, Any]]
 # A closed connection surfaces as "disconnected without a response", or as a reset when the

@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
-from emulator.imports import TERMINATED, WRONG_ENTITY
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator.imports import TERMINATED, WRONG_ENTITY
 
 
 def _row(sku: str, **extra: Any) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""MSI source items and sources, legacy stock items (§4, §8, §10.13)."""
+"""MSI source items and sources, legacy stock items (docs/reference/magento.md#inventory, #error-catalogue, #msi-source-items)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
-from emulator.inventory import inventory_of
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator.inventory import inventory_of
 
 ProductFactory = Callable[..., dict[str, Any]]
 
@@ -77,7 +77,7 @@ def test_given_input_limits_on_when_21_items_are_sent_then_the_call_is_refused(
     # WHEN
     over = client.post("/all/V1/inventory/source-items", json={"sourceItems": items})
     at = client.post("/all/V1/inventory/source-items", json={"sourceItems": items[:20]})
-    # THEN §8: Maximum items of type "%type" is %max
+    # THEN docs/reference/magento.md#error-catalogue: Maximum items of type "%type" is %max
     assert over.status_code == 400
     assert over.json()["message"] == 'Maximum items of type "%type" is %max'
     assert over.json()["parameters"]["max"] == 20
@@ -133,7 +133,7 @@ def test_given_a_product_when_its_legacy_stock_item_is_put_then_get_and_product_
     client: httpx.Client, magento: EmulatorHandle, product: ProductFactory
 ) -> None:
     created = client.post("/all/V1/products", json=product("MUG")).json()
-    # WHEN the stock item is saved with an item id that is not the product's (ignored, §4.1)
+    # WHEN the stock item is saved with an item id that is not the product's (ignored, docs/reference/magento.md#legacy-stock-items)
     put = client.put(
         "/all/V1/products/MUG/stockItems/999", json={"stockItem": {"qty": 7, "is_in_stock": True}}
     )

@@ -1,4 +1,4 @@
-"""Media gallery as Magento does it (§6, §9.2, §10.11)."""
+"""Media gallery as Magento does it (docs/reference/magento.md#media-gallery, #duplicated-images, #media-gallery)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 

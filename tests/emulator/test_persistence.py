@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 
 def client_for(magento: EmulatorHandle) -> httpx.Client:

@@ -1,4 +1,4 @@
-"""Base and special prices: partial failures, strict dates, per-row application (§5, §10.10)."""
+"""Base and special prices: partial failures, strict dates, per-row application (docs/reference/magento.md#prices)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
-from emulator.prices import prices_of
+from cpsync_emulator import EmulatorHandle
+from cpsync_emulator.prices import prices_of
 
 ProductFactory = Callable[..., dict[str, Any]]
 

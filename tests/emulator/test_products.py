@@ -1,4 +1,4 @@
-"""Product save, read and delete as Magento does them (§2.1, §2.2)."""
+"""Product save, read and delete as Magento does them (docs/reference/magento.md#product-save, #product-json)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$")

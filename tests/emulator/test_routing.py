@@ -1,4 +1,4 @@
-"""Framework contract (§0, §1.4): routes, store codes, 401/404 shapes, body checks, %2F SKUs."""
+"""Framework contract (docs/reference/magento.md#every-request, #authorization-failure): routes, store codes, 401/404 shapes, body checks, %2F SKUs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorConfig, EmulatorHandle, running_emulator
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 
 ProductFactory = Callable[..., dict[str, Any]]
 

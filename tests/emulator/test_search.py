@@ -1,4 +1,4 @@
-"""GET /V1/products with searchCriteria (§2.3) and the fields filter (§0.3)."""
+"""GET /V1/products with searchCriteria (docs/reference/magento.md#product-search) and the fields filter (docs/reference/magento.md#success-responses)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from emulator import EmulatorHandle
+from cpsync_emulator import EmulatorHandle
 
 ProductFactory = Callable[..., dict[str, Any]]
 

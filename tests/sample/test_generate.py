@@ -18,8 +18,8 @@ from sqlalchemy import CHAR, String, create_engine, func, select, text
 from sqlalchemy.engine import Connection
 
 from cpsync.counterpoint import schema
-from sample.__main__ import main
-from sample.generate import IMAGE_ITEM_LIMIT, MIN_ITEMS, SampleInfo, generate, image_stem
+from cpsync_sample.__main__ import main
+from cpsync_sample.generate import IMAGE_ITEM_LIMIT, MIN_ITEMS, SampleInfo, generate, image_stem
 
 NY = ZoneInfo("America/New_York")
 # The day after DST ended: the last week of changes straddles the switch from UTC-4 to UTC-5.

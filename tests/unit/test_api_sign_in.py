@@ -1,4 +1,4 @@
-"""Sign-in answers of Magento stores the emulator does not play (magento-rest.md §1.2)."""
+"""Sign-in answers of Magento stores the emulator does not play (docs/reference/magento.md#admin-token-and-two-factor-sign-in)."""
 
 from __future__ import annotations
 

@@ -69,7 +69,7 @@ def test_every_citation_of_the_reference_pages_names_a_heading_they_have() -> No
         for page in (ROOT / "docs" / "reference").glob("*.md")
     }
     sources = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]
-    for folder in ("layers", "emulator", "sample", "bench", "tests", "functions"):
+    for folder in ("layers", "dev", "bench", "tests", "functions"):
         sources += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md")]
     broken = [
         f"{path.relative_to(ROOT)}: {match.group(0)}"

@@ -1,4 +1,4 @@
-"""Counterpoint's image naming rules, one test per rule (counterpoint-schema.md §6)."""
+"""Counterpoint's image naming rules, one test per rule (docs/reference/counterpoint.md#images)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Counterpoint's promotional price rules (counterpoint-schema §4.2-4.3), without a database."""
+"""Counterpoint's promotional price rules (docs/reference/counterpoint.md#price-rules, #which-rule-wins), without a database."""
 
 from __future__ import annotations
 

@@ -30,9 +30,11 @@ def _sample(demo_dir: Path, items: int, console: Console) -> None:
     if (demo_dir / "counterpoint.db").exists():
         return
     try:
-        from sample.generate import generate
+        from cpsync_sample.generate import generate
     except ImportError as exc:  # installed without the repository's sample generator
-        raise ConfigurationError("the demo needs the repository checkout (sample/)") from exc
+        raise ConfigurationError(
+            "the demo needs the repository checkout (dev/cpsync_sample/, installed by make install)"
+        ) from exc
     with console.status(f"making a sample Counterpoint database with {items} items"):
         generate(demo_dir, items=items)
 
@@ -66,8 +68,8 @@ def _grid_children(runtime: Runtime, parents: set[str]) -> set[str]:
 
 def run_demo(items: int, as_json: bool, console: Console, demo_dir: Path = DEMO_DIR) -> int:
     """Run the demo and print its summary; returns the exit code (1 if a product is missing)."""
-    from emulator.config import EmulatorConfig
-    from emulator.server import running_emulator
+    from cpsync_emulator.config import EmulatorConfig
+    from cpsync_emulator.server import running_emulator
 
     started = time.monotonic()
     demo_dir.mkdir(parents=True, exist_ok=True)

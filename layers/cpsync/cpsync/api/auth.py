@@ -2,8 +2,9 @@
 
 - Sign-in checks the user against Magento's admin token route (`POST /V1/integration/admin/
   token`); the token itself is thrown away, cpsync keeps only its own session. A store with
-  two-factor sign-in refuses that route after checking the password (magento-rest.md §1.2):
-  the person is told so and pointed to an API key instead.
+  two-factor sign-in refuses that route after checking the password
+  (docs/reference/magento.md#admin-token-and-two-factor-sign-in): the person is told so and pointed
+  to an API key instead.
 - The session is a cookie signed with HMAC-SHA256 carrying the user and the time of the last
   request; it is re-issued on every request, so it expires after `api_session_idle_seconds`
   without use. It is HttpOnly, SameSite=Strict and Secure (configurable for http://127.0.0.1).
@@ -165,7 +166,10 @@ def local_admin_sign_in(settings: Settings, username: str, password: str) -> boo
 def magento_sign_in(
     settings: Settings, username: str, password: str, timeout: float = 15.0
 ) -> SignInOutcome:
-    """Check an admin user against Magento's admin token route (§1.2); never raises."""
+    """Check an admin user against Magento's admin token route; never raises.
+
+    See docs/reference/magento.md#admin-token-and-two-factor-sign-in.
+    """
     url = f"{settings.magento_url.rstrip('/')}/rest/V1/integration/admin/token"
     try:
         response = httpx.post(

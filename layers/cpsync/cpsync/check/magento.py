@@ -423,7 +423,10 @@ def _attributes(codes: list[str]) -> str:
 
 
 def _input_limits(client: MagentoClient, settings: Settings) -> list[Finding]:
-    """Web API input limits: a page of 301 is refused when they are on (§0.5)."""
+    """Web API input limits: a page of 301 is refused when they are on.
+
+    See docs/reference/magento.md#input-limits-and-hosting.
+    """
     try:
         client.request(
             "GET", "products", endpoint="check.limits", params=search_params(_NOTHING, 301)

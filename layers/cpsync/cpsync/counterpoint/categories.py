@@ -2,8 +2,9 @@
 
 SQLAlchemy Core, compiled for SQL Server in tests/unit/test_tsql.py. EC_CATEG is a small
 adjacency list (`PARENT_ID -> CATEG_ID`, root `'0'`), read whole. EC_CATEG_ITEM carries only
-`LST_MAINT_DT` (local server time, no `RS_UTC_DT`, reference §2 and §9): an insert or update
-of a link dates the item, a delete leaves no trace, so deletions need a full read.
+`LST_MAINT_DT` (local server time, no `RS_UTC_DT`,
+docs/reference/counterpoint.md#e-commerce-categories and #change-tracking): an insert or update of a
+link dates the item, a delete leaves no trace, so deletions need a full read.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def category_rows(
 ) -> Select[tuple[object, ...]]:
     """EC_CATEG rows (all, or `keys`), ordered by CATEG_ID; the root row is included.
 
-    PARENT_ID (absent from NCR's sample, reference §2), HTML_DESCR and DISP_SEQ_NO read as
-    NULL where the database lacks them.
+    PARENT_ID (absent from NCR's sample, docs/reference/counterpoint.md#e-commerce-categories),
+    HTML_DESCR and DISP_SEQ_NO read as NULL where the database lacks them.
     """
     c = EC_CATEG.c
     optional = [or_null(EC_CATEG, n, catalog) for n in ("PARENT_ID", "HTML_DESCR", "DISP_SEQ_NO")]

@@ -1,12 +1,13 @@
 """The columns a Counterpoint database really has, and what each task needs of them.
 
-Why: Counterpoint versions and installs differ (reference §8: no per-version column list was
-found; merchants add columns; some columns cpsync reads are only *assumed*). A query naming a
-column the database lacks fails whole, so every task reads the catalog once per run
-(`read_catalog`; a task started inside another's run uses its caller's), stops with one line
-naming table and column when a *required* one is missing (`missing_required`), and builds its
-queries from what exists: an *optional* column that is absent is replaced by its documented
-fallback (`fallbacks_in_use` lists them for `cpsync check`).
+Why: Counterpoint versions and installs differ
+(docs/reference/counterpoint.md#versions-and-column-types: no per-version column list was found;
+merchants add columns; some columns cpsync reads are only *assumed*). A query naming a column the
+database lacks fails whole, so every task reads the catalog once per run (`read_catalog`; a task
+started inside another's run uses its caller's), stops with one line naming table and column when a
+*required* one is missing (`missing_required`), and builds its queries from what exists: an
+*optional* column that is absent is replaced by its documented fallback (`fallbacks_in_use` lists
+them for `cpsync check`).
 
 SQL Server's catalog is `INFORMATION_SCHEMA.COLUMNS` (one query for every table, in the
 login's default schema and dbo); other dialects (the SQLite sample) use SQLAlchemy's inspector.

@@ -1,6 +1,6 @@
 r"""Counterpoint's image naming: which files of the ItemImages folder belong to which SKU.
 
-Rules (reference counterpoint-schema.md §6), all case-insensitive:
+Rules (docs/reference/counterpoint.md#images), all case-insensitive:
 - `ITEM_NO.ext` is the main image; with several files without `^`, the alphabetically first one
   is the main image and the others are extra images.
 - `ITEM_NO^anything.ext` files are extra images of the item, in name order.

@@ -2,7 +2,7 @@
 
 Required columns are those every source confirms and no task can do without; optional ones
 carry their fallback in words (what `cpsync check` prints when the column is missing). The
-references (shared/reference/counterpoint-schema.md) mark some columns *assumed*: those are all
+references (docs/reference/counterpoint.md) mark some columns *assumed*: those are all
 optional here.
 """
 

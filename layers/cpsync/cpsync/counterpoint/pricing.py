@@ -1,4 +1,6 @@
-"""Counterpoint's promotional price rules, as pure functions (counterpoint-schema §4.2-4.3).
+"""Counterpoint's promotional price rules, as pure functions.
+
+See docs/reference/counterpoint.md#price-rules and #which-rule-wins.
 
 Counterpoint prices a line by searching price groups in order and stopping at the first rule
 that matches, even when a later rule would be cheaper. For the web shopper cpsync follows the

@@ -91,8 +91,9 @@ def changed_items(
     column of one table. An item changed when its `RS_UTC_DT` moved, or (where that is NULL,
     on rows not touched since replication stamps existed) its `LST_MAINT_DT`; when its
     EC_ITEM_DESCR row moved (Counterpoint does not touch the item then); or when one of its
-    grid cells moved (a cell added to a grid). Without `IM_INV_CELL.RS_UTC_DT` (the references
-    never saw it there) the item's stock rows per location (IM_INV) date its cells.
+    grid cells moved (a cell added to a grid). Without `IM_INV_CELL.RS_UTC_DT` (not listed
+    there in docs/reference/counterpoint.md) the item's stock rows per location (IM_INV) date
+    its cells.
     """
     branches = [
         *changed_rows(IM_ITEM, since_utc, since_local, catalog),

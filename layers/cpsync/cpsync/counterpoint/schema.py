@@ -1,8 +1,8 @@
 """SQLAlchemy Core definitions of the Counterpoint tables cpsync reads.
 
-Columns follow `shared/reference/counterpoint-schema.md` §10. Only columns cpsync reads (or the
-sample database needs) are declared: Counterpoint installs carry many more, and merchants add
-their own, which is harmless because every query names its columns.
+Columns follow docs/reference/counterpoint.md#the-columns-cpsync-reads. Only columns cpsync reads
+(or the sample database needs) are declared: Counterpoint installs carry many more, and merchants
+add their own, which is harmless because every query names its columns.
 
 `DateTime` maps to DATETIME2/DATETIME on SQL Server and to ISO text on SQLite; `Numeric` maps to
 DECIMAL. Flags are CHAR(1) 'Y'/'N' as in Counterpoint.

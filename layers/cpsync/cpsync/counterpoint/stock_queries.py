@@ -200,7 +200,8 @@ def price_item_rows(
 
     Prices come from the `'*'` IM_PRC row (`ALL_PRC_n`) and, when a price location is set, from
     that location's row (`LOC_PRC_n`); the caller prefers the location row. A price level the
-    database lacks (Price-4..6 are assumed, reference §4.1) reads as NULL.
+    database lacks (Price-4..6 are assumed, docs/reference/counterpoint.md#base-prices) reads as
+    NULL.
     """
     every = IM_PRC.alias("prc_all")
     at_loc = IM_PRC.alias("prc_loc")

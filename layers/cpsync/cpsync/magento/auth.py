@@ -1,4 +1,6 @@
-"""How the client signs its requests to Magento (§1): three httpx ``Auth`` flows.
+"""How the client signs its requests to Magento: three httpx ``Auth`` flows.
+
+See docs/reference/magento.md#authentication.
 
 - :class:`BearerAuth`: an integration access token as ``Authorization: Bearer``. Since
   Magento 2.4.4 the store must allow this (Stores > Configuration > Services > OAuth >
@@ -9,7 +11,7 @@
   refuses this endpoint; the error says so.
 - :class:`OAuth1Auth`: OAuth 1.0a HMAC-SHA256 signatures made by ``oauthlib`` over the URL as
   sent (query already encoded by httpx), so the bracketed ``searchCriteria`` keys are signed
-  exactly as Magento will decode them (§9.13).
+  exactly as Magento will decode them (docs/reference/magento.md#oauth-and-searchcriteria).
 
 :func:`auth_from_settings` picks one from ``CPSYNC_MAGENTO_AUTH`` and names any missing setting.
 """
@@ -202,10 +204,13 @@ class OAuth1Auth(httpx.Auth):
         self._lock = threading.Lock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """Sign the request's decoded query parameters; JSON bodies are not signed (§1.3).
+        """Sign the request's decoded query parameters; JSON bodies are not signed.
+
+        See docs/reference/magento.md#oauth-signatures.
 
         Magento decodes the query before building the base string, so the URL is signed in
-        one canonical encoding whatever form the brackets take on the wire (§9.13).
+        one canonical encoding whatever form the brackets take on the wire
+        (docs/reference/magento.md#oauth-and-searchcriteria).
         """
         url = request.url
         pairs = parse_qsl(url.query.decode("utf-8"), keep_blank_values=True)

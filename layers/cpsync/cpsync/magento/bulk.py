@@ -1,4 +1,6 @@
-"""Async bulk (§7): submit many records in one request, poll, map each operation back.
+"""Async bulk: submit many records in one request, poll, map each operation back.
+
+See docs/reference/magento.md#async-bulk.
 
 ``POST /rest/<store>/async/bulk/V1/<path>`` takes a JSON array of ordinary request bodies and
 answers 202 with a ``bulk_uuid`` and one ``request_items`` entry per body (same index). The

@@ -115,7 +115,10 @@ class CategoryProductLink(_Loose):
 
 
 class CategoryApi:
-    """The category endpoints of `Magento/Catalog/etc/webapi.xml` (reference §3)."""
+    """The category endpoints of `Magento/Catalog/etc/webapi.xml`.
+
+    See docs/reference/magento.md#categories.
+    """
 
     def __init__(self, client: MagentoClient) -> None:
         self.client = client
@@ -179,7 +182,10 @@ class CategoryApi:
         return Category.model_validate(body)
 
     def move(self, category_id: int, parent_id: int, after_id: int | None = None) -> None:
-        """`PUT /V1/categories/:id/move`; `after_id` None appends (reference §3, §9.5)."""
+        """`PUT /V1/categories/:id/move`; `after_id` None appends.
+
+        See docs/reference/magento.md#categories, #category-move.
+        """
         self.client.request(
             "PUT",
             f"categories/{category_id}/move",

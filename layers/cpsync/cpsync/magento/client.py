@@ -49,15 +49,19 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Items per array in one request when Magento's Web API input limits are on (§0.5).
+#: Items per array in one request when Magento's Web API input limits are on
+#: (docs/reference/magento.md#input-limits-and-hosting).
 DEFAULT_MAX_ITEMS = 20
-#: Statuses that mean "too much at once": the limiter backs off (§0.5; nginx answers 502 when
-#: PHP-FPM's listen queue is full).
+#: Statuses that mean "too much at once": the limiter backs off
+#: (docs/reference/magento.md#input-limits-and-hosting; nginx answers 502 when PHP-FPM's listen
+#: queue is full).
 OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 
 
 def sku_path(sku: str) -> str:
-    """A SKU as one URL path segment: `/` becomes `%2F`, a space `%20` (§9.7).
+    """A SKU as one URL path segment: `/` becomes `%2F`, a space `%20`.
+
+    See docs/reference/magento.md#skus-with-slashes.
 
     Apache refuses `%2F` unless `AllowEncodedSlashes NoDecode`; callers that can carry the
     SKU in the body or a search filter instead should do so for SKUs with `/`.
@@ -147,7 +151,8 @@ class MagentoClient:
     Args:
         base_url: Store URL without `/rest`.
         token: Integration access token, sent as Bearer (when `auth` is not given).
-        store_code: `all` writes global values (the default for catalog data, §9.1).
+        store_code: `all` writes global values (the default for catalog data,
+            docs/reference/magento.md#store-scope-of-saves).
         timeout: httpx timeout (per phase).
         retry: Retry policy for transient failures.
         max_connections: Ceiling of concurrent requests (the limiter starts there).
@@ -256,8 +261,8 @@ class MagentoClient:
     ) -> Any:
         """Send one request with bounded retries; returns the decoded JSON body.
 
-        `prefix` is `async` or `async/bulk` for the asynchronous forms (§7); the store code
-        goes before it.
+        `prefix` is `async` or `async/bulk` for the asynchronous forms
+        (docs/reference/magento.md#async-bulk); the store code goes before it.
 
         Raises:
             MagentoRetryableError: Transient failures outlasted the attempts or time budget.
@@ -338,7 +343,7 @@ class MagentoClient:
         """The product, or None when Magento has no such SKU.
 
         A SKU with `/` is looked up with a search filter rather than `%2F` in the path,
-        which Apache refuses by default (§0.5).
+        which Apache refuses by default (docs/reference/magento.md#input-limits-and-hosting).
         """
         if "/" in sku:
             items = self.search_products(search_params([[("sku", sku, "eq")]], page_size=1))

@@ -3,12 +3,14 @@
 Order of a new grid item, so the shopper never sees half a product: the option values
 exist (created when missing), then the children (complete, with price and stock, not visible
 individually), then the parent in *one* save that carries its options and child links
-(§2.4: both may be sent in the save body). A known grid item is brought up to date with as
-few requests as what changed needs: only children whose own fingerprint moved are saved, a
-new cell is created and linked (`POST .../child`), a cell gone is unlinked and disabled.
+(docs/reference/magento.md#configurable-products: both may be sent in the save body). A known grid
+item is brought up to date with as few requests as what changed needs: only children whose own
+fingerprint moved are saved, a new cell is created and linked (`POST .../child`), a cell gone is
+unlinked and disabled.
 
 The configurable routes carry the parent SKU in the path, with no body or search form: a grid
-item number containing `/` needs Apache's `AllowEncodedSlashes NoDecode` (reference §9.7).
+item number containing `/` needs Apache's `AllowEncodedSlashes NoDecode`
+(docs/reference/magento.md#skus-with-slashes).
 
 State documents: kind `attribute_option` (per attribute code: its id and option ids by
 label) and kind `configurable` (per parent SKU: the parent fingerprint, the child

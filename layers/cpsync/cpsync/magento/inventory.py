@@ -1,4 +1,6 @@
-"""Stock in Magento: bulk MSI source items, or legacy stock items on stores without MSI (§4).
+"""Stock in Magento: bulk MSI source items, or legacy stock items on stores without MSI.
+
+See docs/reference/magento.md#inventory.
 
 `POST /V1/inventory/source-items` is all-or-nothing: one invalid item fails the whole call with
 `Validation Failed`, and an unknown source fails it with `Could not save Source Item`. So the
@@ -90,7 +92,8 @@ def build_source_items(state: StockState) -> list[SourceItem]:
     ]
 
 
-#: Magento's Web API input limit (§0.5): arrays of more items are refused when it is on.
+#: Magento's Web API input limit (docs/reference/magento.md#input-limits-and-hosting): arrays of
+#: more items are refused when it is on.
 INPUT_LIMIT = DEFAULT_MAX_ITEMS
 
 

@@ -158,7 +158,10 @@ def gallery_failure(exc: Exception) -> Exception:
 
 
 class MediaApi:
-    """Typed media-gallery endpoints over `MagentoClient.request()` (reference §6)."""
+    """Typed media-gallery endpoints over `MagentoClient.request()`.
+
+    See docs/reference/magento.md#media-gallery.
+    """
 
     def __init__(self, client: MagentoClient) -> None:
         self.client = client

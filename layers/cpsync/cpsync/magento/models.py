@@ -2,8 +2,9 @@
 
 Magento adds fields freely (``options_container``, extension attributes of installed modules),
 so models of *answers* allow extra members; models of *requests* forbid them, so a typo in a
-field name fails here, in a test, rather than being ignored by Magento. Values follow §2.2:
-custom attribute values are strings (lists for multi-valued codes), category ids are strings.
+field name fails here, in a test, rather than being ignored by Magento. Values follow
+docs/reference/magento.md#product-json: custom attribute values are strings (lists for multi-valued
+codes), category ids are strings.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class BulkRequestItem(_Answer):
 
 
 class BulkAccepted(_Answer):
-    """The 202 answer of an async or bulk request (§7)."""
+    """The 202 answer of an async or bulk request (docs/reference/magento.md#async-bulk)."""
 
     bulk_uuid: str
     request_items: list[BulkRequestItem]

@@ -1,4 +1,4 @@
-"""Prices in Magento through the bulk "efficient price API" only (§5).
+"""Prices in Magento through the bulk "efficient price API" only (docs/reference/magento.md#prices).
 
 Magento answers a price call with 200 and a list of failures: invalid rows are skipped, valid
 rows are saved. Each failure is `{message, parameters}` with *positional* parameters, and the

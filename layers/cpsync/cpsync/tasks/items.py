@@ -15,7 +15,7 @@ tasks would send for it (built by those tasks' own code for just these items), s
 applies them and those tasks find them already sent.
 The cells are those IM_INV_CELL has rows for (at CPSYNC_GRID_CELLS_LOCATION when set); each
 child's stock is its cell's quantity over the counted locations, and its price the item's
-Price-1 (Counterpoint's cell prices are not stored where the reference could find them).
+Price-1 (Counterpoint's cell prices are in no table docs/reference/counterpoint.md lists).
 """
 
 from __future__ import annotations

@@ -326,8 +326,10 @@ class PricesTask(Task):
     def _web_sale(self, conn: Any) -> dict[str, Any] | None:
         """What a sale at the web store is known by, for store filters (SAL_FILT).
 
-        The store is EC_CTL.STR_ID (reference §3.4); its price location CPSYNC_PRICE_LOCATION,
-        else the store's PS_STR_CFG_PS.PRC_LOC_ID. None when neither store nor location is known.
+        The store is EC_CTL.STR_ID
+        (docs/reference/counterpoint.md#the-e-commerce-store-and-location); its price location
+        CPSYNC_PRICE_LOCATION, else the store's PS_STR_CFG_PS.PRC_LOC_ID. None when neither store
+        nor location is known.
         """
         catalog = self.catalog
         store = stock = None

@@ -1,0 +1,290 @@
+"""Price routes: the "efficient price API" for base and special prices
+(docs/reference/magento.md#prices).
+
+Endpoint names for costs and faults: ``prices.base.save``, ``prices.base.get``,
+``prices.special.save``, ``prices.special.get``, ``prices.special.delete``; the writes also cost
+per row (``record_costs_ms``). ACL resource: ``Magento_Catalog::products``.
+
+The partial-failure contract (docs/reference/magento.md#prices): invalid rows are skipped, valid
+rows are saved, the answer is 200 with the list of failures ``{"message", "parameters"}`` where
+``parameters`` is a positional list. Dates must be exactly ``YYYY-MM-DD hh:mm:ss`` (a date without
+time fails).
+
+Special prices follow Magento Open Source: one special price per (SKU, store), so a new row
+replaces the old one, with its dates. Base prices with global price scope land on store 0
+whatever ``store_id`` says, and show as the product's ``price``.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from cpsync_emulator.inputs import list_param
+from cpsync_emulator.routing import RestRequest, Route
+from cpsync_emulator.search import snake
+from cpsync_emulator.store import CatalogStore, sku_key
+
+__all__ = ["PRICES_SECTION", "PriceData", "prices_of", "routes"]
+
+PRICES_SECTION = "prices"
+PRICES_RESOURCE = "Magento_Catalog::products"
+BASE_PRICE_TYPE = "\\Magento\\Catalog\\Api\\Data\\BasePriceInterface"
+SPECIAL_PRICE_TYPE = "\\Magento\\Catalog\\Api\\Data\\SpecialPriceInterface"
+
+PRICES_NOT_ARRAY = "Invalid input data format. Expected an array of prices."
+SKUS_NOT_ARRAY = "Invalid input data format. Expected an array of SKUs."
+INVALID_ATTRIBUTE = "Invalid attribute %fieldName = %fieldValue."
+BASE_STORE_NOT_FOUND = "Requested store is not found. Row ID: SKU = %SKU, Store ID: %storeId."
+_ROW_ID = "Row ID: SKU = %SKU, Store ID: %storeId, Price From: %priceFrom, Price To: %priceTo."
+SPECIAL_PRODUCT_NOT_FOUND = (
+    "The product that was requested doesn't exist. Verify the product and try again. " + _ROW_ID
+)
+SPECIAL_STORE_NOT_FOUND = "Requested store is not found. " + _ROW_ID
+SPECIAL_INVALID_PRICE = "Invalid attribute Price = %price. " + _ROW_ID
+SPECIAL_INVALID_DATE = "Invalid attribute %label = %priceTo. " + _ROW_ID
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class PriceData:
+    """Special prices by (lower-case SKU, store id); base prices live on the product itself."""
+
+    def __init__(self) -> None:
+        self.special: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def clear(self) -> None:
+        self.special = {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"special": list(self.special.values())}
+
+    def load_json(self, data: Any) -> None:
+        self.clear()
+        for row in data.get("special", []):
+            self.special[(sku_key(row["sku"]), int(row["store_id"]))] = row
+
+    def special_prices(self) -> list[dict[str, Any]]:
+        """Copies of every special price row, for assertions."""
+        return [copy.deepcopy(row) for row in self.special.values()]
+
+
+def prices_of(store: CatalogStore) -> PriceData:
+    """The prices section of a store (registered by the emulator runtime)."""
+    section = store.sections[PRICES_SECTION]
+    assert isinstance(section, PriceData)
+    return section
+
+
+def _failure(message: str, *parameters: Any) -> dict[str, Any]:
+    return {"message": message, "parameters": [str(p) for p in parameters]}
+
+
+def _row(raw: Any) -> dict[str, Any]:
+    return {snake(str(k)): v for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _price(value: Any) -> float | None:
+    """A valid price (a number >= 0), or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number >= 0 else None
+
+
+def _store_ids(store: CatalogStore) -> set[int]:
+    return {0, *(view.store_id for view in store.topology.views.values())}
+
+
+def _strict_date(value: Any) -> bool:
+    """PHP's ``date('Y-m-d H:i:s', strtotime($v)) === $v``: exactly that format, a real moment."""
+    if not isinstance(value, str):
+        return False
+    try:
+        return datetime.strptime(value, DATE_FORMAT).strftime(DATE_FORMAT) == value
+    except ValueError:
+        return False
+
+
+# Base prices ------------------------------------------------------------------------------
+
+
+def save_base_prices(request: RestRequest) -> list[dict[str, Any]]:
+    """``POST /V1/products/base-prices``: valid rows saved, failures listed."""
+    rows = list_param(request, "prices", PRICES_NOT_ARRAY)
+    store = request.emulator.store
+    failures: list[dict[str, Any]] = []
+    with store.lock:
+        stores = _store_ids(store)
+        for raw in rows:
+            row = _row(raw)
+            sku, price = str(row.get("sku") or ""), _price(row.get("price"))
+            store_id = row.get("store_id", 0)
+            product = store.find_by_sku(sku) if sku else None
+            problems = []
+            if product is None:
+                problems.append(_failure(INVALID_ATTRIBUTE, "SKU", sku))
+            if price is None:
+                problems.append(_failure(INVALID_ATTRIBUTE, "Price", row.get("price")))
+            if not str(store_id).lstrip("-").isdigit() or int(store_id) not in stores:
+                problems.append(_failure(BASE_STORE_NOT_FOUND, sku, store_id))
+            failures.extend(problems)
+            if problems or product is None or price is None:
+                continue
+            product["price"] = price  # global price scope: store 0 whatever store_id says
+            request.emulator.stats.record_write("base_prices.updated")
+    return failures
+
+
+def get_base_prices(request: RestRequest) -> list[dict[str, Any]]:
+    """``POST /V1/products/base-prices-information``: unknown SKUs are left out silently."""
+    skus = list_param(request, "skus", SKUS_NOT_ARRAY)
+    store = request.emulator.store
+    answer = []
+    with store.lock:
+        for sku in skus:
+            product = store.find_by_sku(str(sku))
+            if product is not None and product.get("price") is not None:
+                answer.append({"price": product["price"], "store_id": 0, "sku": product["sku"]})
+    return answer
+
+
+# Special prices ---------------------------------------------------------------------------
+
+
+def _special_problems(
+    row: dict[str, Any], store: CatalogStore, stores: set[int]
+) -> list[dict[str, Any]]:
+    sku = str(row.get("sku") or "")
+    store_id = row.get("store_id", 0)
+    price_from, price_to = row.get("price_from") or "", row.get("price_to") or ""
+    row_id = (sku, store_id, price_from, price_to)
+    problems = []
+    if not sku or store.find_by_sku(sku) is None:
+        problems.append(_failure(SPECIAL_PRODUCT_NOT_FOUND, *row_id))
+    if not str(store_id).lstrip("-").isdigit() or int(store_id) not in stores:
+        problems.append(_failure(SPECIAL_STORE_NOT_FOUND, *row_id))
+    if _price(row.get("price")) is None:
+        problems.append(_failure(SPECIAL_INVALID_PRICE, row.get("price"), *row_id))
+    for label, value in (("Price From", price_from), ("Price To", price_to)):
+        if value and not _strict_date(value):
+            problems.append(_failure(SPECIAL_INVALID_DATE, label, *row_id))
+    return problems
+
+
+def _checked_special_rows(
+    request: RestRequest, store: CatalogStore
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The special-price rows that pass Magento's checks, and the failures of the others.
+
+    Called under the store lock: the checks read the catalog.
+    """
+    stores = _store_ids(store)
+    valid: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    for raw in list_param(request, "prices", PRICES_NOT_ARRAY):
+        row = _row(raw)
+        problems = _special_problems(row, store, stores)
+        failures.extend(problems)
+        if not problems:
+            valid.append(row)
+    return valid, failures
+
+
+def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
+    """``POST /V1/products/special-price``: one row per (SKU, store), replaced by a new one."""
+    store = request.emulator.store
+    with store.lock:
+        rows, failures = _checked_special_rows(request, store)
+        data = prices_of(store)
+        for row in rows:
+            product = store.find_by_sku(str(row["sku"]))
+            assert product is not None
+            store_id = int(row.get("store_id", 0))
+            data.special[(sku_key(product["sku"]), store_id)] = {
+                "price": float(row["price"]),
+                "store_id": store_id,
+                "sku": product["sku"],
+                "price_from": row.get("price_from") or None,
+                "price_to": row.get("price_to") or None,
+            }
+            request.emulator.stats.record_write("special_prices.updated")
+    return failures
+
+
+def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
+    """``POST /V1/products/special-price-information``: rows of the known SKUs."""
+    skus = list_param(request, "skus", SKUS_NOT_ARRAY)
+    wanted = {sku_key(str(sku)) for sku in skus}
+    with request.emulator.store.lock:
+        data = prices_of(request.emulator.store)
+        return [copy.deepcopy(row) for (sku, _), row in data.special.items() if sku in wanted]
+
+
+def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
+    """``POST /V1/products/special-price-delete``: rows matching SKU, store and price go."""
+    store = request.emulator.store
+    with store.lock:
+        rows, failures = _checked_special_rows(request, store)
+        data = prices_of(store)
+        for row in rows:
+            key = (sku_key(str(row["sku"])), int(row.get("store_id", 0)))
+            current = data.special.get(key)
+            if current is not None and abs(current["price"] - float(row["price"])) < 1e-6:
+                del data.special[key]
+                request.emulator.stats.record_write("special_prices.deleted")
+    return failures
+
+
+def routes() -> list[Route]:
+    """The price routes of ``Magento/Catalog/etc/webapi.xml`` this emulator serves."""
+    acl = PRICES_RESOURCE
+    return [
+        Route(
+            "POST",
+            "/V1/products/base-prices",
+            "prices.base.save",
+            save_base_prices,
+            acl,
+            arrays={"prices": BASE_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\BasePriceStorageInterface::update",
+            body=("prices",),
+        ),
+        Route(
+            "POST",
+            "/V1/products/base-prices-information",
+            "prices.base.get",
+            get_base_prices,
+            acl,
+        ),
+        Route(
+            "POST",
+            "/V1/products/special-price",
+            "prices.special.save",
+            save_special_prices,
+            acl,
+            arrays={"prices": SPECIAL_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\SpecialPriceStorageInterface::update",
+            body=("prices",),
+        ),
+        Route(
+            "POST",
+            "/V1/products/special-price-information",
+            "prices.special.get",
+            get_special_prices,
+            acl,
+        ),
+        Route(
+            "POST",
+            "/V1/products/special-price-delete",
+            "prices.special.delete",
+            delete_special_prices,
+            acl,
+            arrays={"prices": SPECIAL_PRICE_TYPE},
+            service="Magento\\Catalog\\Api\\SpecialPriceStorageInterface::delete",
+            body=("prices",),
+        ),
+    ]
