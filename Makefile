@@ -90,6 +90,7 @@ bench: install
 	$(BIN)/python -m bench.detection
 	$(BIN)/python -m bench.requests
 	$(BIN)/python -m bench.day
+	$(BIN)/python -m bench.first_load --items 1000 10000
 
 # sam build runs the layers' Makefiles (layers/*/Makefile): pip for the python3.12 Lambda
 # runtime and bytecode for it, so they need a python3.12 that runs.

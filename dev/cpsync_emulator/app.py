@@ -269,8 +269,10 @@ class RestDispatcher:
                 check_service_input(route.endpoint, body, config.unsupported_field_status)
             # Accepting a bulk costs per item too (issue #36276: 5k products accept slowly).
             records = len(body) if isinstance(body, list) else record_count(route, body)
+            if route.count is not None and not path.mode:
+                records = route.count(body)
             cost = config.cost_seconds(endpoint, records, size)
-            emulator.stats.record_cost(cost)
+            emulator.stats.record_cost(cost, endpoint)
             await emulator.delay(cost)
             if path.mode:
                 bulk = emulator.bulk

@@ -276,7 +276,7 @@ class BulkQueue:
                 return
             records = record_count(operation.route, operation.body)
             cost = emulator.config.cost_seconds(operation.route.endpoint, records)
-            emulator.stats.record_cost(cost)
+            emulator.stats.record_cost(cost, operation.route.endpoint)
             await emulator.delay(cost)
             self.run(operation)
 

@@ -45,13 +45,14 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "retry_after_seconds",
         "category_links_on_save",
         "unsupported_field_status",
+        "import_row_errors",
     }
 )
 
 
 def _default_costs() -> dict[str, float]:
     """A few milliseconds per save: enough to see queueing, cheap enough for tests."""
-    return {"products.save": 3.0, "products.delete": 1.0}
+    return {"products.save": 3.0, "products.delete": 1.0, "import.json": 3.0, "import.csv": 3.0}
 
 
 def _default_record_costs() -> dict[str, float]:
@@ -65,6 +66,9 @@ def _default_record_costs() -> dict[str, float]:
         "prices.base.save": 0.5,
         "prices.special.save": 1.0,
         "prices.special.delete": 0.5,
+        # An imported row is written with bulk SQL: a fraction of a product save.
+        "import.json": 0.1,
+        "import.csv": 0.1,
     }
 
 
@@ -190,6 +194,17 @@ class EmulatorConfig(BaseModel):
         default=500,
         description="A body member the data interface has no setter for: 500 'Internal Error' "
         "(production mode up to 2.4.6) or 400 'is not supported' (2.4.7+, patch ACSD-51846).",
+    )
+
+    import_api: bool = Field(
+        default=True,
+        description="Serve POST /V1/import/json and /V1/import/csv (Magento_ImportCsvApi); "
+        "off: 404 as a store without the module.",
+    )
+    import_row_errors: bool = Field(
+        default=False,
+        description="The import answer lists each row message ('... in row(s): 2'); Magento's "
+        "StartImport drops them and says only that the error limit was reached.",
     )
 
     locale: str = Field(

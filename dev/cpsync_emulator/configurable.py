@@ -34,6 +34,7 @@ __all__ = [
     "NO_OPTIONS",
     "OPTION_NOT_FOUND",
     "finish_save",
+    "next_option_id",
     "routes",
 ]
 
@@ -64,6 +65,11 @@ def _attribute_value(product: dict[str, Any], code: str) -> Any:
         if attribute.get("attribute_code") == code:
             return attribute.get("value")
     return None
+
+
+def next_option_id(request: RestRequest) -> int:
+    """The next free configurable option id (a scan of the catalog)."""
+    return _next_option_id(request)
 
 
 def _next_option_id(request: RestRequest) -> int:
@@ -246,14 +252,24 @@ def finish_save(request: RestRequest, product: dict[str, Any]) -> None:
     if product.get("type_id") == TYPE_CONFIGURABLE:
         extension = _make_configurable(product)
     if _OPTIONS in extension:
-        next_id = _next_option_id(request)
+        # The catalog-wide scan for a free id only when an option comes without one (an
+        # import assigns ids itself: a scan per parent would make a large import quadratic).
+        next_id: int | None = None
+        given = 0
         options = []
         for raw in extension[_OPTIONS]:
             data = _validate_option(raw)
             if request.emulator.attributes.by_id(data["attribute_id"]) is None:
                 raise MagentoError(404, ATTRIBUTE_NOT_FOUND, [str(data["attribute_id"])])
-            option_id = int(data["id"]) if data.get("id") else next_id
-            next_id = max(next_id, option_id + 1)
+            if data.get("id"):
+                option_id = int(data["id"])
+                given = max(given, option_id)
+            else:
+                if next_id is None:
+                    next_id = max(_next_option_id(request), given + 1)
+                option_id = next_id
+            if next_id is not None:
+                next_id = max(next_id, option_id + 1)
             options.append(_option(data, option_id, product["id"]))
         extension[_OPTIONS] = options
     if _LINKS in extension:

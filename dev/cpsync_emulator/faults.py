@@ -122,6 +122,9 @@ ENDPOINTS: tuple[str, ...] = (
     "media.create",
     "media.update",
     "media.delete",
+    # import (imports.py)
+    "import.json",
+    "import.csv",
 )
 
 

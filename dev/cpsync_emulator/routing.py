@@ -58,6 +58,8 @@ class Route:
     service: str | None = None
     array_limit: int | None = None
     body: tuple[str, ...] = ()
+    #: Rows of a body for the per-record cost when no array parameter holds them (import).
+    count: Callable[[Any], int] | None = field(default=None, hash=False, compare=False)
 
     @property
     def parts(self) -> tuple[str, ...]:

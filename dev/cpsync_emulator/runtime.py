@@ -24,6 +24,7 @@ from cpsync_emulator import (
     bulk,
     categories,
     configurable,
+    imports,
     inventory,
     media,
     prices,
@@ -73,6 +74,8 @@ class Emulator:
             self.config.select_attributes, self.config.option_id_prefix
         )
         self.router.add(*attributes.routes(), *configurable.routes())
+        if self.config.import_api:
+            self.router.add(*imports.routes())
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing: asyncio.Event | None = None
         self._closing_requested = threading.Event()

@@ -32,11 +32,18 @@ class Stats:
         self._faults: Counter[str] = Counter()
         self._busy = self._queued = self._peak_busy = self._peak_queued = 0
         self._worker_seconds = 0.0
+        self._worker_seconds_by: Counter[str] = Counter()
 
     def reset(self) -> None:
         """Forget every count (``POST /__emulator/reset``); in-flight gauges keep running."""
         with self._lock:
-            for counter in (self._requests, self._statuses, self._writes, self._faults):
+            for counter in (
+                self._requests,
+                self._statuses,
+                self._writes,
+                self._faults,
+                self._worker_seconds_by,
+            ):
                 counter.clear()
             self._responses.clear()
             self._worker_seconds = 0.0
@@ -60,10 +67,15 @@ class Stats:
         with self._lock:
             self._faults[f"{endpoint}:{kind}"] += 1
 
-    def record_cost(self, seconds: float) -> None:
-        """Add the worker time one request was charged (the cost model's total, for bounds)."""
+    def record_cost(self, seconds: float, endpoint: str = "") -> None:
+        """Add the worker time one request was charged (the cost model's total, for bounds).
+
+        With its endpoint, the time is also counted by endpoint (benchmarks compare ways).
+        """
         with self._lock:
             self._worker_seconds += seconds
+            if endpoint:
+                self._worker_seconds_by[endpoint] += seconds
 
     def worker_busy(self, delta: int) -> None:
         """Track workers in use and their peak."""
@@ -91,6 +103,9 @@ class Stats:
                 "writes": writes,
                 "faults": dict(self._faults),
                 "worker_seconds": round(self._worker_seconds, 6),
+                "worker_seconds_by_endpoint": {
+                    k: round(v, 6) for k, v in self._worker_seconds_by.items()
+                },
                 "workers": {
                     "busy": self._busy,
                     "queued": self._queued,

@@ -159,6 +159,8 @@ class Runtime:
         """The Magento writers by the Change kind each applies."""
         from cpsync.magento.bulk import BulkRunner
         from cpsync.magento.categories import CategoryLinksWriter, CategoryWriter
+        from cpsync.magento.image_links import links_from_settings
+        from cpsync.magento.importer import ProductImporter
         from cpsync.magento.product_fields import CreateRules
         from cpsync.magento.products import ProductWriter
         from cpsync.magento.stock_price import stock_price_writers
@@ -178,6 +180,19 @@ class Runtime:
             bulk=BulkRunner.from_settings(self.magento, self.settings),
             bulk_always=self.settings.magento_bulk_products,
         )
+        if self.settings.magento_import != "off":
+            products.importer = ProductImporter(
+                self.magento,
+                self.writer_state,
+                products.configurable.options,
+                self.settings.magento_import,
+                self.settings.magento_import_min,
+                self.settings.magento_import_rows,
+                self.settings.magento_import_images,
+                rules=products.rules,
+            )
+            products.importer.links = links_from_settings(self.settings)
+            products.importer.galleries = self.image_writer
         categories = CategoryWriter(
             self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency
         )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import OperationalError
 from cpsync.api import (
     check_routes,
     image_routes,
+    import_media,
     magento_health,
     queue_routes,
     routes,
@@ -244,6 +245,7 @@ def create_app(
     app.include_router(check_routes.router)
     app.include_router(schedule_routes.router)
     app.include_router(magento_health.router)
+    app.include_router(import_media.router)  # signed links only (Magento's import)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -1,5 +1,5 @@
 """`cpsync check`, Magento: reachable, signed in, ACL, store, MSI and sources, grid attributes,
-Web API input limits, async bulk.
+Web API input limits, async bulk, Magento's import (an import of no rows writes nothing).
 
 Only harmless reads (searches of one row, lookups by code, a price read of one SKU) and one
 bulk of one operation Magento refuses without saving anything (a product with an empty SKU),
@@ -77,6 +77,7 @@ def check_magento(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
         found += _grid_attributes(client, settings, facts)
         found += _input_limits(client, settings)
         found += _bulk(client, settings, runtime)
+        found += _import(client, settings)
     return found
 
 
@@ -531,5 +532,60 @@ def _bulk(client: MagentoClient, settings: Settings, runtime: Runtime) -> list[F
             "(`bin/magento queue:consumers:list` shows async.operations.all; "
             "cron_consumers_runner in app/etc/env.php), or set "
             "CPSYNC_MAGENTO_BULK_PRODUCTS=false.",
+        )
+    ]
+
+
+def _import(client: MagentoClient, settings: Settings) -> list[Finding]:
+    """Whether the store answers POST /V1/import/json, and for which entities (no rows sent)."""
+    from cpsync.magento.importer import ENTITIES, import_available
+
+    if settings.magento_import == "off":
+        return [Finding(_AREA, "ok", "Magento's import is not used (CPSYNC_MAGENTO_IMPORT=off).")]
+    accepted: list[str] = []
+    for entity in ENTITIES:
+        try:
+            answers, said = import_available(client, entity)
+        except MagentoError as exc:
+            return [
+                Finding(
+                    _AREA,
+                    "warning",
+                    f"Magento refused the import route ({exc.status}: {exc.magento_message}); "
+                    "new products are saved one request each.",
+                    "Give the integration the resource Magento_ImportExport::import "
+                    "(System > Data Transfer > Import) for a fast first load.",
+                )
+            ]
+        if not answers and "no import route" in said:
+            return [
+                Finding(
+                    _AREA,
+                    "ok",
+                    "The store has no import route (Magento_ImportCsvApi, 2.4.7+): new "
+                    "products are saved one request each, a large first load takes longer.",
+                )
+            ]
+        if answers:
+            accepted.append(entity)
+    if "catalog_product" not in accepted:
+        return [
+            Finding(
+                _AREA,
+                "warning",
+                "The import route refuses catalog_product: new products are saved one each.",
+            )
+        ]
+    when = (
+        "for every batch of new products"
+        if settings.magento_import == "on"
+        else f"when a batch has more than {settings.magento_import_min} new products"
+    )
+    return [
+        Finding(
+            _AREA,
+            "ok",
+            f"Magento's import answers (entities: {', '.join(accepted)}); new products go "
+            f"through it {when}.",
         )
     ]

@@ -58,6 +58,7 @@ from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
     from cpsync.magento.bulk import BulkRunner
+    from cpsync.magento.importer import ProductImporter
     from cpsync.magento.media import ImageWriter
 
 __all__ = [
@@ -207,6 +208,7 @@ class ProductWriter(Writer):
         galleries: ImageWriter | None = None,
         rules: CreateRules | None = None,
         bulk_always: bool = True,
+        importer: ProductImporter | None = None,
     ) -> None:
         super().__init__(concurrency)
         self.client = client
@@ -230,6 +232,7 @@ class ProductWriter(Writer):
         )
         # Brings each applied product's gallery when it is due (None: images are not synced).
         self.galleries = galleries
+        self.importer = importer  # Magento's import for large first loads (None: never)
 
     @property
     def galleries(self) -> ImageWriter | None:
@@ -254,6 +257,33 @@ class ProductWriter(Writer):
         return self.configurable.existing(skus)
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        # A large first load goes through Magento's import first (magento/importer.py); what
+        # Magento does not hold afterwards is saved below, one product at a time.
+        imported = self.importer.apply(changes) if self.importer is not None else {}
+        if imported:
+            rest = [c for c in changes if c.key not in imported]
+            outcomes = {**imported, **(self._apply(rest) if rest else {})}
+            if self.galleries is not None:
+                self._bring_galleries_of(
+                    self.galleries, [c for c in changes if c.key in imported], outcomes
+                )
+            return outcomes
+        return self._apply(changes)
+
+    def _bring_galleries_of(
+        self, galleries: ImageWriter, changes: Sequence[Change], outcomes: dict[str, Outcome]
+    ) -> None:
+        grids = {
+            c.key: ConfigurableState.model_validate(c.payload)
+            for c in changes
+            if c.payload.get("type") == "configurable"
+        }
+        states = {
+            c.key: ProductState.model_validate(c.payload) for c in changes if c.key not in grids
+        }
+        self._bring_galleries(galleries, changes, grids, states, outcomes)
+
+    def _apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         grids = {
             c.key: ConfigurableState.model_validate(c.payload)
             for c in changes

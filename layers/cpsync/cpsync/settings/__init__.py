@@ -25,6 +25,7 @@ from cpsync.settings.counterpoint import CounterpointSettings
 from cpsync.settings.images import ImageSettings
 from cpsync.settings.inventory import InventorySettings
 from cpsync.settings.items import ItemSettings
+from cpsync.settings.magento_import import MagentoImportSettings
 from cpsync.settings.magento_requests import MagentoRequestSettings
 from cpsync.settings.magento_signin import MagentoSignInSettings
 from cpsync.settings.prices import PriceSettings
@@ -50,6 +51,7 @@ class Settings(  # the last section first: pydantic collects fields from the las
     InventorySettings,
     CategorySettings,
     ItemSettings,
+    MagentoImportSettings,
     MagentoRequestSettings,
     MagentoSignInSettings,
     CounterpointSettings,
