@@ -46,6 +46,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "category_links_on_save",
         "unsupported_field_status",
         "import_row_errors",
+        "import_entities",
     }
 )
 
@@ -200,6 +201,11 @@ class EmulatorConfig(BaseModel):
         default=True,
         description="Serve POST /V1/import/json and /V1/import/csv (Magento_ImportCsvApi); "
         "off: 404 as a store without the module.",
+    )
+    import_entities: list[str] = Field(
+        default_factory=lambda: ["catalog_product", "stock_sources"],
+        description="Import entities the store has an adapter for (stock_sources comes with "
+        "Magento_InventoryImportExport); another answers 'Please enter a correct entity model.'",
     )
     import_row_errors: bool = Field(
         default=False,

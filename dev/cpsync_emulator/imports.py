@@ -19,9 +19,11 @@ The answer is a list of strings, as Magento's ``execute()`` returns it:
 Image columns (``base_image``, ``small_image``, ``thumbnail_image``, ``swatch_image``,
 ``additional_images``) take URLs the emulator downloads into the gallery.
 
-Entity ``catalog_product`` only; another entity answers ``Please enter a correct entity
-model.`` (what Magento says for an entity it has no adapter for). Behaviors ``append`` (create
-or update by SKU) and ``replace`` (delete the SKU, then create it anew with a new id).
+Entities ``catalog_product`` and ``stock_sources`` (import_sources; config ``import_entities``
+leaves one out, as a store without its module); another entity answers ``Please enter a
+correct entity model.`` (what Magento says for an entity it has no adapter for). Behaviors
+``append`` (create or update by SKU) and ``replace`` (delete the SKU, then create it anew with
+a new id).
 
 A row becomes a product through the same rules as ``POST /V1/products`` (product_data), so an
 imported product and a saved one are the same record. Row validation uses the messages of
@@ -44,7 +46,7 @@ from typing import Any
 
 import httpx
 
-from cpsync_emulator import configurable
+from cpsync_emulator import configurable, import_sources
 from cpsync_emulator.errors import MagentoError
 from cpsync_emulator.media import apply_saved_gallery
 from cpsync_emulator.prices import prices_of
@@ -61,6 +63,9 @@ NOT_UPLOADED = "Sorry, but the data is invalid or the file is not uploaded."
 STRATEGY_NOT_FOUND = "ImportExport: Import Data validation - Validation strategy not found"
 STRATEGIES = ("validation-stop-on-errors", "validation-skip-errors")
 BEHAVIORS = ("append", "replace")
+#: The entities served: products, and MSI source items (import_sources); advanced_pricing
+#: (tier prices only) is not, as nothing cpsync writes is a tier price.
+ENTITIES = ("catalog_product", import_sources.ENTITY)
 
 SKU_EMPTY = "SKU is empty"
 INVALID_TYPE = "Product Type is invalid or not supported"
@@ -463,17 +468,23 @@ def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
 
 def _start(request: RestRequest, rows: list[dict[str, Any]], source: dict[str, Any]) -> list[str]:
     """Validate, import what may be imported, and answer as StartImport does."""
-    if str(source.get("entity", "")) != "catalog_product":
+    entity = str(source.get("entity", ""))
+    emulator = request.emulator
+    if entity not in ENTITIES or entity not in emulator.config.import_entities:
         return [WRONG_ENTITY]
     behavior = str(source.get("behavior", ""))
     if behavior not in BEHAVIORS:
         return [NOT_UPLOADED]
     run = _Run(request, behavior, rows)
     checker = _Rows(run)
-    emulator = request.emulator
+    sources = entity == import_sources.ENTITY
     with emulator.store.lock:
         for index, row in enumerate(rows):
-            checker.check(index, row)
+            if not sources:
+                checker.check(index, row)
+                continue
+            for message in import_sources.check_source_row(request, row):
+                run.error(index, message)
         strategy = str(source.get("validation_strategy", ""))
         if strategy not in STRATEGIES:
             raise MagentoError(400, STRATEGY_NOT_FOUND)
@@ -490,11 +501,13 @@ def _start(request: RestRequest, rows: list[dict[str, Any]], source: dict[str, A
                 if errors_seen > allowed:
                     stop_at = index
                     break
-        for index, row in enumerate(rows[:stop_at]):
-            if index not in run.bad_rows:
-                _save(run, checker, index, copy.deepcopy(row))
+        valid = [(i, row) for i, row in enumerate(rows[:stop_at]) if i not in run.bad_rows]
+        if sources:
+            import_sources.save_source_rows(request, [row for _, row in valid], behavior)
+        for index, row in [] if sources else valid:
+            _save(run, checker, index, copy.deepcopy(row))
     if not run.errors:
-        return [f"Entities Processed: {len(checker.file_skus)}"]
+        return [f"Entities Processed: {len(rows) if sources else len(checker.file_skus)}"]
     answer = [TERMINATED]
     if emulator.config.import_row_errors:
         answer += [

@@ -581,11 +581,17 @@ def _import(client: MagentoClient, settings: Settings) -> list[Finding]:
         if settings.magento_import == "on"
         else f"when a batch has more than {settings.magento_import_min} new products"
     )
+    stock = (
+        f" Stock batches of {settings.magento_import_stock_min} source items or more go through"
+        " stock_sources."
+        if "stock_sources" in accepted and settings.magento_import_stock_min
+        else ""
+    )
     return [
         Finding(
             _AREA,
             "ok",
             f"Magento's import answers (entities: {', '.join(accepted)}); new products go "
-            f"through it {when}.",
+            f"through it {when}.{stock}",
         )
     ]

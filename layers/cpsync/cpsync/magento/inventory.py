@@ -13,6 +13,14 @@ quantities and still count in the salable quantity. The writer remembers every s
 has written (option `stock.sources_written`); when a SKU is written without one of them, that
 SKU's source item of the old source is deleted. A code is forgotten once Magento holds no
 source item with it, so the extra search stops after the switch has been worked off.
+
+A large batch (CPSYNC_MAGENTO_IMPORT_STOCK_MIN rows or more, a full reconciliation) can go
+through Magento's ``stock_sources`` import instead, one request per CPSYNC_MAGENTO_IMPORT_ROWS
+rows, when the store accepts that entity. Magento's import saves the rows with the same
+service as the bulk endpoint, so it saves requests, not work per row (docs/benchmarks.md).
+Its answer cannot tell rows apart: ``Entities Processed: N`` marks the file's records
+applied; any other answer sends the file's records through the bulk endpoint, where each
+record gets its own outcome.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from cpsync.magento.client import (
     sku_filters,
     sku_path,
 )
-from cpsync.magento.errors import MagentoRecordError
+from cpsync.magento.errors import MagentoError, MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, StockState
 from cpsync.ports import StatePort
@@ -55,6 +63,8 @@ logger = logging.getLogger(__name__)
 
 #: Option: every MSI source code the stock writer has written (see the module docstring).
 SOURCES_WRITTEN = "stock.sources_written"
+#: Magento's import entity of MSI source items (Magento_InventoryImportExport).
+IMPORT_ENTITY = "stock_sources"
 #: How long the list of Magento's sources is trusted before it is read again.
 SOURCES_TTL_SECONDS = 900.0
 
@@ -249,6 +259,9 @@ class StockWriter(Writer):
             items of sources no longer written are left alone.
         clock: Injected for tests (the list of sources is read again after
             `SOURCES_TTL_SECONDS`, or at once when a Change names a source not in it).
+        import_min: Rows a batch needs before it goes through the stock_sources import
+            (0: never).
+        import_rows: Rows per import request.
     """
 
     kind: ClassVar[Kind] = "stock"
@@ -261,9 +274,15 @@ class StockWriter(Writer):
         concurrency: int = 4,
         state: StatePort | None = None,
         clock: Callable[[], float] = time.monotonic,
+        import_min: int = 0,
+        import_rows: int = 5000,
     ) -> None:
         super().__init__(concurrency)
+        self.client = client
         self.api = InventoryApi(client)
+        self.import_min = import_min
+        self.import_rows = import_rows
+        self._import_ok: bool | None = None
         self.mode = mode
         self.chunk_size = chunk_size
         self.state = state
@@ -297,12 +316,76 @@ class StockWriter(Writer):
                 groups.append((key, build_source_items(state)))
         written = self._remember_sources(groups)
         rows = sum(len(items) for _, items in groups)
-        size = spread(rows, self.chunk_size)
-        for result in self._parallel(chunked(groups, size, self.chunk_size), self._send_chunk):
-            outcomes.update(result)
+        if self.import_min and rows >= self.import_min and self._import_accepted():
+            for part in chunked(groups, self.import_rows):
+                outcomes.update(self._import(part))
+        else:
+            outcomes.update(self._bulk(groups))
         if written:
             self._drop_old_sources(written, groups, outcomes)
         return outcomes
+
+    def _bulk(self, groups: list[tuple[str, list[Any]]]) -> dict[str, Outcome]:
+        """Send the groups through the bulk endpoint, chunks side by side."""
+        outcomes: dict[str, Outcome] = {}
+        size = spread(sum(len(items) for _, items in groups), self.chunk_size)
+        for result in self._parallel(chunked(groups, size, self.chunk_size), self._send_chunk):
+            outcomes.update(result)
+        return outcomes
+
+    def _import_accepted(self) -> bool:
+        """Whether the store's import takes stock_sources (asked once per writer)."""
+        if self._import_ok is None:
+            from cpsync.magento.importer import import_available
+
+            try:
+                self._import_ok, said = import_available(self.client, IMPORT_ENTITY)
+            except MagentoError as exc:
+                self._import_ok, said = False, str(exc)
+            if not self._import_ok:
+                logger.info("stock goes through the bulk endpoint, not the import: %s", said)
+        return self._import_ok
+
+    def _import(self, part: list[tuple[str, list[Any]]]) -> dict[str, Outcome]:
+        """One stock_sources import of these records; the bulk endpoint when it is refused.
+
+        Only ``Entities Processed`` with no other line says Magento holds every row; a
+        refused file may have been written in part, which the bulk write then overwrites.
+        """
+        items = [
+            {
+                "source_code": item.source_code,
+                "sku": item.sku,
+                "status": str(item.status),
+                "quantity": repr(item.quantity),
+            }
+            for _, rows in part
+            for item in rows
+        ]
+        source = {
+            "entity": IMPORT_ENTITY,
+            "behavior": "append",
+            "validation_strategy": "validation-stop-on-errors",
+            "allowed_error_count": "0",
+            "items": items,
+        }
+        try:
+            answer = self.client.request(
+                "POST", "import/json", endpoint="import.json", json={"source": source}
+            )
+        except ConfigurationError:
+            raise
+        except MagentoError as exc:
+            answer = [str(exc)]
+        lines = [str(a) for a in answer] if isinstance(answer, list) else [str(answer)]
+        if len(lines) == 1 and lines[0].startswith("Entities Processed"):
+            return {key: Outcome.ok(key) for key, _ in part}
+        logger.warning(
+            "stock import of %d rows refused (%s); sending them through the bulk endpoint",
+            len(items),
+            "; ".join(lines),
+        )
+        return self._bulk(part)
 
     def _remember_sources(self, groups: list[tuple[str, list[Any]]]) -> set[str]:
         """Add this batch's source codes to those written so far; returns them all."""

@@ -30,6 +30,8 @@ def stock_price_writers(
         chunk_size=settings.bulk_size,
         concurrency=concurrency,
         state=state,
+        import_min=0 if settings.magento_import == "off" else settings.magento_import_stock_min,
+        import_rows=settings.magento_import_rows,
     )
     price = PriceWriter(
         client,

@@ -37,6 +37,15 @@ class MagentoImportSettings(SettingsSection):
     magento_import_rows: int = Field(
         default=5000, ge=1, le=100_000, description="Rows per import request.", examples=[2000]
     )
+    magento_import_stock_min: int = Field(
+        default=0,
+        ge=0,
+        description="Source item rows a stock batch needs before it goes through Magento's"
+        " stock_sources import (one request per CPSYNC_MAGENTO_IMPORT_ROWS rows) instead of"
+        " the bulk endpoint; 0: never. The import saves requests, not Magento's work per row"
+        " ([figures](benchmarks.md#stock-through-the-import)).",
+        examples=[20000],
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL at which the Magento server reaches `cpsync serve`: the import"
