@@ -7,13 +7,16 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.inventory import StockWriter
+from cpsync.magento.stock_price import stock_price_writers
 from cpsync.model import Change, SourceQuantity, StockState
+from cpsync.settings import load_settings
 from cpsync_emulator import EmulatorConfig, running_emulator
 from cpsync_emulator.inventory import inventory_of
 from cpsync_emulator.server import EmulatorHandle
@@ -121,3 +124,22 @@ def test_given_a_refused_file_when_written_then_each_record_ends_applied_or_park
         held = items_of(magento)
         assert all((f"sku-{i}", "default") in held for i in range(40))
         assert not any(code == "shop2" and sku.startswith("gone") for sku, code in held)
+
+
+def test_given_import_off_when_a_large_batch_is_written_then_the_import_is_never_called(
+    tmp_path: Path,
+) -> None:
+    with store() as (magento, client):
+        for mode in ("off", "auto"):
+            settings = load_settings(
+                counterpoint_url=f"sqlite:///{tmp_path}/cp.db",
+                state_url=f"sqlite:///{tmp_path}/state.db",
+                magento_url=magento.url,
+                magento_token=magento.token,
+                magento_import=mode,
+                magento_import_stock_min=10,
+            )
+            stock_price_writers(client, settings)["stock"].write(batch(50))
+            # THEN off sends the bulk call only; auto takes the import (probe and one file)
+            requests = magento.stats()["requests"]
+            assert requests.get("import.json", 0) == (0 if mode == "off" else 2)
