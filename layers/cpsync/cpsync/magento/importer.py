@@ -41,7 +41,7 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
 from cpsync.magento.errors import MagentoError
-from cpsync.magento.image_links import ServeLinks
+from cpsync.magento.image_links import ImageLinks
 from cpsync.magento.import_rows import ImportPlan, ImportRow, build_rows
 from cpsync.magento.media import ImageWriter, tag_of
 from cpsync.magento.product_fields import CreateRules, note_carried
@@ -139,7 +139,7 @@ class ProductImporter:
         self.rules = rules or CreateRules()
         self._available: bool | None = None
         #: Signed links Magento downloads images from (None: the gallery writer uploads them).
-        self.links: ServeLinks | None = None
+        self.links: ImageLinks | None = None
         #: Which galleries are due (the product writer's image writer), for the image columns.
         self.galleries: ImageWriter | None = None
 
