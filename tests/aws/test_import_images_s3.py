@@ -80,3 +80,31 @@ def test_given_a_blob_when_linked_twice_then_one_named_copy_and_short_lived_sigv
     assert httpx.get(again.url(entry)).content == b"\x89PNG fake bytes"
     (only,) = s3.list_objects_v2(Bucket=env.aws.bucket, Prefix=S3_PREFIX)["Contents"]
     assert only["Key"] == f"{S3_PREFIX}{digest}/a_b-cp{digest[:12]}.png"
+
+
+def test_given_a_blob_gone_when_links_are_prepared_then_the_others_are_copied_and_it_is_named(
+    importing: Any,
+) -> None:
+    env = importing
+    blobs = handlers.runtime().blobs
+    entries = [
+        ImageEntry(
+            file=f"{n}.jpg",
+            digest=blobs.put(n.encode()),
+            mime="image/jpeg",
+            name=f"{n}.jpg",
+            position=1,
+        )
+        for n in ("kept", "gone", "also")
+    ]
+    s3 = env.aws.client("s3")
+    s3.delete_object(Bucket=env.aws.bucket, Key=blobs.object_key(entries[1].digest))  # type: ignore[attr-defined]
+    links = S3Links(blobs)  # type: ignore[arg-type]
+
+    links.prepare(entries)
+
+    listed = s3.list_objects_v2(Bucket=env.aws.bucket, Prefix=S3_PREFIX)["Contents"]
+    assert sorted(o["Key"].rsplit("/", 1)[1][:4] for o in listed) == ["also", "kept"]
+    assert httpx.get(links.url(entries[0])).content == b"kept"
+    with pytest.raises(Exception, match=r"NoSuchKey|404"):
+        links.url(entries[1])

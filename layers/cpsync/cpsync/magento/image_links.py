@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol
 
 from cpsync.magento.media import upload_name
@@ -41,12 +43,18 @@ __all__ = [
     "links_from_settings",
 ]
 
+logger = logging.getLogger(__name__)
+
 ROUTE = "/media/import"
 S3_PREFIX = "import-media/"
 
 
 class ImageLinks(Protocol):
     """What the importer needs: a URL Magento downloads an image from."""
+
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Make ready, side by side, what the links of these images need (before `url`)."""
+        ...
 
     def url(self, entry: ImageEntry) -> str:
         """A link to this image's bytes whose last path segment is the upload name."""
@@ -93,6 +101,9 @@ class ServeLinks:
         self.minutes = minutes
         self.clock = clock
 
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Nothing to make ready: cpsync serve reads the blobs when Magento asks."""
+
     def url(self, entry: ImageEntry) -> str:
         """A link to this image's bytes, named as the gallery writer names its uploads."""
         name = upload_name(entry)
@@ -110,6 +121,7 @@ class S3Links:
         prefix: Where the named copies go (the template expires it after a day).
         presigner: An S3 client that signs with SigV4 (made from the environment if None;
             S3 refuses SigV2 links of new buckets).
+        workers: Copies made at once by `prepare` (the S3 client keeps 16 connections).
     """
 
     def __init__(
@@ -118,8 +130,10 @@ class S3Links:
         minutes: float = 60.0,
         prefix: str = S3_PREFIX,
         presigner: Any | None = None,
+        workers: int = 16,
     ) -> None:
         self.blobs = blobs
+        self.workers = workers
         self.minutes = minutes
         self.prefix = prefix
         if presigner is None:
@@ -131,9 +145,31 @@ class S3Links:
         self.presigner = presigner
         self._copied: set[str] = set()  # keys known to be there (one HEAD each per process)
 
+    def _key(self, entry: ImageEntry) -> str:
+        return f"{self.prefix}{entry.digest}/{upload_name(entry)}"
+
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Make the missing copies side by side (a HEAD, and a CopyObject if absent, each).
+
+        One that fails is logged and tried again by `url`, whose error then names it.
+        """
+        todo = {self._key(e): e for e in entries if self._key(e) not in self._copied}
+        if not todo:
+            return
+
+        def ensure(key: str) -> None:
+            try:
+                self._copy(todo[key], key)
+                self._copied.add(key)
+            except Exception as exc:
+                logger.warning("image %s: no import copy yet (%s)", key, exc)
+
+        with ThreadPoolExecutor(min(self.workers, len(todo))) as pool:
+            list(pool.map(ensure, todo))
+
     def url(self, entry: ImageEntry) -> str:
         """A presigned link to a copy of the blob named as the gallery writer names uploads."""
-        key = f"{self.prefix}{entry.digest}/{upload_name(entry)}"
+        key = self._key(entry)
         if key not in self._copied:
             self._copy(entry, key)
             self._copied.add(key)

@@ -267,12 +267,17 @@ class ProductImporter:
         if self.links is None or self.galleries is None or not plan.rows:
             return
         due = self.galleries.due([row["sku"] for row in plan.rows])
+        self.links.prepare([e for desired in due.values() for e in desired.images])
         for row in plan.rows:
             desired = due.get(row["sku"])
             if desired is None or not desired.images:
                 continue
             ordered = sorted(desired.images, key=lambda e: e.position)
-            urls = {e.digest: self.links.url(e) for e in ordered}
+            try:
+                urls = {e.digest: self.links.url(e) for e in ordered}
+            except Exception as exc:  # e.g. a blob gone: the gallery writer uploads or parks it
+                logger.warning("%s: no image links for the import (%s)", row["sku"], exc)
+                continue
             row["additional_images"] = ",".join(urls[e.digest] for e in ordered)
             plan.galleries[row["sku"]] = desired
             for entry in ordered:
