@@ -41,8 +41,10 @@ import copy
 import csv
 import gzip
 import io
+import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -367,6 +369,9 @@ URL_NOT_ACCESSIBLE = (
 )
 
 
+DISALLOWED_FILE_TYPE = "Disallowed file type."
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "gif", "png"})  # the import uploader's own list
+
 _client: httpx.Client | None = None
 
 
@@ -394,13 +399,19 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
                 urls.insert(0, url)
     entries: list[dict[str, Any]] = []
     for position, url in enumerate(urls, start=1):
+        # Magento names the file from the URL path's last segment and keeps only the
+        # extensions its uploader allows (Uploader::downloadFileFromUrl, _validateFile).
+        name = re.sub(r"[^a-z0-9._-]+", "", urlsplit(url).path.rsplit("/", 1)[-1], flags=re.I)
+        extension = name.rsplit(".", 1)[1].lower() if "." in name else ""
+        if extension not in IMAGE_EXTENSIONS:
+            run.error(index, DISALLOWED_FILE_TYPE)
+            continue
         try:
             answer = _downloader().get(url)
             answer.raise_for_status()
         except httpx.HTTPError:
             run.error(index, URL_NOT_ACCESSIBLE)
             continue
-        name = url.split("?", 1)[0].rsplit("/", 1)[-1] or "image.jpg"
         mime = answer.headers.get("content-type", "image/jpeg").split(";")[0].strip()
         entries.append(
             {

@@ -142,6 +142,26 @@ def test_storage_is_private_encrypted_and_recoverable(cfn) -> None:
     } <= alarms
 
 
+def test_the_import_s_named_image_copies_expire_after_a_day_and_the_updater_may_make_them(
+    cfn,
+) -> None:
+    from cpsync.magento.image_links import S3_PREFIX
+
+    rules = cfn["Resources"]["BlobBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if r.get("Prefix") == S3_PREFIX]
+    assert (rule["Status"], rule["ExpirationInDays"]) == ("Enabled", 1)
+    objects = {"Fn::Sub": "${BlobBucket.Arn}/*"}  # CopyObject: read the blob, write the copy
+    statements = [
+        st
+        for st in cfn["Resources"]["UpdaterAccessPolicy"]["Properties"]["PolicyDocument"][
+            "Statement"
+        ]
+        if st["Effect"] == "Allow" and st["Resource"] == objects
+    ]
+    granted = {a for st in statements for a in st["Action"]}
+    assert {"s3:GetObject", "s3:PutObject"} <= granted
+
+
 def test_the_agent_policy_is_an_output_and_touches_only_the_stack(cfn) -> None:
     assert cfn["Outputs"]["AgentPolicyArn"]["Value"] == {"Ref": "AgentPolicy"}
     statements = cfn["Resources"]["AgentPolicy"]["Properties"]["PolicyDocument"]["Statement"]

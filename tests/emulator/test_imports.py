@@ -166,7 +166,7 @@ PNG = base64.b64decode(
 
 class _Images(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:
-        if self.path.endswith(".png"):
+        if self.path.split("?", 1)[0].lower().endswith(".png"):
             self.send_response(200)
             self.send_header("Content-Type", "image/png")
             self.end_headers()
@@ -206,6 +206,31 @@ def test_given_image_urls_when_imported_then_magento_downloads_them_into_the_gal
     # AND an image Magento cannot download is a row error; the product is written without it
     assert answer == [TERMINATED]
     assert client.get("/all/V1/products/IMG-2/media").json() == []
+
+
+def test_given_image_urls_without_an_allowed_extension_when_imported_then_magento_refuses_them(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    # (Magento names the download from the URL path's last segment: jpg, jpeg, gif, png only)
+    magento.configure(import_row_errors=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        rows = [
+            _row("BARE-1", base_image=f"{base}/blobs/0123abcd?name=x.png"),
+            _row("WEBP-1", base_image=f"{base}/photo.webp"),
+            _row("PNG-1", base_image=f"{base}/photo.PNG?X-Amz-Expires=60"),
+        ]
+        answer = client.post(
+            "/all/V1/import/json", json=_source(rows, allowed_error_count="10")
+        ).json()
+    finally:
+        server.shutdown()
+    assert "Disallowed file type. in row(s): 1, 2" in answer
+    assert client.get("/all/V1/products/BARE-1/media").json() == []
+    assert client.get("/all/V1/products/WEBP-1/media").json() == []
+    assert len(client.get("/all/V1/products/PNG-1/media").json()) == 1
 
 
 def test_given_replace_when_a_sku_is_imported_again_then_it_is_created_anew(

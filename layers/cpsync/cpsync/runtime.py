@@ -191,7 +191,7 @@ class Runtime:
                 self.settings.magento_import_images,
                 rules=products.rules,
             )
-            products.importer.links = links_from_settings(self.settings)
+            products.importer.links = links_from_settings(self.settings, self.blobs)
             products.importer.galleries = self.image_writer
         categories = CategoryWriter(
             self.magento, self.writer_state, self.settings.magento_root_category_id, concurrency

@@ -33,6 +33,8 @@ def client(service: str, **kwargs: Any) -> Any:
         read_timeout=40,
         max_pool_connections=16,
     )
+    if (extra := kwargs.pop("config", None)) is not None:
+        config = config.merge(extra)
     return boto3.client(service, config=config, **kwargs)
 
 

@@ -24,6 +24,10 @@ class S3Blobs(BlobPort):
         self.s3 = s3
         self.prefix = prefix
 
+    def object_key(self, digest: str) -> str:
+        """The object's key (for copies, e.g. the import's named image links)."""
+        return self._object_key(digest)
+
     def _object_key(self, digest: str) -> str:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
             raise BlobNotFound(digest)

@@ -5,29 +5,60 @@ keeps the last path segment as the file name. The link therefore ends with the g
 writer's upload name (``<stem>-cp<digest12>.<ext>``), so the entry Magento makes carries
 cpsync's content tag and the gallery writer adopts it instead of uploading the image again.
 
+In AWS (blobs in S3) the link is a presigned S3 GET of a copy of the blob under
+``import-media/<digest>/<name>``: blob keys are bare digests, and Magento's uploader refuses a
+download whose name has no allowed extension. The copy is made once (S3 CopyObject, only when
+absent) and the bucket's lifecycle rule deletes the prefix after a day.
+
 On one machine the link points at ``cpsync serve`` (``GET /media/import/<digest>/<name>``),
-signed with a key derived from the API session secret (or the Magento token) and valid for
-``CPSYNC_MAGENTO_IMPORT_IMAGE_MINUTES``. Only used when ``CPSYNC_PUBLIC_URL`` says where the
-store reaches cpsync; otherwise the gallery writer uploads the images after the import.
+signed with a key derived from the API session secret (or the Magento token). Only used when
+``CPSYNC_PUBLIC_URL`` says where the store reaches cpsync; otherwise the gallery writer uploads
+the images after the import. Either link is valid for ``CPSYNC_MAGENTO_IMPORT_IMAGE_MINUTES``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cpsync.magento.media import upload_name
 from cpsync.model import ImageEntry
 
 if TYPE_CHECKING:
+    from cpsync.aws.s3 import S3Blobs
+    from cpsync.ports import BlobPort
     from cpsync.settings import Settings
 
-__all__ = ["ServeLinks", "check_link", "link_key", "links_from_settings"]
+__all__ = [
+    "ImageLinks",
+    "S3Links",
+    "ServeLinks",
+    "check_link",
+    "link_key",
+    "links_from_settings",
+]
+
+logger = logging.getLogger(__name__)
 
 ROUTE = "/media/import"
+S3_PREFIX = "import-media/"
+
+
+class ImageLinks(Protocol):
+    """What the importer needs: a URL Magento downloads an image from."""
+
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Make ready, side by side, what the links of these images need (before `url`)."""
+        ...
+
+    def url(self, entry: ImageEntry) -> str:
+        """A link to this image's bytes whose last path segment is the upload name."""
+        ...
 
 
 def link_key(settings: Settings) -> bytes:
@@ -70,6 +101,9 @@ class ServeLinks:
         self.minutes = minutes
         self.clock = clock
 
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Nothing to make ready: cpsync serve reads the blobs when Magento asks."""
+
     def url(self, entry: ImageEntry) -> str:
         """A link to this image's bytes, named as the gallery writer names its uploads."""
         name = upload_name(entry)
@@ -78,10 +112,106 @@ class ServeLinks:
         return f"{self.base_url}{ROUTE}/{entry.digest}/{name}?expires={expires}&sig={sig}"
 
 
-def links_from_settings(settings: Settings) -> ServeLinks | None:
-    """Links when the store can reach cpsync serve (``CPSYNC_PUBLIC_URL``), else None."""
+class S3Links:
+    """Presigned S3 GET links of per-name copies of the blobs (the AWS deployment).
+
+    Args:
+        blobs: The S3 blob store the images are in.
+        minutes: How long a link is valid.
+        prefix: Where the named copies go (the template expires it after a day).
+        presigner: An S3 client that signs with SigV4 (made from the environment if None;
+            S3 refuses SigV2 links of new buckets).
+        workers: Copies made at once by `prepare` (the S3 client keeps 16 connections).
+    """
+
+    def __init__(
+        self,
+        blobs: S3Blobs,
+        minutes: float = 60.0,
+        prefix: str = S3_PREFIX,
+        presigner: Any | None = None,
+        workers: int = 16,
+    ) -> None:
+        self.blobs = blobs
+        self.workers = workers
+        self.minutes = minutes
+        self.prefix = prefix
+        if presigner is None:
+            from botocore.config import Config
+
+            from cpsync.aws._boto import client
+
+            presigner = client("s3", config=Config(signature_version="s3v4"))
+        self.presigner = presigner
+        self._copied: set[str] = set()  # keys known to be there (one HEAD each per process)
+
+    def _key(self, entry: ImageEntry) -> str:
+        return f"{self.prefix}{entry.digest}/{upload_name(entry)}"
+
+    def prepare(self, entries: Sequence[ImageEntry]) -> None:
+        """Make the missing copies side by side (a HEAD, and a CopyObject if absent, each).
+
+        One that fails is logged and tried again by `url`, whose error then names it.
+        """
+        todo = {self._key(e): e for e in entries if self._key(e) not in self._copied}
+        if not todo:
+            return
+
+        def ensure(key: str) -> None:
+            try:
+                self._copy(todo[key], key)
+                self._copied.add(key)
+            except Exception as exc:
+                logger.warning("image %s: no import copy yet (%s)", key, exc)
+
+        with ThreadPoolExecutor(min(self.workers, len(todo))) as pool:
+            list(pool.map(ensure, todo))
+
+    def url(self, entry: ImageEntry) -> str:
+        """A presigned link to a copy of the blob named as the gallery writer names uploads."""
+        key = self._key(entry)
+        if key not in self._copied:
+            self._copy(entry, key)
+            self._copied.add(key)
+        return str(
+            self.presigner.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self.blobs.bucket, "Key": key},
+                ExpiresIn=max(1, int(self.minutes * 60)),
+            )
+        )
+
+    def _copy(self, entry: ImageEntry, key: str) -> None:
+        """Copy the blob under `key` unless it is there (with its image type, for Magento)."""
+        from cpsync.aws._boto import error_code
+
+        s3, bucket = self.blobs.s3, self.blobs.bucket
+        try:
+            s3.head_object(Bucket=bucket, Key=key)
+            return
+        except Exception as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+        s3.copy_object(
+            Bucket=bucket,
+            Key=key,
+            CopySource={"Bucket": bucket, "Key": self.blobs.object_key(entry.digest)},
+            MetadataDirective="REPLACE",
+            ContentType=entry.mime,
+        )
+
+
+def links_from_settings(settings: Settings, blobs: BlobPort) -> ImageLinks | None:
+    """The links Magento can download from, or None (the gallery writer uploads the images).
+
+    S3 links when the blobs are in S3 (AWS); else serve links when ``CPSYNC_PUBLIC_URL`` says
+    where the store reaches cpsync serve; else none.
+    """
+    from cpsync.aws.s3 import S3Blobs  # no boto3 import: the client is made elsewhere
+
+    minutes = settings.magento_import_image_minutes
+    if isinstance(blobs, S3Blobs):
+        return S3Links(blobs, minutes)
     if not settings.public_url:
         return None
-    return ServeLinks(
-        settings.public_url, link_key(settings), settings.magento_import_image_minutes
-    )
+    return ServeLinks(settings.public_url, link_key(settings), minutes)

@@ -41,7 +41,7 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
 from cpsync.magento.errors import MagentoError
-from cpsync.magento.image_links import ServeLinks
+from cpsync.magento.image_links import ImageLinks
 from cpsync.magento.import_rows import ImportPlan, ImportRow, build_rows
 from cpsync.magento.media import ImageWriter, tag_of
 from cpsync.magento.product_fields import CreateRules, note_carried
@@ -139,7 +139,7 @@ class ProductImporter:
         self.rules = rules or CreateRules()
         self._available: bool | None = None
         #: Signed links Magento downloads images from (None: the gallery writer uploads them).
-        self.links: ServeLinks | None = None
+        self.links: ImageLinks | None = None
         #: Which galleries are due (the product writer's image writer), for the image columns.
         self.galleries: ImageWriter | None = None
 
@@ -267,12 +267,17 @@ class ProductImporter:
         if self.links is None or self.galleries is None or not plan.rows:
             return
         due = self.galleries.due([row["sku"] for row in plan.rows])
+        self.links.prepare([e for desired in due.values() for e in desired.images])
         for row in plan.rows:
             desired = due.get(row["sku"])
             if desired is None or not desired.images:
                 continue
             ordered = sorted(desired.images, key=lambda e: e.position)
-            urls = {e.digest: self.links.url(e) for e in ordered}
+            try:
+                urls = {e.digest: self.links.url(e) for e in ordered}
+            except Exception as exc:  # e.g. a blob gone: the gallery writer uploads or parks it
+                logger.warning("%s: no image links for the import (%s)", row["sku"], exc)
+                continue
             row["additional_images"] = ",".join(urls[e.digest] for e in ordered)
             plan.galleries[row["sku"]] = desired
             for entry in ordered:

@@ -50,7 +50,8 @@ class MagentoImportSettings(SettingsSection):
         default=None,
         description="Base URL at which the Magento server reaches `cpsync serve`: the import"
         " then names each image by a signed, expiring link Magento downloads (allow the store's"
-        " address in CPSYNC_API_ALLOWED_IPS). Unset: images are uploaded after the import.",
+        " address in CPSYNC_API_ALLOWED_IPS). Unset: images are uploaded after the import (in"
+        " AWS, where the blobs are in S3, the import's links are presigned S3 links instead).",
         examples=["https://cpsync.example.com"],
     )
     magento_import_images: int = Field(
@@ -64,6 +65,7 @@ class MagentoImportSettings(SettingsSection):
     magento_import_image_minutes: float = Field(
         default=60.0,
         gt=0,
-        description="How long an image link of an import stays valid.",
+        description="How long an image link of an import stays valid (a presigned S3 link"
+        " in AWS, a signed cpsync serve link on one machine).",
         examples=[30],
     )
