@@ -13,8 +13,10 @@ __all__ = ["blob_store"]
 
 
 def blob_store(settings: Settings) -> BlobPort:
-    """The blob store the settings name: S3 when `CPSYNC_BUCKET` is set (AWS, the agent),
-    else the folder `CPSYNC_BLOBS_DIR`."""
+    """The blob store the settings name.
+
+    S3 when `CPSYNC_BUCKET` is set (AWS, the agent), else the folder `CPSYNC_BLOBS_DIR`.
+    """
     if settings.bucket:
         from cpsync.aws import blobs_from_settings
 

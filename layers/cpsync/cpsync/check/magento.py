@@ -1,5 +1,7 @@
-"""`cpsync check`, Magento: reachable, signed in, ACL, store, MSI and sources, grid attributes,
-Web API input limits, async bulk, Magento's import (an import of no rows writes nothing).
+"""`cpsync check`, Magento: what the store must offer before the first sync.
+
+Reachable, signed in, ACL, store, MSI and sources, grid attributes, Web API input limits, async
+bulk, Magento's import (an import of no rows writes nothing).
 
 Only harmless reads (searches of one row, lookups by code, a price read of one SKU) and one
 bulk of one operation Magento refuses without saving anything (a product with an empty SKU),
@@ -163,8 +165,10 @@ def _first_sku(client: MagentoClient) -> str | None:
 
 
 def _probe(client: MagentoClient, method: str, path: str, **kw: Any) -> MagentoError | None:
-    """None when the request got past the ACL (answered, or refused for another reason);
-    the error when Magento refused the credentials."""
+    """The error when Magento refused the credentials, else None.
+
+    None means the request got past the ACL (answered, or refused for another reason).
+    """
     try:
         client.request(method, path, endpoint="check.acl", **kw)
     except MagentoAuthError as exc:

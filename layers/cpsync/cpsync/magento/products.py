@@ -126,8 +126,10 @@ BULK_SEEN_FOR = timedelta(days=7)
 
 
 def bulk_consumer_seen(state: StatePort) -> bool:
-    """Whether the last `cpsync check` saw the store's async bulk consumer work (within a
-    week: a consumer stopped since then makes bulk saves wait and retry, never lose)."""
+    """Whether the last `cpsync check` saw the store's async bulk consumer work, within a week.
+
+    A consumer stopped since then makes bulk saves wait and retry, never lose.
+    """
     seen = state.get_option(BULK_CONSUMER)
     if not isinstance(seen, dict) or seen.get("runs") is not True:
         return False
@@ -244,8 +246,11 @@ class ProductWriter(Writer):
         self.configurable.galleries = writer
 
     def _use_bulk(self, simple: Sequence[Change], existing: dict[str, int]) -> bool:
-        """Async bulk when it is on (CPSYNC_MAGENTO_BULK_PRODUCTS), or for a first load of
-        many new products when `cpsync check` saw the store's consumer run."""
+        """Whether to save through async bulk.
+
+        Yes when it is on (CPSYNC_MAGENTO_BULK_PRODUCTS), or for a first load of many new
+        products when `cpsync check` saw the store's consumer run.
+        """
         if self.bulk is None or len(simple) < self.bulk.min_batch:
             return False
         if self.bulk_always:
@@ -257,6 +262,11 @@ class ProductWriter(Writer):
         return self.configurable.existing(skus)
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
+        """Save products, one request each (a new one complete), or through import or bulk.
+
+        Returns:
+            One outcome per Change's key.
+        """
         # A large first load goes through Magento's import first (magento/importer.py); what
         # Magento does not hold afterwards is saved below, one product at a time.
         imported = self.importer.apply(changes) if self.importer is not None else {}
@@ -367,8 +377,11 @@ class ProductWriter(Writer):
 
 
 class _Creates:
-    """The creates of one batch: each product in one request, then one state write per kind
-    for what they carried, and one source-items call per 500 rows where MSI needs them."""
+    """The creates of one batch: each product in one request.
+
+    Then one state write per kind for what they carried, and one source-items call per 500
+    rows where MSI needs them.
+    """
 
     def __init__(self, writer: ProductWriter, creating: Sequence[ProductState]) -> None:
         self.writer = writer
