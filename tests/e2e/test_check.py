@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from cpsync.check import Finding, Report, run_check
-from cpsync.check import magento as check_magento_module
+from cpsync.check import magento_bulk as check_magento_bulk
 from cpsync.check.magento import BULK_CONSUMER
 from cpsync.runtime import Runtime
 from cpsync_emulator.config import EmulatorConfig
@@ -169,7 +169,7 @@ def test_given_bulk_saves_on_and_no_consumer_when_checked_then_a_warning_says_ho
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a store whose async consumer does not run, and bulk product saves on
-    monkeypatch.setattr(check_magento_module, "BULK_PROBE_SECONDS", 1.0)
+    monkeypatch.setattr(check_magento_bulk, "BULK_PROBE_SECONDS", 1.0)
     emulator.configure(bulk_consumer_paused=True)
     runtime = make_runtime(sample[0], tmp_path, emulator, magento_bulk_products=True)
     # WHEN checked
