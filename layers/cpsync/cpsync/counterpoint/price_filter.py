@@ -147,6 +147,25 @@ _COMPARE_OPS: dict[str, Callable[[int], bool]] = {
 }
 
 
+def _fold(parts: list[Predicate], decisive: bool) -> Predicate:
+    """OR (`decisive` True) or AND (`decisive` False) of `parts` in the four-valued logic.
+
+    One value equal to `decisive` settles it; else MAYBE beats unknown beats the other value.
+    """
+    if len(parts) == 1:
+        return parts[0]
+
+    def fold(row: Row) -> Truth:
+        values = [p(row) for p in parts]
+        if any(v is decisive for v in values):
+            return decisive
+        if any(v is MAYBE for v in values):
+            return MAYBE
+        return None if any(v is None for v in values) else not decisive
+
+    return fold
+
+
 class _Parser:
     """Recursive descent over the tokens of one filter; builds closures over a row."""
 
@@ -191,35 +210,13 @@ class _Parser:
         parts = [self.conjunction()]
         while self.accept("kw", "OR"):
             parts.append(self.conjunction())
-        if len(parts) == 1:
-            return parts[0]
-
-        def any_of(row: Row) -> Truth:
-            values = [p(row) for p in parts]
-            if any(v is True for v in values):
-                return True
-            if any(v is MAYBE for v in values):
-                return MAYBE
-            return None if any(v is None for v in values) else False
-
-        return any_of
+        return _fold(parts, decisive=True)
 
     def conjunction(self) -> Predicate:
         parts = [self.negation()]
         while self.accept("kw", "AND"):
             parts.append(self.negation())
-        if len(parts) == 1:
-            return parts[0]
-
-        def all_of(row: Row) -> Truth:
-            values = [p(row) for p in parts]
-            if any(v is False for v in values):
-                return False
-            if any(v is MAYBE for v in values):
-                return MAYBE
-            return None if any(v is None for v in values) else True
-
-        return all_of
+        return _fold(parts, decisive=False)
 
     def negation(self) -> Predicate:
         if self.accept("kw", "NOT"):
