@@ -67,6 +67,17 @@ def _is_grid() -> ColumnElement[bool]:
     return literal("G") == IM_ITEM.c.TRK_METH
 
 
+def _web_items_among(branches: Sequence[Select[Any]]) -> Select[tuple[object, ...]]:
+    """The web items among the item numbers the UNION of `branches` yields, in order."""
+    changed = union(*branches).subquery("changed")
+    return (
+        select(IM_ITEM.c.ITEM_NO)
+        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
+        .where(web_items())
+        .order_by(IM_ITEM.c.ITEM_NO)
+    )
+
+
 def changed_stock_items(
     since_utc: datetime, since_local: datetime, catalog: Catalog | None = None
 ) -> Select[tuple[object, ...]]:
@@ -84,13 +95,7 @@ def changed_stock_items(
         for table in (IM_INV, IM_INV_CELL, IM_ITEM)
         for branch in changed_rows(table, since_utc, since_local, catalog)
     ]
-    changed = union(*branches).subquery("changed")
-    return (
-        select(IM_ITEM.c.ITEM_NO)
-        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
-        .where(web_items())
-        .order_by(IM_ITEM.c.ITEM_NO)
-    )
+    return _web_items_among(branches)
 
 
 def location_ids() -> Select[tuple[object, ...]]:
@@ -256,13 +261,7 @@ def changed_price_items(
         *items,
         *changed_rows(IM_INV_CELL, since_utc, since_local, catalog, local=False),
     ]
-    changed = union(*branches).subquery("changed")
-    return (
-        select(IM_ITEM.c.ITEM_NO)
-        .select_from(IM_ITEM.join(changed, changed.c.ITEM_NO == IM_ITEM.c.ITEM_NO))
-        .where(web_items())
-        .order_by(IM_ITEM.c.ITEM_NO)
-    )
+    return _web_items_among(branches)
 
 
 def filter_item_rows(item_columns: Sequence[str]) -> Select[Any]:
