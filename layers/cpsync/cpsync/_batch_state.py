@@ -121,9 +121,11 @@ class BatchState(StatePort):
 
     def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
         found = self.state._get_applied(kind, keys)
-        for key, record in self._overlay("applied", kind).items():
+        held = self._overlay("applied", kind)
+        for key in keys:  # by key asked: `key in keys` per held record was quadratic
+            record = held.get(key)
             stored = found.get(key)
-            if key in keys and (stored is None or record.version >= stored.version):
+            if record is not None and (stored is None or record.version >= stored.version):
                 found[key] = record
         return found
 

@@ -130,10 +130,7 @@ def _apply(
 
     # Repeats move their applied version forward too, so older copies count as stale.
     applied: dict[str, dict[str, AppliedRecord]] = {}
-    for change in repeats:
-        applied.setdefault(change.kind, {})[change.key] = AppliedRecord(
-            change.version, change.fingerprint
-        )
+    _note_applied(applied, repeats)
     stages: list[dict[str, list[Change]]] = [{} for _ in STAGES]
     for change in fresh:
         stages[_stage_of(change.kind)].setdefault(change.kind, []).append(change)
@@ -144,9 +141,7 @@ def _apply(
             for kind in [k for k in stage if k in rechecked]:
                 # a create carries its stock, prices and links: those now count as repeats
                 stage[kind], _, again = state.split_applied(stage[kind])
-                for change in again:
-                    record = AppliedRecord(change.version, change.fingerprint)
-                    applied.setdefault(kind, {})[change.key] = record
+                _note_applied(applied, again)
                 if not stage[kind]:
                     del stage[kind]
             for kind in stage:
@@ -157,8 +152,7 @@ def _apply(
                 for change in stage[kind]:
                     outcome = outcomes[change.key]
                     if outcome.applied:
-                        record = AppliedRecord(change.version, change.fingerprint)
-                        applied.setdefault(kind, {})[change.key] = record
+                        _note_applied(applied, [change])
                         wrote = True
                     results[newest[(kind, change.key)]] = _result_of(change, outcome)
     finally:  # what an earlier stage applied stays recorded when a later one stops the batch
@@ -167,6 +161,14 @@ def _apply(
     if wrote:  # one small write per batch, for the dashboard's Magento card
         state.set_option(LAST_WRITE, datetime.now(UTC).isoformat())
     return results
+
+
+def _note_applied(applied: dict[str, dict[str, AppliedRecord]], changes: list[Change]) -> None:
+    """Add `changes` to the applied versions the batch writes when it ends."""
+    for change in changes:
+        applied.setdefault(change.kind, {})[change.key] = AppliedRecord(
+            change.version, change.fingerprint
+        )
 
 
 def _write_stage(
