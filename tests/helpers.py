@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 from sqlalchemy import update
 
 from cpsync.counterpoint.schema import IM_ITEM
+from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
 from cpsync.runtime import Runtime
 from cpsync_emulator.server import EmulatorHandle
 
@@ -24,3 +27,28 @@ def clash_url_key(runtime: Runtime, emulator: EmulatorHandle, item_no: str) -> N
         json={"product": other},
         headers={"Authorization": f"Bearer {emulator.token}"},
     ).raise_for_status()
+
+
+def change(state: Desired, version: str = "v") -> Change:
+    """A queued Change of `state`, as a detection task would send it."""
+    return Change(
+        kind=state.kind,
+        key=state.key(),
+        version=version,
+        fingerprint=state.fingerprint(),
+        payload=state.payload(),
+        task="test",
+        run_id="r",
+        detected_at=datetime.now(UTC),
+    )
+
+
+def stock(sku: str, qty: int, source: str = "default", version: str = "v") -> Change:
+    """A stock Change of one SKU at one source."""
+    item = SourceQuantity(source_code=source, quantity=Decimal(qty), in_stock=qty > 0)
+    return change(StockState(sku=sku, sources=(item,)), version)
+
+
+def price(sku: str, amount: str, special: SpecialPrice | None = None, version: str = "v") -> Change:
+    """A price Change of one SKU."""
+    return change(PriceState(sku=sku, price=Decimal(amount), special=special), version)

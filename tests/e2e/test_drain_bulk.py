@@ -4,48 +4,35 @@ side, and a failing record that fails only itself."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from cpsync.model import Change, Desired, PriceState, ProductState, SourceQuantity, StockState
+from cpsync.model import Change, ProductState
 from cpsync.runtime import Runtime
 from cpsync_emulator.server import EmulatorHandle
 from cpsync_sample.generate import SampleInfo
-
-
-def _change(state: Desired) -> Change:
-    return Change(
-        kind=state.kind,
-        key=state.key(),
-        version="v1",
-        fingerprint=state.fingerprint(),
-        payload=state.payload(),
-        task="test",
-        run_id="r",
-        detected_at=datetime.now(UTC),
-    )
+from tests.helpers import change, price, stock
 
 
 def _stock(sku: str, qty: int, source: str = "default") -> Change:
-    item = SourceQuantity(source_code=source, quantity=Decimal(qty), in_stock=qty > 0)
-    return _change(StockState(sku=sku, sources=(item,)))
+    return stock(sku, qty, source, version="v1")
 
 
 def _product(sku: str) -> Change:
-    return _change(
+    return change(
         ProductState(
             sku=sku,
             enabled=True,
             name=f"Product {sku}",
             url_key=f"p-{sku.lower()}",
             price=Decimal(1),
-        )
+        ),
+        "v1",
     )
 
 
 def _price(sku: str, amount: str) -> Change:
-    return _change(PriceState(sku=sku, price=Decimal(amount)))
+    return price(sku, amount, version="v1")
 
 
 def test_given_1250_stock_rows_and_bulk_size_500_when_drained_then_3_source_item_calls_carry_them(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +13,12 @@ import httpx
 from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.inventory import StockWriter
 from cpsync.magento.stock_price import stock_price_writers
-from cpsync.model import Change, SourceQuantity, StockState
+from cpsync.model import Change
 from cpsync.settings import load_settings
 from cpsync_emulator import EmulatorConfig, running_emulator
 from cpsync_emulator.inventory import inventory_of
 from cpsync_emulator.server import EmulatorHandle
-
-
-def stock(sku: str, qty: int, source: str = "default") -> Change:
-    state = StockState(
-        sku=sku,
-        sources=(SourceQuantity(source_code=source, quantity=Decimal(qty), in_stock=qty > 0),),
-    )
-    return Change(
-        kind="stock",
-        key=state.key(),
-        version="v",
-        fingerprint=state.fingerprint(),
-        payload=state.payload(),
-        task="test",
-        run_id="r",
-        detected_at=datetime.now(UTC),
-    )
+from tests.helpers import stock
 
 
 @contextlib.contextmanager

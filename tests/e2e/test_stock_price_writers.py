@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,12 @@ from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
 from cpsync.magento.prices import PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
-from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
+from cpsync.model import Change, SourceQuantity, SpecialPrice, StockState
 from cpsync_emulator import EmulatorConfig, running_emulator
 from cpsync_emulator.inventory import inventory_of
 from cpsync_emulator.prices import prices_of
 from cpsync_emulator.server import EmulatorHandle
+from tests.helpers import change, price, stock
 
 
 @pytest.fixture
@@ -43,28 +43,6 @@ def client(magento: EmulatorHandle) -> Iterator[MagentoClient]:
         sleep=lambda s: time.sleep(min(s, 0.05)),
     ) as c:
         yield c
-
-
-def change(state: Desired) -> Change:
-    return Change(
-        kind=state.kind,
-        key=state.key(),
-        version="v",
-        fingerprint=state.fingerprint(),
-        payload=state.payload(),
-        task="test",
-        run_id="r",
-        detected_at=datetime.now(UTC),
-    )
-
-
-def stock(sku: str, qty: int, source: str = "default") -> Change:
-    item = SourceQuantity(source_code=source, quantity=Decimal(qty), in_stock=qty > 0)
-    return change(StockState(sku=sku, sources=(item,)))
-
-
-def price(sku: str, amount: str, special: SpecialPrice | None = None) -> Change:
-    return change(PriceState(sku=sku, price=Decimal(amount), special=special))
 
 
 def write_until_settled(
