@@ -9,7 +9,7 @@ from typing import Any
 
 from cpsync.documents import IMAGE_ENTRIES
 from cpsync.magento.categories import Category, CategoryApi
-from cpsync.magento.client import MagentoClient, search_params, sku_filters
+from cpsync.magento.client import MagentoClient, chunks_for_limit, search_params, sku_filters
 from cpsync.magento.grid_payloads import build_child_payload
 from cpsync.magento.inventory import SOURCES_WRITTEN
 from cpsync.magento.media import MediaApi, tag_of
@@ -112,11 +112,6 @@ def _rows(
         if not rows or seen >= int(result.get("total_count", 0)):
             return
         page += 1
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -260,7 +255,7 @@ def _compare_prices(ctx: _Context, report: KindReport) -> None:
     skus = [state.key() for _, state in records]
     base: dict[str, float] = {}
     special: dict[str, list[SpecialPriceRow]] = {}
-    for chunk in _chunks(skus, ctx.runtime.settings.bulk_size):
+    for chunk in chunks_for_limit(skus, ctx.runtime.settings.bulk_size):
         for row in api.base_prices(chunk):
             if row.store_id == store:
                 base[row.sku.lower()] = row.price
@@ -358,7 +353,7 @@ def _compare_categories(ctx: _Context, report: KindReport, managed: dict[str, in
     ids = sorted({str(managed[c.key]) for c, _ in records if c.key in managed})
     found: dict[int, Category] = {}
     api = CategoryApi(ctx.client)
-    for group in _chunks(ids, PAGE_SIZE):
+    for group in chunks_for_limit(ids, PAGE_SIZE):
         for node in api.search([[("entity_id", ",".join(group), "in")]], PAGE_SIZE):
             found[node.id] = node
     root = ctx.runtime.settings.magento_root_category_id
