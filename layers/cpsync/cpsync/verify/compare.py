@@ -162,16 +162,19 @@ class _Context:
         return [(c, _desired(c)) for _, c in sorted(self.desired.get(kind, {}).items())]
 
 
+def _missing(report: KindReport, kind: str, change: Change, state: Desired) -> None:
+    """A record Magento lacks: a difference only when a run would create it."""
+    if state.publish_if_new():
+        report.checked += 1
+        report.differences.append(Difference(kind, change.key, {"exists": (False, True)}))
+
+
 def _compare_products(ctx: _Context, report: KindReport) -> None:
     for change, state in ctx.records("product"):
         assert isinstance(state, ProductState | ConfigurableState)
         product = ctx.product(state.sku)
         if product is None:
-            if state.publish_if_new():
-                report.checked += 1
-                report.differences.append(
-                    Difference("product", change.key, {"exists": (False, True)})
-                )
+            _missing(report, "product", change, state)
             continue
         report.checked += 1
         fields = _field_diff(owned_fields(state), product)
@@ -362,11 +365,7 @@ def _compare_categories(ctx: _Context, report: KindReport, managed: dict[str, in
         magento_id = managed.get(state.categ_id)
         category = found.get(magento_id) if magento_id is not None else None
         if category is None:
-            if state.publish_if_new():
-                report.checked += 1
-                report.differences.append(
-                    Difference("category", change.key, {"exists": (False, True)})
-                )
+            _missing(report, "category", change, state)
             continue
         report.checked += 1
         fields: dict[str, tuple[Any, Any]] = {}
