@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 __all__ = ["DEMO_DIR", "Section", "SettingsSection", "known_zone"]
 
@@ -19,8 +19,12 @@ class SettingsSection(BaseModel):
     """The fields of one section of `docs/configuration.md`, mixed into `Settings`.
 
     A section is a plain pydantic model: `Settings` (a `BaseSettings`) inherits its fields,
-    so each is still read from `CPSYNC_<FIELD>`, and its validators and properties.
+    so each is still read from `CPSYNC_<FIELD>`, and its validators and properties. A section
+    is never validated on its own, so pydantic builds no validator for it (`defer_build`): only
+    `Settings` gets one, on its first use, which keeps the split off the start-up time.
     """
+
+    model_config = ConfigDict(defer_build=True)
 
     #: The heading of the section on the page.
     section_title: ClassVar[str]

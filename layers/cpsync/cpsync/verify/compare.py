@@ -9,7 +9,7 @@ from typing import Any
 
 from cpsync.documents import IMAGE_ENTRIES
 from cpsync.magento.categories import Category, CategoryApi
-from cpsync.magento.client import MagentoClient, search_params, sku_filters
+from cpsync.magento.client import MagentoClient, chunks_for_limit, search_params, sku_filters
 from cpsync.magento.grid_payloads import build_child_payload
 from cpsync.magento.inventory import SOURCES_WRITTEN
 from cpsync.magento.media import MediaApi, tag_of
@@ -114,11 +114,6 @@ def _rows(
         page += 1
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
 def _close(a: Any, b: Any) -> bool:
     """Equal as Magento stores it: numbers to 4 places, None and "" alike, text as text."""
     if a in (None, "") or b in (None, ""):
@@ -167,16 +162,19 @@ class _Context:
         return [(c, _desired(c)) for _, c in sorted(self.desired.get(kind, {}).items())]
 
 
+def _missing(report: KindReport, kind: str, change: Change, state: Desired) -> None:
+    """A record Magento lacks: a difference only when a run would create it."""
+    if state.publish_if_new():
+        report.checked += 1
+        report.differences.append(Difference(kind, change.key, {"exists": (False, True)}))
+
+
 def _compare_products(ctx: _Context, report: KindReport) -> None:
     for change, state in ctx.records("product"):
         assert isinstance(state, ProductState | ConfigurableState)
         product = ctx.product(state.sku)
         if product is None:
-            if state.publish_if_new():
-                report.checked += 1
-                report.differences.append(
-                    Difference("product", change.key, {"exists": (False, True)})
-                )
+            _missing(report, "product", change, state)
             continue
         report.checked += 1
         fields = _field_diff(owned_fields(state), product)
@@ -260,7 +258,7 @@ def _compare_prices(ctx: _Context, report: KindReport) -> None:
     skus = [state.key() for _, state in records]
     base: dict[str, float] = {}
     special: dict[str, list[SpecialPriceRow]] = {}
-    for chunk in _chunks(skus, ctx.runtime.settings.bulk_size):
+    for chunk in chunks_for_limit(skus, ctx.runtime.settings.bulk_size):
         for row in api.base_prices(chunk):
             if row.store_id == store:
                 base[row.sku.lower()] = row.price
@@ -358,7 +356,7 @@ def _compare_categories(ctx: _Context, report: KindReport, managed: dict[str, in
     ids = sorted({str(managed[c.key]) for c, _ in records if c.key in managed})
     found: dict[int, Category] = {}
     api = CategoryApi(ctx.client)
-    for group in _chunks(ids, PAGE_SIZE):
+    for group in chunks_for_limit(ids, PAGE_SIZE):
         for node in api.search([[("entity_id", ",".join(group), "in")]], PAGE_SIZE):
             found[node.id] = node
     root = ctx.runtime.settings.magento_root_category_id
@@ -367,11 +365,7 @@ def _compare_categories(ctx: _Context, report: KindReport, managed: dict[str, in
         magento_id = managed.get(state.categ_id)
         category = found.get(magento_id) if magento_id is not None else None
         if category is None:
-            if state.publish_if_new():
-                report.checked += 1
-                report.differences.append(
-                    Difference("category", change.key, {"exists": (False, True)})
-                )
+            _missing(report, "category", change, state)
             continue
         report.checked += 1
         fields: dict[str, tuple[Any, Any]] = {}
