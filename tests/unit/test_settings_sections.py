@@ -11,7 +11,6 @@ import pytest
 
 from cpsync.errors import ConfigurationError
 from cpsync.settings import SECTIONS, Settings, load_settings
-from cpsync.settings._section import SettingsSection
 
 
 def test_a_variable_of_every_section_is_read_from_the_environment(
@@ -68,8 +67,6 @@ def test_each_sections_validator_refuses_a_bad_value_by_its_variable(
 
 
 def test_the_page_lists_one_section_per_mixin_in_declaration_order() -> None:
-    mixins = [b for b in reversed(Settings.__mro__) if SettingsSection in b.__bases__]
-    assert [s.title for s in SECTIONS] == [m.section_title for m in mixins]
     assert [s.title for s in SECTIONS] == [
         "Counterpoint",
         "Magento: connection and sign-in",
