@@ -27,13 +27,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from cpsync._batch_state import BatchState
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change
 from cpsync.ports import (
@@ -112,7 +110,7 @@ def apply_changes(
     """
     # The writers' notes (Magento ids, documents, applied versions) are written once per kind
     # when the batch ends, when the state batches them (the runtime's does).
-    with state.batch() if isinstance(state, BatchState) else nullcontext():
+    with state.batch():
         return _apply(changes, state, writers)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, final
@@ -71,6 +72,14 @@ class StatePort(ABC):
 
     #: Seconds since the epoch: when locks and counters expire. Set by the adapter.
     clock: Callable[[], float]
+
+    def batch(self) -> AbstractContextManager[None]:
+        """A block whose notes may be held and written together when it ends.
+
+        A store writes at once; the runtime's writer state (`cpsync._batch_state.BatchState`)
+        holds the notes of a batch and writes one call per kind at its end.
+        """
+        return nullcontext()
 
     # --- primitives for adapters -------------------------------------------------------
     @abstractmethod
