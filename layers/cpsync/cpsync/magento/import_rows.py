@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from cpsync.magento.grid_payloads import child_carried
 from cpsync.magento.product_fields import CreateRules, carried_records, stock_item_of
 from cpsync.model import (
     CategoryLinksState,
@@ -119,7 +118,7 @@ def _simple_row(
     return row, carried
 
 
-def _child_row(child: GridChild, tax: str, rules: CreateRules) -> ImportRow:
+def _child_row(child: GridChild, tax: str, rules: CreateRules) -> tuple[ImportRow, dict[str, str]]:
     row = _base_row(child.sku, child.name, child.weight, child.url_key)
     row.update(
         {
@@ -132,8 +131,8 @@ def _child_row(child: GridChild, tax: str, rules: CreateRules) -> ImportRow:
             ),
         }
     )
-    _carry(row, child.price, child.price_record, child.stock_record, child.qty, rules)
-    return row
+    carried = _carry(row, child.price, child.price_record, child.stock_record, child.qty, rules)
+    return row, carried
 
 
 def _parent_row(grid: ConfigurableState, categories: str, tax: str) -> ImportRow:
@@ -204,7 +203,7 @@ def build_rows(
             refused[grid.sku] = f"tax class {grid.tax_class_id} has no known name"
             continue
         for child in grid.children:
-            plan.add(grid.sku, _child_row(child, tax, rules), child_carried(child, rules))
+            plan.add(grid.sku, *_child_row(child, tax, rules))
         plan.grids[grid.sku] = grid
         if not _unsafe(
             *grid.child_skus(), *(v for c in grid.children for v in c.attributes.values())
