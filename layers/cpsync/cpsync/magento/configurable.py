@@ -25,13 +25,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cpsync.errors import ConfigurationError, RecordError
+from cpsync.errors import RecordError
 from cpsync.magento.attribute_options import ATTRIBUTE_DOC_KIND, OptionValues
 from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
-from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
+from cpsync.magento.media import create_carrying_images, image_budget
 from cpsync.magento.product_fields import STATUS_DISABLED, CreateRules, note_carried
 from cpsync.model import CategoryLinksState, ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
@@ -231,14 +231,8 @@ class ConfigurableSaver:
         Raises:
             Exception: The images did not all go up (the product is saved).
         """
-        if gallery is None or self.galleries is None:
-            return
-        try:
-            self.galleries.after_create(gallery, saved)
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            raise gallery_failure(exc) from exc
+        if gallery is not None and self.galleries is not None:
+            self.galleries.finish_create(gallery, saved)
 
     def apply(
         self, state: ConfigurableState, known: dict[str, int] | None = None, force: bool = False

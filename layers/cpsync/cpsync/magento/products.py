@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cpsync.errors import ConfigurationError, DataError
+from cpsync.errors import DataError
 from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.categories import (
     new_product_categories,
@@ -36,7 +36,7 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.inventory import InventoryApi, SourceItem
-from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
+from cpsync.magento.media import create_carrying_images, image_budget
 from cpsync.magento.product_fields import (
     VISIBILITY_CATALOG_SEARCH,
     CreateRules,
@@ -424,12 +424,7 @@ class _Creates:
             if plan.source_items and state.stock_record is not None:
                 self.sources[state.sku] = (state.stock_record.fingerprint(), plan.source_items)
         if gallery is not None and writer.galleries is not None:
-            try:
-                writer.galleries.after_create(gallery, saved)
-            except ConfigurationError:
-                raise
-            except Exception as exc:
-                raise gallery_failure(exc) from exc
+            writer.galleries.finish_create(gallery, saved)
 
     def finish(self) -> None:
         """Send the MSI source items the creates need, then record what the creates carried."""
