@@ -99,13 +99,14 @@ def _carry(
     return carried_records(record, stock, stock_set, rules)
 
 
-def _simple_row(
-    state: ProductState, categories: str, tax: str, rules: CreateRules
-) -> tuple[ImportRow, dict[str, str]]:
+def _listed_row(
+    state: ProductState | ConfigurableState, product_type: str, categories: str, tax: str
+) -> ImportRow:
+    """The row of a product shown in the catalog on its own (a simple item or a grid parent)."""
     row = _base_row(state.sku, state.name, state.weight, state.url_key)
     row.update(
         {
-            "product_type": "simple",
+            "product_type": product_type,
             "product_online": "1",
             "visibility": VISIBILITY_NAMES[4],
             "description": state.description or "",
@@ -114,6 +115,13 @@ def _simple_row(
             "categories": categories,
         }
     )
+    return row
+
+
+def _simple_row(
+    state: ProductState, categories: str, tax: str, rules: CreateRules
+) -> tuple[ImportRow, dict[str, str]]:
+    row = _listed_row(state, "simple", categories, tax)
     carried = _carry(row, state.price, state.price_record, state.stock_record, state.qty, rules)
     return row, carried
 
@@ -136,20 +144,13 @@ def _child_row(child: GridChild, tax: str, rules: CreateRules) -> tuple[ImportRo
 
 
 def _parent_row(grid: ConfigurableState, categories: str, tax: str) -> ImportRow:
-    row = _base_row(grid.sku, grid.name, grid.weight, grid.url_key)
+    row = _listed_row(grid, "configurable", categories, tax)
     variations = [
         ",".join([f"sku={c.sku}", *(f"{k}={v}" for k, v in c.attributes.items())])
         for c in grid.children
     ]
     row.update(
         {
-            "product_type": "configurable",
-            "product_online": "1",
-            "visibility": VISIBILITY_NAMES[4],
-            "description": grid.description or "",
-            "short_description": grid.short_description or "",
-            "tax_class_name": tax,
-            "categories": categories,
             "is_in_stock": "1" if any(c.qty > 0 for c in grid.children) else "0",
             "configurable_variations": "|".join(variations),
             "configurable_variation_labels": ",".join(f"{o.code}={o.label}" for o in grid.options),
