@@ -32,8 +32,13 @@ from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
 from cpsync.magento.media import create_carrying_images, image_budget
-from cpsync.magento.product_fields import STATUS_DISABLED, CreateRules, note_carried
-from cpsync.model import CategoryLinksState, ConfigurableState, GridChild, ImageState
+from cpsync.magento.product_fields import (
+    STATUS_DISABLED,
+    CreateRules,
+    links_carried,
+    note_carried,
+)
+from cpsync.model import ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
@@ -302,9 +307,9 @@ class ConfigurableSaver:
             self.state.put_magento_ids("product", {state.sku: int(saved["id"])})
             if state.category_ids:
                 remember_links(self.state, state.sku, categories)
-                if len(categories) == wanted == len(state.category_ids):
-                    links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
-                    note_carried(self.state, {"category_links": {state.sku: links.fingerprint()}})
+                if len(categories) == wanted:
+                    links = links_carried(state, wanted)
+                    note_carried(self.state, {k: {state.sku: p} for k, p in links.items()})
             self._after_create(gallery, saved)
         else:
             if doc.get("parent") != parent_print:

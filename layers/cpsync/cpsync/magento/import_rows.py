@@ -15,9 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from cpsync.magento.product_fields import CreateRules, carried_records, stock_item_of
+from cpsync.magento.product_fields import (
+    CreateRules,
+    carried_records,
+    links_carried,
+    stock_item_of,
+)
 from cpsync.model import (
-    CategoryLinksState,
     ConfigurableState,
     GridChild,
     ImageState,
@@ -183,12 +187,9 @@ def build_rows(
 
     def links(state: ProductState | ConfigurableState, paths: str) -> dict[str, str]:
         ids = category_ids.get(state.sku, [])
-        if not state.category_ids or len(ids) != len(state.category_ids):
-            return {}
         if len([p for p in paths.split(",") if p]) != len(ids):
             return {}
-        print_ = CategoryLinksState(sku=state.sku, category_ids=state.category_ids).fingerprint()
-        return {"category_links": print_}
+        return links_carried(state, len(ids))
 
     plan = ImportPlan()
     refused: dict[str, str] = {}

@@ -42,13 +42,13 @@ from cpsync.magento.product_fields import (
     CreateRules,
     add_special_price,
     carried_records,
+    links_carried,
     note_carried,
     owned_fields,
     stock_item_of,
 )
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import (
-    CategoryLinksState,
     Change,
     ConfigurableState,
     Kind,
@@ -158,9 +158,7 @@ def plan_create(
     product = build_product_payload(state, True, attribute_set_id, category_ids, stock_item)
     carried = carried_records(state.price_record, state.stock_record, stock_carried, rules)
     add_special_price(product, state.price_record, rules)
-    if state.category_ids and len(category_ids) == len(state.category_ids):
-        links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
-        carried["category_links"] = links.fingerprint()
+    carried |= links_carried(state, len(category_ids))
     return CreatePlan(product, carried, source_items)
 
 
