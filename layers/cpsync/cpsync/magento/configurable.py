@@ -25,15 +25,20 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from cpsync.errors import ConfigurationError, RecordError
+from cpsync.errors import RecordError
 from cpsync.magento.attribute_options import ATTRIBUTE_DOC_KIND, OptionValues
 from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
-from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
-from cpsync.magento.product_fields import STATUS_DISABLED, CreateRules, note_carried
-from cpsync.model import CategoryLinksState, ConfigurableState, GridChild, ImageState
+from cpsync.magento.media import create_carrying_images, image_budget
+from cpsync.magento.product_fields import (
+    STATUS_DISABLED,
+    CreateRules,
+    links_carried,
+    note_carried,
+)
+from cpsync.model import ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
@@ -231,14 +236,8 @@ class ConfigurableSaver:
         Raises:
             Exception: The images did not all go up (the product is saved).
         """
-        if gallery is None or self.galleries is None:
-            return
-        try:
-            self.galleries.after_create(gallery, saved)
-        except ConfigurationError:
-            raise
-        except Exception as exc:
-            raise gallery_failure(exc) from exc
+        if gallery is not None and self.galleries is not None:
+            self.galleries.finish_create(gallery, saved)
 
     def apply(
         self, state: ConfigurableState, known: dict[str, int] | None = None, force: bool = False
@@ -308,9 +307,9 @@ class ConfigurableSaver:
             self.state.put_magento_ids("product", {state.sku: int(saved["id"])})
             if state.category_ids:
                 remember_links(self.state, state.sku, categories)
-                if len(categories) == wanted == len(state.category_ids):
-                    links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
-                    note_carried(self.state, {"category_links": {state.sku: links.fingerprint()}})
+                if len(categories) == wanted:
+                    links = links_carried(state, wanted)
+                    note_carried(self.state, {k: {state.sku: p} for k, p in links.items()})
             self._after_create(gallery, saved)
         else:
             if doc.get("parent") != parent_print:

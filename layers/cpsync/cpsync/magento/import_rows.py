@@ -15,10 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from cpsync.magento.grid_payloads import child_carried
-from cpsync.magento.product_fields import CreateRules, carried_records, stock_item_of
+from cpsync.magento.product_fields import (
+    CreateRules,
+    carried_records,
+    links_carried,
+    stock_item_of,
+)
 from cpsync.model import (
-    CategoryLinksState,
     ConfigurableState,
     GridChild,
     ImageState,
@@ -100,13 +103,14 @@ def _carry(
     return carried_records(record, stock, stock_set, rules)
 
 
-def _simple_row(
-    state: ProductState, categories: str, tax: str, rules: CreateRules
-) -> tuple[ImportRow, dict[str, str]]:
+def _listed_row(
+    state: ProductState | ConfigurableState, product_type: str, categories: str, tax: str
+) -> ImportRow:
+    """The row of a product shown in the catalog on its own (a simple item or a grid parent)."""
     row = _base_row(state.sku, state.name, state.weight, state.url_key)
     row.update(
         {
-            "product_type": "simple",
+            "product_type": product_type,
             "product_online": "1",
             "visibility": VISIBILITY_NAMES[4],
             "description": state.description or "",
@@ -115,11 +119,18 @@ def _simple_row(
             "categories": categories,
         }
     )
+    return row
+
+
+def _simple_row(
+    state: ProductState, categories: str, tax: str, rules: CreateRules
+) -> tuple[ImportRow, dict[str, str]]:
+    row = _listed_row(state, "simple", categories, tax)
     carried = _carry(row, state.price, state.price_record, state.stock_record, state.qty, rules)
     return row, carried
 
 
-def _child_row(child: GridChild, tax: str, rules: CreateRules) -> ImportRow:
+def _child_row(child: GridChild, tax: str, rules: CreateRules) -> tuple[ImportRow, dict[str, str]]:
     row = _base_row(child.sku, child.name, child.weight, child.url_key)
     row.update(
         {
@@ -132,25 +143,18 @@ def _child_row(child: GridChild, tax: str, rules: CreateRules) -> ImportRow:
             ),
         }
     )
-    _carry(row, child.price, child.price_record, child.stock_record, child.qty, rules)
-    return row
+    carried = _carry(row, child.price, child.price_record, child.stock_record, child.qty, rules)
+    return row, carried
 
 
 def _parent_row(grid: ConfigurableState, categories: str, tax: str) -> ImportRow:
-    row = _base_row(grid.sku, grid.name, grid.weight, grid.url_key)
+    row = _listed_row(grid, "configurable", categories, tax)
     variations = [
         ",".join([f"sku={c.sku}", *(f"{k}={v}" for k, v in c.attributes.items())])
         for c in grid.children
     ]
     row.update(
         {
-            "product_type": "configurable",
-            "product_online": "1",
-            "visibility": VISIBILITY_NAMES[4],
-            "description": grid.description or "",
-            "short_description": grid.short_description or "",
-            "tax_class_name": tax,
-            "categories": categories,
             "is_in_stock": "1" if any(c.qty > 0 for c in grid.children) else "0",
             "configurable_variations": "|".join(variations),
             "configurable_variation_labels": ",".join(f"{o.code}={o.label}" for o in grid.options),
@@ -183,12 +187,9 @@ def build_rows(
 
     def links(state: ProductState | ConfigurableState, paths: str) -> dict[str, str]:
         ids = category_ids.get(state.sku, [])
-        if not state.category_ids or len(ids) != len(state.category_ids):
-            return {}
         if len([p for p in paths.split(",") if p]) != len(ids):
             return {}
-        print_ = CategoryLinksState(sku=state.sku, category_ids=state.category_ids).fingerprint()
-        return {"category_links": print_}
+        return links_carried(state, len(ids))
 
     plan = ImportPlan()
     refused: dict[str, str] = {}
@@ -204,7 +205,7 @@ def build_rows(
             refused[grid.sku] = f"tax class {grid.tax_class_id} has no known name"
             continue
         for child in grid.children:
-            plan.add(grid.sku, _child_row(child, tax, rules), child_carried(child, rules))
+            plan.add(grid.sku, *_child_row(child, tax, rules))
         plan.grids[grid.sku] = grid
         if not _unsafe(
             *grid.child_skus(), *(v for c in grid.children for v in c.attributes.values())

@@ -48,7 +48,7 @@ from urllib.parse import quote
 
 from cpsync._process import process_state
 from cpsync.documents import IMAGE_DESIRED, IMAGE_ENTRIES, IMAGE_PENDING, EntryRef, ImageEntries
-from cpsync.errors import DataError, RecordError, RetryableError
+from cpsync.errors import ConfigurationError, DataError, RecordError, RetryableError
 from cpsync.magento.categories import create_in_categories
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.errors import MagentoRecordError
@@ -425,6 +425,20 @@ class ImageWriter(Writer):
         with self._gallery_lock(desired.sku) as lease:
             self._sync(desired, True, lease, current=current)
         self._note_applied({desired.sku: desired.fingerprint()})
+
+    def finish_create(self, desired: ImageState, saved: dict[str, Any]) -> None:
+        """`after_create()` for a product's create, whose record fails if the images do not.
+
+        Raises:
+            ConfigurationError: As `after_create()` raised it.
+            Exception: `gallery_failure()` of any other failure (the product is saved).
+        """
+        try:
+            self.after_create(desired, saved)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            raise gallery_failure(exc) from exc
 
     def _bytes(self, image: ImageEntry) -> bytes:
         try:

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from cpsync.documents import PRICE_SPECIAL, SpecialHeld
 from cpsync.magento.inventory import SourceItem, build_source_items
-from cpsync.model import ConfigurableState, PriceState, ProductState, StockState, make_version
+from cpsync.model import (
+    CategoryLinksState,
+    ConfigurableState,
+    PriceState,
+    ProductState,
+    StockState,
+    make_version,
+)
 from cpsync.ports import AppliedRecord, StatePort
 
 if TYPE_CHECKING:
@@ -34,6 +41,7 @@ __all__ = [
     "add_special_price",
     "carried_records",
     "custom_attributes",
+    "links_carried",
     "note_carried",
     "owned_fields",
     "special_attributes",
@@ -176,6 +184,14 @@ def carried_records(
         # what Magento now holds as special price, so the price writer need not read it
         carried[SPECIAL_HELD] = SpecialHeld(store_id=0, special=price.special).model_dump_json()
     return carried
+
+
+def links_carried(state: ProductState | ConfigurableState, linked: int) -> dict[str, str]:
+    """The category links record a create applies whole: it linked all `linked` of them."""
+    if not state.category_ids or linked != len(state.category_ids):
+        return {}
+    links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
+    return {"category_links": links.fingerprint()}
 
 
 def note_carried(state: StatePort, carried: dict[str, dict[str, str]]) -> None:

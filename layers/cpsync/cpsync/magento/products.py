@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cpsync.errors import ConfigurationError, DataError
+from cpsync.errors import DataError
 from cpsync.magento.bulk import BULK_CONSUMER
 from cpsync.magento.categories import (
     new_product_categories,
@@ -36,19 +36,19 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.inventory import InventoryApi, SourceItem
-from cpsync.magento.media import create_carrying_images, gallery_failure, image_budget
+from cpsync.magento.media import create_carrying_images, image_budget
 from cpsync.magento.product_fields import (
     VISIBILITY_CATALOG_SEARCH,
     CreateRules,
     add_special_price,
     carried_records,
+    links_carried,
     note_carried,
     owned_fields,
     stock_item_of,
 )
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import (
-    CategoryLinksState,
     Change,
     ConfigurableState,
     Kind,
@@ -158,9 +158,7 @@ def plan_create(
     product = build_product_payload(state, True, attribute_set_id, category_ids, stock_item)
     carried = carried_records(state.price_record, state.stock_record, stock_carried, rules)
     add_special_price(product, state.price_record, rules)
-    if state.category_ids and len(category_ids) == len(state.category_ids):
-        links = CategoryLinksState(sku=state.sku, category_ids=state.category_ids)
-        carried["category_links"] = links.fingerprint()
+    carried |= links_carried(state, len(category_ids))
     return CreatePlan(product, carried, source_items)
 
 
@@ -424,12 +422,7 @@ class _Creates:
             if plan.source_items and state.stock_record is not None:
                 self.sources[state.sku] = (state.stock_record.fingerprint(), plan.source_items)
         if gallery is not None and writer.galleries is not None:
-            try:
-                writer.galleries.after_create(gallery, saved)
-            except ConfigurationError:
-                raise
-            except Exception as exc:
-                raise gallery_failure(exc) from exc
+            writer.galleries.finish_create(gallery, saved)
 
     def finish(self) -> None:
         """Send the MSI source items the creates need, then record what the creates carried."""
