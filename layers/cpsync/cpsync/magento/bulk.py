@@ -287,7 +287,7 @@ class BulkRunner:
         other tasks.
         """
         from cpsync.magento.categories import new_product_categories, remember_links
-        from cpsync.magento.media import gallery_failure, image_budget
+        from cpsync.magento.media import image_budget
         from cpsync.magento.product_fields import CreateRules, note_carried
         from cpsync.magento.products import plan_create, plan_product_save
 
@@ -347,8 +347,8 @@ class BulkRunner:
             gallery = due.get(key)
             if gallery is None or galleries is None:
                 continue
-            try:
-                galleries.after_create(gallery, result.results[key])
-            except Exception as exc:  # the product is saved: its record says what is missing
-                outcomes[key] = Outcome.from_exception(key, gallery_failure(exc))
+            try:  # the product is saved: its record says what is missing
+                galleries.finish_create(gallery, result.results[key])
+            except Exception as exc:  # a refused sign-in still stops the batch, as elsewhere
+                outcomes[key] = Outcome.from_exception(key, exc)
         return outcomes
