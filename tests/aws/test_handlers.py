@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -165,6 +166,43 @@ def test_given_magento_down_when_the_updater_runs_then_the_batch_is_reported_for
     assert failed == {m["MessageId"] for m in messages}
     notes = handlers.runtime().state.get_docs("queue_error", list(failed))
     assert all("503" in n["error"] for n in notes.values()) and len(notes) == 5
+    assert handlers.runtime().queue.dead_letters() == []
+
+
+def test_given_a_batch_longer_than_the_lambda_has_then_the_updater_stops_in_time_and_the_rest_comes_back(
+    lambda_env, load_function, event, lambda_context, monkeypatch
+) -> None:
+    """A slow store and a big batch: the updater sends no request after its deadline, answers
+    before Lambda would end it, and what it had not sent comes back with the next batch."""
+    env = lambda_env
+    monkeypatch.setenv("CPSYNC_UPDATER_TIME_RESERVE_SECONDS", "4")
+    handlers.reset()
+    load_function("items").handler(event("items"), lambda_context)
+    messages = _receive_all(env)
+    skus = {Change.from_json(m["Body"]).key for m in messages}
+    # One product save at a time, 200 ms each: the whole batch needs over 10 s.
+    env.emulator.configure(workers=1, costs_ms={"products.save": 200.0})
+    short = copy.copy(lambda_context)
+    short.get_remaining_time_in_millis = lambda: 8_000  # 4 s of work, 4 s kept back
+
+    started = time.monotonic()
+    response = load_function("updater").handler(_as_event(event("updater"), messages), short)
+    took = time.monotonic() - started
+
+    assert took < 8.0  # answered before this invocation's time ran out
+    deferred = {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    assert 0 < len(deferred) < len(messages)  # some written, the rest handed back
+    notes = handlers.runtime().state.get_docs("queue_error", list(deferred))
+    assert len(notes) == len(deferred)
+    assert all("time limit came first" in n["error"] for n in notes.values()), notes
+    _ack_successes(env, messages, response)
+
+    # The next invocation has time: everything handed back is written, nothing is parked.
+    env.emulator.configure(workers=4, costs_ms={"products.save": 3.0})
+    again = [m for m in messages if m["MessageId"] in deferred]
+    response = load_function("updater").handler(_as_event(event("updater"), again), lambda_context)
+    assert response == {"batchItemFailures": []}
+    assert skus <= set(env.emulator.store.products_by_sku())
     assert handlers.runtime().queue.dead_letters() == []
 
 

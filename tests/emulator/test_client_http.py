@@ -8,13 +8,19 @@ and an overloaded store gets fewer requests at once.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from cpsync.magento.auth import AdminTokenAuth, OAuth1Auth
 from cpsync.magento.client import MagentoClient, RetryPolicy, search_params
-from cpsync.magento.errors import MagentoAuthError, MagentoRecordError, MagentoRetryableError
+from cpsync.magento.errors import (
+    MagentoAuthError,
+    MagentoRecordError,
+    MagentoRetryableError,
+    MagentoTimeUp,
+)
 from cpsync_emulator import EmulatorHandle
 
 FAST = RetryPolicy(max_attempts=6, budget_seconds=10.0, base_seconds=0.005, max_backoff_seconds=5)
@@ -318,3 +324,28 @@ def test_given_a_sku_with_a_comma_when_finding_products_then_it_is_found_with_th
         client.save_product({"sku": sku, "name": sku, "price": 1})
     found = client.find_products(["MUG,BLUE", "TEE", "NONE"])
     assert sorted(found) == ["mug,blue", "tee"]  # and not MUG, which the comma would split off
+
+
+def test_given_a_deadline_then_no_request_starts_after_it_and_no_retry_waits_past_it(
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient], waits: list[float]
+) -> None:
+    """The updater function's deadline: a passed one sends nothing; a retry that would wait
+    past it gives up at once, with the store's error in the reason; outside the block the
+    client works as before."""
+    client = make_client(retry=RetryPolicy(budget_seconds=60))
+    late = pytest.raises(MagentoTimeUp, match="not sent: the updater's time limit came first")
+    with client.until(time.monotonic() - 1), late:
+        client.get_product("A")
+    assert magento.stats()["requests"].get("products.get", 0) == 0
+
+    magento.configure(retry_after_seconds=30)
+    magento.set_faults("products.get:429:1")
+    with client.until(time.monotonic() + 10), pytest.raises(MagentoTimeUp) as caught:
+        client.get_product("A")
+    assert waits == []  # it did not sleep 30 s into a Lambda that had 10 left
+    assert "429" in str(caught.value) and "not retried" in str(caught.value)
+    assert caught.value.retry_after == 30.0  # the record comes back when Magento said
+    assert magento.stats()["requests"]["products.get"] == 1
+
+    magento.set_faults()
+    assert client.deadline is None and client.get_product("A") is None

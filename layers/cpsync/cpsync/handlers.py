@@ -188,6 +188,19 @@ def _messages(queue: SqsQueue, records: list[dict[str, Any]]) -> list[QueueMessa
     return queue.with_notes(messages)
 
 
+def _deadline(context: Any, reserve_seconds: float) -> float | None:
+    """When the updater starts no more Magento requests: the Lambda's end less the reserve.
+
+    At most half the remaining time is kept back, so a reserve larger than the function's
+    timeout slows a batch down instead of stopping every one.
+    """
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return None
+    left = float(remaining()) / 1000.0
+    return time.monotonic() + max(left - reserve_seconds, left / 2)
+
+
 def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     """Apply one SQS batch; returns the partial batch response.
 
@@ -200,7 +213,9 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     queue = rt.queue
     messages = _messages(queue, list(event.get("Records", [])))
     ready = queue.park_exhausted(messages)
-    settled = rt.updater.apply(ready) if ready else []
+    deadline = _deadline(context, rt.settings.updater_time_reserve_seconds)
+    with rt.magento.until(deadline):
+        settled = rt.updater.apply(ready) if ready else []
     # The event source mapping deletes every message not reported as failed, so settle()
     # does not delete what is done; a retried message is reported below.
     queue.settle(settled, rt.updater.delay_of, delete_done=False)
@@ -215,6 +230,12 @@ def handle_updater(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         metrics.add_metric(name="ChangesFailed", unit=MetricUnit.Count, value=result.dead)
         for error in result.errors:
             logger.warning("dead-lettered: %s", error)
+        if deadline is not None and time.monotonic() >= deadline and result.retried:
+            logger.warning(
+                "the batch reached its time limit: %d records go back to the queue (a smaller "
+                "UpdaterBatchSize makes batches that finish; CPSYNC_UPDATER_TIME_RESERVE_SECONDS)",
+                result.retried,
+            )
 
     def settle(record: SQSRecord) -> None:
         if record.message_id in retried:

@@ -141,7 +141,12 @@ class BulkRunner:
         return BulkStatus.model_validate(answer)
 
     def poll(self, bulk_uuid: str, deadline: float) -> dict[int, BulkOperation]:
-        """Operations by id once none is open, or as they are when the deadline passes."""
+        """Operations by id once none is open, or as they are when the deadline passes.
+
+        The client's own deadline (the updater function's time limit) ends the wait too.
+        """
+        if self.client.deadline is not None:
+            deadline = min(deadline, self.client.deadline)
         delay = self.poll_first
         while True:
             operations = {op.id: op for op in self.status(bulk_uuid).operations_list}

@@ -19,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +32,7 @@ from cpsync.magento.errors import (
     MagentoError,
     MagentoRecordError,
     MagentoRetryableError,
+    MagentoTimeUp,
     error_from_response,
 )
 from cpsync.magento.limiter import AdaptiveLimiter, Signal
@@ -200,6 +202,8 @@ class MagentoClient:
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
         self.failures: Counter[str] = Counter()
+        #: No request starts after this `time.monotonic()` value (None: no limit); see `until`.
+        self.deadline: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MagentoClient:
@@ -240,6 +244,24 @@ class MagentoClient:
         parts = [part for part in ("/rest", code, prefix.strip("/"), "V1") if part]
         return "/".join(parts) + "/" + path.lstrip("/")
 
+    @contextmanager
+    def until(self, deadline: float | None) -> Iterator[None]:
+        """Start no request after `deadline` (a `time.monotonic()` value) inside the block.
+
+        The updater function sets it from the Lambda's remaining time, so a batch that cannot
+        finish stops cleanly: a request refused this way raises MagentoRetryableError, and its
+        record goes back to the queue like any transient failure. The deadline is the client's,
+        so one block at a time (Lambda runs one event per container).
+        """
+        previous, self.deadline = self.deadline, deadline
+        try:
+            yield
+        finally:
+            self.deadline = previous
+
+    def _time_left(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
     def chunks_for_limit(self, items: Iterable[Any]) -> Iterator[list[Any]]:
         """Batches of at most `max_items_per_request` (CPSYNC_MAGENTO_MAX_ITEMS_PER_REQUEST)."""
         return chunks_for_limit(items, self.max_items_per_request)
@@ -265,7 +287,8 @@ class MagentoClient:
         (docs/reference/magento.md#async-bulk); the store code goes before it.
 
         Raises:
-            MagentoRetryableError: Transient failures outlasted the attempts or time budget.
+            MagentoRetryableError: Transient failures outlasted the attempts or time budget,
+                or the deadline set by `until` passed before the request could start.
             MagentoRecordError: Magento refused the request (validation, not found).
             MagentoAuthError: The token was refused.
         """
@@ -273,6 +296,8 @@ class MagentoClient:
         started = time.monotonic()
         attempt = 0
         while True:
+            if self._time_left() <= 0:
+                raise MagentoTimeUp(method, url)
             attempt += 1
             self._count(endpoint)
             outcome = self._attempt(method, url, params, json)
@@ -301,6 +326,8 @@ class MagentoClient:
                     url,
                     error.retry_after,
                 ) from error
+            if wait >= self._time_left():
+                raise MagentoTimeUp(method, url, after=error) from error
             logger.info("retrying %s %s in %.2f s: %s", method, url, wait, error)
             self._sleep(wait)
 

@@ -19,6 +19,7 @@ __all__ = [
     "MagentoAuthError",
     "MagentoRecordError",
     "MagentoRetryableError",
+    "MagentoTimeUp",
     "classify",
     "error_from_response",
     "render_message",
@@ -112,6 +113,22 @@ class MagentoRetryableError(MagentoError, RetryableError):
     ) -> None:
         MagentoError.__init__(self, status, message, method, path)
         self.retry_after = retry_after
+
+
+class MagentoTimeUp(MagentoRetryableError):
+    """A request not sent because the caller's deadline passed (`MagentoClient.until`).
+
+    Nothing is wrong with the record or the store: it goes back to the queue for a batch that
+    has time left.
+    """
+
+    def __init__(self, method: str, path: str, after: MagentoRetryableError | None = None) -> None:
+        retry_after = after.retry_after if after is not None else 0.0  # Magento's wait still holds
+        super().__init__(0, "the updater's time limit came first", method, path, retry_after)
+        what = f"{after}; not retried" if after is not None else f"{method} {path} not sent"
+        self.args = (
+            f"{what}: the updater's time limit came first, the record goes back to the queue",
+        )
 
 
 class MagentoRecordError(MagentoError, RecordError):

@@ -53,6 +53,16 @@ class StateSettings(SettingsSection):
         "updater groups them by kind and sends up to `CPSYNC_MAGENTO_BULK_SIZE` rows per request.",
         examples=[500],
     )
+    updater_time_reserve_seconds: float = Field(
+        default=45.0,
+        ge=0,
+        description="How long before the updater function's Lambda timeout it starts no new "
+        "Magento request; what it had not sent goes back to the queue for the next batch, so a "
+        "slow store never ends a batch by timeout. Leave room for a request in flight "
+        "(`CPSYNC_MAGENTO_TIMEOUT`) and for saving the batch's state; at most half the time is "
+        "kept back.",
+        examples=[90],
+    )
     sync_now_wait_seconds: float = Field(
         default=60.0,
         ge=0,
