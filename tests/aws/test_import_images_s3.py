@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 import pytest
 
 from cpsync import handlers
-from cpsync.magento.image_links import S3_PREFIX, S3Links
+from cpsync.magento.image_links import REFRESH_SECONDS, S3_PREFIX, S3Links
 from cpsync.magento.importer import ProductImporter
 from cpsync.magento.media import tag_of
 from cpsync.model import ImageEntry
@@ -80,6 +81,34 @@ def test_given_a_blob_when_linked_twice_then_one_named_copy_and_short_lived_sigv
     assert httpx.get(again.url(entry)).content == b"\x89PNG fake bytes"
     (only,) = s3.list_objects_v2(Bucket=env.aws.bucket, Prefix=S3_PREFIX)["Contents"]
     assert only["Key"] == f"{S3_PREFIX}{digest}/a_b-cp{digest[:12]}.png"
+
+
+def test_given_a_copy_half_a_day_old_when_linked_then_it_is_made_again_so_the_link_outlives_it(
+    importing: Any,
+) -> None:
+    """The bucket deletes a copy a day after it is made: a warm Lambda must not link one
+    about to go (Magento's download would fail with a 404 halfway through the import)."""
+    env = importing
+    blobs = handlers.runtime().blobs
+    digest = blobs.put(b"bytes")
+    entry = ImageEntry(file="a.jpg", digest=digest, mime="image/jpeg", name="a.jpg", position=1)
+    links = S3Links(blobs)  # type: ignore[arg-type]
+    links.url(entry)
+    s3 = env.aws.client("s3")
+    key = f"{S3_PREFIX}{digest}/a-cp{digest[:12]}.jpg"
+    made = s3.head_object(Bucket=env.aws.bucket, Key=key)["LastModified"]
+    time.sleep(1.1)  # S3 keeps LastModified to the second
+
+    later = time.time() + REFRESH_SECONDS + 60
+    links.clock = lambda: later  # the same warm process, half a day on
+    assert httpx.get(links.url(entry)).content == b"bytes"
+    assert s3.head_object(Bucket=env.aws.bucket, Key=key)["LastModified"] > made
+
+    # The blob is gone by then too: the old copy is still linked, not the record failed.
+    s3.delete_object(Bucket=env.aws.bucket, Key=blobs.object_key(digest))  # type: ignore[attr-defined]
+    much_later = later + REFRESH_SECONDS + 60
+    again = S3Links(blobs, clock=lambda: much_later)  # type: ignore[arg-type]
+    assert httpx.get(again.url(entry)).content == b"bytes"
 
 
 def test_given_a_blob_gone_when_links_are_prepared_then_the_others_are_copied_and_it_is_named(

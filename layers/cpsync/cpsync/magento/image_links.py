@@ -8,7 +8,8 @@ cpsync's content tag and the gallery writer adopts it instead of uploading the i
 In AWS (blobs in S3) the link is a presigned S3 GET of a copy of the blob under
 ``import-media/<digest>/<name>``: blob keys are bare digests, and Magento's uploader refuses a
 download whose name has no allowed extension. The copy is made once (S3 CopyObject, only when
-absent) and the bucket's lifecycle rule deletes the prefix after a day.
+absent, or again when it is 12 hours old, so no link outlives its copy) and the bucket's
+lifecycle rule deletes the prefix a day after a copy is made.
 
 On one machine the link points at ``cpsync serve`` (``GET /media/import/<digest>/<name>``),
 signed with a key derived from the API session secret (or the Magento token). Only used when
@@ -112,6 +113,13 @@ class ServeLinks:
         return f"{self.base_url}{ROUTE}/{entry.digest}/{name}?expires={expires}&sig={sig}"
 
 
+#: A named copy older than this is copied again before it is linked: the bucket deletes a copy
+#: a day after it is made, and a link (at most 6 hours) must not outlive it.
+REFRESH_SECONDS = 12 * 3600
+#: Copies this process remembers before it forgets the stale ones (one entry per image).
+_REMEMBERED = 100_000
+
+
 class S3Links:
     """Presigned S3 GET links of per-name copies of the blobs (the AWS deployment).
 
@@ -122,6 +130,7 @@ class S3Links:
         presigner: An S3 client that signs with SigV4 (made from the environment if None;
             S3 refuses SigV2 links of new buckets).
         workers: Copies made at once by `prepare` (the S3 client keeps 16 connections).
+        clock: Wall-clock seconds (S3's LastModified is wall-clock); injected for tests.
     """
 
     def __init__(
@@ -131,8 +140,10 @@ class S3Links:
         prefix: str = S3_PREFIX,
         presigner: Any | None = None,
         workers: int = 16,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.blobs = blobs
+        self.clock = clock
         self.workers = workers
         self.minutes = minutes
         self.prefix = prefix
@@ -143,7 +154,7 @@ class S3Links:
 
             presigner = client("s3", config=Config(signature_version="s3v4"))
         self.presigner = presigner
-        self._copied: set[str] = set()  # keys known to be there (one HEAD each per process)
+        self._copied: dict[str, float] = {}  # key -> when its copy was made (one HEAD each)
 
     def _key(self, entry: ImageEntry) -> str:
         return f"{self.prefix}{entry.digest}/{upload_name(entry)}"
@@ -153,14 +164,15 @@ class S3Links:
 
         One that fails is logged and tried again by `url`, whose error then names it.
         """
-        todo = {self._key(e): e for e in entries if self._key(e) not in self._copied}
+        if len(self._copied) > _REMEMBERED:
+            self._copied = {k: t for k, t in self._copied.items() if self._fresh(k)}
+        todo = {self._key(e): e for e in entries if not self._fresh(self._key(e))}
         if not todo:
             return
 
         def ensure(key: str) -> None:
             try:
-                self._copy(todo[key], key)
-                self._copied.add(key)
+                self._copied[key] = self._copy(todo[key], key)
             except Exception as exc:
                 logger.warning("image %s: no import copy yet (%s)", key, exc)
 
@@ -170,9 +182,8 @@ class S3Links:
     def url(self, entry: ImageEntry) -> str:
         """A presigned link to a copy of the blob named as the gallery writer names uploads."""
         key = self._key(entry)
-        if key not in self._copied:
-            self._copy(entry, key)
-            self._copied.add(key)
+        if not self._fresh(key):
+            self._copied[key] = self._copy(entry, key)
         return str(
             self.presigner.generate_presigned_url(
                 "get_object",
@@ -181,24 +192,42 @@ class S3Links:
             )
         )
 
-    def _copy(self, entry: ImageEntry, key: str) -> None:
-        """Copy the blob under `key` unless it is there (with its image type, for Magento)."""
+    def _fresh(self, key: str) -> bool:
+        made = self._copied.get(key)
+        return made is not None and self.clock() - made < REFRESH_SECONDS
+
+    def _copy(self, entry: ImageEntry, key: str) -> float:
+        """Copy the blob under `key` unless a fresh copy is there (with its image type).
+
+        Returns:
+            When the copy under `key` was made (wall-clock seconds).
+        """
         from cpsync.aws._boto import error_code
 
         s3, bucket = self.blobs.s3, self.blobs.bucket
+        made: float | None = None
         try:
-            s3.head_object(Bucket=bucket, Key=key)
-            return
+            made = s3.head_object(Bucket=bucket, Key=key)["LastModified"].timestamp()
         except Exception as exc:
             if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
                 raise
-        s3.copy_object(
-            Bucket=bucket,
-            Key=key,
-            CopySource={"Bucket": bucket, "Key": self.blobs.object_key(entry.digest)},
-            MetadataDirective="REPLACE",
-            ContentType=entry.mime,
-        )
+        if made is not None and self.clock() - made < REFRESH_SECONDS:
+            return made
+        try:
+            s3.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": bucket, "Key": self.blobs.object_key(entry.digest)},
+                MetadataDirective="REPLACE",
+                ContentType=entry.mime,
+            )
+        except Exception as exc:
+            if made is None:
+                raise
+            # The blob is gone, the old copy is not: link it rather than fail the record.
+            logger.warning("image %s: an old copy is linked, it could not be renewed: %s", key, exc)
+            return made
+        return self.clock()
 
 
 def links_from_settings(settings: Settings, blobs: BlobPort) -> ImageLinks | None:

@@ -65,7 +65,9 @@ class MagentoImportSettings(SettingsSection):
     magento_import_image_minutes: float = Field(
         default=60.0,
         gt=0,
+        le=360,
         description="How long an image link of an import stays valid (a presigned S3 link"
-        " in AWS, a signed cpsync serve link on one machine).",
+        " in AWS, a signed cpsync serve link on one machine); at most 6 hours, so a link never"
+        " outlives the copy it points at.",
         examples=[30],
     )
