@@ -6,10 +6,10 @@ Environment variables read here: none directly; boto3 reads `AWS_REGION`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["Clock", "chunks", "client", "error_code"]
+__all__ = ["Clock", "client", "error_code"]
 
 Clock = Callable[[], float]
 
@@ -42,9 +42,3 @@ def error_code(exc: Exception) -> str:
     """The AWS error code of a botocore ClientError (empty for any other exception)."""
     response = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
-
-
-def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    """`items` in slices of at most `size` (the batch limits of SQS and DynamoDB)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -28,7 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
-from cpsync.aws._boto import Clock, chunks, error_code
+from cpsync._chunks import chunks
+from cpsync.aws._boto import Clock, error_code
 from cpsync.errors import RetryableError
 from cpsync.ports import AppliedRecord, RunError, RunRecord, Space, StatePort
 

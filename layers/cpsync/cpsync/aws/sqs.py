@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cpsync.aws._boto import chunks, error_code
+from cpsync._chunks import chunks
+from cpsync.aws._boto import error_code
 from cpsync.aws._sqs_wire import (
     REASON_CHARS,
     SQS_MAX_BYTES,

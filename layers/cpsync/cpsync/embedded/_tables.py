@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from sqlalchemy import (
     inspect,
 )
 
-__all__ = ["Clock", "chunks", "sqlite_engine"]
+__all__ = ["CHUNK", "Clock", "sqlite_engine"]
 
 Clock = Callable[[], float]
 
@@ -119,7 +119,8 @@ run_errors = Table(
     Column("level", String(10), nullable=False, server_default="error"),
 )
 
-_CHUNK = 500
+#: Rows or keys per statement: SQLite limits the variables of a statement.
+CHUNK = 500
 
 
 def sqlite_engine(url: str) -> Engine:
@@ -143,9 +144,3 @@ def sqlite_engine(url: str) -> Engine:
                 "ALTER TABLE run_errors ADD COLUMN level VARCHAR(10) NOT NULL DEFAULT 'error'"
             )
     return engine
-
-
-def chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
-    """`items` in slices of at most `size` (SQLite limits the variables of a statement)."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -25,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from cpsync.embedded._tables import Clock, chunks, dead_letters, queue_messages
+from cpsync._chunks import chunks
+from cpsync.embedded._tables import CHUNK, Clock, dead_letters, queue_messages
 from cpsync.ports import (
     DeadLetter,
     QueueDepth,
@@ -69,7 +70,7 @@ class SqliteQueue(QueuePort):
             for b in bodies
         ]
         with self.engine.begin() as conn:
-            for chunk in chunks(rows):
+            for chunk in chunks(rows, CHUNK):
                 conn.execute(insert(queue_messages), list(chunk))
 
     def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
@@ -109,7 +110,7 @@ class SqliteQueue(QueuePort):
     def _delete(self, messages: Sequence[QueueMessage]) -> None:
         pairs = [(int(m.id), m.receipt) for m in messages]
         with self.engine.begin() as conn:
-            for chunk in chunks(pairs):
+            for chunk in chunks(pairs, CHUNK):
                 conn.execute(
                     delete(queue_messages).where(
                         tuple_(queue_messages.c.id, queue_messages.c.receipt).in_(list(chunk))
@@ -170,7 +171,7 @@ class SqliteQueue(QueuePort):
         moved: list[str] = []
         now = self.clock()
         with self.engine.begin() as conn:
-            for chunk in chunks([int(i) for i in ids]):
+            for chunk in chunks([int(i) for i in ids], CHUNK):
                 rows = conn.execute(
                     delete(dead_letters)
                     .where(dead_letters.c.id.in_(list(chunk)))
@@ -198,7 +199,7 @@ class SqliteQueue(QueuePort):
                 conn.execute(
                     delete(dead_letters).where(dead_letters.c.id.in_([int(i) for i in chunk]))
                 ).rowcount
-                for chunk in chunks(list(ids))
+                for chunk in chunks(list(ids), CHUNK)
             )
 
     def peek(self, limit: int = 100) -> list[WaitingMessage]:

@@ -19,10 +19,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from cpsync._chunks import chunks
 from cpsync.embedded._tables import (
+    CHUNK,
     Clock,
     applied,
-    chunks,
     counters,
     documents,
     locks,
@@ -70,7 +71,7 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             if keys is None:
                 return {r[0]: r[1] for r in conn.execute(base)}
-            for chunk in chunks(keys):
+            for chunk in chunks(keys, CHUNK):
                 stmt = base.where(table.c.key.in_(list(chunk)))
                 result.update({r[0]: r[1] for r in conn.execute(stmt)})
         return result
@@ -79,7 +80,7 @@ class SqliteState(StatePort):
         table, column = _SPACES[space]
         rows = [{"kind": kind, "key": k, column: v} for k, v in values.items()]
         with self.engine.begin() as conn:
-            for chunk in chunks(rows):
+            for chunk in chunks(rows, CHUNK):
                 stmt = sqlite_insert(table)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["kind", "key"], set_={column: stmt.excluded[column]}
@@ -89,7 +90,7 @@ class SqliteState(StatePort):
     def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
         table, _ = _SPACES[space]
         with self.engine.begin() as conn:
-            for chunk in chunks(keys):
+            for chunk in chunks(keys, CHUNK):
                 conn.execute(
                     delete(table).where(and_(table.c.kind == kind, table.c.key.in_(list(chunk))))
                 )
@@ -97,7 +98,7 @@ class SqliteState(StatePort):
     def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
         result: dict[str, AppliedRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in chunks(keys):
+            for chunk in chunks(keys, CHUNK):
                 stmt = select(applied.c.key, applied.c.version, applied.c.fingerprint).where(
                     and_(applied.c.kind == kind, applied.c.key.in_(list(chunk)))
                 )
@@ -118,7 +119,7 @@ class SqliteState(StatePort):
             for k, r in records.items()
         ]
         with self.engine.begin() as conn:
-            for chunk in chunks(rows):
+            for chunk in chunks(rows, CHUNK):
                 stmt = sqlite_insert(applied)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["kind", "key"],
@@ -190,7 +191,7 @@ class SqliteState(StatePort):
     def _read_counters(self, names: list[str]) -> dict[str, tuple[int, float]]:
         found: dict[str, tuple[int, float]] = {}
         with self.engine.connect() as conn:
-            for chunk in chunks(names):
+            for chunk in chunks(names, CHUNK):
                 query = select(counters.c.name, counters.c.value, counters.c.expires_at).where(
                     counters.c.name.in_(list(chunk))
                 )
@@ -226,7 +227,7 @@ class SqliteState(StatePort):
         ]
         if rows:
             with self.engine.begin() as conn:
-                for chunk in chunks(rows):
+                for chunk in chunks(rows, CHUNK):
                     conn.execute(insert(run_errors), list(chunk))
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:

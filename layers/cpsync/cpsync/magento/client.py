@@ -27,6 +27,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from cpsync._chunks import chunks
 from cpsync.magento.auth import BearerAuth, auth_from_settings
 from cpsync.magento.errors import (
     MagentoError,
@@ -72,17 +73,12 @@ def sku_path(sku: str) -> str:
 
 
 def chunks_for_limit(items: Iterable[Any], limit: int = DEFAULT_MAX_ITEMS) -> Iterator[list[Any]]:
-    """Split `items` into lists of at most `limit` (Magento's array input limit)."""
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= limit:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    """Split `items` into lists of at most `limit` (Magento's array input limit).
+
+    Raises:
+        ValueError: `limit` is below 1.
+    """
+    return chunks(items, limit)
 
 
 @dataclass(frozen=True)
