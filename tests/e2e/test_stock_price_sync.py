@@ -222,6 +222,30 @@ def test_per_location_sources_get_one_source_item_per_location(
     assert _source_items(emulator) == pytest.approx(expected_stock(folder, per_location=True))
 
 
+def test_new_products_go_up_with_their_stock_at_every_location_grid_cells_included(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    """A store selling from several locations: a new product, a grid's cells too, is in stock
+    where Counterpoint has it as soon as Items put it up, not after the next Inventory run."""
+    folder, info = sample
+    _add_sources(emulator, info.location_ids)
+    runtime = _at(make_runtime(folder, tmp_path, emulator, stock_sources="per_location"), NOW)
+    _sync(runtime, "items")  # no Inventory run
+    expected = expected_stock(folder, per_location=True)
+    catalog = emulator.store.products_by_sku()
+    online = {key: q for key, q in expected.items() if key[0] in catalog}
+    cells = {key for key in online if "|" in key[0]}
+    assert cells and len(online) > len(cells)  # grid cells and simple products both
+    assert _source_items(emulator) == pytest.approx(online)
+    # and the Inventory task then finds nothing to send for them
+    assert runtime.task("inventory").run().queued == len(
+        {sku for sku, _ in expected} - set(catalog)
+    )
+
+
 def test_full_price_run_leaves_the_base_and_special_prices_with_dates(
     synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
 ) -> None:

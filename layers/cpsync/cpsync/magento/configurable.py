@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,12 @@ from cpsync.magento.attribute_options import ATTRIBUTE_DOC_KIND, OptionValues
 from cpsync.magento.categories import new_product_categories, remember_links
 from cpsync.magento.client import MagentoClient, search_params, sku_path
 from cpsync.magento.errors import MagentoRecordError
-from cpsync.magento.grid_payloads import build_child_payload, build_parent_payload, child_carried
+from cpsync.magento.grid_payloads import (
+    build_child_payload,
+    build_parent_payload,
+    child_carried,
+    child_source_items,
+)
 from cpsync.magento.media import create_carrying_images, image_budget
 from cpsync.magento.product_fields import (
     STATUS_DISABLED,
@@ -42,6 +48,7 @@ from cpsync.model import ConfigurableState, GridChild, ImageState
 from cpsync.ports import StatePort
 
 if TYPE_CHECKING:
+    from cpsync.magento.inventory import SourceItem
     from cpsync.magento.media import ImageWriter
 
 # The option values and the bodies live in their own modules; their names stay importable here.
@@ -57,6 +64,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: Takes a new child's MSI source items for the batch's one call: SKU, stock fingerprint, rows.
+AddSources = Callable[[str, str, "list[SourceItem]"], None]
 
 #: Option: whether Magento had no product when cpsync first looked, and when (`_first_load`).
 EMPTY_STORE = "magento.empty_store"
@@ -148,6 +158,7 @@ class ConfigurableSaver:
         existing: dict[str, int],
         option_ids: dict[str, dict[str, int]],
         sent: dict[str, str],
+        add_sources: AddSources | None = None,
     ) -> dict[str, int]:
         """Save the children that are new or whose own fields moved, several at once.
 
@@ -188,6 +199,9 @@ class ConfigurableSaver:
                 created[child.sku] = int(saved["id"])
                 for kind, print_ in child_carried(child, self.rules).items():
                     carried.setdefault(kind, {})[child.sku] = print_
+            rows = child_source_items(child, self.rules)
+            if rows and add_sources is not None and child.stock_record is not None:
+                add_sources(child.sku, child.stock_record.fingerprint(), rows)
             self._after_create(due.get(child.sku), saved)
 
         try:
@@ -240,7 +254,11 @@ class ConfigurableSaver:
             self.galleries.finish_create(gallery, saved)
 
     def apply(
-        self, state: ConfigurableState, known: dict[str, int] | None = None, force: bool = False
+        self,
+        state: ConfigurableState,
+        known: dict[str, int] | None = None,
+        force: bool = False,
+        add_sources: AddSources | None = None,
     ) -> None:
         """Bring Magento to `state` (see the module docstring for the order).
 
@@ -250,6 +268,9 @@ class ConfigurableSaver:
             force: Save the parent and every child and check options and links against
                 Magento, whatever was written last ("queue all", `cpsync verify --repair`:
                 a family edited in Magento is put right).
+            add_sources: Takes the MSI source items of new children (stock at sources other
+                than the default one, which a create cannot carry), sent for the whole batch
+                after its creates; without it the Inventory task sends them.
         """
         doc = doc_of(self.state, state.sku)
         if not state.enabled:
@@ -263,7 +284,7 @@ class ConfigurableSaver:
         )
         option_ids, options_body = self._option_ids(state)
         sent: dict[str, str] = dict(doc.get("children", {}))
-        new_ids = self._save_children(state, existing, option_ids, sent)
+        new_ids = self._save_children(state, existing, option_ids, sent, add_sources)
         self.state.put_magento_ids("product", new_ids)
         existing.update(new_ids)
         try:

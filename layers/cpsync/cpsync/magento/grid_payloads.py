@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cpsync.magento.inventory import SourceItem
 from cpsync.magento.product_fields import (
     STATUS_DISABLED,
     STATUS_ENABLED,
@@ -75,10 +76,15 @@ def build_child_payload(
 def child_carried(child: GridChild, rules: CreateRules) -> dict[str, str]:
     """Kind -> fingerprint of the price and stock records a child's create applies whole.
 
-    Stock at other MSI sources than the default one is left to the Inventory task.
+    Stock at other MSI sources than the default one is not: `child_source_items` follow.
     """
     _, stock_set, _ = stock_item_of(child.stock_record, child.qty, rules.stock_mode)
     return carried_records(child.price_record, child.stock_record, stock_set, rules)
+
+
+def child_source_items(child: GridChild, rules: CreateRules) -> list[SourceItem]:
+    """The MSI source items that must follow a child's create (none when it carries them)."""
+    return stock_item_of(child.stock_record, child.qty, rules.stock_mode)[2]
 
 
 def build_parent_payload(

@@ -322,7 +322,9 @@ class ProductWriter(Writer):
         def save(change: Change) -> None:
             if change.key in grids:
                 grid = grids[change.key]
-                self.configurable.apply(grid, existing, force=change.force)
+                self.configurable.apply(
+                    grid, existing, force=change.force, add_sources=creates.add_sources
+                )
                 return
             state = states[change.key]
             if change.key in existing:
@@ -419,10 +421,18 @@ class _Creates:
         with self.lock:
             for kind, print_ in plan.carried.items():
                 self.carried.setdefault(kind, {})[state.sku] = print_
-            if plan.source_items and state.stock_record is not None:
-                self.sources[state.sku] = (state.stock_record.fingerprint(), plan.source_items)
+        if plan.source_items and state.stock_record is not None:
+            self.add_sources(state.sku, state.stock_record.fingerprint(), plan.source_items)
         if gallery is not None and writer.galleries is not None:
             writer.galleries.finish_create(gallery, saved)
+
+    def add_sources(self, sku: str, fingerprint: str, rows: list[SourceItem]) -> None:
+        """Send these MSI source items of a new product (a simple or a grid child) at `finish`.
+
+        `fingerprint` is its stock record's: the record counts as applied once they went.
+        """
+        with self.lock:
+            self.sources[sku] = (fingerprint, rows)
 
     def finish(self) -> None:
         """Send the MSI source items the creates need, then record what the creates carried."""
