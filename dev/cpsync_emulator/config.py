@@ -47,6 +47,7 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "unsupported_field_status",
         "import_row_errors",
         "import_entities",
+        "price_scope",
     }
 )
 
@@ -189,6 +190,12 @@ class EmulatorConfig(BaseModel):
         default="replace",
         description="What category_links in a product save do to an existing product's links: "
         "replace them, or merge into them (stores differ; the reference does not say).",
+    )
+
+    price_scope: Literal["global", "website"] = Field(
+        default="global",
+        description="Catalog price scope (catalog/price/scope, Magento's default global): "
+        "global refuses special prices of a store view (docs/reference/magento.md#special-prices).",
     )
 
     unsupported_field_status: Literal[500, 400] = Field(
