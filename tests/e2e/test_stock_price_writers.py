@@ -14,7 +14,7 @@ import pytest
 from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.magento.client import MagentoClient, RetryPolicy
 from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
-from cpsync.magento.prices import PriceFailure, PriceWriter
+from cpsync.magento.prices import PriceApi, PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, SourceQuantity, SpecialPrice, StockState
 from cpsync_emulator import EmulatorConfig, running_emulator
@@ -236,6 +236,29 @@ def test_given_a_promotion_that_ended_or_changed_then_magento_ends_with_the_desi
         ("A", 7.0, "2026-12-01 00:00:00")
     ]
     assert magento.stats()["requests"]["prices.special.save"] == saves + 1
+
+
+def test_given_a_promotion_whose_dates_change_then_the_store_shows_exactly_the_new_dates(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    """Magento keeps a stored date that a special-price save is not sent
+    (docs/reference/magento.md#special-prices): an open end must not inherit the old end."""
+    add_products(magento, "A", "B")
+    dec1, dec24, jan6 = "2026-12-01 00:00:00", "2026-12-24 23:59:59", "2027-01-06 23:59:59"
+    sale = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=dec24)
+    PriceWriter(client).write([price("A", "10", sale), price("B", "10", sale)])
+    # WHEN A's promotion loses its end date and B's runs longer (a writer that knows nothing,
+    # so it reads what Magento holds first)
+    open_ended = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=None)
+    longer = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=jan6)
+    outcomes = PriceWriter(client).write([price("A", "10", open_ended), price("B", "10", longer)])
+    # THEN the store shows A on sale with no end, B until January 6th
+    assert all(o.applied for o in outcomes.values())
+    rows = {
+        r.sku: (r.price, r.price_from, r.price_to)
+        for r in PriceApi(client).special_prices(["A", "B"])
+    }
+    assert rows == {"A": (8.0, dec1, None), "B": (8.0, dec1, jan6)}
 
 
 def test_given_input_limits_then_price_rows_go_at_most_20_per_request(
