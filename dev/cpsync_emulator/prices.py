@@ -15,13 +15,15 @@ Special prices follow Magento Open Source (docs/reference/magento.md#special-pri
 ``special_to_date``. A save upserts the price and each date it is given (a date left out keeps
 the old one); a delete removes all three at that store, whatever price or dates it is sent; the
 read joins a store's price with the dates of every store. With global price scope (Magento's
-default, ``price_scope``) a row for a store view is refused. Base prices land on store 0
+default, ``price_scope``) a row for a store view is refused. Special failures come rendered
+with the row's values, in the store's language. Base prices land on store 0
 whatever ``store_id`` says, and show as the product's ``price``.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +52,7 @@ SPECIAL_NOT_GLOBAL = "Could not change non global Price when price scope is glob
 SPECIAL_INVALID_PRICE = "Invalid attribute Price = %price. " + _ROW_ID
 SPECIAL_INVALID_DATE = "Invalid attribute %label = %priceTo. " + _ROW_ID
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+_ROW_KEYS = ("SKU", "storeId", "priceFrom", "priceTo")
 
 
 class PriceData:
@@ -117,6 +120,23 @@ def prices_of(store: CatalogStore) -> PriceData:
 
 def _failure(message: str, *parameters: Any) -> dict[str, Any]:
     return {"message": message, "parameters": [str(p) for p in parameters]}
+
+
+def _special_failure(
+    template: str, row_id: tuple[Any, ...], locale: str, first: tuple[str, Any] | None = None
+) -> dict[str, Any]:
+    """A failure as ``SpecialPriceStorage::addFailedItemPrice`` makes it: the phrase in the
+    store's language, rendered with the row's values (``strtr``: the longest placeholder
+    first, null as ''); the parameters are those values in order, null kept."""
+    from cpsync_emulator.i18n import LOCALES  # i18n imports this module's templates
+
+    args = dict([first] if first else []) | dict(zip(_ROW_KEYS, row_id, strict=True))
+    values = {f"%{k}": None if v is None else str(v) for k, v in args.items()}
+    longest_first = sorted(values, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(k) for k in longest_first))
+    text = LOCALES.get(locale, {}).get(template, template)
+    message = pattern.sub(lambda m: values[m.group(0)] or "", text)
+    return {"message": message, "parameters": list(values.values())}
 
 
 def _row(raw: Any) -> dict[str, Any]:
@@ -195,27 +215,30 @@ def get_base_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 
 def _special_problems(
-    row: dict[str, Any], store: CatalogStore, stores: set[int], scope_global: bool
+    row: dict[str, Any], store: CatalogStore, stores: set[int], request: RestRequest
 ) -> list[dict[str, Any]]:
     """The failures of one row, in ``SpecialPriceStorage::retrieveValidPrices``' order."""
+    config = request.emulator.config
     sku = str(row.get("sku") or "")
     store_id = row.get("store_id")  # left out: null, so no store (and not store 0)
-    price_from, price_to = row.get("price_from") or "", row.get("price_to") or ""
-    row_id = (sku, "" if store_id is None else store_id, price_from, price_to)
+    price_from, price_to = row.get("price_from") or None, row.get("price_to") or None
+    row_id = (row.get("sku"), store_id, price_from, price_to)
     known_store = str(store_id).lstrip("-").isdigit() and int(str(store_id)) in stores
-    problems = []
-    if not sku or store.find_by_sku(sku) is None:
-        problems.append(_failure(SPECIAL_PRODUCT_NOT_FOUND, *row_id))
-    if scope_global and str(store_id) != "0":
-        problems.append(_failure(SPECIAL_NOT_GLOBAL, *row_id))
-    if not known_store:
-        problems.append(_failure(SPECIAL_STORE_NOT_FOUND, *row_id))
-    if _price(row.get("price")) is None:
-        problems.append(_failure(SPECIAL_INVALID_PRICE, row.get("price"), *row_id))
-    for label, value in (("Price From", price_from), ("Price To", price_to)):
-        if value and not _strict_date(value):
-            problems.append(_failure(SPECIAL_INVALID_DATE, label, *row_id))
-    return problems
+    checks: list[tuple[bool, str, tuple[str, Any] | None]] = [
+        (not sku or store.find_by_sku(sku) is None, SPECIAL_PRODUCT_NOT_FOUND, None),
+        (config.price_scope == "global" and str(store_id) != "0", SPECIAL_NOT_GLOBAL, None),
+        (not known_store, SPECIAL_STORE_NOT_FOUND, None),
+        (_price(row.get("price")) is None, SPECIAL_INVALID_PRICE, ("price", row.get("price"))),
+        (bool(price_from) and not _strict_date(price_from), SPECIAL_INVALID_DATE,
+         ("label", "Price From")),
+        (bool(price_to) and not _strict_date(price_to), SPECIAL_INVALID_DATE,
+         ("label", "Price To")),
+    ]  # fmt: skip
+    return [
+        _special_failure(template, row_id, config.locale, first)
+        for failed, template, first in checks
+        if failed
+    ]
 
 
 def _checked_special_rows(
@@ -226,12 +249,11 @@ def _checked_special_rows(
     Called under the store lock: the checks read the catalog.
     """
     stores = _store_ids(store)
-    scope_global = request.emulator.config.price_scope == "global"
     valid: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     for raw in list_param(request, "prices", PRICES_NOT_ARRAY):
         row = _row(raw)
-        problems = _special_problems(row, store, stores, scope_global)
+        problems = _special_problems(row, store, stores, request)
         failures.extend(problems)
         if not problems:
             valid.append(row)

@@ -292,6 +292,21 @@ def test_given_a_price_failure_then_its_text_is_filled_from_positional_parameter
     assert parsed.sku_in({"x": "X"}) == ("X" if parsed.parameters[1:2] == ["X"] else None)
 
 
+def test_given_a_rendered_special_failure_then_its_text_is_kept_and_names_the_record() -> None:
+    """Magento renders the row into a special-price failure; a date left out is a null."""
+    parsed = PriceFailure.model_validate(
+        {
+            "message": "Requested store is not found. Row ID: SKU = None, Store ID: 9, "
+            "Price From: , Price To: .",
+            "parameters": ["None", "9", None, None],
+        }
+    )
+    assert parsed.text() == parsed.message
+    assert parsed.sku_in({"none": "NONE", "x": "X"}) == "NONE"
+    nulls = PriceFailure.model_validate({"message": "Odd.", "parameters": ["X", None]})
+    assert (nulls.text(), nulls.sku_in({"none": "NONE"})) == ("Odd. (X)", None)
+
+
 def test_given_a_price_for_a_product_not_created_yet_when_it_appears_then_the_retry_applies(
     magento: EmulatorHandle, client: MagentoClient
 ) -> None:

@@ -104,19 +104,25 @@ class PriceFailure(BaseModel):
 
         Price failures carry named placeholders (`%fieldName`) but a *positional* list; the
         values come in the order the names first appear. When the counts differ the values
-        are appended instead of guessed.
+        are appended instead of guessed. Special-price failures come rendered already (the
+        row's values are in the text, a null parameter for a date left out): only values the
+        text lacks are appended.
         """
-        values = [str(p) for p in self.parameters]
+        values = ["" if p is None else str(p) for p in self.parameters]
         if re.search(r"%\d", self.message):
             return render_message(self.message, values)
         names = list(dict.fromkeys(re.findall(r"%([A-Za-z_]\w*)", self.message)))
         if names and len(names) == len(values):
             return render_message(self.message, dict(zip(names, values, strict=True)))
+        if not names:
+            values = [v for v in values if v and v not in self.message]
         return f"{self.message} ({', '.join(values)})" if values else self.message
 
     def sku_in(self, skus: dict[str, str]) -> str | None:
         """The record key among `skus` (lower-case SKU -> key) that a parameter names."""
         for value in self.parameters:
+            if value is None:
+                continue  # a date left out: null, never the SKU "None"
             key = skus.get(str(value).lower())
             if key is not None:
                 return key
