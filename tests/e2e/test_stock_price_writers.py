@@ -261,6 +261,26 @@ def test_given_a_promotion_whose_dates_change_then_the_store_shows_exactly_the_n
     assert rows == {"A": (8.0, dec1, None), "B": (8.0, dec1, jan6)}
 
 
+def test_given_two_store_views_with_the_same_promotion_then_rewriting_it_sends_nothing() -> None:
+    """Website price scope: Magento's read repeats store 1's row once per date row of every
+    store (docs/reference/magento.md#special-prices); alike rows are one row."""
+    config = EmulatorConfig(store_codes=["default", "fr"], price_scope="website")
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 00:00:00", price_to=None)
+        PriceWriter(client, store_id=2).write([price("A", "10", sale)])  # the French view
+        writer = PriceWriter(client, store_id=1)  # no state: it reads what Magento holds
+        writer.write([price("A", "10", sale)])
+        before = magento.stats()["requests"]
+        # WHEN the same promotion is written again to store 1
+        outcome = writer.write([price("A", "10", sale)])["A"]
+        # THEN Magento is read, and no special price is deleted or saved again
+        after = magento.stats()["requests"]
+        assert outcome.applied
+        sent = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        assert sent == {"prices.base.save": 1, "prices.special.get": 1}
+
+
 def test_given_input_limits_then_price_rows_go_at_most_20_per_request(
     magento: EmulatorHandle, client: MagentoClient
 ) -> None:

@@ -182,14 +182,18 @@ class PriceApi:
         return [BasePriceRow.model_validate(r) for r in (result or [])]
 
     def special_prices(self, skus: Sequence[str]) -> list[SpecialPriceRow]:
-        """POST /V1/products/special-price-information."""
+        """POST /V1/products/special-price-information, each distinct row once.
+
+        Magento joins a store's price with the dates of every store, so a store's row comes
+        back once per combination: alike when other store views hold the same dates.
+        """
         result = self.client.request(
             "POST",
             "products/special-price-information",
             endpoint="prices.special.get",
             json={"skus": list(skus)},
         )
-        return [SpecialPriceRow.model_validate(r) for r in (result or [])]
+        return list(dict.fromkeys(SpecialPriceRow.model_validate(r) for r in (result or [])))
 
 
 def _held_row(held: SpecialHeld, sku: str) -> SpecialPriceRow | None:
