@@ -27,6 +27,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from cpsync_emulator.errors import MagentoError
 from cpsync_emulator.inputs import list_param
 from cpsync_emulator.routing import RestRequest, Route
 from cpsync_emulator.search import snake
@@ -48,6 +49,7 @@ SPECIAL_PRODUCT_NOT_FOUND = (
     "The product that was requested doesn't exist. Verify the product and try again. " + _ROW_ID
 )
 SPECIAL_STORE_NOT_FOUND = "Requested store is not found. " + _ROW_ID
+STORE_NOT_FOUND = "The store that was requested wasn't found. Verify the store and try again."
 SPECIAL_NOT_GLOBAL = "Could not change non global Price when price scope is global. " + _ROW_ID
 SPECIAL_INVALID_PRICE = "Invalid attribute Price = %price. " + _ROW_ID
 SPECIAL_INVALID_DATE = "Invalid attribute %label = %priceTo. " + _ROW_ID
@@ -241,8 +243,32 @@ def _special_problems(
     ]
 
 
+def _copied_to_website(request: RestRequest, rows: list[Any]) -> list[dict[str, Any]]:
+    """The rows after ``SpecialPriceStoragePlugin::aroundUpdate`` (2025, REST only): each row of
+    a store view is followed by a copy for every other store view of its website.
+
+    Raises:
+        MagentoError: 404 when a row names a store that does not exist (``getStore`` throws
+            before any check runs).
+    """
+    topology = request.emulator.store.topology
+    copied: list[dict[str, Any]] = []
+    for raw in rows:
+        row = _row(raw)
+        copied.append(row)
+        store_id = row.get("store_id")
+        if not store_id:  # PHP's == 0: null, 0 and "0" are the default store
+            continue
+        view = next((v for v in topology.views.values() if str(v.store_id) == str(store_id)), None)
+        if view is None:
+            raise MagentoError(404, STORE_NOT_FOUND)
+        siblings = topology.store_ids([view.website_id])
+        copied += [row | {"store_id": sid} for sid in siblings if sid != view.store_id]
+    return copied
+
+
 def _checked_special_rows(
-    request: RestRequest, store: CatalogStore
+    request: RestRequest, store: CatalogStore, rows: list[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The special-price rows that pass Magento's checks, and the failures of the others.
 
@@ -251,7 +277,7 @@ def _checked_special_rows(
     stores = _store_ids(store)
     valid: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for raw in list_param(request, "prices", PRICES_NOT_ARRAY):
+    for raw in rows:
         row = _row(raw)
         problems = _special_problems(row, store, stores, request)
         failures.extend(problems)
@@ -263,8 +289,11 @@ def _checked_special_rows(
 def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price``: upserts the price and the dates it is given."""
     store = request.emulator.store
+    sent = list_param(request, "prices", PRICES_NOT_ARRAY)
     with store.lock:
-        rows, failures = _checked_special_rows(request, store)
+        if request.emulator.config.special_price_website_copy:
+            sent = _copied_to_website(request, sent)
+        rows, failures = _checked_special_rows(request, store, sent)
         data = prices_of(store)
         for row in rows:
             product = store.find_by_sku(str(row["sku"]))
@@ -292,8 +321,9 @@ def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
 def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
     """``POST /V1/products/special-price-delete``: by SKU and store only; price and dates go."""
     store = request.emulator.store
+    sent = list_param(request, "prices", PRICES_NOT_ARRAY)
     with store.lock:
-        rows, failures = _checked_special_rows(request, store)
+        rows, failures = _checked_special_rows(request, store, sent)
         data = prices_of(store)
         for row in rows:
             if data.delete(str(row["sku"]), int(row["store_id"])):

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cpsync_emulator import EmulatorHandle
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from cpsync_emulator.prices import prices_of
 
 ProductFactory = Callable[..., dict[str, Any]]
@@ -212,3 +212,46 @@ def test_given_a_cost_per_row_when_a_bulk_call_is_made_then_it_takes_that_long(
     started = time.monotonic()
     client.post("/all/V1/products/base-prices", json={"prices": rows})
     assert time.monotonic() - started >= 0.2  # 40 rows x 5 ms
+
+
+def test_given_the_2025_website_copy_then_a_store_view_save_reaches_its_whole_website(
+    product: ProductFactory,
+) -> None:
+    """SpecialPriceStoragePlugin (issue 39521): saves are copied to the website's store views,
+    deletes are not; an unknown store stops the whole call before any check."""
+    config = EmulatorConfig(
+        store_codes=["default", "fr"], price_scope="website", special_price_website_copy=True
+    )
+    with (
+        running_emulator(config) as magento,
+        httpx.Client(
+            base_url=magento.rest_url, headers={"Authorization": f"Bearer {magento.token}"}
+        ) as client,
+    ):
+        client.post("/all/V1/products", json=product("A", price=10))
+        views = client.get("/all/V1/store/storeViews").json()
+        assert [(v["id"], v["code"], v["website_id"]) for v in views] == [
+            (0, "admin", 0), (1, "default", 1), (2, "fr", 1)
+        ]  # fmt: skip
+        # WHEN a special price is saved for store view 1
+        client.post(SPECIAL, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
+        # THEN both store views of the website hold it
+        rows = prices_of(magento.store).special_prices()
+        assert sorted(r["store_id"] for r in rows) == [1, 2]
+        # WHEN it is deleted for store view 1 THEN the French view keeps its copy
+        client.post(SPECIAL_DELETE, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
+        assert [r["store_id"] for r in prices_of(magento.store).special_prices()] == [2]
+        # WHEN a row names a store that does not exist THEN the call is refused whole
+        unknown = client.post(
+            SPECIAL,
+            json={
+                "prices": [
+                    {"price": 5, "store_id": 1, "sku": "A"},
+                    {"price": 5, "store_id": 9, "sku": "A"},
+                ]
+            },
+        )
+        assert (unknown.status_code, unknown.json()["message"]) == (
+            404, "The store that was requested wasn't found. Verify the store and try again."
+        )  # fmt: skip
+        assert [r["price"] for r in prices_of(magento.store).special_prices()] == [8.0]
