@@ -13,6 +13,7 @@ import pytest
 
 from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.magento.client import MagentoClient, RetryPolicy
+from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
 from cpsync.magento.prices import PriceApi, PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
@@ -279,6 +280,50 @@ def test_given_two_store_views_with_the_same_promotion_then_rewriting_it_sends_n
         assert outcome.applied
         sent = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
         assert sent == {"prices.base.save": 1, "prices.special.get": 1}
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied to the website", "one view"])
+def test_given_website_price_scope_when_a_promotion_ends_then_no_store_view_keeps_it(
+    copied: bool, tmp_path: Path
+) -> None:
+    """Magento copies a store view's special price to its website's views (issue 39521's fix)
+    but deletes one store's (docs/reference/magento.md#special-prices)."""
+    config = EmulatorConfig(
+        store_codes=["default", "fr"], price_scope="website", special_price_website_copy=copied
+    )
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        writer = PriceWriter(client, store_id=1, state=state)
+        sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 00:00:00")
+        assert writer.write([price("A", "10", sale)])["A"].applied
+        views = sorted(r["store_id"] for r in prices_of(magento.store).special_prices())
+        assert views == ([1, 2] if copied else [1])
+        # WHEN the promotion ends
+        assert writer.write([price("A", "10")])["A"].applied
+        # THEN neither store view shows it, and the store views were asked for once
+        assert prices_of(magento.store).special_prices() == []
+        assert magento.stats()["requests"]["store.views"] == 1
+
+
+def test_given_store_views_cannot_be_read_then_the_promotion_still_ends_in_its_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An integration without Magento_Backend::store (the emulator grants every resource, so
+    the refusal is faked): the delete goes to the writer's store view alone."""
+    config = EmulatorConfig(store_codes=["default", "fr"], price_scope="website")
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        writer = PriceWriter(client, store_id=1)
+
+        def refused(store_id: int) -> list[int]:
+            raise MagentoRecordError(401, "The consumer isn't authorized", "GET", "store")
+
+        monkeypatch.setattr(writer.api, "sibling_views", refused)
+        writer.write([price("A", "10", SpecialPrice(price=Decimal("8")))])
+        outcome = writer.write([price("A", "10")])["A"]
+        assert outcome.applied
+        assert prices_of(magento.store).special_prices() == []
 
 
 def test_given_input_limits_then_price_rows_go_at_most_20_per_request(
