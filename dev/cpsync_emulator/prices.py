@@ -257,7 +257,7 @@ def _copied_to_website(request: RestRequest, rows: list[Any]) -> list[dict[str, 
         row = _row(raw)
         copied.append(row)
         store_id = row.get("store_id")
-        if not store_id:  # PHP's == 0: null, 0 and "0" are the default store
+        if str(store_id or 0) == "0":  # PHP's == 0: null, 0 and "0" are the default store
             continue
         view = next((v for v in topology.views.values() if str(v.store_id) == str(store_id)), None)
         if view is None:

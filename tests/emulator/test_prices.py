@@ -233,14 +233,15 @@ def test_given_the_2025_website_copy_then_a_store_view_save_reaches_its_whole_we
         assert [(v["id"], v["code"], v["website_id"]) for v in views] == [
             (0, "admin", 0), (1, "default", 1), (2, "fr", 1)
         ]  # fmt: skip
-        # WHEN a special price is saved for store view 1
+        # WHEN a special price is saved for store view 1 (and, as a string, for store 0)
         client.post(SPECIAL, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
+        client.post(SPECIAL, json={"prices": [{"price": 9, "store_id": "0", "sku": "A"}]})
         # THEN both store views of the website hold it
         rows = prices_of(magento.store).special_prices()
-        assert sorted(r["store_id"] for r in rows) == [1, 2]
+        assert sorted(r["store_id"] for r in rows) == [0, 1, 2]
         # WHEN it is deleted for store view 1 THEN the French view keeps its copy
         client.post(SPECIAL_DELETE, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
-        assert [r["store_id"] for r in prices_of(magento.store).special_prices()] == [2]
+        assert [r["store_id"] for r in prices_of(magento.store).special_prices()] == [2, 0]
         # WHEN a row names a store that does not exist THEN the call is refused whole
         unknown = client.post(
             SPECIAL,
@@ -254,4 +255,4 @@ def test_given_the_2025_website_copy_then_a_store_view_save_reaches_its_whole_we
         assert (unknown.status_code, unknown.json()["message"]) == (
             404, "The store that was requested wasn't found. Verify the store and try again."
         )  # fmt: skip
-        assert [r["price"] for r in prices_of(magento.store).special_prices()] == [8.0]
+        assert [r["price"] for r in prices_of(magento.store).special_prices()] == [8.0, 9.0]
