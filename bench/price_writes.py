@@ -3,10 +3,12 @@
 `python -m bench.price_writes [--skus 1000]` seeds the emulator with products, writes every
 SKU's price (30% of them on sale) through the price writer (one chunk per 500 rows, one chunk
 in flight), then runs the changes a store day brings: Price-1 moved on 10% with the special
-unchanged, the special's price moved (dates kept) on 5%, the special ended on 5%, the same
-again (nothing to send), and a forced write of 5% ("queue all"). Each phase prints the
-requests by endpoint next to the API minimum computed from the phase itself (one call per 500
-rows of each kind of row that must change), and whether Magento ends with the desired rows.
+unchanged, the special's price moved (dates kept) on 5%, its dates moved on 5%, its end date
+dropped on 5%, the special ended on 5%, the same again (nothing to send), and a forced write of
+5% ("queue all"). Each phase prints the requests by endpoint next to the API minimum computed
+from the phase itself (one call per 500 rows of each kind of row that must change; a dropped
+date needs a delete and a save, since a save keeps a date it is not sent), and whether Magento
+ends with the desired rows, dates included (docs/reference/magento.md#special-prices).
 Figures are printed and stored in `bench/results/price_writes.json`, never asserted.
 """
 
@@ -34,6 +36,7 @@ from cpsync_emulator.server import EmulatorHandle, running_emulator
 RESULTS = Path(__file__).parent / "results" / "price_writes.json"
 CHUNK = 500
 FROM, TO = "2026-12-01 00:00:00", "2026-12-24 23:59:59"
+FROM2, TO2 = "2026-12-26 00:00:00", "2027-01-06 23:59:59"
 
 
 def _change(state: PriceState, force: bool = False) -> Change:
@@ -61,7 +64,7 @@ def _seed(emulator: EmulatorHandle, skus: list[str]) -> None:
 
 
 def _phases(skus: list[str]) -> Iterator[tuple[str, dict[str, PriceState], int, bool]]:
-    """(phase, the desired states it writes, special rows that must change, forced)."""
+    """(phase, the desired states it writes, special calls it needs at least, forced)."""
     n = len(skus)
     on_sale = {s for i, s in enumerate(skus) if i % 10 < 3}
     desired = {
@@ -74,28 +77,55 @@ def _phases(skus: list[str]) -> Iterator[tuple[str, dict[str, PriceState], int, 
         )
         for s in skus
     }
-    yield "first write", dict(desired), len(on_sale), False
+    yield "first write", dict(desired), _calls_for(len(on_sale)), False
     moved = skus[: n // 10]  # 30% of them on sale: their special stays
     for s in moved:
         desired[s] = desired[s].model_copy(update={"price": Decimal(21)})
     yield "Price-1 moved, special unchanged (10%)", {s: desired[s] for s in moved}, 0, False
     sale = sorted(on_sale)
-    repriced, ended = sale[: n // 20], sale[n // 20 : n // 10]
+    step = n // 20
+    repriced, redated, open_ended, ended = (sale[i * step : (i + 1) * step] for i in range(4))
     for s in repriced:
         special = SpecialPrice(price=Decimal(14), price_from=FROM, price_to=TO)
         desired[s] = desired[s].model_copy(update={"special": special})
     yield (
         "special price moved, dates kept (5%)",
         {s: desired[s] for s in repriced},
-        len(repriced),
+        _calls_for(len(repriced)),
+        False,
+    )
+    for s in redated:
+        special = SpecialPrice(price=Decimal(15), price_from=FROM2, price_to=TO2)
+        desired[s] = desired[s].model_copy(update={"special": special})
+    yield "special dates moved (5%)", {s: desired[s] for s in redated}, _calls_for(step), False
+    for s in open_ended:
+        special = SpecialPrice(price=Decimal(15), price_from=FROM, price_to=None)
+        desired[s] = desired[s].model_copy(update={"special": special})
+    yield (
+        "special end date dropped (5%)",
+        {s: desired[s] for s in open_ended},
+        2 * _calls_for(step),  # a delete, then a save: a save keeps a date it is not sent
         False,
     )
     for s in ended:
         desired[s] = desired[s].model_copy(update={"special": None})
-    yield "special ended (5%)", {s: desired[s] for s in ended}, len(ended), False
+    yield "special ended (5%)", {s: desired[s] for s in ended}, _calls_for(len(ended)), False
     yield "same again", {s: desired[s] for s in ended}, 0, False
     forced = skus[: n // 20]
     yield "forced (queue all, 5%)", {s: desired[s] for s in forced}, 0, True
+
+
+def _calls_for(rows: int) -> int:
+    return math.ceil(rows / CHUNK)
+
+
+def _held(emulator: EmulatorHandle) -> dict[str, tuple[float, str | None, str | None]]:
+    """What Magento holds: each SKU's special price and dates at store 0."""
+    return {
+        r["sku"]: (r["price"], r["price_from"], r["price_to"])
+        for r in prices_of(emulator.store).special_prices()
+        if r["store_id"] == 0 and r["price"] is not None
+    }
 
 
 def _calls(emulator: EmulatorHandle, before: dict[str, int]) -> dict[str, int]:
@@ -120,16 +150,17 @@ def bench(n: int, folder: Path) -> list[dict[str, Any]]:
                 kwargs["state"] = state
             writer = PriceWriter(client, **kwargs)
             held: dict[str, PriceState] = {}
-            for phase, states, special_rows, force in _phases(skus):
+            for phase, states, special_calls, force in _phases(skus):
                 before = emulator.stats()["requests"]
                 outcomes = writer.write([_change(s, force) for s in states.values()])
                 held.update(states)
                 calls = _calls(emulator, before)
                 chunks = math.ceil(len(states) / CHUNK)
-                minimum = chunks + math.ceil(special_rows / CHUNK)
-                rows = {r["sku"]: r["price"] for r in prices_of(emulator.store).special_prices()}
+                minimum = chunks + special_calls
                 wanted = {
-                    s: float(p.special.price) for s, p in held.items() if p.special is not None
+                    s: (float(p.special.price), p.special.price_from, p.special.price_to)
+                    for s, p in held.items()
+                    if p.special is not None
                 }
                 figures.append(
                     {
@@ -140,7 +171,7 @@ def bench(n: int, folder: Path) -> list[dict[str, Any]]:
                         "minimum": minimum,
                         "by_endpoint": calls,
                         "applied": sum(o.applied for o in outcomes.values()),
-                        "magento_right": rows == wanted,
+                        "magento_right": _held(emulator) == wanted,
                     }
                 )
     return figures

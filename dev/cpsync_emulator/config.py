@@ -47,6 +47,8 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "unsupported_field_status",
         "import_row_errors",
         "import_entities",
+        "price_scope",
+        "special_price_website_copy",
     }
 )
 
@@ -189,6 +191,17 @@ class EmulatorConfig(BaseModel):
         default="replace",
         description="What category_links in a product save do to an existing product's links: "
         "replace them, or merge into them (stores differ; the reference does not say).",
+    )
+
+    price_scope: Literal["global", "website"] = Field(
+        default="global",
+        description="Catalog price scope (catalog/price/scope, Magento's default global): "
+        "global refuses special prices of a store view (docs/reference/magento.md#special-prices).",
+    )
+    special_price_website_copy: bool = Field(
+        default=False,
+        description="The 2025 fix of issue 39521: a special-price save for a store view is "
+        "copied to every store view of its website (a delete is not); an unknown store is 404.",
     )
 
     unsupported_field_status: Literal[500, 400] = Field(

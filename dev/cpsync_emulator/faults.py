@@ -116,6 +116,8 @@ ENDPOINTS: tuple[str, ...] = (
     "prices.special.save",
     "prices.special.get",
     "prices.special.delete",
+    # store views (dev/cpsync_emulator/stores.py)
+    "store.views",
     # media gallery (dev/cpsync_emulator/media.py)
     "media.list",
     "media.get",

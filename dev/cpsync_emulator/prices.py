@@ -10,17 +10,24 @@ rows are saved, the answer is 200 with the list of failures ``{"message", "param
 ``parameters`` is a positional list. Dates must be exactly ``YYYY-MM-DD hh:mm:ss`` (a date without
 time fails).
 
-Special prices follow Magento Open Source: one special price per (SKU, store), so a new row
-replaces the old one, with its dates. Base prices with global price scope land on store 0
+Special prices follow Magento Open Source (docs/reference/magento.md#special-prices): each
+(SKU, store) holds the three attributes ``special_price``, ``special_from_date`` and
+``special_to_date``. A save upserts the price and each date it is given (a date left out keeps
+the old one); a delete removes all three at that store, whatever price or dates it is sent; the
+read joins a store's price with the dates of every store. With global price scope (Magento's
+default, ``price_scope``) a row for a store view is refused. Special failures come rendered
+with the row's values, in the store's language. Base prices land on store 0
 whatever ``store_id`` says, and show as the product's ``price``.
 """
 
 from __future__ import annotations
 
 import copy
+import re
 from datetime import datetime
 from typing import Any
 
+from cpsync_emulator.errors import MagentoError
 from cpsync_emulator.inputs import list_param
 from cpsync_emulator.routing import RestRequest, Route
 from cpsync_emulator.search import snake
@@ -42,13 +49,20 @@ SPECIAL_PRODUCT_NOT_FOUND = (
     "The product that was requested doesn't exist. Verify the product and try again. " + _ROW_ID
 )
 SPECIAL_STORE_NOT_FOUND = "Requested store is not found. " + _ROW_ID
+STORE_NOT_FOUND = "The store that was requested wasn't found. Verify the store and try again."
+SPECIAL_NOT_GLOBAL = "Could not change non global Price when price scope is global. " + _ROW_ID
 SPECIAL_INVALID_PRICE = "Invalid attribute Price = %price. " + _ROW_ID
 SPECIAL_INVALID_DATE = "Invalid attribute %label = %priceTo. " + _ROW_ID
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+_ROW_KEYS = ("SKU", "storeId", "priceFrom", "priceTo")
 
 
 class PriceData:
-    """Special prices by (lower-case SKU, store id); base prices live on the product itself."""
+    """Special prices by (lower-case SKU, store id); base prices live on the product itself.
+
+    A row is what one store holds of the three attributes: ``price`` (``special_price``),
+    ``price_from`` and ``price_to``, each None when the store has no value.
+    """
 
     def __init__(self) -> None:
         self.special: dict[tuple[str, int], dict[str, Any]] = {}
@@ -68,6 +82,36 @@ class PriceData:
         """Copies of every special price row, for assertions."""
         return [copy.deepcopy(row) for row in self.special.values()]
 
+    def save(self, sku: str, store_id: int, row: dict[str, Any]) -> None:
+        """Upsert as ``SpecialPrice::update``: the price, and each date only when given."""
+        held = self.special.setdefault(
+            (sku_key(sku), store_id),
+            {"price": None, "store_id": store_id, "sku": sku, "price_from": None, "price_to": None},
+        )
+        held["price"] = float(row["price"])
+        for name in ("price_from", "price_to"):
+            if row.get(name):
+                held[name] = row[name]
+
+    def delete(self, sku: str, store_id: int) -> bool:
+        """``SpecialPrice::delete``: the price and both dates of that store go; whether any did."""
+        return self.special.pop((sku_key(sku), store_id), None) is not None
+
+    def read(self, sku: str, asked_as: str) -> list[dict[str, Any]]:
+        """``SpecialPrice::get`` for one product: each store's price left-joined with the dates
+        of *every* store (the join has no store condition), under the SKU as it was asked for."""
+        held = [row for (key, _), row in self.special.items() if key == sku_key(sku)]
+        starts = [r["price_from"] for r in held if r["price_from"] is not None] or [None]
+        ends = [r["price_to"] for r in held if r["price_to"] is not None] or [None]
+        return [
+            {"price": row["price"], "store_id": row["store_id"], "sku": asked_as,
+             "price_from": start, "price_to": end}
+            for row in held
+            if row["price"] is not None
+            for start in starts
+            for end in ends
+        ]  # fmt: skip
+
 
 def prices_of(store: CatalogStore) -> PriceData:
     """The prices section of a store (registered by the emulator runtime)."""
@@ -78,6 +122,23 @@ def prices_of(store: CatalogStore) -> PriceData:
 
 def _failure(message: str, *parameters: Any) -> dict[str, Any]:
     return {"message": message, "parameters": [str(p) for p in parameters]}
+
+
+def _special_failure(
+    template: str, row_id: tuple[Any, ...], locale: str, first: tuple[str, Any] | None = None
+) -> dict[str, Any]:
+    """A failure as ``SpecialPriceStorage::addFailedItemPrice`` makes it: the phrase in the
+    store's language, rendered with the row's values (``strtr``: the longest placeholder
+    first, null as ''); the parameters are those values in order, null kept."""
+    from cpsync_emulator.i18n import LOCALES  # i18n imports this module's templates
+
+    args = dict([first] if first else []) | dict(zip(_ROW_KEYS, row_id, strict=True))
+    values = {f"%{k}": None if v is None else str(v) for k, v in args.items()}
+    longest_first = sorted(values, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(k) for k in longest_first))
+    text = LOCALES.get(locale, {}).get(template, template)
+    message = pattern.sub(lambda m: values[m.group(0)] or "", text)
+    return {"message": message, "parameters": list(values.values())}
 
 
 def _row(raw: Any) -> dict[str, Any]:
@@ -156,27 +217,58 @@ def get_base_prices(request: RestRequest) -> list[dict[str, Any]]:
 
 
 def _special_problems(
-    row: dict[str, Any], store: CatalogStore, stores: set[int]
+    row: dict[str, Any], store: CatalogStore, stores: set[int], request: RestRequest
 ) -> list[dict[str, Any]]:
+    """The failures of one row, in ``SpecialPriceStorage::retrieveValidPrices``' order."""
+    config = request.emulator.config
     sku = str(row.get("sku") or "")
-    store_id = row.get("store_id", 0)
-    price_from, price_to = row.get("price_from") or "", row.get("price_to") or ""
-    row_id = (sku, store_id, price_from, price_to)
-    problems = []
-    if not sku or store.find_by_sku(sku) is None:
-        problems.append(_failure(SPECIAL_PRODUCT_NOT_FOUND, *row_id))
-    if not str(store_id).lstrip("-").isdigit() or int(store_id) not in stores:
-        problems.append(_failure(SPECIAL_STORE_NOT_FOUND, *row_id))
-    if _price(row.get("price")) is None:
-        problems.append(_failure(SPECIAL_INVALID_PRICE, row.get("price"), *row_id))
-    for label, value in (("Price From", price_from), ("Price To", price_to)):
-        if value and not _strict_date(value):
-            problems.append(_failure(SPECIAL_INVALID_DATE, label, *row_id))
-    return problems
+    store_id = row.get("store_id")  # left out: null, so no store (and not store 0)
+    price_from, price_to = row.get("price_from") or None, row.get("price_to") or None
+    row_id = (row.get("sku"), store_id, price_from, price_to)
+    known_store = str(store_id).lstrip("-").isdigit() and int(str(store_id)) in stores
+    checks: list[tuple[bool, str, tuple[str, Any] | None]] = [
+        (not sku or store.find_by_sku(sku) is None, SPECIAL_PRODUCT_NOT_FOUND, None),
+        (config.price_scope == "global" and str(store_id) != "0", SPECIAL_NOT_GLOBAL, None),
+        (not known_store, SPECIAL_STORE_NOT_FOUND, None),
+        (_price(row.get("price")) is None, SPECIAL_INVALID_PRICE, ("price", row.get("price"))),
+        (bool(price_from) and not _strict_date(price_from), SPECIAL_INVALID_DATE,
+         ("label", "Price From")),
+        (bool(price_to) and not _strict_date(price_to), SPECIAL_INVALID_DATE,
+         ("label", "Price To")),
+    ]  # fmt: skip
+    return [
+        _special_failure(template, row_id, config.locale, first)
+        for failed, template, first in checks
+        if failed
+    ]
+
+
+def _copied_to_website(request: RestRequest, rows: list[Any]) -> list[dict[str, Any]]:
+    """The rows after ``SpecialPriceStoragePlugin::aroundUpdate`` (2025, REST only): each row of
+    a store view is followed by a copy for every other store view of its website.
+
+    Raises:
+        MagentoError: 404 when a row names a store that does not exist (``getStore`` throws
+            before any check runs).
+    """
+    topology = request.emulator.store.topology
+    copied: list[dict[str, Any]] = []
+    for raw in rows:
+        row = _row(raw)
+        copied.append(row)
+        store_id = row.get("store_id")
+        if str(store_id or 0) == "0":  # PHP's == 0: null, 0 and "0" are the default store
+            continue
+        view = next((v for v in topology.views.values() if str(v.store_id) == str(store_id)), None)
+        if view is None:
+            raise MagentoError(404, STORE_NOT_FOUND)
+        siblings = topology.store_ids([view.website_id])
+        copied += [row | {"store_id": sid} for sid in siblings if sid != view.store_id]
+    return copied
 
 
 def _checked_special_rows(
-    request: RestRequest, store: CatalogStore
+    request: RestRequest, store: CatalogStore, rows: list[Any]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The special-price rows that pass Magento's checks, and the failures of the others.
 
@@ -185,9 +277,9 @@ def _checked_special_rows(
     stores = _store_ids(store)
     valid: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    for raw in list_param(request, "prices", PRICES_NOT_ARRAY):
+    for raw in rows:
         row = _row(raw)
-        problems = _special_problems(row, store, stores)
+        problems = _special_problems(row, store, stores, request)
         failures.extend(problems)
         if not problems:
             valid.append(row)
@@ -195,46 +287,46 @@ def _checked_special_rows(
 
 
 def save_special_prices(request: RestRequest) -> list[dict[str, Any]]:
-    """``POST /V1/products/special-price``: one row per (SKU, store), replaced by a new one."""
+    """``POST /V1/products/special-price``: upserts the price and the dates it is given."""
     store = request.emulator.store
+    sent = list_param(request, "prices", PRICES_NOT_ARRAY)
     with store.lock:
-        rows, failures = _checked_special_rows(request, store)
+        if request.emulator.config.special_price_website_copy:
+            sent = _copied_to_website(request, sent)
+        rows, failures = _checked_special_rows(request, store, sent)
         data = prices_of(store)
         for row in rows:
             product = store.find_by_sku(str(row["sku"]))
             assert product is not None
-            store_id = int(row.get("store_id", 0))
-            data.special[(sku_key(product["sku"]), store_id)] = {
-                "price": float(row["price"]),
-                "store_id": store_id,
-                "sku": product["sku"],
-                "price_from": row.get("price_from") or None,
-                "price_to": row.get("price_to") or None,
-            }
+            data.save(product["sku"], int(row["store_id"]), row)
             request.emulator.stats.record_write("special_prices.updated")
     return failures
 
 
 def get_special_prices(request: RestRequest) -> list[dict[str, Any]]:
-    """``POST /V1/products/special-price-information``: rows of the known SKUs."""
+    """``POST /V1/products/special-price-information``: every store's row of the known SKUs."""
     skus = list_param(request, "skus", SKUS_NOT_ARRAY)
-    wanted = {sku_key(str(sku)) for sku in skus}
-    with request.emulator.store.lock:
-        data = prices_of(request.emulator.store)
-        return [copy.deepcopy(row) for (sku, _), row in data.special.items() if sku in wanted]
+    store = request.emulator.store
+    answer: list[dict[str, Any]] = []
+    with store.lock:
+        data = prices_of(store)
+        asked = {sku_key(str(sku)): str(sku) for sku in reversed(skus)}  # first spelling wins
+        for sku in asked.values():
+            product = store.find_by_sku(sku)
+            if product is not None:
+                answer += data.read(product["sku"], sku)
+    return answer
 
 
 def delete_special_prices(request: RestRequest) -> list[dict[str, Any]]:
-    """``POST /V1/products/special-price-delete``: rows matching SKU, store and price go."""
+    """``POST /V1/products/special-price-delete``: by SKU and store only; price and dates go."""
     store = request.emulator.store
+    sent = list_param(request, "prices", PRICES_NOT_ARRAY)
     with store.lock:
-        rows, failures = _checked_special_rows(request, store)
+        rows, failures = _checked_special_rows(request, store, sent)
         data = prices_of(store)
         for row in rows:
-            key = (sku_key(str(row["sku"])), int(row.get("store_id", 0)))
-            current = data.special.get(key)
-            if current is not None and abs(current["price"] - float(row["price"])) < 1e-6:
-                del data.special[key]
+            if data.delete(str(row["sku"]), int(row["store_id"])):
                 request.emulator.stats.record_write("special_prices.deleted")
     return failures
 

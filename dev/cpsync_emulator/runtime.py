@@ -29,6 +29,7 @@ from cpsync_emulator import (
     media,
     prices,
     products,
+    stores,
 )
 from cpsync_emulator.auth import TokenRegistry
 from cpsync_emulator.bulk import BulkQueue
@@ -67,6 +68,7 @@ class Emulator:
                 *prices.routes(),
                 *categories.routes(),
                 *media.routes(),
+                *stores.routes(),
             ]
         )
         # Configurable products and their attributes (grids).

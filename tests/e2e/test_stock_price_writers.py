@@ -13,8 +13,9 @@ import pytest
 
 from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.magento.client import MagentoClient, RetryPolicy
+from cpsync.magento.errors import MagentoRecordError
 from cpsync.magento.inventory import SOURCES_WRITTEN, SourceItem, StockWriter
-from cpsync.magento.prices import PriceFailure, PriceWriter
+from cpsync.magento.prices import PriceApi, PriceFailure, PriceWriter
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, SourceQuantity, SpecialPrice, StockState
 from cpsync_emulator import EmulatorConfig, running_emulator
@@ -238,6 +239,93 @@ def test_given_a_promotion_that_ended_or_changed_then_magento_ends_with_the_desi
     assert magento.stats()["requests"]["prices.special.save"] == saves + 1
 
 
+def test_given_a_promotion_whose_dates_change_then_the_store_shows_exactly_the_new_dates(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    """Magento keeps a stored date that a special-price save is not sent
+    (docs/reference/magento.md#special-prices): an open end must not inherit the old end."""
+    add_products(magento, "A", "B")
+    dec1, dec24, jan6 = "2026-12-01 00:00:00", "2026-12-24 23:59:59", "2027-01-06 23:59:59"
+    sale = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=dec24)
+    PriceWriter(client).write([price("A", "10", sale), price("B", "10", sale)])
+    # WHEN A's promotion loses its end date and B's runs longer (a writer that knows nothing,
+    # so it reads what Magento holds first)
+    open_ended = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=None)
+    longer = SpecialPrice(price=Decimal("8"), price_from=dec1, price_to=jan6)
+    outcomes = PriceWriter(client).write([price("A", "10", open_ended), price("B", "10", longer)])
+    # THEN the store shows A on sale with no end, B until January 6th
+    assert all(o.applied for o in outcomes.values())
+    rows = {
+        r.sku: (r.price, r.price_from, r.price_to)
+        for r in PriceApi(client).special_prices(["A", "B"])
+    }
+    assert rows == {"A": (8.0, dec1, None), "B": (8.0, dec1, jan6)}
+
+
+def test_given_two_store_views_with_the_same_promotion_then_rewriting_it_sends_nothing() -> None:
+    """Website price scope: Magento's read repeats store 1's row once per date row of every
+    store (docs/reference/magento.md#special-prices); alike rows are one row."""
+    config = EmulatorConfig(store_codes=["default", "fr"], price_scope="website")
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 00:00:00", price_to=None)
+        PriceWriter(client, store_id=2).write([price("A", "10", sale)])  # the French view
+        writer = PriceWriter(client, store_id=1)  # no state: it reads what Magento holds
+        writer.write([price("A", "10", sale)])
+        before = magento.stats()["requests"]
+        # WHEN the same promotion is written again to store 1
+        outcome = writer.write([price("A", "10", sale)])["A"]
+        # THEN Magento is read, and no special price is deleted or saved again
+        after = magento.stats()["requests"]
+        assert outcome.applied
+        sent = {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
+        assert sent == {"prices.base.save": 1, "prices.special.get": 1}
+
+
+@pytest.mark.parametrize("copied", [True, False], ids=["copied to the website", "one view"])
+def test_given_website_price_scope_when_a_promotion_ends_then_no_store_view_keeps_it(
+    copied: bool, tmp_path: Path
+) -> None:
+    """Magento copies a store view's special price to its website's views (issue 39521's fix)
+    but deletes one store's (docs/reference/magento.md#special-prices)."""
+    config = EmulatorConfig(
+        store_codes=["default", "fr"], price_scope="website", special_price_website_copy=copied
+    )
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        writer = PriceWriter(client, store_id=1, state=state)
+        sale = SpecialPrice(price=Decimal("8"), price_from="2026-12-01 00:00:00")
+        assert writer.write([price("A", "10", sale)])["A"].applied
+        views = sorted(r["store_id"] for r in prices_of(magento.store).special_prices())
+        assert views == ([1, 2] if copied else [1])
+        # WHEN the promotion ends
+        assert writer.write([price("A", "10")])["A"].applied
+        # THEN neither store view shows it, and the store views were asked for once
+        assert prices_of(magento.store).special_prices() == []
+        assert magento.stats()["requests"]["store.views"] == 1
+
+
+def test_given_store_views_cannot_be_read_then_the_promotion_still_ends_in_its_store(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An integration without Magento_Backend::store (the emulator grants every resource, so
+    the refusal is faked): the delete goes to the writer's store view alone."""
+    config = EmulatorConfig(store_codes=["default", "fr"], price_scope="website")
+    with running_emulator(config) as magento, MagentoClient(magento.url, magento.token) as client:
+        add_products(magento, "A")
+        writer = PriceWriter(client, store_id=1)
+
+        def refused(store_id: int) -> list[int]:
+            raise MagentoRecordError(401, "The consumer isn't authorized", "GET", "store")
+
+        monkeypatch.setattr(writer.api, "sibling_views", refused)
+        writer.write([price("A", "10", SpecialPrice(price=Decimal("8")))])
+        outcome = writer.write([price("A", "10")])["A"]
+        assert outcome.applied
+        assert prices_of(magento.store).special_prices() == []
+
+
 def test_given_input_limits_then_price_rows_go_at_most_20_per_request(
     magento: EmulatorHandle, client: MagentoClient
 ) -> None:
@@ -267,6 +355,21 @@ def test_given_a_price_failure_then_its_text_is_filled_from_positional_parameter
     parsed = PriceFailure.model_validate(failure)
     assert parsed.text() == (text or failure["message"])
     assert parsed.sku_in({"x": "X"}) == ("X" if parsed.parameters[1:2] == ["X"] else None)
+
+
+def test_given_a_rendered_special_failure_then_its_text_is_kept_and_names_the_record() -> None:
+    """Magento renders the row into a special-price failure; a date left out is a null."""
+    parsed = PriceFailure.model_validate(
+        {
+            "message": "Requested store is not found. Row ID: SKU = None, Store ID: 9, "
+            "Price From: , Price To: .",
+            "parameters": ["None", "9", None, None],
+        }
+    )
+    assert parsed.text() == parsed.message
+    assert parsed.sku_in({"none": "NONE", "x": "X"}) == "NONE"
+    nulls = PriceFailure.model_validate({"message": "Odd.", "parameters": ["X", None]})
+    assert (nulls.text(), nulls.sku_in({"none": "NONE"})) == ("Odd. (X)", None)
 
 
 def test_given_a_price_for_a_product_not_created_yet_when_it_appears_then_the_retry_applies(

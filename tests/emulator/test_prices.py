@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cpsync_emulator import EmulatorHandle
+from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
 from cpsync_emulator.prices import prices_of
 
 ProductFactory = Callable[..., dict[str, Any]]
@@ -67,36 +67,122 @@ def test_given_special_prices_when_dates_are_not_strict_then_that_row_fails_alon
     # THEN
     failures = response.json()
     assert response.status_code == 200
-    assert [f["message"].split(" Row ID")[0] for f in failures] == [
-        "Invalid attribute %label = %priceTo.",
-        "The product that was requested doesn't exist. Verify the product and try again.",
-    ]
-    assert failures[0]["parameters"] == ["Price From", "B", "0", "2026-12-01", ""]
-    assert failures[1]["parameters"][0] == "C"
+    # (Magento renders the row into the phrase; the date label's text shows price_to)
+    assert failures == [
+        {"message": "Invalid attribute Price From = . Row ID: SKU = B, Store ID: 0, "
+         "Price From: 2026-12-01, Price To: .",
+         "parameters": ["Price From", "B", "0", "2026-12-01", None]},
+        {"message": "The product that was requested doesn't exist. Verify the product and try "
+         "again. Row ID: SKU = C, Store ID: 0, Price From: , Price To: .",
+         "parameters": ["C", "0", None, None]},
+    ]  # fmt: skip
     assert prices_of(magento.store).special_prices() == [
         {"price": 8.0, "store_id": 0, "sku": "A", "price_from": "2026-12-01 06:00:00",
          "price_to": "2026-12-02 23:59:59"},
     ]  # fmt: skip
 
 
+SPECIAL = "/all/V1/products/special-price"
+SPECIAL_INFO = "/all/V1/products/special-price-information"
+SPECIAL_DELETE = "/all/V1/products/special-price-delete"
+DEC1, DEC24, JAN1 = "2026-12-01 00:00:00", "2026-12-24 23:59:59", "2027-01-01 00:00:00"
+
+
 @pytest.mark.usefixtures("two_products")
-def test_given_a_special_price_when_replaced_read_and_deleted_then_one_row_at_most(
+def test_given_a_special_price_with_dates_when_saved_again_without_one_then_that_date_stays(
+    client: httpx.Client,
+) -> None:
+    """SpecialPrice::update upserts the price and only the dates it is given."""
+    client.post(
+        SPECIAL,
+        json={
+            "prices": [
+                {"price": 8, "store_id": 0, "sku": "A", "price_from": DEC1, "price_to": DEC24}
+            ]
+        },
+    )
+    # WHEN saved again with a new price and a new start, without an end
+    saved = client.post(
+        SPECIAL, json={"prices": [{"price": 6, "store_id": 0, "sku": "A", "price_from": JAN1}]}
+    )
+    # THEN one row: the new price and start, the old end still there
+    info = client.post(SPECIAL_INFO, json={"skus": ["a", "B", "NOPE"]})
+    assert saved.json() == []
+    assert info.json() == [
+        {"price": 6.0, "store_id": 0, "sku": "a", "price_from": JAN1, "price_to": DEC24}
+    ]  # the SKU as asked; unknown SKUs and SKUs without a special price are left out
+
+
+@pytest.mark.usefixtures("two_products")
+def test_given_a_special_price_when_deleted_with_another_price_and_no_dates_then_all_of_it_goes(
     client: httpx.Client, magento: EmulatorHandle
 ) -> None:
-    first = {"price": 8, "store_id": 0, "sku": "A"}
-    second = {"price": 6, "store_id": 0, "sku": "A", "price_from": "2026-12-01 00:00:00"}
-    client.post("/all/V1/products/special-price", json={"prices": [first]})
-    client.post("/all/V1/products/special-price", json={"prices": [second]})
-    info = client.post("/all/V1/products/special-price-information", json={"skus": ["a", "B"]})
-    assert [(r["sku"], r["price"], r["price_from"]) for r in info.json()] == [
-        ("A", 6.0, "2026-12-01 00:00:00")
-    ]
-    # WHEN the old row is deleted, nothing happens; the current one goes
-    client.post("/all/V1/products/special-price-delete", json={"prices": [first]})
-    assert len(prices_of(magento.store).special_prices()) == 1
-    gone = client.post("/all/V1/products/special-price-delete", json={"prices": [second]})
+    """SpecialPrice::delete matches SKU and store only, and removes both dates too."""
+    client.post(
+        SPECIAL,
+        json={
+            "prices": [
+                {"price": 8, "store_id": 0, "sku": "A", "price_from": DEC1, "price_to": DEC24}
+            ]
+        },
+    )
+    # WHEN a row with another price and no dates is deleted
+    gone = client.post(SPECIAL_DELETE, json={"prices": [{"price": 1, "store_id": 0, "sku": "A"}]})
     assert gone.json() == []
     assert prices_of(magento.store).special_prices() == []
+    # THEN a new special price without dates has none (the old ones went with the price)
+    client.post(SPECIAL, json={"prices": [{"price": 7, "store_id": 0, "sku": "A"}]})
+    again = client.post(SPECIAL_DELETE, json={"prices": [{"price": 7, "store_id": 0, "sku": "A"}]})
+    assert again.json() == []
+    client.post(SPECIAL, json={"prices": [{"price": 7, "store_id": 0, "sku": "A"}]})
+    info = client.post(SPECIAL_INFO, json={"skus": ["A"]}).json()
+    assert [(r["price"], r["price_from"], r["price_to"]) for r in info] == [(7.0, None, None)]
+
+
+@pytest.mark.usefixtures("two_products")
+def test_given_global_price_scope_then_a_store_view_row_is_refused_and_nothing_changes(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    rows = [{"price": 8, "store_id": 1, "sku": "A"}, {"price": 8, "sku": "B"}]
+    # WHEN saved and deleted with Magento's default (global) price scope
+    saved = client.post(SPECIAL, json={"prices": rows}).json()
+    deleted = client.post(SPECIAL_DELETE, json={"prices": rows}).json()
+    # THEN the store view row is refused, and so is a row without a store (not store 0)
+    for failures in (saved, deleted):
+        assert [(f["message"].split(" Row ID")[0], f["parameters"][:2]) for f in failures] == [
+            ("Could not change non global Price when price scope is global.", ["A", "1"]),
+            ("Could not change non global Price when price scope is global.", ["B", None]),
+            ("Requested store is not found.", ["B", None]),
+        ]
+    assert prices_of(magento.store).special_prices() == []
+
+
+@pytest.mark.usefixtures("two_products")
+def test_given_website_price_scope_then_each_store_keeps_its_row_and_reads_join_all_dates(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    magento.configure(price_scope="website")
+    client.post(
+        SPECIAL,
+        json={
+            "prices": [
+                {"price": 8, "store_id": 0, "sku": "A", "price_from": DEC1},
+                {"price": 6, "store_id": 1, "sku": "A", "price_to": DEC24},
+            ]
+        },
+    )
+    # WHEN read: the dates are joined without the store, so each price gets every date
+    info = client.post(SPECIAL_INFO, json={"skus": ["A"]}).json()
+    assert [(r["store_id"], r["price"], r["price_from"], r["price_to"]) for r in info] == [
+        (0, 8.0, DEC1, DEC24),
+        (1, 6.0, DEC1, DEC24),
+    ]
+    # WHEN store 1's row is deleted THEN store 0 keeps its own
+    client.post(SPECIAL_DELETE, json={"prices": [{"price": 6, "store_id": 1, "sku": "A"}]})
+    info = client.post(SPECIAL_INFO, json={"skus": ["A"]}).json()
+    assert [(r["store_id"], r["price"], r["price_from"], r["price_to"]) for r in info] == [
+        (0, 8.0, DEC1, None)
+    ]
 
 
 def test_given_bad_shapes_or_limits_then_the_whole_call_is_refused(
@@ -126,3 +212,47 @@ def test_given_a_cost_per_row_when_a_bulk_call_is_made_then_it_takes_that_long(
     started = time.monotonic()
     client.post("/all/V1/products/base-prices", json={"prices": rows})
     assert time.monotonic() - started >= 0.2  # 40 rows x 5 ms
+
+
+def test_given_the_2025_website_copy_then_a_store_view_save_reaches_its_whole_website(
+    product: ProductFactory,
+) -> None:
+    """SpecialPriceStoragePlugin (issue 39521): saves are copied to the website's store views,
+    deletes are not; an unknown store stops the whole call before any check."""
+    config = EmulatorConfig(
+        store_codes=["default", "fr"], price_scope="website", special_price_website_copy=True
+    )
+    with (
+        running_emulator(config) as magento,
+        httpx.Client(
+            base_url=magento.rest_url, headers={"Authorization": f"Bearer {magento.token}"}
+        ) as client,
+    ):
+        client.post("/all/V1/products", json=product("A", price=10))
+        views = client.get("/all/V1/store/storeViews").json()
+        assert [(v["id"], v["code"], v["website_id"]) for v in views] == [
+            (0, "admin", 0), (1, "default", 1), (2, "fr", 1)
+        ]  # fmt: skip
+        # WHEN a special price is saved for store view 1 (and, as a string, for store 0)
+        client.post(SPECIAL, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
+        client.post(SPECIAL, json={"prices": [{"price": 9, "store_id": "0", "sku": "A"}]})
+        # THEN both store views of the website hold it
+        rows = prices_of(magento.store).special_prices()
+        assert sorted(r["store_id"] for r in rows) == [0, 1, 2]
+        # WHEN it is deleted for store view 1 THEN the French view keeps its copy
+        client.post(SPECIAL_DELETE, json={"prices": [{"price": 8, "store_id": 1, "sku": "A"}]})
+        assert [r["store_id"] for r in prices_of(magento.store).special_prices()] == [2, 0]
+        # WHEN a row names a store that does not exist THEN the call is refused whole
+        unknown = client.post(
+            SPECIAL,
+            json={
+                "prices": [
+                    {"price": 5, "store_id": 1, "sku": "A"},
+                    {"price": 5, "store_id": 9, "sku": "A"},
+                ]
+            },
+        )
+        assert (unknown.status_code, unknown.json()["message"]) == (
+            404, "The store that was requested wasn't found. Verify the store and try again."
+        )  # fmt: skip
+        assert [r["price"] for r in prices_of(magento.store).special_prices()] == [8.0, 9.0]

@@ -13,7 +13,10 @@ Special prices: Magento Open Source keeps one special price per SKU and store: a
 the price and each date it is given (a date left out keeps the old one), and a delete removes
 the SKU's price and both dates at that store whatever row is sent
 (`Catalog/Model/ResourceModel/Product/Price/SpecialPrice.php`). Adobe Commerce keeps one per
-date range (a scheduled update) and refuses a range that overlaps another.
+date range (a scheduled update) and refuses a range that overlaps another. With Website price
+scope a store view's special price is copied to the other views of its website (the admin's
+save, and the special-price API since the fix of issue 39521) but a delete removes one store's:
+so a delete for a store view goes to each view of its website (`GET /V1/store/storeViews`, once).
 
 So per chunk: one base-price save, then the special rows by what Magento holds. What it holds
 is kept in state (`price_special`, the rows cpsync last wrote or read) and read from Magento
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,7 +45,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cpsync.documents import PRICE_SPECIAL, SpecialHeld
 from cpsync.errors import ConfigurationError
 from cpsync.magento.client import MagentoClient
-from cpsync.magento.errors import MagentoRecordError, render_message
+from cpsync.magento.errors import MagentoAuthError, MagentoRecordError, render_message
 from cpsync.magento.inventory import INPUT_LIMIT, learn_input_limit, spread
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, PriceState, SpecialPrice
@@ -104,19 +108,25 @@ class PriceFailure(BaseModel):
 
         Price failures carry named placeholders (`%fieldName`) but a *positional* list; the
         values come in the order the names first appear. When the counts differ the values
-        are appended instead of guessed.
+        are appended instead of guessed. Special-price failures come rendered already (the
+        row's values are in the text, a null parameter for a date left out): only values the
+        text lacks are appended.
         """
-        values = [str(p) for p in self.parameters]
+        values = ["" if p is None else str(p) for p in self.parameters]
         if re.search(r"%\d", self.message):
             return render_message(self.message, values)
         names = list(dict.fromkeys(re.findall(r"%([A-Za-z_]\w*)", self.message)))
         if names and len(names) == len(values):
             return render_message(self.message, dict(zip(names, values, strict=True)))
+        if not names:
+            values = [v for v in values if v and v not in self.message]
         return f"{self.message} ({', '.join(values)})" if values else self.message
 
     def sku_in(self, skus: dict[str, str]) -> str | None:
         """The record key among `skus` (lower-case SKU -> key) that a parameter names."""
         for value in self.parameters:
+            if value is None:
+                continue  # a date left out: null, never the SKU "None"
             key = skus.get(str(value).lower())
             if key is not None:
                 return key
@@ -175,15 +185,31 @@ class PriceApi:
         )
         return [BasePriceRow.model_validate(r) for r in (result or [])]
 
+    def sibling_views(self, store_id: int) -> list[int]:
+        """GET /V1/store/storeViews: the other store views of `store_id`'s website."""
+        views = self.client.request("GET", "store/storeViews", endpoint="store.views", store="all")
+        views = [v for v in views or [] if isinstance(v, dict)]
+        website = next((v.get("website_id") for v in views if v.get("id") == store_id), None)
+        return sorted(
+            int(v["id"])
+            for v in views
+            if website is not None and v.get("website_id") == website
+            and v.get("id") not in (0, store_id)
+        )  # fmt: skip
+
     def special_prices(self, skus: Sequence[str]) -> list[SpecialPriceRow]:
-        """POST /V1/products/special-price-information."""
+        """POST /V1/products/special-price-information, each distinct row once.
+
+        Magento joins a store's price with the dates of every store, so a store's row comes
+        back once per combination: alike when other store views hold the same dates.
+        """
         result = self.client.request(
             "POST",
             "products/special-price-information",
             endpoint="prices.special.get",
             json={"skus": list(skus)},
         )
-        return [SpecialPriceRow.model_validate(r) for r in (result or [])]
+        return list(dict.fromkeys(SpecialPriceRow.model_validate(r) for r in (result or [])))
 
 
 def _held_row(held: SpecialHeld, sku: str) -> SpecialPriceRow | None:
@@ -319,6 +345,8 @@ class PriceWriter(Writer):
         self.store_id = store_id
         self.chunk_size = chunk_size
         self.state = state
+        self._siblings: list[int] | None = None
+        self._siblings_lock = threading.Lock()
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         """Write base and special prices in chunks of about `chunk_size` SKUs, several at once.
@@ -422,7 +450,7 @@ class PriceWriter(Writer):
         held = self._read_held(chunk)
         plan = plan_special(desired, held)
         if plan.delete:
-            self._settle(chunk, self.api.delete_special, plan.delete)
+            self._delete_everywhere(chunk, plan.delete)
         if plan.save:
             self._settle(chunk, self.api.save_special, plan.save)
         self._redo_refused_in_place(chunk, plan)
@@ -430,6 +458,38 @@ class PriceWriter(Writer):
             key: None if key in chunk.errors else _held_doc(desired[key], self.store_id)
             for key in chunk.states
         }
+
+    def _sibling_views(self) -> list[int]:
+        """The other store views of `store_id`'s website, asked of Magento once.
+
+        With Website price scope Magento copies a store view's special price to its website's
+        other views (the admin always, the special-price API since the fix of issue 39521),
+        but a special-price delete removes one store's (docs/reference/magento.md#special-prices).
+        """
+        if self.store_id == 0:
+            return []
+        with self._siblings_lock:
+            if self._siblings is None:
+                try:
+                    self._siblings = self.api.sibling_views(self.store_id)
+                except (MagentoRecordError, MagentoAuthError) as exc:
+                    logger.warning(
+                        "Store views unreadable (%s): special prices are deleted in store %d "
+                        "only; grant Magento_Backend::store to delete the website's copies",
+                        exc,
+                        self.store_id,
+                    )
+                    self._siblings = []
+            return self._siblings
+
+    def _delete_everywhere(self, chunk: _Chunk, rows: list[tuple[str, SpecialPriceRow]]) -> None:
+        """Delete `rows` in `store_id` and in the other store views of its website."""
+        copies = [
+            (key, row.model_copy(update={"store_id": view}))
+            for view in self._sibling_views()
+            for key, row in rows
+        ]
+        self._settle(chunk, self.api.delete_special, rows + copies)
 
     def _redo_refused_in_place(self, chunk: _Chunk, plan: SpecialPlan) -> None:
         """Delete, then save again, the rows a store refused to save over.
@@ -442,9 +502,7 @@ class PriceWriter(Writer):
             return
         errors = {k: chunk.errors.pop(k) for k in refused}
         logger.info("%d in-place special prices refused; deleting and saving again", len(refused))
-        self._settle(
-            chunk, self.api.delete_special, [(k, r) for k in refused for r in plan.in_place[k]]
-        )
+        self._delete_everywhere(chunk, [(k, r) for k in refused for r in plan.in_place[k]])
         again = [(k, r) for k, r in plan.save if k in errors and k not in chunk.errors]
         if again:
             self._settle(chunk, self.api.save_special, again)

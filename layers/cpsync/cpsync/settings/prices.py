@@ -29,7 +29,9 @@ class PriceSettings(SettingsSection):
     price_store_id: int = Field(
         default=0,
         ge=0,
-        description="`store_id` of base and special price rows (0 = global).",
+        description="`store_id` of base and special price rows (0 = global). Another store view "
+        "needs Magento's catalog price scope set to Website: with the default, Global, Magento "
+        "refuses its special prices.",
         examples=[1],
     )
     price_promo_horizon_days: float = Field(
