@@ -17,7 +17,11 @@ The answer is a list of strings, as Magento's ``execute()`` returns it:
   per message: ``<message> in row(s): 2, 5`` (row numbers from 1, as the Admin prints them).
 
 Image columns (``base_image``, ``small_image``, ``thumbnail_image``, ``swatch_image``,
-``additional_images``) take URLs the emulator downloads into the gallery.
+``additional_images``) take URLs the emulator downloads into the gallery. As Magento's import
+uploader does, a download is stored under the URL's last path segment with ``_`` and 16
+random letters and digits before the extension, lower-cased (``front.png`` ->
+``/f/r/front_38gcempfkxxr8nmj.png``): ``CatalogImportExport\\Model\\Import\\Uploader::
+downloadFileFromUrl`` names its temporary file so, and ``save()`` keeps that name.
 
 Entities ``catalog_product`` and ``stock_sources`` (import_sources; config ``import_entities``
 leaves one out, as a store without its module); another entity answers ``Please enter a
@@ -42,6 +46,8 @@ import csv
 import gzip
 import io
 import re
+import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -383,6 +389,12 @@ def _downloader() -> httpx.Client:
     return _client
 
 
+def _random_suffix() -> str:
+    """What the import uploader adds to a downloaded file's name (Random::getRandomString(16))."""
+    letters = string.ascii_letters + string.digits
+    return "".join(secrets.choice(letters) for _ in range(16))
+
+
 def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
     """New gallery entries of a row's image URLs, fetched over HTTP (as Magento downloads them).
 
@@ -412,6 +424,8 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
         except httpx.HTTPError:
             run.error(index, URL_NOT_ACCESSIBLE)
             continue
+        stem = name.rsplit(".", 1)[0]
+        name = f"{stem}_{_random_suffix()}.{extension}".lower()
         mime = answer.headers.get("content-type", "image/jpeg").split(";")[0].strip()
         entries.append(
             {

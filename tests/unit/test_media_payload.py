@@ -34,6 +34,14 @@ def test_the_tag_is_found_in_magentos_path_also_with_a_duplicate_suffix() -> Non
     assert tag_of(None) is None
 
 
+def test_the_tag_is_found_in_the_name_magentos_import_gives_a_downloaded_image() -> None:
+    # Import\Uploader::downloadFileFromUrl adds "_" and 16 random characters, save() keeps
+    # them (lower-cased), and a name already taken gets "_1" after them
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gcempfkxxr8nmj.jpg") == "0123456789ab"
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gcempfkxxr8nmj_1.jpg") == "0123456789ab"
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gc.jpg") is None  # not the import's part
+
+
 def test_a_create_carries_base64_content_and_an_update_does_not() -> None:
     create = build_entry_payload(_entry(roles=("image",)), b"\xff\xd8bytes")
     assert create["types"] == ["image"] and create["position"] == 2

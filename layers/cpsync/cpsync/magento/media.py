@@ -2,7 +2,8 @@
 
 The writer owns the entries it uploaded and nothing else (a merchant may add images by hand).
 An entry is ours when its id is remembered in state (docs `image_entries`) or its file name
-carries our content tag (`<stem>-cp<digest>.<ext>`, Magento may add `_1`): the tag is what lets
+carries our content tag (`<stem>-cp<digest>.<ext>`; Magento may add `_1`, and its import adds `_`
+and 16 random letters and digits to a file it downloads from a URL): the tag is what lets
 a crash between an upload and the state write, a retried POST whose first answer was lost, or
 an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 
@@ -76,7 +77,8 @@ _LIST_FIELDS = "id,media_type,label,position,disabled,types,file"
 GALLERY_LOCK_TTL_SECONDS = 30.0
 #: How long a writer waits for another writer of the same gallery before giving up (retried).
 GALLERY_LOCK_WAIT_SECONDS = 20.0
-_TAG = re.compile(r"-cp([0-9a-f]{12})(?:_\d+)?\.[a-z0-9]+$")
+#: The content tag, then the import's random part (Uploader::downloadFileFromUrl), then `_1`...
+_TAG = re.compile(r"-cp([0-9a-f]{12})(?:_[a-z0-9]{16})?(?:_\d+)?\.[a-z0-9]+$")
 
 
 def upload_name(entry: ImageEntry) -> str:
