@@ -21,7 +21,9 @@ Image columns (``base_image``, ``small_image``, ``thumbnail_image``, ``swatch_im
 uploader does, a download is stored under the URL's last path segment with ``_`` and 16
 random letters and digits before the extension, lower-cased (``front.png`` ->
 ``/f/r/front_38gcempfkxxr8nmj.png``): ``CatalogImportExport\\Model\\Import\\Uploader::
-downloadFileFromUrl`` names its temporary file so, and ``save()`` keeps that name.
+downloadFileFromUrl`` names its temporary file so, and ``save()`` keeps that name. A name
+then longer than 90 characters is refused (``File\\Uploader::getCorrectFileName``), which the
+import reports as an image it could not download.
 
 Entities ``catalog_product`` and ``stock_sources`` (import_sources; config ``import_entities``
 leaves one out, as a store without its module); another entity answers ``Please enter a
@@ -376,6 +378,8 @@ URL_NOT_ACCESSIBLE = (
 
 
 DISALLOWED_FILE_TYPE = "Disallowed file type."
+#: File\Uploader::getCorrectFileName: "Filename is too long; must be 90 characters or less".
+MAX_FILE_NAME = 90
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "gif", "png"})  # the import uploader's own list
 
 _client: httpx.Client | None = None
@@ -426,6 +430,9 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         stem = name.rsplit(".", 1)[0]
         name = f"{stem}_{_random_suffix()}.{extension}".lower()
+        if len(name) > MAX_FILE_NAME:  # save() refuses it; uploadMediaFiles() catches all
+            run.error(index, URL_NOT_ACCESSIBLE)
+            continue
         mime = answer.headers.get("content-type", "image/jpeg").split(";")[0].strip()
         entries.append(
             {

@@ -81,12 +81,21 @@ GALLERY_LOCK_WAIT_SECONDS = 20.0
 _TAG = re.compile(r"-cp([0-9a-f]{12})(?:_[a-z0-9]{16})?(?:_\d+)?\.[a-z0-9]+$")
 
 
+#: Characters kept of a source file's stem: Magento refuses a file name over 90 characters
+#: (File\Uploader::getCorrectFileName), and its import adds 17 to a name it downloads.
+STEM_CHARS = 50
+
+
 def upload_name(entry: ImageEntry) -> str:
-    """The file name sent to Magento: a safe stem of the source file plus a content tag."""
+    """The file name sent to Magento: a safe stem of the source file plus a content tag.
+
+    At most 70 characters (a 4-letter extension), so that Magento accepts it also as the last
+    segment of an import link.
+    """
     stem = entry.file.rsplit(".", 1)[0].lower()
     safe = re.sub(r"[^a-z0-9_-]+", "_", stem).strip("_") or "image"
     ext = entry.name.rsplit(".", 1)[-1].lower()
-    return f"{safe[:60]}-cp{entry.digest[:12]}.{ext}"
+    return f"{safe[:STEM_CHARS]}-cp{entry.digest[:12]}.{ext}"
 
 
 def tag_of(magento_file: str | None) -> str | None:
