@@ -17,7 +17,13 @@ The answer is a list of strings, as Magento's ``execute()`` returns it:
   per message: ``<message> in row(s): 2, 5`` (row numbers from 1, as the Admin prints them).
 
 Image columns (``base_image``, ``small_image``, ``thumbnail_image``, ``swatch_image``,
-``additional_images``) take URLs the emulator downloads into the gallery.
+``additional_images``) take URLs the emulator downloads into the gallery. As Magento's import
+uploader does, a download is stored under the URL's last path segment with ``_`` and 16
+random letters and digits before the extension, lower-cased (``front.png`` ->
+``/f/r/front_38gcempfkxxr8nmj.png``): ``CatalogImportExport\\Model\\Import\\Uploader::
+downloadFileFromUrl`` names its temporary file so, and ``save()`` keeps that name. A name
+then longer than 90 characters is refused (``File\\Uploader::getCorrectFileName``), which the
+import reports as an image it could not download.
 
 Entities ``catalog_product`` and ``stock_sources`` (import_sources; config ``import_entities``
 leaves one out, as a store without its module); another entity answers ``Please enter a
@@ -42,6 +48,8 @@ import csv
 import gzip
 import io
 import re
+import secrets
+import string
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -370,6 +378,8 @@ URL_NOT_ACCESSIBLE = (
 
 
 DISALLOWED_FILE_TYPE = "Disallowed file type."
+#: File\Uploader::getCorrectFileName: "Filename is too long; must be 90 characters or less".
+MAX_FILE_NAME = 90
 IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "gif", "png"})  # the import uploader's own list
 
 _client: httpx.Client | None = None
@@ -381,6 +391,12 @@ def _downloader() -> httpx.Client:
     if _client is None:
         _client = httpx.Client(timeout=10.0, follow_redirects=True)
     return _client
+
+
+def _random_suffix() -> str:
+    """What the import uploader adds to a downloaded file's name (Random::getRandomString(16))."""
+    letters = string.ascii_letters + string.digits
+    return "".join(secrets.choice(letters) for _ in range(16))
 
 
 def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -410,6 +426,11 @@ def _images(run: _Run, index: int, row: dict[str, Any]) -> list[dict[str, Any]]:
             answer = _downloader().get(url)
             answer.raise_for_status()
         except httpx.HTTPError:
+            run.error(index, URL_NOT_ACCESSIBLE)
+            continue
+        stem = name.rsplit(".", 1)[0]
+        name = f"{stem}_{_random_suffix()}.{extension}".lower()
+        if len(name) > MAX_FILE_NAME:  # save() refuses it; uploadMediaFiles() catches all
             run.error(index, URL_NOT_ACCESSIBLE)
             continue
         mime = answer.headers.get("content-type", "image/jpeg").split(";")[0].strip()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from cpsync import handlers
 from cpsync.magento.image_links import REFRESH_SECONDS, S3_PREFIX, S3Links
@@ -137,3 +139,26 @@ def test_given_a_blob_gone_when_links_are_prepared_then_the_others_are_copied_an
     assert httpx.get(links.url(entries[0])).content == b"kept"
     with pytest.raises(Exception, match=r"NoSuchKey|404"):
         links.url(entries[1])
+
+
+def test_given_an_image_with_a_long_file_name_when_imported_then_magento_accepts_the_link(
+    importing: Any,
+) -> None:
+    env = importing
+    folder, info = env.sample
+    # GIVEN a fourth image of MUG/12 whose name is long (Magento refuses a file name over 90
+    # characters, and its import adds 17 to the name of a download)
+    long_name = "MUG_12^" + "back view of the mug in the evening light " * 3 + ".jpg"
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 200, 30)).save(picture, "JPEG")
+    (folder / "ItemImages" / long_name).write_bytes(picture.getvalue())
+    runtime = handlers.runtime()
+    # WHEN the first load runs
+    for name in ("categories", "items"):
+        runtime.task(name).run()
+        runtime.updater.drain(max_wait_seconds=30)
+    # THEN the long-named image came through the import too: no upload, no row refused
+    gallery = env.emulator.store.find_by_sku(info.special["slash_item"])["media_gallery_entries"]
+    assert len(gallery) == 4 and all(tag_of(e["file"]) for e in gallery)
+    assert env.emulator.stats()["requests"].get("media.create", 0) == 0
+    assert runtime.queue.dead_letters() == []

@@ -7,13 +7,14 @@ import csv
 import gzip
 import http.server
 import io
+import re
 import threading
 from typing import Any
 
 import httpx
 
 from cpsync_emulator import EmulatorConfig, EmulatorHandle, running_emulator
-from cpsync_emulator.imports import TERMINATED, WRONG_ENTITY
+from cpsync_emulator.imports import TERMINATED, URL_NOT_ACCESSIBLE, WRONG_ENTITY
 
 
 def _row(sku: str, **extra: Any) -> dict[str, Any]:
@@ -202,7 +203,8 @@ def test_given_image_urls_when_imported_then_magento_downloads_them_into_the_gal
     gallery = client.get("/all/V1/products/IMG-1/media").json()
     assert [e["position"] for e in gallery] == [1, 2]
     assert gallery[0]["types"][:1] == ["image"]
-    assert "front-cpaaaaaaaaaaaa" in gallery[0]["file"]
+    # (named as Magento's import uploader names a download: 16 random characters added)
+    assert re.fullmatch(r"/f/r/front-cpaaaaaaaaaaaa_[a-z0-9]{16}\.png", gallery[0]["file"])
     # AND an image Magento cannot download is a row error; the product is written without it
     assert answer == [TERMINATED]
     assert client.get("/all/V1/products/IMG-2/media").json() == []
@@ -231,6 +233,30 @@ def test_given_image_urls_without_an_allowed_extension_when_imported_then_magent
     assert client.get("/all/V1/products/BARE-1/media").json() == []
     assert client.get("/all/V1/products/WEBP-1/media").json() == []
     assert len(client.get("/all/V1/products/PNG-1/media").json()) == 1
+
+
+def test_given_an_image_url_whose_name_ends_too_long_when_imported_then_it_is_not_downloaded(
+    client: httpx.Client, magento: EmulatorHandle
+) -> None:
+    # (Magento adds "_" and 16 characters to the name; over 90 it refuses the file)
+    magento.configure(import_row_errors=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        rows = [
+            _row("LONG-1", base_image=f"{base}/{'a' * 70}.png"),  # 70 + 17 + 4 = 91
+            _row("FITS-1", base_image=f"{base}/{'a' * 69}.png"),
+        ]
+        answer = client.post(
+            "/all/V1/import/json", json=_source(rows, allowed_error_count="10")
+        ).json()
+    finally:
+        server.shutdown()
+    assert f"{URL_NOT_ACCESSIBLE} in row(s): 1" in answer
+    assert client.get("/all/V1/products/LONG-1/media").json() == []
+    (fits,) = client.get("/all/V1/products/FITS-1/media").json()
+    assert len(fits["file"].rsplit("/", 1)[1]) == 90
 
 
 def test_given_replace_when_a_sku_is_imported_again_then_it_is_created_anew(

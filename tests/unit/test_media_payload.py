@@ -27,11 +27,26 @@ def test_the_upload_name_is_safe_for_magento_and_tagged_with_the_content() -> No
     assert upload_name(_entry()) == "mug_12_back_view-cp0123456789ab.jpg"
 
 
+def test_a_long_source_name_is_cut_so_magento_takes_it_also_as_an_import_download() -> None:
+    # Magento refuses a file name over 90 characters; its import adds 17 to a download's name
+    entry = _entry(file="x" * 200 + ".jpeg", name="x" * 200 + ".jpeg")
+    assert len(upload_name(entry)) + 17 <= 90
+    assert tag_of(upload_name(entry)) == DIGEST[:12]
+
+
 def test_the_tag_is_found_in_magentos_path_also_with_a_duplicate_suffix() -> None:
     assert tag_of("/m/u/mug_12_back_view-cp0123456789ab.jpg") == "0123456789ab"
     assert tag_of("/m/u/MUG_12_BACK_VIEW-CP0123456789AB_1.JPG") == "0123456789ab"
     assert tag_of("/h/a/hand-made.jpg") is None
     assert tag_of(None) is None
+
+
+def test_the_tag_is_found_in_the_name_magentos_import_gives_a_downloaded_image() -> None:
+    # Import\Uploader::downloadFileFromUrl adds "_" and 16 random characters, save() keeps
+    # them (lower-cased), and a name already taken gets "_1" after them
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gcempfkxxr8nmj.jpg") == "0123456789ab"
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gcempfkxxr8nmj_1.jpg") == "0123456789ab"
+    assert tag_of("/m/u/mug_12-cp0123456789ab_38gc.jpg") is None  # not the import's part
 
 
 def test_a_create_carries_base64_content_and_an_update_does_not() -> None:

@@ -1,9 +1,11 @@
 """Signed, expiring links to image blobs, for the URLs Magento's import downloads.
 
 The import's ``base_image``/``additional_images`` columns take URLs; Magento fetches each and
-keeps the last path segment as the file name. The link therefore ends with the gallery
-writer's upload name (``<stem>-cp<digest12>.<ext>``), so the entry Magento makes carries
-cpsync's content tag and the gallery writer adopts it instead of uploading the image again.
+names the file after the last path segment, with ``_`` and 16 random characters before the
+extension. The link therefore ends with the gallery writer's upload name
+(``<stem>-cp<digest12>.<ext>``), so the entry Magento makes carries cpsync's content tag
+(``tag_of`` reads it past the random part) and the gallery writer adopts it instead of
+uploading the image again.
 
 In AWS (blobs in S3) the link is a presigned S3 GET of a copy of the blob under
 ``import-media/<digest>/<name>``: blob keys are bare digests, and Magento's uploader refuses a

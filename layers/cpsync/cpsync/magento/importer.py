@@ -18,10 +18,10 @@ default ``ITEM|DIM1|DIM2`` child SKUs do) cannot be named in ``configurable_vari
 children are imported and its parent is created by the normal path (one save with options and
 links), the children's fingerprints noted so they are not saved again.
 
-Images: when the store can reach cpsync (``CPSYNC_PUBLIC_URL``), a due gallery's images go
-in the image columns as signed links Magento downloads (magento/image_links.py); the product
-writer's gallery step then adopts the entries by their content tag. Otherwise the gallery
-writer uploads them after the import, as for any new product.
+Images: in AWS (presigned S3 links) or when the store can reach cpsync (``CPSYNC_PUBLIC_URL``),
+a due gallery's images go in the image columns as signed links Magento downloads
+(magento/image_links.py); the product writer's gallery step then adopts the entries by their
+content tag. Otherwise the gallery writer uploads them after the import, as for any new product.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The writer owns the entries it uploaded and nothing else (a merchant may add images by hand).
 An entry is ours when its id is remembered in state (docs `image_entries`) or its file name
-carries our content tag (`<stem>-cp<digest>.<ext>`, Magento may add `_1`): the tag is what lets
+carries our content tag (`<stem>-cp<digest>.<ext>`; Magento may add `_1`, and its import adds `_`
+and 16 random letters and digits to a file it downloads from a URL): the tag is what lets
 a crash between an upload and the state write, a retried POST whose first answer was lost, or
 an entry deleted by hand be reconciled from Magento's own gallery list. Per SKU:
 
@@ -76,15 +77,25 @@ _LIST_FIELDS = "id,media_type,label,position,disabled,types,file"
 GALLERY_LOCK_TTL_SECONDS = 30.0
 #: How long a writer waits for another writer of the same gallery before giving up (retried).
 GALLERY_LOCK_WAIT_SECONDS = 20.0
-_TAG = re.compile(r"-cp([0-9a-f]{12})(?:_\d+)?\.[a-z0-9]+$")
+#: The content tag, then the import's random part (Uploader::downloadFileFromUrl), then `_1`...
+_TAG = re.compile(r"-cp([0-9a-f]{12})(?:_[a-z0-9]{16})?(?:_\d+)?\.[a-z0-9]+$")
+
+
+#: Characters kept of a source file's stem: Magento refuses a file name over 90 characters
+#: (File\Uploader::getCorrectFileName), and its import adds 17 to a name it downloads.
+STEM_CHARS = 50
 
 
 def upload_name(entry: ImageEntry) -> str:
-    """The file name sent to Magento: a safe stem of the source file plus a content tag."""
+    """The file name sent to Magento: a safe stem of the source file plus a content tag.
+
+    At most 70 characters (a 4-letter extension), so that Magento accepts it also as the last
+    segment of an import link.
+    """
     stem = entry.file.rsplit(".", 1)[0].lower()
     safe = re.sub(r"[^a-z0-9_-]+", "_", stem).strip("_") or "image"
     ext = entry.name.rsplit(".", 1)[-1].lower()
-    return f"{safe[:60]}-cp{entry.digest[:12]}.{ext}"
+    return f"{safe[:STEM_CHARS]}-cp{entry.digest[:12]}.{ext}"
 
 
 def tag_of(magento_file: str | None) -> str | None:
