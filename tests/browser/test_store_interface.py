@@ -4,14 +4,13 @@ person can set, health, feedback, a phone screen. A UTC browser and a New York s
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from cpsync.control import task_control
 from tests.browser.conftest import API_KEY, LOCAL_ADMIN, LOCAL_PASSWORD
-from tests.helpers import clash_url_key
+from tests.helpers import clash_url_key, queue_settled, wait_until
 
 
 def _sign_in(page: Page, url: str) -> None:
@@ -99,13 +98,6 @@ def test_the_advanced_field_takes_a_unix_cron_and_errors_name_the_task(page: Pag
     expect(page.get_by_role("status")).not_to_contain_text("prices")
 
 
-def _wait_for(predicate, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_with_magento_stopped_the_card_is_red_and_key_and_local_admin_sign_in_work(
     page: Page, served_without_magento
 ) -> None:
@@ -157,10 +149,9 @@ def test_refused_records_show_on_the_task_not_ok_and_the_log_says_how_the_run_st
     expect(queue_all).not_to_have_attribute("aria-busy", "true")
     expect(queue_all).to_be_focused()
     assert asked and re.search(r"Queue all \d+ records of Items\?", asked[0]), asked
-    _wait_for(lambda: served.runtime.queue.depth().dead >= 1)
-    _wait_for(
-        lambda: served.runtime.queue.depth().visible + served.runtime.queue.depth().in_flight == 0
-    )
+    queue = served.runtime.queue
+    wait_until(lambda: queue.depth().dead >= 1, f"product {item_no} parked")
+    wait_until(lambda: queue_settled(queue), "the queue to settle")
     page.get_by_role("button", name="Dashboard").click()
     row = page.locator("#task-table tr[data-task=items]")
     expect(row).to_contain_text("refused")
