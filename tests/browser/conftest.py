@@ -111,6 +111,10 @@ def _serving(
     runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
     port = _free_port()
     service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
+    # The scheduler reads the sample's clock too: on the wall clock a test running at midnight
+    # in New York would see Image Changes fire by itself (its cron), and the next runs the
+    # dashboard shows would turn EDT in summer.
+    service.scheduler.clock = runtime.clock
     service.start()
     try:
         yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
