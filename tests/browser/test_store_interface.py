@@ -21,6 +21,15 @@ def _sign_in(page: Page, url: str) -> None:
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
 
+def _wait_for_route(page: Page, held: list, seconds: float = 15) -> None:
+    """Wait for `page.route` to catch a request into `held` (routes run while Playwright waits)."""
+    for _ in range(int(seconds / 0.05)):
+        if held:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the page sent no request to hold in {seconds:.0f} s")
+
+
 def _open_task(page: Page, title: str) -> None:
     page.get_by_role("button", name="Products").click()
     page.get_by_role("tab", name=title, exact=True).click()
@@ -145,10 +154,16 @@ def test_refused_records_show_on_the_task_not_ok_and_the_log_says_how_the_run_st
     _open_task(page, "Items")
     asked: list[str] = []
     page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    # The request is held until the spinner has been seen: a quick job could end before a
+    # loaded test process looks.
+    held: list = []
+    page.route("**/api/tasks/items/queue-all", lambda route: held.append(route))
     queue_all = page.get_by_role("button", name="Queue All")
     queue_all.click()
     # The running job shows a spinner on its button (aria-busy), and focus comes back to it.
     expect(queue_all).to_have_attribute("aria-busy", "true")
+    _wait_for_route(page, held)
+    held[0].continue_()
     expect(page.locator("[data-count]")).to_have_text(re.compile(r"^\d+ queued$"))
     expect(queue_all).not_to_have_attribute("aria-busy", "true")
     expect(queue_all).to_be_focused()
@@ -248,12 +263,10 @@ def test_a_401_to_a_request_sent_before_sign_out_does_not_sign_out_who_signed_in
     _sign_in(page, served.url)
     held: list = []
     page.route("**/api/tasks", lambda route: route.continue_() if held else held.append(route))
-    page.evaluate("() => { api('GET', '/api/tasks').catch(() => {}); }")
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held
+    page.evaluate(
+        "() => { window.heldCall = api('GET', '/api/tasks').then(() => 'ok', (e) => e.message); }"
+    )
+    _wait_for_route(page, held)
     # WHEN the user signs out and in again, and only then that old request answers 401
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("status")).to_contain_text("Signed out.")
@@ -266,7 +279,10 @@ def test_a_401_to_a_request_sent_before_sign_out_does_not_sign_out_who_signed_in
         content_type="application/json",
         body='{"detail": "Please sign in (your session may have expired)."}',
     )
-    page.wait_for_timeout(300)
+    # (the old call has ended: its 401 went through the page's handling)
+    assert page.evaluate("() => window.heldCall") == (
+        "Please sign in (your session may have expired)."
+    )
     # THEN the new session stays on its dashboard
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     expect(page.locator("#signin")).to_be_hidden()
