@@ -115,7 +115,7 @@ def _serving(
     # in New York would see Image Changes fire by itself (its cron), and the next runs the
     # dashboard shows would turn EDT in summer.
     service.scheduler.clock = runtime.clock
-    service.start()
+    service.start(timeout=30)  # 10 s by default: short for a loaded machine
     try:
         yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
     finally:
