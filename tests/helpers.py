@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -11,8 +13,31 @@ from sqlalchemy import update
 
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change, Desired, PriceState, SourceQuantity, SpecialPrice, StockState
+from cpsync.ports import QueuePort
 from cpsync.runtime import Runtime
 from cpsync_emulator.server import EmulatorHandle
+
+
+def wait_until(predicate: Callable[[], object], what: str, seconds: float = 30.0) -> None:
+    """Poll `predicate` until it is true; fail naming `what` after `seconds`.
+
+    The bound is for a loaded 2-core CI machine running two suites at once: generous, since a
+    passing test never waits it out.
+    """
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out after {seconds:.0f} s waiting for {what}"
+        time.sleep(0.05)
+
+
+def queue_settled(queue: QueuePort) -> bool:
+    """Nothing waits on the queue or is being worked on (parked letters aside).
+
+    One `depth()` read: two reads could see a retried message in flight in the first and
+    visible again in the second, and count it in neither.
+    """
+    depth = queue.depth()
+    return depth.visible + depth.in_flight == 0
 
 
 def clash_url_key(runtime: Runtime, emulator: EmulatorHandle, item_no: str) -> None:

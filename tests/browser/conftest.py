@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from cpsync.api.auth import hash_password
 from cpsync.runtime import Runtime
 from cpsync.serve import Service
 from cpsync.settings import load_settings
+from cpsync.updater import DrainResult
 from cpsync_emulator.config import EmulatorConfig
 from cpsync_emulator.server import EmulatorHandle, running_emulator
 from cpsync_sample.generate import SampleInfo, generate
@@ -47,6 +49,27 @@ class Served:
     runtime: Runtime
     emulator: EmulatorHandle
     sample: SampleInfo
+
+    @contextmanager
+    def updater_held(self) -> Iterator[None]:
+        """The updater loop drains nothing until the block ends.
+
+        Returns once the loop has come round to a held drain, so a drain that had started
+        before has ended and cannot take what the test puts on the queue.
+        """
+        updater = self.runtime.updater
+        came_round = threading.Event()
+
+        def held(**_: Any) -> DrainResult:
+            came_round.set()
+            return DrainResult()
+
+        updater.drain = held  # type: ignore[method-assign]
+        try:
+            assert came_round.wait(30), "the updater loop did not come round in 30 s"
+            yield
+        finally:
+            del updater.drain  # the class's drain again
 
 
 def _free_port() -> int:
@@ -88,7 +111,11 @@ def _serving(
     runtime = Runtime(settings, clock=SampleInfo.clock_at(NOW))
     port = _free_port()
     service = Service(runtime, port=port, tick_seconds=0.5, drain_seconds=0.2)
-    service.start()
+    # The scheduler reads the sample's clock too: on the wall clock a test running at midnight
+    # in New York would see Image Changes fire by itself (its cron), and the next runs the
+    # dashboard shows would turn EDT in summer.
+    service.scheduler.clock = runtime.clock
+    service.start(timeout=30)  # 10 s by default: short for a loaded machine
     try:
         yield Served(f"http://127.0.0.1:{port}", runtime, emulator, info)
     finally:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
 from cpsync.model import Change, ProductState, make_version
-from cpsync.updater import DrainResult
+from tests.helpers import queue_settled, wait_until
 
 
 def _sign_in(page: Page, url: str) -> None:
@@ -21,13 +19,6 @@ def _sign_in(page: Page, url: str) -> None:
     page.get_by_label("User name").fill("admin")
     page.get_by_label("Password", exact=True).fill("admin123")
     page.get_by_role("button", name="Sign in", exact=True).click()
-
-
-def _wait_for(predicate, seconds: float = 15.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _product_change(sku: str, url_key: str) -> Change:
@@ -79,13 +70,13 @@ def test_a_url_key_dead_letter_fixed_in_counterpoint_and_retried_is_applied(
     # Another Magento product holds "shared-tee"; the item's URL field in Counterpoint says
     # the same, so Magento refuses it for good.
     queue.send([_product_change("OTHER-1", "shared-tee")])
-    _wait_for(lambda: store.find_by_sku("OTHER-1") is not None)
+    wait_until(lambda: store.find_by_sku("OTHER-1") is not None, "OTHER-1 in Magento")
     _set_url(served, item, "shared-tee")
     items = served.runtime.task("items")
     items.run(keys=[item], force=True)
-    _wait_for(lambda: queue.depth().dead == 1)
+    wait_until(lambda: queue.depth().dead == 1, f"product {item} parked")
     items.run(keys=[item], force=True)  # Queue All again: the same refusal, parked again
-    _wait_for(lambda: queue.depth().visible + queue.depth().in_flight == 0)
+    wait_until(lambda: queue_settled(queue), "the queue to settle")
     assert queue.depth().dead == 1  # the newest replaced the older one
 
     _sign_in(page, served.url)
@@ -109,8 +100,8 @@ def test_a_url_key_dead_letter_fixed_in_counterpoint_and_retried_is_applied(
     expect(page.get_by_role("status")).to_contain_text(
         f"1 record (product {item}) read again from Counterpoint and queued"
     )
-    _wait_for(lambda: (store.find_by_sku(item) or {}).get("sku") is not None)
-    _wait_for(lambda: queue.depth().visible + queue.depth().in_flight == 0)
+    wait_until(lambda: store.find_by_sku(item) is not None, f"product {item} in Magento")
+    wait_until(lambda: queue_settled(queue), "the queue to settle")
     # The replaced letter is settled where letters are listed (the page's refresh): then none
     # is left, old or new.
     page.get_by_role("button", name="Refresh").click()
@@ -118,17 +109,13 @@ def test_a_url_key_dead_letter_fixed_in_counterpoint_and_retried_is_applied(
     assert queue.depth().dead == 0  # applied: no new dead letter
 
 
-def test_2500_dead_letters_are_paged_and_retried_by_group(
-    page: Page, served, monkeypatch: pytest.MonkeyPatch, shots: Path
-) -> None:
+def test_2500_dead_letters_are_paged_and_retried_by_group(page: Page, served, shots: Path) -> None:
     queue = served.runtime.queue
     real = _buildable(served, 20)
     fake = [f"GONE-{i:04}" for i in range(2500 - len(real))]
     # Park them through the queue port, with the updater held for the moment so it does not
     # take any of them first.
-    with monkeypatch.context() as held:
-        held.setattr(served.runtime.updater, "drain", lambda **_: DrainResult())
-        time.sleep(0.5)  # a drain that had started ends
+    with served.updater_held():
         queue.send([_product_change(k, k.lower()) for k in fake + real])
         for message in queue.receive(2500):
             key = Change.from_json(message.body).key
@@ -164,7 +151,7 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
     )
     expect(pager).to_contain_text("1\u2013100 of 2,480")
     store = served.emulator.store
-    _wait_for(lambda: all(store.find_by_sku(k) is not None for k in real), seconds=20)
+    wait_until(lambda: all(store.find_by_sku(k) is not None for k in real), "the 20 in Magento")
 
     # A selection: two records gone from Counterpoint are discarded, and the page says so.
     rows = page.locator("#dead-table tbody tr")
@@ -190,13 +177,11 @@ def test_2500_dead_letters_are_paged_and_retried_by_group(
 
 
 def test_at_375_px_the_dead_letters_fit_and_their_buttons_are_on_screen(
-    phone: Page, served, monkeypatch: pytest.MonkeyPatch, shots: Path
+    phone: Page, served, shots: Path
 ) -> None:
     queue = served.runtime.queue
     keys = ["GONE-0001", "GONE-0002", "A-LONG-ITEM-NUMBER-WITH-A-GRID^YELLOW-XL"]
-    with monkeypatch.context() as held:
-        held.setattr(served.runtime.updater, "drain", lambda **_: DrainResult())
-        time.sleep(0.5)  # a drain that had started ends
+    with served.updater_held():
         queue.send([_product_change(k, k.lower()) for k in keys])
         for message in queue.receive(10):
             key = Change.from_json(message.body).key

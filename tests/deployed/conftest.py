@@ -63,14 +63,16 @@ def ministack_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # Well under a second here; up to a minute for a cold start on a loaded machine.
+        deadline = time.monotonic() + 60
+        while True:
             try:
                 if httpx.get(f"{url}/_ministack/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        else:
-            pytest.fail("ministack did not start; see " + str(scratch / "ministack.log"))
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("ministack did not start; see " + str(scratch / "ministack.log"))
         yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # ministack and its Lambda workers
@@ -177,12 +179,17 @@ def workaround_ministack_numbers(endpoint: str) -> None:
 
 
 def wait_for(predicate: Any, seconds: float, what: str) -> None:
+    """Poll `predicate` every second; fail naming `what` after `seconds`.
+
+    The predicate is asked once more at the deadline, so a slow last poll still counts.
+    """
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}")
+    if not predicate():
+        pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
 class Ministack:

@@ -84,8 +84,11 @@ class StackApi:
             text = base64.b64decode(text).decode()
         return int(answer["statusCode"]), json.loads(text) if text else None
 
-    def job(self, method: str, path: str, body: Any = None, seconds: float = 60) -> Any:
-        """Start a job and poll it to its end, as the page does; returns the job."""
+    def job(self, method: str, path: str, body: Any = None, seconds: float = 120) -> Any:
+        """Start a job and poll it to its end, as the page does; returns the job.
+
+        The default bound covers a Sync Item, which waits up to a minute for the updater.
+        """
         status, started = self.call(method, path, body)
         assert status == 202, started
         job = started["job"]

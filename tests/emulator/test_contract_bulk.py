@@ -15,7 +15,8 @@ from cpsync_emulator import EmulatorHandle
 ProductFactory = Callable[..., dict[str, Any]]
 
 
-def wait_done(client: httpx.Client, bulk_uuid: str, timeout: float = 5.0) -> dict[str, Any]:
+def wait_done(client: httpx.Client, bulk_uuid: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The bulk's status once no operation is open (the consumer thread may be slow)."""
     deadline = time.monotonic() + timeout
     while True:
         status = client.get(f"/V1/bulk/{bulk_uuid}/detailed-status").json()

@@ -198,10 +198,12 @@ def test_given_source_items_through_async_then_a_consumer_applies_them(
     assert accepted.status_code == 202
     assert missing.status_code == 400  # the wrapper is checked up front (issue #36881)
     uuid = accepted.json()["bulk_uuid"]
-    for _ in range(50):
+    deadline = time.monotonic() + 30  # the consumer is a thread: slow on a loaded machine
+    while True:
         status = client.get(f"/all/V1/bulk/{uuid}/detailed-status").json()
         if status["operations_list"][0]["status"] != 4:
             break
+        assert time.monotonic() < deadline, status
         time.sleep(0.02)
     operation = status["operations_list"][0]
     assert operation["status"] == 1

@@ -79,7 +79,7 @@ def test_given_a_full_limiter_when_another_caller_acquires_then_it_waits_for_a_r
     thread.start()
     assert not entered.wait(0.05)  # blocked while the slot is held
     limiter.release(Signal.OK)
-    assert entered.wait(1.0)
+    assert entered.wait(30)  # a thread wakes late on a loaded machine
     thread.join()
     assert limiter.snapshot()["waited"] == 1
     assert limiter.snapshot()["in_flight"] == 0
