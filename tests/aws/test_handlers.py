@@ -194,7 +194,7 @@ def test_given_a_batch_longer_than_the_lambda_has_then_the_updater_stops_in_time
     assert 0 < len(deferred) < len(messages)  # some written, the rest handed back
     notes = handlers.runtime().state.get_docs("queue_error", list(deferred))
     assert len(notes) == len(deferred)
-    assert all("time limit came first" in n["error"] for n in notes.values()), notes
+    assert all("the updater stopped first" in n["error"] for n in notes.values()), notes
     _ack_successes(env, messages, response)
 
     # The next invocation has time: everything handed back is written, nothing is parked.

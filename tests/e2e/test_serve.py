@@ -8,14 +8,18 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+from cpsync.control import set_automatic_sync
+from cpsync.runtime import Runtime
+from cpsync.serve import Service
 from cpsync_emulator.server import EmulatorHandle
 from cpsync_sample.generate import SampleInfo
+from tests.helpers import wait_until
 
 
 def _port() -> int:
@@ -122,3 +126,39 @@ def test_behind_a_reverse_proxy_the_allow_list_sees_the_real_caller(
     ) as (client, _):
         forged = client.get("/api/dashboard", headers={"X-Forwarded-For": "192.168.1.20"})
         assert forged.status_code == 403 and "127.0.0.1" in forged.json()["detail"]
+
+
+def test_stopping_serve_in_the_middle_of_a_slow_batch_ends_it_at_once_and_loses_nothing(
+    make_runtime: Callable[..., Runtime],
+    sample: tuple[Path, SampleInfo],
+    emulator: EmulatorHandle,
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C while the updater writes a big batch to a slow store: serve stops without waiting
+    for the batch, the records it had not sent stay queued (retries, not lost), and the next
+    start applies them."""
+    runtime = make_runtime(sample[0], tmp_path, emulator)
+    set_automatic_sync(runtime.state, False)  # only the updater loop works
+    queued = runtime.task("items").run().queued
+    # One product save at a time, 200 ms each: the batch would take minutes.
+    emulator.configure(workers=1, costs_ms={"products.save": 200.0})
+    service = Service(runtime, port=_port(), tick_seconds=60, drain_seconds=0.2)
+    service.start_background()
+    wait_until(lambda: len(emulator.store.products_by_sku()) >= 3, "the first products", 60)
+
+    started = time.monotonic()
+    service.stop()
+    took = time.monotonic() - started
+
+    assert took < 8  # not the 10 s stop() would wait, nor the minutes the batch needs
+    assert not any(t.is_alive() for t in service._threads)
+    depth = runtime.queue.depth()
+    assert 0 < depth.visible + depth.in_flight + depth.delayed < queued  # some applied, rest kept
+    assert runtime.queue.dead_letters() == []
+
+    emulator.configure(workers=4, costs_ms={"products.save": 3.0})
+    assert runtime.magento.deadline is None  # the stop's deadline did not outlive it
+    runtime.updater.drain(max_wait_seconds=30)
+    depth = runtime.queue.depth()
+    assert depth.visible + depth.in_flight + depth.delayed == 0
+    assert runtime.queue.dead_letters() == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 
 import uvicorn
 
@@ -72,7 +73,7 @@ class Service:
         while not self.stopping.is_set():
             try:
                 result = self.runtime.updater.drain(
-                    batch_size=settings.updater_batch_size, max_wait_seconds=0
+                    batch_size=settings.updater_batch_size, max_wait_seconds=0, stop=self.stopping
                 )
                 if result.batches:
                     logger.info(
@@ -127,8 +128,16 @@ class Service:
             self.stop()
 
     def stop(self) -> None:
-        """Stop the loops and the web server and wait for them."""
+        """Stop the loops and the web server and wait for them.
+
+        A batch the updater is writing ends at once: Magento requests not yet started are not
+        sent (`MagentoClient.until`), so their records go back to the queue as retries and the
+        batch's state is written, instead of the process ending in the middle of it.
+        """
         self.stopping.set()
         self.server.should_exit = True
-        for thread in self._threads:
-            thread.join(timeout=10)
+        client = self.runtime.__dict__.get("magento")  # only when the updater built it
+        stopped = client.until(time.monotonic()) if client is not None else nullcontext()
+        with stopped:
+            for thread in self._threads:
+                thread.join(timeout=10)

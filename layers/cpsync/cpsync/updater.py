@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -356,16 +357,18 @@ class Updater:
         max_wait_seconds: float = 60.0,
         progress: Callable[[BatchResult], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ) -> DrainResult:
-        """Process batches until the queue is empty.
+        """Process batches until the queue is empty, or `stop` is set.
 
         Messages waiting for a retry are waited for, up to `max_wait_seconds` without any
-        progress; after that they stay queued for the next drain.
+        progress; after that they stay queued for the next drain. Once `stop` is set no new
+        batch is received (`cpsync serve` shutting down).
         """
         total = DrainResult()
         started = time.monotonic()
         idle_since: float | None = None
-        while True:
+        while stop is None or not stop.is_set():
             messages = self.queue.receive(batch_size)
             if messages:
                 idle_since = None

@@ -218,16 +218,23 @@ class SqliteQueue(QueuePort):
         """Counts of visible, received, delayed and parked rows, and the oldest row's age."""
         now = self.clock()
         q = queue_messages.c
+        hidden = q.visible_at > now
+
+        def count(condition: ColumnElement[bool]) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        # One statement, so one snapshot: a message received or sent between separate counts
+        # would be counted nowhere (and a drain would stop with it still queued).
+        dead_count = select(func.count()).select_from(dead_letters).scalar_subquery()
+        stmt = select(
+            count(q.visible_at <= now),
+            count(and_(hidden, q.receive_count > 0)),
+            count(and_(hidden, q.receive_count == 0)),
+            func.min(q.sent_at),
+            dead_count,
+        ).select_from(queue_messages)
         with self.engine.connect() as conn:
-            visible = conn.scalar(select(func.count()).where(and_(q.visible_at <= now)))
-            hidden_received = conn.scalar(
-                select(func.count()).where(and_(q.visible_at > now, q.receive_count > 0))
-            )
-            delayed = conn.scalar(
-                select(func.count()).where(and_(q.visible_at > now, q.receive_count == 0))
-            )
-            oldest = conn.scalar(select(func.min(q.sent_at)))
-            dead = conn.scalar(select(func.count()).select_from(dead_letters))
+            visible, hidden_received, delayed, oldest, dead = conn.execute(stmt).one()
         return QueueDepth(
             visible=visible or 0,
             in_flight=hidden_received or 0,

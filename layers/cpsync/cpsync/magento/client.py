@@ -245,9 +245,10 @@ class MagentoClient:
         """Start no request after `deadline` (a `time.monotonic()` value) inside the block.
 
         The updater function sets it from the Lambda's remaining time, so a batch that cannot
-        finish stops cleanly: a request refused this way raises MagentoRetryableError, and its
-        record goes back to the queue like any transient failure. The deadline is the client's,
-        so one block at a time (Lambda runs one event per container).
+        finish stops cleanly, and `cpsync serve` to now when it shuts down: a request refused
+        this way raises MagentoTimeUp (retryable), and its record goes back to the queue like
+        any transient failure. The deadline is the client's, so every thread using it stops
+        sending; one block at a time (Lambda runs one event per container).
         """
         previous, self.deadline = self.deadline, deadline
         try:

@@ -115,8 +115,14 @@ class MagentoRetryableError(MagentoError, RetryableError):
         self.retry_after = retry_after
 
 
+#: Why a request was not sent when the updater's deadline passed.
+STOPPED_FIRST = "the updater stopped first (its time limit, or a shutdown)"
+
+
 class MagentoTimeUp(MagentoRetryableError):
     """A request not sent because the caller's deadline passed (`MagentoClient.until`).
+
+    The updater function sets one before Lambda's timeout, `cpsync serve` when it shuts down.
 
     Nothing is wrong with the record or the store: it goes back to the queue for a batch that
     has time left.
@@ -124,11 +130,9 @@ class MagentoTimeUp(MagentoRetryableError):
 
     def __init__(self, method: str, path: str, after: MagentoRetryableError | None = None) -> None:
         retry_after = after.retry_after if after is not None else 0.0  # Magento's wait still holds
-        super().__init__(0, "the updater's time limit came first", method, path, retry_after)
+        super().__init__(0, STOPPED_FIRST, method, path, retry_after)
         what = f"{after}; not retried" if after is not None else f"{method} {path} not sent"
-        self.args = (
-            f"{what}: the updater's time limit came first, the record goes back to the queue",
-        )
+        self.args = (f"{what}: {STOPPED_FIRST}, the record goes back to the queue",)
 
 
 class MagentoRecordError(MagentoError, RecordError):
