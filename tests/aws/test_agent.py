@@ -17,7 +17,7 @@ import pytest
 
 from cpsync.agent import Agent, submit_command
 from cpsync.aws import S3Blobs
-from cpsync.control import set_automatic_sync, update_task_control
+from cpsync.control import PRICE_BOUNDARY, set_automatic_sync, update_task_control
 from cpsync.jobs import AgentJobs, JobRequest, Jobs, LambdaJobs
 from cpsync.model import Change
 from cpsync.runtime import Runtime
@@ -465,3 +465,18 @@ def test_the_log_file_rotates_at_10_mb_keeps_5_and_masks_passwords(tmp_path: Pat
     assert "the agent's INFO lines reach the file" in text
     assert "cpsync_reader:***@10.20.0.5" in text and "S3cret" not in text
     assert (root.level, root.handlers) == before  # as it was once the agent stops
+
+
+def test_given_a_promotion_starting_mid_day_when_its_time_comes_then_the_agent_runs_price_changes(
+    agent: Agent,
+) -> None:
+    """The daily Price Changes run is at 01:00; a promotion beginning at 14:00 gets a run of
+    its own once 14:00 has passed (the agent looks every five minutes)."""
+    state = agent.runtime.state
+    agent.run_due()  # the rate() tasks; Price Changes is not due (cron, 01:00)
+    state.set_option(PRICE_BOUNDARY, (agent.clock.now + timedelta(minutes=3)).isoformat())
+    agent.clock.now += timedelta(minutes=2)
+    assert "prices" not in [r["task"] for r in agent.run_due()]
+    agent.clock.now += timedelta(minutes=4)
+    (ran,) = [r for r in agent.run_due() if r["task"] == "prices"]
+    assert ran["queued"] >= 0 and state.runs(task="prices")[0].run_id == ran["run_id"]

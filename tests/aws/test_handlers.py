@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import update
 
 from cpsync import handlers
-from cpsync.control import set_automatic_sync
+from cpsync.control import PRICE_BOUNDARY, set_automatic_sync
 from cpsync.counterpoint.schema import IM_ITEM
 from cpsync.model import Change
 from cpsync.runtime import Runtime
@@ -465,3 +465,24 @@ def test_given_agent_mode_when_sync_now_is_pressed_then_the_agent_prepares_and_t
     assert len(gallery) == before + 1
     # The agent itself never spoke to Magento.
     assert "magento" not in agent_runtime.__dict__
+
+
+def test_the_price_boundary_check_runs_price_changes_only_once_a_promotion_started_or_ended(
+    lambda_env, load_function, lambda_context
+) -> None:
+    """The `PriceBoundaryChecks` schedule invokes the prices function every few minutes: it
+    reads one option and returns, unless a promotion began or ended since the last run."""
+    check = {"source": "schedule", "boundary": True}
+    prices = load_function("prices")
+    assert prices.handler(check, lambda_context) == {
+        "task": "prices",
+        "ran": False,
+        "reason": "no promotion started or ended",
+    }
+    state = handlers.runtime().state
+    assert state.runs(task="prices") == []
+    state.set_option(PRICE_BOUNDARY, "2026-11-27T19:00:00+00:00")  # 14:00 in New York: passed
+    result = prices.handler(check, lambda_context)
+    assert result["ran"] is True and result["mode"] == "full"  # its first run reads everything
+    (run,) = state.runs(task="prices")
+    assert run.run_id == result["run_id"]

@@ -51,6 +51,7 @@ def test_every_task_has_a_function_on_a_schedule_with_a_time_zone(cfn, sam) -> N
             s
             for s in schedules.values()
             if s["Properties"]["Target"]["Arn"]["Fn::GetAtt"][0] == function
+            and s["Properties"]["ScheduleExpression"] == {"Ref": f"{_camel(task)}Schedule"}
         ]
         props = schedule["Properties"]
         assert props["ScheduleExpressionTimezone"] == {"Ref": "TimeZone"}
@@ -58,6 +59,21 @@ def test_every_task_has_a_function_on_a_schedule_with_a_time_zone(cfn, sam) -> N
         assert "<aws.scheduler.execution-id>" in props["Target"]["Input"]  # the correlation id
         assert (ROOT / "functions" / task / "app.py").exists()
         assert (ROOT / "events" / f"{task}.json").exists()
+
+
+def test_price_changes_is_also_woken_at_promotion_boundaries_except_in_agent_mode(cfn, sam) -> None:
+    """Magento Open Source's special-price dates are whole days: a promotion starting at 14:00
+    is put right by a Price Changes run after 14:00, which this schedule asks for."""
+    schedules = _of_type(cfn, "AWS::Scheduler::Schedule").values()
+    (boundary,) = [
+        s["Properties"]
+        for s in schedules
+        if s["Properties"]["ScheduleExpression"] == {"Ref": "PriceBoundaryChecks"}
+    ]
+    assert boundary["Target"]["Arn"] == {"Fn::GetAtt": ["PricesFunction", "Arn"]}
+    assert json.loads(boundary["Target"]["Input"])["boundary"] is True
+    assert boundary["State"] == {"Fn::If": ["AgentMode", "DISABLED", "ENABLED"]}
+    assert sam["Parameters"]["PriceBoundaryChecks"]["Default"] == "rate(5 minutes)"
 
 
 def test_schedule_defaults_are_the_tasks_own_schedules(sam) -> None:
@@ -205,15 +221,6 @@ def _get_att(name: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [name, "Arn"]}
 
 
-def _schedule_of(cfn: dict[str, Any], function: str) -> dict[str, Any]:
-    (schedule,) = [
-        s["Properties"]
-        for s in _of_type(cfn, "AWS::Scheduler::Schedule").values()
-        if s["Properties"]["Target"]["Arn"] == _get_att(function)
-    ]
-    return dict(schedule)
-
-
 def _allowed(cfn: dict[str, Any], role: str, action: str, resource: Any) -> bool:
     statements = [
         st
@@ -243,14 +250,16 @@ def test_a_failed_task_run_is_not_run_again_by_lambda_and_is_kept_in_a_queue(cfn
 
 
 def test_every_schedule_sends_an_invoke_it_could_not_make_to_a_dead_letter_queue(cfn) -> None:
-    for task in SEVEN:
-        target = _schedule_of(cfn, f"{_camel(task)}Function")["Target"]
+    schedules = _of_type(cfn, "AWS::Scheduler::Schedule")
+    assert len(schedules) == len(SEVEN) + 1  # the tasks' own, and the price boundary checks
+    for name, schedule in schedules.items():
+        target = schedule["Properties"]["Target"]
         assert target["RetryPolicy"] == {"MaximumRetryAttempts": 0}
         queue = target["DeadLetterConfig"]["Arn"]
-        assert queue == _get_att("ScheduleDeadLetterQueue"), task
+        assert queue == _get_att("ScheduleDeadLetterQueue"), name
         # Scheduler delivers dead letters with the schedule's execution role
         role = target["RoleArn"]["Fn::GetAtt"][0]
-        assert _allowed(cfn, role, "sqs:SendMessage", queue), task
+        assert _allowed(cfn, role, "sqs:SendMessage", queue), name
 
 
 def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(cfn) -> None:

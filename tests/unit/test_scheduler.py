@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from cpsync.control import set_automatic_sync, update_task_control
+from cpsync.control import PRICE_BOUNDARY, set_automatic_sync, update_task_control
 from cpsync.embedded import SqliteState, sqlite_engine
 from cpsync.scheduler import Scheduler
 
@@ -140,3 +140,34 @@ def test_given_a_bad_schedule_the_serve_thread_keeps_ticking(tmp_path: Path) -> 
     stop.set()
     thread.join(timeout=5)
     assert fired[:3] == ["items", "items", "items"] and "prices" not in fired
+
+
+def test_price_changes_also_runs_when_a_promotion_started_or_ended_since_its_last_run(
+    tmp_path: Path,
+) -> None:
+    """A promotion starting at 14:00 (Magento Open Source switches only at midnight): the run
+    after 14:00 puts it up; the scheduler looks every five minutes and reads one option."""
+    clock, fired = _Clock(), []
+    state = SqliteState(sqlite_engine(f"sqlite:///{tmp_path}/state.db"))
+
+    def run(_state: object, task: object) -> None:
+        fired.append(task)  # type: ignore[arg-type]
+
+    scheduler = Scheduler(state, lambda n: n, UTC, names=["prices"], clock=clock, run=run)  # type: ignore[arg-type,return-value]
+    state.set_option(PRICE_BOUNDARY, (clock.now + timedelta(minutes=7)).isoformat())
+    assert scheduler.tick() == []  # 12:00 (the daily run is at 01:00)
+    clock.now += timedelta(minutes=6)
+    assert scheduler.tick() == []  # 12:06: looked, before 12:07
+    clock.now += timedelta(minutes=4)
+    assert scheduler.tick() == []  # 12:10: not looked again yet
+    clock.now += timedelta(minutes=1)
+    assert scheduler.tick() == ["prices"]  # 12:11: looked again, the promotion has begun
+    # (the run notes the next boundary; here it did not, and five minutes pass before the
+    # scheduler looks again: a run that fails is not repeated every tick)
+    assert scheduler.tick() == []
+    clock.now += timedelta(minutes=5)
+    assert scheduler.tick() == ["prices"]
+    state.set_option(PRICE_BOUNDARY, None)
+    clock.now += timedelta(minutes=5)
+    assert scheduler.tick() == []
+    assert fired == ["prices", "prices"]

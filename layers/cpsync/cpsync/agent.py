@@ -47,7 +47,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpsync.aws import client
-from cpsync.control import TaskBusy, run_scheduled, task_control
+from cpsync.control import (
+    BOUNDARY_CHECK,
+    TaskBusy,
+    run_at_price_boundary,
+    run_scheduled,
+    task_control,
+)
 from cpsync.errors import ConfigurationError, CpsyncError
 from cpsync.image_mirror import mirror_forever, mirror_from_settings
 from cpsync.jobs import run_job
@@ -134,6 +140,7 @@ class Agent:
     _beat: float | None = None  # time.monotonic() of the last heartbeat; None: never
     _metric_failing: bool = False
     _metric_paused_until: float = 0.0  # time.monotonic(): after a failure, try again later
+    _boundary_checked: datetime | None = None  # when a promotion boundary was last looked for
 
     # --- schedules -------------------------------------------------------------------------
     def refresh_plans(self, now: datetime) -> None:
@@ -172,7 +179,23 @@ class Agent:
             plan.due = plan.schedule.next_after(now, now)
             if result is not None:
                 done.append(_summary(result))
+        ran_prices = any(d["task"] == "prices" for d in done)
+        if not ran_prices and self._boundary_check_due(now):
+            try:
+                result = run_at_price_boundary(self.runtime.state, self.runtime.task("prices"), now)
+            except CpsyncError as exc:
+                logger.error("task prices failed at a promotion boundary: %s", describe(exc))
+                result = None
+            if result is not None:
+                done.append(_summary(result))
         return done
+
+    def _boundary_check_due(self, now: datetime) -> bool:
+        """Whether to look for a passed promotion boundary (every `BOUNDARY_CHECK`)."""
+        if self._boundary_checked is not None and now - self._boundary_checked < BOUNDARY_CHECK:
+            return False
+        self._boundary_checked = now
+        return True
 
     def seconds_to_next(self, now: datetime) -> float:
         """How long nothing is due (capped by the long poll)."""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from cpsync.errors import CpsyncError
@@ -28,11 +29,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTOMATIC_SYNC",
+    "BOUNDARY_CHECK",
     "LOCK_TTL_SECONDS",
+    "PRICE_BOUNDARY",
     "TaskBusy",
     "TaskControl",
     "automatic_sync_enabled",
     "lock_owner",
+    "price_boundary_due",
+    "run_at_price_boundary",
     "run_locked",
     "run_scheduled",
     "set_automatic_sync",
@@ -43,6 +48,12 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 AUTOMATIC_SYNC = "automatic_sync"
+#: Where each Price Changes run notes the next moment a promotion starts or ends at a time of
+#: day Magento cannot switch at by itself (UTC, ISO); see `run_at_price_boundary`.
+PRICE_BOUNDARY = "prices:next_boundary"
+#: How often the agent and `cpsync serve` look whether that moment came (AWS: the template's
+#: `PriceBoundaryChecks`, rate(5 minutes)).
+BOUNDARY_CHECK = timedelta(minutes=5)
 # Longer than a Lambda may run (15 minutes): a live run never loses its lock.
 LOCK_TTL_SECONDS = 960.0
 
@@ -141,3 +152,36 @@ def run_scheduled(state: StatePort, task: Task) -> RunResult | None:
     except TaskBusy as exc:
         logger.warning("%s", exc)
         return None
+
+
+def price_boundary_due(state: StatePort, now: datetime) -> bool:
+    """Whether the promotion start or end the last Price Changes run noted has come."""
+    value = state.get_option(PRICE_BOUNDARY)
+    if not value:
+        return False
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        logger.warning("option %s is not a time: %r", PRICE_BOUNDARY, value)
+        return False
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= now
+
+
+def run_at_price_boundary(state: StatePort, task: Task, now: datetime) -> RunResult | None:
+    """A scheduled Price Changes run when a promotion started or ended since the last run.
+
+    Magento Open Source keeps special-price dates as whole days, so a promotion that starts
+    or ends at 14:00 is put right by a run just after 14:00; every entry point checks this
+    often (EventBridge `PriceBoundaryChecks`, the agent, `cpsync serve`) and reads one option
+    when nothing is due. The switches and the lock apply as to any scheduled run; the run
+    notes the next boundary.
+
+    Returns:
+        The run, or None when nothing is due or it did not run (switched off, busy).
+    """
+    if task.name != "prices" or not price_boundary_due(state, now):
+        return None
+    logger.info(
+        "a promotion started or ended at %s: Price Changes runs", state.get_option(PRICE_BOUNDARY)
+    )
+    return run_scheduled(state, task)

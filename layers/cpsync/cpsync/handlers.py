@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -31,7 +32,7 @@ from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict
 
 from cpsync.aws import SqsQueue
-from cpsync.control import TaskBusy, run_locked, run_scheduled
+from cpsync.control import TaskBusy, run_at_price_boundary, run_locked, run_scheduled
 from cpsync.errors import ConfigurationError
 from cpsync.ports import Fate, QueueMessage
 from cpsync.redact import describe, install_log_filter
@@ -115,6 +116,9 @@ class TaskEvent(BaseModel):
     manual: bool = False
     #: A manual action the API stored (`cpsync.jobs`): run it and store its outcome.
     job: str | None = None
+    #: The price boundary check (`PriceBoundaryChecks`): run only if a promotion started or
+    #: ended since the last run (`cpsync.control.run_at_price_boundary`).
+    boundary: bool = False
 
 
 def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
@@ -149,6 +153,10 @@ def handle_task(name: str, event: dict[str, Any] | None) -> dict[str, Any]:
             logger.warning(str(exc))
             metrics.add_metric(name="RunsSkipped", unit=MetricUnit.Count, value=1)
             return {"task": name, "ran": False, "reason": str(exc)}
+    elif command.boundary:
+        result = run_at_price_boundary(rt.state, task, datetime.now(UTC))
+        if result is None:  # the common case, every few minutes: no metric, no noise
+            return {"task": name, "ran": False, "reason": "no promotion started or ended"}
     else:
         result = run_scheduled(rt.state, task)
     metrics.add_dimension(name="task", value=name)

@@ -7,7 +7,9 @@ changed in the sync interface takes effect at the next tick. Expressions are rea
 schedules are (`ScheduleExpressionTimezone`). A `rate()` first fires one interval after the
 scheduler starts, so restarting `cpsync serve` does not set off every task at once.
 Every run goes through `cpsync.control.run_scheduled`: the master switch, the task switch and
-the task lock apply exactly as they do to the Lambdas.
+the task lock apply exactly as they do to the Lambdas. Every `BOUNDARY_CHECK` it also runs Price
+Changes when a promotion started or ended since its last run (`price_boundary_due`), as the
+`PriceBoundaryChecks` schedule does in AWS.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from cpsync.control import run_scheduled, task_control
+from cpsync.control import BOUNDARY_CHECK, price_boundary_due, run_scheduled, task_control
 from cpsync.ports import StatePort
 from cpsync.schedules import ScheduleError, parse_schedule
 from cpsync.tasks import TASKS, Task
@@ -56,6 +58,7 @@ class Scheduler:
         self.clock = clock
         self.run = run
         self._plan: dict[str, tuple[str, datetime | None]] = {}
+        self._boundary_checked: datetime | None = None
 
     def next_runs(self) -> dict[str, datetime | None]:
         """When each task fires next (None: its schedule cannot be read)."""
@@ -102,7 +105,25 @@ class Scheduler:
                 self.run(self.state, self.make_task(name))
             except Exception:
                 logger.exception("scheduled run of %s failed", name)
+        if "prices" in self.names and "prices" not in fired and self._at_price_boundary(now):
+            fired.append("prices")
+            try:
+                self.run(self.state, self.make_task("prices"))
+            except Exception:
+                logger.exception("Price Changes at a promotion boundary failed")
         return fired
+
+    def _at_price_boundary(self, now: datetime) -> bool:
+        """Whether a promotion started or ended (looked at every `BOUNDARY_CHECK`)."""
+        checked = self._boundary_checked
+        if checked is not None and now - checked < BOUNDARY_CHECK:
+            return False
+        self._boundary_checked = now
+        try:
+            return price_boundary_due(self.state, now)
+        except Exception:  # state unreadable: the next check tries again
+            logger.exception("could not read the next promotion boundary")
+            return False
 
     def run_forever(self, stop: threading.Event, interval_seconds: float = 5.0) -> None:
         """Tick until `stop` is set (the `cpsync serve` scheduler thread).
