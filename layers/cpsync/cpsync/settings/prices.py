@@ -38,7 +38,8 @@ class PriceSettings(SettingsSection):
         default=7,
         ge=0,
         description="A promotion starting within this many days is sent ahead, with its "
-        "`price_from`, so Magento switches on time.",
+        "`price_from`, so Magento switches on time (with whole-day dates only one starting at "
+        "midnight: see `CPSYNC_MAGENTO_SPECIAL_DATES`).",
         examples=[14],
     )
     price_method_percent_off: str = Field(
