@@ -304,6 +304,49 @@ def test_a_promotion_starting_at_noon_is_sent_by_the_first_run_after_noon(
     assert synced.context.state.get_option(BOUNDARY_OPTION) is None
 
 
+def test_a_promotion_ending_at_17_59_59_is_sent_to_that_day_and_removed_by_a_run_after_18(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    item = info.special["markdown_item"]
+    # GIVEN a promotion for one item that began yesterday at 00:00 and ends today at 17:59:59
+    with _db(folder) as db:
+        db.execute(
+            "INSERT INTO IM_PRC_GRP (GRP_TYP, GRP_COD, GRP_SEQ_NO, DESCR, BEG_DT, NO_BEG_DAT,"
+            " END_DT, NO_END_DAT, ENABLED) VALUES ('P', 'DAYTIME', 0, 'Daytime', ?, 'N', ?,"
+            " 'N', 'Y')",
+            ("2026-11-26 00:00:00", "2026-11-27 17:59:59"),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL (GRP_TYP, GRP_COD, RUL_SEQ_NO, ITEM_FILT)"
+            " VALUES ('P', 'DAYTIME', 1, ?)",
+            (f"(IM_ITEM.ITEM_NO = '{item}')",),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL_BRK (GRP_TYP, GRP_COD, RUL_SEQ_NO, MIN_QTY, PRC_METH,"
+            " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'DAYTIME', 1, 0, 'F', '1', 3)"
+        )
+    # WHEN the 09:00 run comes
+    _run_at(synced, NOW)
+    # THEN Magento has it with today as its last day, and a run is asked for at the noon sale's
+    # start (12:00 = 17:00 UTC), the first mid-day boundary
+    assert _specials(emulator)[item] == (3.0, "2026-11-26 00:00:00", "2026-11-27 00:00:00")
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+    # WHEN runs come at 12:05 and 15:00: THEN the promotion is not sent again (same record)
+    _run_at(synced, NOW + timedelta(hours=3, minutes=5))
+    saves = emulator.stats()["requests"].get("prices.special.save", 0)
+    later = _run_at(synced, NOW + timedelta(hours=6))
+    assert later.queued == 0
+    assert emulator.stats()["requests"].get("prices.special.save", 0) == saves
+    # and the run asked for next is at 18:00 (23:00 UTC), when it ends
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T23:00:00+00:00"
+    # WHEN that run comes at 18:00: THEN the special price is gone from Magento
+    gone = _run_at(synced, NOW + timedelta(hours=9))
+    assert gone.queued == 1
+    assert item not in _specials(emulator)
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(hours=9))[1]
+
+
 def test_given_exact_dates_then_promotions_go_to_the_second_and_are_sent_ahead(
     make_runtime: Callable[..., Runtime],
     emulator: EmulatorHandle,
