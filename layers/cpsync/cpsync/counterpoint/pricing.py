@@ -266,7 +266,9 @@ def special_window(
         methods: The method letters.
         sent_ahead: Whether a promotion starting at this later moment may be sent before it
             starts (None: any). A store that reads dates as whole days would start one that
-            begins at 14:00 at midnight, so such a one waits for a run after its start.
+            begins at 14:00 at midnight, so such a one waits for a run after its start; what
+            is sent meanwhile is the next promotion from a moment it accepts (a midnight
+            within the same promotion included), or none.
 
     Raises:
         ValueError: A rule that matches cannot be applied.
