@@ -51,6 +51,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -492,10 +493,24 @@ def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
             "price": float(special),
             "store_id": 0,
             "sku": product["sku"],
-            "price_from": _text(row, "special_price_from_date") or None,
-            "price_to": _text(row, "special_price_to_date") or None,
+            "price_from": _import_day(_text(row, "special_price_from_date")),
+            "price_to": _import_day(_text(row, "special_price_to_date")),
         }
     emulator.stats.record_write("products.updated" if existing else "products.created")
+
+
+def _import_day(value: str) -> str | None:
+    """A special-price date as the import stores it: the day only (`dateAttrCodes`).
+
+    The product import formats `special_from_date` / `special_to_date` without their time
+    (docs/reference/magento.md#special-prices), so 23:59:59 comes back as 00:00:00.
+    """
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).strftime("%Y-%m-%d 00:00:00")
+    except ValueError:
+        return value
 
 
 def _start(request: RestRequest, rows: list[dict[str, Any]], source: dict[str, Any]) -> list[str]:

@@ -20,6 +20,7 @@ import pytest
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks.base import RunResult
+from cpsync.tasks.prices import BOUNDARY_OPTION
 from cpsync_emulator.inventory import inventory_of
 from cpsync_emulator.prices import prices_of
 from cpsync_emulator.server import EmulatorHandle
@@ -63,13 +64,23 @@ def expected_stock(folder: Path, per_location: bool = False) -> dict[tuple[str, 
     return dict(totals)
 
 
-def _promo(db: sqlite3.Connection, item: str, price_1: Decimal, moment: datetime) -> Any:
-    """The first matching rule of the enabled 'P' groups active at `moment`: (price, group)."""
+def _promo(
+    db: sqlite3.Connection, item: str, price_1: Decimal, moment: datetime, days: bool
+) -> Any:
+    """The first matching rule of the enabled 'P' groups active at `moment`.
+
+    (price, group, from, to): the dates as Magento gets them, whole days when `days`.
+    """
+    dates = (
+        "DATE(BEG_DT) || ' 00:00:00', DATE(END_DT) || ' 00:00:00'"
+        if days
+        else "STRFTIME('%Y-%m-%d %H:%M:%S', BEG_DT), STRFTIME('%Y-%m-%d %H:%M:%S', END_DT)"
+    )
     groups = db.execute(
-        "SELECT GRP_COD, BEG_DT, END_DT FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y'"
-        " ORDER BY GRP_SEQ_NO, GRP_COD"
+        f"SELECT GRP_COD, BEG_DT, END_DT, {dates} FROM IM_PRC_GRP"
+        " WHERE GRP_TYP='P' AND ENABLED='Y' ORDER BY GRP_SEQ_NO, GRP_COD"
     ).fetchall()
-    for code, beg, end in groups:
+    for code, beg, end, sent_from, sent_to in groups:
         if not (datetime.fromisoformat(beg) <= moment <= datetime.fromisoformat(end)):
             continue
         rules = db.execute(
@@ -92,24 +103,29 @@ def _promo(db: sqlite3.Connection, item: str, price_1: Decimal, moment: datetime
                 "A": price_1 - amount,
                 "F": amount,
             }[meth]
-            return price.quantize(Decimal("0.01"), ROUND_HALF_UP), code, beg, end
+            return price.quantize(Decimal("0.01"), ROUND_HALF_UP), code, sent_from, sent_to
     return None
 
 
 def expected_prices(
-    folder: Path, now: datetime = LOCAL_NOW
+    folder: Path, now: datetime = LOCAL_NOW, days: bool = True
 ) -> tuple[dict[str, float], dict[str, tuple[float, str, str]]]:
     """SKU -> base price, and SKU -> (special price, from, to), for non-grid web items.
 
     A promotion running now is sent with its dates; with none running, one that starts within
-    7 days is sent ahead with its dates.
+    7 days is sent ahead with its dates. With `days` (Magento Open Source reads the dates as
+    whole days) the dates are its first and last day at 00:00:00, and only one starting at
+    midnight is sent ahead.
     """
     db = _db(folder)
     base: dict[str, float] = {}
     special: dict[str, tuple[float, str, str]] = {}
+    midnight = " AND TIME(BEG_DT) = '00:00:00'" if days else ""
     starts = [
         datetime.fromisoformat(b)
-        for (b,) in db.execute("SELECT BEG_DT FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y'")
+        for (b,) in db.execute(
+            f"SELECT BEG_DT FROM IM_PRC_GRP WHERE GRP_TYP='P' AND ENABLED='Y'{midnight}"
+        )
     ]
     upcoming = sorted(s for s in starts if now < s <= now + timedelta(days=7))
     for item, trk in _web_items(db).items():
@@ -120,15 +136,14 @@ def expected_prices(
         ).fetchone()
         price_1 = Decimal(str(price_1))
         base[item] = float(price_1)
-        found = _promo(db, item, price_1, now)
+        found = _promo(db, item, price_1, now, days)
         for start in upcoming if found is None else []:
-            found = _promo(db, item, price_1, start)
+            found = _promo(db, item, price_1, start, days)
             if found is not None:
                 break
         if found is not None:
-            price, _, beg, end = found
-            fmt = lambda v: datetime.fromisoformat(v).strftime(FMT)  # noqa: E731
-            special[item] = (float(price), fmt(beg), fmt(end))
+            price, _, sent_from, sent_to = found
+            special[item] = (float(price), sent_from, sent_to)
     return base, special
 
 
@@ -257,13 +272,99 @@ def test_full_price_run_leaves_the_base_and_special_prices_with_dates(
     catalog = emulator.store.products_by_sku()
     assert {sku: catalog[sku]["price"] for sku in base} == base
     assert _specials(emulator) == special
-    # the known cases: 20% off 40.00, fixed 9.99, and the later-today promotion sent ahead
-    assert special[info.special["promo_item"]][0] == 32.0
+    # the known cases: 20% off 40.00 and fixed 9.99, from their first to their last day (the
+    # running sale began yesterday at 00:00 and ends tomorrow at 23:59:59)
+    promo = special[info.special["promo_item"]]
+    assert promo == (32.0, "2026-11-26 00:00:00", "2026-11-28 00:00:00")
     assert special[info.special["promo_fixed_item"]][0] == 9.99
-    later = special[info.special["promo_later_item"]]
-    assert later[0] == 25.5 and later[1] > LOCAL_NOW.strftime(FMT)
+    # the sale starting at 12:00 today is not sent ahead: the store would start it at midnight
+    assert info.special["promo_later_item"] not in special
     # only published products are priced: nothing for Magento to refuse
     assert synced.queue.dead_letters() == []
+
+
+def test_a_promotion_starting_at_noon_is_sent_by_the_first_run_after_noon(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    item = info.special["promo_later_item"]
+    # GIVEN the 09:00 run, which left the noon sale out and noted that a run is due at noon
+    _run_at(synced, NOW)
+    assert item not in _specials(emulator)
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+    # WHEN a run comes at 12:05 (the sample's clock moved; nothing moved in the database)
+    result = _run_at(synced, NOW + timedelta(hours=3, minutes=5))
+    # THEN the sale is in Magento for today and tomorrow, its last day, and nothing else moved
+    assert result.queued == 1
+    assert _specials(emulator)[item] == (25.5, "2026-11-27 00:00:00", "2026-11-28 00:00:00")
+    assert (
+        _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(hours=3, minutes=5))[1]
+    )
+    # and the next starts and ends are at midnight: Magento switches them by itself
+    assert synced.context.state.get_option(BOUNDARY_OPTION) is None
+
+
+def test_a_promotion_ending_at_17_59_59_is_sent_to_that_day_and_removed_by_a_run_after_18(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    folder, info = sample
+    item = info.special["markdown_item"]
+    # GIVEN a promotion for one item that began yesterday at 00:00 and ends today at 17:59:59
+    with _db(folder) as db:
+        db.execute(
+            "INSERT INTO IM_PRC_GRP (GRP_TYP, GRP_COD, GRP_SEQ_NO, DESCR, BEG_DT, NO_BEG_DAT,"
+            " END_DT, NO_END_DAT, ENABLED) VALUES ('P', 'DAYTIME', 0, 'Daytime', ?, 'N', ?,"
+            " 'N', 'Y')",
+            ("2026-11-26 00:00:00", "2026-11-27 17:59:59"),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL (GRP_TYP, GRP_COD, RUL_SEQ_NO, ITEM_FILT)"
+            " VALUES ('P', 'DAYTIME', 1, ?)",
+            (f"(IM_ITEM.ITEM_NO = '{item}')",),
+        )
+        db.execute(
+            "INSERT INTO IM_PRC_RUL_BRK (GRP_TYP, GRP_COD, RUL_SEQ_NO, MIN_QTY, PRC_METH,"
+            " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'DAYTIME', 1, 0, 'F', '1', 3)"
+        )
+    # WHEN the 09:00 run comes
+    _run_at(synced, NOW)
+    # THEN Magento has it with today as its last day, and a run is asked for at the noon sale's
+    # start (12:00 = 17:00 UTC), the first mid-day boundary
+    assert _specials(emulator)[item] == (3.0, "2026-11-26 00:00:00", "2026-11-27 00:00:00")
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+    # WHEN runs come at 12:05 and 15:00: THEN the promotion is not sent again (same record)
+    _run_at(synced, NOW + timedelta(hours=3, minutes=5))
+    saves = emulator.stats()["requests"].get("prices.special.save", 0)
+    later = _run_at(synced, NOW + timedelta(hours=6))
+    assert later.queued == 0
+    assert emulator.stats()["requests"].get("prices.special.save", 0) == saves
+    # and the run asked for next is at 18:00 (23:00 UTC), when it ends
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T23:00:00+00:00"
+    # WHEN that run comes at 18:00: THEN the special price is gone from Magento
+    gone = _run_at(synced, NOW + timedelta(hours=9))
+    assert gone.queued == 1
+    assert item not in _specials(emulator)
+    assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(hours=9))[1]
+
+
+def test_given_exact_dates_then_promotions_go_to_the_second_and_are_sent_ahead(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+) -> None:
+    """Adobe Commerce's scheduled updates keep the time: the dates go as Counterpoint has them."""
+    folder, info = sample
+    runtime = _at(make_runtime(folder, tmp_path, emulator, magento_special_dates="exact"), NOW)
+    # WHEN
+    _sync(runtime, "items", "prices")
+    # THEN
+    special = expected_prices(folder, days=False)[1]
+    assert _specials(emulator) == special
+    promo = special[info.special["promo_item"]]
+    assert promo == (32.0, "2026-11-26 00:00:00", "2026-11-28 23:59:59")
+    assert special[info.special["promo_later_item"]][:2] == (25.5, "2026-11-27 12:00:00")
+    assert runtime.context.state.get_option(BOUNDARY_OPTION) is None
 
 
 # --- scenarios ----------------------------------------------------------------------------
@@ -294,14 +395,20 @@ def test_a_price_rule_enabled_changes_exactly_that_items_special_price(
     assert after == expected_prices(folder)[1]
 
 
-def test_a_promotion_starting_tomorrow_at_six_is_sent_ahead_with_price_from(
-    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+@pytest.mark.parametrize("mode", ["day", "exact"])
+def test_a_promotion_starting_tomorrow_at_six_is_sent_ahead_only_to_the_second(
+    make_runtime: Callable[..., Runtime],
+    emulator: EmulatorHandle,
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    mode: str,
 ) -> None:
     folder, info = sample
-    _sync(synced, "prices")
+    runtime = _at(make_runtime(folder, tmp_path, emulator, magento_special_dates=mode), NOW)
+    _sync(runtime, "items", "prices")
     item = info.special["markdown_item"]
     six = datetime(2026, 11, 28, 6, 0)
-    # WHEN a new promotion for one item starts tomorrow at 06:00
+    # WHEN a new promotion for one item starts tomorrow at 06:00 and lasts two days
     with _db(folder) as db:
         db.execute(
             "INSERT INTO IM_PRC_GRP (GRP_TYP, GRP_COD, GRP_SEQ_NO, DESCR, BEG_DT, NO_BEG_DAT,"
@@ -318,17 +425,24 @@ def test_a_promotion_starting_tomorrow_at_six_is_sent_ahead_with_price_from(
             "INSERT INTO IM_PRC_RUL_BRK (GRP_TYP, GRP_COD, RUL_SEQ_NO, MIN_QTY, PRC_METH,"
             " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'TOMORROW', 1, 0, 'D', '1', 10)"
         )
-    queued = _sync(synced, "prices")
-    # THEN it is in Magento tonight already, effective from 06:00 tomorrow
-    assert queued == 1
-    price, start, end = _specials(emulator)[item]
-    assert (start, end) == ("2026-11-28 06:00:00", "2026-11-30 06:00:00")
+    queued = _sync(runtime, "prices")
     (price_1,) = (
         _db(folder)
         .execute("SELECT PRC_1 FROM IM_PRC WHERE ITEM_NO=? AND LOC_ID='*'", (item,))
         .fetchone()
     )
-    assert price == float((Decimal(str(price_1)) * Decimal("0.9")).quantize(Decimal("0.01")))
+    expected = float((Decimal(str(price_1)) * Decimal("0.9")).quantize(Decimal("0.01")))
+    assert queued == 1
+    if mode == "exact":
+        # THEN it is in Magento tonight already, effective from 06:00 tomorrow
+        assert _specials(emulator)[item] == (expected, "2026-11-28 06:00:00", "2026-11-30 06:00:00")
+        return
+    # THEN tonight Magento gets it from its first whole day only (the 29th; the running sale
+    # ends on the 28th): a store reading whole days would give it from midnight on the 28th
+    assert _specials(emulator)[item] == (expected, "2026-11-29 00:00:00", "2026-11-30 00:00:00")
+    # WHEN the run at 06:05 comes: THEN it is on from the 28th, its last day is the 30th
+    _run_at(runtime, datetime(2026, 11, 28, 11, 5, tzinfo=UTC))
+    assert _specials(emulator)[item] == (expected, "2026-11-28 00:00:00", "2026-11-30 00:00:00")
 
 
 def test_a_quantity_changed_at_one_location_sends_one_source_item_request(
@@ -540,13 +654,14 @@ def test_a_price_1_change_is_read_and_sent_alone(
     assert _specials(emulator) == expected_prices(folder, LOCAL_NOW + timedelta(minutes=40))[1]
 
 
-@pytest.mark.parametrize("horizon_days", [0, 7])
+@pytest.mark.parametrize(("horizon_days", "mode"), [(0, "day"), (7, "day"), (7, "exact")])
 def test_a_promotion_that_starts_or_comes_in_sight_between_runs_is_picked_up(
     make_runtime: Callable[..., Runtime],
     emulator: EmulatorHandle,
     sample: tuple[Path, SampleInfo],
     tmp_path: Path,
     horizon_days: int,
+    mode: str,
 ) -> None:
     folder, info = sample
     item = info.special["markdown_item"]
@@ -570,7 +685,14 @@ def test_a_promotion_that_starts_or_comes_in_sight_between_runs_is_picked_up(
             " PRC_BASIS, AMT_OR_PCT) VALUES ('P', 'MIDDAY', 1, 0, 'F', '1', 2)"
         )
     runtime = _at(
-        make_runtime(folder, tmp_path, emulator, price_promo_horizon_days=horizon_days), NOW
+        make_runtime(
+            folder,
+            tmp_path,
+            emulator,
+            price_promo_horizon_days=horizon_days,
+            magento_special_dates=mode,
+        ),
+        NOW,
     )
     _sync(runtime, "items", "prices")
     _run_at(runtime, NOW + timedelta(minutes=30))  # 09:30: past the sample's recent stamps
@@ -578,8 +700,14 @@ def test_a_promotion_that_starts_or_comes_in_sight_between_runs_is_picked_up(
     # WHEN the next run comes at 11:00, nothing having moved in the database
     result = _run_at(runtime, NOW + timedelta(hours=2))
     # THEN that item alone was read, and its promotion is in Magento
+    if mode == "day" and horizon_days:
+        # (a whole-day store would start one beginning at 10:00 at midnight: not sent ahead)
+        assert (result.mode, result.read, result.queued) == ("changed", 1, 0)
+        assert item not in _specials(emulator)
+        return
     assert (result.mode, result.read, result.queued) == ("changed", 1, 1)
-    assert _specials(emulator)[item][:2] == (2.0, start.strftime(FMT))
+    sent_from = start.strftime("%Y-%m-%d 00:00:00" if mode == "day" else FMT)
+    assert _specials(emulator)[item][:2] == (2.0, sent_from)
 
 
 def test_a_deleted_promotion_makes_the_next_run_read_everything(

@@ -268,3 +268,24 @@ def test_given_replace_when_a_sku_is_imported_again_then_it_is_created_anew(
     again = client.get("/all/V1/products/R-1").json()
     assert answer.json() == ["Entities Processed: 1"]
     assert again["id"] != first["id"] and again["price"] == 12.5
+
+
+def test_given_special_price_dates_with_times_when_imported_then_only_their_days_are_kept(
+    client: httpx.Client,
+) -> None:
+    """Magento's product import formats special-price dates without their time."""
+    # WHEN a row carries a special price ending at 23:59:59
+    row = _row(
+        "IMP-DAYS",
+        special_price="9.50",
+        special_price_from_date="2026-12-01 14:00:00",
+        special_price_to_date="2026-12-06 23:59:59",
+    )
+    assert client.post("/all/V1/import/json", json=_source([row])).status_code == 200
+    # THEN the special-price read shows the days at 00:00:00
+    rows = client.post(
+        "/all/V1/products/special-price-information", json={"skus": ["IMP-DAYS"]}
+    ).json()
+    assert [(r["price"], r["price_from"], r["price_to"]) for r in rows] == [
+        (9.5, "2026-12-01 00:00:00", "2026-12-06 00:00:00")
+    ]

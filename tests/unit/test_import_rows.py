@@ -89,7 +89,7 @@ def test_given_price_and_stock_records_when_planned_then_the_row_carries_them_as
     # GIVEN a new item whose Price Changes record has a special price and whose Inventory
     # record has stock at the default source, and one with stock at another source too
     special = SpecialPrice(
-        price=Decimal("7.00"), price_from="2026-12-01 00:00:00", price_to="2026-12-24 23:59:59"
+        price=Decimal("7.00"), price_from="2026-12-01 00:00:00", price_to="2026-12-24 00:00:00"
     )
     price = PriceState(sku="A", price=Decimal("9.50"), special=special)
     stock = StockState(
@@ -112,7 +112,7 @@ def test_given_price_and_stock_records_when_planned_then_the_row_carries_them_as
     assert (a["special_price"], a["special_price_from_date"], a["special_price_to_date"]) == (
         "7.00",
         "2026-12-01 00:00:00",
-        "2026-12-24 23:59:59",
+        "2026-12-24 00:00:00",
     )
     assert (a["qty"], a["is_in_stock"]) == ("4", "1")
     # AND what it applies whole is named, as the create names it
@@ -122,3 +122,22 @@ def test_given_price_and_stock_records_when_planned_then_the_row_carries_them_as
     # AND stock at another source is left to the Inventory task (0 and out of stock meanwhile)
     assert (b["qty"], b["is_in_stock"]) == ("0", "0")
     assert "stock" not in plan.carried.get("B", {})
+
+
+def test_given_a_special_price_ending_at_a_time_when_planned_then_the_price_writer_sends_it() -> (
+    None
+):
+    """The import keeps special-price dates as days only: 23:59:59 would land as 00:00:00."""
+    # GIVEN a special price to the second (CPSYNC_MAGENTO_SPECIAL_DATES=exact)
+    special = SpecialPrice(
+        price=Decimal("7.00"), price_from="2026-12-01 06:00:00", price_to="2026-12-24 23:59:59"
+    )
+    price = PriceState(sku="A", price=Decimal("9.50"), special=special)
+    # WHEN
+    plan, _ = build_rows([_simple("A", price_record=price)], [], {"A": ""})
+    # THEN the row has the regular price but no special price, and the price record is not
+    # carried: the Price Changes writer applies it, times included
+    (a,) = plan.rows
+    assert a["price"] == "9.5" and "special_price" not in a
+    assert "price" not in plan.carried.get("A", {})
+    assert SPECIAL_HELD not in plan.carried.get("A", {})

@@ -20,6 +20,7 @@ from cpsync.counterpoint.pricing import (
     PriceMethods,
     Rule,
     Segment,
+    next_boundary,
     promo_price,
     special_window,
 )
@@ -252,6 +253,30 @@ def test_given_a_promotion_starting_tomorrow_at_six_then_it_is_sent_ahead() -> N
     assert special_window(groups, ITEM, BASIS, NOW, timedelta(hours=12), METHODS) is None
 
 
+def test_given_a_promotion_starting_at_14_that_may_not_go_ahead_then_it_waits_for_its_start() -> (
+    None
+):
+    """A whole-day store would start it at midnight: nobody may get its price before 14:00."""
+    two = datetime(2026, 11, 28, 14, 0)
+    groups = [group("G", 1, rule("", (0, "D", "25")), begin=two, end=two + 2 * DAY)]
+    midnight_only = lambda moment: moment.time() == datetime.min.time()  # noqa: E731
+    assert special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS, midnight_only) is None
+    after = two + timedelta(minutes=5)
+    window = special_window(groups, ITEM, BASIS, after, 7 * DAY, METHODS, midnight_only)
+    assert window == Segment(Decimal("30.00"), two, two + 2 * DAY)
+
+
+def test_given_a_mid_day_promotion_then_a_later_whole_day_one_is_sent_ahead_instead() -> None:
+    two, midnight = datetime(2026, 11, 28, 14, 0), datetime(2026, 11, 30)
+    groups = [
+        group("PM", 1, rule("", (0, "D", "25")), begin=two, end=two + timedelta(hours=3)),
+        group("DAY", 2, rule("", (0, "D", "10")), begin=midnight, end=midnight + DAY),
+    ]
+    midnight_only = lambda moment: moment.time() == datetime.min.time()  # noqa: E731
+    window = special_window(groups, ITEM, BASIS, NOW, 7 * DAY, METHODS, midnight_only)
+    assert window == Segment(Decimal("36.00"), midnight, midnight + DAY)
+
+
 def test_given_a_better_group_starting_later_then_the_current_window_ends_before_it() -> None:
     later = NOW + 2 * DAY
     groups = [
@@ -280,3 +305,58 @@ def test_given_a_first_match_whose_discount_starts_at_5_units_then_one_unit_has_
         min_qty=Decimal(2),
     )
     assert promo_price([group("G", 1, needs_two)], ITEM, BASIS, NOW, METHODS) is None
+
+
+# --- the next run a whole-day store needs ----------------------------------------------------
+
+
+def test_given_a_promotion_starting_at_14_then_the_next_boundary_is_14() -> None:
+    two = datetime(2026, 11, 28, 14, 0)
+    groups = [group("G", 1, begin=two, end=two + DAY)]
+    assert next_boundary(groups, NOW, 7 * DAY) == two
+
+
+def test_given_a_promotion_ending_at_17_59_59_then_the_next_boundary_is_18() -> None:
+    end = datetime(2026, 11, 27, 17, 59, 59)
+    groups = [group("G", 1, begin=NOW - DAY, end=end)]
+    assert next_boundary(groups, NOW, 7 * DAY) == datetime(2026, 11, 27, 18, 0)
+
+
+def test_given_only_whole_day_promotions_then_no_run_is_needed() -> None:
+    """Magento starts and ends them itself from the dates sent ahead."""
+    day = datetime(2026, 11, 28)
+    groups = [group("G", 1, begin=day, end=day + 2 * DAY - timedelta(seconds=1))]
+    assert next_boundary(groups, NOW, 7 * DAY) is None
+
+
+@pytest.mark.parametrize(
+    ("begin", "enabled", "expected"),
+    [
+        (datetime(2026, 12, 5, 14, 0), True, None),  # beyond the 7-day horizon
+        (datetime(2026, 11, 27, 8, 0), True, None),  # began already
+        (datetime(2026, 11, 27, 9, 0), True, None),  # begins now: this run priced it
+        (datetime(2026, 11, 28, 14, 0), False, None),  # disabled
+        (datetime(2026, 12, 4, 8, 59, 59), True, datetime(2026, 12, 4, 8, 59, 59)),
+    ],
+)
+def test_given_a_begin_then_it_is_the_next_boundary_only_when_ahead_within_the_horizon(
+    begin: datetime, enabled: bool, expected: datetime | None
+) -> None:
+    assert next_boundary([group("G", 1, begin=begin, enabled=enabled)], NOW, 7 * DAY) == expected
+
+
+def test_given_several_boundaries_then_the_earliest_mid_day_one_wins() -> None:
+    groups = [
+        group("A", 1, begin=datetime(2026, 11, 29, 10, 30)),
+        group("B", 2, begin=datetime(2026, 11, 28), end=datetime(2026, 11, 28, 19, 59, 59)),
+        group("C", 3, begin=datetime(2026, 11, 27, 9, 0, 1)),
+    ]
+    assert next_boundary(groups[:2], NOW, 7 * DAY) == datetime(2026, 11, 28, 20, 0)
+    assert next_boundary(groups, NOW, 7 * DAY) == datetime(2026, 11, 27, 9, 0, 1)
+
+
+def test_given_a_store_day_predicate_then_midnight_is_the_stores() -> None:
+    utc_midnight = datetime(2026, 11, 27, 19, 0)  # 00:00 UTC in New York
+    groups = [group("G", 1, begin=utc_midnight)]
+    assert next_boundary(groups, NOW, 7 * DAY) == utc_midnight
+    assert next_boundary(groups, NOW, 7 * DAY, whole_day=lambda m: m.hour == 19) is None

@@ -34,7 +34,7 @@ store filter holds elsewhere is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -49,6 +49,8 @@ __all__ = [
     "PromoPrice",
     "Rule",
     "Segment",
+    "at_midnight",
+    "next_boundary",
     "promo_price",
     "special_window",
 ]
@@ -223,25 +225,9 @@ class Segment:
     end: datetime | None
 
 
-def special_window(
-    groups: Sequence[Group],
-    item: Row,
-    basis: Mapping[str, Decimal | None],
-    now: datetime,
-    horizon: timedelta,
-    methods: PriceMethods,
-) -> Segment | None:
-    """The special price to send now: the promotion in effect, else the next within `horizon`.
-
-    The answer changes only at group begin and end moments, so those are the only moments
-    looked at. The segment runs from its start (the begin that made it win, None when it has
-    won since before any boundary) to the last second before the price changes again.
-
-    Raises:
-        ValueError: A rule that matches cannot be applied.
-    """
-    until = now + horizon
-    edges = sorted(
+def _edges(groups: Sequence[Group], now: datetime, until: datetime) -> list[datetime]:
+    """The moments in (now, until] at which a group begins or stops applying (end + 1 s)."""
+    return sorted(
         {g.begin for g in groups if g.begin is not None and now < g.begin <= until}
         | {
             g.end + timedelta(seconds=1)
@@ -249,9 +235,54 @@ def special_window(
             if g.end is not None and now < g.end + timedelta(seconds=1) <= until
         }
     )
-    moments = [now, *edges]
+
+
+def at_midnight(moment: datetime) -> bool:
+    """Whether `moment` is the very start of a day."""
+    return moment.time() == time(0)
+
+
+def special_window(
+    groups: Sequence[Group],
+    item: Row,
+    basis: Mapping[str, Decimal | None],
+    now: datetime,
+    horizon: timedelta,
+    methods: PriceMethods,
+    sent_ahead: Callable[[datetime], bool] | None = None,
+) -> Segment | None:
+    """The special price to send now: the promotion in effect, else the next within `horizon`.
+
+    The answer changes only at group begin and end moments, so those are the only moments
+    looked at. The segment runs from its start (the begin that made it win, None when it has
+    won since before any boundary) to the last second before the price changes again.
+
+    Args:
+        groups: Promotional groups in their order.
+        item: The item's IM_ITEM row.
+        basis: Basis prices by PRC_BASIS code.
+        now: Naive server-local time.
+        horizon: How far ahead a promotion is sent before it starts.
+        methods: The method letters.
+        sent_ahead: Whether a promotion starting at this later moment may be sent before it
+            starts (None: any). A store that reads dates as whole days would start one that
+            begins at 14:00 at midnight, so such a one waits for a run after its start; what
+            is sent meanwhile is the next promotion from a moment it accepts (a midnight
+            within the same promotion included), or none.
+
+    Raises:
+        ValueError: A rule that matches cannot be applied.
+    """
+    moments = [now, *_edges(groups, now, now + horizon)]
     prices = [promo_price(groups, item, basis, m, methods) for m in moments]
-    first = next((i for i, p in enumerate(prices) if p is not None), None)
+    first = next(
+        (
+            i
+            for i, p in enumerate(prices)
+            if p is not None and (i == 0 or sent_ahead is None or sent_ahead(moments[i]))
+        ),
+        None,
+    )
     if first is None:
         return None
     chosen = prices[first]
@@ -269,3 +300,29 @@ def _start_of(groups: Sequence[Group], chosen: PromoPrice, now: datetime) -> dat
     """When the winning group began (so the window does not move from run to run)."""
     group = next(g for g in groups if g.code == chosen.group)
     return group.begin if group.begin is not None and group.begin <= now else None
+
+
+def next_boundary(
+    groups: Sequence[Group],
+    now: datetime,
+    horizon: timedelta,
+    whole_day: Callable[[datetime], bool] = at_midnight,
+) -> datetime | None:
+    """The next moment a run must happen for Magento to switch a promotion on time.
+
+    For a store that reads special-price dates as whole days: the earliest begin or end
+    (end + 1 s) of an enabled group after `now` and within `horizon` that does not fall on a
+    day's start. Whole-day boundaries are sent ahead as dates, so Magento switches by itself.
+
+    Args:
+        groups: Promotional groups.
+        now: Naive server-local time.
+        horizon: How far ahead to look.
+        whole_day: Whether a moment is the start of a day for the store (default: at
+            midnight in server-local time).
+
+    Returns:
+        That moment (naive server-local time), or None when there is none in the horizon.
+    """
+    enabled = [g for g in groups if g.enabled]
+    return next((m for m in _edges(enabled, now, now + horizon) if not whole_day(m)), None)

@@ -27,6 +27,7 @@ from cpsync.model import (
     ImageState,
     PriceState,
     ProductState,
+    SpecialPrice,
     StockState,
 )
 
@@ -96,11 +97,24 @@ def _carry(
     row["qty"] = _number(Decimal(str(stock_item["qty"])))
     row["is_in_stock"] = "1" if stock_item["is_in_stock"] else "0"
     special = record.special if record is not None and rules.prices_global else None
+    if special is not None and not _whole_days(special):
+        # The import keeps these dates as days only: the price writer sends this record.
+        return carried_records(None, stock, stock_set, rules)
     if special is not None:
         row["special_price"] = format(special.price, "f")  # as a create sends it
         row["special_price_from_date"] = special.price_from or ""
         row["special_price_to_date"] = special.price_to or ""
     return carried_records(record, stock, stock_set, rules)
+
+
+def _whole_days(special: SpecialPrice) -> bool:
+    """Whether the special price's dates are days at 00:00:00, all the import can keep.
+
+    Magento's product import stores `special_from_date` / `special_to_date` without their time
+    (docs/reference/magento.md#special-prices); `CPSYNC_MAGENTO_SPECIAL_DATES=exact` sends times.
+    """
+    dates = (special.price_from, special.price_to)
+    return all(d is None or d.endswith(" 00:00:00") for d in dates)
 
 
 def _listed_row(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -38,7 +38,8 @@ class PriceSettings(SettingsSection):
         default=7,
         ge=0,
         description="A promotion starting within this many days is sent ahead, with its "
-        "`price_from`, so Magento switches on time.",
+        "`price_from`, so Magento switches on time (with whole-day dates only one starting at "
+        "midnight: see `CPSYNC_MAGENTO_SPECIAL_DATES`).",
         examples=[14],
     )
     price_method_percent_off: str = Field(
@@ -67,6 +68,15 @@ class PriceSettings(SettingsSection):
         description="Time zone of the special prices' `price_from`/`price_to` sent to Magento; "
         "unset = the Counterpoint server's (`CPSYNC_TIMEZONE`).",
         examples=["UTC"],
+    )
+
+    magento_special_dates: Literal["day", "exact"] = Field(
+        default="day",
+        description="How the store reads special-price dates: `day` = Magento Open Source reads "
+        "them as whole days (a promotion is sent from its first day to its last day, each at "
+        "00:00:00, and one starting later than midnight is sent once it has started); `exact` = "
+        "Adobe Commerce's scheduled updates keep the time (sent to the second).",
+        examples=["exact"],
     )
 
     @field_validator("price_dates_timezone")

@@ -6,7 +6,10 @@ Regular price: Price-1 of the IM_PRC row of `price_location` when set and presen
 
 Going beyond today's price: a promotion that starts (or a price change that comes from a
 promotion ending) within `price_promo_horizon_days` is sent ahead with `price_from` /
-`price_to`, so a promotion beginning at 06:00 is right at 06:00 without a run at 06:00.
+`price_to`. The dates are as the store reads them (`CPSYNC_MAGENTO_SPECIAL_DATES`,
+`tasks/_price_dates.py`): to the second for Adobe Commerce, whole days for Open Source, where a
+promotion starting or ending mid-day needs a run then: each run notes the next such moment
+(option `prices:next_boundary`, UTC ISO or None) for whatever wakes the task up.
 
 What a run reads: a full run (the first, `--full`, and once a day) reads every web item. A
 changed run reads only the items that may price differently since the last run:
@@ -31,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 from cpsync.counterpoint import needs
 from cpsync.counterpoint.columns import Catalog, Need, required
@@ -60,16 +62,18 @@ from cpsync.counterpoint.stock_queries import (
 from cpsync.errors import DataError
 from cpsync.model import Kind, PriceState, SpecialPrice
 from cpsync.skus import child_sku, record_key
+from cpsync.tasks._price_dates import MagentoDates
 from cpsync.tasks._published import published_only
 from cpsync.tasks.base import Task, Window
 
-__all__ = ["PriceRow", "PriceRules", "PricesTask", "load_groups"]
+__all__ = ["BOUNDARY_OPTION", "PriceRow", "PriceRules", "PricesTask", "load_groups"]
 
-DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: A changed run becomes a full one when the last full run is older than this.
 FULL_EVERY = timedelta(days=1)
 #: The option holding the digest of the promotions priced by the last run.
 RULES_OPTION = "prices:rules"
+#: The option holding the next moment a run must happen for a promotion to switch on time.
+BOUNDARY_OPTION = "prices:next_boundary"
 
 logger = logging.getLogger(__name__)
 
@@ -371,9 +375,16 @@ class PricesTask(Task):
         changed = None if window is None or not rules_known else self._changed_items(window)
         if window is None or changed is None:
             yield from self._published(self._stream(self._item_query(location)))
-            return
-        items = sorted(changed | self._items_of_turning_groups(window))
-        yield from self._published(self._items(items, location))
+        else:
+            items = sorted(changed | self._items_of_turning_groups(window))
+            yield from self._published(self._items(items, location))
+        self._note_next_boundary()
+
+    def _note_next_boundary(self) -> None:
+        """Store when the next run must happen for a mid-day start or end (BOUNDARY_OPTION)."""
+        horizon = timedelta(days=self.settings.price_promo_horizon_days)
+        moment = self._dates().next_run(self._groups, self._now_local(), horizon)
+        self.ctx.state.set_option(BOUNDARY_OPTION, None if moment is None else moment.isoformat())
 
     def _named(self, keys: Sequence[str], location: str | None) -> Iterator[PriceRow]:
         separator = self.settings.grid_sku_separator
@@ -415,6 +426,7 @@ class PricesTask(Task):
                     settings.price_location,
                     settings.price_promo_horizon_days,
                     settings.price_dates_timezone,
+                    settings.magento_special_dates,
                     str(settings.zone),
                     settings.grid_sku_separator,
                     settings.grid_cells_location,
@@ -529,15 +541,11 @@ class PricesTask(Task):
     def _now_local(self) -> datetime:
         return self.ctx.clock().astimezone(self.settings.zone).replace(tzinfo=None)
 
-    def _magento_date(self, local: datetime | None) -> str | None:
-        if local is None:
-            return None
-        target = self.settings.price_dates_timezone
-        if target is not None:
-            aware = local.replace(tzinfo=self.settings.zone)
-            local = aware.astimezone(ZoneInfo(target))
-            local = local.replace(tzinfo=None)
-        return local.strftime(DATE_FORMAT)
+    def _dates(self) -> MagentoDates:
+        settings = self.settings
+        return MagentoDates(
+            settings.zone, settings.price_dates_timezone, settings.magento_special_dates
+        )
 
     def build(self, row: PriceRow, extra: Any) -> PriceState:
         """The regular price and the special price of the best promotion in sight.
@@ -552,6 +560,7 @@ class PricesTask(Task):
             raise DataError("Price-1 is NULL (IM_PRC and IM_ITEM.PRC_1)")
         if price < 0:
             raise DataError(f"Price-1 is negative ({price})")
+        dates = self._dates()
         try:
             segment = special_window(
                 self._groups,
@@ -560,6 +569,7 @@ class PricesTask(Task):
                 self._now_local(),
                 timedelta(days=self.settings.price_promo_horizon_days),
                 self._methods(),
+                sent_ahead=dates.starts_on_a_day,
             )
         except ValueError as exc:
             # The winning rule cannot be applied to this item (its basis price is not set):
@@ -568,9 +578,6 @@ class PricesTask(Task):
             segment = None
         special = None
         if segment is not None:
-            special = SpecialPrice(
-                price=segment.price,
-                price_from=self._magento_date(segment.start),
-                price_to=self._magento_date(segment.end),
-            )
+            price_from, price_to = dates.window(segment)
+            special = SpecialPrice(price=segment.price, price_from=price_from, price_to=price_to)
         return PriceState(sku=row.sku, price=price, special=special)
