@@ -9,7 +9,8 @@ promotion ending) within `price_promo_horizon_days` is sent ahead with `price_fr
 `price_to`. The dates are as the store reads them (`CPSYNC_MAGENTO_SPECIAL_DATES`,
 `tasks/_price_dates.py`): to the second for Adobe Commerce, whole days for Open Source, where a
 promotion starting or ending mid-day needs a run then: each run notes the next such moment
-(option `prices:next_boundary`, UTC ISO or None) for whatever wakes the task up.
+(option `prices:next_boundary`, UTC ISO or None), which every entry point looks at every
+5 minutes (`cpsync.control.run_at_price_boundary`).
 
 What a run reads: a full run (the first, `--full`, and once a day) reads every web item. A
 changed run reads only the items that may price differently since the last run:
@@ -35,6 +36,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from cpsync.control import PRICE_BOUNDARY
 from cpsync.counterpoint import needs
 from cpsync.counterpoint.columns import Catalog, Need, required
 from cpsync.counterpoint.price_filter import (
@@ -72,8 +74,9 @@ __all__ = ["BOUNDARY_OPTION", "PriceRow", "PriceRules", "PricesTask", "load_grou
 FULL_EVERY = timedelta(days=1)
 #: The option holding the digest of the promotions priced by the last run.
 RULES_OPTION = "prices:rules"
-#: The option holding the next moment a run must happen for a promotion to switch on time.
-BOUNDARY_OPTION = "prices:next_boundary"
+#: The option holding the next moment a run must happen for a promotion to switch on time
+#: (read by `cpsync.control.run_at_price_boundary`).
+BOUNDARY_OPTION = PRICE_BOUNDARY
 
 logger = logging.getLogger(__name__)
 
