@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from cpsync.control import price_boundary_due
 from cpsync.model import Change
 from cpsync.runtime import Runtime
 from cpsync.tasks.base import RunResult
@@ -302,6 +303,34 @@ def test_a_promotion_starting_at_noon_is_sent_by_the_first_run_after_noon(
     )
     # and the next starts and ends are at midnight: Magento switches them by itself
     assert synced.context.state.get_option(BOUNDARY_OPTION) is None
+
+
+def test_a_run_that_noon_passes_during_leaves_a_run_due_at_noon(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    item = sample[1].special["promo_later_item"]
+    noon = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    # GIVEN a Queue All that starts at 11:59:59 and prices the noon sale's item before noon, and
+    # noon passes before it ends (each item is queued before the next is read)
+    clock = [noon - timedelta(seconds=1)]
+    synced.context.clock = lambda: clock[0]
+    task = synced.task("prices")
+    task.batch_size = 1  # type: ignore[misc]
+
+    def emit(changes: Sequence[Change]) -> None:
+        synced.queue.send(changes)
+        if any(c.key == item for c in changes):
+            clock[0] = noon + timedelta(seconds=1)
+
+    task.run(force=True, emit=emit)  # Queue All: every item is queued
+    synced.updater.drain(max_wait_seconds=10)
+    assert item not in _specials(emulator)
+    # THEN the noon start is still the run asked for: the check at 12:05 finds it due
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+    assert price_boundary_due(synced.context.state, noon + timedelta(minutes=5))
+    # and that run puts the sale in Magento
+    _run_at(synced, noon + timedelta(minutes=5))
+    assert _specials(emulator)[item] == (25.5, "2026-11-27 00:00:00", "2026-11-28 00:00:00")
 
 
 def test_a_promotion_ending_at_17_59_59_is_sent_to_that_day_and_removed_by_a_run_after_18(

@@ -32,7 +32,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -384,9 +384,17 @@ class PricesTask(Task):
         self._note_next_boundary()
 
     def _note_next_boundary(self) -> None:
-        """Store when the next run must happen for a mid-day start or end (BOUNDARY_OPTION)."""
+        """Store when the next run must happen for a mid-day start or end (BOUNDARY_OPTION).
+
+        Counted from the run's start, not its end: a boundary passed while the run read and
+        priced its items (some before it) is due at once, so the next check runs again.
+        """
         horizon = timedelta(days=self.settings.price_promo_horizon_days)
-        moment = self._dates().next_run(self._groups, self._now_local(), horizon)
+        started = self._now_local()
+        if self.run_upper is not None:
+            aware = self.run_upper.replace(tzinfo=UTC).astimezone(self.settings.zone)
+            started = aware.replace(tzinfo=None)
+        moment = self._dates().next_run(self._groups, started, horizon)
         self.ctx.state.set_option(BOUNDARY_OPTION, None if moment is None else moment.isoformat())
 
     def _named(self, keys: Sequence[str], location: str | None) -> Iterator[PriceRow]:
