@@ -351,3 +351,25 @@ def test_given_a_deadline_then_no_request_starts_after_it_and_no_retry_waits_pas
 
     magento.set_faults()
     assert client.deadline is None and client.get_product("A") is None
+
+
+def test_given_the_import_probe_cut_off_by_the_deadline_then_the_next_batch_still_imports(
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
+) -> None:
+    """Whether the store has Magento's import is asked once per writer, which a warm Lambda
+    keeps: a probe the updater's time limit stopped says nothing about the store, so the next
+    batch asks again instead of leaving a first load on the slow path for the Lambda's life."""
+    from cpsync.magento.importer import ProductImporter
+    from cpsync.magento.inventory import StockWriter
+
+    client = make_client()
+    importer = ProductImporter(client, None, None)  # type: ignore[arg-type]
+    stock = StockWriter(client)
+    with client.until(time.monotonic() - 1):
+        assert importer.available() is False
+        assert stock._import_accepted() is False
+    assert magento.stats()["requests"].get("import.json", 0) == 0
+    # THEN the next batch, with time left, finds the import
+    assert importer.available() is True
+    assert stock._import_accepted() is True
+    assert magento.stats()["requests"]["import.json"] == 2
