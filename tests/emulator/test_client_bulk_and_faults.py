@@ -6,6 +6,7 @@ one create each) or reported with a reason that names it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -174,6 +175,22 @@ def test_given_no_consumer_running_when_waiting_then_records_come_back_retryable
     assert outcomes["P"].retryable
     assert "still open" in str(outcomes["P"].error)
     assert "async.operations.all" in str(outcomes["P"].error)
+
+
+def test_given_the_updater_time_limit_while_waiting_then_the_reason_says_so_not_the_consumer(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    """The consumer is fine, the updater function is out of time: the operator reads that,
+    not a hint to check the async.operations.all consumer."""
+    magento.configure(bulk_consumer_paused=True)  # still open when the time limit comes
+    runner = BulkRunner(client, label="product", wait=60, poll_first=0.02)
+    with client.until(time.monotonic() + 0.5):
+        outcomes = runner.run(
+            "products", {"P": {"product": {"sku": "P", "name": "P", "price": 1}}}
+        ).outcomes
+    assert outcomes["P"].retryable
+    assert "the updater stopped first" in str(outcomes["P"].error)
+    assert "async.operations.all" not in str(outcomes["P"].error)
 
 
 def test_given_the_bulk_option_when_writing_a_large_batch_then_one_bulk_instead_of_saves(

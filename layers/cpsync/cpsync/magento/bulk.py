@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from cpsync.errors import DataError
 from cpsync.magento.client import MagentoClient, chunks_for_limit
+from cpsync.magento.errors import STOPPED_FIRST
 from cpsync.magento.models import BulkAccepted, BulkOperation, BulkStatus
 from cpsync.magento.writer import Outcome
 
@@ -241,7 +242,9 @@ class BulkRunner:
                 outcomes[key] = Outcome(
                     key, False, f"{self.label} {key}: rejected by Magento: {item.error_message}"
                 )
-        operations = self.poll(accepted.bulk_uuid, self._clock() + self.wait)
+        limit = self._clock() + self.wait
+        cut_short = self.client.deadline is not None and self.client.deadline < limit
+        operations = self.poll(accepted.bulk_uuid, limit)
         again: dict[str, Any] = {}
         for op_id, key in by_id.items():
             if key in rejected:
@@ -258,11 +261,15 @@ class BulkRunner:
             elif op.status == STATUS_RETRIABLE:
                 again[key] = part[key]
             elif op.status == STATUS_OPEN:
+                why = (
+                    f": {STOPPED_FIRST}, the record goes back to the queue"
+                    if cut_short
+                    else f" after {self.wait:g} s (is the async.operations.all consumer running?)"
+                )
                 outcomes[key] = Outcome(
                     key,
                     False,
-                    f"{self.label} {key}: bulk {accepted.bulk_uuid} operation still open after "
-                    f"{self.wait:g} s (is the async.operations.all consumer running?)",
+                    f"{self.label} {key}: bulk {accepted.bulk_uuid} operation still open{why}",
                     retryable=True,
                 )
             else:
