@@ -333,6 +333,28 @@ def test_a_run_that_noon_passes_during_leaves_a_run_due_at_noon(
     assert _specials(emulator)[item] == (25.5, "2026-11-27 00:00:00", "2026-11-28 00:00:00")
 
 
+def test_a_run_at_noon_that_fails_to_queue_leaves_noon_due_for_the_next_check(
+    synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
+) -> None:
+    item = sample[1].special["promo_later_item"]
+    noon = datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    # GIVEN the 09:00 run, which asked for a run at noon
+    _run_at(synced, NOW)
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+
+    # WHEN the 12:05 run cannot queue what it found (the queue is unreachable)
+    def unreachable(changes: Sequence[Change]) -> None:
+        raise RuntimeError("queue unreachable")
+
+    with pytest.raises(RuntimeError):
+        _at(synced, noon + timedelta(minutes=5)).task("prices").run(emit=unreachable)
+    # THEN noon is still due, so the next check runs again and the sale reaches Magento
+    assert synced.context.state.get_option(BOUNDARY_OPTION) == "2026-11-27T17:00:00+00:00"
+    assert price_boundary_due(synced.context.state, noon + timedelta(minutes=10))
+    _run_at(synced, noon + timedelta(minutes=10))
+    assert _specials(emulator)[item] == (25.5, "2026-11-27 00:00:00", "2026-11-28 00:00:00")
+
+
 def test_a_promotion_ending_at_17_59_59_is_sent_to_that_day_and_removed_by_a_run_after_18(
     synced: Runtime, emulator: EmulatorHandle, sample: tuple[Path, SampleInfo]
 ) -> None:

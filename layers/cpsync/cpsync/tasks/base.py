@@ -249,6 +249,13 @@ class Task(ABC):
         """The desired state of a record sent before and now absent (None: leave it)."""
         return None
 
+    def finished(self) -> None:
+        """Called once a run has queued everything and set its watermark (nothing by default).
+
+        For what a run notes for the next one only when it did not fail half-way.
+        """
+        return None
+
     def full_every(self) -> timedelta | None:
         """How old the last full run may get before a changed run reads everything again.
 
@@ -338,6 +345,7 @@ class Task(ABC):
                 result.watermark = upper
             if snapshot:
                 state.set_watermark(f"{self.name}:full", upper)
+            self.finished()
         except BaseException as exc:
             record.status = "failed"
             record.counts = self._counts(result)

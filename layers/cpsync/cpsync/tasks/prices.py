@@ -321,6 +321,7 @@ class PricesTask(Task):
     )
     _groups: Sequence[Group] = ()  # loaded at the start of each run
     _item_columns: tuple[str, ...] = ()  # the IM_ITEM columns the rules' filters name
+    _boundary_read = False  # whether this run looked at every item (not only named ones)
 
     # --- reading -----------------------------------------------------------------------
     def _methods(self) -> PriceMethods:
@@ -365,6 +366,7 @@ class PricesTask(Task):
         `keys` reads the named ones.
         """
         location = self.settings.price_location
+        self._boundary_read = False
         with self.ctx.counterpoint.connect() as conn:
             loaded = load_groups(conn, self.catalog, self._methods(), self._web_sale(conn))
         self._groups, self._item_columns = loaded.groups, loaded.item_columns
@@ -381,19 +383,20 @@ class PricesTask(Task):
         else:
             items = sorted(changed | self._items_of_turning_groups(window))
             yield from self._published(self._items(items, location))
-        self._note_next_boundary()
+        self._boundary_read = True
 
-    def _note_next_boundary(self) -> None:
+    def finished(self) -> None:
         """Store when the next run must happen for a mid-day start or end (BOUNDARY_OPTION).
 
-        Counted from the run's start, not its end: a boundary passed while the run read and
-        priced its items (some before it) is due at once, so the next check runs again.
+        Only once the run has queued everything (a run that failed leaves the boundary due, so
+        the next check runs again), and counted from the run's start: a boundary passed while
+        the run read and priced its items (some before it) is due at once.
         """
+        if not self._boundary_read:  # a run of named items: the others were not looked at
+            return
         horizon = timedelta(days=self.settings.price_promo_horizon_days)
-        started = self._now_local()
-        if self.run_upper is not None:
-            aware = self.run_upper.replace(tzinfo=UTC).astimezone(self.settings.zone)
-            started = aware.replace(tzinfo=None)
+        upper = self.run_upper or self.ctx.clock().astimezone(UTC).replace(tzinfo=None)
+        started = upper.replace(tzinfo=UTC).astimezone(self.settings.zone).replace(tzinfo=None)
         moment = self._dates().next_run(self._groups, started, horizon)
         self.ctx.state.set_option(BOUNDARY_OPTION, None if moment is None else moment.isoformat())
 
