@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import nullcontext
 
 import uvicorn
 
@@ -137,7 +136,11 @@ class Service:
         self.stopping.set()
         self.server.should_exit = True
         client = self.runtime.__dict__.get("magento")  # only when the updater built it
-        stopped = client.until(time.monotonic()) if client is not None else nullcontext()
-        with stopped:
-            for thread in self._threads:
-                thread.join(timeout=10)
+        previous = client.deadline if client is not None else None
+        if client is not None:
+            client.deadline = time.monotonic()
+        for thread in self._threads:
+            thread.join(timeout=10)
+        # A thread still in a slow request keeps the deadline: it must start no other one.
+        if client is not None and not any(t.is_alive() for t in self._threads):
+            client.deadline = previous
