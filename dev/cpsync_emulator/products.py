@@ -45,10 +45,18 @@ def search_products(request: RestRequest) -> dict[str, Any]:
     """``GET /V1/products?searchCriteria...``: ``{items, search_criteria, total_count}``."""
     criteria = parse_search_criteria(request.query)
     config = request.emulator.config
+    prices, store_id = prices_of(request.emulator.store), request.view.store_id
+
+    def field(product: dict[str, Any], name: str) -> Any:
+        if name in _SPECIAL:  # kept with the special prices, not on the product
+            shown = prices.attributes(product["sku"], store_id)
+            return next((a["value"] for a in shown if a["attribute_code"] == name), None)
+        return product_field(product, name)
+
     items, total = run_search(
         _candidates(request, criteria),
         criteria,
-        product_field,
+        field,
         clamp_pages=config.clamp_pages,
         input_limits=config.input_limit_enabled,
     )

@@ -199,3 +199,19 @@ def test_given_one_store_view_when_it_saves_the_special_price_then_store_0_holds
     assert [r["store_id"] for r in prices_of(magento.store).special_prices()] == [0]
     assert _info(client, "A") == [(0, 6.0, DEC1, DEC24)]
     assert _special(client.get("/all/V1/products/A").json())["special_to_date"] == DEC24
+
+
+def test_given_special_prices_when_products_are_searched_by_them_then_the_filter_sees_them(
+    client: httpx.Client, product: ProductFactory
+) -> None:
+    for sku in ("A", "B"):
+        client.post("/all/V1/products", json=product(sku, price=10))
+    client.post(SPECIAL, json={"prices": [{"price": 8, "store_id": 0, "sku": "B"}]})
+    # WHEN products are searched for a special price
+    params = {
+        "searchCriteria[filterGroups][0][filters][0][field]": "special_price",
+        "searchCriteria[filterGroups][0][filters][0][conditionType]": "notnull",
+    }
+    found = client.get("/all/V1/products", params=params).json()
+    # THEN only B is found
+    assert [item["sku"] for item in found["items"]] == ["B"]
