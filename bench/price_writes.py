@@ -4,11 +4,12 @@
 SKU's price (30% of them on sale) through the price writer (one chunk per 500 rows, one chunk
 in flight), then runs the changes a store day brings: Price-1 moved on 10% with the special
 unchanged, the special's price moved (dates kept) on 5%, its dates moved on 5%, its end date
-dropped on 5%, the special ended on 5%, the same again (nothing to send), and a forced write of
-5% ("queue all"). Each phase prints the requests by endpoint next to the API minimum computed
-from the phase itself (one call per 500 rows of each kind of row that must change; a dropped
-date needs a delete and a save, since a save keeps a date it is not sent), and whether Magento
-ends with the desired rows, dates included (docs/reference/magento.md#special-prices).
+dropped on 5%, the special ended on 5%, the same again (nothing to send), a forced write of
+5% ("queue all"), and a first write of 5% new SKUs on sale without an end date. Each phase
+prints the requests by endpoint next to the API minimum computed from the phase itself (one
+call per 500 rows of each kind of row that must change; a dropped date needs a delete and a
+save, since a save keeps a date it is not sent), and whether Magento ends with the desired
+rows, dates included (docs/reference/magento.md#special-prices).
 Figures are printed and stored in `bench/results/price_writes.json`, never asserted.
 """
 
@@ -113,6 +114,12 @@ def _phases(skus: list[str]) -> Iterator[tuple[str, dict[str, PriceState], int, 
     yield "same again", {s: desired[s] for s in ended}, 0, False
     forced = skus[: n // 20]
     yield "forced (queue all, 5%)", {s: desired[s] for s in forced}, 0, True
+    # New SKUs whose promotion has no end: Magento's read cannot show dates an earlier product
+    # save left without a price, so each chunk clears them with a delete before the save.
+    fresh = [f"N{s}" for s in skus[: n // 20]]
+    special = SpecialPrice(price=Decimal(15), price_from=FROM, price_to=None)
+    states = {s: PriceState(sku=s, price=Decimal(20), special=special) for s in fresh}
+    yield "new SKUs, promotions without end (5%)", states, _calls_for(len(fresh)), False
 
 
 def _calls_for(rows: int) -> int:
@@ -142,7 +149,7 @@ def bench(n: int, folder: Path) -> list[dict[str, Any]]:
     state = SqliteState(sqlite_engine(f"sqlite:///{folder}/state.db"))
     figures = []
     with running_emulator(EmulatorConfig()) as emulator:
-        _seed(emulator, skus)
+        _seed(emulator, [*skus, *(f"N{s}" for s in skus[: n // 20])])
         with MagentoClient(emulator.url, emulator.token) as client:
             # The same writer on a cpsync whose PriceWriter takes no state (the baseline).
             kwargs: dict[str, Any] = {"chunk_size": CHUNK, "concurrency": 1}

@@ -63,7 +63,7 @@ from cpsync_emulator.media import apply_saved_gallery
 from cpsync_emulator.prices import prices_of
 from cpsync_emulator.product_data import build_product, format_url_key
 from cpsync_emulator.routing import RestRequest, Route
-from cpsync_emulator.store import sku_key, url_key_of
+from cpsync_emulator.store import CatalogStore, sku_key, url_key_of
 
 __all__ = ["IMPORT_RESOURCE", "import_rows", "routes"]
 
@@ -155,11 +155,11 @@ class _Run:
         self.bad_rows.add(row)
 
 
-#: Import column -> attribute code (Magento's Import\Product::$_fieldsMap).
+#: Import column -> special-price row member (the attribute, per ``Import\Product::$_fieldsMap``).
 SPECIAL_COLUMNS = {
-    "special_price": "special_price",
-    "special_price_from_date": "special_from_date",
-    "special_price_to_date": "special_to_date",
+    "special_price": "price",  # special_price
+    "special_price_from_date": "price_from",  # special_from_date
+    "special_price_to_date": "price_to",  # special_to_date
 }
 
 
@@ -307,10 +307,6 @@ class _Rows:
                 product[column] = float(value)
         for code in ("description", "short_description", "url_key"):
             if value := _text(row, code):
-                custom.append({"attribute_code": code, "value": value})
-        # The special price columns are the attributes the special-price API reads too.
-        for column, code in SPECIAL_COLUMNS.items():
-            if value := _text(row, column):
                 custom.append({"attribute_code": code, "value": value})
         if tax := _text(row, "tax_class_name"):
             custom.append({"attribute_code": "tax_class_id", "value": str(self._tax_class(tax))})
@@ -461,6 +457,7 @@ def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
     replaced = existing if run.behavior == "replace" else None
     if replaced is not None:
         store.delete_product(replaced["id"])
+        prices_of(store).forget(replaced["sku"])
         existing = None
     product = build_product(
         body,
@@ -487,16 +484,19 @@ def _save(run: _Run, rows: _Rows, index: int, row: dict[str, Any]) -> None:
         kept = [{"id": e["id"]} for e in (existing or {}).get("media_gallery_entries", [])]
         apply_saved_gallery(run.request, product, existing, kept + images)
     store.put_product(product)
-    special = _text(row, "special_price")
-    if special:
-        prices_of(store).special[(sku_key(product["sku"]), 0)] = {
-            "price": float(special),
-            "store_id": 0,
-            "sku": product["sku"],
-            "price_from": _import_day(_text(row, "special_price_from_date")),
-            "price_to": _import_day(_text(row, "special_price_to_date")),
-        }
+    _write_special(store, product["sku"], row)
     emulator.stats.record_write("products.updated" if existing else "products.created")
+
+
+def _write_special(store: CatalogStore, sku: str, row: dict[str, Any]) -> None:
+    """The special-price columns a row fills, at store 0 (an empty one is left as it is)."""
+    values = {
+        name: float(value) if name == "price" else _import_day(value)
+        for column, name in SPECIAL_COLUMNS.items()
+        if (value := _text(row, column))
+    }
+    if values:
+        prices_of(store).write(sku, [0], values)
 
 
 def _import_day(value: str) -> str | None:

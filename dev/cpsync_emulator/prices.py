@@ -15,7 +15,9 @@ Special prices follow Magento Open Source (docs/reference/magento.md#special-pri
 ``special_to_date``. A save upserts the price and each date it is given (a date left out keeps
 the old one); a delete removes all three at that store, whatever price or dates it is sent; the
 read joins a store's price with the dates of every store. With global price scope (Magento's
-default, ``price_scope``) a row for a store view is refused. Special failures come rendered
+default, ``price_scope``) a row for a store view is refused. These rows are the only place the
+three attributes live: a product save writes them and a product read shows them
+(``products.py``), and so does the import. Special failures come rendered
 with the row's values, in the store's language. Base prices land on store 0
 whatever ``store_id`` says, and show as the product's ``price``.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cpsync_emulator.errors import MagentoError
@@ -33,7 +35,14 @@ from cpsync_emulator.routing import RestRequest, Route
 from cpsync_emulator.search import snake
 from cpsync_emulator.store import CatalogStore, sku_key
 
-__all__ = ["PRICES_SECTION", "PriceData", "prices_of", "routes"]
+__all__ = [
+    "PRICES_SECTION",
+    "SPECIAL_ATTRIBUTES",
+    "PriceData",
+    "prices_of",
+    "routes",
+    "special_value",
+]
 
 PRICES_SECTION = "prices"
 PRICES_RESOURCE = "Magento_Catalog::products"
@@ -54,14 +63,27 @@ SPECIAL_NOT_GLOBAL = "Could not change non global Price when price scope is glob
 SPECIAL_INVALID_PRICE = "Invalid attribute Price = %price. " + _ROW_ID
 SPECIAL_INVALID_DATE = "Invalid attribute %label = %priceTo. " + _ROW_ID
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+INVALID_DATE = "Invalid date"
+PRICE_NOT_A_NUMBER = "Please enter a number 0 or greater in this field."
 _ROW_KEYS = ("SKU", "storeId", "priceFrom", "priceTo")
 
 
-class PriceData:
-    """Special prices by (lower-case SKU, store id); base prices live on the product itself.
+#: The product attributes a special-price row is made of, by the row's member names.
+SPECIAL_ATTRIBUTES = {
+    "price": "special_price",
+    "price_from": "special_from_date",
+    "price_to": "special_to_date",
+}
 
-    A row is what one store holds of the three attributes: ``price`` (``special_price``),
-    ``price_from`` and ``price_to``, each None when the store has no value.
+
+class PriceData:
+    """The special price of every product: the one place the emulator keeps it.
+
+    Open Source has no special-price table: a (lower-case SKU, store id) row is what that store
+    holds of the attributes ``special_price`` (``price``), ``special_from_date`` (``price_from``)
+    and ``special_to_date`` (``price_to``), each None when the store has no value. The
+    special-price API, the product save and read, and the import all use these rows.
+    Base prices live on the product itself.
     """
 
     def __init__(self) -> None:
@@ -79,23 +101,49 @@ class PriceData:
             self.special[(sku_key(row["sku"]), int(row["store_id"]))] = row
 
     def special_prices(self) -> list[dict[str, Any]]:
-        """Copies of every special price row, for assertions."""
+        """Copies of every row that has any of the three values, for assertions."""
         return [copy.deepcopy(row) for row in self.special.values()]
 
     def save(self, sku: str, store_id: int, row: dict[str, Any]) -> None:
         """Upsert as ``SpecialPrice::update``: the price, and each date only when given."""
-        held = self.special.setdefault(
-            (sku_key(sku), store_id),
-            {"price": None, "store_id": store_id, "sku": sku, "price_from": None, "price_to": None},
-        )
-        held["price"] = float(row["price"])
-        for name in ("price_from", "price_to"):
-            if row.get(name):
-                held[name] = row[name]
+        values: dict[str, Any] = {"price": float(row["price"])}
+        values |= {name: row[name] for name in ("price_from", "price_to") if row.get(name)}
+        self.write(sku, [store_id], values)
+
+    def write(self, sku: str, store_ids: list[int], values: dict[str, Any]) -> None:
+        """Set each given member at each store; None removes that store's value."""
+        for store_id in store_ids:
+            key = (sku_key(sku), store_id)
+            empty = {"price": None, "store_id": store_id, "sku": sku}
+            held = self.special.setdefault(key, empty | {"price_from": None, "price_to": None})
+            held.update(values)
+            if all(held[name] is None for name in SPECIAL_ATTRIBUTES):
+                del self.special[key]
 
     def delete(self, sku: str, store_id: int) -> bool:
         """``SpecialPrice::delete``: the price and both dates of that store go; whether any did."""
         return self.special.pop((sku_key(sku), store_id), None) is not None
+
+    def forget(self, sku: str) -> None:
+        """A deleted product's values go with it (the EAV rows cascade)."""
+        for key in [key for key in self.special if key[0] == sku_key(sku)]:
+            del self.special[key]
+
+    def attributes(self, sku: str, store_id: int) -> list[dict[str, Any]]:
+        """The three attributes as a product read at ``store_id`` shows them.
+
+        Each attribute on its own: the store's value, else store 0's (EAV's fallback). The
+        price reads as its ``decimal(20,6)`` column prints, the dates as ``datetime`` values.
+        """
+        at_store = self.special.get((sku_key(sku), store_id), {})
+        default = self.special.get((sku_key(sku), 0), {})
+        shown = []
+        for name, code in SPECIAL_ATTRIBUTES.items():
+            value = at_store.get(name) if at_store.get(name) is not None else default.get(name)
+            if value is not None:
+                text = f"{float(value):.6f}" if name == "price" else str(value)
+                shown.append({"attribute_code": code, "value": text})
+        return shown
 
     def read(self, sku: str, asked_as: str) -> list[dict[str, Any]]:
         """``SpecialPrice::get`` for one product: each store's price left-joined with the dates
@@ -111,6 +159,29 @@ class PriceData:
             for start in starts
             for end in ends
         ]  # fmt: skip
+
+
+def special_value(name: str, value: Any) -> str | float | None:
+    """A special-price attribute as a product save stores it: None (delete) when empty, the
+    price as a number, a date as ``Datetime::formatDate`` makes it (``Y-m-d H:i:s``).
+
+    Raises:
+        MagentoError: 400 for a price that is not a number >= 0 or a date PHP cannot read.
+    """
+    if value is None or value == "" or value is False:
+        return None
+    if name == "price":
+        price = _price(value)
+        if price is None:
+            raise MagentoError(400, PRICE_NOT_A_NUMBER)
+        return price
+    text = str(value).strip()
+    try:
+        if text.isdigit():  # a Unix timestamp
+            return datetime.fromtimestamp(int(text), tz=UTC).strftime(DATE_FORMAT)
+        return datetime.fromisoformat(text).strftime(DATE_FORMAT)
+    except (ValueError, OverflowError, OSError):
+        raise MagentoError(400, INVALID_DATE) from None
 
 
 def prices_of(store: CatalogStore) -> PriceData:

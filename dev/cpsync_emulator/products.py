@@ -20,7 +20,7 @@ from cpsync_emulator.errors import (
 )
 from cpsync_emulator.inventory import DEFAULT_SOURCE, inventory_of
 from cpsync_emulator.media import apply_saved_gallery
-from cpsync_emulator.prices import prices_of
+from cpsync_emulator.prices import SPECIAL_ATTRIBUTES, prices_of, special_value
 from cpsync_emulator.product_data import build_product, product_field
 from cpsync_emulator.references import check_product_references
 from cpsync_emulator.routing import RestRequest, Route
@@ -30,6 +30,7 @@ from cpsync_emulator.store import sku_key
 __all__ = ["PRODUCTS_RESOURCE", "routes"]
 
 PRODUCTS_RESOURCE = "Magento_Catalog::products"
+_SPECIAL = frozenset(SPECIAL_ATTRIBUTES.values())
 
 
 def get_product(request: RestRequest) -> dict[str, Any]:
@@ -37,22 +38,30 @@ def get_product(request: RestRequest) -> dict[str, Any]:
     product = request.emulator.store.find_by_sku(request.params["sku"])
     if product is None:
         raise product_not_found()
-    return copy.deepcopy(product)
+    return shown_at_store(request, product)
 
 
 def search_products(request: RestRequest) -> dict[str, Any]:
     """``GET /V1/products?searchCriteria...``: ``{items, search_criteria, total_count}``."""
     criteria = parse_search_criteria(request.query)
     config = request.emulator.config
+    prices, store_id = prices_of(request.emulator.store), request.view.store_id
+
+    def field(product: dict[str, Any], name: str) -> Any:
+        if name in _SPECIAL:  # kept with the special prices, not on the product
+            shown = prices.attributes(product["sku"], store_id)
+            return next((a["value"] for a in shown if a["attribute_code"] == name), None)
+        return product_field(product, name)
+
     items, total = run_search(
         _candidates(request, criteria),
         criteria,
-        product_field,
+        field,
         clamp_pages=config.clamp_pages,
         input_limits=config.input_limit_enabled,
     )
     return {
-        "items": [copy.deepcopy(item) for item in items],
+        "items": [shown_at_store(request, item) for item in items],
         "search_criteria": criteria.echo(),
         "total_count": total,
     }
@@ -98,6 +107,7 @@ def save_product(request: RestRequest) -> dict[str, Any]:
             website_ids=store.topology.website_ids,
             category_ids=store.categories.categories,
         )
+        special = _sent_special(raw)
         existing = store.find_by_sku(str(body["sku"] or ""))
         view = request.view
         product = build_product(
@@ -115,11 +125,12 @@ def save_product(request: RestRequest) -> dict[str, Any]:
         gallery = [v for k, v in raw.items() if snake(k) == "media_gallery_entries"]
         if gallery and gallery[0] is not None:
             apply_saved_gallery(request, product, existing, gallery[0])
+        _keep_special_price(request, product, special)
         store.put_product(product)
         _align_default_source(request, product, raw)
-        _keep_special_price(request, product, raw)
+        shown = shown_at_store(request, product)
     emulator.stats.record_write("products.updated" if existing else "products.created")
-    return copy.deepcopy(product)
+    return shown
 
 
 #: Product types MSI keeps source items for (configurable, bundle and grouped have none).
@@ -157,29 +168,66 @@ def _align_default_source(request: RestRequest, product: dict[str, Any], raw: An
         }
 
 
-def _keep_special_price(request: RestRequest, product: dict[str, Any], raw: Any) -> None:
-    """`special_price` and its dates saved as attributes are the rows the special-price API
-    reads and writes (Open Source keeps both in the same EAV tables), at the save's store."""
+def _sent_special(raw: dict[str, Any]) -> dict[str, str | float | None]:
+    """The special-price attributes a save sends, by price-row member, as Magento stores them.
+
+    Raises:
+        MagentoError: 400 for a price or date Magento would not store.
+    """
     sent = _sent_member(raw, "custom_attributes")
     entries = list(sent.values()) if isinstance(sent, dict) else sent
-    codes = {str(_sent_member(e, "attribute_code")) for e in entries or [] if isinstance(e, dict)}
-    if not codes & {"special_price", "special_from_date", "special_to_date"}:
-        return
-    values = {a["attribute_code"]: a["value"] for a in product.get("custom_attributes", [])}
-    view = request.view
-    store_id = 0 if view.is_admin else view.store_id
-    rows = prices_of(request.emulator.store).special
-    key = (sku_key(product["sku"]), store_id)
-    if values.get("special_price") in (None, ""):
-        rows.pop(key, None)
-        return
-    rows[key] = {
-        "price": float(values["special_price"]),
-        "store_id": store_id,
-        "sku": product["sku"],
-        "price_from": values.get("special_from_date") or None,
-        "price_to": values.get("special_to_date") or None,
+    if not isinstance(entries, list):
+        return {}  # build_product refuses it
+    by_code = {
+        str(_sent_member(entry, "attribute_code")): _sent_member(entry, "value")
+        for entry in entries
+        if isinstance(entry, dict)
     }
+    return {
+        name: special_value(name, by_code[code])
+        for name, code in SPECIAL_ATTRIBUTES.items()
+        if code in by_code
+    }
+
+
+def _keep_special_price(
+    request: RestRequest, product: dict[str, Any], special: dict[str, str | float | None]
+) -> None:
+    """Move the special-price attributes of a save into the prices section, their one home.
+
+    Each sent attribute is written on its own, as ``AbstractResource::_saveAttributeValue``
+    does: null or empty deletes it, an attribute left out keeps its value. The stores follow
+    the attribute's scope (``special_stores``).
+    """
+    custom = product.get("custom_attributes", [])
+    product["custom_attributes"] = [a for a in custom if a["attribute_code"] not in _SPECIAL]
+    data = prices_of(request.emulator.store)
+    for name, value in special.items():
+        data.write(product["sku"], special_stores(request, name), {name: value})
+
+
+def special_stores(request: RestRequest, name: str) -> list[int]:
+    """The stores a product save through the request's store writes a special attribute to.
+
+    ``/rest/all/`` and a single-store Magento (``hasSingleStore``) write store 0; else the
+    dates (website scope) go to every store view of the request's website, and
+    ``special_price`` too with website price scope, but to store 0 with global price scope.
+    """
+    view, topology = request.view, request.emulator.store.topology
+    if view.is_admin or len(topology.views) < 2:
+        return [0]
+    if name == "price" and request.emulator.config.price_scope == "global":
+        return [0]
+    return topology.store_ids([view.website_id])
+
+
+def shown_at_store(request: RestRequest, product: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the product as read through the request's store, special price included."""
+    shown = copy.deepcopy(product)
+    special = prices_of(request.emulator.store).attributes(product["sku"], request.view.store_id)
+    if special:
+        shown["custom_attributes"] = [*shown.get("custom_attributes", []), *special]
+    return shown
 
 
 def delete_product(request: RestRequest) -> bool:
@@ -190,6 +238,7 @@ def delete_product(request: RestRequest) -> bool:
         if product is None:
             raise product_not_found()
         store.delete_product(product["id"])
+        prices_of(store).forget(product["sku"])
     request.emulator.stats.record_write("products.deleted")
     return True
 

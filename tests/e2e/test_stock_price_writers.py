@@ -262,6 +262,43 @@ def test_given_a_promotion_whose_dates_change_then_the_store_shows_exactly_the_n
     assert rows == {"A": (8.0, dec1, None), "B": (8.0, dec1, jan6)}
 
 
+def test_given_dates_left_from_an_admin_promotion_then_a_new_promotion_does_not_inherit_them(
+    magento: EmulatorHandle, client: MagentoClient
+) -> None:
+    """A product save that clears ``special_price`` keeps its dates, which the special-price
+    read cannot show (docs/reference/magento.md#special-prices) and a save would bring back."""
+    add_products(magento, "A", "B")
+    # GIVEN the merchant ran promotions by hand and then cleared only their price: A kept a
+    # start in March, B an end in January
+    march, jan6 = "2027-03-01 00:00:00", "2027-01-06 23:59:59"
+    with httpx.Client(
+        base_url=magento.rest_url, headers={"Authorization": f"Bearer {magento.token}"}
+    ) as h:
+        for sku, code, date in (("A", "special_from_date", march), ("B", "special_to_date", jan6)):
+            custom = [
+                {"attribute_code": "special_price", "value": 5},
+                {"attribute_code": code, "value": date},
+            ]
+            h.put(f"/all/V1/products/{sku}", json={"product": {"custom_attributes": custom}})
+            custom[0]["value"] = None
+            h.put(f"/all/V1/products/{sku}", json={"product": {"custom_attributes": custom[:1]}})
+    # WHEN cpsync (knowing nothing of them) sends A a promotion without dates, B one without end
+    dec1 = "2026-12-01 00:00:00"
+    outcomes = PriceWriter(client).write(
+        [
+            price("A", "10", SpecialPrice(price=Decimal("8"))),
+            price("B", "10", SpecialPrice(price=Decimal("7"), price_from=dec1)),
+        ]
+    )
+    # THEN the store shows A on sale now with no start in March, B from December with no end
+    assert all(o.applied for o in outcomes.values())
+    rows = {
+        r.sku: (r.price, r.price_from, r.price_to)
+        for r in PriceApi(client).special_prices(["A", "B"])
+    }
+    assert rows == {"A": (8.0, None, None), "B": (7.0, dec1, None)}
+
+
 def test_given_two_store_views_with_the_same_promotion_then_rewriting_it_sends_nothing() -> None:
     """Website price scope: Magento's read repeats store 1's row once per date row of every
     store (docs/reference/magento.md#special-prices); alike rows are one row."""

@@ -40,3 +40,16 @@ def test_given_two_held_rows_then_both_go_and_the_desired_one_is_saved() -> None
     a, b = row(8, "2026-12-01 00:00:00"), row(6, "2026-12-10 00:00:00")
     plan = plan_special({"A": a}, {"A": [a, b]})
     assert (plan.delete, plan.save) == ([("A", a), ("A", b)], [("A", a)])
+
+
+def test_given_magento_showed_no_row_then_dates_the_new_row_leaves_out_are_cleared_first() -> None:
+    """The read cannot show dates kept without a price; a save would bring them back."""
+    open_start, both = (
+        row(8, None, "2026-12-24 23:59:59"),
+        row(8, "2026-12-01 00:00:00", "2026-12-24 23:59:59"),
+    )
+    read = plan_special({"A": open_start}, {"A": []}, read={"A"})
+    trusted = plan_special({"A": open_start}, {"A": []})
+    complete = plan_special({"A": both}, {"A": []}, read={"A"})
+    assert (read.clear, read.delete, read.save) == ([("A", open_start)], [], [("A", open_start)])
+    assert (trusted.clear, complete.clear) == ([], [])  # state's word, or both dates sent

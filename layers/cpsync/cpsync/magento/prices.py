@@ -24,9 +24,11 @@ is kept in state (`price_special`, the rows cpsync last wrote or read) and read 
 forced Change, or after a failure forgot them. A special price whose dates did not move is
 saved in place (no delete: the price is updated on both kinds of store); one that ended or
 whose dates moved is deleted first, then the new one saved. Where a store refuses the in-place
-save, that record falls back to delete and save. So a chunk makes at most one base call, one
-special save and one delete (plus one read for unknown SKUs), and every store ends with exactly
-the desired row.
+save, that record falls back to delete and save. Where the read showed no row and the new one
+leaves a date out, a delete goes first too: a product save that cleared only `special_price`
+leaves dates the read cannot show and a save would bring back. So a chunk makes at most one
+base call, one special save and one delete (plus one read for unknown SKUs), and every store
+ends with exactly the desired row.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -244,15 +246,22 @@ class SpecialPlan:
     save: list[tuple[str, SpecialPriceRow]] = field(default_factory=list)
     #: Records saved in place over a row with the same dates (no delete sent for them).
     in_place: dict[str, list[SpecialPriceRow]] = field(default_factory=dict)
+    #: Records whose store may hold dates without a price: deleted first, failures ignored.
+    clear: list[tuple[str, SpecialPriceRow]] = field(default_factory=list)
 
 
 def plan_special(
-    desired: dict[str, SpecialPriceRow | None], held: dict[str, list[SpecialPriceRow]]
+    desired: dict[str, SpecialPriceRow | None],
+    held: dict[str, list[SpecialPriceRow]],
+    read: Collection[str] = (),
 ) -> SpecialPlan:
     """What to send so Magento holds exactly the desired special row of each record.
 
     Unchanged: nothing. Same dates, other price: saved in place. Ended, or dates moved (a
-    save would keep a date it leaves out): the held row deleted, the new one saved.
+    save would keep a date it leaves out): the held row deleted, the new one saved. A record
+    in `read` (held as Magento's read showed it) with no row there may still hold dates
+    without a price (a product save that cleared only `special_price`), which the read cannot
+    show: when the new row leaves a date out, a delete clears them first.
     """
     plan = SpecialPlan()
     for key, wanted in desired.items():
@@ -262,6 +271,8 @@ def plan_special(
             continue
         if len(rows) == 1 and rows[0].same_as(wanted):
             continue
+        if not rows and key in read and not (wanted.price_from and wanted.price_to):
+            plan.clear.append((key, wanted))
         same_dates = len(rows) == 1 and (rows[0].price_from or None, rows[0].price_to or None) == (
             wanted.price_from or None,
             wanted.price_to or None,
@@ -448,9 +459,11 @@ class PriceWriter(Writer):
         self._settle(chunk, self.api.save_base, [(key, r[0]) for key, r in rows.items()])
         desired = {key: r[1] for key, r in rows.items()}
         held = self._read_held(chunk)
-        plan = plan_special(desired, held)
-        if plan.delete:
-            self._delete_everywhere(chunk, plan.delete)
+        plan = plan_special(desired, held, chunk.unknown)
+        if plan.delete or plan.clear:
+            had = {key: len(chunk.errors.get(key, [])) for key, _ in plan.clear}
+            self._delete_everywhere(chunk, plan.delete + plan.clear)
+            self._forgive(chunk, had)
         if plan.save:
             self._settle(chunk, self.api.save_special, plan.save)
         self._redo_refused_in_place(chunk, plan)
@@ -458,6 +471,21 @@ class PriceWriter(Writer):
             key: None if key in chunk.errors else _held_doc(desired[key], self.store_id)
             for key in chunk.states
         }
+
+    @staticmethod
+    def _forgive(chunk: _Chunk, had: dict[str, int]) -> None:
+        """Drop the failures of the deletes that only cleared old dates.
+
+        A store may refuse to delete a special price it does not hold; `had` is each record's
+        failure count before those deletes.
+        """
+        for key, count in had.items():
+            errors = chunk.errors.get(key, [])
+            if len(errors) > count:
+                logger.info("Clearing old special dates of %s refused: %s", key, errors[count:])
+                del errors[count:]
+            if not errors:
+                chunk.errors.pop(key, None)
 
     def _sibling_views(self) -> list[int]:
         """The other store views of `store_id`'s website, asked of Magento once.
