@@ -619,3 +619,40 @@ def test_given_a_store_that_refuses_an_in_place_save_then_the_row_is_deleted_and
     assert outcome.applied, outcome.error
     assert refused == [1]
     assert [r["price"] for r in prices_of(magento.store).special_prices()] == [6.0]
+
+
+def test_given_dates_left_from_an_admin_promotion_when_a_promotion_comes_later_then_none_is_kept(
+    magento: EmulatorHandle, client: MagentoClient, state: SqliteState
+) -> None:
+    """The first write of a SKU without promotion reads no row; state remembers that the store
+    may still keep dates without a price, so a later promotion clears them first."""
+    add_products(magento, "A")
+    # GIVEN the merchant ran a promotion by hand ending in January and then cleared its price
+    jan6 = "2027-01-06 23:59:59"
+    with httpx.Client(
+        base_url=magento.rest_url, headers={"Authorization": f"Bearer {magento.token}"}
+    ) as h:
+        custom = [
+            {"attribute_code": "special_price", "value": 5},
+            {"attribute_code": "special_to_date", "value": jan6},
+        ]
+        h.put("/all/V1/products/A", json={"product": {"custom_attributes": custom}})
+        custom[0]["value"] = None
+        h.put("/all/V1/products/A", json={"product": {"custom_attributes": custom[:1]}})
+    # AND cpsync first wrote A without a promotion (and later its base price alone)
+    writer = PriceWriter(client, state=state)
+    writer.write([price("A", "10")])
+    before = _price_calls(magento)
+    writer.write([price("A", "11")])
+    assert _calls_since(magento, before) == {"prices.base.save": 1}
+    # WHEN A goes on sale from December with no end
+    dec1 = "2026-12-01 00:00:00"
+    outcome = writer.write([price("A", "10", SpecialPrice(price=Decimal("7"), price_from=dec1))])
+    # THEN the store shows the sale with no end, not January's leftover end
+    assert outcome["A"].applied
+    rows = [(r.price, r.price_from, r.price_to) for r in PriceApi(client).special_prices(["A"])]
+    assert rows == [(7.0, dec1, None)]
+    # AND the next change of the sale's price saves in place, with no delete
+    before = _price_calls(magento)
+    writer.write([price("A", "10", SpecialPrice(price=Decimal("6"), price_from=dec1))])
+    assert _calls_since(magento, before) == {"prices.base.save": 1, "prices.special.save": 1}

@@ -48,8 +48,8 @@ def test_given_magento_showed_no_row_then_dates_the_new_row_leaves_out_are_clear
         row(8, None, "2026-12-24 23:59:59"),
         row(8, "2026-12-01 00:00:00", "2026-12-24 23:59:59"),
     )
-    read = plan_special({"A": open_start}, {"A": []}, read={"A"})
+    read = plan_special({"A": open_start}, {"A": []}, loose={"A"})
     trusted = plan_special({"A": open_start}, {"A": []})
-    complete = plan_special({"A": both}, {"A": []}, read={"A"})
+    complete = plan_special({"A": both}, {"A": []}, loose={"A"})
     assert (read.clear, read.delete, read.save) == ([("A", open_start)], [], [("A", open_start)])
     assert (trusted.clear, complete.clear) == ([], [])  # state's word, or both dates sent

@@ -98,10 +98,14 @@ class SpecialHeld(_Doc):
     """The special price Magento holds for one SKU at one store, as cpsync last wrote or read it.
 
     Kept in docs `price_special`; `special` None: none. No document: unknown, so it is read.
+    `loose_dates`: Magento's read showed no row, but the store may keep a start or end date
+    without a price (a product save that cleared only `special_price`), which a save that
+    leaves a date out would bring back.
     """
 
     store_id: int
     special: SpecialPrice | None = None
+    loose_dates: bool = False
 
 
 @dataclass(frozen=True)

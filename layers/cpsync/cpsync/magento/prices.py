@@ -24,9 +24,10 @@ is kept in state (`price_special`, the rows cpsync last wrote or read) and read 
 forced Change, or after a failure forgot them. A special price whose dates did not move is
 saved in place (no delete: the price is updated on both kinds of store); one that ended or
 whose dates moved is deleted first, then the new one saved. Where a store refuses the in-place
-save, that record falls back to delete and save. Where the read showed no row and the new one
-leaves a date out, a delete goes first too: a product save that cleared only `special_price`
-leaves dates the read cannot show and a save would bring back. So a chunk makes at most one
+save, that record falls back to delete and save. Where the read showed no row (in this run, or
+in the one state remembers it from) and the new one leaves a date out, a delete goes first too:
+a product save that cleared only `special_price` leaves dates the read cannot show and a save
+would bring back. So a chunk makes at most one
 base call, one special save and one delete (plus one read for unknown SKUs), and every store
 ends with exactly the desired row.
 """
@@ -227,9 +228,9 @@ def _held_row(held: SpecialHeld, sku: str) -> SpecialPriceRow | None:
     )
 
 
-def _held_doc(row: SpecialPriceRow | None, store_id: int) -> SpecialHeld:
+def _held_doc(row: SpecialPriceRow | None, store_id: int, loose: bool) -> SpecialHeld:
     if row is None:
-        return SpecialHeld(store_id=store_id)
+        return SpecialHeld(store_id=store_id, loose_dates=loose)
     special = SpecialPrice(
         price=Decimal(str(round(row.price, 4))),
         price_from=row.price_from or None,
@@ -253,15 +254,15 @@ class SpecialPlan:
 def plan_special(
     desired: dict[str, SpecialPriceRow | None],
     held: dict[str, list[SpecialPriceRow]],
-    read: Collection[str] = (),
+    loose: Collection[str] = (),
 ) -> SpecialPlan:
     """What to send so Magento holds exactly the desired special row of each record.
 
     Unchanged: nothing. Same dates, other price: saved in place. Ended, or dates moved (a
     save would keep a date it leaves out): the held row deleted, the new one saved. A record
-    in `read` (held as Magento's read showed it) with no row there may still hold dates
-    without a price (a product save that cleared only `special_price`), which the read cannot
-    show: when the new row leaves a date out, a delete clears them first.
+    in `loose` (no row held, as Magento's read showed it now or once before) may still hold
+    dates without a price (a product save that cleared only `special_price`), which the read
+    cannot show: when the new row leaves a date out, a delete clears them first.
     """
     plan = SpecialPlan()
     for key, wanted in desired.items():
@@ -271,7 +272,7 @@ def plan_special(
             continue
         if len(rows) == 1 and rows[0].same_as(wanted):
             continue
-        if not rows and key in read and not (wanted.price_from and wanted.price_to):
+        if not rows and key in loose and not (wanted.price_from and wanted.price_to):
             plan.clear.append((key, wanted))
         same_dates = len(rows) == 1 and (rows[0].price_from or None, rows[0].price_to or None) == (
             wanted.price_from or None,
@@ -294,6 +295,8 @@ class _Chunk:
     unknown: set[str] = field(default_factory=set)
     #: What state says Magento holds for the other records.
     held: dict[str, list[SpecialPriceRow]] = field(default_factory=dict)
+    #: Records state knows hold no special price, but maybe dates a read could not show.
+    loose: set[str] = field(default_factory=set)
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Failed records whose SKU Magento does not have (yet): looked up, not read from the
     # failure's text, which is in the store's language.
@@ -309,6 +312,7 @@ class _Chunk:
             {k: self.states[k] for k in keys},
             {k for k in keys if k in self.unknown},
             {k: self.held[k] for k in keys if k in self.held},
+            {k for k in keys if k in self.loose},
         )
 
     def fail(self, key: str, failure: PriceFailure) -> None:
@@ -366,8 +370,8 @@ class PriceWriter(Writer):
         """
         states = {c.key: PriceState.model_validate(c.payload) for c in changes}
         keys = list(states)
-        known = self._known({c.key for c in changes if not c.force}, states)
-        whole = _Chunk(states, {k for k in keys if k not in known}, known)
+        known, loose = self._known({c.key for c in changes if not c.force}, states)
+        whole = _Chunk(states, {k for k in keys if k not in known}, known, loose)
         size = spread(len(keys), self.chunk_size)
         chunks = [whole.part(keys[i : i + size]) for i in range(0, len(keys), size)]
         if self.concurrency <= 1 or len(chunks) <= 1:
@@ -385,17 +389,20 @@ class PriceWriter(Writer):
 
     def _known(
         self, keys: set[str], states: dict[str, PriceState]
-    ) -> dict[str, list[SpecialPriceRow]]:
-        """The held special rows state knows of, for the records not forced."""
+    ) -> tuple[dict[str, list[SpecialPriceRow]], set[str]]:
+        """The held special rows state knows of, for the records not forced; the loose ones."""
         if self.state is None or not keys:
-            return {}
+            return {}, set()
         docs = PRICE_SPECIAL.get(self.state, sorted(keys))
         known: dict[str, list[SpecialPriceRow]] = {}
+        loose: set[str] = set()
         for key, held in docs.items():
             if held.store_id == self.store_id:
                 row = _held_row(held, states[key].sku)
                 known[key] = [] if row is None else [row]
-        return known
+                if row is None and held.loose_dates:
+                    loose.add(key)
+        return known, loose
 
     def _remember(self, learned: Learned) -> None:
         """One state write for the whole group: what each record's special now is."""
@@ -459,7 +466,8 @@ class PriceWriter(Writer):
         self._settle(chunk, self.api.save_base, [(key, r[0]) for key, r in rows.items()])
         desired = {key: r[1] for key, r in rows.items()}
         held = self._read_held(chunk)
-        plan = plan_special(desired, held, chunk.unknown)
+        loose = chunk.loose | {key for key in chunk.unknown if not held[key]}
+        plan = plan_special(desired, held, loose)
         if plan.delete or plan.clear:
             had = {key: len(chunk.errors.get(key, [])) for key, _ in plan.clear}
             self._delete_everywhere(chunk, plan.delete + plan.clear)
@@ -468,7 +476,9 @@ class PriceWriter(Writer):
             self._settle(chunk, self.api.save_special, plan.save)
         self._redo_refused_in_place(chunk, plan)
         return {
-            key: None if key in chunk.errors else _held_doc(desired[key], self.store_id)
+            key: None
+            if key in chunk.errors
+            else _held_doc(desired[key], self.store_id, desired[key] is None and key in loose)
             for key in chunk.states
         }
 
