@@ -373,3 +373,26 @@ def test_given_the_import_probe_cut_off_by_the_deadline_then_the_next_batch_stil
     assert importer.available() is True
     assert stock._import_accepted() is True
     assert magento.stats()["requests"]["import.json"] == 2
+
+
+def test_given_the_import_probe_failing_for_a_while_then_a_later_batch_still_imports(
+    magento: EmulatorHandle, make_client: Callable[..., MagentoClient]
+) -> None:
+    """A probe that met 503s past the client's retries says nothing about the store either: a
+    warm Lambda or a running `cpsync serve` asks again next batch instead of keeping every
+    first load on the per-product path until it restarts."""
+    from cpsync.magento.importer import ProductImporter
+    from cpsync.magento.inventory import StockWriter
+
+    client = make_client()
+    importer = ProductImporter(client, None, None)  # type: ignore[arg-type]
+    stock = StockWriter(client)
+    # GIVEN Magento answers the import route with 503 for a while
+    magento.set_faults("import.json:503:1")
+    assert importer.available() is False
+    assert stock._import_accepted() is False
+    # WHEN it is back
+    magento.set_faults()
+    # THEN the next batch finds the import
+    assert importer.available() is True
+    assert stock._import_accepted() is True

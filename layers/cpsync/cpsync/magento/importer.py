@@ -40,7 +40,7 @@ from cpsync.magento.categories import (
 )
 from cpsync.magento.client import MagentoClient, search_params, sku_filters
 from cpsync.magento.configurable import GRID_DOC_KIND, OptionValues
-from cpsync.magento.errors import MagentoError, MagentoTimeUp
+from cpsync.magento.errors import MagentoError, MagentoRetryableError
 from cpsync.magento.image_links import ImageLinks
 from cpsync.magento.import_rows import ImportPlan, ImportRow, build_rows
 from cpsync.magento.media import ImageWriter, tag_of
@@ -148,7 +148,7 @@ class ProductImporter:
         if self._available is None:
             try:
                 self._available, said = import_available(self.client)
-            except MagentoTimeUp as exc:  # the updater's deadline, not the store: ask next time
+            except MagentoRetryableError as exc:  # time limit or a passing 5xx: ask next time
                 logger.info("Magento's import is not used for this batch: %s", exc)
                 return False
             except MagentoError as exc:

@@ -42,7 +42,7 @@ from cpsync.magento.client import (
     sku_filters,
     sku_path,
 )
-from cpsync.magento.errors import MagentoError, MagentoRecordError, MagentoTimeUp
+from cpsync.magento.errors import MagentoError, MagentoRecordError, MagentoRetryableError
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, StockState
 from cpsync.ports import StatePort
@@ -340,7 +340,7 @@ class StockWriter(Writer):
 
             try:
                 self._import_ok, said = import_available(self.client, IMPORT_ENTITY)
-            except MagentoTimeUp as exc:  # the updater's deadline, not the store: ask next time
+            except MagentoRetryableError as exc:  # time limit or a passing 5xx: ask next time
                 logger.info("stock goes through the bulk endpoint for this batch: %s", exc)
                 return False
             except MagentoError as exc:
