@@ -5,7 +5,8 @@ SKU's price (30% of them on sale) through the price writer (one chunk per 500 ro
 in flight), then runs the changes a store day brings: Price-1 moved on 10% with the special
 unchanged, the special's price moved (dates kept) on 5%, its dates moved on 5%, its end date
 dropped on 5%, the special ended on 5%, the same again (nothing to send), a forced write of
-5% ("queue all"), and a first write of 5% new SKUs on sale without an end date. Each phase
+5% ("queue all"), a first write of 5% new SKUs on sale without an end date, and a first
+promotion without an end date on 5% of the SKUs first written without one. Each phase
 prints the requests by endpoint next to the API minimum computed from the phase itself (one
 call per 500 rows of each kind of row that must change; a dropped date needs a delete and a
 save, since a save keeps a date it is not sent), and whether Magento ends with the desired
@@ -120,6 +121,17 @@ def _phases(skus: list[str]) -> Iterator[tuple[str, dict[str, PriceState], int, 
     special = SpecialPrice(price=Decimal(15), price_from=FROM, price_to=None)
     states = {s: PriceState(sku=s, price=Decimal(20), special=special) for s in fresh}
     yield "new SKUs, promotions without end (5%)", states, _calls_for(len(fresh)), False
+    # SKUs first written without a promotion (read, no row) now get one without end: state
+    # remembers the read could not show dates, so the first such save clears them too.
+    later = sorted(set(skus) - on_sale)[-step:]
+    for s in later:
+        desired[s] = desired[s].model_copy(update={"special": special})
+    yield (
+        "old SKUs' first promotion, no end (5%)",
+        {s: desired[s] for s in later},
+        2 * _calls_for(len(later)),  # a delete, then a save
+        False,
+    )
 
 
 def _calls_for(rows: int) -> int:
