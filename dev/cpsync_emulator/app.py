@@ -28,7 +28,7 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -384,9 +384,17 @@ class _ExposeTransport:
 
 def create_app(emulator: Emulator) -> ASGIApp:
     """The whole emulator as one ASGI app (lifespan included: the catalog is saved at stop)."""
+
+    async def version(_request: Request) -> Response:
+        """`Magento/<major.minor> (<edition>)`, as Magento_Version's Index controller says."""
+        if not emulator.config.version_page:
+            return PlainTextResponse("Not Found", status_code=404)
+        return PlainTextResponse(f"Magento/2.4 ({emulator.config.edition})")
+
     app = Starlette(
         routes=[
             *control_routes(emulator),
+            StarletteRoute("/magento_version", version, methods=["GET"]),
             StarletteRoute("/{path:path}", RestDispatcher(emulator)),
         ],
         lifespan=emulator.lifespan,

@@ -49,6 +49,8 @@ RUNTIME_FIELDS: frozenset[str] = frozenset(
         "import_entities",
         "price_scope",
         "special_price_website_copy",
+        "edition",
+        "version_page",
     }
 )
 
@@ -210,6 +212,16 @@ class EmulatorConfig(BaseModel):
         "(production mode up to 2.4.6) or 400 'is not supported' (2.4.7+, patch ACSD-51846).",
     )
 
+    edition: Literal["Community", "Enterprise", "B2B"] = Field(
+        default="Community",
+        description="What GET /magento_version names (Magento_Version): Community is Magento "
+        "Open Source, Enterprise Adobe Commerce.",
+    )
+    version_page: bool = Field(
+        default=True,
+        description="Serve GET /magento_version; off: 404, as a store that removed "
+        "Magento_Version (a common hardening step).",
+    )
     import_api: bool = Field(
         default=True,
         description="Serve POST /V1/import/json and /V1/import/csv (Magento_ImportCsvApi); "

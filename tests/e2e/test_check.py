@@ -209,6 +209,41 @@ def test_given_input_limits_on_and_cpsync_told_when_checked_then_it_is_fine(
     assert not [f for f in _level(report, "warning") if "input limits" in f.sentence]
 
 
+def test_given_adobe_commerce_and_whole_day_promotion_dates_when_checked_then_a_warning_says_exact(
+    runtime: Runtime, emulator: EmulatorHandle
+) -> None:
+    """An Adobe Commerce store keeps a special price's end to the second: whole-day dates
+    (the default, for Open Source) would end every promotion a day early there."""
+    # GIVEN Open Source (as shipped): the default fits, and check says which edition it saw
+    report = run_check(runtime)
+    assert "Magento 2.4 (Community): special-price dates go as whole days" in _text(
+        _level(report, "ok", "magento")
+    )
+    # WHEN the store is Adobe Commerce
+    emulator.configure(edition="Enterprise")
+    report = run_check(runtime)
+    # THEN a warning (not blocking) names the setting to change
+    assert report.exit_code == 0
+    (dates,) = [f for f in _level(report, "warning", "magento") if "special-price" in f.sentence]
+    assert "end a day early" in dates.sentence
+    assert dates.fix == "Set CPSYNC_MAGENTO_SPECIAL_DATES=exact."
+
+
+def test_given_a_store_that_hides_its_edition_when_checked_then_the_date_mode_is_only_recalled(
+    sample: tuple[Path, SampleInfo],
+    tmp_path: Path,
+    emulator: EmulatorHandle,
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    emulator.configure(version_page=False)  # Magento_Version removed, a common hardening step
+    runtime = make_runtime(sample[0], tmp_path, emulator, magento_special_dates="exact")
+    report = run_check(runtime)
+    (dates,) = [f for f in report.findings if "special-price dates" in f.sentence.lower()]
+    assert dates.level == "ok"
+    assert "CPSYNC_MAGENTO_SPECIAL_DATES=exact" in dates.sentence
+    assert "day suits Magento Open Source, exact Adobe Commerce" in dates.sentence
+
+
 def test_given_a_required_column_dropped_when_checked_then_it_blocks_naming_it(
     sample: tuple[Path, SampleInfo], runtime: Runtime
 ) -> None:

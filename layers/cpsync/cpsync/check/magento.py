@@ -14,7 +14,10 @@ request got past the ACL, which is all a probe asks.
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from cpsync.check import Area, Finding
 from cpsync.check.magento_bulk import bulk_consumer_runs, bulk_findings, import_findings
@@ -79,7 +82,70 @@ def check_magento(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
         found += _input_limits(client, settings)
         found += bulk_findings(client, settings, runtime)
         found += import_findings(client, settings)
+    found += _special_dates(settings)
     return found
+
+
+#: `GET /magento_version` answers `Magento/2.4 (Community)`: Magento_Version's controller.
+_VERSION = re.compile(r"^Magento/(\d+\.\d+) \((\w+)\)$")
+#: The date mode each edition needs (`CPSYNC_MAGENTO_SPECIAL_DATES`).
+_DATES_OF_EDITION = {"Community": "day", "Enterprise": "exact", "B2B": "exact"}
+
+
+def _special_dates(settings: Settings) -> list[Finding]:
+    """Whether `CPSYNC_MAGENTO_SPECIAL_DATES` suits the store's edition.
+
+    Open Source reads special-price dates as whole days, Adobe Commerce keeps their times
+    (docs/reference/magento.md#special-prices). The edition is read from the storefront's
+    `/magento_version` page (Magento_Version), which many stores remove: then only a reminder.
+    """
+    mode = settings.magento_special_dates
+    url = f"{settings.magento_url.rstrip('/')}/magento_version"
+    try:
+        answer = httpx.get(url, timeout=10.0)
+        found = _VERSION.match(answer.text.strip()) if answer.status_code == 200 else None
+    except httpx.HTTPError:
+        found = None
+    if found is None:
+        return [
+            Finding(
+                _AREA,
+                "ok",
+                f"Special-price dates are sent as {_DATES_SAID[mode]} "
+                f"(CPSYNC_MAGENTO_SPECIAL_DATES={mode}); the store does not say its edition "
+                "(/magento_version): day suits Magento Open Source, exact Adobe Commerce.",
+            )
+        ]
+    edition = found.group(2)
+    wanted = _DATES_OF_EDITION.get(edition)
+    if wanted is None or wanted == mode:
+        return [
+            Finding(
+                _AREA,
+                "ok",
+                f"Magento {found.group(1)} ({edition}): special-price dates go as "
+                f"{_DATES_SAID[mode]}.",
+            )
+        ]
+    return [
+        Finding(
+            _AREA,
+            "warning",
+            f"Magento {found.group(1)} ({edition}) but special-price dates go as "
+            f"{_DATES_SAID[mode]} (CPSYNC_MAGENTO_SPECIAL_DATES={mode}): promotions would "
+            f"{_WRONG[mode]}.",
+            f"Set CPSYNC_MAGENTO_SPECIAL_DATES={wanted}.",
+        )
+    ]
+
+
+_DATES_SAID = {"day": "whole days", "exact": "times to the second"}
+#: What goes wrong with each mode on the other edition.
+_WRONG = {
+    "day": "end a day early (Adobe Commerce keeps the 00:00:00 a last day is sent with)",
+    "exact": "stay on a day too long in product pages and carts (Open Source adds a day to "
+    "the end)",
+}
 
 
 def _sign_in(client: MagentoClient, settings: Settings) -> Finding | None:
