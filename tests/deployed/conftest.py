@@ -20,9 +20,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
 from cpsync_emulator.config import EmulatorConfig
 from cpsync_emulator.server import EmulatorHandle, running_emulator
+from cpsync_sample.generate import SampleInfo, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 MINISTACK = ROOT / ".venv-ministack" / "bin" / "ministack"
@@ -192,8 +194,35 @@ def wait_for(predicate: Any, seconds: float, what: str) -> None:
         pytest.fail(f"timed out after {seconds:.0f} s waiting for {what}")
 
 
+def prefixed_sample(folder: Path, mark: str) -> tuple[Path, SampleInfo]:
+    """The sample with `mark` before every item number and item image file name (and its
+    lower case before every URL), so tests sharing the session's emulator do not collide."""
+    info = generate(folder, items=43)
+    db = folder / "counterpoint.db"
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        for table in inspect(conn).get_table_names():
+            columns = {c["name"] for c in inspect(conn).get_columns(table)}
+            if "ITEM_NO" in columns:
+                conn.execute(text(f'UPDATE "{table}" SET ITEM_NO = :m || ITEM_NO'), {"m": mark})
+        conn.execute(
+            text("UPDATE IM_ITEM SET URL = :m || URL WHERE URL IS NOT NULL"), {"m": mark.lower()}
+        )
+        custom = {
+            str(r[0]).lower()
+            for r in conn.execute(text("SELECT ECOMM_IMG_FILE FROM IM_ITEM"))
+            if r[0]
+        }
+    engine.dispose()
+    for path in sorted((folder / "ItemImages").iterdir()):
+        if path.name.lower() not in custom:  # a custom file keeps the name IM_ITEM gives it
+            path.rename(path.with_name(mark + path.name))
+    return db, info
+
+
 class Ministack:
-    """What a deployed test uses: the endpoint, boto3 clients, `deploy`, `wait_for`."""
+    """What a deployed test uses: the endpoint, boto3 clients, `deploy`, `wait_for`,
+    `prefixed_sample`."""
 
     root = ROOT
 
@@ -216,6 +245,7 @@ class Ministack:
         return outputs
 
     wait_for = staticmethod(wait_for)
+    prefixed_sample = staticmethod(prefixed_sample)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 Items functions invoked in ministack, and the galleries in the Magento emulator.
 
 The emulator is shared with the other deployed tests of the session, so every item number,
-URL key and image file here carries the prefix `S3-` (see `_prefixed_sample`).
+URL key and image file here carries the prefix `S3-` (see `prefixed_sample` in conftest.py).
 """
 
 from __future__ import annotations
@@ -12,40 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, inspect, text
-
 from cpsync.image_mirror import ImageMirror
 from cpsync.image_source import FolderImages, S3Images
 from cpsync_emulator.server import EmulatorHandle
-from cpsync_sample.generate import SampleInfo, generate
 
 STACK = "cpsync-e2e-images"
 BUCKET = "cpsync-e2e-store-images"
 PREFIX = "shop-1/ItemImages/"
 MARK = "S3-"
-
-
-def _prefixed_sample(folder: Path) -> tuple[Path, SampleInfo]:
-    """The sample with `S3-` before every item number, URL and item image file name."""
-    info = generate(folder, items=43)
-    db = folder / "counterpoint.db"
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            columns = {c["name"] for c in inspect(conn).get_columns(table)}
-            if "ITEM_NO" in columns:
-                conn.execute(text(f'UPDATE "{table}" SET ITEM_NO = :m || ITEM_NO'), {"m": MARK})
-        conn.execute(text("UPDATE IM_ITEM SET URL = 's3-' || URL WHERE URL IS NOT NULL"))
-        custom = {
-            str(r[0]).lower()
-            for r in conn.execute(text("SELECT ECOMM_IMG_FILE FROM IM_ITEM"))
-            if r[0]
-        }
-    engine.dispose()
-    for path in sorted((folder / "ItemImages").iterdir()):
-        if path.name.lower() not in custom:  # a custom file keeps the name IM_ITEM gives it
-            path.rename(path.with_name(MARK + path.name))
-    return db, info
 
 
 def _gallery(emulator: EmulatorHandle, sku: str) -> list[dict[str, Any]]:
@@ -56,7 +30,7 @@ def _gallery(emulator: EmulatorHandle, sku: str) -> list[dict[str, Any]]:
 def test_the_deployed_image_functions_read_a_mirrored_s3_prefix_into_magento_galleries(
     ministack: Any, emulator: EmulatorHandle, tmp_path: Path
 ) -> None:
-    db, info = _prefixed_sample(tmp_path / "cp")
+    db, info = ministack.prefixed_sample(tmp_path / "cp", MARK)
     s3 = ministack.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     mirror = ImageMirror(

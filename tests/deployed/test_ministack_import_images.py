@@ -8,7 +8,7 @@ The same sample also goes, in this process, through the per-product path (one sa
 upload each) into a second emulator: both stores must end with the same galleries.
 
 The emulator is shared with the other deployed tests of the session, so every item number, URL
-key and image file here carries the prefix `IMP-` (see `_prefixed_sample`).
+key and image file here carries the prefix `IMP-` (see `prefixed_sample` in conftest.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, inspect, text
 
 from cpsync.aws import DynamoState
 from cpsync.image_mirror import ImageMirror
@@ -34,7 +33,6 @@ from cpsync.runtime import Runtime
 from cpsync.settings import load_settings
 from cpsync_emulator import EmulatorConfig, imports, running_emulator
 from cpsync_emulator.server import EmulatorHandle
-from cpsync_sample.generate import generate
 
 STACK = "cpsync-e2e-import"
 BUCKET = "cpsync-e2e-import-images"
@@ -49,29 +47,6 @@ IMPORT_SETTINGS = {
     "magento_import_images": 12,
     "grid_sku_separator": "-",
 }
-
-
-def _prefixed_sample(folder: Path) -> Path:
-    """The sample (its database) with `IMP-` before every item number, URL and item image."""
-    generate(folder, items=43)
-    db = folder / "counterpoint.db"
-    engine = create_engine(f"sqlite:///{db}")
-    with engine.begin() as conn:
-        for table in inspect(conn).get_table_names():
-            columns = {c["name"] for c in inspect(conn).get_columns(table)}
-            if "ITEM_NO" in columns:
-                conn.execute(text(f'UPDATE "{table}" SET ITEM_NO = :m || ITEM_NO'), {"m": MARK})
-        conn.execute(text("UPDATE IM_ITEM SET URL = 'imp-' || URL WHERE URL IS NOT NULL"))
-        custom = {
-            str(r[0]).lower()
-            for r in conn.execute(text("SELECT ECOMM_IMG_FILE FROM IM_ITEM"))
-            if r[0]
-        }
-    engine.dispose()
-    for path in sorted((folder / "ItemImages").iterdir()):
-        if path.name.lower() not in custom:  # a custom file keeps the name IM_ITEM gives it
-            path.rename(path.with_name(MARK + path.name))
-    return db
 
 
 @pytest.fixture
@@ -137,7 +112,7 @@ def test_a_deployed_first_load_imports_galleries_magento_downloads_from_presigne
     ministack: Any, emulator: EmulatorHandle, tmp_path: Path, downloads: list[httpx.Response]
 ) -> None:
     # GIVEN the store's images mirrored into an S3 prefix, and what the per-product path makes
-    db = _prefixed_sample(tmp_path / "cp")
+    db, _ = ministack.prefixed_sample(tmp_path / "cp", MARK)
     s3 = ministack.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     folder = tmp_path / "cp" / "ItemImages"
