@@ -479,4 +479,4 @@ def test_given_a_promotion_starting_mid_day_when_its_time_comes_then_the_agent_r
     assert "prices" not in [r["task"] for r in agent.run_due()]
     agent.clock.now += timedelta(minutes=4)
     (ran,) = [r for r in agent.run_due() if r["task"] == "prices"]
-    assert ran["queued"] >= 0 and state.runs(task="prices")[0].run_id == ran["run_id"]
+    assert ran["queued"] > 0 and state.runs(task="prices")[0].run_id == ran["run_id"]
