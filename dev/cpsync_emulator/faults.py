@@ -38,7 +38,7 @@ import random
 import threading
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -57,17 +57,7 @@ __all__ = [
 ]
 
 FaultKind = Literal["500", "502", "503", "504", "429", "429-edge", "timeout", "drop", "deadlock"]
-FAULT_KINDS: tuple[str, ...] = (
-    "500",
-    "502",
-    "503",
-    "504",
-    "429",
-    "429-edge",
-    "timeout",
-    "drop",
-    "deadlock",
-)
+FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 
 #: Endpoint names usable in faults and costs; extensions add theirs here and in the router.
 ENDPOINTS: tuple[str, ...] = (
