@@ -48,7 +48,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from cpsync.aws import client
 from cpsync.control import (
-    BOUNDARY_CHECK,
+    BoundaryChecks,
     TaskBusy,
     run_at_price_boundary,
     run_scheduled,
@@ -140,7 +140,7 @@ class Agent:
     _beat: float | None = None  # time.monotonic() of the last heartbeat; None: never
     _metric_failing: bool = False
     _metric_paused_until: float = 0.0  # time.monotonic(): after a failure, try again later
-    _boundary_checked: datetime | None = None  # when a promotion boundary was last looked for
+    _boundary_checks: BoundaryChecks = field(default_factory=BoundaryChecks)
 
     # --- schedules -------------------------------------------------------------------------
     def refresh_plans(self, now: datetime) -> None:
@@ -180,7 +180,7 @@ class Agent:
             if result is not None:
                 done.append(_summary(result))
         ran_prices = any(d["task"] == "prices" for d in done)
-        if not ran_prices and self._boundary_check_due(now):
+        if not ran_prices and self._boundary_checks.due(now):
             try:
                 result = run_at_price_boundary(self.runtime.state, self.runtime.task("prices"), now)
             except CpsyncError as exc:
@@ -189,13 +189,6 @@ class Agent:
             if result is not None:
                 done.append(_summary(result))
         return done
-
-    def _boundary_check_due(self, now: datetime) -> bool:
-        """Whether to look for a passed promotion boundary (every `BOUNDARY_CHECK`)."""
-        if self._boundary_checked is not None and now - self._boundary_checked < BOUNDARY_CHECK:
-            return False
-        self._boundary_checked = now
-        return True
 
     def seconds_to_next(self, now: datetime) -> float:
         """How long nothing is due (capped by the long poll)."""

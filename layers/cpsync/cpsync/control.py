@@ -32,6 +32,7 @@ __all__ = [
     "BOUNDARY_CHECK",
     "LOCK_TTL_SECONDS",
     "PRICE_BOUNDARY",
+    "BoundaryChecks",
     "TaskBusy",
     "TaskControl",
     "automatic_sync_enabled",
@@ -165,6 +166,20 @@ def price_boundary_due(state: StatePort, now: datetime) -> bool:
         logger.warning("option %s is not a time: %r", PRICE_BOUNDARY, value)
         return False
     return (when if when.tzinfo else when.replace(tzinfo=UTC)) <= now
+
+
+@dataclass
+class BoundaryChecks:
+    """When a long-lived entry point (the agent, `cpsync serve`) last looked for a boundary."""
+
+    last: datetime | None = None
+
+    def due(self, now: datetime) -> bool:
+        """Whether to look again (every `BOUNDARY_CHECK`); if so, notes `now` as the last look."""
+        if self.last is not None and now - self.last < BOUNDARY_CHECK:
+            return False
+        self.last = now
+        return True
 
 
 def run_at_price_boundary(state: StatePort, task: Task, now: datetime) -> RunResult | None:

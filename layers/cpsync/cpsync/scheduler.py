@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from cpsync.control import BOUNDARY_CHECK, price_boundary_due, run_scheduled, task_control
+from cpsync.control import BoundaryChecks, price_boundary_due, run_scheduled, task_control
 from cpsync.ports import StatePort
 from cpsync.schedules import ScheduleError, parse_schedule
 from cpsync.tasks import TASKS, Task
@@ -58,7 +58,7 @@ class Scheduler:
         self.clock = clock
         self.run = run
         self._plan: dict[str, tuple[str, datetime | None]] = {}
-        self._boundary_checked: datetime | None = None
+        self._boundary_checks = BoundaryChecks()
 
     def next_runs(self) -> dict[str, datetime | None]:
         """When each task fires next (None: its schedule cannot be read)."""
@@ -115,10 +115,8 @@ class Scheduler:
 
     def _at_price_boundary(self, now: datetime) -> bool:
         """Whether a promotion started or ended (looked at every `BOUNDARY_CHECK`)."""
-        checked = self._boundary_checked
-        if checked is not None and now - checked < BOUNDARY_CHECK:
+        if not self._boundary_checks.due(now):
             return False
-        self._boundary_checked = now
         try:
             return price_boundary_due(self.state, now)
         except Exception:  # state unreadable: the next check tries again

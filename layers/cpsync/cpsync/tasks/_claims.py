@@ -50,13 +50,23 @@ class SkuClaims:
         self._owners[sku_fold(sku)][raw_key] = label
         self._folds[record_key(raw_key)].add(sku_fold(sku))
 
+    def add_owners(self, owners: Mapping[str, Mapping[str, str]]) -> None:
+        """Add claims as `owners()` or `clashing()` give them."""
+        for folded, claimants in owners.items():
+            for raw, label in claimants.items():
+                self.add(raw, folded, label)
+
+    def add_sent(self, keys: Iterable[str]) -> None:
+        """Add the products already sent under `keys` that no record claims from that key."""
+        for key in keys:
+            if not self.owns(key):
+                self.add(key, key, f"product {key!r} (already in Magento)")
+
     @classmethod
     def from_clashing(cls, owners: Mapping[str, Mapping[str, str]]) -> SkuClaims:
         """Claims rebuilt from `clashing()`: `clash()` answers as the full claims did."""
         claims = cls()
-        for folded, claimants in owners.items():
-            for raw, label in claimants.items():
-                claims.add(raw, folded, label)
+        claims.add_owners(owners)
         return claims
 
     def owners(self) -> dict[str, dict[str, str]]:
@@ -106,9 +116,7 @@ def load_claims(conn: Connection, sent: Iterable[str], separator: str) -> SkuCla
     claims = SkuClaims()
     for row in conn.execute(sku_owners()):
         _add_owner(claims, row, separator)
-    for key in sent:
-        if not claims.owns(key):
-            claims.add(key, key, f"product {key!r} (already in Magento)")
+    claims.add_sent(sent)
     return claims
 
 
@@ -176,10 +184,6 @@ def load_claims_of(
                 maybe_sent.add(record_key(raw))  # looked at again below
             else:
                 claims.add(raw, folded, label)  # not looked at again: as stored
-    for folded, claimants in fresh.owners().items():
-        for raw, label in claimants.items():
-            claims.add(raw, folded, label)
-    for key in sent_of(sorted(maybe_sent)):
-        if not claims.owns(key):
-            claims.add(key, key, f"product {key!r} (already in Magento)")
+    claims.add_owners(fresh.owners())
+    claims.add_sent(sent_of(sorted(maybe_sent)))
     return claims
