@@ -36,7 +36,7 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.inventory import InventoryApi, SourceItem
-from cpsync.magento.media import create_carrying_images, image_budget
+from cpsync.magento.media import create_carrying_images
 from cpsync.magento.product_fields import (
     VISIBILITY_CATALOG_SEARCH,
     CreateRules,
@@ -404,12 +404,10 @@ class _Creates:
         categories = self.categories.get(state.sku, [])
         plan = plan_create(state, writer.rules, writer.attribute_set_id, categories)
         gallery = self.due.get(state.sku)
-        entries: list[dict[str, Any]] = []
         if gallery is not None and writer.galleries is not None:
-            budget = image_budget(plan.product, writer.rules.max_request_bytes)
-            entries = writer.galleries.create_entries(gallery, budget)
-            if entries:
-                plan.product["media_gallery_entries"] = entries
+            plan.product = writer.galleries.with_entries(
+                plan.product, gallery, writer.rules.max_request_bytes
+            )
         with writer.slots:
             saved, categories = create_carrying_images(writer.client, plan.product, categories)
         if "id" in saved:
