@@ -299,7 +299,6 @@ class BulkRunner:
         other tasks.
         """
         from cpsync.magento.categories import new_product_categories, remember_links
-        from cpsync.magento.media import image_budget
         from cpsync.magento.product_fields import CreateRules, note_carried
         from cpsync.magento.products import plan_create, plan_product_save
 
@@ -326,9 +325,9 @@ class BulkRunner:
                         carried.setdefault(kind, {})[change.key] = print_
                     gallery = due.get(change.key)
                     if gallery is not None and galleries is not None:
-                        budget = image_budget(plan.product, rules.max_request_bytes)
-                        if entries := galleries.create_entries(gallery, budget):
-                            plan.product["media_gallery_entries"] = entries
+                        payload = galleries.with_entries(
+                            plan.product, gallery, rules.max_request_bytes
+                        )
                 else:
                     payload = plan_product_save(product, create, attribute_set_id, categories)
             except DataError as exc:

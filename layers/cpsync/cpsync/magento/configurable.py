@@ -37,7 +37,7 @@ from cpsync.magento.grid_payloads import (
     child_carried,
     child_source_items,
 )
-from cpsync.magento.media import create_carrying_images, image_budget
+from cpsync.magento.media import create_carrying_images
 from cpsync.magento.product_fields import (
     STATUS_DISABLED,
     CreateRules,
@@ -236,9 +236,7 @@ class ConfigurableSaver:
     ) -> dict[str, Any]:
         """Create a product with as many of its images as fit; returns the saved product."""
         if gallery is not None and self.galleries is not None:
-            budget = image_budget(body, self.rules.max_request_bytes)
-            if entries := self.galleries.create_entries(gallery, budget):
-                body = {**body, "media_gallery_entries": entries}
+            body = self.galleries.with_entries(body, gallery, self.rules.max_request_bytes)
         with self.slots:
             saved, got = create_carrying_images(self.client, body, categories)
         categories[:] = got

@@ -19,6 +19,7 @@ from cpsync.magento.product_fields import (
     CreateRules,
     carried_records,
     links_carried,
+    special_attributes,
     stock_item_of,
 )
 from cpsync.model import (
@@ -39,6 +40,12 @@ TAX_CLASS_NAMES = {0: "None", 2: "Taxable Goods"}
 VISIBILITY_NAMES = {1: "Not Visible Individually", 4: "Catalog, Search"}
 #: Characters that split a configurable_variations value.
 _VARIATION_SEPARATORS = re.compile(r"[|,=]")
+#: The import column of each special-price attribute a create sets.
+_SPECIAL_COLUMNS = {
+    "special_price": "special_price",
+    "special_from_date": "special_price_from_date",
+    "special_to_date": "special_price_to_date",
+}
 
 ImportRow = dict[str, str]
 
@@ -100,10 +107,9 @@ def _carry(
     if special is not None and not _whole_days(special):
         # The import keeps these dates as days only: the price writer sends this record.
         return carried_records(None, stock, stock_set, rules)
-    if special is not None:
-        row["special_price"] = format(special.price, "f")  # as a create sends it
-        row["special_price_from_date"] = special.price_from or ""
-        row["special_price_to_date"] = special.price_to or ""
+    if record is not None and special is not None:
+        for name, value in special_attributes(record):  # as a create sends it
+            row[_SPECIAL_COLUMNS[name]] = value or ""
     return carried_records(record, stock, stock_set, rules)
 
 

@@ -49,7 +49,14 @@ from cpsync.magento.writer import Outcome
 from cpsync.model import Change, ConfigurableState, ProductState, make_version
 from cpsync.ports import AppliedRecord, StatePort
 
-__all__ = ["ENTITIES", "ImportRow", "ProductImporter", "build_rows", "import_available"]
+__all__ = [
+    "ENTITIES",
+    "ImportProbe",
+    "ImportRow",
+    "ProductImporter",
+    "build_rows",
+    "import_available",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +97,36 @@ def import_available(client: MagentoClient, entity: str = "catalog_product") -> 
     if "correct entity" in text:
         return False, f"the import route refuses {entity}: {text}"
     return True, text
+
+
+class ImportProbe:
+    """Whether the store's import takes one entity, asked once (a passing failure: next time).
+
+    Args:
+        client: The Magento client.
+        entity: The import entity asked about.
+        fallback: What is done instead, logged with the reason when the import is not used.
+    """
+
+    def __init__(self, client: MagentoClient, entity: str, fallback: str) -> None:
+        self.client = client
+        self.entity = entity
+        self.fallback = fallback
+        self._known: bool | None = None
+
+    def __call__(self) -> bool:
+        """Whether the import is used; a time limit or a passing 5xx asks again next time."""
+        if self._known is None:
+            try:
+                self._known, said = import_available(self.client, self.entity)
+            except MagentoRetryableError as exc:
+                logger.info("%s for this batch: %s", self.fallback, exc)
+                return False
+            except MagentoError as exc:
+                self._known, said = False, str(exc)
+            if not self._known:
+                logger.info("%s: %s", self.fallback, said)
+        return self._known
 
 
 def _source(items: list[ImportRow], entity: str = "catalog_product") -> dict[str, Any]:
@@ -137,7 +174,7 @@ class ProductImporter:
         self.images = images
         #: What a create carries (the product writer's rules): the rows carry the same.
         self.rules = rules or CreateRules()
-        self._available: bool | None = None
+        self._available = ImportProbe(client, "catalog_product", "Magento's import is not used")
         #: Signed links Magento downloads images from (None: the gallery writer uploads them).
         self.links: ImageLinks | None = None
         #: Which galleries are due (the product writer's image writer), for the image columns.
@@ -145,17 +182,7 @@ class ProductImporter:
 
     def available(self) -> bool:
         """Whether the store answers the import route (asked once per importer)."""
-        if self._available is None:
-            try:
-                self._available, said = import_available(self.client)
-            except MagentoRetryableError as exc:  # time limit or a passing 5xx: ask next time
-                logger.info("Magento's import is not used for this batch: %s", exc)
-                return False
-            except MagentoError as exc:
-                self._available, said = False, str(exc)
-            if not self._available:
-                logger.info("Magento's import is not used: %s", said)
-        return self._available
+        return self._available()
 
     def apply(self, changes: Sequence[Change]) -> dict[str, Outcome]:
         """Import the new products among `changes`; an Outcome only for those Magento holds."""

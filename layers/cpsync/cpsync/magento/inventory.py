@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -42,10 +42,13 @@ from cpsync.magento.client import (
     sku_filters,
     sku_path,
 )
-from cpsync.magento.errors import MagentoError, MagentoRecordError, MagentoRetryableError
+from cpsync.magento.errors import MagentoError, MagentoRecordError
 from cpsync.magento.writer import Outcome, Writer
 from cpsync.model import Change, Kind, StockState
 from cpsync.ports import StatePort
+
+if TYPE_CHECKING:
+    from cpsync.magento.importer import ImportProbe
 
 __all__ = [
     "SOURCES_WRITTEN",
@@ -282,7 +285,7 @@ class StockWriter(Writer):
         self.api = InventoryApi(client)
         self.import_min = import_min
         self.import_rows = import_rows
-        self._import_ok: bool | None = None
+        self._import_ok: ImportProbe | None = None
         self.mode = mode
         self.chunk_size = chunk_size
         self.state = state
@@ -336,18 +339,11 @@ class StockWriter(Writer):
     def _import_accepted(self) -> bool:
         """Whether the store's import takes stock_sources (asked once per writer)."""
         if self._import_ok is None:
-            from cpsync.magento.importer import import_available
+            from cpsync.magento.importer import ImportProbe  # importer imports this module
 
-            try:
-                self._import_ok, said = import_available(self.client, IMPORT_ENTITY)
-            except MagentoRetryableError as exc:  # time limit or a passing 5xx: ask next time
-                logger.info("stock goes through the bulk endpoint for this batch: %s", exc)
-                return False
-            except MagentoError as exc:
-                self._import_ok, said = False, str(exc)
-            if not self._import_ok:
-                logger.info("stock goes through the bulk endpoint, not the import: %s", said)
-        return self._import_ok
+            fallback = "stock goes through the bulk endpoint, not the import"
+            self._import_ok = ImportProbe(self.client, IMPORT_ENTITY, fallback)
+        return self._import_ok()
 
     def _import(self, part: list[tuple[str, list[Any]]]) -> dict[str, Outcome]:
         """One stock_sources import of these records; the bulk endpoint when it is refused.

@@ -423,6 +423,13 @@ class ImageWriter(Writer):
             entries.append({**build_entry_payload(image, data), "label": ""})
         return entries
 
+    def with_entries(
+        self, product: dict[str, Any], desired: ImageState, max_request_bytes: int
+    ) -> dict[str, Any]:
+        """A create's body `product` with the `create_entries()` that fit the request limit."""
+        entries = self.create_entries(desired, image_budget(product, max_request_bytes))
+        return {**product, "media_gallery_entries": entries} if entries else product
+
     def after_create(self, desired: ImageState, saved: dict[str, Any]) -> None:
         """Note the entries a product create carried and upload the images it did not carry.
 

@@ -141,16 +141,7 @@ def build_price_rows(
 ) -> tuple[BasePriceRow, SpecialPriceRow | None]:
     """The base price row and, when there is a promotion, the special price row of one SKU."""
     base = BasePriceRow(price=float(state.price), store_id=store_id, sku=state.sku)
-    special = None
-    if state.special is not None:
-        special = SpecialPriceRow(
-            price=float(state.special.price),
-            store_id=store_id,
-            sku=state.sku,
-            price_from=state.special.price_from,
-            price_to=state.special.price_to,
-        )
-    return base, special
+    return base, _special_row(state.special, store_id, state.sku)
 
 
 class PriceApi:
@@ -215,13 +206,12 @@ class PriceApi:
         return list(dict.fromkeys(SpecialPriceRow.model_validate(r) for r in (result or [])))
 
 
-def _held_row(held: SpecialHeld, sku: str) -> SpecialPriceRow | None:
-    special = held.special
+def _special_row(special: SpecialPrice | None, store_id: int, sku: str) -> SpecialPriceRow | None:
     if special is None:
         return None
     return SpecialPriceRow(
         price=float(special.price),
-        store_id=held.store_id,
+        store_id=store_id,
         sku=sku,
         price_from=special.price_from,
         price_to=special.price_to,
@@ -398,7 +388,7 @@ class PriceWriter(Writer):
         loose: set[str] = set()
         for key, held in docs.items():
             if held.store_id == self.store_id:
-                row = _held_row(held, states[key].sku)
+                row = _special_row(held.special, held.store_id, states[key].sku)
                 known[key] = [] if row is None else [row]
                 if row is None and held.loose_dates:
                     loose.add(key)

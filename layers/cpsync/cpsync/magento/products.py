@@ -36,7 +36,7 @@ from cpsync.magento.categories import (
 from cpsync.magento.client import MagentoClient
 from cpsync.magento.configurable import ConfigurableSaver, OptionValues
 from cpsync.magento.inventory import InventoryApi, SourceItem
-from cpsync.magento.media import create_carrying_images, image_budget
+from cpsync.magento.media import create_carrying_images
 from cpsync.magento.product_fields import (
     VISIBILITY_CATALOG_SEARCH,
     CreateRules,
@@ -404,12 +404,10 @@ class _Creates:
         categories = self.categories.get(state.sku, [])
         plan = plan_create(state, writer.rules, writer.attribute_set_id, categories)
         gallery = self.due.get(state.sku)
-        entries: list[dict[str, Any]] = []
         if gallery is not None and writer.galleries is not None:
-            budget = image_budget(plan.product, writer.rules.max_request_bytes)
-            entries = writer.galleries.create_entries(gallery, budget)
-            if entries:
-                plan.product["media_gallery_entries"] = entries
+            plan.product = writer.galleries.with_entries(
+                plan.product, gallery, writer.rules.max_request_bytes
+            )
         with writer.slots:
             saved, categories = create_carrying_images(writer.client, plan.product, categories)
         if "id" in saved:
@@ -443,23 +441,25 @@ class _Creates:
 
     def _send_sources(self) -> None:
         """One call per 500 rows; a refused call leaves that stock to the Inventory task."""
-        api = InventoryApi(self.writer.client)
-        done = [(sku, print_, rows) for sku, (print_, rows) in self.sources.items()]
-        chunk: list[tuple[str, str, list[SourceItem]]] = []
+        chunk: dict[str, tuple[str, list[SourceItem]]] = {}
         size = 0
-        for entry in [*done, None]:
-            if entry is not None and size + len(entry[2]) <= 500:
-                chunk.append(entry)
-                size += len(entry[2])
-                continue
-            if chunk:
-                try:
-                    api.save_source_items([row for _, _, rows in chunk for row in rows])
-                except Exception as exc:  # the Inventory task's Change brings this stock
-                    logger.warning(
-                        "stock of %d new products not sent with them: %s", len(chunk), exc
-                    )
-                else:
-                    for sku, print_, _ in chunk:
-                        self.carried.setdefault("stock", {})[sku] = print_
-            chunk, size = ([entry], len(entry[2])) if entry is not None else ([], 0)
+        for sku, (print_, rows) in self.sources.items():
+            if chunk and size + len(rows) > 500:  # a product of more rows goes alone
+                self._send_chunk(chunk)
+                chunk, size = {}, 0
+            chunk[sku] = (print_, rows)
+            size += len(rows)
+        if chunk:
+            self._send_chunk(chunk)
+
+    def _send_chunk(self, chunk: dict[str, tuple[str, list[SourceItem]]]) -> None:
+        """One source-items call; its products' stock counts as carried once it went."""
+        try:
+            InventoryApi(self.writer.client).save_source_items(
+                [row for _, rows in chunk.values() for row in rows]
+            )
+        except Exception as exc:  # the Inventory task's Change brings this stock
+            logger.warning("stock of %d new products not sent with them: %s", len(chunk), exc)
+        else:
+            for sku, (print_, _) in chunk.items():
+                self.carried.setdefault("stock", {})[sku] = print_

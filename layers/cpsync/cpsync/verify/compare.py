@@ -74,16 +74,27 @@ def _search(
 ) -> Iterator[dict[str, Any]]:
     """Every row of a searchCriteria endpoint for these SKUs, page by page."""
     for group in _sku_groups(skus, page_size):
-        page, seen = 1, 0
-        while True:
-            params = search_params([sku_filters(group)], page_size=page_size, current_page=page)
-            result = client.request("GET", path, endpoint=endpoint, params=params) or {}
-            rows = result.get("items") or []
-            yield from rows
-            seen += len(rows)
-            if not rows or seen >= int(result.get("total_count", 0)):
-                break
-            page += 1
+        yield from _pages(client, path, endpoint, [sku_filters(group)], page_size)
+
+
+def _pages(
+    client: MagentoClient,
+    path: str,
+    endpoint: str,
+    filters: list[list[tuple[str, str, str]]],
+    page_size: int,
+) -> Iterator[dict[str, Any]]:
+    """Every row a searchCriteria endpoint holds under `filters`, paged by total_count."""
+    page, seen = 1, 0
+    while True:
+        params = search_params(filters, page_size=page_size, current_page=page)
+        result = client.request("GET", path, endpoint=endpoint, params=params) or {}
+        rows = result.get("items") or []
+        yield from rows
+        seen += len(rows)
+        if not rows or seen >= int(result.get("total_count", 0)):
+            return
+        page += 1
 
 
 def _rows(
@@ -102,16 +113,8 @@ def _rows(
         yield from _search(client, path, endpoint, skus, PAGE_SIZE)
         return
     wanted = {sku.lower() for sku in skus}
-    page, seen = 1, 0
-    while True:
-        params = search_params([], page_size=PAGE_SIZE, current_page=page)
-        result = client.request("GET", path, endpoint=endpoint, params=params) or {}
-        rows = result.get("items") or []
-        yield from (row for row in rows if str(row.get("sku", "")).lower() in wanted)
-        seen += len(rows)
-        if not rows or seen >= int(result.get("total_count", 0)):
-            return
-        page += 1
+    rows = _pages(client, path, endpoint, [], PAGE_SIZE)
+    yield from (row for row in rows if str(row.get("sku", "")).lower() in wanted)
 
 
 def _close(a: Any, b: Any) -> bool:
