@@ -134,7 +134,7 @@ class SqsQueue(QueuePort):
                     self._park_unreadable(m, exc)
                     continue
                 found[message.id] = message
-        return self._with_notes(list(found.values()))
+        return self.with_notes(list(found.values()))
 
     def _park_unreadable(self, raw: dict[str, Any], exc: Exception) -> None:
         """A message whose body cannot be had (its S3 part is gone) is parked, not retried."""
@@ -169,8 +169,11 @@ class SqsQueue(QueuePort):
             sent_at=int(attrs.get("SentTimestamp", 0)) / 1000,
         )
 
-    def _with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
-        """Attach the last error of messages received before (one state read)."""
+    def with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+        """Attach the last error of messages received before (one state read).
+
+        Public for messages that came in a Lambda event; `_take` calls it too.
+        """
         again = [m.id for m in messages if m.receive_count > 1]
         if not again or self.notes is None:
             return messages
@@ -182,14 +185,7 @@ class SqsQueue(QueuePort):
             for m in messages
         ]
 
-    def with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
-        """Public form of the note lookup, for messages that came in a Lambda event."""
-        return self._with_notes(messages)
-
     def _forget(self, messages: Sequence[QueueMessage]) -> None:
-        self._forget_notes(messages)
-
-    def _forget_notes(self, messages: Sequence[QueueMessage]) -> None:
         again = [m.id for m in messages if m.receive_count > 1]
         if again and self.notes is not None:
             self.notes.delete_docs("queue_error", again)
@@ -201,7 +197,7 @@ class SqsQueue(QueuePort):
             for failure in response.get("Failed", []):
                 message = chunk[int(failure["Id"])]
                 logger.info("not acked %s (outdated receipt): %s", message.id, failure)
-        self._forget_notes(messages)
+        self._forget(messages)
 
     def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
         if error and self.notes is not None:
