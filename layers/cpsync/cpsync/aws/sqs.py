@@ -58,6 +58,11 @@ logger = logging.getLogger(__name__)
 _DEAD_HOLD_SECONDS = 30
 
 
+def _visibility(seconds: float) -> int:
+    """`seconds` as an SQS visibility timeout: whole seconds, at most SQS's 12 hours."""
+    return min(43_200, math.ceil(seconds))
+
+
 class SqsQueue(QueuePort):
     """The queue port on an SQS standard queue and its dead-letter queue.
 
@@ -118,7 +123,7 @@ class SqsQueue(QueuePort):
             response = self.sqs.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=min(10, max_messages - len(found)),
-                VisibilityTimeout=min(43_200, math.ceil(visibility_seconds)),
+                VisibilityTimeout=_visibility(visibility_seconds),
                 WaitTimeSeconds=wait,
                 AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                 MessageAttributeNames=["All"],
@@ -206,7 +211,7 @@ class SqsQueue(QueuePort):
             self.sqs.change_message_visibility(
                 QueueUrl=self.url,
                 ReceiptHandle=message.receipt,
-                VisibilityTimeout=min(43_200, math.ceil(seconds)),
+                VisibilityTimeout=_visibility(seconds),
             )
         except Exception as exc:
             if error_code(exc) not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
@@ -232,7 +237,7 @@ class SqsQueue(QueuePort):
                 {
                     "Id": str(i),
                     "ReceiptHandle": m.receipt,
-                    "VisibilityTimeout": min(43_200, math.ceil(seconds)),
+                    "VisibilityTimeout": _visibility(seconds),
                 }
                 for i, (m, seconds, _) in enumerate(chunk)
             ]
