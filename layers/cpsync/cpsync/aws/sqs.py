@@ -196,7 +196,7 @@ class SqsQueue(QueuePort):
             self.notes.delete_docs("queue_error", again)
 
     def _delete(self, messages: Sequence[QueueMessage]) -> None:
-        for chunk in chunks(list(messages), 10):
+        for chunk in chunks(messages, 10):
             entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
             for failure in response.get("Failed", []):
@@ -232,7 +232,7 @@ class SqsQueue(QueuePort):
         notes = {m.id: {"error": error} for m, _, error in hidden if error}
         if notes and self.notes is not None:
             self.notes.put_docs("queue_error", notes)
-        for chunk in chunks(list(hidden), 10):
+        for chunk in chunks(hidden, 10):
             entries = [
                 {
                     "Id": str(i),
@@ -289,7 +289,7 @@ class SqsQueue(QueuePort):
         return sorted(seen.values(), key=lambda d: (d[0].failed_at, d[0].id))
 
     def _release(self, receipts: Sequence[str]) -> None:
-        for chunk in chunks(list(receipts), 10):
+        for chunk in chunks(receipts, 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
                 for i, r in enumerate(chunk)
@@ -297,7 +297,7 @@ class SqsQueue(QueuePort):
             self.sqs.change_message_visibility_batch(QueueUrl=self.dead_url, Entries=entries)
 
     def _delete_dead(self, receipts: Sequence[str]) -> None:
-        for chunk in chunks(list(receipts), 10):
+        for chunk in chunks(receipts, 10):
             entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)]
             self.sqs.delete_message_batch(QueueUrl=self.dead_url, Entries=entries)
 
