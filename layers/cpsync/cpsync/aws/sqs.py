@@ -316,11 +316,15 @@ class SqsQueue(QueuePort):
         self._delete_dead([receipts[d.id] for d in older])
         return kept
 
-    def _unpark(self, ids: Sequence[str]) -> list[str]:
+    def _hold_dead(self, ids: Sequence[str]) -> list[tuple[DeadLetter, str]]:
+        """Scan the DLQ; release every letter but those of `ids`, which stay held."""
         wanted = set(ids)
         found = self._scan_dead()
-        chosen = [(d, r) for d, r in found if d.id in wanted]
         self._release([r for d, r in found if d.id not in wanted])
+        return [(d, r) for d, r in found if d.id in wanted]
+
+    def _unpark(self, ids: Sequence[str]) -> list[str]:
+        chosen = self._hold_dead(ids)
         if chosen:
             self._put([d.body for d, _ in chosen])
             self._delete_dead([r for _, r in chosen])
@@ -332,10 +336,7 @@ class SqsQueue(QueuePort):
         Returns:
             How many were deleted.
         """
-        wanted = set(ids)
-        found = self._scan_dead()
-        self._release([r for d, r in found if d.id not in wanted])
-        chosen = [r for d, r in found if d.id in wanted]
+        chosen = [r for _, r in self._hold_dead(ids)]
         self._delete_dead(chosen)
         return len(chosen)
 
