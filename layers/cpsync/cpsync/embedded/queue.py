@@ -118,12 +118,7 @@ class SqliteQueue(QueuePort):
                 )
 
     def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(queue_messages)
-                .where(_received(message))
-                .values(visible_at=self.clock() + seconds, last_error=error)
-            )
+        self._hide_many([(message, seconds, error)])
 
     def _hide_many(self, hidden: Sequence[tuple[QueueMessage, float, str | None]]) -> None:
         now = self.clock()
