@@ -75,14 +75,12 @@ class DynamoState(StatePort):
         args: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(pk)},
             **kwargs,
-        }
-        if "ExpressionAttributeValues" in kwargs:
-            args["ExpressionAttributeValues"] = {
+            "ExpressionAttributeValues": {
                 ":pk": _s(pk),
-                **kwargs["ExpressionAttributeValues"],
-            }
+                **kwargs.get("ExpressionAttributeValues", {}),
+            },
+        }
         while True:
             page = self.db.query(**args)
             yield from page.get("Items", [])
