@@ -29,9 +29,7 @@ class S3Blobs(BlobPort):
         return self._object_key(digest)
 
     def _object_key(self, digest: str) -> str:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise BlobNotFound(digest)
-        return f"{self.prefix}{digest[:2]}/{digest}"
+        return f"{self.prefix}{digest[:2]}/{self._checked(digest)}"
 
     def put(self, data: bytes) -> str:
         """Store the object unless it is there already.
