@@ -75,14 +75,12 @@ class DynamoState(StatePort):
         args: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": _s(pk)},
             **kwargs,
-        }
-        if "ExpressionAttributeValues" in kwargs:
-            args["ExpressionAttributeValues"] = {
+            "ExpressionAttributeValues": {
                 ":pk": _s(pk),
-                **kwargs["ExpressionAttributeValues"],
-            }
+                **kwargs.get("ExpressionAttributeValues", {}),
+            },
+        }
         while True:
             page = self.db.query(**args)
             yield from page.get("Items", [])
@@ -92,7 +90,7 @@ class DynamoState(StatePort):
 
     def _get_many(self, pk: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(list(dict.fromkeys(keys)), 100):
+        for chunk in chunks(dict.fromkeys(keys), 100):
             request: dict[str, Any] = {
                 self.table: {"Keys": [self._key(pk, k) for k in chunk], "ConsistentRead": True}
             }
@@ -107,7 +105,7 @@ class DynamoState(StatePort):
 
     def _write_many(self, requests: list[dict[str, Any]]) -> None:
         for chunk in chunks(requests, 25):
-            pending: dict[str, Any] = {self.table: list(chunk)}
+            pending: dict[str, Any] = {self.table: chunk}
             attempt = 0
             while pending:
                 response = self.db.batch_write_item(RequestItems=pending)

@@ -26,12 +26,7 @@ class S3Blobs(BlobPort):
 
     def object_key(self, digest: str) -> str:
         """The object's key (for copies, e.g. the import's named image links)."""
-        return self._object_key(digest)
-
-    def _object_key(self, digest: str) -> str:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise BlobNotFound(digest)
-        return f"{self.prefix}{digest[:2]}/{digest}"
+        return f"{self.prefix}{digest[:2]}/{self._checked(digest)}"
 
     def put(self, data: bytes) -> str:
         """Store the object unless it is there already.
@@ -41,7 +36,7 @@ class S3Blobs(BlobPort):
         """
         digest = self.digest(data)
         if not self.exists(digest):
-            self.s3.put_object(Bucket=self.bucket, Key=self._object_key(digest), Body=data)
+            self.s3.put_object(Bucket=self.bucket, Key=self.object_key(digest), Body=data)
         return digest
 
     def get(self, digest: str) -> bytes:
@@ -51,7 +46,7 @@ class S3Blobs(BlobPort):
             BlobNotFound: No object has this digest.
         """
         try:
-            response = self.s3.get_object(Bucket=self.bucket, Key=self._object_key(digest))
+            response = self.s3.get_object(Bucket=self.bucket, Key=self.object_key(digest))
         except Exception as exc:
             if error_code(exc) in ("NoSuchKey", "404"):
                 raise BlobNotFound(digest) from None
@@ -61,7 +56,7 @@ class S3Blobs(BlobPort):
     def exists(self, digest: str) -> bool:
         """Whether the object is there (a HEAD request)."""
         try:
-            self.s3.head_object(Bucket=self.bucket, Key=self._object_key(digest))
+            self.s3.head_object(Bucket=self.bucket, Key=self.object_key(digest))
         except BlobNotFound:
             return False
         except Exception as exc:

@@ -58,6 +58,11 @@ logger = logging.getLogger(__name__)
 _DEAD_HOLD_SECONDS = 30
 
 
+def _visibility(seconds: float) -> int:
+    """`seconds` as an SQS visibility timeout: whole seconds, at most SQS's 12 hours."""
+    return min(43_200, math.ceil(seconds))
+
+
 class SqsQueue(QueuePort):
     """The queue port on an SQS standard queue and its dead-letter queue.
 
@@ -118,7 +123,7 @@ class SqsQueue(QueuePort):
             response = self.sqs.receive_message(
                 QueueUrl=self.url,
                 MaxNumberOfMessages=min(10, max_messages - len(found)),
-                VisibilityTimeout=min(43_200, math.ceil(visibility_seconds)),
+                VisibilityTimeout=_visibility(visibility_seconds),
                 WaitTimeSeconds=wait,
                 AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                 MessageAttributeNames=["All"],
@@ -134,7 +139,7 @@ class SqsQueue(QueuePort):
                     self._park_unreadable(m, exc)
                     continue
                 found[message.id] = message
-        return self._with_notes(list(found.values()))
+        return self.with_notes(list(found.values()))
 
     def _park_unreadable(self, raw: dict[str, Any], exc: Exception) -> None:
         """A message whose body cannot be had (its S3 part is gone) is parked, not retried."""
@@ -169,8 +174,11 @@ class SqsQueue(QueuePort):
             sent_at=int(attrs.get("SentTimestamp", 0)) / 1000,
         )
 
-    def _with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
-        """Attach the last error of messages received before (one state read)."""
+    def with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
+        """Attach the last error of messages received before (one state read).
+
+        Public for messages that came in a Lambda event; `_take` calls it too.
+        """
         again = [m.id for m in messages if m.receive_count > 1]
         if not again or self.notes is None:
             return messages
@@ -182,26 +190,19 @@ class SqsQueue(QueuePort):
             for m in messages
         ]
 
-    def with_notes(self, messages: list[QueueMessage]) -> list[QueueMessage]:
-        """Public form of the note lookup, for messages that came in a Lambda event."""
-        return self._with_notes(messages)
-
     def _forget(self, messages: Sequence[QueueMessage]) -> None:
-        self._forget_notes(messages)
-
-    def _forget_notes(self, messages: Sequence[QueueMessage]) -> None:
         again = [m.id for m in messages if m.receive_count > 1]
         if again and self.notes is not None:
             self.notes.delete_docs("queue_error", again)
 
     def _delete(self, messages: Sequence[QueueMessage]) -> None:
-        for chunk in chunks(list(messages), 10):
+        for chunk in chunks(messages, 10):
             entries = [{"Id": str(i), "ReceiptHandle": m.receipt} for i, m in enumerate(chunk)]
             response = self.sqs.delete_message_batch(QueueUrl=self.url, Entries=entries)
             for failure in response.get("Failed", []):
                 message = chunk[int(failure["Id"])]
                 logger.info("not acked %s (outdated receipt): %s", message.id, failure)
-        self._forget_notes(messages)
+        self._forget(messages)
 
     def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
         if error and self.notes is not None:
@@ -210,7 +211,7 @@ class SqsQueue(QueuePort):
             self.sqs.change_message_visibility(
                 QueueUrl=self.url,
                 ReceiptHandle=message.receipt,
-                VisibilityTimeout=min(43_200, math.ceil(seconds)),
+                VisibilityTimeout=_visibility(seconds),
             )
         except Exception as exc:
             if error_code(exc) not in ("ReceiptHandleIsInvalid", "MessageNotInflight"):
@@ -231,12 +232,12 @@ class SqsQueue(QueuePort):
         notes = {m.id: {"error": error} for m, _, error in hidden if error}
         if notes and self.notes is not None:
             self.notes.put_docs("queue_error", notes)
-        for chunk in chunks(list(hidden), 10):
+        for chunk in chunks(hidden, 10):
             entries = [
                 {
                     "Id": str(i),
                     "ReceiptHandle": m.receipt,
-                    "VisibilityTimeout": min(43_200, math.ceil(seconds)),
+                    "VisibilityTimeout": _visibility(seconds),
                 }
                 for i, (m, seconds, _) in enumerate(chunk)
             ]
@@ -288,7 +289,7 @@ class SqsQueue(QueuePort):
         return sorted(seen.values(), key=lambda d: (d[0].failed_at, d[0].id))
 
     def _release(self, receipts: Sequence[str]) -> None:
-        for chunk in chunks(list(receipts), 10):
+        for chunk in chunks(receipts, 10):
             entries = [
                 {"Id": str(i), "ReceiptHandle": r, "VisibilityTimeout": 0}
                 for i, r in enumerate(chunk)
@@ -296,7 +297,7 @@ class SqsQueue(QueuePort):
             self.sqs.change_message_visibility_batch(QueueUrl=self.dead_url, Entries=entries)
 
     def _delete_dead(self, receipts: Sequence[str]) -> None:
-        for chunk in chunks(list(receipts), 10):
+        for chunk in chunks(receipts, 10):
             entries = [{"Id": str(i), "ReceiptHandle": r} for i, r in enumerate(chunk)]
             self.sqs.delete_message_batch(QueueUrl=self.dead_url, Entries=entries)
 
@@ -315,11 +316,15 @@ class SqsQueue(QueuePort):
         self._delete_dead([receipts[d.id] for d in older])
         return kept
 
-    def _unpark(self, ids: Sequence[str]) -> list[str]:
+    def _hold_dead(self, ids: Sequence[str]) -> list[tuple[DeadLetter, str]]:
+        """Scan the DLQ; release every letter but those of `ids`, which stay held."""
         wanted = set(ids)
         found = self._scan_dead()
-        chosen = [(d, r) for d, r in found if d.id in wanted]
         self._release([r for d, r in found if d.id not in wanted])
+        return [(d, r) for d, r in found if d.id in wanted]
+
+    def _unpark(self, ids: Sequence[str]) -> list[str]:
+        chosen = self._hold_dead(ids)
         if chosen:
             self._put([d.body for d, _ in chosen])
             self._delete_dead([r for _, r in chosen])
@@ -331,10 +336,7 @@ class SqsQueue(QueuePort):
         Returns:
             How many were deleted.
         """
-        wanted = set(ids)
-        found = self._scan_dead()
-        self._release([r for d, r in found if d.id not in wanted])
-        chosen = [r for d, r in found if d.id in wanted]
+        chosen = [r for _, r in self._hold_dead(ids)]
         self._delete_dead(chosen)
         return len(chosen)
 

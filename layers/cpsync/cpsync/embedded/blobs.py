@@ -20,9 +20,7 @@ class LocalBlobs(BlobPort):
         self.root = Path(root)
 
     def _path(self, digest: str) -> Path:
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise BlobNotFound(digest)
-        return self.root / digest[:2] / digest
+        return self.root / digest[:2] / self._checked(digest)
 
     def put(self, data: bytes) -> str:
         """Write the file unless it exists (a temporary name, then a rename).

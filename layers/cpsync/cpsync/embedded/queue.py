@@ -71,7 +71,7 @@ class SqliteQueue(QueuePort):
         ]
         with self.engine.begin() as conn:
             for chunk in chunks(rows, CHUNK):
-                conn.execute(insert(queue_messages), list(chunk))
+                conn.execute(insert(queue_messages), chunk)
 
     def _take(self, max_messages: int, visibility_seconds: float) -> list[QueueMessage]:
         now = self.clock()
@@ -113,17 +113,12 @@ class SqliteQueue(QueuePort):
             for chunk in chunks(pairs, CHUNK):
                 conn.execute(
                     delete(queue_messages).where(
-                        tuple_(queue_messages.c.id, queue_messages.c.receipt).in_(list(chunk))
+                        tuple_(queue_messages.c.id, queue_messages.c.receipt).in_(chunk)
                     )
                 )
 
     def _hide(self, message: QueueMessage, seconds: float, error: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(queue_messages)
-                .where(_received(message))
-                .values(visible_at=self.clock() + seconds, last_error=error)
-            )
+        self._hide_many([(message, seconds, error)])
 
     def _hide_many(self, hidden: Sequence[tuple[QueueMessage, float, str | None]]) -> None:
         now = self.clock()
@@ -174,7 +169,7 @@ class SqliteQueue(QueuePort):
             for chunk in chunks([int(i) for i in ids], CHUNK):
                 rows = conn.execute(
                     delete(dead_letters)
-                    .where(dead_letters.c.id.in_(list(chunk)))
+                    .where(dead_letters.c.id.in_(chunk))
                     .returning(dead_letters.c.id, dead_letters.c.body)
                 ).all()
                 if rows:
@@ -199,7 +194,7 @@ class SqliteQueue(QueuePort):
                 conn.execute(
                     delete(dead_letters).where(dead_letters.c.id.in_([int(i) for i in chunk]))
                 ).rowcount
-                for chunk in chunks(list(ids), CHUNK)
+                for chunk in chunks(ids, CHUNK)
             )
 
     def peek(self, limit: int = 100) -> list[WaitingMessage]:

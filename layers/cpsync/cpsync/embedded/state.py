@@ -72,7 +72,7 @@ class SqliteState(StatePort):
             if keys is None:
                 return {r[0]: r[1] for r in conn.execute(base)}
             for chunk in chunks(keys, CHUNK):
-                stmt = base.where(table.c.key.in_(list(chunk)))
+                stmt = base.where(table.c.key.in_(chunk))
                 result.update({r[0]: r[1] for r in conn.execute(stmt)})
         return result
 
@@ -85,14 +85,14 @@ class SqliteState(StatePort):
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["kind", "key"], set_={column: stmt.excluded[column]}
                 )
-                conn.execute(stmt, list(chunk))
+                conn.execute(stmt, chunk)
 
     def _delete_values(self, space: Space, kind: str, keys: list[str]) -> None:
         table, _ = _SPACES[space]
         with self.engine.begin() as conn:
             for chunk in chunks(keys, CHUNK):
                 conn.execute(
-                    delete(table).where(and_(table.c.kind == kind, table.c.key.in_(list(chunk))))
+                    delete(table).where(and_(table.c.kind == kind, table.c.key.in_(chunk)))
                 )
 
     def _get_applied(self, kind: str, keys: list[str]) -> dict[str, AppliedRecord]:
@@ -100,7 +100,7 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             for chunk in chunks(keys, CHUNK):
                 stmt = select(applied.c.key, applied.c.version, applied.c.fingerprint).where(
-                    and_(applied.c.kind == kind, applied.c.key.in_(list(chunk)))
+                    and_(applied.c.kind == kind, applied.c.key.in_(chunk))
                 )
                 result.update(
                     {r.key: AppliedRecord(r.version, r.fingerprint) for r in conn.execute(stmt)}
@@ -130,7 +130,7 @@ class SqliteState(StatePort):
                     },
                     where=applied.c.version < stmt.excluded.version,
                 )
-                conn.execute(stmt, list(chunk))
+                conn.execute(stmt, chunk)
 
     def _save_run(self, run: RunRecord) -> None:
         finished = None if run.finished_at is None else _iso(run.finished_at)
@@ -193,7 +193,7 @@ class SqliteState(StatePort):
         with self.engine.connect() as conn:
             for chunk in chunks(names, CHUNK):
                 query = select(counters.c.name, counters.c.value, counters.c.expires_at).where(
-                    counters.c.name.in_(list(chunk))
+                    counters.c.name.in_(chunk)
                 )
                 found.update({str(r[0]): (int(r[1]), float(r[2])) for r in conn.execute(query)})
         return found
@@ -228,7 +228,7 @@ class SqliteState(StatePort):
         if rows:
             with self.engine.begin() as conn:
                 for chunk in chunks(rows, CHUNK):
-                    conn.execute(insert(run_errors), list(chunk))
+                    conn.execute(insert(run_errors), chunk)
 
     def runs(self, task: str | None = None, limit: int = 20) -> list[RunRecord]:
         """Newest runs first, by start time."""

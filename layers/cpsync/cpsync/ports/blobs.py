@@ -20,6 +20,17 @@ class BlobPort(ABC):
         """The key of `data`: its sha256 in hex."""
         return hashlib.sha256(data).hexdigest()
 
+    @staticmethod
+    def _checked(digest: str) -> str:
+        """`digest` when it is a sha256 in lowercase hex, as `digest()` makes them.
+
+        Raises:
+            BlobNotFound: Anything else, which no blob can be stored under.
+        """
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise BlobNotFound(digest)
+        return digest
+
     @abstractmethod
     def put(self, data: bytes) -> str:
         """Store `data` (a no-op when already stored) and return its digest."""

@@ -218,14 +218,17 @@ class QueuePort(ABC):
             The other messages, to be applied.
         """
         ready = []
+        exhausted = []
         for message in messages:
             if message.receive_count > self.max_receives:
                 reason = f"gave up after {message.receive_count - 1} attempts"
                 if message.last_error:
                     reason += f": {message.last_error}"
-                self._park(message, reason)
+                exhausted.append((message, reason))
             else:
                 ready.append(message)
+        if exhausted:  # one batch: SQS sends and deletes 10 per call
+            self._park_many(exhausted)
         return ready
 
     def ack(self, messages: Sequence[QueueMessage]) -> None:
