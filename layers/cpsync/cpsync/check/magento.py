@@ -17,8 +17,6 @@ import logging
 import re
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from cpsync.check import Area, Finding
 from cpsync.check.magento_bulk import bulk_consumer_runs, bulk_findings, import_findings
 from cpsync.errors import ConfigurationError
@@ -82,7 +80,7 @@ def check_magento(runtime: Runtime, facts: CounterpointFacts) -> list[Finding]:
         found += _input_limits(client, settings)
         found += bulk_findings(client, settings, runtime)
         found += import_findings(client, settings)
-    found += _special_dates(settings)
+        found += _special_dates(client, settings)
     return found
 
 
@@ -92,7 +90,7 @@ _VERSION = re.compile(r"^Magento/(\d+\.\d+) \((\w+)\)$")
 _DATES_OF_EDITION = {"Community": "day", "Enterprise": "exact", "B2B": "exact"}
 
 
-def _special_dates(settings: Settings) -> list[Finding]:
+def _special_dates(client: MagentoClient, settings: Settings) -> list[Finding]:
     """Whether `CPSYNC_MAGENTO_SPECIAL_DATES` suits the store's edition.
 
     Open Source reads special-price dates as whole days, Adobe Commerce keeps their times
@@ -100,12 +98,8 @@ def _special_dates(settings: Settings) -> list[Finding]:
     `/magento_version` page (Magento_Version), which many stores remove: then only a reminder.
     """
     mode = settings.magento_special_dates
-    url = f"{settings.magento_url.rstrip('/')}/magento_version"
-    try:
-        answer = httpx.get(url, timeout=10.0)
-        found = _VERSION.match(answer.text.strip()) if answer.status_code == 200 else None
-    except httpx.HTTPError:
-        found = None
+    page = client.page_text("/magento_version")
+    found = _VERSION.match(page.strip()) if page is not None else None
     if found is None:
         return [
             Finding(

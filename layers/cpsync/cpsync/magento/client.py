@@ -256,6 +256,18 @@ class MagentoClient:
         finally:
             self.deadline = previous
 
+    def page_text(self, path: str) -> str | None:
+        """The body of a storefront page outside the REST API (`/magento_version`).
+
+        Sent with this client's TLS, proxy and timeouts; None when the page does not answer
+        200 or cannot be reached.
+        """
+        try:
+            response = self._http.get(path)
+        except httpx.HTTPError:
+            return None
+        return response.text if response.status_code == 200 else None
+
     def _time_left(self) -> float:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
